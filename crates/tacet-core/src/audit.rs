@@ -1,0 +1,205 @@
+//! Audit event types. An event names who did what to which object and the
+//! hash of its content; it never carries patient text, so the log can be
+//! kept for six years after the data it describes is destroyed. The field
+//! types make that hard to get wrong: there is no free-text field, only an
+//! action code, opaque ids, hashes and a small set of typed details.
+
+use crate::ids::{Actor, SessionId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    VaultCreated,
+    UserAdded,
+    Unlock,
+    UnlockFailed,
+    ModelImported,
+    ModelRemoved,
+    ModelVerified,
+    SessionCreated,
+    ConsentRecorded,
+    AudioImported,
+    TranscriptCreated,
+    DraftCreated,
+    NoteViewed,
+    NoteEdited,
+    ReviewAttested,
+    ExportRefused,
+    NoteExported,
+    SessionDestroyed,
+    RetentionRun,
+    KeyRotated,
+    AuditVerified,
+    AuditViewed,
+    Checkpoint,
+}
+
+impl AuditAction {
+    pub const ALL: [AuditAction; 23] = [
+        AuditAction::VaultCreated,
+        AuditAction::UserAdded,
+        AuditAction::Unlock,
+        AuditAction::UnlockFailed,
+        AuditAction::ModelImported,
+        AuditAction::ModelRemoved,
+        AuditAction::ModelVerified,
+        AuditAction::SessionCreated,
+        AuditAction::ConsentRecorded,
+        AuditAction::AudioImported,
+        AuditAction::TranscriptCreated,
+        AuditAction::DraftCreated,
+        AuditAction::NoteViewed,
+        AuditAction::NoteEdited,
+        AuditAction::ReviewAttested,
+        AuditAction::ExportRefused,
+        AuditAction::NoteExported,
+        AuditAction::SessionDestroyed,
+        AuditAction::RetentionRun,
+        AuditAction::KeyRotated,
+        AuditAction::AuditVerified,
+        AuditAction::AuditViewed,
+        AuditAction::Checkpoint,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            AuditAction::VaultCreated => "vault.created",
+            AuditAction::UserAdded => "user.added",
+            AuditAction::Unlock => "user.unlock",
+            AuditAction::UnlockFailed => "user.unlock_failed",
+            AuditAction::ModelImported => "model.imported",
+            AuditAction::ModelRemoved => "model.removed",
+            AuditAction::ModelVerified => "model.verified",
+            AuditAction::SessionCreated => "session.created",
+            AuditAction::ConsentRecorded => "session.consent",
+            AuditAction::AudioImported => "session.audio_imported",
+            AuditAction::TranscriptCreated => "session.transcript_created",
+            AuditAction::DraftCreated => "session.draft_created",
+            AuditAction::NoteViewed => "session.note_viewed",
+            AuditAction::NoteEdited => "session.note_edited",
+            AuditAction::ReviewAttested => "session.review_attested",
+            AuditAction::ExportRefused => "session.export_refused",
+            AuditAction::NoteExported => "session.exported",
+            AuditAction::SessionDestroyed => "session.destroyed",
+            AuditAction::RetentionRun => "retention.run",
+            AuditAction::KeyRotated => "key.rotated",
+            AuditAction::AuditVerified => "audit.verified",
+            AuditAction::AuditViewed => "audit.viewed",
+            AuditAction::Checkpoint => "audit.checkpoint",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.code() == code)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Denied,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "success" => Some(Outcome::Success),
+            "denied" => Some(Outcome::Denied),
+            "failed" => Some(Outcome::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A detail an event may carry. Only these kinds exist: ids, hashes, counts
+/// and enumerated words. There is deliberately no variant for free text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// SHA-256 of a model file involved (transcription, drafting).
+    ModelSha256([u8; 32]),
+    /// Key id of a session key or master key.
+    KeyId([u8; 16]),
+    /// SHA-256 of a ciphertext that was destroyed (deletion receipt).
+    DestroyedCiphertext([u8; 32]),
+    /// Why a deletion happened: "exported", "retention", "discarded".
+    Trigger(&'static str),
+    /// How many items an action touched.
+    Count(u64),
+    /// A template id (template ids are validated `[a-z0-9_-]+`).
+    TemplateId(String),
+    /// The export format ("text", "stdout").
+    Format(&'static str),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub action: AuditAction,
+    pub actor: Actor,
+    pub outcome: Outcome,
+    /// The session the event is about, if any.
+    pub session: Option<SessionId>,
+    /// Another opaque object id (a model id, a user name, a receipt id).
+    pub object: Option<String>,
+    /// SHA-256 of the object's content, where there is content.
+    pub content_sha256: Option<[u8; 32]>,
+    pub details: Vec<Detail>,
+}
+
+impl AuditEvent {
+    pub fn new(action: AuditAction, actor: Actor) -> Self {
+        Self {
+            action,
+            actor,
+            outcome: Outcome::Success,
+            session: None,
+            object: None,
+            content_sha256: None,
+            details: Vec::new(),
+        }
+    }
+    pub fn outcome(mut self, o: Outcome) -> Self {
+        self.outcome = o;
+        self
+    }
+    pub fn session(mut self, s: SessionId) -> Self {
+        self.session = Some(s);
+        self
+    }
+    pub fn object(mut self, o: impl Into<String>) -> Self {
+        self.object = Some(o.into());
+        self
+    }
+    pub fn content(mut self, bytes: &[u8]) -> Self {
+        self.content_sha256 = Some(crate::sha256(bytes));
+        self
+    }
+    pub fn content_hash(mut self, h: [u8; 32]) -> Self {
+        self.content_sha256 = Some(h);
+        self
+    }
+    pub fn detail(mut self, d: Detail) -> Self {
+        self.details.push(d);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::HashSet::new();
+        for a in AuditAction::ALL {
+            assert!(seen.insert(a.code()));
+            assert_eq!(AuditAction::from_code(a.code()), Some(a));
+        }
+    }
+}

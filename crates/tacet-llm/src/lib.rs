@@ -1,0 +1,1 @@
+//! tacet-llm
