@@ -1,1 +1,209 @@
-//! tacet-app
+//! The application layer: one place where a session's way is decided, shared
+//! by the CLI and the desktop app.
+//!
+//! Front ends send a closed [`Command`] and get back an [`Outcome`] (or an
+//! [`AppError`] in plain words). The layer speaks only the core's ports —
+//! [`SessionStore`], [`Transcriber`], [`Drafter`], [`Clock`] — so it never
+//! names SQLite, whisper or candle, and every rule it enforces (consent
+//! before recording, review before export, destruction after export) is
+//! testable with fakes.
+
+pub mod templates;
+
+pub use templates::{TemplateLibrary, TemplateLibraryError};
+
+use std::sync::atomic::AtomicBool;
+use tacet_core::audit::Detail;
+use tacet_core::ports::{
+    AuditVerification, Clock, DeletionEntry, DeletionReceipt, DraftProgress, Drafter, SessionStore, SessionSummary,
+    StoreError, Transcriber,
+};
+use tacet_core::{AttestedNote, AuditAction, AuditEvent, Draft, GateError, Outcome as AuditOutcome, PatientRef, SessionId, Transcript};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("transcription failed: {0}")]
+    Transcription(String),
+    #[error("drafting failed: {0}")]
+    Drafting(String),
+    #[error("unknown template {0:?}")]
+    UnknownTemplate(String),
+    #[error("no {0} engine is loaded")]
+    NoEngine(&'static str),
+    #[error("the audio is empty: nothing to transcribe")]
+    EmptyAudio,
+    #[error("could not write the exported note: {0}")]
+    ExportWrite(String),
+}
+
+impl AppError {
+    /// True when the error is the review gate saying no.
+    pub fn is_review_required(&self) -> bool {
+        matches!(
+            self,
+            AppError::Store(StoreError::Gate(GateError::NotAttested)) | AppError::Store(StoreError::Gate(GateError::TextChanged))
+        )
+    }
+}
+
+/// Everything a front end can ask for. Closed: a new capability is a new
+/// variant, handled here once for every front end.
+pub enum Command<'a> {
+    /// Start a session from recorded audio (16 kHz mono), transcribe it.
+    NewSessionFromAudio {
+        template_id: String,
+        patient: PatientRef,
+        samples_16k: Vec<f32>,
+    },
+    Draft {
+        session: SessionId,
+    },
+    ShowNote {
+        session: SessionId,
+    },
+    /// The clinician attests `text` (the draft as shown, or their edit).
+    Attest {
+        session: SessionId,
+        text: String,
+    },
+    /// Export the attested note through `write`, then destroy the session.
+    Export {
+        session: SessionId,
+        format: &'static str,
+        write: &'a mut dyn FnMut(&str, &str) -> std::io::Result<()>,
+    },
+    ListSessions,
+    VerifyAudit {
+        external_checkpoints: Vec<String>,
+    },
+    Deletions,
+    Checkpoint,
+}
+
+/// What a command produced.
+pub enum Outcome {
+    SessionStarted { session: SessionId, transcript: Transcript },
+    Drafted { draft: Draft },
+    Note { text: String, attested: bool },
+    Attested { note_sha256_hex: String },
+    Exported { checkpoint: String, receipt: DeletionReceipt },
+    Sessions(Vec<SessionSummary>),
+    Verification(AuditVerification),
+    Deletions(Vec<DeletionEntry>),
+    Checkpoint(String),
+}
+
+/// The engines a session needs; the store is passed per command because it
+/// is unlocked per user.
+pub struct Engines<'e> {
+    pub transcriber: Option<&'e mut dyn Transcriber>,
+    pub drafter: Option<&'e mut dyn Drafter>,
+    pub clock: &'e dyn Clock,
+    pub templates: &'e TemplateLibrary,
+}
+
+/// Runs one command. `progress` hears drafting tokens; `cancel` stops a draft.
+pub fn execute(
+    store: &mut dyn SessionStore,
+    engines: &mut Engines<'_>,
+    cmd: Command<'_>,
+    progress: &mut dyn FnMut(DraftProgress<'_>),
+    cancel: &AtomicBool,
+) -> Result<Outcome, AppError> {
+    match cmd {
+        Command::NewSessionFromAudio {
+            template_id,
+            patient,
+            samples_16k,
+        } => {
+            if engines.templates.get(&template_id).is_none() {
+                return Err(AppError::UnknownTemplate(template_id));
+            }
+            if samples_16k.is_empty() {
+                return Err(AppError::EmptyAudio);
+            }
+            let session = store.create_session(&template_id, &patient)?;
+            store.append_audio(session, &samples_16k, true)?;
+            let transcriber = engines.transcriber.as_deref_mut().ok_or(AppError::NoEngine("transcription"))?;
+            let transcript = transcriber
+                .transcribe(&samples_16k)
+                .map_err(|e| AppError::Transcription(e.0))?;
+            store.put_transcript(session, &transcript)?;
+            Ok(Outcome::SessionStarted { session, transcript })
+        }
+        Command::Draft { session } => {
+            let summary = store.session(session)?;
+            let template = engines
+                .templates
+                .get(&summary.template_id)
+                .ok_or_else(|| AppError::UnknownTemplate(summary.template_id.clone()))?;
+            let transcript = store.transcript(session)?;
+            let drafter = engines.drafter.as_deref_mut().ok_or(AppError::NoEngine("drafting"))?;
+            let draft = drafter
+                .draft(&transcript, template, progress, cancel)
+                .map_err(|e| AppError::Drafting(e.0))?;
+            store.put_draft(session, &draft)?;
+            Ok(Outcome::Drafted { draft })
+        }
+        Command::ShowNote { session } => {
+            let (text, attested) = match store.attested(session) {
+                Ok(n) => (n.text().to_string(), true),
+                Err(StoreError::Gate(GateError::NotAttested)) => (store.draft(session)?.render_text(), false),
+                Err(e) => return Err(e.into()),
+            };
+            let actor = store.actor().clone();
+            store.record(
+                AuditEvent::new(AuditAction::NoteViewed, actor)
+                    .session(session)
+                    .content(text.as_bytes()),
+            )?;
+            Ok(Outcome::Note { text, attested })
+        }
+        Command::Attest { session, text } => {
+            // There must be a draft to review: attestation is of a draft.
+            store.draft(session)?;
+            let reviewer = store.actor().user.clone();
+            let note = AttestedNote::attest(session, text, reviewer, engines.clock.now_unix_ms()).map_err(StoreError::from)?;
+            store.put_attested(&note)?;
+            Ok(Outcome::Attested {
+                note_sha256_hex: hex_encode(&note.attestation().note_sha256),
+            })
+        }
+        Command::Export { session, format, write } => {
+            let note = match store.attested(session) {
+                Ok(n) => n,
+                Err(e) => {
+                    let actor = store.actor().clone();
+                    store.record(
+                        AuditEvent::new(AuditAction::ExportRefused, actor)
+                            .session(session)
+                            .outcome(AuditOutcome::Denied)
+                            .detail(Detail::Format(format)),
+                    )?;
+                    return Err(e.into());
+                }
+            };
+            // The checkpoint the note carries is the one that includes its
+            // own export record: written after mark_exported.
+            let checkpoint = store.mark_exported(&note, format)?;
+            write(note.text(), &checkpoint).map_err(|e| AppError::ExportWrite(e.to_string()))?;
+            let receipt = store.destroy(session, "exported")?;
+            Ok(Outcome::Exported { checkpoint, receipt })
+        }
+        Command::ListSessions => Ok(Outcome::Sessions(store.list_sessions()?)),
+        Command::VerifyAudit { external_checkpoints } => Ok(Outcome::Verification(store.verify_audit(&external_checkpoints)?)),
+        Command::Deletions => {
+            let actor = store.actor().clone();
+            let list = store.deletions()?;
+            store.record(AuditEvent::new(AuditAction::AuditViewed, actor).detail(Detail::Count(list.len() as u64)))?;
+            Ok(Outcome::Deletions(list))
+        }
+        Command::Checkpoint => Ok(Outcome::Checkpoint(store.checkpoint()?)),
+    }
+}
+
+fn hex_encode(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

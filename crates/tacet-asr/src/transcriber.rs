@@ -1,0 +1,297 @@
+//! [`WhisperTranscriber`]: whisper.cpp via whisper-rs behind the core's
+//! `Transcriber` port.
+//!
+//! One `WhisperContext` (the weights) is loaded once; every call makes a
+//! fresh decoder state so results do not depend on what was transcribed
+//! before (whisper's temperature fallback draws from a per-state RNG seeded
+//! at creation). All decoding settings are set explicitly rather than
+//! inherited from whisper.cpp's defaults.
+
+use crate::guards::{cut_repetition_loop, is_non_speech, is_silent};
+use crate::wer::normalize_words;
+use crate::AsrError;
+use std::io::Read;
+use std::os::raw::c_int;
+use std::path::{Path, PathBuf};
+use tacet_core::ports::{EngineError, Transcriber};
+use tacet_core::{Segment, Speaker, Transcript};
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+/// The first four bytes of a ggml whisper model, read as a little-endian u32
+/// ("ggml" in hex; on disk the bytes are `6c 6d 67 67`).
+pub const GGML_MAGIC: u32 = 0x6767_6d6c;
+
+/// Samples per millisecond at 16 kHz.
+const SAMPLES_PER_MS: usize = 16;
+
+/// whisper.cpp returns no segments for input under one second; shorter
+/// audio is padded with silence to this length.
+const MIN_INPUT_SAMPLES: usize = 17_600;
+
+/// Most threads accepted (far above any sensible setting).
+const MAX_THREADS: usize = 256;
+
+/// A run of identical consecutive segments at least this long is a loop:
+/// only its first segment is kept.
+const SEGMENT_LOOP_RUN: usize = 3;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsrOptions {
+    /// CPU threads whisper.cpp may use. Set it to the cores free for ASR:
+    /// more threads than free cores collapses whisper.cpp's speed.
+    pub threads: usize,
+    /// Language the session is locked to, e.g. "en".
+    pub language: String,
+}
+
+impl Default for AsrOptions {
+    /// One thread (safe under contention) and English.
+    fn default() -> Self {
+        Self {
+            threads: 1,
+            language: "en".to_string(),
+        }
+    }
+}
+
+/// Checks that `path` exists and starts with the ggml magic, so a wrong or
+/// damaged file is refused here instead of aborting the process inside
+/// whisper.cpp. It does not prove the rest of the file is sound.
+pub fn check_ggml_magic(path: &Path) -> Result<(), AsrError> {
+    let unreadable = |source| AsrError::ModelUnreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(AsrError::ModelMissing {
+                path: path.to_path_buf(),
+            })
+        }
+        Err(e) => return Err(unreadable(e)),
+    };
+    let meta = file.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(AsrError::NotGgml {
+            path: path.to_path_buf(),
+            found_hex: "(not a regular file)".into(),
+        });
+    }
+    let mut head = Vec::with_capacity(4);
+    file.by_ref()
+        .take(4)
+        .read_to_end(&mut head)
+        .map_err(unreadable)?;
+    let ok =
+        head.len() == 4 && u32::from_le_bytes([head[0], head[1], head[2], head[3]]) == GGML_MAGIC;
+    if !ok {
+        let found_hex = if head.is_empty() {
+            "(empty file)".to_string()
+        } else {
+            head.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        return Err(AsrError::NotGgml {
+            path: path.to_path_buf(),
+            found_hex,
+        });
+    }
+    Ok(())
+}
+
+pub struct WhisperTranscriber {
+    ctx: WhisperContext,
+    model_path: PathBuf,
+    model_sha256: String,
+    opts: AsrOptions,
+}
+
+impl std::fmt::Debug for WhisperTranscriber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhisperTranscriber")
+            .field("model_path", &self.model_path)
+            .field("model_sha256", &self.model_sha256)
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WhisperTranscriber {
+    /// Loads a ggml whisper model. `model_sha256` is recorded in every
+    /// transcript (the caller has verified it against the file).
+    pub fn load(
+        model_path: &Path,
+        model_sha256: String,
+        opts: AsrOptions,
+    ) -> Result<Self, AsrError> {
+        if opts.threads == 0 || opts.threads > MAX_THREADS {
+            return Err(AsrError::InvalidOptions {
+                problem: format!("threads must be 1 to {MAX_THREADS}, got {}", opts.threads),
+            });
+        }
+        if whisper_rs::get_lang_id(&opts.language).is_none() {
+            return Err(AsrError::InvalidOptions {
+                problem: format!("unknown language code {:?}", opts.language),
+            });
+        }
+        check_ggml_magic(model_path)?;
+
+        // Route whisper.cpp's and ggml's log output into whisper-rs's hooks;
+        // with no log backend enabled they go nowhere, so nothing (including
+        // any decoded text) reaches stderr.
+        whisper_rs::install_logging_hooks();
+
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(false);
+        let ctx = WhisperContext::new_with_params(model_path, params).map_err(|e| {
+            AsrError::ModelLoad {
+                path: model_path.to_path_buf(),
+                detail: e.to_string(),
+            }
+        })?;
+        if opts.language != "en" && !ctx.is_multilingual() {
+            return Err(AsrError::InvalidOptions {
+                problem: format!(
+                    "model {} is English-only but language {:?} was asked for",
+                    model_path.display(),
+                    opts.language
+                ),
+            });
+        }
+        Ok(Self {
+            ctx,
+            model_path: model_path.to_path_buf(),
+            model_sha256,
+            opts,
+        })
+    }
+
+    pub fn options(&self) -> &AsrOptions {
+        &self.opts
+    }
+
+    /// Transcribes 16 kHz mono samples, labelling every segment with
+    /// `speaker` (for per-channel transcription of two-microphone audio).
+    pub fn transcribe_channel(
+        &mut self,
+        samples_16k_mono: &[f32],
+        speaker: Option<Speaker>,
+    ) -> Result<Transcript, AsrError> {
+        if let Some(index) = samples_16k_mono.iter().position(|s| !s.is_finite()) {
+            return Err(AsrError::NonFiniteInput { index });
+        }
+        let mut transcript = Transcript {
+            language: self.opts.language.clone(),
+            segments: Vec::new(),
+            model_sha256: self.model_sha256.clone(),
+        };
+        // whisper hallucinates on silence: do not ask it.
+        if is_silent(samples_16k_mono) {
+            return Ok(transcript);
+        }
+        let audio_ms = (samples_16k_mono.len() / SAMPLES_PER_MS) as u64;
+        let padded;
+        let input = if samples_16k_mono.len() < MIN_INPUT_SAMPLES {
+            let mut v = samples_16k_mono.to_vec();
+            v.resize(MIN_INPUT_SAMPLES, 0.0);
+            padded = v;
+            &padded[..]
+        } else {
+            samples_16k_mono
+        };
+
+        let engine = |e: whisper_rs::WhisperError| AsrError::Engine {
+            detail: e.to_string(),
+        };
+        let mut state = self.ctx.create_state().map_err(engine)?;
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.opts.threads as c_int);
+        params.set_language(Some(&self.opts.language));
+        params.set_detect_language(false);
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_no_timestamps(false);
+        params.set_single_segment(false);
+        params.set_token_timestamps(false);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_temperature(0.0);
+        // Never let whisper.cpp print: these would write decoded text to
+        // stdout/stderr.
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_debug_mode(false);
+        state.full(params, input).map_err(engine)?;
+
+        let eot = self.ctx.token_eot();
+        let mut raw: Vec<(u64, u64, String, f32)> = Vec::new();
+        for i in 0..state.full_n_segments() {
+            let Some(seg) = state.get_segment(i) else {
+                continue;
+            };
+            let text = seg.to_str_lossy().map_err(engine)?.trim().to_string();
+            if is_non_speech(&text) {
+                continue;
+            }
+            let text = cut_repetition_loop(&text).unwrap_or(text);
+            let (mut sum, mut n) = (0.0f32, 0u32);
+            for t in 0..seg.n_tokens() {
+                if let Some(tok) = seg.get_token(t) {
+                    // Special and timestamp tokens have ids from EOT up.
+                    if tok.token_id() < eot {
+                        sum += tok.token_probability();
+                        n += 1;
+                    }
+                }
+            }
+            let confidence = if n == 0 {
+                1.0
+            } else {
+                (sum / n as f32).clamp(0.0, 1.0)
+            };
+            let start_ms = (seg.start_timestamp().max(0) as u64 * 10).min(audio_ms);
+            let end_ms = (seg.end_timestamp().max(0) as u64 * 10).clamp(start_ms, audio_ms);
+            raw.push((start_ms, end_ms, text, confidence));
+        }
+
+        // A run of identical segments is a decoding loop: keep the first.
+        let mut run = 0usize;
+        let mut prev_norm: Vec<String> = Vec::new();
+        for (start_ms, end_ms, text, confidence) in raw {
+            let norm = normalize_words(&text);
+            if norm == prev_norm {
+                run += 1;
+            } else {
+                run = 1;
+                prev_norm = norm;
+            }
+            if run >= 2 && run_is_loop(run) {
+                continue;
+            }
+            transcript.segments.push(Segment {
+                id: transcript.segments.len() as u32,
+                start_ms,
+                end_ms,
+                speaker,
+                text,
+                confidence,
+            });
+        }
+        Ok(transcript)
+    }
+}
+
+/// Identical consecutive segments: the 2nd is kept (people do repeat
+/// themselves once), from the 3rd on they are dropped.
+fn run_is_loop(run: usize) -> bool {
+    run >= SEGMENT_LOOP_RUN
+}
+
+impl Transcriber for WhisperTranscriber {
+    fn transcribe(&mut self, samples_16k_mono: &[f32]) -> Result<Transcript, EngineError> {
+        self.transcribe_channel(samples_16k_mono, None)
+            .map_err(EngineError::from)
+    }
+}

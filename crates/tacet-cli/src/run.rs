@@ -1,0 +1,645 @@
+//! One function per command: read inputs, call the application layer,
+//! print the result. Nothing here decides a rule.
+
+use crate::compose::{self, SystemClock};
+use crate::{AuditCmd, Cli, Cmd, ModelsCmd, SessionCmd};
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use tacet_app::{execute, Command, Engines, Outcome, TemplateLibrary};
+use tacet_core::audit::Detail;
+use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
+use tacet_core::{AuditAction, AuditEvent, PatientRef, Role, SessionId};
+use tacet_crypto::Passphrase;
+use tacet_models::{ImportOptions, ModelRole, Quantization};
+use tacet_vault::{KdfChoice, NewUser, Vault};
+
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let data_dir = compose::data_dir(cli.data_dir.clone())?;
+    match cli.cmd {
+        Cmd::Init {
+            ref admin,
+            ref clinician,
+            fast_kdf,
+        } => init(&data_dir, admin, clinician, fast_kdf),
+        Cmd::Models { ref cmd } => models(&data_dir, cli.user.clone(), cmd),
+        Cmd::Session { ref cmd } => session(&data_dir, cli.user.clone(), cmd),
+        Cmd::Draft { ref session } => {
+            let id = parse_id(session)?;
+            with_store(&data_dir, cli.user.clone(), |store| draft(&data_dir, store, id))
+        }
+        Cmd::Review {
+            ref session,
+            attest,
+            ref edited,
+        } => {
+            let id = parse_id(session)?;
+            with_store(&data_dir, cli.user.clone(), |store| review(store, id, attest, edited.as_deref()))
+        }
+        Cmd::Export { ref session, ref out } => {
+            let id = parse_id(session)?;
+            with_store(&data_dir, cli.user.clone(), |store| export(store, id, out.as_deref()))
+        }
+        Cmd::Audit { ref cmd } => with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd)),
+        Cmd::Demo {
+            ref audio,
+            ref keep,
+            ref template,
+        } => demo(audio.clone(), keep.clone(), template),
+    }
+}
+
+fn parse_id(s: &str) -> Result<SessionId> {
+    s.parse::<SessionId>()
+        .with_context(|| format!("{s:?} is not a session id (32 hexadecimal digits; see `tacet session list`)"))
+}
+
+fn templates(data_dir: &Path) -> Result<TemplateLibrary> {
+    Ok(TemplateLibrary::with_custom_dir(&data_dir.join("templates"))?)
+}
+
+fn engines<'e>(
+    t: Option<&'e mut dyn Transcriber>,
+    d: Option<&'e mut dyn Drafter>,
+    lib: &'e TemplateLibrary,
+    clock: &'e SystemClock,
+) -> Engines<'e> {
+    Engines {
+        transcriber: t,
+        drafter: d,
+        clock,
+        templates: lib,
+    }
+}
+
+/// Opens and unlocks the vault for the acting user, runs `f`.
+fn with_store(data_dir: &Path, user: Option<String>, f: impl FnOnce(&mut dyn SessionStore) -> Result<ExitCode>) -> Result<ExitCode> {
+    let mut vault = Vault::open(data_dir)?;
+    let user = compose::user(user)?;
+    let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
+    let mut unlocked = vault.unlock(&user, &pass)?;
+    drop(pass);
+    f(&mut unlocked)
+}
+
+fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result<ExitCode> {
+    if Vault::exists(data_dir) {
+        bail!("a vault already exists in {}", data_dir.display());
+    }
+    let ap = new_passphrase("TACET_ADMIN_PASSPHRASE", admin)?;
+    let cp = new_passphrase("TACET_CLINICIAN_PASSPHRASE", clinician)?;
+    let kdf = if fast_kdf { KdfChoice::Floor } else { KdfChoice::CalibratedMs(500) };
+    Vault::create(
+        data_dir,
+        &[
+            NewUser {
+                name: admin,
+                role: Role::Admin,
+                passphrase: &ap,
+            },
+            NewUser {
+                name: clinician,
+                role: Role::Clinician,
+                passphrase: &cp,
+            },
+        ],
+        kdf,
+    )?;
+    println!("Created a vault in {}", data_dir.display());
+    println!("  admin:     {admin} (manages models, users and the audit log; cannot open patient data)");
+    println!("  clinician: {clinician} (records, reviews and exports notes)");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn new_passphrase(env_var: &str, who: &str) -> Result<Passphrase> {
+    if std::env::var_os(env_var).is_some() {
+        return compose::passphrase(env_var, "");
+    }
+    let a = compose::passphrase(env_var, &format!("New passphrase for {who}: "))?;
+    let b = compose::passphrase(env_var, &format!("Repeat the passphrase for {who}: "))?;
+    if a.danger_expose() != b.danger_expose() {
+        bail!("the two passphrases differ");
+    }
+    Ok(a)
+}
+
+fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<ExitCode> {
+    let store = compose::model_store(data_dir)?;
+    let manifest = compose::manifest()?;
+    match cmd {
+        ModelsCmd::List => {
+            let list = store.list()?;
+            if list.is_empty() {
+                println!("No models installed. Import one with `tacet models import <file|dir|wheel>`.");
+            }
+            for m in list {
+                println!(
+                    "{:<28} {:<4} {:>7.1} MB  sha256 {}  licence {}\n{:<28} from {}",
+                    m.id,
+                    m.role.to_string(),
+                    m.size_bytes as f64 / 1e6,
+                    m.sha256,
+                    m.licence,
+                    "",
+                    m.source
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModelsCmd::Import {
+            path,
+            id,
+            role,
+            sha256,
+            q8_0,
+        } => with_store(data_dir, user, |s| {
+            require_admin(s)?;
+            let role = match role.as_deref() {
+                None => None,
+                Some("asr") => Some(ModelRole::Asr),
+                Some("llm") => Some(ModelRole::Llm),
+                Some(other) => bail!("unknown role {other:?}: use asr or llm"),
+            };
+            let opts = ImportOptions {
+                id: id.clone(),
+                role,
+                expected_sha256: sha256.clone(),
+                quantize: q8_0.then_some(Quantization::Q8_0),
+                licence: None,
+            };
+            let m = store.import(path, &manifest, &opts);
+            let ev = AuditEvent::new(AuditAction::ModelImported, s.actor().clone());
+            let m = match m {
+                Ok(m) => m,
+                Err(e) => {
+                    s.record(ev.outcome(tacet_core::Outcome::Failed))?;
+                    return Err(e.into());
+                }
+            };
+            let mut ev = ev.object(format!("model:{}", m.id));
+            if let Some(h) = sha_bytes(&m.sha256) {
+                ev = ev.detail(Detail::ModelSha256(h));
+            }
+            s.record(ev)?;
+            println!("Imported {} ({}, {:.1} MB)\n  sha256 {}\n  {}", m.id, m.role, m.size_bytes as f64 / 1e6, m.sha256, m.path.display());
+            Ok(ExitCode::SUCCESS)
+        }),
+        ModelsCmd::Verify { id } => {
+            let ids: Vec<String> = match id {
+                Some(i) => vec![i.clone()],
+                None => store.list()?.into_iter().map(|m| m.id).collect(),
+            };
+            let mut ok = true;
+            for i in ids {
+                let v = store.verify(&i, &manifest)?;
+                println!("{:<28} {}  {:?}", v.id, if v.ok() { "OK  " } else { "FAIL" }, v.status);
+                ok &= v.ok();
+            }
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+        }
+        ModelsCmd::Remove { id } => with_store(data_dir, user, |s| {
+            require_admin(s)?;
+            let m = store.remove(id)?;
+            let mut ev = AuditEvent::new(AuditAction::ModelRemoved, s.actor().clone()).object(format!("model:{}", m.id));
+            if let Some(h) = sha_bytes(&m.sha256) {
+                ev = ev.detail(Detail::ModelSha256(h));
+            }
+            s.record(ev)?;
+            println!("Removed {}", m.id);
+            Ok(ExitCode::SUCCESS)
+        }),
+    }
+}
+
+fn sha_bytes(hex_str: &str) -> Option<[u8; 32]> {
+    if hex_str.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex_str.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+fn require_admin(s: &dyn SessionStore) -> Result<()> {
+    if s.actor().role != Role::Admin {
+        bail!("only an admin can change the installed models");
+    }
+    Ok(())
+}
+
+fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<ExitCode> {
+    match cmd {
+        SessionCmd::New {
+            audio,
+            template,
+            patient,
+        } => with_store(data_dir, user, |store| {
+            let id = new_session(data_dir, store, audio, template, patient)?;
+            println!("\nNext: tacet draft {id}");
+            Ok(ExitCode::SUCCESS)
+        }),
+        SessionCmd::List => with_store(data_dir, user, |store| {
+            let lib = templates(data_dir)?;
+            let clock = SystemClock;
+            let mut e = engines(None, None, &lib, &clock);
+            if let Outcome::Sessions(list) = execute(store, &mut e, Command::ListSessions, &mut |_| {}, &AtomicBool::new(false))? {
+                if list.is_empty() {
+                    println!("No sessions.");
+                }
+                for s in list {
+                    println!(
+                        "{}  {:<11} {:<10} owner {}{}",
+                        s.id,
+                        s.state.as_str(),
+                        s.template_id,
+                        s.owner,
+                        s.receipt_id.map(|r| format!("  receipt {r}")).unwrap_or_default()
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        SessionCmd::Transcript { session } => {
+            let id = parse_id(session)?;
+            with_store(data_dir, user, |store| {
+                let t = store.transcript(id)?;
+                store.record(AuditEvent::new(AuditAction::NoteViewed, store.actor().clone()).session(id).content(&t.to_bytes()))?;
+                print!("{}", t.to_text());
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
+
+fn new_session(data_dir: &Path, store: &mut dyn SessionStore, audio: &Path, template: &str, patient: &str) -> Result<SessionId> {
+    let pcm = tacet_audio::read_wav_file(audio)?;
+    let samples = tacet_audio::to_mono_16k(&pcm)?;
+    eprintln!(
+        "Read {} ({} Hz, {} channel(s), {:.1} s); transcribing on this machine…",
+        audio.display(),
+        pcm.sample_rate_hz,
+        pcm.channels,
+        pcm.duration_ms() as f64 / 1000.0
+    );
+    let models = compose::model_store(data_dir)?;
+    let mut asr = compose::transcriber(&models)?;
+    let lib = templates(data_dir)?;
+    let clock = SystemClock;
+    let mut e = engines(Some(&mut asr), None, &lib, &clock);
+    let started = std::time::Instant::now();
+    let out = execute(
+        store,
+        &mut e,
+        Command::NewSessionFromAudio {
+            template_id: template.to_string(),
+            patient: PatientRef::new(patient),
+            samples_16k: samples,
+        },
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?;
+    let Outcome::SessionStarted { session, transcript } = out else {
+        bail!("unexpected outcome");
+    };
+    println!("Session {session} ({template})");
+    println!("Transcript ({} segments, {:.1} s to transcribe):", transcript.segments.len(), started.elapsed().as_secs_f64());
+    print!("{}", transcript.to_text());
+    Ok(session)
+}
+
+fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result<ExitCode> {
+    let models = compose::model_store(data_dir)?;
+    eprintln!("Loading the drafting model…");
+    let mut llm = compose::drafter(&models)?;
+    let lib = templates(data_dir)?;
+    let clock = SystemClock;
+    let mut e = engines(None, Some(&mut llm), &lib, &clock);
+    let started = std::time::Instant::now();
+    let mut out = std::io::stdout();
+    let mut progress = |p: DraftProgress<'_>| {
+        match p {
+            DraftProgress::Section(h) => {
+                let _ = write!(out, "\n{h}:\n");
+            }
+            DraftProgress::Token(t) => {
+                let _ = write!(out, "{t}");
+            }
+        }
+        let _ = out.flush();
+    };
+    println!("DRAFT (AI-generated; not reviewed):");
+    let outcome = execute(store, &mut e, Command::Draft { session: id }, &mut progress, &AtomicBool::new(false))?;
+    if let Outcome::Drafted { draft } = outcome {
+        println!(
+            "\n\n[drafted in {:.1} s by {} (sha256 {}…), template {} v{}, greedy={}, seed {}{}]",
+            started.elapsed().as_secs_f64(),
+            draft.provenance.model_id,
+            &draft.provenance.model_sha256[..12.min(draft.provenance.model_sha256.len())],
+            draft.provenance.template_id,
+            draft.provenance.template_version,
+            draft.provenance.sampling.temperature == 0.0,
+            draft.provenance.sampling.seed,
+            if draft.provenance.omitted_transcript_chars > 0 {
+                format!(
+                    "; {} characters of transcript did not fit the model's context and were NOT used",
+                    draft.provenance.omitted_transcript_chars
+                )
+            } else {
+                String::new()
+            }
+        );
+        println!("Next: review it (tacet review {id}), then attest (tacet review {id} --attest).");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn review(store: &mut dyn SessionStore, id: SessionId, attest: bool, edited: Option<&Path>) -> Result<ExitCode> {
+    let lib = TemplateLibrary::built_in()?;
+    let clock = SystemClock;
+    let mut e = engines(None, None, &lib, &clock);
+    let no = AtomicBool::new(false);
+    let Outcome::Note { text, attested } = execute(store, &mut e, Command::ShowNote { session: id }, &mut |_| {}, &no)? else {
+        bail!("unexpected outcome");
+    };
+    if !attest {
+        println!("{}", if attested { "NOTE (attested):" } else { "DRAFT (not reviewed):" });
+        print!("{text}");
+        if !attested {
+            println!("\nTo sign it as reviewed: tacet review {id} --attest  (or --edited FILE with your corrected text)");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = match edited {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read the edited note {}", p.display()))?,
+        None => text,
+    };
+    let Outcome::Attested { note_sha256_hex } = execute(store, &mut e, Command::Attest { session: id, text }, &mut |_| {}, &no)? else {
+        bail!("unexpected outcome");
+    };
+    println!("Attested by {}: \"{}\"", store.actor().user, tacet_core::review::ATTESTATION_STATEMENT);
+    println!("  note sha256 {note_sha256_hex}");
+    println!("Next: tacet export {id} [--out note.txt]");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn export(store: &mut dyn SessionStore, id: SessionId, out: Option<&Path>) -> Result<ExitCode> {
+    let lib = TemplateLibrary::built_in()?;
+    let clock = SystemClock;
+    let mut e = engines(None, None, &lib, &clock);
+    let format = if out.is_some() { "text" } else { "stdout" };
+    let mut write = |note: &str, checkpoint: &str| -> std::io::Result<()> {
+        match out {
+            Some(path) => write_export_file(path, note, checkpoint),
+            None => {
+                let mut o = std::io::stdout();
+                write!(o, "{note}")?;
+                o.flush()
+            }
+        }
+    };
+    let outcome = execute(
+        store,
+        &mut e,
+        Command::Export {
+            session: id,
+            format,
+            write: &mut write,
+        },
+        &mut |_| {},
+        &AtomicBool::new(false),
+    );
+    let outcome = match outcome {
+        Ok(o) => o,
+        Err(err) if err.is_review_required() => {
+            bail!("export refused: {err}. Review it with `tacet review {id}`, then `tacet review {id} --attest`.")
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let Outcome::Exported { checkpoint, receipt } = outcome else {
+        bail!("unexpected outcome");
+    };
+    if let Some(p) = out {
+        eprintln!("Exported the attested note to {}", p.display());
+    }
+    eprintln!(
+        "Session {} destroyed: key {} and {} ciphertexts deleted. Receipt {} (audit record {}).",
+        receipt.session.short(),
+        receipt.key_id_hex,
+        receipt.destroyed_ciphertexts,
+        receipt.receipt_id,
+        receipt.audit_seq
+    );
+    eprintln!("Audit checkpoint carried with the note:\n{checkpoint}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The note file: the note, then the audit checkpoint that witnesses it.
+/// Created new (never overwriting), readable by its owner only.
+fn write_export_file(path: &Path, note: &str, checkpoint: &str) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    write!(
+        f,
+        "{note}\n-----\nTacet audit checkpoint at export (keep it with the note; `tacet audit verify` checks the log against it):\n{checkpoint}"
+    )?;
+    f.sync_all()
+}
+
+fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
+    let lib = TemplateLibrary::built_in()?;
+    let clock = SystemClock;
+    let mut e = engines(None, None, &lib, &clock);
+    let no = AtomicBool::new(false);
+    match cmd {
+        AuditCmd::Verify { checkpoints } => {
+            let mut external = Vec::new();
+            for p in checkpoints {
+                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read checkpoint {}", p.display()))?;
+                external.push(extract_checkpoint(&text));
+            }
+            let Outcome::Verification(v) = execute(store, &mut e, Command::VerifyAudit { external_checkpoints: external }, &mut |_| {}, &no)? else {
+                bail!("unexpected outcome");
+            };
+            println!(
+                "Audit log: {} records, root {}, {} checkpoint(s) checked",
+                v.records, v.root_hex, v.checkpoints_checked
+            );
+            if v.is_ok() {
+                println!("VERIFIED: every record, hash chain link and signed checkpoint is consistent.");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("FAILED: {} problem(s):", v.problems.len());
+                for p in &v.problems {
+                    println!("  - {p}");
+                }
+                Ok(ExitCode::from(2))
+            }
+        }
+        AuditCmd::Deletions => {
+            let Outcome::Deletions(list) = execute(store, &mut e, Command::Deletions, &mut |_| {}, &no)? else {
+                bail!("unexpected outcome");
+            };
+            if list.is_empty() {
+                println!("No sessions have been destroyed.");
+            }
+            for d in list {
+                println!(
+                    "{}  session {}  by {}  trigger {}  at {}  {} ciphertexts destroyed  key {}  (audit record {})",
+                    d.receipt_id,
+                    d.session_hex,
+                    d.actor,
+                    d.trigger,
+                    format_ms(d.at_unix_ms),
+                    d.destroyed_ciphertexts,
+                    d.key_id_hex,
+                    d.audit_seq
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::Checkpoint => {
+            let Outcome::Checkpoint(c) = execute(store, &mut e, Command::Checkpoint, &mut |_| {}, &no)? else {
+                bail!("unexpected outcome");
+            };
+            print!("{c}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Accepts a bare signed checkpoint or an exported note that ends with one.
+fn extract_checkpoint(text: &str) -> String {
+    match text.rfind("-----\nTacet audit checkpoint") {
+        Some(i) => text[i..].split_once(":\n").map(|(_, c)| c.to_string()).unwrap_or_default(),
+        None => text.to_string(),
+    }
+}
+
+fn format_ms(ms: u64) -> String {
+    // UTC, without pulling a date library: days since the epoch to a civil date.
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let (h, m, s) = ((secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if mo <= 2 { y + 1 } else { y };
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02} UTC")
+}
+
+fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result<ExitCode> {
+    let audio = audio.unwrap_or_else(|| PathBuf::from("assets/demo/visit.wav"));
+    if !audio.exists() {
+        bail!("the demo recording {} is missing (run from the repository root, or pass --audio)", audio.display());
+    }
+    let tmp;
+    let dir = match keep {
+        Some(d) => d,
+        None => {
+            tmp = std::env::temp_dir().join(format!("tacet-demo-{}", std::process::id()));
+            tmp
+        }
+    };
+    if Vault::exists(&dir) {
+        bail!("{} already holds a vault; choose another --keep directory", dir.display());
+    }
+    let cache = tacet_models::cache_root().context("no model cache: set TACET_CACHE")?;
+    let asr_src = cache.join("files/whisper-tiny.en-ct2");
+    let llm_src = cache.join("files/SmolLM2-135M-Instruct.Q4_1.gguf");
+    if !asr_src.exists() || !llm_src.exists() {
+        bail!(
+            "the default models are not in {} yet: run scripts/fetch-models.sh first",
+            cache.join("files").display()
+        );
+    }
+    step("1. Create a vault with a demo admin and clinician (demo passphrases; real ones are asked for)");
+    let admin_pass = "demo-admin-passphrase";
+    let clin_pass = "demo-clinician-passphrase";
+    let ap = Passphrase::new(admin_pass.into());
+    let cp = Passphrase::new(clin_pass.into());
+    let mut vault = Vault::create(
+        &dir,
+        &[
+            NewUser {
+                name: "admin",
+                role: Role::Admin,
+                passphrase: &ap,
+            },
+            NewUser {
+                name: "drlee",
+                role: Role::Clinician,
+                passphrase: &cp,
+            },
+        ],
+        KdfChoice::Floor,
+    )?;
+    println!("vault: {}", dir.display());
+
+    step("2. Admin imports the default models (SHA-256 verified before anything parses them)");
+    let models = compose::model_store(&dir)?;
+    let manifest = compose::manifest()?;
+    {
+        let mut admin = vault.unlock("admin", &ap)?;
+        for src in [&asr_src, &llm_src] {
+            let m = models.import(src, &manifest, &ImportOptions::default())?;
+            let mut ev = AuditEvent::new(AuditAction::ModelImported, admin.actor().clone()).object(format!("model:{}", m.id));
+            if let Some(h) = sha_bytes(&m.sha256) {
+                ev = ev.detail(Detail::ModelSha256(h));
+            }
+            admin.record(ev)?;
+            println!("imported {:<28} {} {:>6.1} MB sha256 {}", m.id, m.role, m.size_bytes as f64 / 1e6, m.sha256);
+        }
+    }
+
+    let mut clin = vault.unlock("drlee", &cp)?;
+    step(&format!("3. Clinician starts a session from {} and transcribes it locally", audio.display()));
+    let id = new_session(&dir, &mut clin, &audio, template, "demo-patient-0001")?;
+
+    step("4. Draft the note with the local language model");
+    draft(&dir, &mut clin, id)?;
+
+    step("5. Try to export before review: the gate refuses");
+    match export(&mut clin, id, None) {
+        Ok(_) => bail!("export without review succeeded: this must never happen"),
+        Err(e) => println!("refused as it must be: {e}"),
+    }
+
+    step("6. Clinician reviews and attests the note");
+    review(&mut clin, id, true, None)?;
+
+    step("7. Export (stdout), then the session is destroyed");
+    export(&mut clin, id, None)?;
+    std::io::stdout().flush().ok();
+    std::io::stderr().flush().ok();
+    drop(clin);
+
+    step("8. Admin reads the deletion log and verifies the audit trail");
+    let mut admin = vault.unlock("admin", &ap)?;
+    audit(&mut admin, &AuditCmd::Deletions)?;
+    let code = audit(&mut admin, &AuditCmd::Verify { checkpoints: vec![] })?;
+    drop(admin);
+    drop(vault);
+    println!("\nDemo vault kept at {} (delete it when done).", dir.display());
+    Ok(code)
+}
+
+fn step(s: &str) {
+    let _ = std::io::stderr().flush();
+    println!("\n=== {s}");
+}

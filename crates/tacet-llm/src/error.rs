@@ -1,0 +1,43 @@
+//! Errors of the drafting engine.
+//!
+//! Every variant says what went wrong with which file or which part of the
+//! model, so a person can act on it (fetch the model again, pick another
+//! one). None of them carries transcript or note text.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    #[error("cannot read model file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a readable GGUF model file ({problem}); fetch the model again")]
+    MalformedGguf { path: PathBuf, problem: String },
+    #[error("the GGUF metadata lacks {key:?}; the file is incomplete or not a language model")]
+    MissingMetadata { key: String },
+    #[error("the GGUF metadata {key:?} is invalid: {problem}")]
+    BadMetadata { key: String, problem: String },
+    #[error(
+        "model architecture {0:?} is not supported yet (supported: llama and its derivatives, e.g. SmolLM2)"
+    )]
+    UnsupportedArchitecture(String),
+    #[error("tokenizer {0} is not supported")]
+    UnsupportedTokenizer(String),
+    #[error("cannot build the tokenizer from the GGUF metadata: {0}")]
+    Tokenizer(String),
+    #[error("the model's chat template cannot be used: {0}")]
+    ChatTemplate(String),
+    #[error("cannot load the model weights from {path}: {problem}")]
+    Weights { path: PathBuf, problem: String },
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+impl From<candle_core::Error> for LlmError {
+    fn from(e: candle_core::Error) -> Self {
+        LlmError::Inference(e.to_string())
+    }
+}

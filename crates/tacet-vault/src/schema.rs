@@ -1,0 +1,103 @@
+//! The schema and its migrations over `PRAGMA user_version`.
+//!
+//! Only opaque ids, states, times, sizes and hashes are stored in clear.
+//! Every patient byte lives in `artifacts.sealed`, AES-256-GCM under the
+//! session's key; the session key lives wrapped in `sessions.wrapped_key`
+//! and is set to NULL (with `secure_delete` zeroing the page) when the
+//! session is destroyed.
+
+use rusqlite::Connection;
+
+pub const SCHEMA_VERSION: i64 = 1;
+
+const V1: &str = r#"
+CREATE TABLE meta (
+    k TEXT PRIMARY KEY,
+    v BLOB NOT NULL
+) STRICT;
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL CHECK (role IN ('clinician', 'admin')),
+    kdf_m_kib INTEGER NOT NULL,
+    kdf_t INTEGER NOT NULL,
+    kdf_p INTEGER NOT NULL,
+    kdf_salt BLOB NOT NULL,
+    wrapped_data_master BLOB,
+    wrapped_audit_master BLOB NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    last_failed_at_ms INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE sessions (
+    id BLOB PRIMARY KEY,
+    owner TEXT NOT NULL,
+    state TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    key_id BLOB NOT NULL,
+    wrapped_key BLOB,
+    nonce_counter INTEGER NOT NULL DEFAULT 0,
+    receipt_id TEXT
+) STRICT;
+CREATE TABLE artifacts (
+    session_id BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    final INTEGER NOT NULL DEFAULT 0,
+    sealed BLOB NOT NULL,
+    PRIMARY KEY (session_id, kind, idx)
+) STRICT;
+CREATE TABLE audit_log (
+    seq INTEGER PRIMARY KEY,
+    record BLOB NOT NULL,
+    leaf_hash BLOB NOT NULL,
+    chain_tag BLOB NOT NULL
+) STRICT;
+CREATE TABLE audit_pending (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL
+) STRICT;
+"#;
+
+/// Each entry migrates from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[V1];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("the vault was written by a newer Tacet (schema {found}, this build knows up to {known}); refusing to open it")]
+    TooNew { found: i64, known: i64 },
+    #[error("database error during migration: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(SchemaError::TooNew {
+            found: current,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The schema as SQLite reports it, for the test that migrating from the
+/// first version equals a fresh one.
+pub fn describe(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
+    let mut st = conn.prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name")?;
+    let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+    rows.collect()
+}
