@@ -21,12 +21,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .join("SmolLM2-135M-Instruct.Q4_1.gguf"),
     };
     let arg = |i: usize, default: usize| -> Result<usize, Box<dyn std::error::Error>> {
-        Ok(args.get(i).map(|s| s.parse()).transpose()?.unwrap_or(default))
+        Ok(args
+            .get(i)
+            .map(|s| s.parse())
+            .transpose()?
+            .unwrap_or(default))
     };
     let threads = arg(1, 1)?;
     let prompt_tokens = arg(2, 512)?;
     let decode_tokens = arg(3, 128)?;
-    println!("model {} | threads {threads} | pp{prompt_tokens} / tg{decode_tokens}", path.display());
+    println!(
+        "model {} | threads {threads} | pp{prompt_tokens} / tg{decode_tokens}",
+        path.display()
+    );
     for requantize in [false, true] {
         let opts = LlmOptions {
             threads,

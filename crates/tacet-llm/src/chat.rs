@@ -115,7 +115,10 @@ impl ChatTemplate {
     /// When the template rejects the system role, the system text is put at
     /// the top of the user message instead.
     pub fn render(&self, system: &str, user: &str) -> Result<String, LlmError> {
-        let with_system = [ChatMessage::new("system", system), ChatMessage::new("user", user)];
+        let with_system = [
+            ChatMessage::new("system", system),
+            ChatMessage::new("user", user),
+        ];
         match self.render_raw(&with_system) {
             Ok(text) => Ok(text),
             Err(first) => {

@@ -240,15 +240,15 @@ impl GgufDrafter {
         let prompt: Vec<u32> = filler.iter().copied().cycle().take(prompt_tokens).collect();
         let never = AtomicBool::new(false);
         let t0 = Instant::now();
-        let mut logits = self.prefill(&prompt, &never).map_err(DraftError::into_llm)?;
+        let mut logits = self
+            .prefill(&prompt, &never)
+            .map_err(DraftError::into_llm)?;
         let prefill_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let mut sampler = LogitsProcessor::new(0, None, None);
         let t1 = Instant::now();
-        let mut pos = prompt.len();
-        for _ in 0..decode_tokens {
+        for pos in prompt.len()..prompt.len() + decode_tokens {
             let tok = sampler.sample(&logits)?;
             logits = self.weights.forward(&[tok], pos)?;
-            pos += 1;
         }
         Ok(SpeedReport {
             prefill_tokens: prompt.len(),
@@ -386,7 +386,9 @@ fn transcript_text(segments: &[Segment], head: usize, tail: usize) -> (String, u
 /// A line the model wrote that looks like a section header: it ends with
 /// ':' and is upper case, or names one of the template's headings.
 fn is_header_line(line: &str, headings: &[String]) -> bool {
-    let l = line.trim().trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
+    let l = line
+        .trim()
+        .trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
     let Some(name) = l.strip_suffix(':') else {
         return false;
     };
@@ -541,7 +543,11 @@ impl GgufDrafter {
             reserve += header.len() + 1 + max_body + SECTION_SLACK_TOKENS;
         }
         let base = self
-            .encode_prompt(&self.chat.render(SYSTEM_PROMPT, &user_prompt("", template))?)?
+            .encode_prompt(
+                &self
+                    .chat
+                    .render(SYSTEM_PROMPT, &user_prompt("", template))?,
+            )?
             .len();
         if base + reserve >= n_ctx {
             return Err(LlmError::Inference(format!(
@@ -563,8 +569,11 @@ impl GgufDrafter {
         loop {
             let (head, tail) = select_segments(&costs, budget, marker_cost);
             let (text, omitted) = transcript_text(segs, head, tail);
-            let ids = self
-                .encode_prompt(&self.chat.render(SYSTEM_PROMPT, &user_prompt(&text, template))?)?;
+            let ids = self.encode_prompt(
+                &self
+                    .chat
+                    .render(SYSTEM_PROMPT, &user_prompt(&text, template))?,
+            )?;
             if ids.len() + reserve < n_ctx {
                 return Ok(PromptPlan {
                     ids,
@@ -626,7 +635,9 @@ impl GgufDrafter {
             let mut feed: Vec<u32> = carry.take().into_iter().collect();
             feed.extend(self.encode(&feed_text)?);
             if pos + feed.len() + max_body > n_ctx {
-                return Err(LlmError::Inference("the draft ran out of model context".to_string()).into());
+                return Err(
+                    LlmError::Inference("the draft ran out of model context".to_string()).into(),
+                );
             }
             if !feed.is_empty() {
                 if cancel.load(Ordering::Relaxed) {
@@ -713,7 +724,12 @@ mod tests {
     use super::*;
 
     fn hs() -> Vec<String> {
-        vec!["SUBJECTIVE".into(), "OBJECTIVE".into(), "ASSESSMENT".into(), "PLAN".into()]
+        vec![
+            "SUBJECTIVE".into(),
+            "OBJECTIVE".into(),
+            "ASSESSMENT".into(),
+            "PLAN".into(),
+        ]
     }
 
     #[test]
@@ -730,13 +746,25 @@ mod tests {
     fn stops_at_blank_line_and_header() {
         let h = hs();
         assert_eq!(find_stop("\nKnee pain.\n\nMore", &h), Some(Stop::Blank(11)));
-        assert_eq!(find_stop("Knee pain.\nOBJECTIVE:\n", &h), Some(Stop::Header(11)));
+        assert_eq!(
+            find_stop("Knee pain.\nOBJECTIVE:\n", &h),
+            Some(Stop::Header(11))
+        );
         assert_eq!(find_stop("Knee pain.\nCHIEF COMPLAINT:", &h), None);
-        assert_eq!(find_stop("Knee pain.\nObjective:", &h), Some(Stop::Header(11)));
+        assert_eq!(
+            find_stop("Knee pain.\nObjective:", &h),
+            Some(Stop::Header(11))
+        );
         assert_eq!(find_stop("Knee.\nPLAN: rest", &h), Some(Stop::Header(6)));
         assert_eq!(find_stop("Plan to rest", &h), None);
-        assert_eq!(final_text("Knee pain.\nOBJECTIVE:", Stop::End, &h), "Knee pain.");
-        assert_eq!(final_text("Knee pain.\nOBJ:\nx", Stop::Header(11), &h), "Knee pain.");
+        assert_eq!(
+            final_text("Knee pain.\nOBJECTIVE:", Stop::End, &h),
+            "Knee pain."
+        );
+        assert_eq!(
+            final_text("Knee pain.\nOBJ:\nx", Stop::Header(11), &h),
+            "Knee pain."
+        );
     }
 
     #[test]
@@ -748,11 +776,26 @@ mod tests {
 
     #[test]
     fn header_feed_continues_what_the_model_wrote() {
-        assert_eq!(next_header_feed("Pain.\nOBJECTIVE:\n", Stop::Header(6), "OBJECTIVE"), "");
-        assert_eq!(next_header_feed("Pain.\nOBJECTIVE:", Stop::Header(6), "OBJECTIVE"), "\n");
-        assert_eq!(next_header_feed("Pain.\nOBJ", Stop::End, "OBJECTIVE"), "\n\nOBJECTIVE:\n");
-        assert_eq!(next_header_feed("Pain.\n\n", Stop::Blank(5), "PLAN"), "PLAN:\n");
-        assert_eq!(next_header_feed("Pain.\nA:\n", Stop::Header(6), "PLAN"), "\nPLAN:\n");
+        assert_eq!(
+            next_header_feed("Pain.\nOBJECTIVE:\n", Stop::Header(6), "OBJECTIVE"),
+            ""
+        );
+        assert_eq!(
+            next_header_feed("Pain.\nOBJECTIVE:", Stop::Header(6), "OBJECTIVE"),
+            "\n"
+        );
+        assert_eq!(
+            next_header_feed("Pain.\nOBJ", Stop::End, "OBJECTIVE"),
+            "\n\nOBJECTIVE:\n"
+        );
+        assert_eq!(
+            next_header_feed("Pain.\n\n", Stop::Blank(5), "PLAN"),
+            "PLAN:\n"
+        );
+        assert_eq!(
+            next_header_feed("Pain.\nA:\n", Stop::Header(6), "PLAN"),
+            "\nPLAN:\n"
+        );
     }
 
     #[test]

@@ -35,7 +35,12 @@ pub(crate) fn value_as_u64(key: &str, v: &Value) -> Result<u64, LlmError> {
         Value::I32(x) => (*x).into(),
         Value::U64(x) => (*x).into(),
         Value::I64(x) => (*x).into(),
-        other => return Err(bad(key, format!("expected an integer, found {:?}", other.value_type()))),
+        other => {
+            return Err(bad(
+                key,
+                format!("expected an integer, found {:?}", other.value_type()),
+            ))
+        }
     };
     u64::try_from(n).map_err(|_| bad(key, format!("expected a non-negative integer, found {n}")))
 }
@@ -66,7 +71,10 @@ pub(crate) fn opt_str<'a>(ct: &'a Content, key: &str) -> Result<Option<&'a str>,
     match get(ct, key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
-        Some(v) => Err(bad(key, format!("expected a string, found {:?}", v.value_type()))),
+        Some(v) => Err(bad(
+            key,
+            format!("expected a string, found {:?}", v.value_type()),
+        )),
     }
 }
 
@@ -79,7 +87,10 @@ pub(crate) fn req_str<'a>(ct: &'a Content, key: &str) -> Result<&'a str, LlmErro
 pub(crate) fn req_array<'a>(ct: &'a Content, key: &str) -> Result<&'a [Value], LlmError> {
     match require(ct, key)? {
         Value::Array(a) => Ok(a.as_slice()),
-        v => Err(bad(key, format!("expected an array, found {:?}", v.value_type()))),
+        v => Err(bad(
+            key,
+            format!("expected an array, found {:?}", v.value_type()),
+        )),
     }
 }
 

@@ -40,8 +40,7 @@ const TOKEN_TYPE_CONTROL: u64 = 3;
 const TOKEN_TYPE_USER_DEFINED: u64 = 4;
 
 /// GPT-2's split regex (llama.cpp `LLAMA_VOCAB_PRE_TYPE_GPT2` and others).
-const REGEX_GPT2: &str =
-    r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
+const REGEX_GPT2: &str = r"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)";
 /// Llama 3's split regex: digits in groups of up to three.
 const REGEX_LLAMA3: &str = r"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 /// Qwen 2's split regex: like Llama 3's but every digit alone.
@@ -65,7 +64,8 @@ fn byte_level_only() -> PreTokenizerWrapper {
 
 /// The pre-tokenizer llama.cpp uses for `tokenizer.ggml.pre = pre`.
 fn pre_tokenizer_for(pre: &str) -> Result<PreTokenizerWrapper, LlmError> {
-    let seq = |steps: Vec<PreTokenizerWrapper>| -> PreTokenizerWrapper { Sequence::new(steps).into() };
+    let seq =
+        |steps: Vec<PreTokenizerWrapper>| -> PreTokenizerWrapper { Sequence::new(steps).into() };
     Ok(match pre {
         // llama.cpp: "\p{N}" then the GPT-2 regex.
         "smollm" => seq(vec![
@@ -106,7 +106,10 @@ pub fn tokenizer_from_gguf(ct: &Content) -> Result<Tokenizer, LlmError> {
 fn gpt2_tokenizer(ct: &Content) -> Result<Tokenizer, LlmError> {
     let tokens = meta::req_string_array(ct, "tokenizer.ggml.tokens")?;
     if tokens.is_empty() {
-        return Err(meta::bad_metadata("tokenizer.ggml.tokens", "the vocabulary is empty"));
+        return Err(meta::bad_metadata(
+            "tokenizer.ggml.tokens",
+            "the vocabulary is empty",
+        ));
     }
     let vocab: tokenizers::models::bpe::Vocab = tokens
         .iter()
@@ -150,7 +153,10 @@ fn gpt2_tokenizer(ct: &Content) -> Result<Tokenizer, LlmError> {
             }
         })?;
         let bos = tokens.get(bos_id as usize).ok_or_else(|| {
-            meta::bad_metadata("tokenizer.ggml.bos_token_id", "id is outside the vocabulary")
+            meta::bad_metadata(
+                "tokenizer.ggml.bos_token_id",
+                "id is outside the vocabulary",
+            )
         })?;
         let processor = TemplateProcessing::builder()
             .try_single(format!("{bos}:0 $A:0"))
@@ -166,7 +172,11 @@ fn gpt2_tokenizer(ct: &Content) -> Result<Tokenizer, LlmError> {
 
 /// Control tokens become special added tokens; user-defined tokens become
 /// added tokens matched on the raw text.
-fn add_typed_tokens(ct: &Content, tokenizer: &mut Tokenizer, tokens: &[&str]) -> Result<(), LlmError> {
+fn add_typed_tokens(
+    ct: &Content,
+    tokenizer: &mut Tokenizer,
+    tokens: &[&str],
+) -> Result<(), LlmError> {
     let key = "tokenizer.ggml.token_type";
     let Some(_) = meta::get(ct, key) else {
         return Ok(());
@@ -189,8 +199,12 @@ fn add_typed_tokens(ct: &Content, tokenizer: &mut Tokenizer, tokens: &[&str]) ->
             _ => {}
         }
     }
-    tokenizer.add_special_tokens(control).map_err(|e| LlmError::Tokenizer(e.to_string()))?;
-    tokenizer.add_tokens(user).map_err(|e| LlmError::Tokenizer(e.to_string()))?;
+    tokenizer
+        .add_special_tokens(control)
+        .map_err(|e| LlmError::Tokenizer(e.to_string()))?;
+    tokenizer
+        .add_tokens(user)
+        .map_err(|e| LlmError::Tokenizer(e.to_string()))?;
     Ok(())
 }
 
@@ -201,7 +215,13 @@ pub(crate) fn stop_token_ids(ct: &Content, tokenizer: &Tokenizer) -> Result<Vec<
     if let Some(eos) = meta::opt_u32(ct, "tokenizer.ggml.eos_token_id")? {
         ids.push(eos);
     }
-    for marker in ["<|im_end|>", "<|endoftext|>", "<end_of_turn>", "<|eot_id|>", "<|end|>"] {
+    for marker in [
+        "<|im_end|>",
+        "<|endoftext|>",
+        "<end_of_turn>",
+        "<|eot_id|>",
+        "<|end|>",
+    ] {
         if let Some(id) = tokenizer.token_to_id(marker) {
             if !ids.contains(&id) {
                 ids.push(id);

@@ -20,7 +20,10 @@ fn model_path() -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!("skipping: {} not found (run the model fetch script)", path.display());
+        eprintln!(
+            "skipping: {} not found (run the model fetch script)",
+            path.display()
+        );
         None
     }
 }
@@ -54,7 +57,8 @@ fn drafter() -> Option<MutexGuard<'static, GgufDrafter>> {
         };
         Some(Mutex::new(GgufDrafter::load(&path, info, opts).unwrap()))
     });
-    cell.as_ref().map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    cell.as_ref()
+        .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
 }
 
 fn soap() -> Template {
@@ -68,7 +72,10 @@ fn soap() -> Template {
         name: "SOAP note".into(),
         loinc: None,
         sections: vec![
-            s("SUBJECTIVE", "The patient's own account: complaint, history, symptoms."),
+            s(
+                "SUBJECTIVE",
+                "The patient's own account: complaint, history, symptoms.",
+            ),
             s("OBJECTIVE", "Examination findings and vital signs."),
             s("ASSESSMENT", "The clinician's impression or diagnosis."),
             s("PLAN", "Tests, treatment, follow-up."),
@@ -117,9 +124,14 @@ fn tokenizer_round_trips_a_chat_prompt() {
     let chat = ChatTemplate::from_gguf(&ct).unwrap();
     assert!(!chat.is_fallback);
     let prompt = chat
-        .render("You write notes.", "Knee pain since 2024-03-05, 3 weeks.\n\nÜbel? naïve café")
+        .render(
+            "You write notes.",
+            "Knee pain since 2024-03-05, 3 weeks.\n\nÜbel? naïve café",
+        )
         .unwrap();
-    assert!(prompt.starts_with("<|im_start|>system\nYou write notes.<|im_end|>\n<|im_start|>user\n"));
+    assert!(
+        prompt.starts_with("<|im_start|>system\nYou write notes.<|im_end|>\n<|im_start|>user\n")
+    );
     assert!(prompt.ends_with("<|im_end|>\n<|im_start|>assistant\n"));
     let enc = tok.encode(prompt.as_str(), true).unwrap();
     let ids = enc.get_ids();
@@ -137,7 +149,9 @@ fn tokenizer_round_trips_a_chat_prompt() {
 fn tokenizer_no_space_after_special_tokens() {
     let Some(path) = model_path() else { return };
     let tok = tokenizer_from_gguf(&content(&path)).unwrap();
-    let ids = tok.encode("<|im_start|>user\nHello<|im_end|>", true).unwrap();
+    let ids = tok
+        .encode("<|im_start|>user\nHello<|im_end|>", true)
+        .unwrap();
     let user = tok.token_to_id("user").unwrap();
     let hello = tok.token_to_id("Hello").unwrap();
     // candle's builder produced "Ġuser" here (a spurious space).
@@ -155,7 +169,10 @@ fn tokenizer_splits_digits_and_matches_known_ids() {
         .collect();
     assert_eq!(digits.get_ids(), expect.as_slice());
     // Ids read off the GGUF vocabulary: "The"=504, "Ġknee"=10929, "Ġpain"=1556.
-    assert_eq!(tok.encode("The knee pain", false).unwrap().get_ids(), &[504, 10929, 1556]);
+    assert_eq!(
+        tok.encode("The knee pain", false).unwrap().get_ids(),
+        &[504, 10929, 1556]
+    );
     // "\n\n" alone is one token (ĊĊ = 1116); before a letter the GPT-2
     // regex splits it into two single newlines (Ċ = 198), as llama.cpp does.
     assert_eq!(tok.encode("\n\n", false).unwrap().get_ids(), &[1116]);
@@ -182,10 +199,7 @@ fn chat_template_folds_system_when_refused() {
 
 // ---- drafting -----------------------------------------------------------
 
-fn run_draft(
-    d: &mut GgufDrafter,
-    t: &Transcript,
-) -> (tacet_core::Draft, Vec<String>, String) {
+fn run_draft(d: &mut GgufDrafter, t: &Transcript) -> (tacet_core::Draft, Vec<String>, String) {
     let mut sections = Vec::new();
     let mut streamed = String::new();
     let never = AtomicBool::new(false);
@@ -268,7 +282,10 @@ fn cancel_stops_the_draft() {
     );
     let err = result.unwrap_err();
     assert!(err.0.contains("cancelled"), "{err}");
-    assert!(events < 8, "stopped soon after the flag was set ({events} events)");
+    assert!(
+        events < 8,
+        "stopped soon after the flag was set ({events} events)"
+    );
 }
 
 #[test]
@@ -276,7 +293,10 @@ fn long_transcript_keeps_beginning_and_end_and_records_the_omission() {
     let Some(mut d) = drafter() else { return };
     d.set_sampling(test_sampling());
     let mut t = knee_visit();
-    assert_eq!(d.plan_prompt(&t, &soap()).unwrap().omitted_transcript_chars, 0);
+    assert_eq!(
+        d.plan_prompt(&t, &soap()).unwrap().omitted_transcript_chars,
+        0
+    );
     let filler = "We talked about the weather and the drive over here and nothing clinical at all.";
     let last = t.segments.split_off(6);
     for i in 0..400 {
@@ -304,11 +324,21 @@ fn long_transcript_keeps_beginning_and_end_and_records_the_omission() {
         plan.omitted_segments as u64 * filler.len() as u64
     );
     let reserve = 4 * (24 + 8);
-    assert!(plan.ids.len() + reserve < d.context_length(), "{} tokens", plan.ids.len());
+    assert!(
+        plan.ids.len() + reserve < d.context_length(),
+        "{} tokens",
+        plan.ids.len()
+    );
     let text = d.tokenizer().decode(&plan.ids, false).unwrap();
-    assert!(text.contains("My right knee has been hurting"), "beginning kept");
+    assert!(
+        text.contains("My right knee has been hurting"),
+        "beginning kept"
+    );
     assert!(text.contains("come back in two weeks"), "end kept");
-    assert!(text.contains("left out"), "the model is told a part is missing");
+    assert!(
+        text.contains("left out"),
+        "the model is told a part is missing"
+    );
 }
 
 #[test]
@@ -346,8 +376,12 @@ fn fail_garbage_file() {
 
 #[test]
 fn fail_missing_file() {
-    let err = GgufDrafter::load(Path::new("/nonexistent/model.gguf"), info(), LlmOptions::default())
-        .unwrap_err();
+    let err = GgufDrafter::load(
+        Path::new("/nonexistent/model.gguf"),
+        info(),
+        LlmOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, LlmError::Io { .. }), "{err}");
 }
 
@@ -356,7 +390,10 @@ fn fail_truncated_model() {
     let Some(path) = model_path() else { return };
     let bytes = std::fs::read(&path).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    for (name, len) in [("header.gguf", 1_000_000), ("tensors.gguf", bytes.len() * 9 / 10)] {
+    for (name, len) in [
+        ("header.gguf", 1_000_000),
+        ("tensors.gguf", bytes.len() * 9 / 10),
+    ] {
         let p = dir.path().join(name);
         std::fs::write(&p, &bytes[..len]).unwrap();
         let opts = LlmOptions {
@@ -366,7 +403,10 @@ fn fail_truncated_model() {
         };
         let err = GgufDrafter::load(&p, info(), opts).unwrap_err();
         assert!(
-            matches!(err, LlmError::MalformedGguf { .. } | LlmError::Weights { .. }),
+            matches!(
+                err,
+                LlmError::MalformedGguf { .. } | LlmError::Weights { .. }
+            ),
             "{name}: {err}"
         );
     }
@@ -382,7 +422,10 @@ fn tiny_gguf(path: &Path, extra: &[(&str, Value)]) {
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         ("tokenizer.ggml.pre", Value::String("smollm".into())),
         ("tokenizer.ggml.tokens", Value::Array(tokens)),
-        ("tokenizer.ggml.merges", Value::Array(vec![Value::String("a b".into())])),
+        (
+            "tokenizer.ggml.merges",
+            Value::Array(vec![Value::String("a b".into())]),
+        ),
         ("tokenizer.ggml.eos_token_id", Value::U32(3)),
     ];
     md.extend(extra.iter().cloned());
@@ -438,16 +481,25 @@ fn fail_missing_tensors() {
 fn fail_unsupported_architecture() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gemma.gguf");
-    tiny_gguf(&path, &[("general.architecture", Value::String("gemma3".into()))]);
+    tiny_gguf(
+        &path,
+        &[("general.architecture", Value::String("gemma3".into()))],
+    );
     let err = GgufDrafter::load(&path, info(), LlmOptions::default()).unwrap_err();
-    assert!(matches!(err, LlmError::UnsupportedArchitecture(ref a) if a == "gemma3"), "{err}");
+    assert!(
+        matches!(err, LlmError::UnsupportedArchitecture(ref a) if a == "gemma3"),
+        "{err}"
+    );
 }
 
 #[test]
 fn fail_sentencepiece_tokenizer_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spm.gguf");
-    tiny_gguf(&path, &[("general.architecture", Value::String("llama".into()))]);
+    tiny_gguf(
+        &path,
+        &[("general.architecture", Value::String("llama".into()))],
+    );
     let mut ct = content(&path);
     ct.metadata
         .insert("tokenizer.ggml.model".into(), Value::String("llama".into()));

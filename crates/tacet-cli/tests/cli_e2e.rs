@@ -1,0 +1,219 @@
+//! The whole mission through the `tacet` binary, as a person would run it:
+//! real whisper and real SmolLM2, a real vault in a temporary directory.
+//! Needs the default models in the cache (`scripts/fetch-models.sh`);
+//! without them the test says so and returns.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cache_files() -> Option<PathBuf> {
+    let root = std::env::var_os("TACET_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
+    let files = root.join("files");
+    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists() && files.join("whisper-tiny.en-ct2/model.bin").exists())
+        .then_some(files)
+}
+
+struct Tacet {
+    data: tempfile::TempDir,
+}
+
+impl Tacet {
+    fn run(&self, user: &str, pass: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tacet"))
+            .current_dir(repo_root())
+            .env("TACET_DATA_DIR", self.data.path())
+            .env("TACET_USER", user)
+            .env("TACET_PASSPHRASE", pass)
+            .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
+            .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
+            .args(args)
+            .output()
+            .expect("run tacet")
+    }
+    fn clinician(&self, args: &[&str]) -> Output {
+        self.run("clinician", "clinician-passphrase-1", args)
+    }
+    fn admin(&self, args: &[&str]) -> Output {
+        self.run("admin", "admin-passphrase-1", args)
+    }
+}
+
+fn ok(o: &Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        out,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+/// Every file under `dir` (recursively) that contains any needle.
+fn scan(dir: &Path, needles: &[Vec<u8>], skip: &Path) -> Vec<String> {
+    let mut hits = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.starts_with(skip) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                for n in needles {
+                    if bytes.windows(n.len()).any(|w| w == n.as_slice()) {
+                        hits.push(format!("{} holds {:?}", p.display(), String::from_utf8_lossy(&n[..n.len().min(24)])));
+                    }
+                }
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn the_demo_visit_from_audio_to_a_destroyed_session() {
+    let Some(files) = cache_files() else {
+        eprintln!("skipping: the default models are not cached (run scripts/fetch-models.sh)");
+        return;
+    };
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+
+    // Models: verified by SHA-256 before parsing; the admin imports them.
+    let asr = files.join("whisper-tiny.en-ct2");
+    let llm = files.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let refused = t.clinician(&["models", "import", asr.to_str().unwrap()]);
+    assert!(!refused.status.success(), "a clinician must not change models");
+    ok(&t.admin(&["models", "import", asr.to_str().unwrap()]));
+    ok(&t.admin(&["models", "import", llm.to_str().unwrap()]));
+    let list = ok(&t.admin(&["models", "list"]));
+    assert!(list.contains("whisper-tiny.en") && list.contains("smollm2"), "{list}");
+
+    // A session from the demo recording; the transcript is close to the script.
+    let out = ok(&t.clinician(&["session", "new", "--audio", "assets/demo/visit.wav", "--template", "soap", "--patient", "MRN-CANARY-7731"]));
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Session ").map(|r| r.split_whitespace().next().unwrap_or("").to_string()))
+        .expect("a session id");
+    let hypothesis: String = out.lines().filter(|l| l.starts_with('[')).map(|l| l.get(8..).unwrap_or("")).collect::<Vec<_>>().join(" ");
+    let script = std::fs::read_to_string(repo_root().join("assets/demo/visit.txt")).unwrap();
+    let reference: String = script
+        .lines()
+        .map(|l| l.split_once(": ").map(|(_, r)| r).unwrap_or(l))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let wer = tacet_asr::word_error_rate(&reference, &hypothesis);
+    eprintln!("demo visit WER {:.1}%", wer * 100.0);
+    assert!(wer <= 0.15, "WER {wer:.3} > 15%\n{hypothesis}");
+
+    // No export before a draft exists and is reviewed.
+    let refused = t.clinician(&["export", &id]);
+    assert!(!refused.status.success());
+
+    let draft = ok(&t.clinician(&["draft", &id]));
+    let mut pos = 0;
+    for h in ["SUBJECTIVE:", "OBJECTIVE:", "ASSESSMENT:", "PLAN:"] {
+        let at = draft[pos..].find(h).unwrap_or_else(|| panic!("{h} missing or out of order in\n{draft}"));
+        pos += at + h.len();
+    }
+
+    let refused = t.clinician(&["export", &id]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("has not been reviewed"), "{err}");
+
+    // Nothing patient-identifying is in clear in the vault's files.
+    let vault_needles: Vec<Vec<u8>> = vec![b"MRN-CANARY-7731".to_vec(), b"penicillin".to_vec(), b"aspirin".to_vec()];
+    let models_dir = t.data.path().join("models");
+    assert_eq!(scan(t.data.path(), &vault_needles, &models_dir), Vec::<String>::new());
+
+    ok(&t.clinician(&["review", &id, "--attest"]));
+
+    // Every ciphertext and the wrapped key, as stored before export.
+    let db = t.data.path().join("vault.sqlite3");
+    let mut secrets: Vec<Vec<u8>> = {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let mut st = c.prepare("SELECT sealed FROM artifacts").unwrap();
+        let v: Vec<Vec<u8>> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+        v
+    };
+    let wrapped: Vec<u8> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT wrapped_key FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    secrets.push(wrapped);
+    let tails: Vec<Vec<u8>> = secrets.iter().map(|s| s[s.len() - 28..].to_vec()).collect();
+
+    let note_path = t.data.path().join("exported-note.txt");
+    let exported = t.clinician(&["export", &id, "--out", note_path.to_str().unwrap()]);
+    ok(&exported);
+    let stderr = String::from_utf8_lossy(&exported.stderr);
+    assert!(stderr.contains("destroyed") && stderr.contains("Receipt rcpt-"), "{stderr}");
+    let note = std::fs::read_to_string(&note_path).unwrap();
+    assert!(note.contains("SUBJECTIVE:") && note.contains("Tacet audit checkpoint"), "{note}");
+
+    // After export: no ciphertext or key of that session remains anywhere
+    // in the vault's files (database, WAL, lock).
+    std::fs::remove_file(&note_path).unwrap();
+    assert_eq!(scan(t.data.path(), &tails, &models_dir), Vec::<String>::new());
+    let gone = t.clinician(&["session", "transcript", &id]);
+    assert!(!gone.status.success());
+
+    // The admin sees the deletion and verifies the log against the note's checkpoint.
+    let dels = ok(&t.admin(&["audit", "deletions"]));
+    assert!(dels.contains(&id) && dels.contains("trigger exported"), "{dels}");
+    std::fs::write(&note_path, &note).unwrap();
+    let v = ok(&t.admin(&["audit", "verify", note_path.to_str().unwrap()]));
+    assert!(v.contains("VERIFIED"), "{v}");
+}
+
+#[test]
+fn fail_wrong_passphrase_is_a_clear_error() {
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    let o = t.run("clinician", "not-the-passphrase", &["session", "list"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("wrong user name or passphrase"), "{err}");
+}
+
+#[test]
+fn fail_session_without_models_names_the_fix() {
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    let o = t.clinician(&["session", "new", "--audio", "assets/demo/visit.wav"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tacet models import") || err.contains("import"), "{err}");
+}
+
+#[test]
+fn fail_corrupt_audio_names_the_file() {
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    let bad = t.data.path().join("broken.wav");
+    std::fs::write(&bad, b"RIFF\x10\x00\x00\x00WAVEfmt garbage").unwrap();
+    let o = t.clinician(&["session", "new", "--audio", bad.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("broken.wav"), "{err}");
+}
