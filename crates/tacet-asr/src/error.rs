@@ -18,6 +18,9 @@ pub enum AsrError {
     #[error("{path} is not a ggml whisper model (first bytes {found_hex}, expected the ggml magic 6c6d6767); re-import the model")]
     NotGgml { path: PathBuf, found_hex: String },
 
+    #[error("ASR model file {path} is damaged: {problem}; re-import the model")]
+    ModelDamaged { path: PathBuf, problem: String },
+
     #[error("whisper.cpp could not load the model {path} ({detail})")]
     ModelLoad { path: PathBuf, detail: String },
 

@@ -16,8 +16,10 @@
 //!   dropped, and a segment caught in a repetition loop is cut after the first
 //!   occurrence of the repeated phrase.
 //! - **whisper.cpp aborts on a malformed model**, so [`WhisperTranscriber::load`]
-//!   refuses any file that does not start with the ggml magic before handing
-//!   it over; full validation (hash, size) is the model crate's job.
+//!   first runs [`check_ggml_file`]: the ggml magic, plausible
+//!   hyper-parameters, and a size big enough for the weights (whisper.cpp
+//!   accepts a file cut before its first tensor as an "empty model" and
+//!   aborts later). Full validation (SHA-256) is the model crate's job.
 
 mod error;
 pub mod guards;
@@ -25,5 +27,5 @@ mod transcriber;
 mod wer;
 
 pub use error::AsrError;
-pub use transcriber::{check_ggml_magic, AsrOptions, WhisperTranscriber, GGML_MAGIC};
+pub use transcriber::{check_ggml_file, AsrOptions, WhisperTranscriber, GGML_MAGIC};
 pub use wer::{normalize_words, word_error_rate};

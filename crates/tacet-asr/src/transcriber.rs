@@ -54,13 +54,24 @@ impl Default for AsrOptions {
     }
 }
 
-/// Checks that `path` exists and starts with the ggml magic, so a wrong or
-/// damaged file is refused here instead of aborting the process inside
-/// whisper.cpp. It does not prove the rest of the file is sound.
-pub fn check_ggml_magic(path: &Path) -> Result<(), AsrError> {
+/// Bytes of the fixed ggml whisper header: magic + 11 i32 hyper-parameters.
+const HEADER_BYTES: usize = 48;
+
+/// Checks that `path` exists, starts with the ggml magic, has plausible
+/// hyper-parameters and is at least big enough to hold its token embedding,
+/// so a wrong or damaged file is refused here instead of aborting the process
+/// inside whisper.cpp. (whisper.cpp accepts a file that ends before its first
+/// tensor as an "empty model for testing" and then aborts in the encoder.)
+/// It does not prove the rest of the file is sound: that is the model
+/// store's job, which verifies the SHA-256 of the whole file.
+pub fn check_ggml_file(path: &Path) -> Result<(), AsrError> {
     let unreadable = |source| AsrError::ModelUnreadable {
         path: path.to_path_buf(),
         source,
+    };
+    let not_ggml = |found_hex: String| AsrError::NotGgml {
+        path: path.to_path_buf(),
+        found_hex,
     };
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -73,28 +84,52 @@ pub fn check_ggml_magic(path: &Path) -> Result<(), AsrError> {
     };
     let meta = file.metadata().map_err(unreadable)?;
     if !meta.is_file() {
-        return Err(AsrError::NotGgml {
-            path: path.to_path_buf(),
-            found_hex: "(not a regular file)".into(),
-        });
+        return Err(not_ggml("(not a regular file)".into()));
     }
-    let mut head = Vec::with_capacity(4);
+    let mut head = Vec::with_capacity(HEADER_BYTES);
     file.by_ref()
-        .take(4)
+        .take(HEADER_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(unreadable)?;
-    let ok =
-        head.len() == 4 && u32::from_le_bytes([head[0], head[1], head[2], head[3]]) == GGML_MAGIC;
-    if !ok {
+    let word = |i: usize| -> Option<u32> {
+        let b = head.get(i * 4..i * 4 + 4)?;
+        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if word(0) != Some(GGML_MAGIC) {
         let found_hex = if head.is_empty() {
             "(empty file)".to_string()
         } else {
-            head.iter().map(|b| format!("{b:02x}")).collect()
+            head.iter().take(4).map(|b| format!("{b:02x}")).collect()
         };
-        return Err(AsrError::NotGgml {
-            path: path.to_path_buf(),
-            found_hex,
-        });
+        return Err(not_ggml(found_hex));
+    }
+    let damaged = |problem: String| AsrError::ModelDamaged {
+        path: path.to_path_buf(),
+        problem,
+    };
+    if head.len() < HEADER_BYTES {
+        return Err(damaged("it ends inside its header".into()));
+    }
+    // hparams: n_vocab, n_audio_ctx, n_audio_state, n_audio_head,
+    // n_audio_layer, n_text_ctx, n_text_state, n_text_head, n_text_layer,
+    // n_mels, ftype.
+    let hp: Vec<u32> = (1..12).filter_map(word).collect();
+    let (n_vocab, n_text_state, n_mels) = (hp[0], hp[6], hp[9]);
+    let plausible = hp[..10].iter().all(|&v| (1..=1_000_000).contains(&v))
+        && (50_000..=60_000).contains(&n_vocab)
+        && (n_mels == 80 || n_mels == 128);
+    if !plausible {
+        return Err(damaged(
+            "its header hyper-parameters are not those of a whisper model".into(),
+        ));
+    }
+    // The token embedding alone takes at least 4 bits per weight.
+    let min_size_bytes = HEADER_BYTES as u64 + u64::from(n_vocab) * u64::from(n_text_state) / 2;
+    if meta.len() < min_size_bytes {
+        return Err(damaged(format!(
+            "it is {} bytes, too small to hold its weights (at least {min_size_bytes}); it is probably truncated",
+            meta.len()
+        )));
     }
     Ok(())
 }
@@ -134,7 +169,7 @@ impl WhisperTranscriber {
                 problem: format!("unknown language code {:?}", opts.language),
             });
         }
-        check_ggml_magic(model_path)?;
+        check_ggml_file(model_path)?;
 
         // Route whisper.cpp's and ggml's log output into whisper-rs's hooks;
         // with no log backend enabled they go nowhere, so nothing (including
@@ -267,7 +302,7 @@ impl WhisperTranscriber {
                 run = 1;
                 prev_norm = norm;
             }
-            if run >= 2 && run_is_loop(run) {
+            if run_is_loop(run) {
                 continue;
             }
             transcript.segments.push(Segment {

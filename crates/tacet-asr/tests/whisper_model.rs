@@ -284,3 +284,36 @@ fn fail_non_finite_audio() {
     audio[5] = f32::NAN;
     assert!(asr.transcribe(&audio).is_err());
 }
+
+#[test]
+fn fail_truncated_model_is_an_error_not_an_abort() {
+    let Some(path) = model_path() else {
+        return;
+    };
+    let full = std::fs::read(&path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut_path = dir.path().join("cut.bin");
+    // Inside the header, inside the vocabulary (whisper.cpp would accept
+    // this as an empty model and abort later) and inside the weights. A file
+    // cut in its last tensor still loads: only the model store's SHA-256
+    // check catches that.
+    for cut in [20, 70_000, 40_000_000] {
+        std::fs::write(&cut_path, &full[..cut]).unwrap();
+        let err =
+            WhisperTranscriber::load(&cut_path, String::new(), AsrOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                AsrError::ModelDamaged { .. } | AsrError::ModelLoad { .. }
+            ),
+            "cut at {cut}: {err}"
+        );
+    }
+    // Absurd hyper-parameters are refused before whisper.cpp sees them.
+    let mut bad = full[..1_000].to_vec();
+    bad[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&cut_path, &bad).unwrap();
+    let err =
+        WhisperTranscriber::load(&cut_path, String::new(), AsrOptions::default()).unwrap_err();
+    assert!(matches!(err, AsrError::ModelDamaged { .. }), "{err}");
+}

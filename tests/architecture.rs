@@ -1,0 +1,143 @@
+//! The architecture's rules, checked against `cargo metadata`: a crate that
+//! starts depending on one it must not fails this test, with the rule named.
+//! docs/ARCHITECTURE.md states the same rules in words.
+
+use tacet_tests::{closure, metadata, workspace_crates};
+
+/// Crates that do I/O or run engines: the domain core and the application
+/// layer must stay free of them.
+const IO_OR_ENGINE: &[&str] = &[
+    "rusqlite",
+    "libsqlite3-sys",
+    "whisper-rs",
+    "candle-core",
+    "candle-transformers",
+    "tokenizers",
+    "hound",
+    "rubato",
+    "cpal",
+    "zip",
+    "ring",
+    "aes-gcm",
+    "argon2",
+    "eframe",
+    "egui",
+];
+
+/// Anything that can speak HTTP or reach a model hub. None may enter the
+/// app's graph: the app opens no network connection.
+const NETWORK: &[&str] = &[
+    "reqwest", "hyper", "ureq", "hf-hub", "curl", "curl-sys", "isahc", "surf", "attohttpc", "native-tls", "openssl",
+    "rustls", "tokio", "h2", "http", "mio",
+];
+
+fn deps_of<'a>(crates: &'a [(String, Vec<String>)], name: &str) -> &'a [String] {
+    &crates
+        .iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("crate {name} is missing from the workspace"))
+        .1
+}
+
+#[test]
+fn core_has_no_io_and_no_sibling() {
+    let meta = metadata();
+    let crates = workspace_crates(&meta);
+    for d in deps_of(&crates, "tacet-core") {
+        assert!(!d.starts_with("tacet-"), "Architecture Invariant: tacet-core depends on no other tacet crate (found {d})");
+        assert!(!IO_OR_ENGINE.contains(&d.as_str()), "Architecture Invariant: tacet-core does no I/O (found {d})");
+    }
+}
+
+#[test]
+fn app_layer_speaks_only_ports() {
+    let meta = metadata();
+    let crates = workspace_crates(&meta);
+    for d in deps_of(&crates, "tacet-app") {
+        assert!(
+            !d.starts_with("tacet-") || d == "tacet-core",
+            "Architecture Invariant: tacet-app reaches adapters only through tacet-core's ports (found {d})"
+        );
+        assert!(!IO_OR_ENGINE.contains(&d.as_str()), "Architecture Invariant: tacet-app names no engine or store (found {d})");
+    }
+}
+
+#[test]
+fn only_the_vault_touches_sqlite() {
+    let meta = metadata();
+    for (name, deps) in workspace_crates(&meta) {
+        if deps.iter().any(|d| d == "rusqlite") {
+            assert!(
+                name == "tacet-vault" || name == "tacet-cli",
+                "Architecture Invariant: only tacet-vault writes the database ({name} depends on rusqlite)"
+            );
+        }
+    }
+    // The CLI may list rusqlite only as a dev-dependency for its tests.
+    let crates = workspace_crates(&meta);
+    assert!(!deps_of(&crates, "tacet-cli").iter().any(|d| d == "rusqlite"));
+}
+
+#[test]
+fn crypto_and_audit_are_sans_io() {
+    let meta = metadata();
+    let crates = workspace_crates(&meta);
+    for krate in ["tacet-crypto", "tacet-audit"] {
+        for d in deps_of(&crates, krate) {
+            assert!(
+                !["rusqlite", "whisper-rs", "candle-core", "tacet-vault", "tacet-app"].contains(&d.as_str()),
+                "Architecture Invariant: {krate} is bytes in, bytes out (found {d})"
+            );
+        }
+    }
+    assert!(deps_of(&crates, "tacet-crypto").iter().all(|d| !d.starts_with("tacet-")));
+}
+
+#[test]
+fn adapters_do_not_depend_on_each_other_or_the_app() {
+    let meta = metadata();
+    let crates = workspace_crates(&meta);
+    for krate in ["tacet-audio", "tacet-asr", "tacet-llm", "tacet-models"] {
+        for d in deps_of(&crates, krate) {
+            assert!(
+                !d.starts_with("tacet-") || d == "tacet-core",
+                "Architecture Invariant: adapter {krate} depends only on tacet-core among our crates (found {d})"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_binaries_use_anyhow() {
+    let meta = metadata();
+    for (name, deps) in workspace_crates(&meta) {
+        if deps.iter().any(|d| d == "anyhow") {
+            assert!(
+                name == "tacet-cli" || name == "tacet-desktop",
+                "Architecture Invariant: libraries return typed errors; only binaries use anyhow ({name})"
+            );
+        }
+    }
+}
+
+#[test]
+fn ui_never_reaches_storage_crypto_or_engines() {
+    let meta = metadata();
+    let crates = workspace_crates(&meta);
+    if let Some((_, deps)) = crates.iter().find(|(n, _)| n == "tacet-ui") {
+        for d in deps {
+            assert!(
+                !["tacet-vault", "tacet-crypto", "tacet-audit", "tacet-asr", "tacet-llm", "rusqlite"].contains(&d.as_str()),
+                "Architecture Invariant: the UI renders state and sends commands; it never touches {d}"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_network_client_in_the_app() {
+    let meta = metadata();
+    let all = closure(&meta, "tacet-cli");
+    let found: Vec<&String> = all.iter().filter(|p| NETWORK.contains(&p.as_str())).collect();
+    assert!(found.is_empty(), "Architecture Invariant: the app opens no network connection, yet its graph holds {found:?}");
+}

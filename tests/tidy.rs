@@ -1,0 +1,110 @@
+//! Tidy rules, as ordinary tests over the source tree.
+
+use std::path::{Path, PathBuf};
+use tacet_tests::workspace_root;
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if p.is_dir() {
+            if name != "target" && name != "fuzz" && !name.starts_with('.') {
+                rust_files(&p, out);
+            }
+        } else if name.ends_with(".rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn library_sources() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(workspace_root().join("crates")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name == "tacet-cli" || name == "tacet-desktop" {
+            continue;
+        }
+        rust_files(&e.path().join("src"), &mut files);
+    }
+    files
+}
+
+/// Code outside `#[cfg(test)]` modules, roughly: everything before the
+/// first `#[cfg(test)]` line.
+fn non_test_part(text: &str) -> &str {
+    match text.find("#[cfg(test)]") {
+        Some(i) => &text[..i],
+        None => text,
+    }
+}
+
+#[test]
+fn libraries_never_print() {
+    // A library that prints could print patient text; libraries report
+    // through return values and the binaries decide what a person sees.
+    let mut offenders = Vec::new();
+    for f in library_sources() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, line) in non_test_part(&text).lines().enumerate() {
+            let l = line.trim_start();
+            if l.starts_with("//") {
+                continue;
+            }
+            for m in ["println!(", "eprintln!(", "print!(", "eprint!(", "dbg!("] {
+                if l.contains(m) {
+                    offenders.push(format!("{}:{}: {}", f.display(), i + 1, l));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "libraries must not print:\n{}", offenders.join("\n"));
+}
+
+#[test]
+fn every_crate_explains_itself() {
+    let mut missing = Vec::new();
+    for e in std::fs::read_dir(workspace_root().join("crates")).unwrap().flatten() {
+        let src = e.path().join("src");
+        let root = if src.join("lib.rs").exists() { src.join("lib.rs") } else { src.join("main.rs") };
+        let text = std::fs::read_to_string(&root).unwrap_or_default();
+        if !text.trim_start().starts_with("//!") {
+            missing.push(root.display().to_string());
+        }
+    }
+    assert!(missing.is_empty(), "crate roots need a //! doc explaining the design: {missing:?}");
+}
+
+#[test]
+fn architecture_doc_maps_every_crate() {
+    let doc = std::fs::read_to_string(workspace_root().join("docs/ARCHITECTURE.md")).expect("docs/ARCHITECTURE.md exists");
+    let mut missing = Vec::new();
+    for e in std::fs::read_dir(workspace_root().join("crates")).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if !doc.contains(&format!("`{name}`")) {
+            missing.push(name);
+        }
+    }
+    assert!(missing.is_empty(), "docs/ARCHITECTURE.md has no code-map entry for {missing:?}");
+}
+
+#[test]
+fn no_shared_data_in_the_repository() {
+    // Evaluation data is read from ../shared/data, never copied in.
+    let mut found = Vec::new();
+    let mut stack = vec![workspace_root()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            if p.is_dir() {
+                if name != "target" && name != ".git" {
+                    stack.push(p);
+                }
+            } else if name.ends_with(".csv") || name == "jfk.wav" || name.starts_with("spk1_") || name.starts_with("spk2_") {
+                found.push(p.display().to_string());
+            }
+        }
+    }
+    assert!(found.is_empty(), "shared evaluation data copied into the repo: {found:?}");
+}
