@@ -27,8 +27,22 @@ const IO_OR_ENGINE: &[&str] = &[
 /// Anything that can speak HTTP or reach a model hub. None may enter the
 /// app's graph: the app opens no network connection.
 const NETWORK: &[&str] = &[
-    "reqwest", "hyper", "ureq", "hf-hub", "curl", "curl-sys", "isahc", "surf", "attohttpc", "native-tls", "openssl",
-    "rustls", "tokio", "h2", "http", "mio",
+    "reqwest",
+    "hyper",
+    "ureq",
+    "hf-hub",
+    "curl",
+    "curl-sys",
+    "isahc",
+    "surf",
+    "attohttpc",
+    "native-tls",
+    "openssl",
+    "rustls",
+    "tokio",
+    "h2",
+    "http",
+    "mio",
 ];
 
 fn deps_of<'a>(crates: &'a [(String, Vec<String>)], name: &str) -> &'a [String] {
@@ -44,8 +58,14 @@ fn core_has_no_io_and_no_sibling() {
     let meta = metadata();
     let crates = workspace_crates(&meta);
     for d in deps_of(&crates, "tacet-core") {
-        assert!(!d.starts_with("tacet-"), "Architecture Invariant: tacet-core depends on no other tacet crate (found {d})");
-        assert!(!IO_OR_ENGINE.contains(&d.as_str()), "Architecture Invariant: tacet-core does no I/O (found {d})");
+        assert!(
+            !d.starts_with("tacet-"),
+            "Architecture Invariant: tacet-core depends on no other tacet crate (found {d})"
+        );
+        assert!(
+            !IO_OR_ENGINE.contains(&d.as_str()),
+            "Architecture Invariant: tacet-core does no I/O (found {d})"
+        );
     }
 }
 
@@ -58,7 +78,10 @@ fn app_layer_speaks_only_ports() {
             !d.starts_with("tacet-") || d == "tacet-core",
             "Architecture Invariant: tacet-app reaches adapters only through tacet-core's ports (found {d})"
         );
-        assert!(!IO_OR_ENGINE.contains(&d.as_str()), "Architecture Invariant: tacet-app names no engine or store (found {d})");
+        assert!(
+            !IO_OR_ENGINE.contains(&d.as_str()),
+            "Architecture Invariant: tacet-app names no engine or store (found {d})"
+        );
     }
 }
 
@@ -75,7 +98,9 @@ fn only_the_vault_touches_sqlite() {
     }
     // The CLI may list rusqlite only as a dev-dependency for its tests.
     let crates = workspace_crates(&meta);
-    assert!(!deps_of(&crates, "tacet-cli").iter().any(|d| d == "rusqlite"));
+    assert!(!deps_of(&crates, "tacet-cli")
+        .iter()
+        .any(|d| d == "rusqlite"));
 }
 
 #[test]
@@ -85,12 +110,21 @@ fn crypto_and_audit_are_sans_io() {
     for krate in ["tacet-crypto", "tacet-audit"] {
         for d in deps_of(&crates, krate) {
             assert!(
-                !["rusqlite", "whisper-rs", "candle-core", "tacet-vault", "tacet-app"].contains(&d.as_str()),
+                ![
+                    "rusqlite",
+                    "whisper-rs",
+                    "candle-core",
+                    "tacet-vault",
+                    "tacet-app"
+                ]
+                .contains(&d.as_str()),
                 "Architecture Invariant: {krate} is bytes in, bytes out (found {d})"
             );
         }
     }
-    assert!(deps_of(&crates, "tacet-crypto").iter().all(|d| !d.starts_with("tacet-")));
+    assert!(deps_of(&crates, "tacet-crypto")
+        .iter()
+        .all(|d| !d.starts_with("tacet-")));
 }
 
 #[test]
@@ -138,6 +172,9 @@ fn ui_never_reaches_storage_crypto_or_engines() {
 fn no_network_client_in_the_app() {
     let meta = metadata();
     let all = closure(&meta, "tacet-cli");
-    let found: Vec<&String> = all.iter().filter(|p| NETWORK.contains(&p.as_str())).collect();
+    let found: Vec<&String> = all
+        .iter()
+        .filter(|p| NETWORK.contains(&p.as_str()))
+        .collect();
     assert!(found.is_empty(), "Architecture Invariant: the app opens no network connection, yet its graph holds {found:?}");
 }

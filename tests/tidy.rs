@@ -4,7 +4,9 @@ use std::path::{Path, PathBuf};
 use tacet_tests::workspace_root;
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -20,7 +22,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn library_sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for e in std::fs::read_dir(workspace_root().join("crates")).unwrap().flatten() {
+    for e in std::fs::read_dir(workspace_root().join("crates"))
+        .unwrap()
+        .flatten()
+    {
         let name = e.file_name().to_string_lossy().to_string();
         if name == "tacet-cli" || name == "tacet-desktop" {
             continue;
@@ -58,34 +63,55 @@ fn libraries_never_print() {
             }
         }
     }
-    assert!(offenders.is_empty(), "libraries must not print:\n{}", offenders.join("\n"));
+    assert!(
+        offenders.is_empty(),
+        "libraries must not print:\n{}",
+        offenders.join("\n")
+    );
 }
 
 #[test]
 fn every_crate_explains_itself() {
     let mut missing = Vec::new();
-    for e in std::fs::read_dir(workspace_root().join("crates")).unwrap().flatten() {
+    for e in std::fs::read_dir(workspace_root().join("crates"))
+        .unwrap()
+        .flatten()
+    {
         let src = e.path().join("src");
-        let root = if src.join("lib.rs").exists() { src.join("lib.rs") } else { src.join("main.rs") };
+        let root = if src.join("lib.rs").exists() {
+            src.join("lib.rs")
+        } else {
+            src.join("main.rs")
+        };
         let text = std::fs::read_to_string(&root).unwrap_or_default();
         if !text.trim_start().starts_with("//!") {
             missing.push(root.display().to_string());
         }
     }
-    assert!(missing.is_empty(), "crate roots need a //! doc explaining the design: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "crate roots need a //! doc explaining the design: {missing:?}"
+    );
 }
 
 #[test]
 fn architecture_doc_maps_every_crate() {
-    let doc = std::fs::read_to_string(workspace_root().join("docs/ARCHITECTURE.md")).expect("docs/ARCHITECTURE.md exists");
+    let doc = std::fs::read_to_string(workspace_root().join("docs/ARCHITECTURE.md"))
+        .expect("docs/ARCHITECTURE.md exists");
     let mut missing = Vec::new();
-    for e in std::fs::read_dir(workspace_root().join("crates")).unwrap().flatten() {
+    for e in std::fs::read_dir(workspace_root().join("crates"))
+        .unwrap()
+        .flatten()
+    {
         let name = e.file_name().to_string_lossy().to_string();
         if !doc.contains(&format!("`{name}`")) {
             missing.push(name);
         }
     }
-    assert!(missing.is_empty(), "docs/ARCHITECTURE.md has no code-map entry for {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "docs/ARCHITECTURE.md has no code-map entry for {missing:?}"
+    );
 }
 
 #[test]
@@ -101,10 +127,17 @@ fn no_shared_data_in_the_repository() {
                 if name != "target" && name != ".git" {
                     stack.push(p);
                 }
-            } else if name.ends_with(".csv") || name == "jfk.wav" || name.starts_with("spk1_") || name.starts_with("spk2_") {
+            } else if name.ends_with(".csv")
+                || name == "jfk.wav"
+                || name.starts_with("spk1_")
+                || name.starts_with("spk2_")
+            {
                 found.push(p.display().to_string());
             }
         }
     }
-    assert!(found.is_empty(), "shared evaluation data copied into the repo: {found:?}");
+    assert!(
+        found.is_empty(),
+        "shared evaluation data copied into the repo: {found:?}"
+    );
 }

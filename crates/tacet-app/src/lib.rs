@@ -15,10 +15,13 @@ pub use templates::{TemplateLibrary, TemplateLibraryError};
 use std::sync::atomic::AtomicBool;
 use tacet_core::audit::Detail;
 use tacet_core::ports::{
-    AuditVerification, Clock, DeletionEntry, DeletionReceipt, DraftProgress, Drafter, SessionStore, SessionSummary,
-    StoreError, Transcriber,
+    AuditVerification, Clock, DeletionEntry, DeletionReceipt, DraftProgress, Drafter, SessionStore,
+    SessionSummary, StoreError, Transcriber,
 };
-use tacet_core::{AttestedNote, AuditAction, AuditEvent, Draft, GateError, Outcome as AuditOutcome, PatientRef, SessionId, Transcript};
+use tacet_core::{
+    AttestedNote, AuditAction, AuditEvent, Draft, GateError, Outcome as AuditOutcome, PatientRef,
+    SessionId, Transcript,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -43,7 +46,8 @@ impl AppError {
     pub fn is_review_required(&self) -> bool {
         matches!(
             self,
-            AppError::Store(StoreError::Gate(GateError::NotAttested)) | AppError::Store(StoreError::Gate(GateError::TextChanged))
+            AppError::Store(StoreError::Gate(GateError::NotAttested))
+                | AppError::Store(StoreError::Gate(GateError::TextChanged))
         )
     }
 }
@@ -84,11 +88,24 @@ pub enum Command<'a> {
 
 /// What a command produced.
 pub enum Outcome {
-    SessionStarted { session: SessionId, transcript: Transcript },
-    Drafted { draft: Draft },
-    Note { text: String, attested: bool },
-    Attested { note_sha256_hex: String },
-    Exported { checkpoint: String, receipt: DeletionReceipt },
+    SessionStarted {
+        session: SessionId,
+        transcript: Transcript,
+    },
+    Drafted {
+        draft: Draft,
+    },
+    Note {
+        text: String,
+        attested: bool,
+    },
+    Attested {
+        note_sha256_hex: String,
+    },
+    Exported {
+        checkpoint: String,
+        receipt: DeletionReceipt,
+    },
     Sessions(Vec<SessionSummary>),
     Verification(AuditVerification),
     Deletions(Vec<DeletionEntry>),
@@ -126,12 +143,18 @@ pub fn execute(
             }
             let session = store.create_session(&template_id, &patient)?;
             store.append_audio(session, &samples_16k, true)?;
-            let transcriber = engines.transcriber.as_deref_mut().ok_or(AppError::NoEngine("transcription"))?;
+            let transcriber = engines
+                .transcriber
+                .as_deref_mut()
+                .ok_or(AppError::NoEngine("transcription"))?;
             let transcript = transcriber
                 .transcribe(&samples_16k)
                 .map_err(|e| AppError::Transcription(e.0))?;
             store.put_transcript(session, &transcript)?;
-            Ok(Outcome::SessionStarted { session, transcript })
+            Ok(Outcome::SessionStarted {
+                session,
+                transcript,
+            })
         }
         Command::Draft { session } => {
             let summary = store.session(session)?;
@@ -140,7 +163,10 @@ pub fn execute(
                 .get(&summary.template_id)
                 .ok_or_else(|| AppError::UnknownTemplate(summary.template_id.clone()))?;
             let transcript = store.transcript(session)?;
-            let drafter = engines.drafter.as_deref_mut().ok_or(AppError::NoEngine("drafting"))?;
+            let drafter = engines
+                .drafter
+                .as_deref_mut()
+                .ok_or(AppError::NoEngine("drafting"))?;
             let draft = drafter
                 .draft(&transcript, template, progress, cancel)
                 .map_err(|e| AppError::Drafting(e.0))?;
@@ -150,7 +176,9 @@ pub fn execute(
         Command::ShowNote { session } => {
             let (text, attested) = match store.attested(session) {
                 Ok(n) => (n.text().to_string(), true),
-                Err(StoreError::Gate(GateError::NotAttested)) => (store.draft(session)?.render_text(), false),
+                Err(StoreError::Gate(GateError::NotAttested)) => {
+                    (store.draft(session)?.render_text(), false)
+                }
                 Err(e) => return Err(e.into()),
             };
             let actor = store.actor().clone();
@@ -165,13 +193,18 @@ pub fn execute(
             // There must be a draft to review: attestation is of a draft.
             store.draft(session)?;
             let reviewer = store.actor().user.clone();
-            let note = AttestedNote::attest(session, text, reviewer, engines.clock.now_unix_ms()).map_err(StoreError::from)?;
+            let note = AttestedNote::attest(session, text, reviewer, engines.clock.now_unix_ms())
+                .map_err(StoreError::from)?;
             store.put_attested(&note)?;
             Ok(Outcome::Attested {
                 note_sha256_hex: hex_encode(&note.attestation().note_sha256),
             })
         }
-        Command::Export { session, format, write } => {
+        Command::Export {
+            session,
+            format,
+            write,
+        } => {
             let note = match store.attested(session) {
                 Ok(n) => n,
                 Err(e) => {
@@ -190,14 +223,24 @@ pub fn execute(
             let checkpoint = store.mark_exported(&note, format)?;
             write(note.text(), &checkpoint).map_err(|e| AppError::ExportWrite(e.to_string()))?;
             let receipt = store.destroy(session, "exported")?;
-            Ok(Outcome::Exported { checkpoint, receipt })
+            Ok(Outcome::Exported {
+                checkpoint,
+                receipt,
+            })
         }
         Command::ListSessions => Ok(Outcome::Sessions(store.list_sessions()?)),
-        Command::VerifyAudit { external_checkpoints } => Ok(Outcome::Verification(store.verify_audit(&external_checkpoints)?)),
+        Command::VerifyAudit {
+            external_checkpoints,
+        } => Ok(Outcome::Verification(
+            store.verify_audit(&external_checkpoints)?,
+        )),
         Command::Deletions => {
             let actor = store.actor().clone();
             let list = store.deletions()?;
-            store.record(AuditEvent::new(AuditAction::AuditViewed, actor).detail(Detail::Count(list.len() as u64)))?;
+            store.record(
+                AuditEvent::new(AuditAction::AuditViewed, actor)
+                    .detail(Detail::Count(list.len() as u64)),
+            )?;
             Ok(Outcome::Deletions(list))
         }
         Command::Checkpoint => Ok(Outcome::Checkpoint(store.checkpoint()?)),

@@ -6,13 +6,31 @@ use std::path::Path;
 use tacet_core::{Template, TemplateError};
 
 const BUILT_IN: &[(&str, &str)] = &[
-    ("soap.toml", include_str!("../../../assets/templates/soap.toml")),
-    ("dap.toml", include_str!("../../../assets/templates/dap.toml")),
-    ("birp.toml", include_str!("../../../assets/templates/birp.toml")),
-    ("girp.toml", include_str!("../../../assets/templates/girp.toml")),
+    (
+        "soap.toml",
+        include_str!("../../../assets/templates/soap.toml"),
+    ),
+    (
+        "dap.toml",
+        include_str!("../../../assets/templates/dap.toml"),
+    ),
+    (
+        "birp.toml",
+        include_str!("../../../assets/templates/birp.toml"),
+    ),
+    (
+        "girp.toml",
+        include_str!("../../../assets/templates/girp.toml"),
+    ),
     ("hp.toml", include_str!("../../../assets/templates/hp.toml")),
-    ("progress.toml", include_str!("../../../assets/templates/progress.toml")),
-    ("aci-bench.toml", include_str!("../../../assets/templates/aci-bench.toml")),
+    (
+        "progress.toml",
+        include_str!("../../../assets/templates/progress.toml"),
+    ),
+    (
+        "aci-bench.toml",
+        include_str!("../../../assets/templates/aci-bench.toml"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -32,9 +50,11 @@ impl TemplateLibrary {
     pub fn built_in() -> Result<Self, TemplateLibraryError> {
         let mut templates = Vec::new();
         for (file, text) in BUILT_IN {
-            templates.push(Template::from_toml(text).map_err(|source| TemplateLibraryError::Invalid {
-                file: (*file).to_string(),
-                source,
+            templates.push(Template::from_toml(text).map_err(|source| {
+                TemplateLibraryError::Invalid {
+                    file: (*file).to_string(),
+                    source,
+                }
             })?);
         }
         Ok(Self { templates })

@@ -18,19 +18,39 @@ fn workspace_root() -> PathBuf {
 }
 
 fn model_path() -> Option<PathBuf> {
+    static MODEL: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    MODEL.get_or_init(find_or_convert_model).clone()
+}
+
+fn find_or_convert_model() -> Option<PathBuf> {
     let cache = std::env::var_os("TACET_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
     let path = cache.join("files/ggml-tiny.en.bin");
     if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: no ggml model at {} (import it with tacet-models first)",
-            path.display()
-        );
-        None
+        return Some(path);
     }
+    // Convert the fetched CTranslate2 model with our own converter, once,
+    // into the cache (write to a unique temp name, then rename).
+    let ct2 = cache.join("files/whisper-tiny.en-ct2");
+    let read = |f: &str| std::fs::read(ct2.join(f)).ok();
+    if let (Some(m), Some(c), Some(v)) = (
+        read("model.bin"),
+        read("config.json"),
+        read("vocabulary.txt"),
+    ) {
+        if let Ok(bytes) = tacet_models::convert::ct2_to_ggml(&m, &c, &v, None) {
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, &path).is_ok() {
+                return Some(path);
+            }
+        }
+    }
+    eprintln!(
+        "skipping: no ggml model at {} and no CTranslate2 model to convert (run scripts/fetch-models.sh)",
+        path.display()
+    );
+    None
 }
 
 fn shared_data() -> Option<PathBuf> {

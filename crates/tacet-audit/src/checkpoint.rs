@@ -240,7 +240,7 @@ pub fn sign_checkpoint(cp: &Checkpoint, key: &SigningKey) -> String {
 }
 
 /// Signs any note text (which must end with a line break).
-fn sign_note(body: &str, key: &SigningKey) -> String {
+pub(crate) fn sign_note(body: &str, key: &SigningKey) -> String {
     let sig = key.pair.sign(body.as_bytes());
     let mut blob = Vec::with_capacity(4 + 64);
     blob.extend_from_slice(&key.verifier().key_hash());
@@ -277,7 +277,7 @@ pub fn open_checkpoint(note: &str, key: &VerifierKey) -> Result<Checkpoint, Audi
 
 /// Checks a signed note's framing and `key`'s signature; returns the
 /// signed text (ending with its line break).
-fn open_note<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str, AuditError> {
+pub(crate) fn open_note<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str, AuditError> {
     use AuditError::MalformedCheckpoint as Bad;
     if note.len() > MAX_NOTE_BYTES {
         return Err(Bad("the note is larger than any checkpoint"));
@@ -354,7 +354,7 @@ fn open_note<'a>(note: &'a str, key: &VerifierKey) -> Result<&'a str, AuditError
     Ok(body)
 }
 
-fn parse_size(s: &str) -> Option<u64> {
+pub(crate) fn parse_size(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) || (s.len() > 1 && s.starts_with('0'))
     {
         return None;

@@ -30,7 +30,8 @@ pub fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
     if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
         return Ok(PathBuf::from(d).join("tacet"));
     }
-    let home = std::env::var_os("HOME").context("cannot find a data directory: set --data-dir or TACET_DATA_DIR")?;
+    let home = std::env::var_os("HOME")
+        .context("cannot find a data directory: set --data-dir or TACET_DATA_DIR")?;
     Ok(PathBuf::from(home).join(".local/share/tacet"))
 }
 
@@ -44,7 +45,8 @@ pub fn passphrase(env_var: &str, prompt: &str) -> Result<Passphrase> {
     if let Ok(p) = std::env::var(env_var) {
         return Ok(Passphrase::new(p));
     }
-    let p = rpassword::prompt_password(prompt).with_context(|| format!("no terminal to ask for a passphrase: set {env_var}"))?;
+    let p = rpassword::prompt_password(prompt)
+        .with_context(|| format!("no terminal to ask for a passphrase: set {env_var}"))?;
     Ok(Passphrase::new(p))
 }
 
@@ -61,7 +63,10 @@ pub fn manifest() -> Result<Manifest> {
 /// Threads for one engine: the machine's cores, at most 4. The CLI runs one
 /// engine at a time, so they do not compete.
 pub fn engine_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(4)
 }
 
 /// The installed model for `role`, re-hashed and its header checked before
@@ -89,7 +94,8 @@ pub fn transcriber(store: &ModelStore) -> Result<WhisperTranscriber> {
         threads: engine_threads(),
         language: "en".into(),
     };
-    WhisperTranscriber::load(&m.path, m.sha256.clone(), opts).with_context(|| format!("loading the ASR model {}", m.id))
+    WhisperTranscriber::load(&m.path, m.sha256.clone(), opts)
+        .with_context(|| format!("loading the ASR model {}", m.id))
 }
 
 pub fn drafter(store: &ModelStore) -> Result<GgufDrafter> {

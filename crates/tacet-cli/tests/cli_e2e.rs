@@ -15,8 +15,9 @@ fn cache_files() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
     let files = root.join("files");
-    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists() && files.join("whisper-tiny.en-ct2/model.bin").exists())
-        .then_some(files)
+    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists()
+        && files.join("whisper-tiny.en-ct2/model.bin").exists())
+    .then_some(files)
 }
 
 struct Tacet {
@@ -72,7 +73,11 @@ fn scan(dir: &Path, needles: &[Vec<u8>], skip: &Path) -> Vec<String> {
                 let bytes = std::fs::read(&p).unwrap();
                 for n in needles {
                     if bytes.windows(n.len()).any(|w| w == n.as_slice()) {
-                        hits.push(format!("{} holds {:?}", p.display(), String::from_utf8_lossy(&n[..n.len().min(24)])));
+                        hits.push(format!(
+                            "{} holds {:?}",
+                            p.display(),
+                            String::from_utf8_lossy(&n[..n.len().min(24)])
+                        ));
                     }
                 }
             }
@@ -96,19 +101,42 @@ fn the_demo_visit_from_audio_to_a_destroyed_session() {
     let asr = files.join("whisper-tiny.en-ct2");
     let llm = files.join("SmolLM2-135M-Instruct.Q4_1.gguf");
     let refused = t.clinician(&["models", "import", asr.to_str().unwrap()]);
-    assert!(!refused.status.success(), "a clinician must not change models");
+    assert!(
+        !refused.status.success(),
+        "a clinician must not change models"
+    );
     ok(&t.admin(&["models", "import", asr.to_str().unwrap()]));
     ok(&t.admin(&["models", "import", llm.to_str().unwrap()]));
     let list = ok(&t.admin(&["models", "list"]));
-    assert!(list.contains("whisper-tiny.en") && list.contains("smollm2"), "{list}");
+    assert!(
+        list.contains("whisper-tiny.en") && list.contains("smollm2"),
+        "{list}"
+    );
 
     // A session from the demo recording; the transcript is close to the script.
-    let out = ok(&t.clinician(&["session", "new", "--audio", "assets/demo/visit.wav", "--template", "soap", "--patient", "MRN-CANARY-7731"]));
+    let out = ok(&t.clinician(&[
+        "session",
+        "new",
+        "--audio",
+        "assets/demo/visit.wav",
+        "--template",
+        "soap",
+        "--patient",
+        "MRN-CANARY-7731",
+    ]));
     let id = out
         .lines()
-        .find_map(|l| l.strip_prefix("Session ").map(|r| r.split_whitespace().next().unwrap_or("").to_string()))
+        .find_map(|l| {
+            l.strip_prefix("Session ")
+                .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
+        })
         .expect("a session id");
-    let hypothesis: String = out.lines().filter(|l| l.starts_with('[')).map(|l| l.get(8..).unwrap_or("")).collect::<Vec<_>>().join(" ");
+    let hypothesis: String = out
+        .lines()
+        .filter(|l| l.starts_with('['))
+        .map(|l| l.get(8..).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
     let script = std::fs::read_to_string(repo_root().join("assets/demo/visit.txt")).unwrap();
     let reference: String = script
         .lines()
@@ -126,7 +154,9 @@ fn the_demo_visit_from_audio_to_a_destroyed_session() {
     let draft = ok(&t.clinician(&["draft", &id]));
     let mut pos = 0;
     for h in ["SUBJECTIVE:", "OBJECTIVE:", "ASSESSMENT:", "PLAN:"] {
-        let at = draft[pos..].find(h).unwrap_or_else(|| panic!("{h} missing or out of order in\n{draft}"));
+        let at = draft[pos..]
+            .find(h)
+            .unwrap_or_else(|| panic!("{h} missing or out of order in\n{draft}"));
         pos += at + h.len();
     }
 
@@ -136,9 +166,16 @@ fn the_demo_visit_from_audio_to_a_destroyed_session() {
     assert!(err.contains("has not been reviewed"), "{err}");
 
     // Nothing patient-identifying is in clear in the vault's files.
-    let vault_needles: Vec<Vec<u8>> = vec![b"MRN-CANARY-7731".to_vec(), b"penicillin".to_vec(), b"aspirin".to_vec()];
+    let vault_needles: Vec<Vec<u8>> = vec![
+        b"MRN-CANARY-7731".to_vec(),
+        b"penicillin".to_vec(),
+        b"aspirin".to_vec(),
+    ];
     let models_dir = t.data.path().join("models");
-    assert_eq!(scan(t.data.path(), &vault_needles, &models_dir), Vec::<String>::new());
+    assert_eq!(
+        scan(t.data.path(), &vault_needles, &models_dir),
+        Vec::<String>::new()
+    );
 
     ok(&t.clinician(&["review", &id, "--attest"]));
 
@@ -147,7 +184,11 @@ fn the_demo_visit_from_audio_to_a_destroyed_session() {
     let mut secrets: Vec<Vec<u8>> = {
         let c = rusqlite::Connection::open(&db).unwrap();
         let mut st = c.prepare("SELECT sealed FROM artifacts").unwrap();
-        let v: Vec<Vec<u8>> = st.query_map([], |r| r.get(0)).unwrap().map(|r| r.unwrap()).collect();
+        let v: Vec<Vec<u8>> = st
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         v
     };
     let wrapped: Vec<u8> = rusqlite::Connection::open(&db)
@@ -161,20 +202,32 @@ fn the_demo_visit_from_audio_to_a_destroyed_session() {
     let exported = t.clinician(&["export", &id, "--out", note_path.to_str().unwrap()]);
     ok(&exported);
     let stderr = String::from_utf8_lossy(&exported.stderr);
-    assert!(stderr.contains("destroyed") && stderr.contains("Receipt rcpt-"), "{stderr}");
+    assert!(
+        stderr.contains("destroyed") && stderr.contains("Receipt rcpt-"),
+        "{stderr}"
+    );
     let note = std::fs::read_to_string(&note_path).unwrap();
-    assert!(note.contains("SUBJECTIVE:") && note.contains("Tacet audit checkpoint"), "{note}");
+    assert!(
+        note.contains("SUBJECTIVE:") && note.contains("Tacet audit checkpoint"),
+        "{note}"
+    );
 
     // After export: no ciphertext or key of that session remains anywhere
     // in the vault's files (database, WAL, lock).
     std::fs::remove_file(&note_path).unwrap();
-    assert_eq!(scan(t.data.path(), &tails, &models_dir), Vec::<String>::new());
+    assert_eq!(
+        scan(t.data.path(), &tails, &models_dir),
+        Vec::<String>::new()
+    );
     let gone = t.clinician(&["session", "transcript", &id]);
     assert!(!gone.status.success());
 
     // The admin sees the deletion and verifies the log against the note's checkpoint.
     let dels = ok(&t.admin(&["audit", "deletions"]));
-    assert!(dels.contains(&id) && dels.contains("trigger exported"), "{dels}");
+    assert!(
+        dels.contains(&id) && dels.contains("trigger exported"),
+        "{dels}"
+    );
     std::fs::write(&note_path, &note).unwrap();
     let v = ok(&t.admin(&["audit", "verify", note_path.to_str().unwrap()]));
     assert!(v.contains("VERIFIED"), "{v}");
@@ -201,7 +254,10 @@ fn fail_session_without_models_names_the_fix() {
     let o = t.clinician(&["session", "new", "--audio", "assets/demo/visit.wav"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("tacet models import") || err.contains("import"), "{err}");
+    assert!(
+        err.contains("tacet models import") || err.contains("import"),
+        "{err}"
+    );
 }
 
 #[test]

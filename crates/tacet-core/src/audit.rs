@@ -31,10 +31,12 @@ pub enum AuditAction {
     AuditVerified,
     AuditViewed,
     Checkpoint,
+    SettingsChanged,
+    DestroyScheduled,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 25] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -58,6 +60,8 @@ impl AuditAction {
         AuditAction::AuditVerified,
         AuditAction::AuditViewed,
         AuditAction::Checkpoint,
+        AuditAction::SettingsChanged,
+        AuditAction::DestroyScheduled,
     ];
 
     pub fn code(self) -> &'static str {
@@ -85,6 +89,8 @@ impl AuditAction {
             AuditAction::AuditVerified => "audit.verified",
             AuditAction::AuditViewed => "audit.viewed",
             AuditAction::Checkpoint => "audit.checkpoint",
+            AuditAction::SettingsChanged => "settings.changed",
+            AuditAction::DestroyScheduled => "session.destroy_scheduled",
         }
     }
 

@@ -55,7 +55,11 @@ impl Draft {
     /// it: `HEADING:` on its own line, the section's text below, a blank line
     /// between sections.
     pub fn render_text(&self) -> String {
-        render_sections(self.sections.iter().map(|s| (s.heading.as_str(), s.text.as_str())))
+        render_sections(
+            self.sections
+                .iter()
+                .map(|s| (s.heading.as_str(), s.text.as_str())),
+        )
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -77,7 +81,11 @@ pub fn render_sections<'a>(sections: impl Iterator<Item = (&'a str, &'a str)>) -
         out.push_str(heading);
         out.push_str(":\n");
         let body = text.trim();
-        out.push_str(if body.is_empty() { "(nothing recorded)" } else { body });
+        out.push_str(if body.is_empty() {
+            "(nothing recorded)"
+        } else {
+            body
+        });
         out.push('\n');
     }
     out
@@ -90,6 +98,9 @@ mod tests {
     #[test]
     fn renders_stable_headings() {
         let text = render_sections([("SUBJECTIVE", " Knee pain. "), ("PLAN", "")].into_iter());
-        assert_eq!(text, "SUBJECTIVE:\nKnee pain.\n\nPLAN:\n(nothing recorded)\n");
+        assert_eq!(
+            text,
+            "SUBJECTIVE:\nKnee pain.\n\nPLAN:\n(nothing recorded)\n"
+        );
     }
 }

@@ -121,7 +121,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn new(user: impl Into<String>, role: Role) -> Self {
-        Self { user: UserName(user.into()), role }
+        Self {
+            user: UserName(user.into()),
+            role,
+        }
     }
 }
 

@@ -130,7 +130,14 @@ mod tests {
     #[test]
     fn the_happy_path_reaches_destroyed() {
         let mut s = Created;
-        for t in [StartRecording, FinishTranscript, StoreDraft, Attest, Export, Destroy] {
+        for t in [
+            StartRecording,
+            FinishTranscript,
+            StoreDraft,
+            Attest,
+            Export,
+            Destroy,
+        ] {
             s = s.apply(t).unwrap();
         }
         assert_eq!(s, Destroyed);
@@ -154,7 +161,16 @@ mod tests {
 
     #[test]
     fn states_round_trip_through_text() {
-        for s in [Created, Recording, Interrupted, Transcribed, Drafted, Attested, Exported, Destroyed] {
+        for s in [
+            Created,
+            Recording,
+            Interrupted,
+            Transcribed,
+            Drafted,
+            Attested,
+            Exported,
+            Destroyed,
+        ] {
             assert_eq!(SessionState::parse(s.as_str()), Some(s));
         }
     }

@@ -118,15 +118,28 @@ pub enum StoreError {
 /// own sessions; an admin opens no patient data).
 pub trait SessionStore {
     fn actor(&self) -> &crate::Actor;
-    fn create_session(&mut self, template_id: &str, patient: &crate::PatientRef) -> Result<crate::SessionId, StoreError>;
+    fn create_session(
+        &mut self,
+        template_id: &str,
+        patient: &crate::PatientRef,
+    ) -> Result<crate::SessionId, StoreError>;
     fn session(&self, id: crate::SessionId) -> Result<SessionSummary, StoreError>;
     fn list_sessions(&self) -> Result<Vec<SessionSummary>, StoreError>;
     fn patient_ref(&mut self, id: crate::SessionId) -> Result<crate::PatientRef, StoreError>;
     /// Appends 16 kHz mono audio as sealed chunks of at most one second;
     /// `last` marks the final chunk.
-    fn append_audio(&mut self, id: crate::SessionId, samples_16k: &[f32], last: bool) -> Result<u64, StoreError>;
+    fn append_audio(
+        &mut self,
+        id: crate::SessionId,
+        samples_16k: &[f32],
+        last: bool,
+    ) -> Result<u64, StoreError>;
     fn audio(&mut self, id: crate::SessionId) -> Result<Vec<f32>, StoreError>;
-    fn put_transcript(&mut self, id: crate::SessionId, t: &crate::Transcript) -> Result<(), StoreError>;
+    fn put_transcript(
+        &mut self,
+        id: crate::SessionId,
+        t: &crate::Transcript,
+    ) -> Result<(), StoreError>;
     fn transcript(&mut self, id: crate::SessionId) -> Result<crate::Transcript, StoreError>;
     fn put_draft(&mut self, id: crate::SessionId, d: &crate::Draft) -> Result<(), StoreError>;
     fn draft(&mut self, id: crate::SessionId) -> Result<crate::Draft, StoreError>;
@@ -134,12 +147,23 @@ pub trait SessionStore {
     /// The attested note, or [`crate::GateError::NotAttested`].
     fn attested(&mut self, id: crate::SessionId) -> Result<crate::AttestedNote, StoreError>;
     /// Marks the note exported (the caller has written it out).
-    fn mark_exported(&mut self, note: &crate::AttestedNote, format: &'static str) -> Result<String, StoreError>;
-    fn destroy(&mut self, id: crate::SessionId, trigger: &'static str) -> Result<DeletionReceipt, StoreError>;
+    fn mark_exported(
+        &mut self,
+        note: &crate::AttestedNote,
+        format: &'static str,
+    ) -> Result<String, StoreError>;
+    fn destroy(
+        &mut self,
+        id: crate::SessionId,
+        trigger: &'static str,
+    ) -> Result<DeletionReceipt, StoreError>;
     /// Records an event that changes no stored data (a refused export, a
     /// model import, a view).
     fn record(&mut self, ev: crate::AuditEvent) -> Result<u64, StoreError>;
-    fn verify_audit(&mut self, external_checkpoints: &[String]) -> Result<AuditVerification, StoreError>;
+    fn verify_audit(
+        &mut self,
+        external_checkpoints: &[String],
+    ) -> Result<AuditVerification, StoreError>;
     fn deletions(&mut self) -> Result<Vec<DeletionEntry>, StoreError>;
     /// The latest signed checkpoint (C2SP signed-note text), writing a new
     /// one if the log has grown since the last.

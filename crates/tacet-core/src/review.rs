@@ -64,7 +64,11 @@ impl AttestedNote {
 
     /// Re-joins a stored text and a stored attestation; refuses if the text
     /// is not exactly what was attested.
-    pub fn reopen(session: SessionId, text: String, attestation: Option<Attestation>) -> Result<Self, GateError> {
+    pub fn reopen(
+        session: SessionId,
+        text: String,
+        attestation: Option<Attestation>,
+    ) -> Result<Self, GateError> {
         let attestation = attestation.ok_or(GateError::NotAttested)?;
         if attestation.session != session {
             return Err(GateError::WrongSession);
@@ -98,8 +102,11 @@ mod tests {
 
     #[test]
     fn attested_text_reopens() {
-        let n = AttestedNote::attest(sid(), "PLAN:\nRest.\n".into(), UserName("dr".into()), 5).unwrap();
-        let again = AttestedNote::reopen(sid(), n.text().to_string(), Some(n.attestation().clone())).unwrap();
+        let n =
+            AttestedNote::attest(sid(), "PLAN:\nRest.\n".into(), UserName("dr".into()), 5).unwrap();
+        let again =
+            AttestedNote::reopen(sid(), n.text().to_string(), Some(n.attestation().clone()))
+                .unwrap();
         assert_eq!(again.text(), "PLAN:\nRest.\n");
     }
 
@@ -113,15 +120,26 @@ mod tests {
 
     #[test]
     fn fail_reopen_changed_text() {
-        let n = AttestedNote::attest(sid(), "PLAN:\nRest.\n".into(), UserName("dr".into()), 5).unwrap();
-        let err = AttestedNote::reopen(sid(), "PLAN:\nSurgery.\n".into(), Some(n.attestation().clone())).unwrap_err();
+        let n =
+            AttestedNote::attest(sid(), "PLAN:\nRest.\n".into(), UserName("dr".into()), 5).unwrap();
+        let err = AttestedNote::reopen(
+            sid(),
+            "PLAN:\nSurgery.\n".into(),
+            Some(n.attestation().clone()),
+        )
+        .unwrap_err();
         assert_eq!(err, GateError::TextChanged);
     }
 
     #[test]
     fn fail_reopen_other_session() {
         let n = AttestedNote::attest(sid(), "x".into(), UserName("dr".into()), 5).unwrap();
-        let err = AttestedNote::reopen(SessionId([2; 16]), "x".into(), Some(n.attestation().clone())).unwrap_err();
+        let err = AttestedNote::reopen(
+            SessionId([2; 16]),
+            "x".into(),
+            Some(n.attestation().clone()),
+        )
+        .unwrap_err();
         assert_eq!(err, GateError::WrongSession);
     }
 

@@ -120,24 +120,36 @@ guidance = "What happens next."
     #[test]
     fn fail_lower_case_heading() {
         let bad = SOAP.replace("\"PLAN\"", "\"plan\"");
-        assert!(matches!(Template::from_toml(&bad), Err(TemplateError::BadHeading { .. })));
+        assert!(matches!(
+            Template::from_toml(&bad),
+            Err(TemplateError::BadHeading { .. })
+        ));
     }
 
     #[test]
     fn fail_duplicate_heading() {
         let bad = SOAP.replace("\"PLAN\"", "\"SUBJECTIVE\"");
-        assert!(matches!(Template::from_toml(&bad), Err(TemplateError::DuplicateHeading { .. })));
+        assert!(matches!(
+            Template::from_toml(&bad),
+            Err(TemplateError::DuplicateHeading { .. })
+        ));
     }
 
     #[test]
     fn fail_no_sections() {
         let bad = "id = \"x\"\nversion = 1\nname = \"x\"\nsections = []\n";
-        assert!(matches!(Template::from_toml(bad), Err(TemplateError::NoSections(_))));
+        assert!(matches!(
+            Template::from_toml(bad),
+            Err(TemplateError::NoSections(_))
+        ));
     }
 
     #[test]
     fn fail_bad_id() {
         let bad = SOAP.replace("\"soap\"", "\"../etc\"");
-        assert!(matches!(Template::from_toml(&bad), Err(TemplateError::BadId(_))));
+        assert!(matches!(
+            Template::from_toml(&bad),
+            Err(TemplateError::BadId(_))
+        ));
     }
 }

@@ -38,7 +38,12 @@ impl Transcript {
         let mut out = String::new();
         for s in &self.segments {
             let secs = s.start_ms / 1000;
-            out.push_str(&format!("[{:02}:{:02}] {}\n", secs / 60, secs % 60, s.text.trim()));
+            out.push_str(&format!(
+                "[{:02}:{:02}] {}\n",
+                secs / 60,
+                secs % 60,
+                s.text.trim()
+            ));
         }
         out
     }

@@ -236,7 +236,8 @@ impl Aad {
     fn push_field(&mut self, name: &str, value: &[u8]) {
         self.0.extend_from_slice(&(name.len() as u16).to_be_bytes());
         self.0.extend_from_slice(name.as_bytes());
-        self.0.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        self.0
+            .extend_from_slice(&(value.len() as u32).to_be_bytes());
         self.0.extend_from_slice(value);
     }
 
@@ -246,7 +247,12 @@ impl Aad {
 }
 
 /// AES-256-GCM: version ‖ nonce ‖ ciphertext ‖ tag.
-pub fn seal(key: &Key256, nonce: Nonce, aad: &Aad, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub fn seal(
+    key: &Key256,
+    nonce: Nonce,
+    aad: &Aad,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
     let cipher = Aes256Gcm::new_from_slice(key.danger_expose()).map_err(|_| CryptoError::Seal)?;
     let ct = cipher
         .encrypt(
@@ -283,14 +289,22 @@ pub fn open(key: &Key256, aad: &Aad, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>
 }
 
 /// Seals one key under another (key wrapping).
-pub fn wrap_key(kek: &Key256, nonce: Nonce, aad: &Aad, key: &Key256) -> Result<Vec<u8>, CryptoError> {
+pub fn wrap_key(
+    kek: &Key256,
+    nonce: Nonce,
+    aad: &Aad,
+    key: &Key256,
+) -> Result<Vec<u8>, CryptoError> {
     seal(kek, nonce, aad, key.danger_expose())
 }
 
 /// Opens a wrapped key.
 pub fn unwrap_key(kek: &Key256, aad: &Aad, wrapped: &[u8]) -> Result<Key256, CryptoError> {
     let pt = open(kek, aad, wrapped)?;
-    let arr: [u8; 32] = pt.as_slice().try_into().map_err(|_| CryptoError::Malformed)?;
+    let arr: [u8; 32] = pt
+        .as_slice()
+        .try_into()
+        .map_err(|_| CryptoError::Malformed)?;
     Ok(Key256::from_bytes(arr))
 }
 
@@ -321,8 +335,17 @@ mod tests {
     #[test]
     fn fail_open_with_other_aad() {
         let mut seq = NonceSequence::new();
-        let s = seal(&key(), seq.next_nonce().unwrap(), &Aad::new("t").u64("row", 1), b"x").unwrap();
-        assert_eq!(open(&key(), &Aad::new("t").u64("row", 2), &s), Err(CryptoError::Open));
+        let s = seal(
+            &key(),
+            seq.next_nonce().unwrap(),
+            &Aad::new("t").u64("row", 1),
+            b"x",
+        )
+        .unwrap();
+        assert_eq!(
+            open(&key(), &Aad::new("t").u64("row", 2), &s),
+            Err(CryptoError::Open)
+        );
     }
 
     #[test]
@@ -330,14 +353,23 @@ mod tests {
         let mut seq = NonceSequence::new();
         let aad = Aad::new("t");
         let s = seal(&key(), seq.next_nonce().unwrap(), &aad, b"x").unwrap();
-        assert_eq!(open(&Key256::from_bytes([8; 32]), &aad, &s), Err(CryptoError::Open));
+        assert_eq!(
+            open(&Key256::from_bytes([8; 32]), &aad, &s),
+            Err(CryptoError::Open)
+        );
     }
 
     #[test]
     fn fail_open_truncated_or_unknown_version() {
         let aad = Aad::new("t");
         assert_eq!(open(&key(), &aad, &[1u8; 10]), Err(CryptoError::Malformed));
-        let mut s = seal(&key(), NonceSequence::new().next_nonce().unwrap(), &aad, b"x").unwrap();
+        let mut s = seal(
+            &key(),
+            NonceSequence::new().next_nonce().unwrap(),
+            &aad,
+            b"x",
+        )
+        .unwrap();
         s[0] = 2;
         assert_eq!(open(&key(), &aad, &s), Err(CryptoError::Malformed));
     }
@@ -370,15 +402,27 @@ mod tests {
     #[test]
     fn secrets_never_print() {
         assert_eq!(format!("{:?}", key()), "Key256(<redacted>)");
-        assert_eq!(format!("{:?}", Passphrase::new("hunter2".into())), "Passphrase(<redacted>)");
+        assert_eq!(
+            format!("{:?}", Passphrase::new("hunter2".into())),
+            "Passphrase(<redacted>)"
+        );
     }
 
     #[test]
     fn wrap_unwrap_round_trip() {
         let inner = Key256::generate().unwrap();
         let aad = Aad::new("wrap");
-        let w = wrap_key(&key(), NonceSequence::new().next_nonce().unwrap(), &aad, &inner).unwrap();
-        assert_eq!(unwrap_key(&key(), &aad, &w).unwrap().danger_expose(), inner.danger_expose());
+        let w = wrap_key(
+            &key(),
+            NonceSequence::new().next_nonce().unwrap(),
+            &aad,
+            &inner,
+        )
+        .unwrap();
+        assert_eq!(
+            unwrap_key(&key(), &aad, &w).unwrap().danger_expose(),
+            inner.danger_expose()
+        );
     }
 
     #[test]

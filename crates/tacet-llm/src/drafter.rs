@@ -426,21 +426,30 @@ enum Stop {
     Blank(usize),
     /// A header-looking line starting at this byte offset of the raw body.
     Header(usize),
+    /// A line repeating an earlier one (small models loop under greedy
+    /// decoding) starting at this byte offset of the raw body.
+    Repeat(usize),
 }
 
-/// Where the raw body text must stop, if it must.
+/// Where the raw body text must stop, if it must: the earliest of a blank
+/// line, a header-looking line, or a repeated line.
 fn find_stop(raw: &str, headings: &[String]) -> Option<Stop> {
     let lead = raw.len() - raw.trim_start().len();
     let body = &raw[lead..];
-    let blank = body.find("\n\n").map(|i| lead + i);
-    let mut header = None;
+    let blank = body.find("\n\n").map(|i| Stop::Blank(lead + i));
+    let mut seen = std::collections::HashSet::new();
+    let mut line_stop = None;
     let mut start = 0;
     loop {
         let end = body[start..].find('\n').map(|nl| start + nl);
         let line = &body[start..end.unwrap_or(body.len())];
-        let complete_header = end.is_some() && is_header_line(line, headings);
-        if complete_header || starts_with_heading(line, headings) {
-            header = Some(lead + start);
+        let complete = end.is_some();
+        if (complete && is_header_line(line, headings)) || starts_with_heading(line, headings) {
+            line_stop = Some(Stop::Header(lead + start));
+            break;
+        }
+        if complete && !line.trim().is_empty() && !seen.insert(line.trim()) {
+            line_stop = Some(Stop::Repeat(lead + start));
             break;
         }
         match end {
@@ -448,11 +457,13 @@ fn find_stop(raw: &str, headings: &[String]) -> Option<Stop> {
             None => break,
         }
     }
-    match (blank, header) {
-        (Some(b), Some(h)) if h < b => Some(Stop::Header(h)),
-        (Some(b), _) => Some(Stop::Blank(b)),
-        (None, Some(h)) => Some(Stop::Header(h)),
-        (None, None) => None,
+    let offset = |s: &Stop| match s {
+        Stop::End => 0,
+        Stop::Blank(i) | Stop::Header(i) | Stop::Repeat(i) => *i,
+    };
+    match (blank, line_stop) {
+        (Some(b), Some(l)) => Some(if offset(&l) < offset(&b) { l } else { b }),
+        (b, l) => b.or(l),
     }
 }
 
@@ -460,7 +471,7 @@ fn find_stop(raw: &str, headings: &[String]) -> Option<Stop> {
 fn final_text(raw: &str, stop: Stop, headings: &[String]) -> String {
     let cut = match stop {
         Stop::End => raw,
-        Stop::Blank(i) | Stop::Header(i) => &raw[..i],
+        Stop::Blank(i) | Stop::Header(i) | Stop::Repeat(i) => &raw[..i],
     };
     let mut text = cut.trim();
     // A header the model started but did not finish with a newline.
@@ -473,12 +484,16 @@ fn final_text(raw: &str, stop: Stop, headings: &[String]) -> String {
 }
 
 /// The part of a growing raw body that is safe to show: no leading or
-/// trailing whitespace, no last line that may still become a header, no
-/// half-decoded character.
+/// trailing whitespace, no last line that may still become a header or a
+/// repeat of an earlier line, no half-decoded character.
 fn visible_prefix(raw: &str) -> &str {
     let text = raw.trim_start().trim_end_matches('\u{FFFD}').trim_end();
     let last_line_start = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    if may_become_header(&text[last_line_start..]) {
+    let last = text[last_line_start..].trim_start();
+    let may_repeat = text[..last_line_start]
+        .lines()
+        .any(|l| !l.trim().is_empty() && l.trim().starts_with(last));
+    if may_become_header(last) || may_repeat {
         text[..last_line_start].trim_end()
     } else {
         text
@@ -758,6 +773,15 @@ mod tests {
         assert_eq!(find_stop("Knee.\nPLAN: rest", &h), Some(Stop::Header(6)));
         assert_eq!(find_stop("Plan to rest", &h), None);
         assert_eq!(
+            find_stop("Rest.\nIce.\nRest.\n", &h),
+            Some(Stop::Repeat(11))
+        );
+        assert_eq!(find_stop("Rest.\nIce.\nRest.", &h), None);
+        assert_eq!(
+            final_text("Rest.\nIce.\nRest.\n", Stop::Repeat(11), &h),
+            "Rest.\nIce."
+        );
+        assert_eq!(
             final_text("Knee pain.\nOBJECTIVE:", Stop::End, &h),
             "Knee pain."
         );
@@ -772,6 +796,14 @@ mod tests {
         assert_eq!(visible_prefix("Knee pain.\nOBJ"), "Knee pain.");
         assert_eq!(visible_prefix("Knee pain.\nShe"), "Knee pain.\nShe");
         assert_eq!(visible_prefix(" Knee \u{FFFD}"), "Knee");
+        assert_eq!(
+            visible_prefix("Rest well.\nIce.\nRest w"),
+            "Rest well.\nIce."
+        );
+        assert_eq!(
+            visible_prefix("Rest well.\nIce.\nRest a"),
+            "Rest well.\nIce.\nRest a"
+        );
     }
 
     #[test]

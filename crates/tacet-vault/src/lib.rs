@@ -5,12 +5,43 @@
 //! artifacts, users, and the audit log. The key hierarchy:
 //!
 //! ```text
-//! passphrase ─Argon2id─► user key ─wraps─► data master ─wraps─► session key ─seals─► artifacts
-//!                                  └wraps─► audit master ─seals─► audit signing key, chain keys
+//! passphrase ─Argon2id─► user key ─seals─► clinician's X25519 secret ─ECDH─► data master ─wraps─► session key ─seals─► artifacts
+//!                                 └wraps─► audit master ─seals─► audit signing key, chain keys
 //! ```
 //! An admin's user record wraps only the audit master: an admin verifies the
 //! log and the deletions but cannot open a session. A clinician's record
-//! wraps both, and a clinician opens only the sessions they own.
+//! holds both, and a clinician opens only the sessions they own.
+//!
+//! ## Rotation (why key pairs)
+//!
+//! A destroyed session's wrapped key may survive in free pages, the WAL or
+//! flash remapping, where the data master would still open it. Rotating
+//! the data master — a new master, every surviving session key re-wrapped,
+//! the old master dropped and every wrapped copy overwritten — makes the
+//! shred complete. Rotation must hand the new master to *every* clinician
+//! without their passphrases, so the data master is not wrapped under the
+//! passphrase key directly: each clinician has a static X25519 key pair
+//! (public half in clear, secret half sealed under the passphrase key) and
+//! the master is wrapped to the public key by ephemeral-static ECDH + HKDF +
+//! AES-GCM (`pk.rs`). Any clinician's unlock can therefore rotate for all;
+//! nothing that could open the old master survives the rotation. A vault-wide
+//! escrow copy was rejected: whoever holds it holds every past master.
+//!
+//! Schedule: with `rotate_after_deletions` (the default) every deletion
+//! batch sets `rotation_due` in its own transaction. A clinician's
+//! `destroy` (or retention run) rotates straight after; when the deleting
+//! actor holds no data master (an admin's retention run) the rotation
+//! happens at the next clinician unlock.
+//!
+//! ## Retention
+//!
+//! Settings live in `meta` and only an admin changes them (audited as
+//! `settings.changed`). Every unlock runs retention: sessions never exported
+//! within the limit (default 7 days) are destroyed with trigger `retention`;
+//! exported sessions are destroyed when their grace period (default 0,
+//! at most 72 h) ends. With a grace period, `destroy(id, "exported")`
+//! schedules instead of destroying and returns a receipt whose id starts
+//! with `scheduled-`. Destruction needs no key, so any unlock does it.
 //!
 //! Every change and the audit record describing it commit in one SQLite
 //! transaction, so the log never misses an acknowledged change and never
@@ -22,8 +53,23 @@
 //! (`secure_delete` overwrites the freed pages), checkpoints and truncates
 //! the WAL, and writes a receipt holding the SHA-256 of every destroyed
 //! ciphertext.
+//!
+//! ## Crash safety
+//!
+//! A write is acknowledged only after its transaction commits
+//! (`synchronous=FULL`: the WAL is fsynced at commit). A destroy deletes the
+//! rows, NULLs the wrapped key, writes the receipt and inserts a
+//! `pending_shred` row in one transaction; the WAL truncation (and the
+//! rotation) come after. A crash in between leaves `pending_shred` set, and
+//! the next [`Vault::open`] truncates the WAL and clears it (see
+//! [`Vault::recovered_shreds`]); `rotation_due` stays set until a clinician
+//! rotates.
 
+mod maintenance;
+mod pk;
 mod schema;
+
+pub use maintenance::{RetentionReport, RetentionSettings, RotationReport, MAX_EXPORT_GRACE_MS};
 
 pub use schema::{describe as describe_schema, SCHEMA_VERSION};
 
@@ -83,6 +129,10 @@ pub enum VaultError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the data key cannot be rotated until these clinicians sign in once (to upgrade their key record): {0}")]
+    RotationBlocked(String),
+    #[error("invalid setting: {0}")]
+    BadSetting(String),
 }
 
 impl From<VaultError> for StoreError {
@@ -162,6 +212,7 @@ pub struct Vault {
     conn: Connection,
     dir: PathBuf,
     _lock: File,
+    recovered_shreds: usize,
 }
 
 impl Vault {
@@ -208,6 +259,7 @@ impl Vault {
         set_meta(&tx, "audit_chain_key", &sealed_cur)?;
         set_meta(&tx, "audit_nonce_counter", &audit_seq.next_counter().to_be_bytes())?;
         set_meta(&tx, "data_nonce_counter", &0u64.to_be_bytes())?;
+        set_meta(&tx, "data_master_id", &tacet_crypto::random_bytes::<16>()?)?;
         let verifier = SigningKey::from_pkcs8(&pkcs8, &origin)?.verifier();
         set_meta(&tx, "audit_vkey", verifier.to_vkey_string().as_bytes())?;
         tx.commit()?;
@@ -217,6 +269,7 @@ impl Vault {
             conn,
             dir: dir.to_path_buf(),
             _lock: lock,
+            recovered_shreds: 0,
         };
         let system = Actor::new("system", Role::Admin);
         let mut session = Unlocked {
@@ -250,11 +303,19 @@ impl Vault {
             return Err(VaultError::Corrupt(check));
         }
         schema::migrate(&mut conn)?;
+        let recovered_shreds = finish_pending_shreds(&conn)?;
         Ok(Vault {
             conn,
             dir: dir.to_path_buf(),
             _lock: lock,
+            recovered_shreds,
         })
+    }
+
+    /// How many interrupted deletions this open finished (WAL truncated
+    /// after a crash between a destroy's commit and its shred).
+    pub fn recovered_shreds(&self) -> usize {
+        self.recovered_shreds
     }
 
     pub fn dir(&self) -> &Path {
@@ -263,28 +324,39 @@ impl Vault {
 
     /// Unlocks as `user`. A wrong passphrase changes nothing but the failure
     /// count (and a pending audit record), and is throttled after repeats.
+    ///
+    /// After a successful unlock the vault does its housekeeping under the
+    /// same lock: sessions past the retention limit or their export grace
+    /// period are destroyed (actor `system`, trigger `retention` or
+    /// `exported`), and a clinician finishes a master-key rotation left due
+    /// by an earlier deletion. A v1 clinician record is upgraded to a key
+    /// pair here, the only moment its passphrase key is at hand.
     pub fn unlock(&mut self, user: &str, pass: &Passphrase) -> Result<Unlocked<'_>, VaultError> {
         let row = self
             .conn
             .query_row(
-                "SELECT role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_data_master, wrapped_audit_master, failed_attempts, last_failed_at_ms FROM users WHERE name = ?1",
+                "SELECT role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_data_master, wrapped_audit_master, failed_attempts, last_failed_at_ms, sealed_x25519_secret, wrapped_data_master_pk FROM users WHERE name = ?1",
                 params![user],
                 |r| {
                     Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, u32>(1)?,
-                        r.get::<_, u32>(2)?,
-                        r.get::<_, u32>(3)?,
-                        r.get::<_, Vec<u8>>(4)?,
+                        (
+                            r.get::<_, String>(0)?,
+                            r.get::<_, u32>(1)?,
+                            r.get::<_, u32>(2)?,
+                            r.get::<_, u32>(3)?,
+                            r.get::<_, Vec<u8>>(4)?,
+                        ),
                         r.get::<_, Option<Vec<u8>>>(5)?,
                         r.get::<_, Vec<u8>>(6)?,
                         r.get::<_, i64>(7)?,
                         r.get::<_, u64>(8)?,
+                        r.get::<_, Option<Vec<u8>>>(9)?,
+                        r.get::<_, Option<Vec<u8>>>(10)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((role, m, t, p, salt, wdm, wam, failed, last_failed)) = row else {
+        let Some(((role, m, t, p, salt), wdm, wam, failed, last_failed, sealed_secret, wdm_pk)) = row else {
             self.note_failed_unlock(user, false)?;
             return Err(VaultError::BadCredentials);
         };
@@ -314,11 +386,35 @@ impl Vault {
             }
             Err(e) => return Err(e.into()),
         };
-        let data_master = match wdm {
-            Some(w) => Some(tacet_crypto::unwrap_key(&user_key, &user_wrap_aad("data", user), &w)?),
-            None => None,
-        };
         let role = Role::parse(&role).ok_or_else(|| VaultError::Corrupt("a user record has an unknown role".into()))?;
+        // The data master: through the key pair (v2), or the v1 symmetric
+        // wrap, which is then upgraded in the unlock transaction below.
+        let mut upgrade: Option<(pk::KeyPair, Vec<u8>)> = None;
+        let data_master = match (sealed_secret, wdm_pk, wdm) {
+            (Some(sealed), Some(w), _) => {
+                let secret = tacet_crypto::open(&user_key, &user_wrap_aad("x25519-secret", user), &sealed)?;
+                let pair = pk::KeyPair::from_secret_bytes(&secret)?;
+                let master_id = get_meta(&self.conn, "data_master_id")?;
+                Some(pk::unwrap_with(&pair, user, &master_id, &w).map_err(|_| {
+                    VaultError::Corrupt(format!("the data key wrapped for user {user} does not open"))
+                })?)
+            }
+            (_, _, Some(w)) if role == Role::Clinician => {
+                let dm = tacet_crypto::unwrap_key(&user_key, &user_wrap_aad("data", user), &w)?;
+                let pair = pk::KeyPair::generate()?;
+                // Nonce 2 under this user key: 0 and 1 went to the v1 wraps.
+                let sealed = tacet_crypto::seal(
+                    &user_key,
+                    NonceSequence::resume(2)?.next_nonce()?,
+                    &user_wrap_aad("x25519-secret", user),
+                    pair.secret.as_bytes(),
+                )?;
+                upgrade = Some((pair, sealed));
+                Some(dm)
+            }
+            _ => None,
+        };
+        drop(user_key);
         let actor = Actor::new(user, role);
         let mut u = Unlocked {
             vault: self,
@@ -329,6 +425,21 @@ impl Vault {
         };
         u.write(|tx, s| {
             tx.execute("UPDATE users SET failed_attempts = 0 WHERE name = ?1", params![user])?;
+            if let (Some((pair, sealed)), Some(dm)) = (&upgrade, &s.data_master) {
+                let master_id = match get_meta(tx, "data_master_id") {
+                    Ok(id) => id,
+                    Err(_) => {
+                        let id = tacet_crypto::random_bytes::<16>()?.to_vec();
+                        set_meta(tx, "data_master_id", &id)?;
+                        id
+                    }
+                };
+                let w = pk::wrap_to(&pair.public, user, &master_id, dm)?;
+                tx.execute(
+                    "UPDATE users SET x25519_public = ?2, sealed_x25519_secret = ?3, wrapped_data_master_pk = ?4, wrapped_data_master = NULL WHERE name = ?1",
+                    params![user, pair.public.to_vec(), sealed, w],
+                )?;
+            }
             // Fold failed attempts recorded while no key was at hand.
             let pending: Vec<(i64, String, String)> = {
                 let mut st = tx.prepare("SELECT id, user_name, action FROM audit_pending ORDER BY id")?;
@@ -344,6 +455,7 @@ impl Vault {
             s.append_audit(tx, AuditEvent::new(AuditAction::Unlock, actor.clone()))
         })?;
         u.write_checkpoint()?;
+        u.housekeeping_at_unlock()?;
         Ok(u)
     }
 
@@ -370,6 +482,30 @@ impl Vault {
     pub fn verify_public(&self, external_checkpoints: &[String]) -> Result<AuditVerification, VaultError> {
         verify_with(&self.conn, external_checkpoints, None)
     }
+}
+
+/// Truncates the WAL if a destroy committed but did not finish its shred.
+fn finish_pending_shreds(conn: &Connection) -> Result<usize, VaultError> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM pending_shred", [], |r| r.get(0))?;
+    if n > 0 {
+        truncate_wal(conn)?;
+        conn.execute("DELETE FROM pending_shred", [])?;
+        truncate_wal(conn)?;
+    }
+    Ok(n as usize)
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)`, failing loudly if the checkpoint
+/// could not complete (a reader held it back).
+fn truncate_wal(conn: &Connection) -> Result<(), VaultError> {
+    let (busy, _, _): (i64, i64, i64) =
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    if busy != 0 {
+        return Err(VaultError::Io(std::io::Error::other(
+            "the write-ahead log could not be truncated (the database is busy); deleted data may linger until the next start",
+        )));
+    }
+    Ok(())
 }
 
 fn user_wrap_aad(which: &str, user: &str) -> Aad {
@@ -578,13 +714,19 @@ impl<'v> Unlocked<'v> {
         // A fresh salt means a fresh user key: its nonce sequence starts at 0.
         let mut nonces = NonceSequence::new();
         let wam = tacet_crypto::wrap_key(&user_key, nonces.next_nonce()?, &user_wrap_aad("audit", u.name), &self.audit_master)?;
-        let wdm = match (u.role, &self.data_master) {
-            (Role::Clinician, Some(dm)) => Some(tacet_crypto::wrap_key(
-                &user_key,
-                nonces.next_nonce()?,
-                &user_wrap_aad("data", u.name),
-                dm,
-            )?),
+        let pair = match (u.role, &self.data_master) {
+            (Role::Clinician, Some(dm)) => {
+                let pair = pk::KeyPair::generate()?;
+                let sealed = tacet_crypto::seal(
+                    &user_key,
+                    nonces.next_nonce()?,
+                    &user_wrap_aad("x25519-secret", u.name),
+                    pair.secret.as_bytes(),
+                )?;
+                let master_id = get_meta(&self.vault.conn, "data_master_id")?;
+                let wrapped = pk::wrap_to(&pair.public, u.name, &master_id, dm)?;
+                Some((pair.public, sealed, wrapped))
+            }
             (Role::Clinician, None) => {
                 return Err(StoreError::Denied(
                     "only a clinician (who holds the data key) can add another clinician".into(),
@@ -592,6 +734,10 @@ impl<'v> Unlocked<'v> {
                 .into())
             }
             (Role::Admin, _) => None,
+        };
+        let (public, sealed_secret, wdm_pk) = match pair {
+            Some((p, s, w)) => (Some(p.to_vec()), Some(s), Some(w)),
+            None => (None, None, None),
         };
         let actor = self.actor.clone();
         let name = u.name.to_string();
@@ -604,8 +750,8 @@ impl<'v> Unlocked<'v> {
                 return Err(VaultError::UserExists(name.clone()));
             }
             tx.execute(
-                "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_data_master, wrapped_audit_master, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![name, role.as_str(), params.m_cost_kib, params.t_cost, params.p_cost, params.salt.to_vec(), wdm, wam, now_ms()],
+                "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public, sealed_x25519_secret, wrapped_data_master_pk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![name, role.as_str(), params.m_cost_kib, params.t_cost, params.p_cost, params.salt.to_vec(), wam, now_ms(), public, sealed_secret, wdm_pk],
             )?;
             s.append_audit(tx, AuditEvent::new(AuditAction::UserAdded, actor.clone()).object(format!("user:{name}:{role}")))
         })?;
@@ -772,10 +918,7 @@ impl<'v> Unlocked<'v> {
 
     /// Truncates the WAL so deleted pages do not linger in it.
     fn checkpoint_wal(&self) -> Result<(), VaultError> {
-        self.vault
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
+        truncate_wal(&self.vault.conn)
     }
 }
 

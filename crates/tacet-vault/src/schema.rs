@@ -5,10 +5,19 @@
 //! session's key; the session key lives wrapped in `sessions.wrapped_key`
 //! and is set to NULL (with `secure_delete` zeroing the page) when the
 //! session is destroyed.
+//!
+//! Version 2 adds what rotation, retention and crash-safe deletion need:
+//! per-clinician X25519 key pairs (public half in clear, secret half sealed
+//! under the passphrase key) and the data master wrapped to the public key;
+//! a per-session destroy deadline (export grace period); and
+//! `pending_shred`, written in the same transaction that deletes a
+//! session's rows so a crash before the WAL is truncated is detected and
+//! finished at the next open. A v1 clinician row keeps its symmetric
+//! `wrapped_data_master` until that clinician's next unlock upgrades it.
 
 use rusqlite::Connection;
 
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -66,8 +75,19 @@ CREATE TABLE checkpoints (
 ) STRICT;
 "#;
 
+const V2: &str = r#"
+ALTER TABLE users ADD COLUMN x25519_public BLOB;
+ALTER TABLE users ADD COLUMN sealed_x25519_secret BLOB;
+ALTER TABLE users ADD COLUMN wrapped_data_master_pk BLOB;
+ALTER TABLE sessions ADD COLUMN destroy_after_ms INTEGER;
+CREATE TABLE pending_shred (
+    session_id BLOB PRIMARY KEY,
+    since_ms INTEGER NOT NULL
+) STRICT;
+"#;
+
 /// Each entry migrates from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {
@@ -78,6 +98,11 @@ pub enum SchemaError {
 }
 
 pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Migrates up to `target` (tests build older schemas with it).
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), SchemaError> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if current > SCHEMA_VERSION {
         return Err(SchemaError::TooNew {
@@ -86,6 +111,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        if i as i64 >= target {
+            break;
+        }
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;

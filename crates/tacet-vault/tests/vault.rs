@@ -1,7 +1,10 @@
 //! The vault's promises, tested on real files in a temporary directory.
 
 use tacet_core::ports::SessionStore;
-use tacet_core::{AttestedNote, Draft, DraftSection, PatientRef, Provenance, Role, SamplingParams, Segment, Transcript};
+use tacet_core::{
+    AttestedNote, Draft, DraftSection, PatientRef, Provenance, Role, SamplingParams, Segment,
+    Transcript,
+};
 use tacet_crypto::Passphrase;
 use tacet_vault::{KdfChoice, NewUser, Vault, VaultError};
 
@@ -18,8 +21,16 @@ fn new_vault(dir: &std::path::Path) -> Vault {
     Vault::create(
         dir,
         &[
-            NewUser { name: "admin", role: Role::Admin, passphrase: &a },
-            NewUser { name: "drlee", role: Role::Clinician, passphrase: &c },
+            NewUser {
+                name: "admin",
+                role: Role::Admin,
+                passphrase: &a,
+            },
+            NewUser {
+                name: "drlee",
+                role: Role::Clinician,
+                passphrase: &c,
+            },
         ],
         KdfChoice::Floor,
     )
@@ -43,7 +54,10 @@ fn transcript() -> Transcript {
 
 fn draft() -> Draft {
     Draft {
-        sections: vec![DraftSection { heading: "SUBJECTIVE".into(), text: format!("Says {CANARY_SPEECH}.") }],
+        sections: vec![DraftSection {
+            heading: "SUBJECTIVE".into(),
+            text: format!("Says {CANARY_SPEECH}."),
+        }],
         provenance: Provenance {
             model_sha256: "11".repeat(32),
             model_id: "m".into(),
@@ -58,7 +72,9 @@ fn draft() -> Draft {
 
 /// Audio whose bytes are recognisable: a ramp of distinctive values.
 fn canary_audio() -> Vec<f32> {
-    (0..40_000).map(|i| ((i % 997) as f32 / 997.0) * 0.731 - 0.2).collect()
+    (0..40_000)
+        .map(|i| ((i % 997) as f32 / 997.0) * 0.731 - 0.2)
+        .collect()
 }
 
 fn scan_dir_for(dir: &std::path::Path, needles: &[&[u8]]) -> Vec<String> {
@@ -69,7 +85,11 @@ fn scan_dir_for(dir: &std::path::Path, needles: &[&[u8]]) -> Vec<String> {
             let bytes = std::fs::read(&p).unwrap();
             for n in needles {
                 if bytes.windows(n.len()).any(|w| w == *n) {
-                    hits.push(format!("{} contains {:?}", p.display(), String::from_utf8_lossy(&n[..n.len().min(16)])));
+                    hits.push(format!(
+                        "{} contains {:?}",
+                        p.display(),
+                        String::from_utf8_lossy(&n[..n.len().min(16)])
+                    ));
                 }
             }
         }
@@ -79,7 +99,9 @@ fn scan_dir_for(dir: &std::path::Path, needles: &[&[u8]]) -> Vec<String> {
 
 fn full_session(v: &mut Vault) -> (tacet_core::SessionId, Vec<u8>) {
     let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
-    let id = u.create_session("soap", &PatientRef::new(CANARY_PATIENT)).unwrap();
+    let id = u
+        .create_session("soap", &PatientRef::new(CANARY_PATIENT))
+        .unwrap();
     let audio = canary_audio();
     u.append_audio(id, &audio, true).unwrap();
     u.put_transcript(id, &transcript()).unwrap();
@@ -87,7 +109,10 @@ fn full_session(v: &mut Vault) -> (tacet_core::SessionId, Vec<u8>) {
     assert_eq!(u.audio(id).unwrap(), audio);
     assert_eq!(u.transcript(id).unwrap(), transcript());
     assert_eq!(u.patient_ref(id).unwrap().expose(), CANARY_PATIENT);
-    let audio_bytes: Vec<u8> = audio[1000..1100].iter().flat_map(|s| s.to_le_bytes()).collect();
+    let audio_bytes: Vec<u8> = audio[1000..1100]
+        .iter()
+        .flat_map(|s| s.to_le_bytes())
+        .collect();
     (id, audio_bytes)
 }
 
@@ -96,7 +121,11 @@ fn canary_scan_finds_no_plaintext_before_or_after_deletion() {
     let dir = tempfile::tempdir().unwrap();
     let mut v = new_vault(dir.path());
     let (id, audio_bytes) = full_session(&mut v);
-    let needles: [&[u8]; 3] = [CANARY_SPEECH.as_bytes(), CANARY_PATIENT.as_bytes(), &audio_bytes];
+    let needles: [&[u8]; 3] = [
+        CANARY_SPEECH.as_bytes(),
+        CANARY_PATIENT.as_bytes(),
+        &audio_bytes,
+    ];
     assert_eq!(scan_dir_for(dir.path(), &needles), Vec::<String>::new());
 
     let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
@@ -131,7 +160,9 @@ fn destroyed_ciphertexts_and_wrapped_key_leave_the_file() {
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
-    let wrapped: Vec<u8> = conn.query_row("SELECT wrapped_key FROM sessions", [], |r| r.get(0)).unwrap();
+    let wrapped: Vec<u8> = conn
+        .query_row("SELECT wrapped_key FROM sessions", [], |r| r.get(0))
+        .unwrap();
     blobs.push(wrapped);
     drop(conn);
     let mut v = Vault::open(dir.path()).unwrap();
@@ -148,9 +179,15 @@ fn fail_wrong_passphrase_changes_nothing_but_is_audited() {
     let dir = tempfile::tempdir().unwrap();
     let mut v = new_vault(dir.path());
     let start = std::time::Instant::now();
-    assert!(matches!(v.unlock("drlee", &pass("wrong-passphrase")), Err(VaultError::BadCredentials)));
+    assert!(matches!(
+        v.unlock("drlee", &pass("wrong-passphrase")),
+        Err(VaultError::BadCredentials)
+    ));
     assert!(start.elapsed().as_secs() < 2);
-    assert!(matches!(v.unlock("nobody", &pass("wrong-passphrase")), Err(VaultError::BadCredentials)));
+    assert!(matches!(
+        v.unlock("nobody", &pass("wrong-passphrase")),
+        Err(VaultError::BadCredentials)
+    ));
     let mut u = v.unlock("admin", &pass("admin-passphrase")).unwrap();
     let report = u.verify_audit(&[]).unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
@@ -161,7 +198,10 @@ fn fail_repeated_wrong_passphrases_are_throttled() {
     let dir = tempfile::tempdir().unwrap();
     let mut v = new_vault(dir.path());
     for _ in 0..5 {
-        assert!(matches!(v.unlock("drlee", &pass("wrong-passphrase")), Err(VaultError::BadCredentials)));
+        assert!(matches!(
+            v.unlock("drlee", &pass("wrong-passphrase")),
+            Err(VaultError::BadCredentials)
+        ));
     }
     assert!(matches!(
         v.unlock("drlee", &pass("clinician-passphrase")),
@@ -190,12 +230,23 @@ fn fail_clinician_sees_only_own_sessions() {
     let (id, _) = full_session(&mut v);
     let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
     let other = pass("other-passphrase");
-    u.add_user(&NewUser { name: "drkim", role: Role::Clinician, passphrase: &other }, KdfChoice::Floor)
-        .unwrap();
+    u.add_user(
+        &NewUser {
+            name: "drkim",
+            role: Role::Clinician,
+            passphrase: &other,
+        },
+        KdfChoice::Floor,
+    )
+    .unwrap();
     drop(u);
     let mut kim = v.unlock("drkim", &other).unwrap();
     assert!(kim.list_sessions().unwrap().is_empty());
-    assert!(kim.transcript(id).unwrap_err().to_string().contains("no such session"));
+    assert!(kim
+        .transcript(id)
+        .unwrap_err()
+        .to_string()
+        .contains("no such session"));
 }
 
 #[test]
@@ -212,7 +263,10 @@ fn fail_export_before_attestation() {
 fn fail_second_instance_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _v = new_vault(dir.path());
-    assert!(matches!(Vault::open(dir.path()), Err(VaultError::Locked(_))));
+    assert!(matches!(
+        Vault::open(dir.path()),
+        Err(VaultError::Locked(_))
+    ));
 }
 
 #[test]
@@ -222,16 +276,25 @@ fn fail_tampered_audit_record_is_detected() {
     let _ = full_session(&mut v);
     drop(v);
     let conn = rusqlite::Connection::open(dir.path().join(tacet_vault::DB_FILE)).unwrap();
-    let rec: Vec<u8> = conn.query_row("SELECT record FROM audit_log WHERE seq = 3", [], |r| r.get(0)).unwrap();
+    let rec: Vec<u8> = conn
+        .query_row("SELECT record FROM audit_log WHERE seq = 3", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     let mut bad = rec.clone();
     let last = bad.len() - 1;
     bad[last] ^= 0x01;
-    conn.execute("UPDATE audit_log SET record = ?1 WHERE seq = 3", [bad]).unwrap();
+    conn.execute("UPDATE audit_log SET record = ?1 WHERE seq = 3", [bad])
+        .unwrap();
     drop(conn);
     let v = Vault::open(dir.path()).unwrap();
     let report = v.verify_public(&[]).unwrap();
     assert!(!report.is_ok());
-    assert!(report.problems.iter().any(|p| p.contains('3')), "{:?}", report.problems);
+    assert!(
+        report.problems.iter().any(|p| p.contains('3')),
+        "{:?}",
+        report.problems
+    );
 }
 
 #[test]
@@ -265,9 +328,19 @@ fn fail_corrupt_database_is_reported_not_replaced() {
         *b = 0xA5;
     }
     std::fs::write(&path, &bytes).unwrap();
-    let err = Vault::open(dir.path()).err().expect("must fail").to_string();
-    assert!(err.contains("integrity") || err.contains("database"), "{err}");
-    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the file must be left untouched");
+    let err = Vault::open(dir.path())
+        .err()
+        .expect("must fail")
+        .to_string();
+    assert!(
+        err.contains("integrity") || err.contains("database"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        bytes,
+        "the file must be left untouched"
+    );
 }
 
 #[test]
@@ -281,5 +354,8 @@ fn migrating_from_the_first_schema_equals_a_fresh_one() {
     drop(Vault::open(b.path()).unwrap());
     let ca = rusqlite::Connection::open(a.path().join(tacet_vault::DB_FILE)).unwrap();
     let cb = rusqlite::Connection::open(&path).unwrap();
-    assert_eq!(tacet_vault::describe_schema(&ca).unwrap(), tacet_vault::describe_schema(&cb).unwrap());
+    assert_eq!(
+        tacet_vault::describe_schema(&ca).unwrap(),
+        tacet_vault::describe_schema(&cb).unwrap()
+    );
 }

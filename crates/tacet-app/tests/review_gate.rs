@@ -1,0 +1,399 @@
+//! The review gate as a property: over random sequences of commands, no
+//! note is ever exported without an attestation for exactly that text, and
+//! every export destroys its session. The store and engines are in-memory
+//! fakes (the engines are not the point here; the rules are).
+
+use proptest::prelude::*;
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use tacet_app::{execute, Command, Engines, Outcome, TemplateLibrary};
+use tacet_core::lifecycle::Transition;
+use tacet_core::ports::*;
+use tacet_core::review::Attestation;
+use tacet_core::*;
+
+#[derive(Default)]
+struct FakeSession {
+    state: Option<SessionState>,
+    transcript: Option<Transcript>,
+    draft: Option<Draft>,
+    attested: Option<(String, Attestation)>,
+}
+
+struct FakeStore {
+    actor: Actor,
+    sessions: HashMap<SessionId, FakeSession>,
+    next: u8,
+    events: Vec<AuditAction>,
+}
+
+impl FakeStore {
+    fn get(&mut self, id: SessionId) -> Result<&mut FakeSession, StoreError> {
+        match self.sessions.get_mut(&id) {
+            Some(s) if s.state != Some(SessionState::Destroyed) => Ok(s),
+            Some(_) => Err(StoreError::Denied("destroyed".into())),
+            None => Err(StoreError::NoSuchSession(id.to_string())),
+        }
+    }
+    fn step(&mut self, id: SessionId, t: Transition) -> Result<(), StoreError> {
+        let s = self.get(id)?;
+        s.state = Some(s.state.unwrap_or(SessionState::Created).apply(t)?);
+        Ok(())
+    }
+}
+
+impl SessionStore for FakeStore {
+    fn actor(&self) -> &Actor {
+        &self.actor
+    }
+    fn create_session(&mut self, _t: &str, _p: &PatientRef) -> Result<SessionId, StoreError> {
+        self.next += 1;
+        let id = SessionId([self.next; 16]);
+        self.sessions.insert(
+            id,
+            FakeSession {
+                state: Some(SessionState::Created),
+                ..Default::default()
+            },
+        );
+        self.events.push(AuditAction::SessionCreated);
+        Ok(id)
+    }
+    fn session(&self, id: SessionId) -> Result<SessionSummary, StoreError> {
+        let s = self
+            .sessions
+            .get(&id)
+            .ok_or_else(|| StoreError::NoSuchSession(id.to_string()))?;
+        Ok(SessionSummary {
+            id,
+            owner: self.actor.user.clone(),
+            state: s.state.unwrap_or(SessionState::Created),
+            template_id: "soap".into(),
+            created_at_unix_ms: 0,
+            receipt_id: None,
+        })
+    }
+    fn list_sessions(&self) -> Result<Vec<SessionSummary>, StoreError> {
+        Ok(vec![])
+    }
+    fn patient_ref(&mut self, _id: SessionId) -> Result<PatientRef, StoreError> {
+        Ok(PatientRef::new("x"))
+    }
+    fn append_audio(&mut self, id: SessionId, _s: &[f32], _last: bool) -> Result<u64, StoreError> {
+        self.step(id, Transition::StartRecording)?;
+        Ok(1)
+    }
+    fn audio(&mut self, _id: SessionId) -> Result<Vec<f32>, StoreError> {
+        Ok(vec![])
+    }
+    fn put_transcript(&mut self, id: SessionId, t: &Transcript) -> Result<(), StoreError> {
+        self.step(id, Transition::FinishTranscript)?;
+        self.get(id)?.transcript = Some(t.clone());
+        Ok(())
+    }
+    fn transcript(&mut self, id: SessionId) -> Result<Transcript, StoreError> {
+        self.get(id)?
+            .transcript
+            .clone()
+            .ok_or(StoreError::Denied("no transcript".into()))
+    }
+    fn put_draft(&mut self, id: SessionId, d: &Draft) -> Result<(), StoreError> {
+        self.step(id, Transition::StoreDraft)?;
+        let s = self.get(id)?;
+        s.draft = Some(d.clone());
+        s.attested = None;
+        Ok(())
+    }
+    fn draft(&mut self, id: SessionId) -> Result<Draft, StoreError> {
+        self.get(id)?
+            .draft
+            .clone()
+            .ok_or(StoreError::Denied("no draft".into()))
+    }
+    fn put_attested(&mut self, note: &AttestedNote) -> Result<(), StoreError> {
+        let id = note.session();
+        self.step(id, Transition::Attest)?;
+        self.get(id)?.attested = Some((note.text().to_string(), note.attestation().clone()));
+        self.events.push(AuditAction::ReviewAttested);
+        Ok(())
+    }
+    fn attested(&mut self, id: SessionId) -> Result<AttestedNote, StoreError> {
+        let s = self.get(id)?;
+        match &s.attested {
+            Some((t, a)) => Ok(AttestedNote::reopen(id, t.clone(), Some(a.clone()))?),
+            None => Err(GateError::NotAttested.into()),
+        }
+    }
+    fn mark_exported(
+        &mut self,
+        note: &AttestedNote,
+        _f: &'static str,
+    ) -> Result<String, StoreError> {
+        self.step(note.session(), Transition::Export)?;
+        self.events.push(AuditAction::NoteExported);
+        Ok("checkpoint".into())
+    }
+    fn destroy(
+        &mut self,
+        id: SessionId,
+        trigger: &'static str,
+    ) -> Result<DeletionReceipt, StoreError> {
+        self.step(id, Transition::Destroy)?;
+        let s = self.get_any(id);
+        s.transcript = None;
+        s.draft = None;
+        s.attested = None;
+        self.events.push(AuditAction::SessionDestroyed);
+        Ok(DeletionReceipt {
+            receipt_id: "r".into(),
+            session: id,
+            key_id_hex: String::new(),
+            destroyed_ciphertexts: 1,
+            trigger,
+            actor: self.actor.user.clone(),
+            at_unix_ms: 0,
+            audit_seq: 0,
+        })
+    }
+    fn record(&mut self, ev: AuditEvent) -> Result<u64, StoreError> {
+        self.events.push(ev.action);
+        Ok(0)
+    }
+    fn verify_audit(&mut self, _e: &[String]) -> Result<AuditVerification, StoreError> {
+        unimplemented!()
+    }
+    fn deletions(&mut self) -> Result<Vec<DeletionEntry>, StoreError> {
+        Ok(vec![])
+    }
+    fn checkpoint(&mut self) -> Result<String, StoreError> {
+        Ok(String::new())
+    }
+}
+
+impl FakeStore {
+    fn get_any(&mut self, id: SessionId) -> &mut FakeSession {
+        self.sessions.entry(id).or_default()
+    }
+}
+
+struct FakeAsr;
+impl Transcriber for FakeAsr {
+    fn transcribe(&mut self, _s: &[f32]) -> Result<Transcript, EngineError> {
+        Ok(Transcript {
+            language: "en".into(),
+            model_sha256: String::new(),
+            segments: vec![],
+        })
+    }
+}
+
+struct FakeLlm;
+impl Drafter for FakeLlm {
+    fn draft(
+        &mut self,
+        _t: &Transcript,
+        template: &Template,
+        _p: &mut dyn FnMut(DraftProgress<'_>),
+        _c: &AtomicBool,
+    ) -> Result<Draft, EngineError> {
+        Ok(Draft {
+            sections: template
+                .sections
+                .iter()
+                .map(|s| DraftSection {
+                    heading: s.heading.clone(),
+                    text: "drafted".into(),
+                })
+                .collect(),
+            provenance: Provenance {
+                model_sha256: String::new(),
+                model_id: "fake".into(),
+                template_id: template.id.clone(),
+                template_version: template.version,
+                sampling: SamplingParams::default(),
+                prompt_tokens: 0,
+                omitted_transcript_chars: 0,
+            },
+        })
+    }
+}
+
+struct FixedClock;
+impl Clock for FixedClock {
+    fn now_unix_ms(&self) -> u64 {
+        1
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    New,
+    Draft(usize),
+    Attest(usize, u8),
+    Export(usize),
+    Show(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        Just(Op::New),
+        (0usize..4).prop_map(Op::Draft),
+        (0usize..4, 0u8..3).prop_map(|(s, t)| Op::Attest(s, t)),
+        (0usize..4).prop_map(Op::Export),
+        (0usize..4).prop_map(Op::Show),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    #[test]
+    fn no_note_leaves_without_an_attestation_for_exactly_that_text(ops in proptest::collection::vec(op(), 1..40)) {
+        let lib = TemplateLibrary::built_in().unwrap();
+        let clock = FixedClock;
+        let mut asr = FakeAsr;
+        let mut llm = FakeLlm;
+        let mut store = FakeStore { actor: Actor::new("dr", Role::Clinician), sessions: HashMap::new(), next: 0, events: vec![] };
+        let mut ids: Vec<SessionId> = vec![];
+        // What the clinician last attested per session, as the test saw it.
+        let mut attested: HashMap<SessionId, String> = HashMap::new();
+        let no = AtomicBool::new(false);
+        for op in ops {
+            let mut e = Engines { transcriber: Some(&mut asr), drafter: Some(&mut llm), clock: &clock, templates: &lib };
+            let pick = |i: usize| ids.get(i % ids.len().max(1)).copied();
+            match op {
+                Op::New => {
+                    if let Ok(Outcome::SessionStarted { session, .. }) = execute(&mut store, &mut e, Command::NewSessionFromAudio { template_id: "soap".into(), patient: PatientRef::new("p"), samples_16k: vec![0.0; 16] }, &mut |_| {}, &no) {
+                        ids.push(session);
+                    }
+                }
+                Op::Draft(i) => if let Some(id) = pick(i) {
+                    if execute(&mut store, &mut e, Command::Draft { session: id }, &mut |_| {}, &no).is_ok() {
+                        attested.remove(&id);
+                    }
+                },
+                Op::Attest(i, t) => if let Some(id) = pick(i) {
+                    let text = format!("NOTE {t}");
+                    if execute(&mut store, &mut e, Command::Attest { session: id, text: text.clone() }, &mut |_| {}, &no).is_ok() {
+                        attested.insert(id, text);
+                    }
+                },
+                Op::Show(i) => if let Some(id) = pick(i) {
+                    let _ = execute(&mut store, &mut e, Command::ShowNote { session: id }, &mut |_| {}, &no);
+                },
+                Op::Export(i) => if let Some(id) = pick(i) {
+                    let mut written: Vec<String> = vec![];
+                    let mut write = |note: &str, _c: &str| -> std::io::Result<()> { written.push(note.to_string()); Ok(()) };
+                    let r = execute(&mut store, &mut e, Command::Export { session: id, format: "text", write: &mut write }, &mut |_| {}, &no);
+                    match r {
+                        Ok(Outcome::Exported { .. }) => {
+                            let expected = attested.remove(&id);
+                            prop_assert!(expected.is_some(), "exported without an attestation");
+                            prop_assert_eq!(written, vec![expected.unwrap()]);
+                            prop_assert_eq!(store.sessions[&id].state, Some(SessionState::Destroyed));
+                        }
+                        _ => prop_assert!(written.is_empty(), "text left although export failed"),
+                    }
+                },
+            }
+        }
+    }
+}
+
+#[test]
+fn fail_export_without_attestation_is_refused_and_audited() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm, FixedClock);
+    let mut store = FakeStore {
+        actor: Actor::new("dr", Role::Clinician),
+        sessions: HashMap::new(),
+        next: 0,
+        events: vec![],
+    };
+    let no = AtomicBool::new(false);
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let Ok(Outcome::SessionStarted { session, .. }) = execute(
+        &mut store,
+        &mut e,
+        Command::NewSessionFromAudio {
+            template_id: "soap".into(),
+            patient: PatientRef::new("p"),
+            samples_16k: vec![0.0; 16],
+        },
+        &mut |_| {},
+        &no,
+    ) else {
+        panic!("session")
+    };
+    execute(
+        &mut store,
+        &mut e,
+        Command::Draft { session },
+        &mut |_| {},
+        &no,
+    )
+    .unwrap();
+    let mut write = |_: &str, _: &str| -> std::io::Result<()> { panic!("must not write") };
+    let err = execute(
+        &mut store,
+        &mut e,
+        Command::Export {
+            session,
+            format: "text",
+            write: &mut write,
+        },
+        &mut |_| {},
+        &no,
+    )
+    .err()
+    .unwrap();
+    assert!(err.is_review_required());
+    assert_eq!(store.events.last(), Some(&AuditAction::ExportRefused));
+}
+
+#[test]
+fn fail_unknown_template_and_empty_audio() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm, FixedClock);
+    let mut store = FakeStore {
+        actor: Actor::new("dr", Role::Clinician),
+        sessions: HashMap::new(),
+        next: 0,
+        events: vec![],
+    };
+    let no = AtomicBool::new(false);
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let r = execute(
+        &mut store,
+        &mut e,
+        Command::NewSessionFromAudio {
+            template_id: "nope".into(),
+            patient: PatientRef::new("p"),
+            samples_16k: vec![0.0; 16],
+        },
+        &mut |_| {},
+        &no,
+    );
+    assert!(matches!(r, Err(tacet_app::AppError::UnknownTemplate(_))));
+    let r = execute(
+        &mut store,
+        &mut e,
+        Command::NewSessionFromAudio {
+            template_id: "soap".into(),
+            patient: PatientRef::new("p"),
+            samples_16k: vec![],
+        },
+        &mut |_| {},
+        &no,
+    );
+    assert!(matches!(r, Err(tacet_app::AppError::EmptyAudio)));
+}
