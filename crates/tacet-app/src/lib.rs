@@ -79,6 +79,14 @@ pub enum Command<'a> {
         write: &'a mut dyn FnMut(&str, &str) -> std::io::Result<()>,
     },
     ListSessions,
+    /// The patient's answer to the consent script, audited before anything
+    /// is recorded (outcome success for yes, denied for no). A session is
+    /// created only with audio, so the event names the template, not a
+    /// session.
+    RecordConsent {
+        template_id: String,
+        given: bool,
+    },
     VerifyAudit {
         external_checkpoints: Vec<String>,
     },
@@ -110,6 +118,10 @@ pub enum Outcome {
     Verification(AuditVerification),
     Deletions(Vec<DeletionEntry>),
     Checkpoint(String),
+    ConsentRecorded {
+        given: bool,
+        audit_seq: u64,
+    },
 }
 
 /// The engines a session needs; the store is passed per command because it
@@ -229,6 +241,23 @@ pub fn execute(
             })
         }
         Command::ListSessions => Ok(Outcome::Sessions(store.list_sessions()?)),
+        Command::RecordConsent { template_id, given } => {
+            if engines.templates.get(&template_id).is_none() {
+                return Err(AppError::UnknownTemplate(template_id));
+            }
+            let actor = store.actor().clone();
+            let outcome = if given {
+                AuditOutcome::Success
+            } else {
+                AuditOutcome::Denied
+            };
+            let audit_seq = store.record(
+                AuditEvent::new(AuditAction::ConsentRecorded, actor)
+                    .outcome(outcome)
+                    .detail(Detail::TemplateId(template_id)),
+            )?;
+            Ok(Outcome::ConsentRecorded { given, audit_seq })
+        }
         Command::VerifyAudit {
             external_checkpoints,
         } => Ok(Outcome::Verification(

@@ -397,3 +397,51 @@ fn fail_unknown_template_and_empty_audio() {
     );
     assert!(matches!(r, Err(tacet_app::AppError::EmptyAudio)));
 }
+
+#[test]
+fn consent_is_audited_either_way_and_needs_a_known_template() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let clock = FixedClock;
+    let mut store = FakeStore {
+        actor: Actor::new("dr", Role::Clinician),
+        sessions: HashMap::new(),
+        next: 0,
+        events: vec![],
+    };
+    let no = AtomicBool::new(false);
+    let mut e = Engines {
+        transcriber: None,
+        drafter: None,
+        clock: &clock,
+        templates: &lib,
+    };
+    for given in [true, false] {
+        let r = execute(
+            &mut store,
+            &mut e,
+            Command::RecordConsent {
+                template_id: "soap".into(),
+                given,
+            },
+            &mut |_| {},
+            &no,
+        );
+        assert!(matches!(r, Ok(Outcome::ConsentRecorded { given: g, .. }) if g == given));
+    }
+    assert_eq!(
+        store.events,
+        vec![AuditAction::ConsentRecorded, AuditAction::ConsentRecorded]
+    );
+    assert!(store.sessions.is_empty(), "consent creates no session");
+    let r = execute(
+        &mut store,
+        &mut e,
+        Command::RecordConsent {
+            template_id: "nope".into(),
+            given: true,
+        },
+        &mut |_| {},
+        &no,
+    );
+    assert!(matches!(r, Err(tacet_app::AppError::UnknownTemplate(_))));
+}

@@ -60,9 +60,17 @@ pub fn manifest() -> Result<Manifest> {
     Ok(Manifest::embedded()?)
 }
 
-/// Threads for one engine: the machine's cores, at most 4. The CLI runs one
-/// engine at a time, so they do not compete.
-pub fn engine_threads() -> usize {
+/// Threads for one engine: `$var` when set, else the machine's cores, at
+/// most 4. The CLI runs one engine at a time, so they do not compete; both
+/// engines spin at barriers and collapse when oversubscribed, so set the
+/// variable lower on a machine busy with other work.
+pub fn engine_threads(var: &str) -> usize {
+    if let Some(n) = std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        return n.clamp(1, 64);
+    }
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -91,7 +99,7 @@ fn checked_model(store: &ModelStore, role: ModelRole) -> Result<tacet_models::In
 pub fn transcriber(store: &ModelStore) -> Result<WhisperTranscriber> {
     let m = checked_model(store, ModelRole::Asr)?;
     let opts = AsrOptions {
-        threads: engine_threads(),
+        threads: engine_threads("TACET_ASR_THREADS"),
         language: "en".into(),
     };
     WhisperTranscriber::load(&m.path, m.sha256.clone(), opts)
@@ -101,7 +109,7 @@ pub fn transcriber(store: &ModelStore) -> Result<WhisperTranscriber> {
 pub fn drafter(store: &ModelStore) -> Result<GgufDrafter> {
     let m = checked_model(store, ModelRole::Llm)?;
     let opts = LlmOptions {
-        threads: engine_threads(),
+        threads: engine_threads("TACET_LLM_THREADS"),
         ..LlmOptions::default()
     };
     GgufDrafter::load(
