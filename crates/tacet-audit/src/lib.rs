@@ -23,6 +23,13 @@
 //! [`verify::verify_log`] runs every check over what the vault stored and
 //! reports each problem with the record it concerns.
 //!
+//! On top of these, the admin side: [`reports`] (the deletion log, each line
+//! with a verified inclusion proof, and the access report), [`fhir`] (the
+//! log as FHIR R4 AuditEvent NDJSON, mapped to IHE BALP) and [`prune`]
+//! (six-year retention of the log itself: records' bytes may be dropped
+//! under a signed prune note while every proof and checkpoint stays
+//! checkable).
+//!
 //! # Writing (what the vault does per event)
 //!
 //! 1. `let rec = AuditRecord::from_event(seq, wall_ms, mono_ns, version, &event);`
@@ -38,17 +45,31 @@
 
 pub mod chain;
 pub mod checkpoint;
+pub mod fhir;
 pub mod merkle;
+pub mod prune;
 pub mod record;
+pub mod reports;
 pub mod verify;
 
 pub use chain::{chain_tag, ChainKey};
 pub use checkpoint::{
     open_checkpoint, parse_vkey, sign_checkpoint, Checkpoint, SigningKey, VerifierKey,
 };
+pub use fhir::{to_fhir_audit_event, to_ndjson, write_ndjson};
 pub use merkle::{leaf_hash, node_hash, verify_consistency, verify_inclusion, MerkleLog};
+pub use prune::{
+    apply_prune, open_prune, prune_plan, retention_cutoff_unix_ms, sign_prune, PrunePlan,
+    PruneStatement, RETENTION_YEARS,
+};
 pub use record::AuditRecord;
-pub use verify::{verify_log, Problem, ProblemKind, StoredRecord, VerifyInput, VerifyReport};
+pub use reports::{
+    access_report, deletion_log, receipt_id, render_deletion_log, AccessLine, AccessReport,
+    DeletionLogEntry, InclusionProof, UserAccess,
+};
+pub use verify::{
+    verify_log, verify_log_pruned, Problem, ProblemKind, StoredRecord, VerifyInput, VerifyReport,
+};
 
 /// Everything that can go wrong in this crate. Messages describe the
 /// problem and never echo record contents.
@@ -105,4 +126,20 @@ pub enum AuditError {
     KeyHashMismatch { name: String },
     #[error("the checkpoint signature by key {name} is invalid (the checkpoint was altered or signed by another key)")]
     BadSignature { name: String },
+
+    // --- reports and pruning ---
+    #[error("the audit log is not contiguous: row {position} has seq {seq}; run `audit verify` to see what is wrong")]
+    LogNotContiguous { position: u64, seq: u64 },
+    #[error("the audit log does not reproduce the checkpoint of size {size}: records were modified, removed or reordered; run `audit verify` to see where")]
+    CheckpointMismatch { size: u64 },
+    #[error(
+        "audit record {seq} cannot be decoded ({reason}); run `audit verify` to see what is wrong"
+    )]
+    RecordUndecodableAt { seq: u64, reason: String },
+    #[error("malformed prune note: {0}")]
+    MalformedPruneNote(&'static str),
+    #[error(
+        "no checkpoint covers the log yet, so no record can be pruned; write a checkpoint first"
+    )]
+    NothingSigned,
 }

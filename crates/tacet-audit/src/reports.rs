@@ -267,8 +267,14 @@ pub fn access_report(records: &[AuditRecord]) -> AccessReport {
     let mut rep = AccessReport::default();
     for r in records {
         rep.records += 1;
-        rep.first_unix_ms = Some(rep.first_unix_ms.map_or(r.wall_unix_ms, |t| t.min(r.wall_unix_ms)));
-        rep.last_unix_ms = Some(rep.last_unix_ms.map_or(r.wall_unix_ms, |t| t.max(r.wall_unix_ms)));
+        rep.first_unix_ms = Some(
+            rep.first_unix_ms
+                .map_or(r.wall_unix_ms, |t| t.min(r.wall_unix_ms)),
+        );
+        rep.last_unix_ms = Some(
+            rep.last_unix_ms
+                .map_or(r.wall_unix_ms, |t| t.max(r.wall_unix_ms)),
+        );
         let u = rep.users.entry(r.actor.clone()).or_default();
         u.roles.insert(r.role.clone());
         *u.by_action.entry(r.action.clone()).or_default() += 1;

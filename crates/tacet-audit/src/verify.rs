@@ -12,6 +12,7 @@
 //! | HMAC chain tags (when `k0` is given) | any edit, insertion, deletion or reordering by someone without the key |
 //! | stored checkpoints: signature, root = recomputed root at their size, sizes never decrease | edits to records before a checkpoint, even with hashes and tags recomputed by a key holder |
 //! | external checkpoints: signature, root matches, size ≤ log size | truncation of the tail, or restoring an older database |
+//! | prune notes ([`verify_log_pruned`]): signature, root over the stored leaf hashes, chain tag of the last pruned record | rows emptied without an audited, signed prune (those are reported as modified records) |
 //!
 //! Problems are localised: a seq gap is reported once and counting resumes
 //! after it; each chain tag is checked against the *stored* previous tag, so
@@ -24,6 +25,7 @@ use std::fmt;
 use crate::chain::{chain_tag, tags_equal, ChainKey, GENESIS_TAG};
 use crate::checkpoint::{open_checkpoint, VerifierKey};
 use crate::merkle::{leaf_hash, MerkleLog};
+use crate::prune::open_prune;
 use crate::record::AuditRecord;
 
 /// One record as the vault stores it.
@@ -52,6 +54,12 @@ impl StoredRecord {
             chain_tag: chain_tag(key, prev_tag, &bytes),
             bytes,
         }
+    }
+
+    /// Whether the record's bytes were removed by pruning (see
+    /// [`crate::prune`]). Only a valid prune note makes that acceptable.
+    pub fn is_pruned(&self) -> bool {
+        self.bytes.is_empty()
     }
 }
 
@@ -91,6 +99,10 @@ pub enum ProblemKind {
     CheckpointOrder,
     /// A checkpoint commits to more records than the log has.
     Truncated,
+    /// A prune note does not parse or its signature does not verify.
+    PruneNoteInvalid,
+    /// A prune note does not match the log (root, size or chain tag).
+    PruneNoteMismatch,
 }
 
 /// One thing wrong with the log.
@@ -114,8 +126,11 @@ impl fmt::Display for Problem {
 pub struct VerifyReport {
     /// Number of records examined.
     pub records: u64,
-    /// Merkle root recomputed over the stored bytes.
+    /// Merkle root recomputed over the stored bytes (the stored leaf hash
+    /// for records pruned under a valid prune note).
     pub root: [u8; 32],
+    /// Records whose bytes were pruned under a valid prune note.
+    pub pruned_records: u64,
     pub problems: Vec<Problem>,
 }
 
@@ -126,12 +141,97 @@ impl VerifyReport {
     }
 }
 
-/// Runs every check described in the module docs.
+/// Runs every check described in the module docs, on a log that has
+/// never been pruned (a pruned record is reported as modified).
 pub fn verify_log(input: &VerifyInput) -> VerifyReport {
+    verify_log_pruned(input, &[])
+}
+
+/// [`verify_log`] for a log that may have been pruned: records below the
+/// largest `pruned_below` of a valid `prune_notes` entry may lack their
+/// bytes (see [`crate::prune`]). Each note must be signed by the verifier
+/// key, its root must match the stored leaf hashes at its size, and the
+/// stored chain tag of the last pruned record must be the one it names;
+/// otherwise the note is reported and grants nothing.
+pub fn verify_log_pruned(input: &VerifyInput, prune_notes: &[String]) -> VerifyReport {
     let mut problems = Vec::new();
     let mut push = |seq: Option<u64>, kind: ProblemKind, message: String| {
         problems.push(Problem { seq, kind, message });
     };
+
+    // Prune notes first: they decide which empty rows are legitimate. They
+    // are checked against the tree of the *stored* leaf hashes of empty
+    // rows (the only hash such a row has); empty rows they do not cover are
+    // then treated as modified records below, as always.
+    let mut pruned_below: u64 = 0;
+    if !prune_notes.is_empty() {
+        let tentative = MerkleLog::from_leaves(
+            input
+                .records
+                .iter()
+                .map(|r| {
+                    if r.is_pruned() {
+                        r.leaf_hash
+                    } else {
+                        leaf_hash(&r.bytes)
+                    }
+                })
+                .collect(),
+        );
+        for (i, note) in prune_notes.iter().enumerate() {
+            let label = format!("prune note {}", i + 1);
+            let st = match open_prune(note, input.verifier) {
+                Ok(st) => st,
+                Err(e) => {
+                    push(
+                        None,
+                        ProblemKind::PruneNoteInvalid,
+                        format!("{label}: rejected: {e}"),
+                    );
+                    continue;
+                }
+            };
+            match tentative.root_at(st.size) {
+                Err(_) => {
+                    push(
+                        None,
+                        ProblemKind::Truncated,
+                        format!(
+                            "the log has {} records but {label} commits to {}: records were removed or an older copy of the database was restored",
+                            tentative.size(),
+                            st.size
+                        ),
+                    );
+                    continue;
+                }
+                Ok(root) if root != st.root => {
+                    push(
+                        None,
+                        ProblemKind::PruneNoteMismatch,
+                        format!("{label} (size {}) does not match the stored leaf hashes: one of records 0 to {} was modified, removed, inserted or reordered; pruned records are not accepted under it", st.size, st.size.saturating_sub(1)),
+                    );
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            let tag_ok = match st.pruned_below {
+                0 => true,
+                n => input.records.get((n - 1) as usize).is_some_and(|r| {
+                    r.seq == n - 1 && tags_equal(&r.chain_tag, &st.last_pruned_chain_tag)
+                }),
+            };
+            if !tag_ok {
+                push(
+                    Some(st.pruned_below.saturating_sub(1)),
+                    ProblemKind::PruneNoteMismatch,
+                    format!("{label}: the chain tag of record {} is not the one the note names (modified?); pruned records are not accepted under it", st.pruned_below.saturating_sub(1)),
+                );
+                continue;
+            }
+            pruned_below = pruned_below.max(st.pruned_below);
+        }
+    }
+    let mut pruned_records = 0u64;
 
     let mut leaves = Vec::with_capacity(input.records.len());
     let mut expected_seq: u64 = 0;
@@ -164,6 +264,17 @@ pub fn verify_log(input: &VerifyInput) -> VerifyReport {
             }
         }
         expected_seq = s.saturating_add(1);
+
+        // A row pruned under a valid note: only its stored hashes remain.
+        if rec.is_pruned() && s < pruned_below {
+            pruned_records += 1;
+            leaves.push(rec.leaf_hash);
+            if let Some(k) = key.take() {
+                key = Some(k.evolve());
+            }
+            prev_tag = rec.chain_tag;
+            continue;
+        }
 
         // Leaf hash.
         let leaf = leaf_hash(&rec.bytes);
@@ -278,6 +389,7 @@ pub fn verify_log(input: &VerifyInput) -> VerifyReport {
     VerifyReport {
         records: n,
         root: tree.root(),
+        pruned_records,
         problems,
     }
 }

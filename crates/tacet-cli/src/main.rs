@@ -4,6 +4,7 @@
 //! Every rule lives in the layers below; errors are reported once, here.
 
 mod compose;
+mod harden;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -73,6 +74,11 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
+    /// Paperwork for the practice: the installation report and consent texts.
+    Compliance {
+        #[command(subcommand)]
+        cmd: ComplianceCmd,
+    },
     /// Run the whole mission on the demo visit in a throwaway vault.
     Demo {
         /// The recording to use [default: assets/demo/visit.wav]
@@ -131,6 +137,24 @@ pub enum SessionCmd {
 }
 
 #[derive(Subcommand)]
+pub enum ComplianceCmd {
+    /// A dated report of this installation, read from the running system (admin).
+    Report {
+        /// Write the Markdown here (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write it as PDF here.
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+    },
+    /// The AI clause for the consent form and the spoken consent script.
+    Consent {
+        #[arg(long, default_value = "Our practice")]
+        practice: String,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum AuditCmd {
     /// Recompute the log; check signed checkpoints, and any saved ones given.
     Verify { checkpoints: Vec<PathBuf> },
@@ -141,6 +165,9 @@ pub enum AuditCmd {
 }
 
 fn main() -> std::process::ExitCode {
+    if let Err(e) = harden::harden() {
+        eprintln!("warning: {e}");
+    }
     let cli = Cli::parse();
     match run::run(cli) {
         Ok(code) => code,

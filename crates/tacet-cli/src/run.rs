@@ -54,6 +54,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Audit { ref cmd } => {
             with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd))
         }
+        Cmd::Compliance { .. } => bail!("the compliance report is being wired in"),
         Cmd::Demo {
             ref audio,
             ref keep,
@@ -654,7 +655,7 @@ fn extract_checkpoint(text: &str) -> String {
     }
 }
 
-fn format_ms(ms: u64) -> String {
+pub(crate) fn format_ms(ms: u64) -> String {
     // UTC, without pulling a date library: days since the epoch to a civil date.
     let secs = ms / 1000;
     let days = (secs / 86_400) as i64;
