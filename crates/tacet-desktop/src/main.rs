@@ -1,2 +1,115 @@
-//! stub
-fn main() {}
+//! `tacet-desktop`: the desktop app's composition root.
+//!
+//! It parses a few flags, starts the worker thread that owns the vault and
+//! the engines ([`worker`]), and hands the window to `tacet-ui`, which only
+//! renders state and sends commands. Like the CLI it is thin: every rule
+//! lives in the application layer, every screen in the UI crate, and each
+//! error is reported once (here with anyhow, in the window as plain words).
+
+mod compose;
+mod demo;
+mod script;
+mod worker;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Parser;
+use std::path::PathBuf;
+use tacet_ui::TacetUi;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tacet-desktop",
+    version,
+    about = "Tacet, the local AI medical scribe: the desktop app"
+)]
+struct Args {
+    /// The vault folder (default: $TACET_DATA_DIR, $XDG_DATA_HOME/tacet or ~/.local/share/tacet).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Create a throwaway vault with demo users (drlee, admin) and the
+    /// default models from the local cache, then open it.
+    #[arg(long)]
+    demo: bool,
+    /// Drive the demo through every screen, pausing for screenshots.
+    #[arg(long, hide = true, requires = "demo")]
+    screenshot_dir: Option<PathBuf>,
+}
+
+struct DesktopApp {
+    ui: TacetUi,
+    script: Option<script::Script>,
+}
+
+impl eframe::App for DesktopApp {
+    fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
+        if let Some(s) = &mut self.script {
+            s.tick(&mut self.ui, &ui.ctx().clone());
+        }
+        self.ui.ui(ui);
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let mut made_temp = None;
+    let data_dir = if args.demo {
+        let dir = match args.data_dir.clone() {
+            Some(d) => d,
+            None => {
+                let d = demo::temp_dir();
+                made_temp = Some(d.clone());
+                d
+            }
+        };
+        eprintln!("Creating a demo vault in {} …", dir.display());
+        demo::create(&dir).context("creating the demo vault")?;
+        eprintln!(
+            "Demo users: {} / {} (clinician), {} / {} (admin).",
+            demo::CLINICIAN.0,
+            demo::CLINICIAN.1,
+            demo::ADMIN.0,
+            demo::ADMIN.1
+        );
+        dir
+    } else {
+        compose::data_dir(args.data_dir.clone())?
+    };
+    let options = eframe::NativeOptions {
+        viewport: eframe::egui::ViewportBuilder::default()
+            .with_title("Tacet")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([900.0, 600.0]),
+        ..Default::default()
+    };
+    let demo_mode = args.demo;
+    let shots = args.screenshot_dir.clone();
+    let worker_dir = data_dir.clone();
+    let result = eframe::run_native(
+        "Tacet",
+        options,
+        Box::new(move |cc| {
+            let ctx = cc.egui_ctx.clone();
+            let backend = worker::spawn(worker_dir, move || ctx.request_repaint())?;
+            let mut ui = TacetUi::new(Box::new(backend));
+            if demo_mode {
+                ui.state.unlock.user = demo::CLINICIAN.0.into();
+                ui.state.settings.default_wav_path = demo::demo_wav().unwrap_or_default();
+                ui.state.notice = Some(format!(
+                    "Demo vault: sign in as {} (passphrase {}) or {} (passphrase {}).",
+                    demo::CLINICIAN.0,
+                    demo::CLINICIAN.1,
+                    demo::ADMIN.0,
+                    demo::ADMIN.1
+                ));
+            }
+            let script = shots.map(|dir| script::Script::new(dir, demo::CLINICIAN, demo::ADMIN));
+            Ok(Box::new(DesktopApp { ui, script }))
+        }),
+    )
+    .map_err(|e| anyhow!("the window could not be opened: {e}"));
+    if let Some(dir) = made_temp {
+        // The demo vault is throwaway; leave nothing behind.
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}

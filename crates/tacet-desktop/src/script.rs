@@ -1,0 +1,189 @@
+//! `--screenshot-dir DIR` (hidden): drives the real window through the
+//! clinician's and the admin's flows on the demo vault, pausing at each
+//! screen so an outside tool can capture it. At each stop the app writes
+//! `DIR/NAME.ready`, then waits for `DIR/NAME.done` (or 20 s) before going
+//! on; `scripts`-side, a loop runs `import -window root DIR/NAME.png` and
+//! touches the `.done` file. It only sends the same [`UiCommand`]s a person's
+//! clicks would.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tacet_ui::state::SectionStatus;
+use tacet_ui::{Screen, TacetUi, UiCommand};
+
+type Cond = Box<dyn Fn(&TacetUi) -> bool>;
+type Act = Box<dyn Fn(&mut TacetUi)>;
+
+enum Step {
+    Wait(Cond),
+    Do(Act),
+    Shot(&'static str),
+    Quit,
+}
+
+pub struct Script {
+    dir: PathBuf,
+    steps: Vec<Step>,
+    at: usize,
+    step_started: Instant,
+    ready_written: bool,
+}
+
+fn on(screen: Screen) -> Cond {
+    Box::new(move |u: &TacetUi| u.state.screen == screen && u.state.busy.is_none())
+}
+
+fn cmd(c: UiCommand) -> Step {
+    Step::Do(Box::new(move |u: &mut TacetUi| u.handle(c.clone())))
+}
+
+impl Script {
+    pub fn new(
+        dir: PathBuf,
+        clinician: (&'static str, &'static str),
+        admin: (&'static str, &'static str),
+    ) -> Self {
+        let steps = vec![
+            Step::Wait(on(Screen::Unlock)),
+            Step::Do(Box::new(move |u| {
+                u.state.unlock.user = clinician.0.into();
+                u.state.unlock.passphrase = clinician.1.into();
+            })),
+            Step::Shot("01-unlock"),
+            cmd(UiCommand::Unlock),
+            Step::Wait(on(Screen::Sessions)),
+            cmd(UiCommand::StartNewSession),
+            Step::Do(Box::new(|u| {
+                u.state.new_session.patient_ref = "demo-patient-0001".into()
+            })),
+            cmd(UiCommand::Consent(false)),
+            Step::Wait(Box::new(|u| u.state.new_session.consent == Some(false))),
+            Step::Shot("02-consent-declined"),
+            cmd(UiCommand::StartNewSession),
+            Step::Do(Box::new(|u| {
+                u.state.new_session.patient_ref = "demo-patient-0001".into()
+            })),
+            Step::Shot("03-new-session-consent"),
+            cmd(UiCommand::Consent(true)),
+            Step::Wait(on(Screen::Record)),
+            Step::Shot("04-record"),
+            cmd(UiCommand::Transcribe),
+            Step::Wait(Box::new(|u| {
+                u.state.screen == Screen::Draft && u.state.work.live_draft.len() > 40
+            })),
+            Step::Shot("05-draft-streaming"),
+            Step::Wait(on(Screen::Review)),
+            cmd(UiCommand::AcceptSection(0)),
+            cmd(UiCommand::EditSection(1)),
+            Step::Do(Box::new(|u| {
+                if let Some(s) = u.state.work.sections.get_mut(1) {
+                    s.text.push_str(" (checked with the patient)");
+                }
+            })),
+            cmd(UiCommand::NextAttention),
+            Step::Shot("06-review"),
+            cmd(UiCommand::FinishEdit(1)),
+            Step::Do(Box::new(move |u| {
+                let open: Vec<usize> = (0..u.state.work.sections.len())
+                    .filter(|&i| u.state.work.sections[i].status == SectionStatus::NeedsReview)
+                    .collect();
+                for i in open {
+                    u.handle(UiCommand::AcceptSection(i));
+                }
+                u.state.work.attest_checked = true;
+                u.state.work.attest_passphrase = clinician.1.into();
+            })),
+            Step::Shot("07-review-ready-to-attest"),
+            cmd(UiCommand::Attest),
+            Step::Wait(on(Screen::Export)),
+            Step::Shot("08-export"),
+            cmd(UiCommand::CopyNote),
+            Step::Wait(Box::new(|u| {
+                u.state.work.receipt.is_some() && u.state.busy.is_none()
+            })),
+            Step::Shot("09-destroyed-with-receipt"),
+            cmd(UiCommand::FinishSession),
+            Step::Wait(Box::new(|u| {
+                u.state.screen == Screen::Sessions && !u.state.sessions.is_empty()
+            })),
+            Step::Shot("10-sessions"),
+            cmd(UiCommand::Lock),
+            Step::Wait(on(Screen::Unlock)),
+            Step::Do(Box::new(move |u| {
+                u.state.unlock.user = admin.0.into();
+                u.state.unlock.passphrase = admin.1.into();
+                u.handle(UiCommand::Unlock);
+            })),
+            Step::Wait(Box::new(|u| {
+                u.state.screen == Screen::Admin
+                    && u.state.admin.models.is_some()
+                    && u.state.admin.deletions.is_some()
+            })),
+            cmd(UiCommand::VerifyAudit),
+            cmd(UiCommand::LoadCheckpoint),
+            Step::Wait(Box::new(|u| {
+                u.state.admin.verification.is_some()
+                    && u.state.admin.checkpoint.is_some()
+                    && u.state.busy.is_none()
+            })),
+            Step::Shot("11-admin"),
+            cmd(UiCommand::ToggleTheme),
+            Step::Shot("12-admin-light"),
+            Step::Quit,
+        ];
+        Self {
+            dir,
+            steps,
+            at: 0,
+            step_started: Instant::now(),
+            ready_written: false,
+        }
+    }
+
+    fn next(&mut self) {
+        self.at += 1;
+        self.step_started = Instant::now();
+        self.ready_written = false;
+    }
+
+    /// Advances the script as far as it can this frame.
+    pub fn tick(&mut self, ui: &mut TacetUi, ctx: &eframe::egui::Context) {
+        ctx.request_repaint_after(Duration::from_millis(100));
+        loop {
+            let Some(step) = self.steps.get(self.at) else {
+                return;
+            };
+            match step {
+                Step::Wait(cond) => {
+                    if !cond(ui) {
+                        return;
+                    }
+                    self.next();
+                }
+                Step::Do(act) => {
+                    act(ui);
+                    self.next();
+                }
+                Step::Shot(name) => {
+                    // Let the screen settle and render before it is captured.
+                    if self.step_started.elapsed() < Duration::from_millis(1200) {
+                        return;
+                    }
+                    if !self.ready_written {
+                        let _ = std::fs::write(self.dir.join(format!("{name}.ready")), b"");
+                        self.ready_written = true;
+                    }
+                    let done = self.dir.join(format!("{name}.done")).exists();
+                    if !done && self.step_started.elapsed() < Duration::from_secs(20) {
+                        return;
+                    }
+                    self.next();
+                }
+                Step::Quit => {
+                    ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Close);
+                    return;
+                }
+            }
+        }
+    }
+}

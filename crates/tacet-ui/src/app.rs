@@ -1,0 +1,696 @@
+//! [`TacetUi`]: the one place that turns [`UiCommand`]s into view-state
+//! changes and backend [`Request`]s, and backend [`Event`]s into view state.
+//!
+//! Each frame: note input (for auto-lock), drain the backend's events, read
+//! the keyboard shortcuts, draw the current screen (which collects
+//! commands), handle the commands, then do the clipboard work. Nothing here
+//! waits: while work is in flight the frame asks for another repaint, so
+//! progress and streamed tokens appear as they arrive.
+
+use crate::backend::{wipe, Backend, Event, ExportTarget, Op, Request, Secret};
+use crate::screens;
+use crate::state::{
+    AttestedView, Busy, Screen, SectionReview, SectionStatus, SignedIn, UiCommand, ViewState, Work,
+};
+use crate::tokens::{ThemeKind, Tokens};
+use egui::{Key, Modifiers};
+use tacet_core::draft::render_sections;
+use tacet_core::{Draft, Role};
+
+/// What to do with the clipboard once an export is confirmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum PendingExport {
+    Note,
+    Section(usize),
+    File(String),
+}
+
+/// The desktop UI: view state, a backend, and the bookkeeping between them.
+pub struct TacetUi {
+    pub state: ViewState,
+    backend: Box<dyn Backend>,
+    now_s: f64,
+    last_activity_s: f64,
+    applied_theme: Option<ThemeKind>,
+    to_copy: Option<String>,
+    clipboard_clear_at_s: Option<f64>,
+    pending_export: Option<PendingExport>,
+    pending_attest: Option<Vec<(String, String)>>,
+    scroll_to_focus: bool,
+}
+
+impl TacetUi {
+    pub fn new(backend: Box<dyn Backend>) -> Self {
+        Self {
+            state: ViewState::default(),
+            backend,
+            now_s: 0.0,
+            last_activity_s: 0.0,
+            applied_theme: None,
+            to_copy: None,
+            clipboard_clear_at_s: None,
+            pending_export: None,
+            pending_attest: None,
+            scroll_to_focus: false,
+        }
+    }
+
+    /// The tokens of the active theme.
+    pub fn tokens(&self) -> Tokens {
+        Tokens::for_kind(self.state.settings.theme)
+    }
+
+    /// Draws one frame. Call it from `eframe::App::ui` (or a test harness).
+    pub fn ui(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        self.now_s = ctx.input(|i| i.time);
+        if ctx.input(|i| !i.events.is_empty()) || self.last_activity_s == 0.0 {
+            self.last_activity_s = self.now_s;
+        }
+        while let Some(ev) = self.backend.try_recv() {
+            self.apply(ev);
+        }
+        self.auto_lock();
+        if self.applied_theme != Some(self.state.settings.theme) {
+            self.tokens().apply(&ctx);
+            self.applied_theme = Some(self.state.settings.theme);
+        }
+        let tokens = self.tokens();
+        let mut commands = self.shortcuts(&ctx);
+        screens::frame(
+            ui,
+            &mut self.state,
+            &tokens,
+            self.now_s,
+            &mut self.scroll_to_focus,
+            &mut commands,
+        );
+        for cmd in commands {
+            self.handle(cmd);
+        }
+        self.clipboard(&ctx);
+        if self.state.busy.is_some() {
+            ctx.request_repaint();
+        } else if self.state.signed_in.is_some() || self.clipboard_clear_at_s.is_some() {
+            // Keep the auto-lock and clipboard timers ticking without input.
+            ctx.request_repaint_after(std::time::Duration::from_secs(1));
+        }
+    }
+
+    fn shortcuts(&self, ctx: &egui::Context) -> Vec<UiCommand> {
+        let mut out = Vec::new();
+        let typing = ctx.egui_wants_keyboard_input();
+        ctx.input_mut(|i| match self.state.screen {
+            Screen::Record if i.consume_key(Modifiers::COMMAND, Key::R) => {
+                out.push(UiCommand::Transcribe)
+            }
+            Screen::Review => {
+                if i.consume_key(Modifiers::COMMAND, Key::Enter) {
+                    out.push(UiCommand::Attest);
+                } else if !typing && i.consume_key(Modifiers::SHIFT, Key::F) {
+                    out.push(UiCommand::PreviousAttention);
+                } else if !typing && i.consume_key(Modifiers::NONE, Key::F) {
+                    out.push(UiCommand::NextAttention);
+                }
+            }
+            _ => {}
+        });
+        out
+    }
+
+    fn auto_lock(&mut self) {
+        let minutes = self.state.settings.auto_lock_minutes;
+        if self.state.signed_in.is_some()
+            && should_auto_lock(self.now_s, self.last_activity_s, minutes)
+        {
+            self.lock(Some(format!(
+                "Locked after {minutes} minute(s) without activity."
+            )));
+        }
+    }
+
+    fn clipboard(&mut self, ctx: &egui::Context) {
+        if let Some(text) = self.to_copy.take() {
+            ctx.copy_text(text);
+            let clear_s = self.state.settings.clipboard_clear_s;
+            self.clipboard_clear_at_s = (clear_s > 0).then(|| self.now_s + f64::from(clear_s));
+        }
+        if let Some(at) = self.clipboard_clear_at_s {
+            if self.now_s >= at {
+                ctx.copy_text(String::new());
+                self.clipboard_clear_at_s = None;
+                self.state.notice = Some("The clipboard was cleared.".into());
+            }
+        }
+    }
+
+    fn send(&mut self, req: Request, busy: Option<&str>) {
+        match self.backend.send(req) {
+            Ok(()) => {
+                if let Some(label) = busy {
+                    self.state.busy = Some(Busy {
+                        label: label.to_string(),
+                        started_s: self.now_s,
+                    });
+                }
+            }
+            Err(e) => self.state.error = Some(e.to_string()),
+        }
+    }
+
+    /// Forgets everything a signed-in user could see and returns to Unlock.
+    fn lock(&mut self, why: Option<String>) {
+        self.backend.cancel_draft();
+        let mut work = std::mem::take(&mut self.state.work);
+        wipe(&mut work.attest_passphrase);
+        let settings = self.state.settings.clone();
+        let user = self
+            .state
+            .signed_in
+            .take()
+            .map(|s| s.user)
+            .unwrap_or_default();
+        wipe(&mut self.state.unlock.passphrase);
+        self.state = ViewState {
+            settings,
+            notice: why,
+            ..ViewState::default()
+        };
+        self.state.unlock.user = user;
+        self.pending_export = None;
+        self.pending_attest = None;
+        self.send(Request::Lock, None);
+    }
+
+    /// Handles one command from a screen or a shortcut.
+    pub fn handle(&mut self, cmd: UiCommand) {
+        let st = &mut self.state;
+        match cmd {
+            UiCommand::Unlock => {
+                if st.unlock.user.trim().is_empty() || st.unlock.passphrase.is_empty() {
+                    st.error = Some("Enter your user name and passphrase.".into());
+                    return;
+                }
+                st.error = None;
+                let user = st.unlock.user.trim().to_string();
+                let pass = Secret::new(std::mem::take(&mut st.unlock.passphrase));
+                self.send(
+                    Request::Unlock {
+                        user,
+                        passphrase: pass,
+                    },
+                    Some("Unlocking…"),
+                );
+            }
+            UiCommand::Lock => self.lock(None),
+            UiCommand::ToggleTheme => st.settings.theme = st.settings.theme.toggled(),
+            UiCommand::DismissMessage => {
+                st.error = None;
+                st.notice = None;
+            }
+            UiCommand::RefreshSessions => self.send(Request::ListSessions, None),
+            UiCommand::StartNewSession => {
+                st.new_session = Default::default();
+                st.new_session.template_id = st
+                    .templates
+                    .first()
+                    .map(|t| t.id.clone())
+                    .unwrap_or_default();
+                st.new_session.wav_path = st.settings.default_wav_path.clone();
+                st.work = Work::default();
+                st.screen = Screen::NewSession;
+                st.error = None;
+                st.notice = None;
+            }
+            UiCommand::Consent(given) => {
+                if st.new_session.template_id.is_empty() {
+                    st.error = Some("Choose a template first.".into());
+                    return;
+                }
+                if st.new_session.patient_ref.trim().is_empty() {
+                    st.error = Some(
+                        "Enter the patient reference first (a chart number or initials).".into(),
+                    );
+                    return;
+                }
+                st.error = None;
+                let template_id = st.new_session.template_id.clone();
+                self.send(
+                    Request::RecordConsent { template_id, given },
+                    Some("Recording the patient's answer…"),
+                );
+            }
+            UiCommand::Transcribe => {
+                if st.new_session.consent != Some(true) {
+                    st.error = Some(
+                        "There is no consent for this session, so nothing can be recorded.".into(),
+                    );
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                if st.new_session.wav_path.trim().is_empty() {
+                    st.error = Some("Enter the path of a WAV recording to transcribe.".into());
+                    return;
+                }
+                st.error = None;
+                st.work.template_id = st.new_session.template_id.clone();
+                let req = Request::TranscribeWav {
+                    template_id: st.new_session.template_id.clone(),
+                    patient_ref: st.new_session.patient_ref.trim().to_string(),
+                    wav_path: st.new_session.wav_path.trim().to_string(),
+                };
+                self.send(req, Some("Transcribing the recording…"));
+            }
+            UiCommand::StartDraft => {
+                let Some(session) = st.work.session else {
+                    return;
+                };
+                if st.busy.is_some() {
+                    return;
+                }
+                st.work.live_draft.clear();
+                st.error = None;
+                self.send(
+                    Request::Draft { session },
+                    Some("Loading the drafting model…"),
+                );
+            }
+            UiCommand::CancelDraft => {
+                self.backend.cancel_draft();
+                if let Some(b) = &mut self.state.busy {
+                    b.label = "Cancelling…".into();
+                }
+            }
+            UiCommand::AcceptSection(i) => {
+                if let Some(s) = st.work.sections.get_mut(i) {
+                    s.status = if s.text == s.drafted {
+                        SectionStatus::Accepted
+                    } else {
+                        SectionStatus::Edited
+                    };
+                    st.work.attest_refusal = None;
+                }
+            }
+            UiCommand::EditSection(i) => {
+                if let Some(s) = st.work.sections.get_mut(i) {
+                    s.status = SectionStatus::Editing;
+                    st.work.focused = Some(i);
+                }
+            }
+            UiCommand::FinishEdit(i) => {
+                if let Some(s) = st.work.sections.get_mut(i) {
+                    s.status = if s.text == s.drafted {
+                        SectionStatus::Accepted
+                    } else {
+                        SectionStatus::Edited
+                    };
+                    st.work.attest_refusal = None;
+                }
+            }
+            UiCommand::NextAttention | UiCommand::PreviousAttention => {
+                let forward = cmd == UiCommand::NextAttention;
+                if let Some(i) = next_attention(&st.work.sections, st.work.focused, forward) {
+                    st.work.focused = Some(i);
+                    self.scroll_to_focus = true;
+                }
+            }
+            UiCommand::Attest => {
+                let Some(session) = st.work.session else {
+                    return;
+                };
+                if let Some(reason) = attest_blocker(&st.work) {
+                    st.work.attest_refusal = Some(reason);
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.work.attest_refusal = None;
+                let sections: Vec<(String, String)> = st
+                    .work
+                    .sections
+                    .iter()
+                    .map(|s| (s.heading.clone(), s.text.trim().to_string()))
+                    .collect();
+                let text = render_sections(sections.iter().map(|(h, t)| (h.as_str(), t.as_str())));
+                let passphrase = Secret::new(std::mem::take(&mut st.work.attest_passphrase));
+                self.pending_attest = Some(sections);
+                self.send(
+                    Request::Attest {
+                        session,
+                        text,
+                        passphrase,
+                    },
+                    Some("Checking your passphrase and signing…"),
+                );
+            }
+            UiCommand::CopyNote | UiCommand::CopySection(_) | UiCommand::SaveText => {
+                self.export(cmd)
+            }
+            UiCommand::FinishSession => {
+                st.work = Work::default();
+                st.new_session = Default::default();
+                st.screen = Screen::Sessions;
+                st.notice = None;
+                self.send(Request::ListSessions, None);
+            }
+            UiCommand::VerifyAudit => {
+                self.send(Request::VerifyAudit, Some("Verifying the audit log…"))
+            }
+            UiCommand::LoadCheckpoint => self.send(Request::Checkpoint, None),
+            UiCommand::CopyCheckpoint => {
+                if let Some(c) = &st.admin.checkpoint {
+                    self.to_copy = Some(c.clone());
+                    st.notice = Some("Checkpoint copied.".into());
+                }
+            }
+            UiCommand::LoadDeletions => self.send(Request::Deletions, None),
+            UiCommand::LoadModels => self.send(Request::Models, None),
+        }
+    }
+
+    fn export(&mut self, cmd: UiCommand) {
+        let st = &mut self.state;
+        let Some(attested) = &st.work.attested else {
+            // Unreachable from the screens: no export control exists
+            // before attestation. Refuse rather than trust that.
+            st.error = Some("The note has not been attested, so it cannot be exported.".into());
+            return;
+        };
+        let pending = match cmd {
+            UiCommand::CopyNote => PendingExport::Note,
+            UiCommand::CopySection(i) => PendingExport::Section(i),
+            _ => {
+                let path = st.work.save_path.trim().to_string();
+                if path.is_empty() {
+                    st.error = Some("Enter where to save the note (a path to a new file).".into());
+                    return;
+                }
+                PendingExport::File(path)
+            }
+        };
+        if st.work.receipt.is_some() {
+            // Already exported and destroyed: copies come from the attested
+            // text still on screen.
+            self.to_copy = copy_text_for(attested, &pending);
+            st.work.last_export = Some(describe(&pending, st.settings.clipboard_clear_s));
+            return;
+        }
+        let Some(session) = st.work.session else {
+            return;
+        };
+        if st.busy.is_some() {
+            return;
+        }
+        let target = match &pending {
+            PendingExport::File(p) => ExportTarget::TextFile(p.clone()),
+            _ => ExportTarget::Clipboard,
+        };
+        self.pending_export = Some(pending);
+        self.send(
+            Request::Export { session, target },
+            Some("Exporting and destroying the session…"),
+        );
+    }
+
+    /// Applies one event from the backend.
+    pub fn apply(&mut self, ev: Event) {
+        let st = &mut self.state;
+        match ev {
+            Event::Unlocked {
+                user,
+                role,
+                templates,
+            } => {
+                st.busy = None;
+                st.error = None;
+                st.notice = None;
+                wipe(&mut st.unlock.passphrase);
+                st.signed_in = Some(SignedIn { user, role });
+                st.templates = templates;
+                self.last_activity_s = self.now_s;
+                match role {
+                    Role::Admin => {
+                        st.screen = Screen::Admin;
+                        self.send(Request::Deletions, None);
+                        self.send(Request::Models, None);
+                    }
+                    Role::Clinician => {
+                        st.screen = Screen::Sessions;
+                        self.send(Request::ListSessions, None);
+                    }
+                }
+            }
+            Event::Locked => {}
+            Event::Sessions(list) => st.sessions = list,
+            Event::ConsentRecorded { given } => {
+                st.busy = None;
+                st.new_session.consent = Some(given);
+                if given {
+                    st.screen = Screen::Record;
+                    st.notice = None;
+                } else {
+                    st.notice = Some("The patient declined. Nothing will be recorded; their answer is in the audit log.".into());
+                }
+            }
+            Event::Progress(label) => {
+                if let Some(b) = &mut st.busy {
+                    b.label = label;
+                }
+            }
+            Event::Transcribed {
+                session,
+                transcript,
+            } => {
+                st.busy = None;
+                st.work.session = Some(session);
+                st.work.transcript = Some(transcript);
+                st.screen = Screen::Draft;
+                self.handle(UiCommand::StartDraft);
+            }
+            Event::DraftSection(h) => {
+                if !st.work.live_draft.is_empty() {
+                    st.work.live_draft.push_str("\n\n");
+                }
+                st.work.live_draft.push_str(&h);
+                st.work.live_draft.push_str(":\n");
+                if let Some(b) = &mut st.busy {
+                    b.label = format!("Writing {h}…");
+                }
+            }
+            Event::DraftToken(t) => st.work.live_draft.push_str(&t),
+            Event::Drafted { draft } => {
+                st.busy = None;
+                st.work.sections = review_sections(
+                    &draft,
+                    st.templates.iter().find(|t| t.id == st.work.template_id),
+                );
+                st.work.focused = None;
+                st.screen = Screen::Review;
+            }
+            Event::DraftCancelled => {
+                st.busy = None;
+                st.notice = Some(
+                    "Drafting was cancelled. Write the draft again when you are ready.".into(),
+                );
+            }
+            Event::Attested { note_sha256_hex } => {
+                st.busy = None;
+                let sections = self.pending_attest.take().unwrap_or_default();
+                let text = render_sections(sections.iter().map(|(h, t)| (h.as_str(), t.as_str())));
+                st.work.attested = Some(AttestedView {
+                    text,
+                    sections,
+                    note_sha256_hex,
+                });
+                st.screen = Screen::Export;
+            }
+            Event::Exported {
+                receipt,
+                checkpoint,
+            } => {
+                st.busy = None;
+                st.work.receipt = Some(receipt);
+                st.work.checkpoint = Some(checkpoint);
+                if let (Some(p), Some(attested)) = (self.pending_export.take(), &st.work.attested) {
+                    self.to_copy = copy_text_for(attested, &p);
+                    st.work.last_export = Some(describe(&p, st.settings.clipboard_clear_s));
+                }
+            }
+            Event::Verification(v) => {
+                st.busy = None;
+                st.admin.verification = Some(v);
+            }
+            Event::Deletions(d) => st.admin.deletions = Some(d),
+            Event::Checkpoint(c) => st.admin.checkpoint = Some(c),
+            Event::Models(m) => st.admin.models = Some(m),
+            Event::Failed { op, message } => {
+                st.busy = None;
+                match op {
+                    Op::Attest => {
+                        self.pending_attest = None;
+                        st.work.attest_refusal = Some(message);
+                    }
+                    Op::Export => {
+                        self.pending_export = None;
+                        st.error = Some(message);
+                    }
+                    _ => st.error = Some(message),
+                }
+            }
+        }
+    }
+}
+
+/// True when `minutes` (non-zero) have passed since the last input.
+pub fn should_auto_lock(now_s: f64, last_activity_s: f64, minutes: u32) -> bool {
+    minutes > 0 && now_s - last_activity_s >= f64::from(minutes) * 60.0
+}
+
+/// Why the note cannot be attested yet, or `None` when it can.
+pub fn attest_blocker(work: &Work) -> Option<String> {
+    let open = work.unresolved();
+    if open > 0 {
+        return Some(format!(
+            "{open} section(s) still need review: accept or edit each one (F jumps to the next)."
+        ));
+    }
+    if work.sections.is_empty() {
+        return Some("There is no draft to attest.".into());
+    }
+    if !work.attest_checked {
+        return Some(format!(
+            "Tick \"{}\" to attest.",
+            tacet_core::review::ATTESTATION_STATEMENT
+        ));
+    }
+    if work.attest_passphrase.is_empty() {
+        return Some("Re-enter your passphrase to sign.".into());
+    }
+    None
+}
+
+/// The next (or previous) section needing attention after `from`, wrapping.
+pub fn next_attention(
+    sections: &[SectionReview],
+    from: Option<usize>,
+    forward: bool,
+) -> Option<usize> {
+    let n = sections.len();
+    if n == 0 {
+        return None;
+    }
+    let start = match (from, forward) {
+        (Some(i), _) => i,
+        (None, true) => n - 1,
+        (None, false) => 0,
+    };
+    (1..=n)
+        .map(|k| {
+            if forward {
+                (start + k) % n
+            } else {
+                (start + n * 2 - k) % n
+            }
+        })
+        .find(|&i| !sections[i].status.is_resolved())
+}
+
+fn review_sections(draft: &Draft, template: Option<&tacet_core::Template>) -> Vec<SectionReview> {
+    draft
+        .sections
+        .iter()
+        .map(|s| SectionReview {
+            heading: s.heading.clone(),
+            guidance: template
+                .and_then(|t| t.sections.iter().find(|ts| ts.heading == s.heading))
+                .map(|ts| ts.guidance.clone())
+                .unwrap_or_default(),
+            drafted: s.text.trim().to_string(),
+            text: s.text.trim().to_string(),
+            status: SectionStatus::NeedsReview,
+        })
+        .collect()
+}
+
+fn copy_text_for(attested: &AttestedView, p: &PendingExport) -> Option<String> {
+    match p {
+        PendingExport::Note => Some(attested.text.clone()),
+        PendingExport::Section(i) => attested
+            .sections
+            .get(*i)
+            .map(|(h, t)| render_sections(std::iter::once((h.as_str(), t.as_str())))),
+        PendingExport::File(_) => None,
+    }
+}
+
+fn describe(p: &PendingExport, clear_s: u32) -> String {
+    let clears = if clear_s > 0 {
+        format!(" The clipboard clears in {clear_s} s.")
+    } else {
+        String::new()
+    };
+    match p {
+        PendingExport::Note => format!("The whole note was copied.{clears}"),
+        PendingExport::Section(_) => format!("The section was copied.{clears}"),
+        PendingExport::File(path) => format!("The note was saved to {path}."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sec(status: SectionStatus) -> SectionReview {
+        SectionReview {
+            heading: "PLAN".into(),
+            guidance: String::new(),
+            drafted: "x".into(),
+            text: "x".into(),
+            status,
+        }
+    }
+
+    #[test]
+    fn auto_lock_waits_for_the_configured_minutes() {
+        assert!(!should_auto_lock(100.0, 50.0, 1));
+        assert!(should_auto_lock(111.0, 50.0, 1));
+        assert!(!should_auto_lock(1e9, 0.0, 0), "0 turns auto-lock off");
+    }
+
+    #[test]
+    fn attention_moves_over_unresolved_sections_and_wraps() {
+        use SectionStatus::*;
+        let s = vec![
+            sec(Accepted),
+            sec(NeedsReview),
+            sec(Edited),
+            sec(NeedsReview),
+        ];
+        assert_eq!(next_attention(&s, None, true), Some(1));
+        assert_eq!(next_attention(&s, Some(1), true), Some(3));
+        assert_eq!(next_attention(&s, Some(3), true), Some(1));
+        assert_eq!(next_attention(&s, Some(1), false), Some(3));
+        assert_eq!(next_attention(&[sec(Accepted)], None, true), None);
+    }
+
+    #[test]
+    fn fail_attest_with_an_open_section_or_no_passphrase() {
+        let mut w = Work {
+            sections: vec![
+                sec(SectionStatus::Accepted),
+                sec(SectionStatus::NeedsReview),
+            ],
+            attest_checked: true,
+            attest_passphrase: "p".into(),
+            ..Work::default()
+        };
+        assert!(attest_blocker(&w).unwrap().contains("1 section"));
+        w.sections[1].status = SectionStatus::Edited;
+        assert_eq!(attest_blocker(&w), None);
+        w.attest_passphrase.clear();
+        assert!(attest_blocker(&w).unwrap().contains("passphrase"));
+    }
+}

@@ -1,0 +1,293 @@
+//! The clinician's screens before review: the session list, a new session
+//! with its consent, the recording source, and the draft as it is written.
+
+use super::{busy_line, chip, field, format_ms};
+use crate::state::{UiCommand, ViewState};
+use crate::tokens::Tokens;
+use egui::RichText;
+use tacet_core::SessionState;
+
+/// Read aloud before anything is recorded.
+pub const CONSENT_SCRIPT: &str = "I use Tacet, an assistant that runs only on this computer, to help me write my notes. \
+With your permission it will transcribe our conversation and draft a note that I review and correct myself. \
+Nothing leaves this computer, and the recording and transcript are destroyed once the note is finished. \
+Is that all right with you?";
+
+pub fn sessions(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Sessions").size(t.text_title).strong());
+        ui.add_space(t.space_l);
+        if ui.button("Start a new session").clicked() {
+            out.push(UiCommand::StartNewSession);
+        }
+        if ui.button("Refresh").clicked() {
+            out.push(UiCommand::RefreshSessions);
+        }
+    });
+    ui.add_space(t.space_m);
+    t.card().show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        if st.sessions.is_empty() {
+            ui.label("No sessions yet. Start one with “Start a new session”.");
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .max_height(360.0)
+            .show(ui, |ui| {
+                egui::Grid::new("sessions_grid")
+                    .striped(true)
+                    .spacing([t.space_l, t.space_s])
+                    .show(ui, |ui| {
+                        for h in [
+                            "Session",
+                            "State",
+                            "Template",
+                            "Started",
+                            "Deletion receipt",
+                        ] {
+                            ui.label(RichText::new(h).strong());
+                        }
+                        ui.end_row();
+                        for s in &st.sessions {
+                            // Only ids, codes and times: a session list never shows
+                            // patient text, and a destroyed session has none left.
+                            ui.monospace(s.id.short());
+                            let colour = match s.state {
+                                SessionState::Destroyed => t.palette.text_weak,
+                                SessionState::Attested | SessionState::Exported => {
+                                    t.palette.success
+                                }
+                                SessionState::Interrupted => t.palette.warning,
+                                _ => t.palette.accent,
+                            };
+                            chip(ui, t, s.state.as_str(), colour);
+                            ui.label(&s.template_id);
+                            ui.label(format_ms(s.created_at_unix_ms));
+                            match &s.receipt_id {
+                                Some(r) => ui.monospace(r),
+                                None => ui.label(RichText::new("—").color(t.palette.text_weak)),
+                            };
+                            ui.end_row();
+                        }
+                    });
+            });
+    });
+    ui.add_space(t.space_l);
+    settings(ui, st, t);
+}
+
+/// Auto-lock and clipboard timing.
+pub fn settings(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens) {
+    egui::CollapsingHeader::new("Settings").show(ui, |ui| {
+        ui.horizontal(|ui| {
+            let l = ui.label("Lock after this many minutes without activity (0 = never)");
+            ui.add(egui::DragValue::new(&mut st.settings.auto_lock_minutes).range(0..=120))
+                .labelled_by(l.id);
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("Clear the clipboard this many seconds after a copy (0 = never)");
+            ui.add(egui::DragValue::new(&mut st.settings.clipboard_clear_s).range(0..=600))
+                .labelled_by(l.id);
+        });
+        ui.label(RichText::new("Ctrl+R transcribes · F / Shift+F move between sections that need review · Ctrl+Enter attests").color(t.palette.text_weak).size(t.text_small));
+    });
+}
+
+pub fn new_session(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+    ui.label(RichText::new("New session").size(t.text_title).strong());
+    ui.add_space(t.space_m);
+    let answered = st.new_session.consent.is_some();
+    ui.columns(2, |cols| {
+        let ui = &mut cols[0];
+        t.card().show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new("Note template").size(t.text_heading).strong());
+            ui.add_enabled_ui(!answered, |ui| {
+                for tpl in &st.templates {
+                    ui.radio_value(
+                        &mut st.new_session.template_id,
+                        tpl.id.clone(),
+                        format!("{} ({})", tpl.name, tpl.id),
+                    );
+                }
+            });
+            if st.templates.is_empty() {
+                ui.label(RichText::new("No templates are installed.").color(t.palette.danger));
+            }
+            ui.add_space(t.space_m);
+            ui.add_enabled_ui(!answered, |ui| {
+                field(
+                    ui,
+                    "Patient reference (chart number or initials; stored encrypted)",
+                    &mut st.new_session.patient_ref,
+                    false,
+                    320.0,
+                );
+            });
+        });
+        let ui = &mut cols[1];
+        t.card().show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new("Consent").size(t.text_heading).strong());
+            ui.label(RichText::new("Read this to the patient:").color(t.palette.text_weak));
+            egui::Frame::new()
+                .fill(t.palette.panel)
+                .corner_radius(egui::CornerRadius::same(t.radius_s))
+                .inner_margin(egui::Margin::same(t.space_s as i8))
+                .show(ui, |ui| {
+                    ui.label(RichText::new(CONSENT_SCRIPT).italics());
+                });
+            ui.add_space(t.space_m);
+            match st.new_session.consent {
+                None => {
+                    let busy = st.busy.is_some();
+                    ui.horizontal(|ui| {
+                        if ui
+                            .add_enabled(!busy, egui::Button::new("Yes, the patient consents"))
+                            .clicked()
+                        {
+                            out.push(UiCommand::Consent(true));
+                        }
+                        if ui
+                            .add_enabled(!busy, egui::Button::new("No, the patient declines"))
+                            .clicked()
+                        {
+                            out.push(UiCommand::Consent(false));
+                        }
+                    });
+                    ui.label(
+                        RichText::new("The answer is recorded in the audit log either way.")
+                            .color(t.palette.text_weak)
+                            .size(t.text_small),
+                    );
+                }
+                Some(true) => {
+                    chip(ui, t, "consent given", t.palette.success);
+                }
+                Some(false) => {
+                    // No recording control exists for a session without consent.
+                    chip(ui, t, "consent declined", t.palette.danger);
+                    ui.label("Nothing will be recorded for this visit.");
+                    if ui.button("Start over").clicked() {
+                        out.push(UiCommand::StartNewSession);
+                    }
+                }
+            }
+        });
+    });
+}
+
+pub fn record(
+    ui: &mut egui::Ui,
+    st: &mut ViewState,
+    t: &Tokens,
+    now_s: f64,
+    out: &mut Vec<UiCommand>,
+) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Record").size(t.text_title).strong());
+        chip(ui, t, "consent given", t.palette.success);
+        ui.label(
+            RichText::new(format!("template {}", st.new_session.template_id))
+                .color(t.palette.text_weak),
+        );
+    });
+    ui.add_space(t.space_m);
+    if st.new_session.consent != Some(true) {
+        ui.label("There is no consent for this session, so nothing can be recorded.");
+        return;
+    }
+    let busy = st.busy.is_some();
+    t.card().show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("Transcribe a recording (WAV)…").size(t.text_heading).strong());
+        ui.label(RichText::new("Any sample rate or channel count; it is converted to 16 kHz mono and sealed in the vault.").color(t.palette.text_weak));
+        ui.add_space(t.space_s);
+        ui.add_enabled_ui(!busy, |ui| {
+            field(ui, "WAV file path", &mut st.new_session.wav_path, false, 520.0);
+        });
+        ui.add_space(t.space_s);
+        if ui.add_enabled(!busy, egui::Button::new("Transcribe recording (Ctrl+R)")).clicked() {
+            out.push(UiCommand::Transcribe);
+        }
+        busy_line(ui, st, t, now_s);
+    });
+    ui.add_space(t.space_m);
+    t.card().show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("Microphone").size(t.text_heading).strong());
+        ui.add_enabled(false, egui::Button::new("Record from microphone"));
+        ui.label(
+            RichText::new("Live capture (record, pause, stop, level meter, live transcript) arrives with the live-capture work; until then, transcribe a WAV recording.")
+                .color(t.palette.text_weak),
+        );
+    });
+}
+
+pub fn draft(
+    ui: &mut egui::Ui,
+    st: &mut ViewState,
+    t: &Tokens,
+    now_s: f64,
+    out: &mut Vec<UiCommand>,
+) {
+    ui.label(RichText::new("Draft").size(t.text_title).strong());
+    ui.label(
+        RichText::new("The local language model writes a draft; you review every section next.")
+            .color(t.palette.text_weak),
+    );
+    ui.add_space(t.space_s);
+    let busy = st.busy.is_some();
+    ui.horizontal(|ui| {
+        if busy {
+            if ui.button("Cancel drafting").clicked() {
+                out.push(UiCommand::CancelDraft);
+            }
+        } else if ui.button("Write the draft").clicked() {
+            out.push(UiCommand::StartDraft);
+        }
+    });
+    busy_line(ui, st, t, now_s);
+    ui.add_space(t.space_s);
+    let height = ui.available_height();
+    ui.columns(2, |cols| {
+        t.card().show(&mut cols[0], |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(RichText::new("Transcript").size(t.text_heading).strong());
+            egui::ScrollArea::vertical()
+                .id_salt("draft_transcript")
+                .max_height(height - 60.0)
+                .show(ui, |ui| {
+                    let text = st
+                        .work
+                        .transcript
+                        .as_ref()
+                        .map(|x| x.to_text())
+                        .unwrap_or_default();
+                    ui.label(text);
+                });
+        });
+        t.card().show(&mut cols[1], |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(
+                RichText::new("Draft (AI-written, not reviewed)")
+                    .size(t.text_heading)
+                    .strong()
+                    .color(t.palette.ai_draft),
+            );
+            egui::ScrollArea::vertical()
+                .id_salt("live_draft")
+                .stick_to_bottom(true)
+                .max_height(height - 60.0)
+                .show(ui, |ui| {
+                    if st.work.live_draft.is_empty() {
+                        ui.label(
+                            RichText::new("Waiting for the model…").color(t.palette.text_weak),
+                        );
+                    } else {
+                        ui.label(RichText::new(&st.work.live_draft).color(t.palette.ai_draft));
+                    }
+                });
+        });
+    });
+}

@@ -1,0 +1,193 @@
+//! The screens. Each is a function from view state to widgets that pushes
+//! [`UiCommand`]s; none holds state of its own, none talks to a backend.
+//! Every control carries an accessible name (its visible text, or a label
+//! tied to it with `labelled_by`), which the kittest tests also query by.
+
+mod admin;
+pub(crate) mod clinician;
+mod review;
+mod unlock;
+
+use crate::state::{Screen, UiCommand, ViewState};
+use crate::tokens::Tokens;
+use egui::RichText;
+
+/// The whole window: top bar, message banner, the current screen.
+pub fn frame(
+    ui: &mut egui::Ui,
+    st: &mut ViewState,
+    t: &Tokens,
+    now_s: f64,
+    scroll_to_focus: &mut bool,
+    out: &mut Vec<UiCommand>,
+) {
+    egui::Panel::top("top_bar")
+        .frame(
+            egui::Frame::new()
+                .fill(t.palette.background)
+                .inner_margin(egui::Margin::same(t.space_s as i8)),
+        )
+        .show(ui, |ui| top_bar(ui, st, t, out));
+    egui::CentralPanel::default()
+        .frame(
+            egui::Frame::new()
+                .fill(t.palette.panel)
+                .inner_margin(egui::Margin::same(t.space_l as i8)),
+        )
+        .show(ui, |ui| {
+            messages(ui, st, t, out);
+            match st.screen {
+                Screen::Unlock => unlock::show(ui, st, t, out),
+                Screen::Sessions => clinician::sessions(ui, st, t, out),
+                Screen::NewSession => clinician::new_session(ui, st, t, out),
+                Screen::Record => clinician::record(ui, st, t, now_s, out),
+                Screen::Draft => clinician::draft(ui, st, t, now_s, out),
+                Screen::Review => review::show(ui, st, t, scroll_to_focus, out),
+                Screen::Export => review::export(ui, st, t, out),
+                Screen::Admin => admin::show(ui, st, t, out),
+            }
+        });
+}
+
+fn top_bar(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new("Tacet")
+                .size(t.text_heading)
+                .strong()
+                .color(t.palette.accent),
+        );
+        ui.label(
+            RichText::new("local AI scribe")
+                .color(t.palette.text_weak)
+                .size(t.text_small),
+        );
+        if let Some(who) = &st.signed_in {
+            ui.separator();
+            ui.label(format!("{} ({})", who.user, who.role));
+            ui.separator();
+            if who.role == tacet_core::Role::Clinician {
+                if ui
+                    .selectable_label(st.screen == Screen::Sessions, "Sessions")
+                    .clicked()
+                {
+                    st.screen = Screen::Sessions;
+                    out.push(UiCommand::RefreshSessions);
+                }
+                if ui
+                    .selectable_label(st.screen == Screen::NewSession, "New session")
+                    .clicked()
+                {
+                    out.push(UiCommand::StartNewSession);
+                }
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if st.signed_in.is_some() && ui.button("Lock").on_hover_text("Lock Tacet now").clicked()
+            {
+                out.push(UiCommand::Lock);
+            }
+            let theme_label = match st.settings.theme {
+                crate::tokens::ThemeKind::Dark => "Light theme",
+                crate::tokens::ThemeKind::Light => "Dark theme",
+            };
+            if ui.button(theme_label).clicked() {
+                out.push(UiCommand::ToggleTheme);
+            }
+        });
+    });
+}
+
+fn messages(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+    let shown = [
+        (&st.error, t.palette.danger, "Problem"),
+        (&st.notice, t.palette.accent, "Note"),
+    ];
+    for (msg, colour, title) in shown {
+        if let Some(text) = msg {
+            t.banner(colour).show(ui, |ui| {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(title).strong().color(colour));
+                    ui.label(text.as_str());
+                    if ui.small_button("Dismiss").clicked() {
+                        out.push(UiCommand::DismissMessage);
+                    }
+                });
+            });
+            ui.add_space(t.space_s);
+        }
+    }
+}
+
+/// A small coloured status word.
+pub(crate) fn chip(ui: &mut egui::Ui, t: &Tokens, text: &str, colour: egui::Color32) {
+    // In its own row so a justified (column) layout does not stretch it.
+    ui.horizontal(|ui| chip_frame(ui, t, text, colour));
+}
+
+fn chip_frame(ui: &mut egui::Ui, t: &Tokens, text: &str, colour: egui::Color32) {
+    egui::Frame::new()
+        .stroke(egui::Stroke::new(1.0, colour))
+        .corner_radius(egui::CornerRadius::same(t.radius_s))
+        .inner_margin(egui::Margin::symmetric(t.space_xs as i8 + 2, 1))
+        .show(ui, |ui| {
+            ui.label(RichText::new(text).color(colour).size(t.text_small));
+        });
+}
+
+/// A busy line: spinner, what is happening, elapsed seconds.
+pub(crate) fn busy_line(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, now_s: f64) {
+    if let Some(b) = &st.busy {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(RichText::new(&b.label).color(t.palette.accent));
+            ui.label(
+                RichText::new(format!("{:.0} s", (now_s - b.started_s).max(0.0)))
+                    .color(t.palette.text_weak),
+            );
+        });
+    }
+}
+
+/// A labelled single-line text field (the label is its accessible name).
+pub(crate) fn field(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut String,
+    password: bool,
+    width: f32,
+) -> egui::Response {
+    let l = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .password(password)
+            .desired_width(width),
+    )
+    .labelled_by(l.id)
+}
+
+/// UTC date and time from Unix milliseconds, without a date library.
+pub(crate) fn format_ms(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = (secs / 86_400) as i64;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if mo <= 2 { y + 1 } else { y };
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_a_known_time() {
+        assert_eq!(super::format_ms(1_700_000_000_000), "2023-11-14 22:13 UTC");
+    }
+}

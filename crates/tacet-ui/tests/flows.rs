@@ -1,0 +1,411 @@
+//! The clinician's and the admin's flows, driven through the real screens
+//! with egui_kittest (no display, no GPU) against the fake backend. Controls
+//! are found by their accessible names, the way a screen reader finds them;
+//! "absent" means no node with that name exists at all.
+
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use tacet_ui::fake::{FakeBackend, FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN};
+use tacet_ui::{Screen, TacetUi};
+
+const CANARY: &str = "CANARY-patient-says-zebra-4711";
+
+fn harness() -> (Harness<'static, TacetUi>, FakeProbe) {
+    let (fake, probe) = FakeBackend::new(CANARY);
+    let app = TacetUi::new(Box::new(fake));
+    let h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    (h, probe)
+}
+
+fn type_into(h: &mut Harness<'_, TacetUi>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
+}
+
+fn click(h: &mut Harness<'_, TacetUi>, label: &str) {
+    h.get_by_label(label).click();
+    h.run();
+}
+
+fn unlock(h: &mut Harness<'_, TacetUi>, who: (&str, &str)) {
+    h.run();
+    h.state_mut().state.unlock.user.clear();
+    type_into(h, "User name", who.0);
+    type_into(h, "Passphrase", who.1);
+    click(h, "Unlock");
+}
+
+/// Every accessible name and value on screen that contains `needle`.
+fn texts_containing(h: &Harness<'_, TacetUi>, needle: &str) -> Vec<String> {
+    h.root()
+        .children_recursive()
+        .filter_map(|n| {
+            let a = n.accesskit_node();
+            let found: Vec<String> = [a.label(), a.value()]
+                .into_iter()
+                .flatten()
+                .filter(|t| t.contains(needle))
+                .collect();
+            (!found.is_empty()).then(|| found.join(" | "))
+        })
+        .collect()
+}
+
+/// Unlock → new session with consent → transcribe → draft → review.
+fn to_review(h: &mut Harness<'_, TacetUi>) {
+    unlock(h, FAKE_CLINICIAN);
+    assert_eq!(h.state().state.screen, Screen::Sessions);
+    click(h, "Start a new session");
+    assert_eq!(h.state().state.screen, Screen::NewSession);
+    // Every template is offered.
+    h.get_by_label("SOAP note (soap)");
+    h.get_by_label("DAP note (dap)");
+    click(h, "DAP note (dap)");
+    type_into(
+        h,
+        "Patient reference (chart number or initials; stored encrypted)",
+        "MRN-001",
+    );
+    click(h, "Yes, the patient consents");
+    assert_eq!(h.state().state.screen, Screen::Record);
+    // The microphone is not available yet, and says so.
+    assert!(h
+        .get_by_label("Record from microphone")
+        .accesskit_node()
+        .is_disabled());
+    type_into(h, "WAV file path", "/tmp/visit.wav");
+    click(h, "Transcribe recording (Ctrl+R)");
+    // Transcription, then drafting, streamed by the fake; the draft ends on Review.
+    assert_eq!(h.state().state.screen, Screen::Review);
+    assert!(
+        h.state().state.work.live_draft.contains("DATA:"),
+        "the tokens were shown as they came"
+    );
+}
+
+#[test]
+fn the_clinician_flow_from_unlock_to_destroyed_session() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    // The transcript is beside the draft.
+    assert!(!texts_containing(&h, CANARY).is_empty());
+    click(&mut h, "Accept DATA");
+    click(&mut h, "Edit ASSESSMENT");
+    type_into(&mut h, "Edit ASSESSMENT", " Stable.");
+    click(&mut h, "Done editing ASSESSMENT");
+    click(&mut h, "Accept PLAN");
+    click(&mut h, "I have reviewed this note and it is accurate.");
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    assert_eq!(h.state().state.screen, Screen::Export);
+    let attested = h.state().state.work.attested.clone().unwrap();
+    assert!(attested.text.contains("ASSESSMENT:\n") && attested.text.contains("Stable."));
+    // Export controls exist now.
+    h.get_by_label("Copy whole note");
+    h.get_by_label("Copy PLAN");
+    h.get_by_label("Save as text");
+    h.get_by_label("Copy whole note").click();
+    // Frame 1 sends the export; frame 2 receives the confirmation and copies.
+    let mut copied = false;
+    for _ in 0..3 {
+        h.step();
+        copied |= h
+            .output()
+            .platform_output
+            .commands
+            .iter()
+            .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == &attested.text));
+    }
+    h.run();
+    // The note went to the clipboard, and the session is gone with a receipt.
+    assert!(copied, "the attested note was copied");
+    h.get_by_label("Session destroyed");
+    let receipt = h.state().state.work.receipt.clone().unwrap();
+    h.get_by_label(&receipt.receipt_id);
+    let log = probe.log();
+    let codes: Vec<&str> = log.audit.iter().map(|(c, _)| c.as_str()).collect();
+    assert!(
+        codes.ends_with(&[
+            "session.review_attested",
+            "session.exported",
+            "session.destroyed"
+        ]),
+        "{codes:?}"
+    );
+    assert!(log
+        .audit
+        .contains(&("session.consent".into(), "success".into())));
+    drop(log);
+    // Finishing shows the list: the destroyed session with its receipt, no patient text.
+    click(&mut h, "Finish");
+    assert_eq!(h.state().state.screen, Screen::Sessions);
+    h.get_by_label(&receipt.receipt_id);
+    h.get_by_label("destroyed");
+    assert!(texts_containing(&h, CANARY).is_empty());
+    assert!(texts_containing(&h, "MRN-001").is_empty());
+}
+
+#[test]
+fn save_as_text_exports_the_attested_text_once() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    for s in [
+        "Accept DATA",
+        "Accept ASSESSMENT",
+        "Accept PLAN",
+        "I have reviewed this note and it is accurate.",
+    ] {
+        click(&mut h, s);
+    }
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.run();
+    assert_eq!(
+        h.state().state.screen,
+        Screen::Export,
+        "Ctrl+Enter attests when ready"
+    );
+    type_into(&mut h, "Save to (path of a new file)", "/tmp/note.txt");
+    click(&mut h, "Save as text");
+    h.get_by_label("Session destroyed");
+    // Once destroyed there is nothing left to save from the vault.
+    assert!(h.query_by_label("Save as text").is_none());
+    let log = probe.log();
+    assert_eq!(log.files.len(), 1);
+    assert_eq!(
+        log.files[0].1,
+        h.state().state.work.attested.as_ref().unwrap().text
+    );
+}
+
+#[test]
+fn fail_consent_refusal_shows_no_recording_control() {
+    let (mut h, probe) = harness();
+    unlock(&mut h, FAKE_CLINICIAN);
+    click(&mut h, "Start a new session");
+    type_into(
+        &mut h,
+        "Patient reference (chart number or initials; stored encrypted)",
+        "MRN-002",
+    );
+    click(&mut h, "No, the patient declines");
+    assert_eq!(h.state().state.screen, Screen::NewSession);
+    h.get_by_label("consent declined");
+    for absent in [
+        "Transcribe recording (Ctrl+R)",
+        "WAV file path",
+        "Record from microphone",
+    ] {
+        assert!(
+            h.query_by_label(absent).is_none(),
+            "{absent} must not exist without consent"
+        );
+    }
+    // Ctrl+R does nothing either, and the refusal was audited as denied.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::R);
+    h.run();
+    assert_eq!(h.state().state.screen, Screen::NewSession);
+    let log = probe.log();
+    assert!(log
+        .audit
+        .contains(&("session.consent".into(), "denied".into())));
+    assert!(!log.requests.iter().any(|r| r == "transcribe"));
+}
+
+#[test]
+fn fail_no_export_or_copy_control_before_attestation() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    let export_like = |h: &Harness<'_, TacetUi>| {
+        h.query_all_by(|n| {
+            n.label().is_some_and(|l| {
+                let l = l.to_lowercase();
+                l.contains("copy") || l.contains("export") || l.contains("save")
+            })
+        })
+        .count()
+    };
+    assert_eq!(
+        export_like(&h),
+        0,
+        "no copy/export/save control on the review screen"
+    );
+    // Still none with every section accepted but no attestation.
+    for s in ["Accept DATA", "Accept ASSESSMENT", "Accept PLAN"] {
+        click(&mut h, s);
+    }
+    assert_eq!(export_like(&h), 0);
+    assert!(!probe.log().requests.iter().any(|r| r.starts_with("export")));
+}
+
+#[test]
+fn fail_attestation_while_a_section_is_neither_accepted_nor_edited() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    click(&mut h, "Accept DATA");
+    click(&mut h, "I have reviewed this note and it is accurate.");
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    let button = h.get_by_label("Attest and sign (Ctrl+Enter)");
+    assert!(
+        button.accesskit_node().is_disabled(),
+        "the attest button is disabled while sections are open"
+    );
+    button.click();
+    h.run();
+    // Ctrl+Enter is refused with the reason.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.run();
+    assert_eq!(h.state().state.screen, Screen::Review);
+    let refusal = h.state().state.work.attest_refusal.clone().unwrap();
+    assert!(
+        refusal.contains("2 section(s) still need review"),
+        "{refusal}"
+    );
+    assert!(!probe.log().requests.iter().any(|r| r.starts_with("attest")));
+    // F moves to the next section needing attention, Shift+F back.
+    h.key_press(egui::Key::Escape);
+    h.run();
+    h.key_press(egui::Key::F);
+    h.run();
+    let first = h.state().state.work.focused;
+    assert!(matches!(first, Some(1) | Some(2)), "{first:?}");
+    h.key_press(egui::Key::F);
+    h.run();
+    assert_ne!(h.state().state.work.focused, first);
+}
+
+#[test]
+fn fail_attestation_with_the_wrong_passphrase() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    for s in [
+        "Accept DATA",
+        "Accept ASSESSMENT",
+        "Accept PLAN",
+        "I have reviewed this note and it is accurate.",
+    ] {
+        click(&mut h, s);
+    }
+    type_into(&mut h, "Passphrase (re-enter to sign)", "not-my-passphrase");
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    assert_eq!(h.state().state.screen, Screen::Review);
+    assert!(h
+        .state()
+        .state
+        .work
+        .attest_refusal
+        .as_deref()
+        .unwrap()
+        .contains("does not match"));
+    assert!(h.query_by_label("Copy whole note").is_none());
+    assert!(probe
+        .log()
+        .audit
+        .contains(&("session.review_attested".into(), "denied".into())));
+}
+
+#[test]
+fn the_admin_flow_never_shows_patient_text() {
+    let (mut h, _probe) = harness();
+    // A clinician finishes a session whose transcript carries the canary.
+    to_review(&mut h);
+    for s in [
+        "Accept DATA",
+        "Accept ASSESSMENT",
+        "Accept PLAN",
+        "I have reviewed this note and it is accurate.",
+    ] {
+        click(&mut h, s);
+    }
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    click(&mut h, "Copy whole note");
+    click(&mut h, "Lock");
+    assert_eq!(h.state().state.screen, Screen::Unlock);
+    assert!(
+        texts_containing(&h, CANARY).is_empty(),
+        "locking forgets patient text"
+    );
+
+    unlock(&mut h, FAKE_ADMIN);
+    assert_eq!(h.state().state.screen, Screen::Admin);
+    click(&mut h, "Verify audit log");
+    h.get_by_label("VERIFIED");
+    click(&mut h, "Show latest checkpoint");
+    h.get_by_label("Copy checkpoint");
+    click(&mut h, "Copy checkpoint");
+    // The deletion log shows the receipt of the destroyed session.
+    let deletions = h.state().state.admin.deletions.clone().unwrap();
+    assert_eq!(deletions.len(), 1);
+    h.get_by_label(&deletions[0].receipt_id);
+    h.get_by_label("whisper-tiny.en");
+    // The canary is nowhere: not on screen, not in the admin's view state.
+    assert!(
+        texts_containing(&h, CANARY).is_empty(),
+        "{:?}",
+        texts_containing(&h, CANARY)
+    );
+    assert!(texts_containing(&h, "MRN-001").is_empty());
+    assert!(!format!("{:?}", h.state().state).contains(CANARY));
+    // Light theme works on the admin screen too.
+    click(&mut h, "Light theme");
+    h.get_by_label("Dark theme");
+}
+
+#[test]
+fn fail_wrong_passphrase_stays_locked() {
+    let (mut h, _probe) = harness();
+    unlock(&mut h, (FAKE_CLINICIAN.0, "wrong"));
+    assert_eq!(h.state().state.screen, Screen::Unlock);
+    h.get_by_label("Wrong user name or passphrase.");
+    assert!(h.query_by_label("New session").is_none());
+}
+
+#[test]
+fn the_clipboard_is_cleared_after_the_configured_time() {
+    let (mut h, _probe) = harness();
+    to_review(&mut h);
+    h.state_mut().state.settings.clipboard_clear_s = 2;
+    for s in [
+        "Accept DATA",
+        "Accept ASSESSMENT",
+        "Accept PLAN",
+        "I have reviewed this note and it is accurate.",
+    ] {
+        click(&mut h, s);
+    }
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    click(&mut h, "Copy PLAN");
+    // Kittest advances 0.25 s a frame: 2 s is 8 frames; allow a few more.
+    let mut cleared = false;
+    for _ in 0..16 {
+        h.step();
+        cleared |= h
+            .output()
+            .platform_output
+            .commands
+            .iter()
+            .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t.is_empty()));
+    }
+    assert!(cleared, "the clipboard was overwritten with nothing");
+}
+
+#[test]
+fn it_locks_itself_after_inactivity() {
+    let (mut h, _probe) = harness();
+    to_review(&mut h);
+    h.state_mut().state.settings.auto_lock_minutes = 1;
+    // One minute without input is 240 frames of 0.25 s.
+    h.run_steps(250);
+    assert_eq!(h.state().state.screen, Screen::Unlock);
+    assert!(
+        h.state().state.work.transcript.is_none(),
+        "patient text is forgotten on lock"
+    );
+    h.get_by_label("Locked after 1 minute(s) without activity.");
+}
