@@ -23,9 +23,14 @@
 
 mod error;
 pub mod guards;
+mod streaming;
 mod transcriber;
 mod wer;
 
 pub use error::AsrError;
-pub use transcriber::{check_ggml_file, AsrOptions, WhisperTranscriber, GGML_MAGIC};
+pub use streaming::{StreamUpdate, StreamingConfig, StreamingTranscriber};
+pub use transcriber::{
+    audio_ctx_frames, check_ggml_file, merge_by_time, transcribe_channels, AsrOptions,
+    WhisperTranscriber, GGML_MAGIC,
+};
 pub use wer::{normalize_words, word_error_rate};

@@ -205,12 +205,31 @@ impl WhisperTranscriber {
         &self.opts
     }
 
+    /// The model hash recorded in every transcript.
+    pub fn model_sha256(&self) -> &str {
+        &self.model_sha256
+    }
+
     /// Transcribes 16 kHz mono samples, labelling every segment with
     /// `speaker` (for per-channel transcription of two-microphone audio).
     pub fn transcribe_channel(
         &mut self,
         samples_16k_mono: &[f32],
         speaker: Option<Speaker>,
+    ) -> Result<Transcript, AsrError> {
+        self.transcribe_window(samples_16k_mono, speaker, false)
+    }
+
+    /// Like [`Self::transcribe_channel`]; with `shrink_encoder` and audio
+    /// shorter than 30 s, whisper.cpp's encoder runs over only the frames
+    /// the audio covers (`audio_ctx` = ceil(seconds × 50) plus one second of
+    /// margin) instead of a full 30 s window, which makes short windows
+    /// proportionally cheaper. Used by the streaming transcriber.
+    pub fn transcribe_window(
+        &mut self,
+        samples_16k_mono: &[f32],
+        speaker: Option<Speaker>,
+        shrink_encoder: bool,
     ) -> Result<Transcript, AsrError> {
         if let Some(index) = samples_16k_mono.iter().position(|s| !s.is_finite()) {
             return Err(AsrError::NonFiniteInput { index });
@@ -251,6 +270,12 @@ impl WhisperTranscriber {
         params.set_suppress_blank(true);
         params.set_suppress_nst(true);
         params.set_temperature(0.0);
+        if shrink_encoder {
+            let frames = audio_ctx_frames(input.len());
+            if frames < FULL_AUDIO_CTX {
+                params.set_audio_ctx(frames);
+            }
+        }
         // Never let whisper.cpp print: these would write decoded text to
         // stdout/stderr.
         params.set_print_special(false);
@@ -315,6 +340,54 @@ impl WhisperTranscriber {
             });
         }
         Ok(transcript)
+    }
+}
+
+/// whisper's encoder frames for a full 30 s window.
+const FULL_AUDIO_CTX: c_int = 1500;
+
+/// Encoder frames (50 per second) covering `samples` at 16 kHz, plus one
+/// second of margin so the last words are not at the very edge.
+pub fn audio_ctx_frames(samples: usize) -> c_int {
+    let frames = (samples as u64 * 50).div_ceil(16_000) + 50;
+    frames.min(FULL_AUDIO_CTX as u64) as c_int
+}
+
+/// Transcribes each channel on its own and merges the segments by start
+/// time: one channel gives unlabelled segments, two give
+/// [`Speaker::Channel0`] / [`Speaker::Channel1`] (clinician and patient
+/// microphones). Channels are 16 kHz mono sample vectors.
+pub fn transcribe_channels(
+    asr: &mut WhisperTranscriber,
+    channels: &[Vec<f32>],
+) -> Result<Transcript, AsrError> {
+    let speakers: &[Option<Speaker>] = match channels.len() {
+        1 => &[None],
+        2 => &[Some(Speaker::Channel0), Some(Speaker::Channel1)],
+        n => {
+            return Err(AsrError::InvalidOptions {
+                problem: format!("{n} channels given; speaker labels need 1 or 2 channels"),
+            })
+        }
+    };
+    let mut merged = Transcript {
+        language: asr.opts.language.clone(),
+        segments: Vec::new(),
+        model_sha256: asr.model_sha256.clone(),
+    };
+    for (samples, speaker) in channels.iter().zip(speakers) {
+        let t = asr.transcribe_channel(samples, *speaker)?;
+        merged.segments.extend(t.segments);
+    }
+    merge_by_time(&mut merged.segments);
+    Ok(merged)
+}
+
+/// Orders segments by start (then end, then channel) and renumbers them.
+pub fn merge_by_time(segments: &mut [Segment]) {
+    segments.sort_by_key(|s| (s.start_ms, s.end_ms, s.speaker.map_or(0, |sp| 1 + sp as u8)));
+    for (i, s) in segments.iter_mut().enumerate() {
+        s.id = i as u32;
     }
 }
 

@@ -6,74 +6,15 @@
 //! either is absent the test prints why and returns early. Tests use one
 //! thread: on a shared two-core machine more would oversubscribe.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 use tacet_asr::{word_error_rate, AsrError, AsrOptions, WhisperTranscriber};
 use tacet_core::ports::Transcriber;
 
 const JFK: &str = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn model_path() -> Option<PathBuf> {
-    static MODEL: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    MODEL.get_or_init(find_or_convert_model).clone()
-}
-
-fn find_or_convert_model() -> Option<PathBuf> {
-    let cache = std::env::var_os("TACET_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let path = cache.join("files/ggml-tiny.en.bin");
-    if path.is_file() {
-        return Some(path);
-    }
-    // Convert the fetched CTranslate2 model with our own converter, once,
-    // into the cache (write to a unique temp name, then rename).
-    let ct2 = cache.join("files/whisper-tiny.en-ct2");
-    let read = |f: &str| std::fs::read(ct2.join(f)).ok();
-    if let (Some(m), Some(c), Some(v)) = (
-        read("model.bin"),
-        read("config.json"),
-        read("vocabulary.txt"),
-    ) {
-        if let Ok(bytes) = tacet_models::convert::ct2_to_ggml(&m, &c, &v, None) {
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-            if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, &path).is_ok() {
-                return Some(path);
-            }
-        }
-    }
-    eprintln!(
-        "skipping: no ggml model at {} and no CTranslate2 model to convert (run scripts/fetch-models.sh)",
-        path.display()
-    );
-    None
-}
-
-fn shared_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("TACET_SHARED_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/data"));
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: no shared data at {}", dir.display());
-        None
-    }
-}
-
-fn load() -> Option<WhisperTranscriber> {
-    let path = model_path()?;
-    Some(WhisperTranscriber::load(&path, "test-model".into(), AsrOptions::default()).unwrap())
-}
-
-fn read_16k(path: &Path) -> Vec<f32> {
-    let pcm = tacet_audio::read_wav_file(path).unwrap();
-    tacet_audio::to_mono_16k(&pcm).unwrap()
-}
+mod common;
+use common::{load, model_path, read_16k, shared_data, workspace_root};
 
 /// Deterministic white noise with the given RMS.
 fn white_noise(samples: usize, rms: f32) -> Vec<f32> {

@@ -48,4 +48,7 @@ pub enum AudioError {
 
     #[error("resampling to 16 kHz failed: {detail}")]
     Resample { detail: String },
+
+    #[error("audio capture: {problem}")]
+    Capture { problem: String },
 }

@@ -5,7 +5,8 @@
 //! - **Sans-I/O.** Everything works on byte slices and sample vectors;
 //!   [`read_wav_file`] is the only function that touches the disk, and it only
 //!   reads the file and hands the bytes to [`decode_wav`]. Live capture (cpal)
-//!   lives in a separate layer so this crate stays testable with plain values.
+//!   is the separate [`Capture`] layer: a real-time callback that only copies
+//!   into a lock-free ring, and a consumer thread that converts and chunks.
 //! - **Untrusted input.** A WAV file is input a person hands us. Its header is
 //!   never trusted for allocation: the number of samples decoded is bounded by
 //!   the bytes actually present, and a file whose header promises more samples
@@ -19,11 +20,16 @@
 //! - **Vault layout.** Stored audio is 16 kHz mono f32 little-endian, split
 //!   into chunks of at most one second so each can be sealed separately.
 
+mod capture;
 mod chunk;
 mod error;
 mod resample;
 mod wav;
 
+pub use capture::{
+    list_input_devices, Capture, CaptureConfig, CaptureEvent, CaptureSink, DeviceInfo, Level,
+    StreamResampler, MAX_CHUNK_SAMPLES,
+};
 pub use chunk::{chunk_samples, le_bytes_to_samples, samples_to_le_bytes};
 pub use error::AudioError;
 pub use resample::{split_channels_16k, to_mono_16k, TARGET_SAMPLE_RATE_HZ};

@@ -77,14 +77,19 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use tacet_audit::{AuditRecord, ChainKey, Checkpoint, MerkleLog, SigningKey, StoredRecord, VerifierKey, VerifyInput};
+use tacet_audit::{
+    AuditRecord, ChainKey, Checkpoint, MerkleLog, SigningKey, StoredRecord, VerifierKey,
+    VerifyInput,
+};
 use tacet_core::audit::Detail;
 use tacet_core::lifecycle::Transition;
-use tacet_core::ports::{AuditVerification, DeletionEntry, DeletionReceipt, SessionStore, SessionSummary, StoreError};
+use tacet_core::ports::{
+    AuditVerification, DeletionEntry, DeletionReceipt, SessionStore, SessionSummary, StoreError,
+};
 use tacet_core::review::Attestation;
 use tacet_core::{
-    Actor, AttestedNote, AuditAction, AuditEvent, Draft, GateError, Outcome, PatientRef, Role, SessionId, SessionState,
-    Transcript, UserName,
+    Actor, AttestedNote, AuditAction, AuditEvent, Draft, GateError, Outcome, PatientRef, Role,
+    SessionId, SessionState, Transcript, UserName,
 };
 use tacet_crypto::{Aad, CryptoError, KdfParams, Key256, NonceSequence, Passphrase};
 
@@ -124,7 +129,9 @@ pub enum VaultError {
     #[error("audit log: {0}")]
     Audit(#[from] tacet_audit::AuditError),
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
+    #[error("could not write the vault file ({0}): the disk may be full or read-only. The change was not saved and nothing stored was damaged; free space (or restore write access) and try again")]
+    Storage(String),
     #[error("file system: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
@@ -135,13 +142,32 @@ pub enum VaultError {
     BadSetting(String),
 }
 
+impl From<rusqlite::Error> for VaultError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi;
+        if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            let write_failure = matches!(
+                f.code,
+                rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::ReadOnly
+            ) || matches!(
+                f.extended_code,
+                ffi::SQLITE_IOERR_WRITE | ffi::SQLITE_IOERR_FSYNC | ffi::SQLITE_IOERR_TRUNCATE
+            );
+            if write_failure {
+                return VaultError::Storage(e.to_string());
+            }
+        }
+        VaultError::Sql(e)
+    }
+}
+
 impl From<VaultError> for StoreError {
     fn from(e: VaultError) -> Self {
         match e {
             VaultError::Store(s) => s,
-            VaultError::Crypto(CryptoError::Open) => {
-                StoreError::Integrity("a sealed record failed to decrypt (altered, moved, or wrong key)".into())
-            }
+            VaultError::Crypto(CryptoError::Open) => StoreError::Integrity(
+                "a sealed record failed to decrypt (altered, moved, or wrong key)".into(),
+            ),
             other => StoreError::Io(other.to_string()),
         }
     }
@@ -155,7 +181,10 @@ fn now_ms() -> u64 {
 }
 
 fn valid_user_name(n: &str) -> bool {
-    !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    !n.is_empty()
+        && n.len() <= 64
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
 /// How the vault derives user keys.
@@ -223,6 +252,27 @@ impl Vault {
     /// Creates a new vault in `dir` with its first users (at least one
     /// clinician, who holds the data master key).
     pub fn create(dir: &Path, users: &[NewUser<'_>], kdf: KdfChoice) -> Result<Vault, VaultError> {
+        Self::create_inner(dir, users, kdf, false)
+    }
+
+    /// Creates a vault as the first release (schema 1) wrote it: the data
+    /// master wrapped symmetrically under each clinician's passphrase key.
+    /// For the migration tests only.
+    #[doc(hidden)]
+    pub fn create_schema_v1_for_tests(
+        dir: &Path,
+        users: &[NewUser<'_>],
+        kdf: KdfChoice,
+    ) -> Result<Vault, VaultError> {
+        Self::create_inner(dir, users, kdf, true)
+    }
+
+    fn create_inner(
+        dir: &Path,
+        users: &[NewUser<'_>],
+        kdf: KdfChoice,
+        schema_v1: bool,
+    ) -> Result<Vault, VaultError> {
         std::fs::create_dir_all(dir)?;
         let lock = lock_dir(dir)?;
         let path = dir.join(DB_FILE);
@@ -238,7 +288,7 @@ impl Vault {
             }
         }
         let mut conn = open_connection(&path)?;
-        schema::migrate(&mut conn)?;
+        schema::migrate_to(&mut conn, if schema_v1 { 1 } else { SCHEMA_VERSION })?;
         let data_master = Key256::generate()?;
         let audit_master = Key256::generate()?;
         let vault_id: [u8; 16] = tacet_crypto::random_bytes()?;
@@ -251,13 +301,32 @@ impl Vault {
         set_meta(&tx, "origin", origin.as_bytes())?;
         set_meta(&tx, "created_at_ms", &now_ms().to_be_bytes())?;
         let mut audit_seq = NonceSequence::new();
-        let sealed_pkcs8 = tacet_crypto::seal(&audit_master, audit_seq.next_nonce()?, &Aad::new("audit-signing-key"), &pkcs8)?;
+        let sealed_pkcs8 = tacet_crypto::seal(
+            &audit_master,
+            audit_seq.next_nonce()?,
+            &Aad::new("audit-signing-key"),
+            &pkcs8,
+        )?;
         set_meta(&tx, "audit_signing_key", &sealed_pkcs8)?;
-        let sealed_k0 = tacet_crypto::seal(&audit_master, audit_seq.next_nonce()?, &Aad::new("audit-chain-key0"), &chain0.0)?;
+        let sealed_k0 = tacet_crypto::seal(
+            &audit_master,
+            audit_seq.next_nonce()?,
+            &Aad::new("audit-chain-key0"),
+            &chain0.0,
+        )?;
         set_meta(&tx, "audit_chain_key0", &sealed_k0)?;
-        let sealed_cur = tacet_crypto::seal(&audit_master, audit_seq.next_nonce()?, &Aad::new("audit-chain-key").u64("next_seq", 0), &chain0.0)?;
+        let sealed_cur = tacet_crypto::seal(
+            &audit_master,
+            audit_seq.next_nonce()?,
+            &Aad::new("audit-chain-key").u64("next_seq", 0),
+            &chain0.0,
+        )?;
         set_meta(&tx, "audit_chain_key", &sealed_cur)?;
-        set_meta(&tx, "audit_nonce_counter", &audit_seq.next_counter().to_be_bytes())?;
+        set_meta(
+            &tx,
+            "audit_nonce_counter",
+            &audit_seq.next_counter().to_be_bytes(),
+        )?;
         set_meta(&tx, "data_nonce_counter", &0u64.to_be_bytes())?;
         set_meta(&tx, "data_master_id", &tacet_crypto::random_bytes::<16>()?)?;
         let verifier = SigningKey::from_pkcs8(&pkcs8, &origin)?.verifier();
@@ -278,10 +347,16 @@ impl Vault {
             data_master: Some(data_master.clone()),
             audit_master: audit_master.clone(),
             started: Instant::now(),
+            housekeeping_problem: None,
         };
-        session.write(|tx, s| s.append_audit(tx, AuditEvent::new(AuditAction::VaultCreated, system.clone())))?;
+        session.write(|tx, s| {
+            s.append_audit(
+                tx,
+                AuditEvent::new(AuditAction::VaultCreated, system.clone()),
+            )
+        })?;
         for u in users {
-            session.add_user_inner(u, kdf)?;
+            session.add_user_inner(u, kdf, schema_v1)?;
         }
         session.write_checkpoint()?;
         Ok(v)
@@ -356,7 +431,9 @@ impl Vault {
                 },
             )
             .optional()?;
-        let Some(((role, m, t, p, salt), wdm, wam, failed, last_failed, sealed_secret, wdm_pk)) = row else {
+        let Some(((role, m, t, p, salt), wdm, wam, failed, last_failed, sealed_secret, wdm_pk)) =
+            row
+        else {
             self.note_failed_unlock(user, false)?;
             return Err(VaultError::BadCredentials);
         };
@@ -378,25 +455,30 @@ impl Vault {
             salt,
         };
         let user_key = tacet_crypto::derive_key(pass, &params)?;
-        let audit_master = match tacet_crypto::unwrap_key(&user_key, &user_wrap_aad("audit", user), &wam) {
-            Ok(k) => k,
-            Err(CryptoError::Open) => {
-                self.note_failed_unlock(user, true)?;
-                return Err(VaultError::BadCredentials);
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let role = Role::parse(&role).ok_or_else(|| VaultError::Corrupt("a user record has an unknown role".into()))?;
+        let audit_master =
+            match tacet_crypto::unwrap_key(&user_key, &user_wrap_aad("audit", user), &wam) {
+                Ok(k) => k,
+                Err(CryptoError::Open) => {
+                    self.note_failed_unlock(user, true)?;
+                    return Err(VaultError::BadCredentials);
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let role = Role::parse(&role)
+            .ok_or_else(|| VaultError::Corrupt("a user record has an unknown role".into()))?;
         // The data master: through the key pair (v2), or the v1 symmetric
         // wrap, which is then upgraded in the unlock transaction below.
         let mut upgrade: Option<(pk::KeyPair, Vec<u8>)> = None;
         let data_master = match (sealed_secret, wdm_pk, wdm) {
             (Some(sealed), Some(w), _) => {
-                let secret = tacet_crypto::open(&user_key, &user_wrap_aad("x25519-secret", user), &sealed)?;
+                let secret =
+                    tacet_crypto::open(&user_key, &user_wrap_aad("x25519-secret", user), &sealed)?;
                 let pair = pk::KeyPair::from_secret_bytes(&secret)?;
                 let master_id = get_meta(&self.conn, "data_master_id")?;
                 Some(pk::unwrap_with(&pair, user, &master_id, &w).map_err(|_| {
-                    VaultError::Corrupt(format!("the data key wrapped for user {user} does not open"))
+                    VaultError::Corrupt(format!(
+                        "the data key wrapped for user {user} does not open"
+                    ))
                 })?)
             }
             (_, _, Some(w)) if role == Role::Clinician => {
@@ -422,6 +504,7 @@ impl Vault {
             data_master,
             audit_master,
             started: Instant::now(),
+            housekeeping_problem: None,
         };
         u.write(|tx, s| {
             tx.execute("UPDATE users SET failed_attempts = 0 WHERE name = ?1", params![user])?;
@@ -455,7 +538,7 @@ impl Vault {
             s.append_audit(tx, AuditEvent::new(AuditAction::Unlock, actor.clone()))
         })?;
         u.write_checkpoint()?;
-        u.housekeeping_at_unlock()?;
+        u.housekeeping_at_unlock();
         Ok(u)
     }
 
@@ -467,7 +550,11 @@ impl Vault {
                 params![user, now_ms()],
             )?;
         }
-        let name = if valid_user_name(user) { user } else { "unknown" };
+        let name = if valid_user_name(user) {
+            user
+        } else {
+            "unknown"
+        };
         tx.execute(
             "INSERT INTO audit_pending (user_name, action, at_ms) VALUES (?1, ?2, ?3)",
             params![name, AuditAction::UnlockFailed.code(), now_ms()],
@@ -479,7 +566,10 @@ impl Vault {
     /// Verifies the audit log with nothing but the public verifier key
     /// stored in clear: no passphrase needed, no patient data opened. The
     /// forward-secure chain is checked only by [`Unlocked::verify_audit`].
-    pub fn verify_public(&self, external_checkpoints: &[String]) -> Result<AuditVerification, VaultError> {
+    pub fn verify_public(
+        &self,
+        external_checkpoints: &[String],
+    ) -> Result<AuditVerification, VaultError> {
         verify_with(&self.conn, external_checkpoints, None)
     }
 }
@@ -499,7 +589,9 @@ fn finish_pending_shreds(conn: &Connection) -> Result<usize, VaultError> {
 /// could not complete (a reader held it back).
 fn truncate_wal(conn: &Connection) -> Result<(), VaultError> {
     let (busy, _, _): (i64, i64, i64) =
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     if busy != 0 {
         return Err(VaultError::Io(std::io::Error::other(
             "the write-ahead log could not be truncated (the database is busy); deleted data may linger until the next start",
@@ -509,7 +601,9 @@ fn truncate_wal(conn: &Connection) -> Result<(), VaultError> {
 }
 
 fn user_wrap_aad(which: &str, user: &str) -> Aad {
-    Aad::new("user-wrap").field("key", which.as_bytes()).field("user", user.as_bytes())
+    Aad::new("user-wrap")
+        .field("key", which.as_bytes())
+        .field("user", user.as_bytes())
 }
 
 fn set_meta(tx: &Transaction<'_>, k: &str, v: &[u8]) -> Result<(), rusqlite::Error> {
@@ -534,14 +628,24 @@ fn get_counter(conn: &Connection, k: &str) -> Result<u64, VaultError> {
     Ok(u64::from_be_bytes(arr))
 }
 
-fn verify_with(conn: &Connection, external: &[String], k0: Option<&ChainKey>) -> Result<AuditVerification, VaultError> {
+fn verify_with(
+    conn: &Connection,
+    external: &[String],
+    k0: Option<&ChainKey>,
+) -> Result<AuditVerification, VaultError> {
     let vkey = String::from_utf8(get_meta(conn, "audit_vkey")?)
         .map_err(|_| VaultError::Corrupt("the audit verifier key is not text".into()))?;
     let verifier: VerifierKey = tacet_audit::parse_vkey(&vkey)?;
     let records: Vec<StoredRecord> = {
-        let mut st = conn.prepare("SELECT seq, record, leaf_hash, chain_tag FROM audit_log ORDER BY seq")?;
+        let mut st =
+            conn.prepare("SELECT seq, record, leaf_hash, chain_tag FROM audit_log ORDER BY seq")?;
         let rows = st.query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, Vec<u8>>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {
@@ -582,6 +686,7 @@ pub struct Unlocked<'v> {
     data_master: Option<Key256>,
     audit_master: Key256,
     started: Instant,
+    housekeeping_problem: Option<String>,
 }
 
 struct SessionRow {
@@ -595,6 +700,9 @@ struct SessionRow {
     receipt_id: Option<String>,
 }
 
+/// One opened artifact: its index and plaintext (zeroized on drop).
+type OpenedItem = (u64, zeroize::Zeroizing<Vec<u8>>);
+
 fn artifact_aad(id: SessionId, kind: &str, idx: u64, last: bool, key_id: &[u8]) -> Aad {
     Aad::new("artifact")
         .field("session", id.as_bytes())
@@ -605,7 +713,9 @@ fn artifact_aad(id: SessionId, kind: &str, idx: u64, last: bool, key_id: &[u8]) 
 }
 
 fn session_key_aad(id: SessionId, key_id: &[u8]) -> Aad {
-    Aad::new("session-key").field("session", id.as_bytes()).field("key_id", key_id)
+    Aad::new("session-key")
+        .field("session", id.as_bytes())
+        .field("key_id", key_id)
 }
 
 impl<'v> Unlocked<'v> {
@@ -614,7 +724,10 @@ impl<'v> Unlocked<'v> {
     }
 
     /// Runs `f` in one transaction; commits only if it succeeds.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>, &Self) -> Result<T, VaultError>) -> Result<T, VaultError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>, &Self) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
         // An unchecked transaction borrows the connection shared, so the
         // closure may still use the keys held beside it.
         let tx = self.vault.conn.unchecked_transaction()?;
@@ -624,13 +737,21 @@ impl<'v> Unlocked<'v> {
     }
 
     fn append_audit(&self, tx: &Transaction<'_>, ev: AuditEvent) -> Result<u64, VaultError> {
-        let next: i64 = tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_log", [], |r| r.get(0))?;
+        let next: i64 =
+            tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_log", [], |r| {
+                r.get(0)
+            })?;
         let seq = next as u64;
         let prev_tag: [u8; 32] = if seq == 0 {
             [0u8; 32]
         } else {
-            let v: Vec<u8> = tx.query_row("SELECT chain_tag FROM audit_log WHERE seq = ?1", params![next - 1], |r| r.get(0))?;
-            v.try_into().map_err(|_| VaultError::Corrupt("an audit chain tag is malformed".into()))?
+            let v: Vec<u8> = tx.query_row(
+                "SELECT chain_tag FROM audit_log WHERE seq = ?1",
+                params![next - 1],
+                |r| r.get(0),
+            )?;
+            v.try_into()
+                .map_err(|_| VaultError::Corrupt("an audit chain tag is malformed".into()))?
         };
         let mono_ns = self.started.elapsed().as_nanos() as u64;
         let rec = AuditRecord::from_event(seq, now_ms(), mono_ns, APP_VERSION, &ev);
@@ -638,7 +759,11 @@ impl<'v> Unlocked<'v> {
         let leaf = tacet_audit::leaf_hash(&bytes);
         // The chain key for this record, then evolve and keep only the next.
         let sealed = get_meta(tx, "audit_chain_key")?;
-        let cur = tacet_crypto::open(&self.audit_master, &Aad::new("audit-chain-key").u64("next_seq", seq), &sealed)?;
+        let cur = tacet_crypto::open(
+            &self.audit_master,
+            &Aad::new("audit-chain-key").u64("next_seq", seq),
+            &sealed,
+        )?;
         let cur: [u8; 32] = cur
             .as_slice()
             .try_into()
@@ -654,7 +779,11 @@ impl<'v> Unlocked<'v> {
             &next_key.0,
         )?;
         set_meta(tx, "audit_chain_key", &sealed_next)?;
-        set_meta(tx, "audit_nonce_counter", &nonces.next_counter().to_be_bytes())?;
+        set_meta(
+            tx,
+            "audit_nonce_counter",
+            &nonces.next_counter().to_be_bytes(),
+        )?;
         tx.execute(
             "INSERT INTO audit_log (seq, record, leaf_hash, chain_tag) VALUES (?1, ?2, ?3, ?4)",
             params![next, bytes, leaf.to_vec(), tag.to_vec()],
@@ -670,13 +799,20 @@ impl<'v> Unlocked<'v> {
             let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
             let mut out = Vec::new();
             for r in rows {
-                out.push(r?.try_into().map_err(|_| VaultError::Corrupt("a leaf hash is malformed".into()))?);
+                out.push(
+                    r?.try_into()
+                        .map_err(|_| VaultError::Corrupt("a leaf hash is malformed".into()))?,
+                );
             }
             out
         };
         let size = leaves.len() as u64;
         if let Some(note) = conn
-            .query_row("SELECT note FROM checkpoints WHERE size = ?1", params![size as i64], |r| r.get::<_, String>(0))
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                params![size as i64],
+                |r| r.get::<_, String>(0),
+            )
             .optional()?
         {
             return Ok(note);
@@ -685,7 +821,8 @@ impl<'v> Unlocked<'v> {
         let origin = String::from_utf8(get_meta(conn, "origin")?)
             .map_err(|_| VaultError::Corrupt("the vault origin is not text".into()))?;
         let sealed = get_meta(conn, "audit_signing_key")?;
-        let pkcs8 = tacet_crypto::open(&self.audit_master, &Aad::new("audit-signing-key"), &sealed)?;
+        let pkcs8 =
+            tacet_crypto::open(&self.audit_master, &Aad::new("audit-signing-key"), &sealed)?;
         let key = SigningKey::from_pkcs8(&pkcs8, &origin)?;
         let note = tacet_audit::sign_checkpoint(
             &Checkpoint {
@@ -702,7 +839,12 @@ impl<'v> Unlocked<'v> {
         Ok(note)
     }
 
-    fn add_user_inner(&mut self, u: &NewUser<'_>, kdf: KdfChoice) -> Result<(), VaultError> {
+    fn add_user_inner(
+        &mut self,
+        u: &NewUser<'_>,
+        kdf: KdfChoice,
+        schema_v1: bool,
+    ) -> Result<(), VaultError> {
         if !valid_user_name(u.name) {
             return Err(VaultError::BadUserName);
         }
@@ -713,8 +855,22 @@ impl<'v> Unlocked<'v> {
         let user_key = tacet_crypto::derive_key(u.passphrase, &params)?;
         // A fresh salt means a fresh user key: its nonce sequence starts at 0.
         let mut nonces = NonceSequence::new();
-        let wam = tacet_crypto::wrap_key(&user_key, nonces.next_nonce()?, &user_wrap_aad("audit", u.name), &self.audit_master)?;
+        let wam = tacet_crypto::wrap_key(
+            &user_key,
+            nonces.next_nonce()?,
+            &user_wrap_aad("audit", u.name),
+            &self.audit_master,
+        )?;
         let pair = match (u.role, &self.data_master) {
+            (Role::Clinician, Some(dm)) if schema_v1 => {
+                let w = tacet_crypto::wrap_key(
+                    &user_key,
+                    nonces.next_nonce()?,
+                    &user_wrap_aad("data", u.name),
+                    dm,
+                )?;
+                Some((None, w, None))
+            }
             (Role::Clinician, Some(dm)) => {
                 let pair = pk::KeyPair::generate()?;
                 let sealed = tacet_crypto::seal(
@@ -725,7 +881,7 @@ impl<'v> Unlocked<'v> {
                 )?;
                 let master_id = get_meta(&self.vault.conn, "data_master_id")?;
                 let wrapped = pk::wrap_to(&pair.public, u.name, &master_id, dm)?;
-                Some((pair.public, sealed, wrapped))
+                Some((Some(pair.public), sealed, Some(wrapped)))
             }
             (Role::Clinician, None) => {
                 return Err(StoreError::Denied(
@@ -736,7 +892,7 @@ impl<'v> Unlocked<'v> {
             (Role::Admin, _) => None,
         };
         let (public, sealed_secret, wdm_pk) = match pair {
-            Some((p, s, w)) => (Some(p.to_vec()), Some(s), Some(w)),
+            Some((p, s, w)) => (p.map(|p| p.to_vec()), Some(s), w),
             None => (None, None, None),
         };
         let actor = self.actor.clone();
@@ -749,10 +905,18 @@ impl<'v> Unlocked<'v> {
             if exists.is_some() {
                 return Err(VaultError::UserExists(name.clone()));
             }
-            tx.execute(
-                "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public, sealed_x25519_secret, wrapped_data_master_pk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![name, role.as_str(), params.m_cost_kib, params.t_cost, params.p_cost, params.salt.to_vec(), wam, now_ms(), public, sealed_secret, wdm_pk],
-            )?;
+            if schema_v1 {
+                // The v1 row: the data master wrapped under the passphrase key.
+                tx.execute(
+                    "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_data_master, wrapped_audit_master, created_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![name, role.as_str(), params.m_cost_kib, params.t_cost, params.p_cost, params.salt.to_vec(), sealed_secret, wam, now_ms()],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public, sealed_x25519_secret, wrapped_data_master_pk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![name, role.as_str(), params.m_cost_kib, params.t_cost, params.p_cost, params.salt.to_vec(), wam, now_ms(), public, sealed_secret, wdm_pk],
+                )?;
+            }
             s.append_audit(tx, AuditEvent::new(AuditAction::UserAdded, actor.clone()).object(format!("user:{name}:{role}")))
         })?;
         Ok(())
@@ -760,12 +924,15 @@ impl<'v> Unlocked<'v> {
 
     /// Adds a user (an admin may add admins; a clinician may add clinicians).
     pub fn add_user(&mut self, u: &NewUser<'_>, kdf: KdfChoice) -> Result<(), VaultError> {
-        self.add_user_inner(u, kdf)
+        self.add_user_inner(u, kdf, false)
     }
 
     /// Users and roles (names and roles only).
     pub fn users(&self) -> Result<Vec<(String, Role)>, VaultError> {
-        let mut st = self.vault.conn.prepare("SELECT name, role FROM users ORDER BY name")?;
+        let mut st = self
+            .vault
+            .conn
+            .prepare("SELECT name, role FROM users ORDER BY name")?;
         let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
         let mut out = Vec::new();
         for r in rows {
@@ -776,6 +943,11 @@ impl<'v> Unlocked<'v> {
     }
 
     fn load_session(&self, id: SessionId) -> Result<SessionRow, VaultError> {
+        self.load_session_as(id, true)
+    }
+
+    /// `check_owner = false` is for the system's own work (retention).
+    fn load_session_as(&self, id: SessionId, check_owner: bool) -> Result<SessionRow, VaultError> {
         let row = self
             .vault
             .conn
@@ -796,11 +968,21 @@ impl<'v> Unlocked<'v> {
                 },
             )
             .optional()?;
-        let Some((owner, state, template_id, created_at_ms, key_id, wrapped_key, nonce_counter, receipt_id)) = row else {
+        let Some((
+            owner,
+            state,
+            template_id,
+            created_at_ms,
+            key_id,
+            wrapped_key,
+            nonce_counter,
+            receipt_id,
+        )) = row
+        else {
             return Err(StoreError::NoSuchSession(id.to_string()).into());
         };
         // A clinician sees only their own sessions; to them, another's does not exist.
-        if self.actor.role == Role::Clinician && owner != self.actor.user.0 {
+        if check_owner && self.actor.role == Role::Clinician && owner != self.actor.user.0 {
             return Err(StoreError::NoSuchSession(id.to_string()).into());
         }
         let state = SessionState::parse(&state)
@@ -819,13 +1001,21 @@ impl<'v> Unlocked<'v> {
 
     fn session_key(&self, id: SessionId, row: &SessionRow) -> Result<Key256, VaultError> {
         let dm = self.data_master.as_ref().ok_or_else(|| {
-            StoreError::Denied("an admin cannot open patient data; sign in as the session's clinician".into())
+            StoreError::Denied(
+                "an admin cannot open patient data; sign in as the session's clinician".into(),
+            )
         })?;
-        let wrapped = row
-            .wrapped_key
-            .as_ref()
-            .ok_or_else(|| StoreError::Denied(format!("session {} was destroyed; its key no longer exists", id.short())))?;
-        Ok(tacet_crypto::unwrap_key(dm, &session_key_aad(id, &row.key_id), wrapped)?)
+        let wrapped = row.wrapped_key.as_ref().ok_or_else(|| {
+            StoreError::Denied(format!(
+                "session {} was destroyed; its key no longer exists",
+                id.short()
+            ))
+        })?;
+        Ok(tacet_crypto::unwrap_key(
+            dm,
+            &session_key_aad(id, &row.key_id),
+            wrapped,
+        )?)
     }
 
     /// Seals `items` (kind, idx, last, plaintext) under the session's key,
@@ -849,7 +1039,12 @@ impl<'v> Unlocked<'v> {
         let mut sealed = Vec::with_capacity(items.len());
         for (kind, idx, last, pt) in items {
             let aad = artifact_aad(id, kind, *idx, *last, &row.key_id);
-            sealed.push((*kind, *idx, *last, tacet_crypto::seal(&key, nonces.next_nonce()?, &aad, pt)?));
+            sealed.push((
+                *kind,
+                *idx,
+                *last,
+                tacet_crypto::seal(&key, nonces.next_nonce()?, &aad, pt)?,
+            ));
         }
         let counter = nonces.next_counter();
         self.write(|tx, s| {
@@ -873,7 +1068,7 @@ impl<'v> Unlocked<'v> {
         })
     }
 
-    fn read_sealed(&self, id: SessionId, kind: &str) -> Result<Vec<(u64, zeroize::Zeroizing<Vec<u8>>)>, VaultError> {
+    fn read_sealed(&self, id: SessionId, kind: &str) -> Result<Vec<OpenedItem>, VaultError> {
         let row = self.load_session(id)?;
         let key = self.session_key(id, &row)?;
         let mut st = self
@@ -881,21 +1076,33 @@ impl<'v> Unlocked<'v> {
             .conn
             .prepare("SELECT idx, final, sealed FROM artifacts WHERE session_id = ?1 AND kind = ?2 ORDER BY idx")?;
         let rows = st.query_map(params![id.as_bytes().to_vec(), kind], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
         })?;
         let mut out = Vec::new();
         for r in rows {
             let (idx, last, blob) = r?;
             let aad = artifact_aad(id, kind, idx as u64, last != 0, &row.key_id);
             let pt = tacet_crypto::open(&key, &aad, &blob).map_err(|_| {
-                StoreError::Integrity(format!("session {} {kind} item {idx} failed to decrypt (altered or moved)", id.short()))
+                StoreError::Integrity(format!(
+                    "session {} {kind} item {idx} failed to decrypt (altered or moved)",
+                    id.short()
+                ))
             })?;
             out.push((idx as u64, pt));
         }
         Ok(out)
     }
 
-    fn read_one(&self, id: SessionId, kind: &str, missing: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, VaultError> {
+    fn read_one(
+        &self,
+        id: SessionId,
+        kind: &str,
+        missing: &str,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, VaultError> {
         self.read_sealed(id, kind)?
             .into_iter()
             .next()
@@ -905,7 +1112,10 @@ impl<'v> Unlocked<'v> {
 
     /// Verifies the audit log including the forward-secure chain (needs the
     /// audit master key, which admins hold).
-    pub fn verify_audit_full(&mut self, external: &[String]) -> Result<AuditVerification, VaultError> {
+    pub fn verify_audit_full(
+        &mut self,
+        external: &[String],
+    ) -> Result<AuditVerification, VaultError> {
         let sealed = get_meta(&self.vault.conn, "audit_chain_key0")?;
         let k0 = tacet_crypto::open(&self.audit_master, &Aad::new("audit-chain-key0"), &sealed)?;
         let k0: [u8; 32] = k0
@@ -922,6 +1132,30 @@ impl<'v> Unlocked<'v> {
     }
 }
 
+/// Decodes a stored (already decrypted) attestation record. Every field
+/// is required; anything else is an integrity error, never a panic (the
+/// fuzz target in `fuzz/` and the property tests hold it to that).
+pub fn decode_attestation(id: SessionId, bytes: &[u8]) -> Result<Attestation, StoreError> {
+    let bad = || StoreError::Integrity("the stored attestation is malformed".into());
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| bad())?;
+    let note_sha256: [u8; 32] = v["note_sha256"]
+        .as_str()
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(bad)?;
+    let reviewer = v["reviewer"]
+        .as_str()
+        .filter(|r| valid_user_name(r))
+        .ok_or_else(bad)?;
+    Ok(Attestation {
+        session: id,
+        reviewer: UserName(reviewer.to_string()),
+        note_sha256,
+        attested_at_unix_ms: v["attested_at_unix_ms"].as_u64().ok_or_else(bad)?,
+        statement: v["statement"].as_str().ok_or_else(bad)?.to_string(),
+    })
+}
+
 fn store<T>(r: Result<T, VaultError>) -> Result<T, StoreError> {
     r.map_err(StoreError::from)
 }
@@ -931,9 +1165,15 @@ impl SessionStore for Unlocked<'_> {
         &self.actor
     }
 
-    fn create_session(&mut self, template_id: &str, patient: &PatientRef) -> Result<SessionId, StoreError> {
+    fn create_session(
+        &mut self,
+        template_id: &str,
+        patient: &PatientRef,
+    ) -> Result<SessionId, StoreError> {
         if self.actor.role != Role::Clinician {
-            return Err(StoreError::Denied("only a clinician can start a session".into()));
+            return Err(StoreError::Denied(
+                "only a clinician can start a session".into(),
+            ));
         }
         store((|| {
             let id = SessionId(tacet_crypto::random_bytes()?);
@@ -943,8 +1183,10 @@ impl SessionStore for Unlocked<'_> {
                 .data_master
                 .clone()
                 .ok_or_else(|| StoreError::Denied("this user holds no data key".into()))?;
-            let mut dn = NonceSequence::resume(get_counter(&self.vault.conn, "data_nonce_counter")?)?;
-            let wrapped = tacet_crypto::wrap_key(&dm, dn.next_nonce()?, &session_key_aad(id, &key_id), &key)?;
+            let mut dn =
+                NonceSequence::resume(get_counter(&self.vault.conn, "data_nonce_counter")?)?;
+            let wrapped =
+                tacet_crypto::wrap_key(&dm, dn.next_nonce()?, &session_key_aad(id, &key_id), &key)?;
             let mut sn = NonceSequence::new();
             let sealed_ref = tacet_crypto::seal(
                 &key,
@@ -1018,8 +1260,9 @@ impl SessionStore for Unlocked<'_> {
                 out.push(SessionSummary {
                     id: SessionId(id),
                     owner: UserName(owner),
-                    state: SessionState::parse(&state)
-                        .ok_or_else(|| VaultError::Corrupt("a session has an unknown state".into()))?,
+                    state: SessionState::parse(&state).ok_or_else(|| {
+                        VaultError::Corrupt("a session has an unknown state".into())
+                    })?,
                     template_id,
                     created_at_unix_ms: created,
                     receipt_id: receipt,
@@ -1030,12 +1273,19 @@ impl SessionStore for Unlocked<'_> {
     }
 
     fn patient_ref(&mut self, id: SessionId) -> Result<PatientRef, StoreError> {
-        let bytes = store(self.read_one(id, "patient_ref", "this session has no patient reference"))?;
-        let s = String::from_utf8(bytes.to_vec()).map_err(|_| StoreError::Integrity("patient reference is not text".into()))?;
+        let bytes =
+            store(self.read_one(id, "patient_ref", "this session has no patient reference"))?;
+        let s = String::from_utf8(bytes.to_vec())
+            .map_err(|_| StoreError::Integrity("patient reference is not text".into()))?;
         Ok(PatientRef::new(s))
     }
 
-    fn append_audio(&mut self, id: SessionId, samples_16k: &[f32], last: bool) -> Result<u64, StoreError> {
+    fn append_audio(
+        &mut self,
+        id: SessionId,
+        samples_16k: &[f32],
+        last: bool,
+    ) -> Result<u64, StoreError> {
         store((|| {
             let row = self.load_session(id)?;
             let transition = match row.state {
@@ -1062,7 +1312,14 @@ impl SessionStore for Unlocked<'_> {
             let items: Vec<(&str, u64, bool, &[u8])> = chunks
                 .iter()
                 .enumerate()
-                .map(|(i, c)| ("audio", start as u64 + i as u64, last && i + 1 == n, c.as_slice()))
+                .map(|(i, c)| {
+                    (
+                        "audio",
+                        start as u64 + i as u64,
+                        last && i + 1 == n,
+                        c.as_slice(),
+                    )
+                })
                 .collect();
             let all: Vec<u8> = chunks.concat();
             let ev = AuditEvent::new(AuditAction::AudioImported, self.actor.clone())
@@ -1082,7 +1339,10 @@ impl SessionStore for Unlocked<'_> {
             if *idx != i as u64 {
                 return Err(StoreError::Integrity(format!("audio chunk {i} is missing")));
             }
-            out.extend(c.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+            out.extend(
+                c.chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            );
         }
         Ok(out)
     }
@@ -1098,13 +1358,20 @@ impl SessionStore for Unlocked<'_> {
                 ev = ev.detail(Detail::ModelSha256(arr));
             }
         }
-        store(self.put_sealed(id, Some(Transition::FinishTranscript), Some("transcript"), &[("transcript", 0, true, &bytes)], ev))?;
+        store(self.put_sealed(
+            id,
+            Some(Transition::FinishTranscript),
+            Some("transcript"),
+            &[("transcript", 0, true, &bytes)],
+            ev,
+        ))?;
         Ok(())
     }
 
     fn transcript(&mut self, id: SessionId) -> Result<Transcript, StoreError> {
         let bytes = store(self.read_one(id, "transcript", "this session has no transcript yet"))?;
-        Transcript::from_bytes(&bytes).map_err(|_| StoreError::Integrity("the stored transcript is malformed".into()))
+        Transcript::from_bytes(&bytes)
+            .map_err(|_| StoreError::Integrity("the stored transcript is malformed".into()))
     }
 
     fn put_draft(&mut self, id: SessionId, d: &Draft) -> Result<(), StoreError> {
@@ -1119,7 +1386,13 @@ impl SessionStore for Unlocked<'_> {
             }
         }
         store((|| {
-            self.put_sealed(id, Some(Transition::StoreDraft), Some("draft"), &[("draft", 0, true, &bytes)], ev)?;
+            self.put_sealed(
+                id,
+                Some(Transition::StoreDraft),
+                Some("draft"),
+                &[("draft", 0, true, &bytes)],
+                ev,
+            )?;
             // A new draft voids any earlier attestation.
             self.vault.conn.execute(
                 "DELETE FROM artifacts WHERE session_id = ?1 AND kind IN ('note', 'attestation')",
@@ -1131,13 +1404,16 @@ impl SessionStore for Unlocked<'_> {
 
     fn draft(&mut self, id: SessionId) -> Result<Draft, StoreError> {
         let bytes = store(self.read_one(id, "draft", "this session has no draft yet"))?;
-        Draft::from_bytes(&bytes).map_err(|_| StoreError::Integrity("the stored draft is malformed".into()))
+        Draft::from_bytes(&bytes)
+            .map_err(|_| StoreError::Integrity("the stored draft is malformed".into()))
     }
 
     fn put_attested(&mut self, note: &AttestedNote) -> Result<(), StoreError> {
         let id = note.session();
         if note.attestation().reviewer != self.actor.user || self.actor.role != Role::Clinician {
-            return Err(StoreError::Denied("only the reviewing clinician can record their attestation".into()));
+            return Err(StoreError::Denied(
+                "only the reviewing clinician can record their attestation".into(),
+            ));
         }
         let a = note.attestation();
         let att = serde_json::json!({
@@ -1154,13 +1430,15 @@ impl SessionStore for Unlocked<'_> {
             id,
             Some(Transition::Attest),
             Some("note"),
-            &[("note", 0, true, note.text().as_bytes()), ("attestation", 0, true, att.as_bytes())],
+            &[
+                ("note", 0, true, note.text().as_bytes()),
+                ("attestation", 0, true, att.as_bytes()),
+            ],
             ev,
-        ))
-        .and_then(|_| {
-            // `put_sealed` replaced notes; replace attestations likewise.
-            Ok(())
-        })
+        ))?;
+        // A re-attestation always follows a new draft, which removed the
+        // earlier note and attestation rows.
+        Ok(())
     }
 
     fn attested(&mut self, id: SessionId) -> Result<AttestedNote, StoreError> {
@@ -1169,29 +1447,24 @@ impl SessionStore for Unlocked<'_> {
         let (Some((_, text)), Some((_, att))) = (notes.first(), atts.first()) else {
             return Err(GateError::NotAttested.into());
         };
-        let text = String::from_utf8(text.to_vec()).map_err(|_| StoreError::Integrity("the stored note is not text".into()))?;
-        let v: serde_json::Value =
-            serde_json::from_slice(att).map_err(|_| StoreError::Integrity("the stored attestation is malformed".into()))?;
-        let hash: [u8; 32] = v["note_sha256"]
-            .as_str()
-            .and_then(|h| hex::decode(h).ok())
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| StoreError::Integrity("the stored attestation is malformed".into()))?;
-        let a = Attestation {
-            session: id,
-            reviewer: UserName(v["reviewer"].as_str().unwrap_or_default().to_string()),
-            note_sha256: hash,
-            attested_at_unix_ms: v["attested_at_unix_ms"].as_u64().unwrap_or(0),
-            statement: v["statement"].as_str().unwrap_or_default().to_string(),
-        };
+        let text = String::from_utf8(text.to_vec())
+            .map_err(|_| StoreError::Integrity("the stored note is not text".into()))?;
+        let a = decode_attestation(id, att)?;
         Ok(AttestedNote::reopen(id, text, Some(a))?)
     }
 
-    fn mark_exported(&mut self, note: &AttestedNote, format: &'static str) -> Result<String, StoreError> {
+    fn mark_exported(
+        &mut self,
+        note: &AttestedNote,
+        format: &'static str,
+    ) -> Result<String, StoreError> {
         let id = note.session();
         store((|| {
             let row = self.load_session(id)?;
-            let next = row.state.apply(Transition::Export).map_err(StoreError::from)?;
+            let next = row
+                .state
+                .apply(Transition::Export)
+                .map_err(StoreError::from)?;
             let ev = AuditEvent::new(AuditAction::NoteExported, self.actor.clone())
                 .session(id)
                 .content_hash(note.attestation().note_sha256)
@@ -1207,73 +1480,31 @@ impl SessionStore for Unlocked<'_> {
         })())
     }
 
-    fn destroy(&mut self, id: SessionId, trigger: &'static str) -> Result<DeletionReceipt, StoreError> {
-        store((|| {
-            let row = self.load_session(id)?;
-            if self.actor.role == Role::Clinician && row.owner != self.actor.user.0 {
-                return Err(StoreError::NoSuchSession(id.to_string()).into());
-            }
-            row.state.apply(Transition::Destroy).map_err(StoreError::from)?;
-            let hashes: Vec<[u8; 32]> = {
-                let mut st = self
-                    .vault
-                    .conn
-                    .prepare("SELECT sealed FROM artifacts WHERE session_id = ?1 ORDER BY kind, idx")?;
-                let rows = st.query_map(params![id.as_bytes().to_vec()], |r| r.get::<_, Vec<u8>>(0))?;
-                let mut out = Vec::new();
-                for r in rows {
-                    out.push(tacet_crypto::sha256(&r?));
-                }
-                out
-            };
-            let key_id: [u8; 16] = row
-                .key_id
-                .clone()
-                .try_into()
-                .map_err(|_| VaultError::Corrupt("a session key id is malformed".into()))?;
-            let mut ev = AuditEvent::new(AuditAction::SessionDestroyed, self.actor.clone())
-                .session(id)
-                .detail(Detail::Trigger(trigger))
-                .detail(Detail::KeyId(key_id))
-                .detail(Detail::Count(hashes.len() as u64));
-            for h in &hashes {
-                ev = ev.detail(Detail::DestroyedCiphertext(*h));
-            }
-            let at = now_ms();
-            let seq = self.write(|tx, s| {
-                tx.execute("DELETE FROM artifacts WHERE session_id = ?1", params![id.as_bytes().to_vec()])?;
-                let seq = s.append_audit(tx, ev)?;
-                let leaf: Vec<u8> = tx.query_row("SELECT leaf_hash FROM audit_log WHERE seq = ?1", params![seq as i64], |r| r.get(0))?;
-                let receipt = format!("rcpt-{seq}-{}", hex::encode(&leaf[..4.min(leaf.len())]));
-                tx.execute(
-                    "UPDATE sessions SET state = 'destroyed', wrapped_key = NULL, nonce_counter = 0, receipt_id = ?2, updated_at_ms = ?3 WHERE id = ?1",
-                    params![id.as_bytes().to_vec(), receipt, at],
-                )?;
-                Ok(seq)
-            })?;
-            self.write_checkpoint()?;
-            self.checkpoint_wal()?;
-            let receipt_id = self.load_session(id)?.receipt_id.unwrap_or_default();
-            Ok(DeletionReceipt {
-                receipt_id,
-                session: id,
-                key_id_hex: hex::encode(key_id),
-                destroyed_ciphertexts: hashes.len() as u64,
-                trigger,
-                actor: self.actor.user.clone(),
-                at_unix_ms: at,
-                audit_seq: seq,
-            })
-        })())
+    /// Destroys the session now, or — for trigger `exported` with an export
+    /// grace period set — schedules it (the receipt id then starts with
+    /// `scheduled-` and nothing is destroyed until retention runs).
+    fn destroy(
+        &mut self,
+        id: SessionId,
+        trigger: &'static str,
+    ) -> Result<DeletionReceipt, StoreError> {
+        store(self.destroy_or_schedule(id, trigger))
     }
 
     fn record(&mut self, ev: AuditEvent) -> Result<u64, StoreError> {
         store(self.write(|tx, s| s.append_audit(tx, ev)))
     }
 
-    fn verify_audit(&mut self, external_checkpoints: &[String]) -> Result<AuditVerification, StoreError> {
+    fn verify_audit(
+        &mut self,
+        external_checkpoints: &[String],
+    ) -> Result<AuditVerification, StoreError> {
         let v = store(self.verify_audit_full(external_checkpoints))?;
-        let outcome = if v.is_ok() { Outcome::Success } else { Outcome::Failed };
+        let outcome = if v.is_ok() {
+            Outcome::Success
+        } else {
+            Outcome::Failed
+        };
         let ev = AuditEvent::new(AuditAction::AuditVerified, self.actor.clone())
             .outcome(outcome)
             .detail(Detail::Count(v.records));
@@ -1283,7 +1514,10 @@ impl SessionStore for Unlocked<'_> {
 
     fn deletions(&mut self) -> Result<Vec<DeletionEntry>, StoreError> {
         store((|| {
-            let mut st = self.vault.conn.prepare("SELECT seq, record FROM audit_log ORDER BY seq")?;
+            let mut st = self
+                .vault
+                .conn
+                .prepare("SELECT seq, record FROM audit_log ORDER BY seq")?;
             let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
             let mut out = Vec::new();
             for r in rows {
@@ -1292,8 +1526,18 @@ impl SessionStore for Unlocked<'_> {
                 if rec.action != AuditAction::SessionDestroyed.code() {
                     continue;
                 }
-                let get = |k: &str| rec.details.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-                let destroyed = rec.details.iter().filter(|(n, _)| n == "destroyed_ciphertext_sha256").count() as u64;
+                let get = |k: &str| {
+                    rec.details
+                        .iter()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                let destroyed = rec
+                    .details
+                    .iter()
+                    .filter(|(n, _)| n == "destroyed_ciphertext_sha256")
+                    .count() as u64;
                 let leaf = tacet_audit::leaf_hash(&bytes);
                 out.push(DeletionEntry {
                     audit_seq: seq as u64,

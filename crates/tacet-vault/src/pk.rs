@@ -39,7 +39,8 @@ impl KeyPair {
     }
 
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let arr: Zeroizing<[u8; 32]> = Zeroizing::new(bytes.try_into().map_err(|_| CryptoError::Malformed)?);
+        let arr: Zeroizing<[u8; 32]> =
+            Zeroizing::new(bytes.try_into().map_err(|_| CryptoError::Malformed)?);
         let secret = StaticSecret::from(*arr);
         let public = PublicKey::from(&secret).to_bytes();
         Ok(Self { secret, public })
@@ -47,7 +48,9 @@ impl KeyPair {
 }
 
 fn wrap_aad(user: &str, master_id: &[u8]) -> Aad {
-    Aad::new("data-master-pk").field("user", user.as_bytes()).field("master_id", master_id)
+    Aad::new("data-master-pk")
+        .field("user", user.as_bytes())
+        .field("master_id", master_id)
 }
 
 fn kek(shared: &[u8; 32], eph_pub: &[u8; 32], recipient: &[u8; 32]) -> Result<Key256, CryptoError> {
@@ -56,12 +59,18 @@ fn kek(shared: &[u8; 32], eph_pub: &[u8; 32], recipient: &[u8; 32]) -> Result<Ke
     salt[32..].copy_from_slice(recipient);
     let hk = Hkdf::<Sha256>::new(Some(&salt), shared);
     let mut okm = Zeroizing::new([0u8; 32]);
-    hk.expand(INFO, okm.as_mut()).map_err(|_| CryptoError::Seal)?;
+    hk.expand(INFO, okm.as_mut())
+        .map_err(|_| CryptoError::Seal)?;
     Ok(Key256::from_bytes(*okm))
 }
 
 /// Wraps `master` so that only the holder of `recipient`'s secret opens it.
-pub(crate) fn wrap_to(recipient: &[u8; 32], user: &str, master_id: &[u8], master: &Key256) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn wrap_to(
+    recipient: &[u8; 32],
+    user: &str,
+    master_id: &[u8],
+    master: &Key256,
+) -> Result<Vec<u8>, CryptoError> {
     let eph = StaticSecret::from(tacet_crypto::random_bytes::<32>()?);
     let eph_pub = PublicKey::from(&eph).to_bytes();
     let shared = eph.diffie_hellman(&PublicKey::from(*recipient));
@@ -69,7 +78,12 @@ pub(crate) fn wrap_to(recipient: &[u8; 32], user: &str, master_id: &[u8], master
         return Err(CryptoError::Seal);
     }
     let k = kek(shared.as_bytes(), &eph_pub, recipient)?;
-    let wrapped = tacet_crypto::wrap_key(&k, NonceSequence::new().next_nonce()?, &wrap_aad(user, master_id), master)?;
+    let wrapped = tacet_crypto::wrap_key(
+        &k,
+        NonceSequence::new().next_nonce()?,
+        &wrap_aad(user, master_id),
+        master,
+    )?;
     let mut out = Vec::with_capacity(EPH_LEN + wrapped.len());
     out.extend_from_slice(&eph_pub);
     out.extend_from_slice(&wrapped);
@@ -77,11 +91,18 @@ pub(crate) fn wrap_to(recipient: &[u8; 32], user: &str, master_id: &[u8], master
 }
 
 /// Opens what [`wrap_to`] made for this key pair.
-pub(crate) fn unwrap_with(pair: &KeyPair, user: &str, master_id: &[u8], blob: &[u8]) -> Result<Key256, CryptoError> {
+pub(crate) fn unwrap_with(
+    pair: &KeyPair,
+    user: &str,
+    master_id: &[u8],
+    blob: &[u8],
+) -> Result<Key256, CryptoError> {
     if blob.len() < EPH_LEN + tacet_crypto::SEAL_OVERHEAD {
         return Err(CryptoError::Malformed);
     }
-    let eph_pub: [u8; 32] = blob[..EPH_LEN].try_into().map_err(|_| CryptoError::Malformed)?;
+    let eph_pub: [u8; 32] = blob[..EPH_LEN]
+        .try_into()
+        .map_err(|_| CryptoError::Malformed)?;
     let shared = pair.secret.diffie_hellman(&PublicKey::from(eph_pub));
     if !shared.was_contributory() {
         return Err(CryptoError::Open);
@@ -99,7 +120,12 @@ mod tests {
         let pair = KeyPair::generate().unwrap();
         let m = Key256::generate().unwrap();
         let blob = wrap_to(&pair.public, "drlee", b"id1", &m).unwrap();
-        assert_eq!(unwrap_with(&pair, "drlee", b"id1", &blob).unwrap().danger_expose(), m.danger_expose());
+        assert_eq!(
+            unwrap_with(&pair, "drlee", b"id1", &blob)
+                .unwrap()
+                .danger_expose(),
+            m.danger_expose()
+        );
         let again = KeyPair::from_secret_bytes(pair.secret.as_bytes()).unwrap();
         assert_eq!(again.public, pair.public);
     }

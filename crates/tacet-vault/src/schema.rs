@@ -125,7 +125,9 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<(), SchemaError>
 /// The schema as SQLite reports it, for the test that migrating from the
 /// first version equals a fresh one.
 pub fn describe(conn: &Connection) -> Result<Vec<String>, rusqlite::Error> {
-    let mut st = conn.prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name")?;
+    let mut st = conn.prepare(
+        "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name",
+    )?;
     let rows = st.query_map([], |r| r.get::<_, String>(0))?;
     rows.collect()
 }

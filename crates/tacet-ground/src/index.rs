@@ -1,0 +1,545 @@
+//! The transcript, prepared once per `ground` call: tokens per segment, a
+//! vocabulary with document frequencies for evidence scoring, and the facts
+//! the checks compare against (numbers with units, symptom polarity,
+//! allergies, drug names).
+
+use std::collections::{HashMap, HashSet};
+
+use tacet_core::Transcript;
+
+use crate::lexicon::{self, DrugClass};
+use crate::text::{is_stopword, stem, tokenize, Tok};
+
+/// Whether a finding was said to be present or absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Polarity {
+    Affirmed,
+    Negated,
+}
+
+/// A number as it appears in text, with the unit that follows it.
+#[derive(Clone, Debug)]
+pub(crate) struct NumMention {
+    pub value: f64,
+    pub unit: Option<(&'static str, bool)>,
+    /// Where it came from (segment index) for transcript mentions.
+    pub seg: usize,
+    /// Token position in its sentence or segment.
+    pub pos: usize,
+}
+
+pub(crate) struct SegInfo {
+    pub id: u32,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub confidence: f32,
+    pub toks: Vec<Tok>,
+    /// Vocabulary ids of the content keys in this segment.
+    pub keys: HashSet<u32>,
+}
+
+pub(crate) struct Index {
+    pub segs: Vec<SegInfo>,
+    pub vocab: HashMap<String, u32>,
+    pub vocab_words: Vec<String>,
+    pub df: Vec<u32>,
+    pub numbers: Vec<NumMention>,
+    /// (a, b, segment index) for "120/80", "120 over 80", "3 out of 6".
+    pub pairs: Vec<(f64, f64, usize)>,
+    /// Per symptom group: (segment index, polarity) of each mention.
+    pub symptoms: Vec<Vec<(usize, Polarity)>>,
+    /// Allergens the patient has: (generic word, class, segment index).
+    pub allergens: Vec<(String, Option<DrugClass>, usize)>,
+    /// Every word of the transcript (lower case) and the generics of drugs.
+    pub words: HashSet<String>,
+    pub drug_generics: HashMap<String, Vec<usize>>,
+}
+
+/// The key a token contributes to evidence scoring, if any.
+pub(crate) fn content_key(t: &Tok) -> Option<String> {
+    match t {
+        Tok::Word(w) if !is_stopword(w) && w.chars().count() > 1 => Some(stem(w)),
+        Tok::Num(v) => Some(format!("#{v}")),
+        _ => None,
+    }
+}
+
+pub(crate) fn eq_num(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+/// Numbers with their units, and pairs, in a token list.
+pub(crate) fn number_mentions(toks: &[Tok], seg: usize) -> (Vec<NumMention>, Vec<(f64, f64)>) {
+    let mut singles = Vec::new();
+    let mut pairs = Vec::new();
+    let mut in_pair: HashSet<usize> = HashSet::new();
+    for i in 0..toks.len() {
+        let Some(a) = toks[i].num() else { continue };
+        // a / b, a over b, a out of b
+        let (sep_len, ok) = match (toks.get(i + 1), toks.get(i + 2)) {
+            (Some(Tok::Sym('/')), _) => (1, true),
+            (Some(Tok::Word(w)), _) if w == "over" => (1, true),
+            (Some(Tok::Word(w)), Some(Tok::Word(o))) if w == "out" && o == "of" => (2, true),
+            _ => (0, false),
+        };
+        if ok && !in_pair.contains(&i) {
+            let j = i + 1 + sep_len;
+            if let Some(b) = toks.get(j).and_then(Tok::num) {
+                in_pair.insert(i);
+                in_pair.insert(j);
+                // Dates ("12/2019", "05/12/2022") are not measurements.
+                let third = matches!(toks.get(j + 1), Some(Tok::Sym('/')))
+                    && toks.get(j + 2).and_then(Tok::num).is_some();
+                if third {
+                    in_pair.insert(j + 2);
+                } else if b < 1000.0 {
+                    pairs.push((a, b));
+                }
+            }
+        }
+    }
+    for i in 0..toks.len() {
+        let Some(value) = toks[i].num() else { continue };
+        if in_pair.contains(&i) {
+            continue;
+        }
+        // "COVID-19": a number glued to a name is part of the name.
+        if i >= 2
+            && matches!(toks[i - 1], Tok::Sym('-'))
+            && toks[i - 2]
+                .word()
+                .is_some_and(|w| lexicon::unit_of(w).is_none())
+        {
+            continue;
+        }
+        let mut unit = unit_after(toks, i + 1);
+        // "5 to 10 mg", "5-10 mg": the first number takes the second's unit.
+        if unit.is_none() {
+            let sep = toks.get(i + 1);
+            let is_range = matches!(sep, Some(Tok::Sym('-')))
+                || matches!(sep, Some(Tok::Word(w)) if w == "to");
+            if is_range && toks.get(i + 2).and_then(Tok::num).is_some() {
+                unit = unit_after(toks, i + 3);
+            }
+        }
+        singles.push(NumMention {
+            value,
+            unit,
+            seg,
+            pos: i,
+        });
+    }
+    (singles, pairs)
+}
+
+fn unit_after(toks: &[Tok], mut j: usize) -> Option<(&'static str, bool)> {
+    if matches!(toks.get(j), Some(Tok::Sym('-'))) {
+        j += 1;
+    }
+    match toks.get(j)? {
+        Tok::Sym('%') => Some(("%", false)),
+        Tok::Sym('°') => Some(("degrees", false)),
+        Tok::Word(w) => {
+            let next = toks.get(j + 1).and_then(Tok::word);
+            let next2 = toks.get(j + 2).and_then(Tok::word);
+            if (w == "millimeters" || w == "millimeter" || w == "mm")
+                && (next == Some("of") && next2 == Some("mercury") || next == Some("hg"))
+            {
+                return Some(("mmHg", false));
+            }
+            if w == "a" || w == "per" {
+                return None;
+            }
+            lexicon::unit_of(w)
+        }
+        _ => None,
+    }
+}
+
+fn is_neg_cue(w: &str) -> bool {
+    matches!(
+        w,
+        "no" | "not"
+            | "denies"
+            | "denied"
+            | "deny"
+            | "denying"
+            | "without"
+            | "negative"
+            | "never"
+            | "none"
+            | "nor"
+            | "neither"
+            | "absent"
+            | "free"
+    ) || w.ends_with("n't")
+}
+
+/// Words that end a negation's scope when scanning back from a finding.
+fn is_scope_break(t: &Tok) -> bool {
+    match t {
+        Tok::Sym(c) => matches!(c, '.' | ';' | '?' | '!'),
+        Tok::Word(w) => matches!(
+            w.as_str(),
+            "but"
+                | "however"
+                | "although"
+                | "though"
+                | "except"
+                | "aside"
+                | "reports"
+                | "endorses"
+                | "complains"
+                | "admits"
+                | "positive"
+        ),
+        _ => false,
+    }
+}
+
+/// Conditional or hypothetical context: neither affirmed nor negated.
+fn is_uncertain_cue(w: &str) -> bool {
+    matches!(
+        w,
+        "if" | "should" | "whether" | "any" | "possible" | "possibly" | "rule" | "monitor" | "watch"
+    )
+}
+
+/// NegEx-style polarity of the finding at `toks[start..]`: a negation cue up
+/// to twenty tokens before it in the same clause (lists with commas and "or"
+/// stay in scope), or "negative"/"absent"/"resolved" right after it.
+/// `None` when the context is conditional ("if", "any", "should").
+pub(crate) fn polarity_at(toks: &[Tok], start: usize, len: usize) -> Option<Polarity> {
+    let mut k = start;
+    let mut steps = 0;
+    let mut uncertain = false;
+    while k > 0 && steps < 20 {
+        k -= 1;
+        steps += 1;
+        let t = &toks[k];
+        if let Some(w) = t.word() {
+            if is_neg_cue(w) {
+                // "not only" does not negate.
+                if w == "not" && toks.get(k + 1).and_then(Tok::word) == Some("only") {
+                    continue;
+                }
+                return Some(Polarity::Negated);
+            }
+            if is_uncertain_cue(w) {
+                uncertain = true;
+                continue;
+            }
+            // "has no fever" is caught above; "has" ends the scope of an
+            // earlier negation ("no fever, has cough") unless it is itself
+            // negated ("have n't had any fever").
+            if matches!(w, "has" | "had" | "have") {
+                if k > 0 && toks[k - 1].word().is_some_and(is_neg_cue) {
+                    return Some(Polarity::Negated);
+                }
+                break;
+            }
+        }
+        if is_scope_break(t) {
+            break;
+        }
+    }
+    if uncertain {
+        return None;
+    }
+    for t in toks.iter().skip(start + len).take(3) {
+        if let Some(w) = t.word() {
+            if matches!(w, "negative" | "absent" | "denied" | "resolved") {
+                return Some(Polarity::Negated);
+            }
+        }
+        if is_scope_break(t) {
+            break;
+        }
+    }
+    Some(Polarity::Affirmed)
+}
+
+/// Token positions where symptom phrases of each group occur:
+/// (group index, start, length in tokens).
+pub(crate) fn symptom_mentions(toks: &[Tok]) -> Vec<(usize, usize, usize)> {
+    let stems: Vec<Option<String>> = toks.iter().map(|t| t.word().map(stem)).collect();
+    let mut out = Vec::new();
+    for (g, phrases) in lexicon::SYMPTOMS.iter().enumerate() {
+        for phrase in phrases.iter() {
+            let ps: Vec<String> = phrase.split(' ').map(stem).collect();
+            if ps.is_empty() {
+                continue;
+            }
+            for i in 0..stems.len() {
+                if i + ps.len() <= stems.len()
+                    && ps
+                        .iter()
+                        .enumerate()
+                        .all(|(k, p)| stems[i + k].as_deref() == Some(p.as_str()))
+                {
+                    if !out
+                        .iter()
+                        .any(|&(og, os, _)| og == g && os <= i && i < os + ps.len())
+                    {
+                        out.push((g, i, ps.len()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The polarity of a short answer ("no", "yeah", "mm-hmm", "i do n't").
+fn answer_polarity(toks: &[Tok]) -> Option<Polarity> {
+    let words: Vec<&str> = toks
+        .iter()
+        .filter_map(Tok::word)
+        .filter(|w| !matches!(*w, "uh" | "um" | "well" | "oh" | "so" | "ah" | "i" | "doctor"))
+        .take(3)
+        .collect();
+    let first = words.first()?;
+    if matches!(
+        *first,
+        "no" | "nope" | "nah" | "negative" | "never" | "none" | "not" | "nothing"
+    ) || words.iter().any(|w| w.ends_with("n't"))
+    {
+        return Some(Polarity::Negated);
+    }
+    if matches!(
+        *first,
+        "yes"
+            | "yeah"
+            | "yep"
+            | "yup"
+            | "correct"
+            | "sometimes"
+            | "mm"
+            | "definitely"
+            | "occasionally"
+            | "do"
+            | "have"
+            | "little"
+            | "slight"
+            | "some"
+            | "absolutely"
+            | "sure"
+    ) {
+        return Some(Polarity::Affirmed);
+    }
+    None
+}
+
+/// Splits a token list into clauses at sentence punctuation; returns
+/// (start, end, is_question).
+fn sub_sentences(toks: &[Tok]) -> Vec<(usize, usize, bool)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, t) in toks.iter().enumerate() {
+        if let Tok::Sym(c @ ('.' | '?' | '!')) = t {
+            out.push((start, i + 1, *c == '?'));
+            start = i + 1;
+        }
+    }
+    if start < toks.len() {
+        out.push((start, toks.len(), false));
+    }
+    out
+}
+
+fn is_allergy_word(w: &str) -> bool {
+    w.starts_with("allerg")
+}
+
+fn allergen_words(toks: &[Tok]) -> Vec<String> {
+    toks.iter()
+        .filter_map(Tok::word)
+        .filter(|w| lexicon::class_of(w).is_some() || lexicon::is_drug(w))
+        .map(lexicon::generic)
+        .collect()
+}
+
+impl Index {
+    pub(crate) fn build(transcript: &Transcript) -> Self {
+        let mut vocab: HashMap<String, u32> = HashMap::new();
+        let mut vocab_words = Vec::new();
+        let mut df: Vec<u32> = Vec::new();
+        let mut segs = Vec::with_capacity(transcript.segments.len());
+        let mut numbers = Vec::new();
+        let mut pairs = Vec::new();
+        let mut words = HashSet::new();
+        let mut drug_generics: HashMap<String, Vec<usize>> = HashMap::new();
+        for (si, s) in transcript.segments.iter().enumerate() {
+            let toks = tokenize(&s.text);
+            let mut keys = HashSet::new();
+            for t in &toks {
+                if let Some(k) = content_key(t) {
+                    let next_id = vocab.len() as u32;
+                    let id = *vocab.entry(k.clone()).or_insert_with(|| {
+                        vocab_words.push(k);
+                        df.push(0);
+                        next_id
+                    });
+                    if keys.insert(id) {
+                        df[id as usize] += 1;
+                    }
+                }
+                if let Some(w) = t.word() {
+                    words.insert(w.to_string());
+                    if lexicon::is_drug(w) {
+                        drug_generics
+                            .entry(lexicon::generic(w))
+                            .or_default()
+                            .push(si);
+                    }
+                }
+            }
+            let (singles, ps) = number_mentions(&toks, si);
+            numbers.extend(singles);
+            pairs.extend(ps.into_iter().map(|(a, b)| (a, b, si)));
+            segs.push(SegInfo {
+                id: s.id,
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                confidence: s.confidence,
+                toks,
+                keys,
+            });
+        }
+        let mut index = Index {
+            segs,
+            vocab,
+            vocab_words,
+            df,
+            numbers,
+            pairs,
+            symptoms: vec![Vec::new(); lexicon::SYMPTOMS.len()],
+            allergens: Vec::new(),
+            words,
+            drug_generics,
+        };
+        index.collect_symptoms();
+        index.collect_allergens();
+        index
+    }
+
+    fn collect_symptoms(&mut self) {
+        for si in 0..self.segs.len() {
+            let toks = &self.segs[si].toks;
+            let clauses = sub_sentences(toks);
+            let ends_in_question = clauses.last().is_some_and(|c| c.2);
+            let answer = if ends_in_question {
+                self.segs
+                    .get(si + 1)
+                    .and_then(|n| answer_polarity(&n.toks))
+            } else {
+                None
+            };
+            for (g, start, len) in symptom_mentions(toks) {
+                let clause = clauses
+                    .iter()
+                    .find(|c| c.0 <= start && start < c.1)
+                    .copied()
+                    .unwrap_or((0, toks.len(), false));
+                let pol = if clause.2 {
+                    if ends_in_question {
+                        answer
+                    } else {
+                        None
+                    }
+                } else {
+                    polarity_at(&toks[clause.0..clause.1], start - clause.0, len)
+                };
+                if let Some(p) = pol {
+                    self.symptoms[g].push((si, p));
+                }
+            }
+        }
+    }
+
+    fn collect_allergens(&mut self) {
+        let mut found = Vec::new();
+        for si in 0..self.segs.len() {
+            let toks = &self.segs[si].toks;
+            for (i, t) in toks.iter().enumerate() {
+                let Some(w) = t.word() else { continue };
+                if !is_allergy_word(w) {
+                    continue;
+                }
+                // "no known allergies", "not allergic", "i'm not allergic"
+                let negated = toks[i.saturating_sub(4)..i]
+                    .iter()
+                    .filter_map(Tok::word)
+                    .any(is_neg_cue);
+                if negated {
+                    continue;
+                }
+                let end = toks[i..]
+                    .iter()
+                    .position(|t| matches!(t, Tok::Sym('.' | '?' | '!')))
+                    .map(|p| i + p)
+                    .unwrap_or(toks.len());
+                let before = &toks[i.saturating_sub(2)..i];
+                let after = &toks[i + 1..end.min(i + 10).max(i + 1)];
+                for a in allergen_words(before)
+                    .into_iter()
+                    .chain(allergen_words(after))
+                {
+                    found.push((a, si));
+                }
+                // A question about allergies: the answer names them.
+                let is_question = matches!(toks.get(end), Some(Tok::Sym('?')));
+                if is_question {
+                    if let Some(next) = self.segs.get(si + 1) {
+                        if answer_polarity(&next.toks) != Some(Polarity::Negated) {
+                            for a in allergen_words(&next.toks) {
+                                found.push((a, si + 1));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for (a, si) in found {
+            let class = lexicon::class_of(&a);
+            if !self.allergens.iter().any(|(x, _, _)| *x == a) {
+                self.allergens.push((a, class, si));
+            }
+        }
+    }
+
+    /// Vocabulary ids that a sentence key matches: the same stem, or one a
+    /// prefix of the other when the shorter has at least five letters
+    /// ("lightheaded" ~ "lightheadedness").
+    pub(crate) fn matching_ids(&self, key: &str) -> Vec<u32> {
+        if let Some(id) = self.vocab.get(key) {
+            let mut v = vec![*id];
+            if key.starts_with('#') || key.chars().count() < 5 {
+                return v;
+            }
+            for (i, w) in self.vocab_words.iter().enumerate() {
+                if i as u32 != *id && prefix_match(key, w) {
+                    v.push(i as u32);
+                }
+            }
+            return v;
+        }
+        if key.starts_with('#') || key.chars().count() < 5 {
+            return Vec::new();
+        }
+        self.vocab_words
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| prefix_match(key, w))
+            .map(|(i, _)| i as u32)
+            .collect()
+    }
+}
+
+fn prefix_match(a: &str, b: &str) -> bool {
+    if b.starts_with('#') {
+        return false;
+    }
+    let (s, l) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    s.chars().count() >= 5 && l.starts_with(s)
+}

@@ -1,0 +1,356 @@
+//! Data-master rotation, retention, the export grace period, the v1→v2
+//! migration and finishing an interrupted deletion.
+
+use tacet_core::ports::SessionStore;
+use tacet_core::{AttestedNote, PatientRef, Role, SessionState};
+use tacet_crypto::Passphrase;
+use tacet_vault::{KdfChoice, NewUser, RetentionSettings, Vault, VaultError};
+
+#[path = "support/crash_fixture.rs"]
+mod fixture;
+
+const DAY_MS: u64 = 86_400_000;
+
+fn pass(s: &str) -> Passphrase {
+    Passphrase::new(s.to_string())
+}
+
+fn users<'a>(a: &'a Passphrase, c: &'a Passphrase) -> [NewUser<'a>; 2] {
+    [
+        NewUser {
+            name: "admin",
+            role: Role::Admin,
+            passphrase: a,
+        },
+        NewUser {
+            name: "drlee",
+            role: Role::Clinician,
+            passphrase: c,
+        },
+    ]
+}
+
+fn new_vault(dir: &std::path::Path) -> Vault {
+    let (a, c) = (pass("admin-passphrase"), pass("clinician-passphrase"));
+    Vault::create(dir, &users(&a, &c), KdfChoice::Floor).unwrap()
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A session with audio, transcript, draft and attestation.
+fn session(u: &mut impl SessionStore) -> tacet_core::SessionId {
+    let id = u
+        .create_session("soap", &PatientRef::new(fixture::PATIENT))
+        .unwrap();
+    u.append_audio(id, &fixture::audio(id, 0), true).unwrap();
+    u.put_transcript(id, &fixture::transcript(id)).unwrap();
+    u.put_draft(id, &fixture::draft(id)).unwrap();
+    let note = AttestedNote::attest(
+        id,
+        fixture::draft(id).render_text(),
+        u.actor().user.clone(),
+        1,
+    )
+    .unwrap();
+    u.put_attested(&note).unwrap();
+    id
+}
+
+fn blobs(dir: &std::path::Path, sql: &str) -> Vec<Vec<u8>> {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    let mut st = conn.prepare(sql).unwrap();
+    st.query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
+    let mut hits = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file()
+            && std::fs::read(&p)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+        {
+            hits.push(p.display().to_string());
+        }
+    }
+    hits
+}
+
+#[test]
+fn destroy_rotates_the_data_master_for_every_clinician() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let kim_pass = pass("kim-passphrase");
+    let (keep, gone, kims);
+    {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        u.add_user(
+            &NewUser {
+                name: "drkim",
+                role: Role::Clinician,
+                passphrase: &kim_pass,
+            },
+            KdfChoice::Floor,
+        )
+        .unwrap();
+        keep = session(&mut u);
+        gone = session(&mut u);
+    }
+    {
+        let mut k = v.unlock("drkim", &kim_pass).unwrap();
+        kims = session(&mut k);
+    }
+    drop(v);
+    // Every wrapped copy that the old master could open, as stored now.
+    let old_wrapped: Vec<Vec<u8>> = blobs(dir.path(), "SELECT wrapped_key FROM sessions")
+        .into_iter()
+        .chain(blobs(
+            dir.path(),
+            "SELECT wrapped_data_master_pk FROM users WHERE wrapped_data_master_pk IS NOT NULL",
+        ))
+        .collect();
+    assert_eq!(old_wrapped.len(), 5);
+
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let receipt = u.destroy(gone, "discarded").unwrap();
+    assert!(receipt.receipt_id.starts_with("rcpt-"));
+    assert!(!u.rotation_due().unwrap(), "{:?}", u.housekeeping_problem());
+    // The survivor still opens under the new master.
+    assert_eq!(u.transcript(keep).unwrap(), fixture::transcript(keep));
+    let r = u.rotate_data_master().unwrap();
+    assert_eq!((r.session_keys_rewrapped, r.clinicians), (2, 2));
+    assert_ne!(r.old_master_id_hex, r.new_master_id_hex);
+    assert!(u.verify_audit(&[]).unwrap().is_ok());
+    drop(u);
+    drop(v);
+    // No wrapped copy made under an old master is left in any file.
+    for w in &old_wrapped {
+        assert_eq!(
+            files_containing(dir.path(), &w[w.len() - 24..]),
+            Vec::<String>::new()
+        );
+    }
+    // drkim, whose passphrase the rotation never saw, still opens their session.
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut k = v.unlock("drkim", &kim_pass).unwrap();
+    assert_eq!(k.transcript(kims).unwrap(), fixture::transcript(kims));
+    let conn_audit = k.verify_audit(&[]).unwrap();
+    assert!(conn_audit.is_ok());
+}
+
+#[test]
+fn fail_admin_cannot_rotate_and_rotation_waits_for_a_clinician() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let id = {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        session(&mut u)
+    };
+    let mut a = v.unlock("admin", &pass("admin-passphrase")).unwrap();
+    assert!(a
+        .rotate_data_master()
+        .unwrap_err()
+        .to_string()
+        .contains("only a clinician"));
+    // Retention as the admin: past the 7-day limit the unattested session goes.
+    let report = a.run_retention(now_ms() + 8 * DAY_MS).unwrap();
+    assert_eq!(report.receipts.len(), 1);
+    assert_eq!(report.receipts[0].trigger, "retention");
+    assert_eq!(report.receipts[0].actor.0, "system");
+    assert!(report.rotation.is_none());
+    assert!(a.rotation_due().unwrap());
+    let dels = a.deletions().unwrap();
+    assert_eq!(
+        (dels[0].trigger.as_str(), dels[0].actor.as_str()),
+        ("retention", "system")
+    );
+    drop(a);
+    // The next clinician unlock finishes the rotation.
+    let u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert!(!u.rotation_due().unwrap());
+    assert_eq!(u.session(id).unwrap().state, SessionState::Destroyed);
+}
+
+#[test]
+fn retention_keeps_what_is_inside_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let id = session(&mut u);
+    let report = u.run_retention(now_ms() + 6 * DAY_MS).unwrap();
+    assert!(report.receipts.is_empty());
+    assert!(report.audit_seq.is_some());
+    assert_eq!(u.session(id).unwrap().state, SessionState::Attested);
+    let report = u.run_retention(now_ms() + 7 * DAY_MS + 1000).unwrap();
+    assert_eq!(report.receipts.len(), 1);
+    assert!(
+        report.rotation.is_some(),
+        "a clinician's retention run rotates at once"
+    );
+}
+
+#[test]
+fn export_grace_period_defers_destruction_until_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    {
+        let mut a = v.unlock("admin", &pass("admin-passphrase")).unwrap();
+        assert_eq!(a.settings().unwrap(), RetentionSettings::default());
+        let too_long = RetentionSettings {
+            export_grace_ms: 73 * 3_600_000,
+            ..Default::default()
+        };
+        assert!(matches!(
+            a.set_settings(&too_long),
+            Err(VaultError::BadSetting(_))
+        ));
+        a.set_settings(&RetentionSettings {
+            export_grace_ms: 3_600_000,
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert!(u
+        .set_settings(&RetentionSettings::default())
+        .unwrap_err()
+        .to_string()
+        .contains("only an admin"));
+    let id = session(&mut u);
+    let note = u.attested(id).unwrap();
+    u.mark_exported(&note, "text").unwrap();
+    let receipt = u.destroy(id, "exported").unwrap();
+    assert!(receipt.receipt_id.starts_with("scheduled-"), "{receipt:?}");
+    assert_eq!(receipt.destroyed_ciphertexts, 0);
+    assert_eq!(u.session(id).unwrap().state, SessionState::Exported);
+    assert!(u
+        .run_retention(now_ms() + 1_800_000)
+        .unwrap()
+        .receipts
+        .is_empty());
+    let report = u.run_retention(now_ms() + 3_700_000).unwrap();
+    assert_eq!(report.receipts.len(), 1);
+    assert_eq!(report.receipts[0].trigger, "exported");
+    assert!(report.receipts[0].destroyed_ciphertexts >= 5);
+    assert_eq!(u.session(id).unwrap().state, SessionState::Destroyed);
+    // A discard is never deferred.
+    let other = session(&mut u);
+    assert!(u
+        .destroy(other, "discarded")
+        .unwrap()
+        .receipt_id
+        .starts_with("rcpt-"));
+    assert!(u.verify_audit(&[]).unwrap().is_ok());
+}
+
+#[test]
+fn a_v1_vault_migrates_to_the_fresh_schema_and_upgrades_its_clinicians() {
+    let old = tempfile::tempdir().unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let (a, c) = (pass("admin-passphrase"), pass("clinician-passphrase"));
+    drop(Vault::create_schema_v1_for_tests(old.path(), &users(&a, &c), KdfChoice::Floor).unwrap());
+    drop(new_vault(fresh.path()));
+    let path = old.path().join(tacet_vault::DB_FILE);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1);
+    }
+    let mut v = Vault::open(old.path()).unwrap();
+    {
+        let ca = rusqlite::Connection::open(&path).unwrap();
+        let cb = rusqlite::Connection::open(fresh.path().join(tacet_vault::DB_FILE)).unwrap();
+        assert_eq!(
+            tacet_vault::describe_schema(&ca).unwrap(),
+            tacet_vault::describe_schema(&cb).unwrap()
+        );
+    }
+    // The v1 clinician unlocks through the old wrap and is upgraded.
+    let mut u = v.unlock("drlee", &c).unwrap();
+    let id = session(&mut u);
+    let r = u.rotate_data_master().unwrap();
+    assert_eq!(r.clinicians, 1);
+    assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
+    drop(u);
+    let legacy = blobs(
+        old.path(),
+        "SELECT wrapped_data_master FROM users WHERE wrapped_data_master IS NOT NULL",
+    );
+    assert!(legacy.is_empty());
+    let mut u = v.unlock("drlee", &c).unwrap();
+    assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
+}
+
+#[test]
+fn fail_rotation_is_blocked_by_a_clinician_not_yet_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, c, k) = (
+        pass("admin-passphrase"),
+        pass("clinician-passphrase"),
+        pass("kim-passphrase"),
+    );
+    let users = [
+        NewUser {
+            name: "admin",
+            role: Role::Admin,
+            passphrase: &a,
+        },
+        NewUser {
+            name: "drlee",
+            role: Role::Clinician,
+            passphrase: &c,
+        },
+        NewUser {
+            name: "drkim",
+            role: Role::Clinician,
+            passphrase: &k,
+        },
+    ];
+    drop(Vault::create_schema_v1_for_tests(dir.path(), &users, KdfChoice::Floor).unwrap());
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &c).unwrap();
+    let err = u.rotate_data_master().unwrap_err();
+    assert!(
+        matches!(err, VaultError::RotationBlocked(ref who) if who == "drkim"),
+        "{err}"
+    );
+    let id = session(&mut u);
+    // The deletion itself still completes; the rotation stays due.
+    u.destroy(id, "discarded").unwrap();
+    assert!(u.rotation_due().unwrap());
+    drop(u);
+    drop(v.unlock("drkim", &k).unwrap());
+    let u = v.unlock("drlee", &c).unwrap();
+    assert!(!u.rotation_due().unwrap(), "{:?}", u.housekeeping_problem());
+}
+
+#[test]
+fn an_interrupted_shred_is_finished_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(new_vault(dir.path()));
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(tacet_vault::DB_FILE)).unwrap();
+        conn.execute(
+            "INSERT INTO pending_shred (session_id, since_ms) VALUES (x'00', 0)",
+            [],
+        )
+        .unwrap();
+    }
+    let v = Vault::open(dir.path()).unwrap();
+    assert_eq!(v.recovered_shreds(), 1);
+    drop(v);
+    assert_eq!(Vault::open(dir.path()).unwrap().recovered_shreds(), 0);
+}
