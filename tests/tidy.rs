@@ -32,6 +32,8 @@ fn library_sources() -> Vec<PathBuf> {
         }
         rust_files(&e.path().join("src"), &mut files);
     }
+    // Binaries inside library crates (src/bin) are front ends and may print.
+    files.retain(|f| !f.components().any(|c| c.as_os_str() == "bin"));
     files
 }
 

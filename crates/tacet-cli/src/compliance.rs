@@ -11,7 +11,12 @@ use tacet_core::ports::SessionStore;
 use tacet_core::SessionState;
 use tacet_vault::Vault;
 
-pub fn report(data_dir: &Path, user: Option<String>, out: Option<&Path>, pdf: Option<&Path>) -> Result<ExitCode> {
+pub fn report(
+    data_dir: &Path,
+    user: Option<String>,
+    out: Option<&Path>,
+    pdf: Option<&Path>,
+) -> Result<ExitCode> {
     let mut vault = Vault::open(data_dir)?;
     let user = compose::user(user)?;
     let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
@@ -30,7 +35,11 @@ pub fn report(data_dir: &Path, user: Option<String>, out: Option<&Path>, pdf: Op
                             Ok(v) => Fact::Known(v.ok()),
                             Err(e) => Fact::Unknown(e.to_string()),
                         },
-                        file: m.path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default(),
+                        file: m
+                            .path
+                            .file_name()
+                            .map(|f| f.to_string_lossy().to_string())
+                            .unwrap_or_default(),
                         id: m.id,
                         role: m.role.to_string(),
                         size_bytes: m.size_bytes,
@@ -63,8 +72,13 @@ pub fn report(data_dir: &Path, user: Option<String>, out: Option<&Path>, pdf: Op
         Err(e) => Fact::Unknown(e.to_string()),
     };
     let database_settings = u.database_settings().unwrap_or_default();
-    let retention = match u.retention_settings() {
-        Ok(r) => Fact::Known(r),
+    let retention = match u.retention_facts() {
+        Ok(r) => Fact::Known(tacet_compliance::RetentionFact {
+            unexported_limit_days: r.settings.unexported_limit_ms as f64 / 86_400_000.0,
+            grace_after_export_hours: r.settings.export_grace_ms as f64 / 3_600_000.0,
+            rotate_after_deletions: r.settings.rotate_after_deletions,
+            last_run: r.last_run_unix_ms.map(crate::run::format_ms),
+        }),
         Err(e) => Fact::Unknown(e.to_string()),
     };
     let audit = (|| -> Result<AuditFact> {
@@ -84,7 +98,11 @@ pub fn report(data_dir: &Path, user: Option<String>, out: Option<&Path>, pdf: Op
         Err(e) => Fact::Unknown(format!("{e:#}")),
     };
     let open_sessions = match u.list_sessions() {
-        Ok(l) => Fact::Known(l.iter().filter(|s| s.state != SessionState::Destroyed).count() as u64),
+        Ok(l) => Fact::Known(
+            l.iter()
+                .filter(|s| s.state != SessionState::Destroyed)
+                .count() as u64,
+        ),
         Err(e) => Fact::Unknown(e.to_string()),
     };
     let chunk_s = tacet_vault::AUDIO_CHUNK_SAMPLES as f64 / 16_000.0;
@@ -163,33 +181,55 @@ pub fn report(data_dir: &Path, user: Option<String>, out: Option<&Path>, pdf: Op
     };
     let md = tacet_compliance::render_markdown(&facts);
     match out {
-        Some(p) => std::fs::write(p, &md).with_context(|| format!("cannot write {}", p.display()))?,
+        Some(p) => {
+            std::fs::write(p, &md).with_context(|| format!("cannot write {}", p.display()))?
+        }
         None => print!("{md}"),
     }
     if let Some(p) = pdf {
-        std::fs::write(p, tacet_compliance::pdf::render_pdf(&md, "Tacet installation report"))
-            .with_context(|| format!("cannot write {}", p.display()))?;
+        std::fs::write(
+            p,
+            tacet_compliance::pdf::render_pdf(&md, "Tacet installation report"),
+        )
+        .with_context(|| format!("cannot write {}", p.display()))?;
     }
     let verified = matches!(&facts.audit, Fact::Known(a) if a.problems.is_empty());
-    Ok(if verified { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
 }
 
 pub fn consent(practice: &str, data_dir: &Path) -> Result<ExitCode> {
     // Settings are read without unlocking: retention is not secret.
-    let (retention_days, grace_hours) = match Vault::open(data_dir).and_then(|v| v.public_retention_settings()) {
-        Ok(r) => (r.unexported_limit_days, r.grace_after_export_hours),
-        Err(_) => {
-            eprintln!("(no readable vault here: using the defaults, 7 days and 0 hours)");
-            (7.0, 0.0)
-        }
-    };
+    let (retention_days, grace_hours) =
+        match Vault::open(data_dir).and_then(|v| v.public_retention_settings()) {
+            Ok(r) => (
+                r.unexported_limit_ms as f64 / 86_400_000.0,
+                r.export_grace_ms as f64 / 3_600_000.0,
+            ),
+            Err(_) => {
+                eprintln!("(no readable vault here: using the defaults, 7 days and 0 hours)");
+                (7.0, 0.0)
+            }
+        };
     let facts = tacet_compliance::consent::ConsentFacts {
         practice_name: practice.to_string(),
         retention_days,
         grace_hours,
     };
-    println!("{}", tacet_compliance::consent::render(tacet_compliance::consent::AI_CLAUSE_TEMPLATE, &facts)?);
+    println!(
+        "{}",
+        tacet_compliance::consent::render(tacet_compliance::consent::AI_CLAUSE_TEMPLATE, &facts)?
+    );
     println!("---\nSpoken consent script:\n");
-    println!("{}", tacet_compliance::consent::render(tacet_compliance::consent::SPOKEN_SCRIPT_TEMPLATE, &facts)?);
+    println!(
+        "{}",
+        tacet_compliance::consent::render(
+            tacet_compliance::consent::SPOKEN_SCRIPT_TEMPLATE,
+            &facts
+        )?
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -27,7 +27,10 @@ mod tests {
     fn core_dumps_are_off_after_hardening() {
         super::harden().unwrap();
         let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
-        let line = limits.lines().find(|l| l.starts_with("Max core file size")).unwrap();
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max core file size"))
+            .unwrap();
         let fields: Vec<&str> = line.split_whitespace().collect();
         assert_eq!(&fields[4..6], ["0", "0"], "{line}");
         // SAFETY: reading the dumpable flag has no side effect.

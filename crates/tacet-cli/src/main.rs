@@ -3,6 +3,8 @@
 //! store) to the application layer, and prints what a person needs to read.
 //! Every rule lives in the layers below; errors are reported once, here.
 
+mod admin;
+mod compliance;
 mod compose;
 mod harden;
 mod run;
@@ -73,6 +75,15 @@ pub enum Cmd {
     Audit {
         #[command(subcommand)]
         cmd: AuditCmd,
+    },
+    /// Retention settings (admins change them; everyone may read them).
+    Settings {
+        /// Destroy unexported sessions after this many days.
+        #[arg(long)]
+        retention_days: Option<f64>,
+        /// Keep exported sessions this many hours before destroying them (0–72).
+        #[arg(long)]
+        grace_hours: Option<f64>,
     },
     /// Paperwork for the practice: the installation report and consent texts.
     Compliance {
@@ -162,6 +173,15 @@ pub enum AuditCmd {
     Deletions,
     /// Print the latest signed checkpoint (keep it elsewhere as an anchor).
     Checkpoint,
+    /// Who did what, per user and per session (ids only).
+    AccessReport,
+    /// Export the log as FHIR R4 AuditEvent resources (NDJSON).
+    ExportFhir {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// The public key that verifies this vault's checkpoints.
+    VerifierKey,
 }
 
 fn main() -> std::process::ExitCode {

@@ -51,10 +51,42 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 export(store, id, out.as_deref())
             })
         }
-        Cmd::Audit { ref cmd } => {
-            with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd))
-        }
-        Cmd::Compliance { .. } => bail!("the compliance report is being wired in"),
+        Cmd::Audit { ref cmd } => match cmd {
+            AuditCmd::Deletions => {
+                with_unlocked(&data_dir, cli.user.clone(), crate::admin::deletions)
+            }
+            AuditCmd::AccessReport => {
+                with_unlocked(&data_dir, cli.user.clone(), crate::admin::access_report)
+            }
+            AuditCmd::ExportFhir { out } => with_unlocked(&data_dir, cli.user.clone(), |u| {
+                crate::admin::export_fhir(u, out)
+            }),
+            AuditCmd::VerifierKey => with_unlocked(&data_dir, cli.user.clone(), |u| {
+                crate::admin::verifier_key(u)
+            }),
+            _ => with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd)),
+        },
+        Cmd::Settings {
+            retention_days,
+            grace_hours,
+        } => with_unlocked(&data_dir, cli.user.clone(), |u| {
+            if retention_days.is_none() && grace_hours.is_none() {
+                crate::admin::show_settings(u)
+            } else {
+                crate::admin::set_settings(u, retention_days, grace_hours)
+            }
+        }),
+        Cmd::Compliance { ref cmd } => match cmd {
+            crate::ComplianceCmd::Report { out, pdf } => crate::compliance::report(
+                &data_dir,
+                cli.user.clone(),
+                out.as_deref(),
+                pdf.as_deref(),
+            ),
+            crate::ComplianceCmd::Consent { practice } => {
+                crate::compliance::consent(practice, &data_dir)
+            }
+        },
         Cmd::Demo {
             ref audio,
             ref keep,
@@ -87,6 +119,20 @@ fn engines<'e>(
         clock,
         templates: lib,
     }
+}
+
+/// Like [`with_store`], for the admin reports that need the vault itself.
+fn with_unlocked(
+    data_dir: &Path,
+    user: Option<String>,
+    f: impl FnOnce(&mut tacet_vault::Unlocked<'_>) -> Result<ExitCode>,
+) -> Result<ExitCode> {
+    let mut vault = Vault::open(data_dir)?;
+    let user = compose::user(user)?;
+    let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
+    let mut unlocked = vault.unlock(&user, &pass)?;
+    drop(pass);
+    f(&mut unlocked)
 }
 
 /// Opens and unlocks the vault for the acting user, runs `f`.
@@ -536,6 +582,15 @@ fn export(store: &mut dyn SessionStore, id: SessionId, out: Option<&Path>) -> Re
     if let Some(p) = out {
         eprintln!("Exported the attested note to {}", p.display());
     }
+    if receipt.receipt_id.starts_with("scheduled-") {
+        eprintln!(
+            "Session {} will be destroyed when the practice's grace period after export ends (receipt {}).",
+            receipt.session.short(),
+            receipt.receipt_id
+        );
+        eprintln!("Audit checkpoint carried with the note:\n{checkpoint}");
+        return Ok(ExitCode::SUCCESS);
+    }
     eprintln!(
         "Session {} destroyed: key {} and {} ciphertexts deleted. Receipt {} (audit record {}).",
         receipt.session.short(),
@@ -631,6 +686,9 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
                 );
             }
             Ok(ExitCode::SUCCESS)
+        }
+        AuditCmd::AccessReport | AuditCmd::ExportFhir { .. } | AuditCmd::VerifierKey => {
+            bail!("this report needs the vault itself: use the `tacet audit` command")
         }
         AuditCmd::Checkpoint => {
             let Outcome::Checkpoint(c) =
@@ -777,7 +835,7 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
 
     step("8. Admin reads the deletion log and verifies the audit trail");
     let mut admin = vault.unlock("admin", &ap)?;
-    audit(&mut admin, &AuditCmd::Deletions)?;
+    crate::admin::deletions(&mut admin)?;
     let code = audit(
         &mut admin,
         &AuditCmd::Verify {

@@ -273,3 +273,89 @@ fn fail_corrupt_audio_names_the_file() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("broken.wav"), "{err}");
 }
+
+#[test]
+fn admin_reports_settings_and_the_compliance_report() {
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    // A clinician cannot change retention; an admin can, and it is audited.
+    assert!(!t
+        .clinician(&["settings", "--retention-days", "3"])
+        .status
+        .success());
+    let s = ok(&t.admin(&["settings", "--retention-days", "3", "--grace-hours", "2"]));
+    assert!(s.contains("3.0 days") && s.contains("2.0 hours"), "{s}");
+
+    let report_path = t.data.path().join("report.md");
+    let pdf_path = t.data.path().join("report.pdf");
+    ok(&t.admin(&[
+        "compliance",
+        "report",
+        "--out",
+        report_path.to_str().unwrap(),
+        "--pdf",
+        pdf_path.to_str().unwrap(),
+    ]));
+    let report = std::fs::read_to_string(&report_path).unwrap();
+    for needle in [
+        "after 3 day(s)",
+        "2 hour(s) after export",
+        "Argon2id with m = 19456 KiB",
+        "AES-256-GCM",
+        "Verification at the time of this report: **passed**",
+        "- clinician: clinician",
+        "secure_delete",
+    ] {
+        assert!(
+            report.contains(needle),
+            "report lacks {needle:?}:\n{report}"
+        );
+    }
+    assert!(std::fs::read(&pdf_path).unwrap().starts_with(b"%PDF-1.4"));
+    // Only an admin writes it.
+    assert!(!t.clinician(&["compliance", "report"]).status.success());
+
+    let consent = ok(&t.admin(&["compliance", "consent", "--practice", "Riverside Clinic"]));
+    assert!(
+        consent.contains("Riverside Clinic") && consent.contains("after\n3 days")
+            || consent.contains("3 days"),
+        "{consent}"
+    );
+
+    let fhir = t.data.path().join("audit.ndjson");
+    ok(&t.admin(&["audit", "export-fhir", "--out", fhir.to_str().unwrap()]));
+    let nd = std::fs::read_to_string(&fhir).unwrap();
+    assert!(
+        nd.lines().count() >= 4
+            && nd
+                .lines()
+                .all(|l| l.starts_with('{') && l.contains("\"resourceType\":\"AuditEvent\"")),
+        "{nd}"
+    );
+    let access = ok(&t.admin(&["audit", "access-report"]));
+    assert!(access.contains("admin"), "{access}");
+
+    // A tampered log makes the report say so, prominently, and exit non-zero.
+    let db = t.data.path().join("vault.sqlite3");
+    {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let rec: Vec<u8> = c
+            .query_row("SELECT record FROM audit_log WHERE seq = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        let mut bad = rec.clone();
+        let n = bad.len();
+        bad[n - 1] ^= 1;
+        c.execute("UPDATE audit_log SET record = ?1 WHERE seq = 1", [bad])
+            .unwrap();
+    }
+    let o = t.admin(&["compliance", "report"]);
+    assert_eq!(o.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("THE AUDIT LOG FAILED VERIFICATION"), "{text}");
+    let v = t.admin(&["audit", "verify"]);
+    assert_eq!(v.status.code(), Some(2));
+}

@@ -59,9 +59,9 @@ pub(crate) fn numbers(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut
             Some((u, true)) => same_value.iter().any(|n| {
                 n.unit.map(|x| x.0) == Some(u) || (n.unit.is_none() && nearby.contains(&n.seg))
             }),
-            Some((u, false)) => same_value
-                .iter()
-                .any(|n| n.unit.is_none() || n.unit.map(|x| x.0) == Some(u)),
+            Some((u, false)) => same_value.iter().any(|n| {
+                n.unit.map(|x| x.0) == Some(u) || (n.unit.is_none() && nearby.contains(&n.seg))
+            }),
             None => !same_value.is_empty(),
         };
         let is_dose = m.unit.is_some_and(|u| u.1);
@@ -226,12 +226,25 @@ fn side_at(toks: &[Tok], i: usize) -> Option<Side> {
     let w = toks[i].word()?;
     match w {
         "left" => {
-            // "left the", "i left"
+            // "i left", "days left", "left the office": the verb.
             let prev = i.checked_sub(1).and_then(|k| toks[k].word());
-            if matches!(prev, Some("i" | "he" | "she" | "they" | "we" | "you" | "was")) {
+            if matches!(prev, Some("i" | "he" | "she" | "they" | "we" | "you" | "was" | "is")) {
                 return None;
             }
-            Some(Side::Left)
+            match toks.get(i + 1) {
+                None | Some(Tok::Sym(_)) => None,
+                Some(Tok::Word(n))
+                    if matches!(
+                        n.as_str(),
+                        "the" | "it" | "him" | "her" | "them" | "for" | "to" | "with" | "and"
+                            | "over" | "home" | "work" | "me" | "us" | "a" | "an" | "in" | "on"
+                            | "at" | "out" | "behind" | "alone"
+                    ) =>
+                {
+                    None
+                }
+                _ => Some(Side::Left),
+            }
         }
         "right" => {
             let prev = i.checked_sub(1).and_then(|k| toks[k].word());
@@ -248,6 +261,7 @@ fn side_at(toks: &[Tok], i: usize) -> Option<Side> {
                     if matches!(
                         n.as_str(),
                         "now" | "away" | "here" | "there" | "so" | "after" | "before" | "and"
+                            | "on" | "in" | "at" | "over" | "under" | "about" | "back" | "where"
                     ) =>
                 {
                     None
@@ -263,8 +277,32 @@ fn side_at(toks: &[Tok], i: usize) -> Option<Side> {
 fn is_side_filler(w: &str) -> bool {
     matches!(
         w,
-        "side" | "sided" | "sides" | "lower" | "upper" | "left" | "right" | "bilateral"
+        "side"
+            | "sided"
+            | "sides"
+            | "lower"
+            | "upper"
+            | "left"
+            | "right"
+            | "bilateral"
+            | "medial"
+            | "lateral"
+            | "proximal"
+            | "distal"
+            | "anterior"
+            | "posterior"
+            | "inner"
+            | "outer"
+            | "hand"
     )
+}
+
+/// A side word negated in place ("not the right knee").
+fn side_negated(toks: &[Tok], i: usize) -> bool {
+    toks[i.saturating_sub(3)..i]
+        .iter()
+        .filter_map(Tok::word)
+        .any(|w| w == "not" || w == "no" || w.ends_with("n't"))
 }
 
 /// Left/right/bilateral in the sentence against the transcript near the
@@ -277,14 +315,26 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
         };
         // Anchors: the next two content words ("left lower extremity"), or
         // the previous one for "bilateral" after its noun ("edema bilateral").
-        let mut anchors: Vec<String> = toks[i + 1..]
+        // The body word: the first content word after the side that the
+        // transcript says (or a plain word for it), else the next one.
+        let candidates: Vec<&str> = toks[i + 1..]
             .iter()
             .take(5)
             .filter_map(Tok::word)
             .filter(|w| !crate::text::is_stopword(w) && !is_side_filler(w) && w.len() > 2)
             .take(2)
-            .map(stem)
             .collect();
+        let said = |w: &str| -> Vec<String> {
+            let mut v = vec![stem(w)];
+            v.extend(lexicon::plain_words(w).iter().map(|p| stem(p)));
+            v.retain(|a| idx.vocab.contains_key(a));
+            v
+        };
+        let mut anchors: Vec<String> = candidates
+            .iter()
+            .map(|w| said(w))
+            .find(|v| !v.is_empty())
+            .unwrap_or_default();
         if side == Side::Bilateral || anchors.is_empty() {
             if let Some(prev) = toks[..i]
                 .iter()
@@ -296,12 +346,27 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
                 anchors.push(stem(prev));
             }
         }
-        if anchors.is_empty() {
-            continue;
-        }
         let mut global: HashSet<Side> = HashSet::new();
         let mut local: HashSet<Side> = HashSet::new();
         let mut where_seen: Option<(Side, usize)> = None;
+        if anchors.is_empty() {
+            // The body word is never said: fall back to the sides named in
+            // the linked evidence.
+            for &si in evidence {
+                let st = &idx.segs[si].toks;
+                for k in 0..st.len() {
+                    if side_negated(st, k) {
+                        continue;
+                    }
+                    if let Some(sd) = side_at(st, k) {
+                        local.insert(sd);
+                        if sd != side && where_seen.is_none() {
+                            where_seen = Some((sd, si));
+                        }
+                    }
+                }
+            }
+        }
         for (si, seg) in idx.segs.iter().enumerate() {
             let st = &seg.toks;
             for (j, t) in st.iter().enumerate() {
@@ -313,6 +378,9 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
                 let lo = j.saturating_sub(6);
                 let hi = (j + 4).min(st.len());
                 for k in lo..hi {
+                    if side_negated(st, k) {
+                        continue;
+                    }
                     if let Some(sd) = side_at(st, k) {
                         global.insert(sd);
                         if nearby.contains(&si) {
@@ -353,13 +421,15 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
 
 /// A finding asserted where the transcript negates it, or the reverse.
 pub(crate) fn negation(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut Vec<Flag>) {
-    let nearby = near(evidence, idx.segs.len());
+    // Only the linked segments themselves: an answer's polarity is already
+    // attached to the question's segment.
+    let nearby: HashSet<usize> = evidence.iter().copied().collect();
     let mut seen_groups = HashSet::new();
     for (g, start, len) in symptom_mentions(toks) {
         if !seen_groups.insert(g) {
             continue;
         }
-        let Some(p) = polarity_at(toks, start, len) else {
+        let Some(p) = polarity_at(toks, start, len, true) else {
             continue;
         };
         let mentions = &idx.symptoms[g];

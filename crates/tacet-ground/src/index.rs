@@ -206,14 +206,24 @@ fn is_uncertain_cue(w: &str) -> bool {
 }
 
 /// NegEx-style polarity of the finding at `toks[start..]`: a negation cue up
-/// to twenty tokens before it in the same clause (lists with commas and "or"
+/// to forty tokens before it in the same clause (lists with commas and "or"
 /// stay in scope), or "negative"/"absent"/"resolved" right after it.
 /// `None` when the context is conditional ("if", "any", "should").
-pub(crate) fn polarity_at(toks: &[Tok], start: usize, len: usize) -> Option<Polarity> {
+///
+/// `in_note`: the text is a note sentence, where "any" is not hedging
+/// ("denies any fever"); in speech "any" marks a question or a condition.
+/// A segment's leading "no" followed by more talk ("no , just a headache")
+/// answers the previous question rather than negating what follows.
+pub(crate) fn polarity_at(
+    toks: &[Tok],
+    start: usize,
+    len: usize,
+    in_note: bool,
+) -> Option<Polarity> {
     let mut k = start;
     let mut steps = 0;
     let mut uncertain = false;
-    while k > 0 && steps < 20 {
+    while k > 0 && steps < 40 {
         k -= 1;
         steps += 1;
         let t = &toks[k];
@@ -223,9 +233,12 @@ pub(crate) fn polarity_at(toks: &[Tok], start: usize, len: usize) -> Option<Pola
                 if w == "not" && toks.get(k + 1).and_then(Tok::word) == Some("only") {
                     continue;
                 }
+                if !in_note && k == 0 && matches!(w, "no" | "nope") && is_answer_particle(toks) {
+                    break;
+                }
                 return Some(Polarity::Negated);
             }
-            if is_uncertain_cue(w) {
+            if is_uncertain_cue(w) && !(in_note && w == "any") {
                 uncertain = true;
                 continue;
             }
@@ -246,7 +259,14 @@ pub(crate) fn polarity_at(toks: &[Tok], start: usize, len: usize) -> Option<Pola
     if uncertain {
         return None;
     }
-    for t in toks.iter().skip(start + len).take(3) {
+    let after = &toks[(start + len).min(toks.len())..];
+    // "diarrhea no" (a clinician reading back a list).
+    if after.first().and_then(Tok::word) == Some("no")
+        && after.get(1).is_none_or(|t| matches!(t, Tok::Sym(_)))
+    {
+        return Some(Polarity::Negated);
+    }
+    for t in after.iter().take(3) {
         if let Some(w) = t.word() {
             if matches!(w, "negative" | "absent" | "denied" | "resolved") {
                 return Some(Polarity::Negated);
@@ -257,6 +277,19 @@ pub(crate) fn polarity_at(toks: &[Tok], start: usize, len: usize) -> Option<Pola
         }
     }
     Some(Polarity::Affirmed)
+}
+
+/// A segment that starts "no ," or "no just…": the "no" answers a question.
+fn is_answer_particle(toks: &[Tok]) -> bool {
+    match toks.get(1) {
+        Some(Tok::Sym(',')) => true,
+        Some(Tok::Word(w)) => matches!(
+            w.as_str(),
+            "just" | "but" | "well" | "i" | "it's" | "it" | "that" | "really" | "actually" | "um"
+                | "uh" | "only" | "other" | "except"
+        ),
+        _ => false,
+    }
 }
 
 /// Token positions where symptom phrases of each group occur:
@@ -347,6 +380,44 @@ fn sub_sentences(toks: &[Tok]) -> Vec<(usize, usize, bool)> {
     out
 }
 
+/// Whether a question, up to the finding it names, asks if the finding is
+/// there ("any fever?", "do you have chest pain?", "how about nausea?")
+/// rather than about it ("when did the chest pain start?").
+fn asks_presence(before: &[Tok]) -> bool {
+    let words: Vec<&str> = before.iter().filter_map(Tok::word).collect();
+    if words.iter().any(|w| {
+        matches!(
+            *w,
+            "when" | "where" | "why" | "which" | "long" | "caused" | "cause" | "often" | "bad"
+        )
+    }) {
+        return false;
+    }
+    words.len() <= 1
+        || words
+            .iter()
+            .any(|w| matches!(*w, "any" | "no" | "or" | "and" | "also"))
+        || words.windows(2).any(|p| {
+            matches!(
+                p,
+                ["do" | "have" | "did" | "are" | "were", "you"]
+                    | ["is", "there"]
+                    | ["how" | "what", "about"]
+            )
+        })
+}
+
+fn asks(toks: &[Tok]) -> bool {
+    let words: Vec<&str> = toks.iter().filter_map(Tok::word).collect();
+    words.contains(&"any")
+        || words.windows(2).any(|p| {
+            matches!(
+                p,
+                ["do" | "have" | "did" | "are" | "were", "you"] | ["is", "there"] | ["how", "about"]
+            )
+        })
+}
+
 fn is_allergy_word(w: &str) -> bool {
     w.starts_with("allerg")
 }
@@ -426,7 +497,14 @@ impl Index {
     fn collect_symptoms(&mut self) {
         for si in 0..self.segs.len() {
             let toks = &self.segs[si].toks;
-            let clauses = sub_sentences(toks);
+            let mut clauses = sub_sentences(toks);
+            // Transcripts often drop the question mark: a final clause that
+            // asks ("any…", "do you…", "have you…") is treated as a question.
+            if let Some(last) = clauses.last_mut() {
+                if !last.2 && asks(&toks[last.0..last.1]) {
+                    last.2 = true;
+                }
+            }
             let ends_in_question = clauses.last().is_some_and(|c| c.2);
             let answer = if ends_in_question {
                 self.segs
@@ -442,13 +520,13 @@ impl Index {
                     .copied()
                     .unwrap_or((0, toks.len(), false));
                 let pol = if clause.2 {
-                    if ends_in_question {
+                    if ends_in_question && asks_presence(&toks[clause.0..start]) {
                         answer
                     } else {
                         None
                     }
                 } else {
-                    polarity_at(&toks[clause.0..clause.1], start - clause.0, len)
+                    polarity_at(&toks[clause.0..clause.1], start - clause.0, len, false)
                 };
                 if let Some(p) = pol {
                     self.symptoms[g].push((si, p));

@@ -339,7 +339,9 @@ pub(crate) fn is_stopword(w: &str) -> bool {
         "voiced", "understanding", "additional", "testing", "including", "consistent",
         "demonstrates", "demonstrated", "reveals", "revealed", "shows", "showed", "noted",
         "secondary", "due", "status", "post", "continue", "continued", "present",
-        "describes", "explains", "adds",
+        "describes", "explains", "adds", "no", "not", "denies", "denied", "deny", "endorses",
+        "endorsed", "reported", "complains", "admits", "positive", "negative", "left", "right",
+        "bilateral", "bilaterally",
     ];
     STOP.contains(&w)
 }

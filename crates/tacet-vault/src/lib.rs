@@ -67,9 +67,11 @@
 
 mod maintenance;
 mod pk;
+mod report;
 mod schema;
 
 pub use maintenance::{RetentionReport, RetentionSettings, RotationReport, MAX_EXPORT_GRACE_MS};
+pub use report::RetentionFacts;
 
 pub use schema::{describe as describe_schema, SCHEMA_VERSION};
 

@@ -45,7 +45,7 @@ impl RetentionSettings {
         Ok(())
     }
 
-    fn load(conn: &Connection) -> Result<Self, VaultError> {
+    pub(crate) fn load(conn: &Connection) -> Result<Self, VaultError> {
         let Some(bytes) = conn
             .query_row(
                 "SELECT v FROM meta WHERE k = ?1",

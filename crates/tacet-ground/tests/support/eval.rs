@@ -221,6 +221,42 @@ const EVAL_DRUGS: &[&str] = &[
     "Ozempic", "Januvia", "Plavix", "Synthroid",
 ];
 
+const BRAND_GENERIC: &[(&str, &str)] = &[
+    ("eliquis", "apixaban"),
+    ("xarelto", "rivaroxaban"),
+    ("zoloft", "sertraline"),
+    ("lipitor", "atorvastatin"),
+    ("norvasc", "amlodipine"),
+    ("augmentin", "amoxicillin"),
+    ("keflex", "cephalexin"),
+    ("flexeril", "cyclobenzaprine"),
+    ("ozempic", "semaglutide"),
+    ("januvia", "sitagliptin"),
+    ("plavix", "clopidogrel"),
+    ("synthroid", "levothyroxine"),
+    ("lasix", "furosemide"),
+    ("prilosec", "omeprazole"),
+    ("protonix", "pantoprazole"),
+    ("lexapro", "escitalopram"),
+    ("neurontin", "gabapentin"),
+    ("coumadin", "warfarin"),
+    ("singulair", "montelukast"),
+    ("flonase", "fluticasone"),
+    ("ultram", "tramadol"),
+    ("aleve", "naproxen"),
+    ("mobic", "meloxicam"),
+    ("desyrel", "trazodone"),
+    ("wellbutrin", "bupropion"),
+    ("cymbalta", "duloxetine"),
+    ("flomax", "tamsulosin"),
+    ("zyloprim", "allopurinol"),
+    ("glucophage", "metformin"),
+    ("zestril", "lisinopril"),
+    ("cozaar", "losartan"),
+    ("toprol", "metoprolol"),
+    ("zocor", "simvastatin"),
+];
+
 const NEW_MED_TEMPLATES: &[&str] = &[
     "We will start {drug} {dose} mg daily.",
     "I prescribed {drug} {dose} mg twice a day.",
@@ -345,6 +381,7 @@ fn mutate_side(s: &str) -> Option<String> {
     Some(out)
 }
 
+#[allow(dead_code)]
 fn replace_word(s: &str, from: &str, to: &str) -> Option<String> {
     let hits = find_words(s, from);
     let &(a, b) = hits.first()?;
@@ -361,29 +398,25 @@ fn replace_word(s: &str, from: &str, to: &str) -> Option<String> {
     Some(format!("{}{}{}", &s[..a], rep, &s[b..]))
 }
 
-/// Flips the polarity of a sentence that mentions a symptom the dialogue
-/// also mentions.
+/// Flips the polarity of a sentence at a symptom the dialogue also
+/// mentions: the negation or affirmation cue must stand at most 60 bytes
+/// before the symptom, so the flip is about that symptom.
 fn mutate_negation(s: &str, dialogue_lower: &str) -> Option<String> {
     let lower = s.to_lowercase();
-    let symptom = EVAL_SYMPTOMS
+    let (sym_at, _) = EVAL_SYMPTOMS
         .iter()
-        .find(|sym| !find_words(&lower, sym).is_empty() && dialogue_lower.contains(*sym))?;
-    let _ = symptom;
-    // Negated → affirmed.
-    for (from, to) in [
+        .filter(|sym| dialogue_lower.contains(*sym))
+        .filter_map(|sym| find_words(&lower, sym).first().copied())
+        .min()?;
+    const FLIPS: &[(&str, &str)] = &[
+        // Negated → affirmed.
         ("denies", "reports"),
         ("denied", "reported"),
         ("negative for", "positive for"),
         ("without", "with"),
         ("no", "some"),
         ("not", "also"),
-    ] {
-        if let Some(r) = replace_word(s, from, to) {
-            return Some(r);
-        }
-    }
-    // Affirmed → negated.
-    for (from, to) in [
+        // Affirmed → negated.
         ("reports", "denies"),
         ("endorses", "denies"),
         ("complains of", "denies"),
@@ -392,15 +425,28 @@ fn mutate_negation(s: &str, dialogue_lower: &str) -> Option<String> {
         ("experiences", "denies"),
         ("has experienced", "has not experienced"),
         ("has had", "has not had"),
+        ("with", "without"),
         ("has", "has no"),
         ("had", "had no"),
-        ("with", "without"),
-    ] {
-        if let Some(r) = replace_word(s, from, to) {
-            return Some(r);
+    ];
+    // The cue nearest before the symptom.
+    let mut best: Option<(usize, usize, &str)> = None;
+    for (from, to) in FLIPS {
+        for (a, b) in find_words(&lower, from) {
+            if b <= sym_at && sym_at - b <= 60 && best.is_none_or(|x| a > x.0) {
+                best = Some((a, b, to));
+            }
         }
     }
-    None
+    let (a, b, to) = best?;
+    let orig = &s[a..b];
+    let mut rep = to.to_string();
+    if orig.starts_with(|c: char| c.is_uppercase()) {
+        if let Some(f) = rep.get_mut(..1) {
+            f.make_ascii_uppercase();
+        }
+    }
+    Some(format!("{}{}{}", &s[..a], rep, &s[b..]))
 }
 
 pub struct Counts {
@@ -483,7 +529,15 @@ pub fn run(encounters: &[Encounter]) -> Counts {
                 let mut drugs: Vec<&str> = EVAL_DRUGS
                     .iter()
                     .copied()
-                    .filter(|d| !dialogue_lower.contains(&d.to_lowercase()))
+                    .filter(|d| {
+                        let d = d.to_lowercase();
+                        let other = BRAND_GENERIC
+                            .iter()
+                            .find(|(b, g)| *b == d || *g == d)
+                            .map(|(b, g)| if *b == d { *g } else { *b });
+                        !dialogue_lower.contains(&d)
+                            && other.is_none_or(|o| !dialogue_lower.contains(o))
+                    })
                     .collect();
                 rng.shuffle(&mut drugs);
                 for (k, d) in drugs.iter().take(PER_NOTE).enumerate() {
@@ -555,7 +609,7 @@ pub fn run(encounters: &[Encounter]) -> Counts {
                     Some(s) if !s.flags.is_empty() => {
                         *counts.caught.entry(inj).or_default() += 1;
                     }
-                    Some(_) => counts.missed.push((inj, want.clone())),
+                    Some(_) => counts.missed.push((inj, format!("[{}] {want}", enc.id))),
                     None => counts.misaligned += 1,
                 }
             }

@@ -1,0 +1,131 @@
+//! Facts about the vault for the practice's compliance report: key
+//! derivation parameters per user, the database's protective settings as
+//! SQLite reports them now, the retention settings and the last retention
+//! run. Read-only, and never a byte of patient data.
+
+use super::*;
+
+/// What the report states about retention, read from the vault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionFacts {
+    pub settings: RetentionSettings,
+    /// Wall-clock time (Unix ms) of the last `retention.run` audit record.
+    pub last_run_unix_ms: Option<u64>,
+}
+
+impl Vault {
+    /// The retention settings, readable without unlocking (they are not
+    /// secret; the consent text quotes them).
+    pub fn public_retention_settings(&self) -> Result<RetentionSettings, VaultError> {
+        RetentionSettings::load(&self.conn)
+    }
+}
+
+impl Unlocked<'_> {
+    /// (user, m_cost_kib, t_cost, p_cost) for every user.
+    pub fn kdf_parameters(&self) -> Result<Vec<(String, u32, u32, u32)>, VaultError> {
+        let mut st = self
+            .vault
+            .conn
+            .prepare("SELECT name, kdf_m_kib, kdf_t, kdf_p FROM users ORDER BY name")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The protective settings of the database connection, as SQLite reports them.
+    pub fn database_settings(&self) -> Result<Vec<(String, String)>, VaultError> {
+        let mut out = Vec::new();
+        for pragma in [
+            "journal_mode",
+            "synchronous",
+            "secure_delete",
+            "temp_store",
+            "user_version",
+        ] {
+            let v: String = self
+                .vault
+                .conn
+                .query_row(&format!("PRAGMA {pragma}"), [], |r| {
+                    Ok(match r.get_ref(0)? {
+                        rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+                        rusqlite::types::ValueRef::Text(t) => {
+                            String::from_utf8_lossy(t).to_string()
+                        }
+                        _ => "?".to_string(),
+                    })
+                })?;
+            let meaning = match (pragma, v.as_str()) {
+                ("synchronous", "2") => {
+                    "2 (FULL: a write is acknowledged only when durable)".to_string()
+                }
+                ("secure_delete", "1") => {
+                    "1 (deleted content is overwritten with zeros)".to_string()
+                }
+                ("temp_store", "2") => "2 (MEMORY: no temporary files)".to_string(),
+                _ => v,
+            };
+            out.push((pragma.to_string(), meaning));
+        }
+        Ok(out)
+    }
+
+    /// Retention settings and when retention last ran.
+    pub fn retention_facts(&self) -> Result<RetentionFacts, VaultError> {
+        let settings = self.settings()?;
+        let mut st = self
+            .vault
+            .conn
+            .prepare("SELECT record FROM audit_log ORDER BY seq DESC")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut last_run_unix_ms = None;
+        for r in rows {
+            let rec = AuditRecord::decode(&r?)?;
+            if rec.action == AuditAction::RetentionRun.code() {
+                last_run_unix_ms = Some(rec.wall_unix_ms);
+                break;
+            }
+        }
+        Ok(RetentionFacts {
+            settings,
+            last_run_unix_ms,
+        })
+    }
+
+    /// Every audit record as stored, for the admin's reports (deletion log
+    /// with proofs, access report, FHIR export). Holds no patient text.
+    pub fn audit_records(&self) -> Result<Vec<StoredRecord>, VaultError> {
+        let mut st = self
+            .vault
+            .conn
+            .prepare("SELECT seq, record, leaf_hash, chain_tag FROM audit_log ORDER BY seq")?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, bytes, leaf, tag) = row?;
+            out.push(StoredRecord {
+                seq: seq as u64,
+                bytes,
+                leaf_hash: leaf.try_into().map_err(|_| {
+                    VaultError::Corrupt(format!("audit record {seq} has a malformed leaf hash"))
+                })?,
+                chain_tag: tag.try_into().map_err(|_| {
+                    VaultError::Corrupt(format!("audit record {seq} has a malformed chain tag"))
+                })?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The public verifier key (C2SP vkey text) admins give to verifiers.
+    pub fn audit_verifier_key(&self) -> Result<String, VaultError> {
+        String::from_utf8(get_meta(&self.vault.conn, "audit_vkey")?)
+            .map_err(|_| VaultError::Corrupt("the audit verifier key is not text".into()))
+    }
+}
