@@ -23,7 +23,7 @@ fn main() {
     let counts = eval::run(&encounters);
     println!(
         "Grounding checks on {} (seed {:#x}, up to {} injections per note and type)\n",
-        path.display(),
+        path.canonicalize().unwrap_or(path.clone()).display(),
         eval::SEED,
         eval::PER_NOTE
     );

@@ -4,7 +4,9 @@
 
 use std::collections::HashSet;
 
-use crate::index::{eq_num, number_mentions, polarity_at, symptom_mentions, Index, Polarity};
+use crate::index::{
+    dose_owner, eq_num, number_mentions, polarity_at, symptom_mentions, Index, Polarity,
+};
 use crate::lexicon::{self, DrugClass};
 use crate::text::{stem, Tok};
 use crate::{Flag, FlagKind};
@@ -35,6 +37,10 @@ fn near(evidence: &[usize], len: usize) -> HashSet<usize> {
     }
     s
 }
+
+/// A dose the transcript gives a drug differently: (drug, the doses said
+/// with it, segment index of the first).
+type DrugConflict = (String, Vec<(f64, &'static str)>, usize);
 
 /// Numbers, units and pairs ("120/80") must occur in the transcript.
 pub(crate) fn numbers(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut Vec<Flag>) {
@@ -67,36 +73,21 @@ pub(crate) fn numbers(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut
         let is_dose = m.unit.is_some_and(|u| u.1);
         // A dose next to a drug must be a dose said with that drug, when the
         // transcript gives that drug any dose at all.
-        let mut drug_conflict: Option<(String, Vec<f64>, usize)> = None;
-        // The drug a dose belongs to: the nearest one before it (within six
-        // tokens), else the nearest after it (within three).
-        let owner = drugs
-            .iter()
-            .filter(|(p, _)| *p < m.pos && m.pos - *p <= 6)
-            .max_by_key(|(p, _)| *p)
-            .or_else(|| {
-                drugs
-                    .iter()
-                    .filter(|(p, _)| *p > m.pos && *p - m.pos <= 3)
-                    .min_by_key(|(p, _)| *p)
-            })
-            .map(|(_, d)| d);
-        if ok && is_dose {
-            if let Some(d) = owner {
-                let segs = idx.drug_generics.get(d).cloned().unwrap_or_default();
-                let around: HashSet<usize> = near(&segs, idx.segs.len());
-                let doses: Vec<&crate::index::NumMention> = idx
-                    .numbers
-                    .iter()
-                    .filter(|n| n.unit.is_some_and(|u| u.1) && around.contains(&n.seg))
-                    .collect();
-                if !doses.is_empty() && !doses.iter().any(|n| eq_num(n.value, m.value)) {
-                    let seg = doses.first().map(|n| n.seg).unwrap_or(0);
-                    drug_conflict = Some((
-                        d.clone(),
-                        doses.iter().map(|n| n.value).collect(),
-                        seg,
-                    ));
+        let mut drug_conflict: Option<DrugConflict> = None;
+        if is_dose {
+            if let Some(d) = dose_owner(&drugs, m.pos) {
+                if let Some(doses) = idx.drug_doses.get(&d) {
+                    let unit = m.unit.map(|u| u.0).unwrap_or("");
+                    let matches = doses
+                        .iter()
+                        .any(|(v, u, _)| eq_num(*v, m.value) && *u == unit);
+                    if !doses.is_empty() && !matches {
+                        drug_conflict = Some((
+                            d.clone(),
+                            doses.iter().map(|(v, u, _)| (*v, *u)).collect(),
+                            doses[0].2,
+                        ));
+                    }
                 }
             }
         }
@@ -111,8 +102,8 @@ pub(crate) fn numbers(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut
         let what = if is_dose { "dose" } else { "number" };
         let said = fmt_unit(m.value, m.unit);
         if let Some((drug, values, seg)) = drug_conflict {
-            let unit = m.unit.map(|u| u.0).unwrap_or("");
-            let list: Vec<String> = dedup(values.iter().map(|v| format!("{} {unit}", fmt_num(*v))));
+            let list: Vec<String> =
+                dedup(values.iter().map(|(v, u)| format!("{} {u}", fmt_num(*v))));
             flags.push(Flag::new(
                 kind,
                 format!(
@@ -161,11 +152,7 @@ pub(crate) fn numbers(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut
         {
             continue;
         }
-        let local: Vec<_> = idx
-            .pairs
-            .iter()
-            .filter(|p| nearby.contains(&p.2))
-            .collect();
+        let local: Vec<_> = idx.pairs.iter().filter(|p| nearby.contains(&p.2)).collect();
         let pick: Vec<_> = if local.is_empty() {
             idx.pairs.iter().take(3).collect()
         } else {
@@ -228,7 +215,10 @@ fn side_at(toks: &[Tok], i: usize) -> Option<Side> {
         "left" => {
             // "i left", "days left", "left the office": the verb.
             let prev = i.checked_sub(1).and_then(|k| toks[k].word());
-            if matches!(prev, Some("i" | "he" | "she" | "they" | "we" | "you" | "was" | "is")) {
+            if matches!(
+                prev,
+                Some("i" | "he" | "she" | "they" | "we" | "you" | "was" | "is")
+            ) {
                 return None;
             }
             match toks.get(i + 1) {
@@ -236,9 +226,28 @@ fn side_at(toks: &[Tok], i: usize) -> Option<Side> {
                 Some(Tok::Word(n))
                     if matches!(
                         n.as_str(),
-                        "the" | "it" | "him" | "her" | "them" | "for" | "to" | "with" | "and"
-                            | "over" | "home" | "work" | "me" | "us" | "a" | "an" | "in" | "on"
-                            | "at" | "out" | "behind" | "alone"
+                        "the"
+                            | "it"
+                            | "him"
+                            | "her"
+                            | "them"
+                            | "for"
+                            | "to"
+                            | "with"
+                            | "and"
+                            | "over"
+                            | "home"
+                            | "work"
+                            | "me"
+                            | "us"
+                            | "a"
+                            | "an"
+                            | "in"
+                            | "on"
+                            | "at"
+                            | "out"
+                            | "behind"
+                            | "alone"
                     ) =>
                 {
                     None
@@ -260,8 +269,22 @@ fn side_at(toks: &[Tok], i: usize) -> Option<Side> {
                 Some(Tok::Word(n))
                     if matches!(
                         n.as_str(),
-                        "now" | "away" | "here" | "there" | "so" | "after" | "before" | "and"
-                            | "on" | "in" | "at" | "over" | "under" | "about" | "back" | "where"
+                        "now"
+                            | "away"
+                            | "here"
+                            | "there"
+                            | "so"
+                            | "after"
+                            | "before"
+                            | "and"
+                            | "on"
+                            | "in"
+                            | "at"
+                            | "over"
+                            | "under"
+                            | "about"
+                            | "back"
+                            | "where"
                     ) =>
                 {
                     None
@@ -325,9 +348,15 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
             .take(2)
             .collect();
         let said = |w: &str| -> Vec<String> {
-            let mut v = vec![stem(w)];
-            v.extend(lexicon::plain_words(w).iter().map(|p| stem(p)));
-            v.retain(|a| idx.vocab.contains_key(a));
+            let mut keys = vec![stem(w)];
+            keys.extend(lexicon::plain_words(w).iter().map(|p| stem(p)));
+            let mut v: Vec<String> = keys
+                .iter()
+                .flat_map(|k| idx.matching_ids(k))
+                .filter_map(|id| idx.vocab_words.get(id as usize).cloned())
+                .collect();
+            v.sort();
+            v.dedup();
             v
         };
         let mut anchors: Vec<String> = candidates
@@ -372,7 +401,7 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
             for (j, t) in st.iter().enumerate() {
                 let Some(w) = t.word() else { continue };
                 let s = stem(w);
-                if !anchors.iter().any(|a| *a == s || (a.len() >= 5 && s.starts_with(a.as_str()))) {
+                if !anchors.contains(&s) {
                     continue;
                 }
                 let lo = j.saturating_sub(6);
@@ -473,22 +502,25 @@ fn documents_allergy(toks: &[Tok]) -> bool {
 }
 
 fn drug_negated(toks: &[Tok], i: usize) -> bool {
-    toks[i.saturating_sub(4)..i].iter().filter_map(Tok::word).any(|w| {
-        matches!(
-            w,
-            "no" | "not"
-                | "stop"
-                | "stopped"
-                | "discontinue"
-                | "discontinued"
-                | "hold"
-                | "held"
-                | "avoid"
-                | "instead"
-                | "without"
-                | "never"
-        ) || w.ends_with("n't")
-    })
+    toks[i.saturating_sub(4)..i]
+        .iter()
+        .filter_map(Tok::word)
+        .any(|w| {
+            matches!(
+                w,
+                "no" | "not"
+                    | "stop"
+                    | "stopped"
+                    | "discontinue"
+                    | "discontinued"
+                    | "hold"
+                    | "held"
+                    | "avoid"
+                    | "instead"
+                    | "without"
+                    | "never"
+            ) || w.ends_with("n't")
+        })
 }
 
 /// A drug the patient said they are allergic to, or one of its class.
@@ -511,11 +543,17 @@ pub(crate) fn allergy(toks: &[Tok], idx: &Index, flags: &mut Vec<Flag>) {
                 let via = if *allergen == g {
                     String::new()
                 } else {
-                    format!(" ({} is one of the {})", w, class.map(DrugClass::name).unwrap_or(""))
+                    format!(
+                        " ({} is one of the {})",
+                        w,
+                        class.map(DrugClass::name).unwrap_or("")
+                    )
                 };
                 flags.push(Flag::new(
                     FlagKind::AllergyConflict,
-                    format!("the patient said they are allergic to {allergen}; the note names {w}{via}"),
+                    format!(
+                        "the patient said they are allergic to {allergen}; the note names {w}{via}"
+                    ),
                     seg_id,
                 ));
                 return;

@@ -53,6 +53,8 @@ pub(crate) struct Index {
     /// Every word of the transcript (lower case) and the generics of drugs.
     pub words: HashSet<String>,
     pub drug_generics: HashMap<String, Vec<usize>>,
+    /// Doses said with a drug: generic → (value, unit, segment index).
+    pub drug_doses: HashMap<String, Vec<(f64, &'static str, usize)>>,
 }
 
 /// The key a token contributes to evidence scoring, if any.
@@ -201,7 +203,14 @@ fn is_scope_break(t: &Tok) -> bool {
 fn is_uncertain_cue(w: &str) -> bool {
     matches!(
         w,
-        "if" | "should" | "whether" | "any" | "possible" | "possibly" | "rule" | "monitor" | "watch"
+        "if" | "should"
+            | "whether"
+            | "any"
+            | "possible"
+            | "possibly"
+            | "rule"
+            | "monitor"
+            | "watch"
     )
 }
 
@@ -285,8 +294,20 @@ fn is_answer_particle(toks: &[Tok]) -> bool {
         Some(Tok::Sym(',')) => true,
         Some(Tok::Word(w)) => matches!(
             w.as_str(),
-            "just" | "but" | "well" | "i" | "it's" | "it" | "that" | "really" | "actually" | "um"
-                | "uh" | "only" | "other" | "except"
+            "just"
+                | "but"
+                | "well"
+                | "i"
+                | "it's"
+                | "it"
+                | "that"
+                | "really"
+                | "actually"
+                | "um"
+                | "uh"
+                | "only"
+                | "other"
+                | "except"
         ),
         _ => false,
     }
@@ -304,18 +325,17 @@ pub(crate) fn symptom_mentions(toks: &[Tok]) -> Vec<(usize, usize, usize)> {
                 continue;
             }
             for i in 0..stems.len() {
-                if i + ps.len() <= stems.len()
+                let matches_here = i + ps.len() <= stems.len()
                     && ps
                         .iter()
                         .enumerate()
-                        .all(|(k, p)| stems[i + k].as_deref() == Some(p.as_str()))
-                {
-                    if !out
+                        .all(|(k, p)| stems[i + k].as_deref() == Some(p.as_str()));
+                if matches_here
+                    && !out
                         .iter()
                         .any(|&(og, os, _)| og == g && os <= i && i < os + ps.len())
-                    {
-                        out.push((g, i, ps.len()));
-                    }
+                {
+                    out.push((g, i, ps.len()));
                 }
             }
         }
@@ -328,7 +348,12 @@ fn answer_polarity(toks: &[Tok]) -> Option<Polarity> {
     let words: Vec<&str> = toks
         .iter()
         .filter_map(Tok::word)
-        .filter(|w| !matches!(*w, "uh" | "um" | "well" | "oh" | "so" | "ah" | "i" | "doctor"))
+        .filter(|w| {
+            !matches!(
+                *w,
+                "uh" | "um" | "well" | "oh" | "so" | "ah" | "i" | "doctor" | "patient"
+            )
+        })
         .take(3)
         .collect();
     let first = words.first()?;
@@ -393,11 +418,16 @@ fn asks_presence(before: &[Tok]) -> bool {
     }) {
         return false;
     }
+    // The asking words must be close to the finding ("any fever or
+    // chills?"), not elsewhere in a choice ("any mucus or is it a dry
+    // cough?").
+    let recent = &words[words.len().saturating_sub(5)..];
+    if recent.windows(2).any(|p| matches!(p, ["is", "it"])) {
+        return false;
+    }
     words.len() <= 1
-        || words
-            .iter()
-            .any(|w| matches!(*w, "any" | "no" | "or" | "and" | "also"))
-        || words.windows(2).any(|p| {
+        || recent.iter().any(|w| matches!(*w, "any" | "no"))
+        || recent.windows(2).any(|p| {
             matches!(
                 p,
                 ["do" | "have" | "did" | "are" | "were", "you"]
@@ -413,7 +443,9 @@ fn asks(toks: &[Tok]) -> bool {
         || words.windows(2).any(|p| {
             matches!(
                 p,
-                ["do" | "have" | "did" | "are" | "were", "you"] | ["is", "there"] | ["how", "about"]
+                ["do" | "have" | "did" | "are" | "were", "you"]
+                    | ["is", "there"]
+                    | ["how", "about"]
             )
         })
 }
@@ -488,7 +520,9 @@ impl Index {
             allergens: Vec::new(),
             words,
             drug_generics,
+            drug_doses: HashMap::new(),
         };
+        index.collect_drug_doses();
         index.collect_symptoms();
         index.collect_allergens();
         index
@@ -507,9 +541,7 @@ impl Index {
             }
             let ends_in_question = clauses.last().is_some_and(|c| c.2);
             let answer = if ends_in_question {
-                self.segs
-                    .get(si + 1)
-                    .and_then(|n| answer_polarity(&n.toks))
+                self.segs.get(si + 1).and_then(|n| answer_polarity(&n.toks))
             } else {
                 None
             };
@@ -531,6 +563,46 @@ impl Index {
                 if let Some(p) = pol {
                     self.symptoms[g].push((si, p));
                 }
+            }
+        }
+    }
+
+    /// Each dose in the transcript belongs to the nearest drug before it in
+    /// its segment (within eight tokens), else the nearest after it (within
+    /// three), else the last drug of the previous segment ("what dose of
+    /// lisinopril?" "ten milligrams").
+    fn collect_drug_doses(&mut self) {
+        let mut prev_last: Option<String> = None;
+        for si in 0..self.segs.len() {
+            let toks = &self.segs[si].toks;
+            let drugs: Vec<(usize, String)> = toks
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.word().map(|w| (i, w)))
+                .filter(|(_, w)| lexicon::is_drug(w))
+                .map(|(i, w)| (i, lexicon::generic(w)))
+                .collect();
+            let (singles, _) = number_mentions(toks, si);
+            for m in singles {
+                let Some((unit, true)) = m.unit else { continue };
+                let owner = dose_owner(&drugs, m.pos).or_else(|| {
+                    if drugs.is_empty() {
+                        prev_last.clone()
+                    } else {
+                        None
+                    }
+                });
+                if let Some(d) = owner {
+                    self.drug_doses
+                        .entry(d)
+                        .or_default()
+                        .push((m.value, unit, si));
+                }
+            }
+            if let Some((_, d)) = drugs.last() {
+                prev_last = Some(d.clone());
+            } else if !toks.is_empty() {
+                prev_last = None;
             }
         }
     }
@@ -612,6 +684,22 @@ impl Index {
             .map(|(i, _)| i as u32)
             .collect()
     }
+}
+
+/// The drug a dose at token `pos` belongs to: the nearest before it within
+/// eight tokens, else the nearest after it within three.
+pub(crate) fn dose_owner(drugs: &[(usize, String)], pos: usize) -> Option<String> {
+    drugs
+        .iter()
+        .filter(|(p, _)| *p < pos && pos - *p <= 8)
+        .max_by_key(|(p, _)| *p)
+        .or_else(|| {
+            drugs
+                .iter()
+                .filter(|(p, _)| *p > pos && *p - pos <= 3)
+                .min_by_key(|(p, _)| *p)
+        })
+        .map(|(_, d)| d.clone())
 }
 
 fn prefix_match(a: &str, b: &str) -> bool {

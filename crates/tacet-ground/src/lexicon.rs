@@ -214,13 +214,43 @@ const BRANDS: &[(&str, &str)] = &[
 
 /// Suffixes that mark a generic drug name.
 const DRUG_SUFFIXES: &[&str] = &[
-    "cillin", "mycin", "micin", "pril", "sartan", "olol", "statin", "prazole", "oxacin", "azole",
-    "tidine", "dronate", "gliptin", "gliflozin", "glutide", "cycline", "dipine", "floxacin",
-    "triptan", "setron", "semide", "thiazide", "parin", "xaban", "grel", "tretinoin",
+    "cillin",
+    "mycin",
+    "micin",
+    "pril",
+    "sartan",
+    "olol",
+    "statin",
+    "prazole",
+    "oxacin",
+    "azole",
+    "tidine",
+    "dronate",
+    "gliptin",
+    "gliflozin",
+    "glutide",
+    "cycline",
+    "dipine",
+    "floxacin",
+    "triptan",
+    "setron",
+    "semide",
+    "thiazide",
+    "parin",
+    "xaban",
+    "grel",
+    "tretinoin",
 ];
 
 /// Words that end like a drug but are not one.
-const NOT_DRUGS: &[&str] = &["april", "control", "controlled", "patrol", "cholesterol", "parol"];
+const NOT_DRUGS: &[&str] = &[
+    "april",
+    "control",
+    "controlled",
+    "patrol",
+    "cholesterol",
+    "parol",
+];
 
 /// Drug classes for allergy conflicts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -318,7 +348,10 @@ pub(crate) fn is_drug(word: &str) -> bool {
     if DRUGS.split_whitespace().any(|d| d == word) {
         return true;
     }
-    word.len() >= 6 && DRUG_SUFFIXES.iter().any(|s| word.ends_with(s) && word != *s)
+    word.len() >= 6
+        && DRUG_SUFFIXES
+            .iter()
+            .any(|s| word.ends_with(s) && word != *s)
 }
 
 /// Symptom groups for the negation check: each group is a list of phrases
@@ -328,7 +361,12 @@ pub(crate) const SYMPTOMS: &[&[&str]] = &[
     &["chills", "chill"],
     &["night sweats", "sweats", "sweating"],
     &["cough", "coughing"],
-    &["shortness of breath", "short of breath", "dyspnea", "breathless"],
+    &[
+        "shortness of breath",
+        "short of breath",
+        "dyspnea",
+        "breathless",
+    ],
     &["wheezing", "wheeze"],
     &["chest pain"],
     &["palpitations", "palpitation", "racing heart"],
@@ -336,9 +374,20 @@ pub(crate) const SYMPTOMS: &[&[&str]] = &[
     &["vomiting", "vomit", "threw up", "throwing up"],
     &["diarrhea"],
     &["constipation", "constipated"],
-    &["abdominal pain", "belly pain", "stomach pain", "stomach ache"],
+    &[
+        "abdominal pain",
+        "belly pain",
+        "stomach pain",
+        "stomach ache",
+    ],
     &["headache", "headaches"],
-    &["dizziness", "dizzy", "lightheaded", "lightheadedness", "vertigo"],
+    &[
+        "dizziness",
+        "dizzy",
+        "lightheaded",
+        "lightheadedness",
+        "vertigo",
+    ],
     &["fatigue", "fatigued", "tired", "tiredness"],
     &["weakness", "weak"],
     &["numbness", "numb"],
@@ -422,7 +471,7 @@ const PLAIN_WORDS: &[(&str, &[&str])] = &[
     ("tobacco", &["smoke", "smoking", "cigarettes"]),
     ("alcohol", &["drink", "drinking", "beer", "wine"]),
     ("gastrointestinal", &["stomach"]),
-    ("abdom", &["belly", "stomach"]),
+    ("abdom", &["abdomen", "belly", "stomach"]),
     ("extremit", &["leg", "legs", "arm", "arms"]),
     ("bilateral", &["both"]),
     ("utiliz", &["use", "using"]),

@@ -199,7 +199,10 @@ impl Grounding {
 
     /// Sentences with at least one flag.
     pub fn flagged_sentence_count(&self) -> usize {
-        self.sentences.iter().filter(|s| !s.flags.is_empty()).count()
+        self.sentences
+            .iter()
+            .filter(|s| !s.flags.is_empty())
+            .count()
     }
 }
 
@@ -232,7 +235,12 @@ fn score_windows(idx: &Index, toks: &[text::Tok]) -> (Vec<(usize, usize, f32)>, 
         }
         let alts = t
             .word()
-            .map(|w| lexicon::plain_words(w).iter().map(|a| text::stem(a)).collect())
+            .map(|w| {
+                lexicon::plain_words(w)
+                    .iter()
+                    .map(|a| text::stem(a))
+                    .collect()
+            })
             .unwrap_or_default();
         keys.push((k, alts));
     }
@@ -267,7 +275,10 @@ fn score_windows(idx: &Index, toks: &[text::Tok]) -> (Vec<(usize, usize, f32)>, 
             let segs = &idx.segs[start..start + len];
             let covered: f32 = matched
                 .iter()
-                .filter(|(ids, _)| ids.iter().any(|id| segs.iter().any(|s| s.keys.contains(id))))
+                .filter(|(ids, _)| {
+                    ids.iter()
+                        .any(|id| segs.iter().any(|s| s.keys.contains(id)))
+                })
                 .map(|m| m.1)
                 .sum();
             let score = if total > 0.0 { covered / total } else { 0.0 };

@@ -304,30 +304,16 @@ fn segment_line(s: &Segment) -> String {
 }
 
 fn user_prompt(transcript_text: &str, template: &Template) -> String {
-    let n = template.sections.len();
-    let mut out = String::from("Transcript of the visit (times are [mm:ss]):\n");
-    out.push_str(transcript_text);
-    out.push_str(&format!(
-        "\nWrite a clinical note from this transcript in {n} sections, in this order: "
-    ));
-    for (i, s) in template.sections.iter().enumerate() {
-        let sep = if i + 1 == n { "." } else { "; " };
-        out.push_str(&format!(
-            "{} ({}){sep}",
-            s.heading.trim(),
-            lower_first(s.guidance.trim().trim_end_matches('.'))
-        ));
-    }
-    out.push_str(" Each heading is written for you; write only the text under it, without times.");
-    out
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => String::new(),
-    }
+    // Small models copy whatever text the prompt shows them in the note's
+    // place, so the prompt names the sections but carries no sample text
+    // (the per-section guidance stays in the template for the reviewer).
+    let headings: Vec<&str> = template.sections.iter().map(|s| s.heading.trim()).collect();
+    format!(
+        "Summarize this doctor-patient conversation as a {} with the sections {}.\n\nConversation:\n{}",
+        template.name.trim(),
+        headings.join(", "),
+        transcript_text
+    )
 }
 
 /// Which segments to keep: `0..head` and `tail..n`, the rest dropped.

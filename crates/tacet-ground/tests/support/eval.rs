@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use tacet_core::{Draft, DraftSection, Provenance, SamplingParams, Segment, Speaker, Transcript};
 use tacet_ground::{ground, split_sentences, FlagKind};
 
-pub const SEED: u64 = 0x7ace7_0004;
+pub const SEED: u64 = 0x0007_ace7_0004;
 
 /// Where the data lives, or why it is not there.
 pub fn data_path() -> Result<PathBuf, String> {
@@ -194,31 +194,129 @@ impl Injection {
 }
 
 const UNITS: &[&str] = &[
-    "mg", "mcg", "g", "mL", "ml", "units", "unit", "%", "mmHg", "bpm", "kg", "lbs", "lb", "pounds",
-    "days", "day", "weeks", "week", "months", "month", "years", "degrees", "cm", "milligrams",
-    "tablets", "hours", "minutes",
+    "mg",
+    "mcg",
+    "g",
+    "mL",
+    "ml",
+    "units",
+    "unit",
+    "%",
+    "mmHg",
+    "bpm",
+    "kg",
+    "lbs",
+    "lb",
+    "pounds",
+    "days",
+    "day",
+    "weeks",
+    "week",
+    "months",
+    "month",
+    "years",
+    "degrees",
+    "cm",
+    "milligrams",
+    "tablets",
+    "hours",
+    "minutes",
 ];
 
 /// Words (lower case) an eval mutation treats as a symptom; kept separate
 /// from the crate's own list on purpose.
 const EVAL_SYMPTOMS: &[&str] = &[
-    "fever", "fevers", "chills", "cough", "nausea", "vomiting", "diarrhea", "constipation",
-    "headache", "headaches", "dizziness", "fatigue", "shortness of breath", "chest pain",
-    "palpitations", "swelling", "rash", "numbness", "tingling", "weakness", "wheezing",
-    "weight loss", "weight gain", "night sweats", "abdominal pain", "sore throat", "congestion",
-    "bleeding", "lightheadedness", "edema", "bloating", "anxiety", "depression", "dysuria",
-    "blurred vision", "syncope", "heartburn", "itching", "bruising", "insomnia",
+    "fever",
+    "fevers",
+    "chills",
+    "cough",
+    "nausea",
+    "vomiting",
+    "diarrhea",
+    "constipation",
+    "headache",
+    "headaches",
+    "dizziness",
+    "fatigue",
+    "shortness of breath",
+    "chest pain",
+    "palpitations",
+    "swelling",
+    "rash",
+    "numbness",
+    "tingling",
+    "weakness",
+    "wheezing",
+    "weight loss",
+    "weight gain",
+    "night sweats",
+    "abdominal pain",
+    "sore throat",
+    "congestion",
+    "bleeding",
+    "lightheadedness",
+    "edema",
+    "bloating",
+    "anxiety",
+    "depression",
+    "dysuria",
+    "blurred vision",
+    "syncope",
+    "heartburn",
+    "itching",
+    "bruising",
+    "insomnia",
 ];
 
 const EVAL_DRUGS: &[&str] = &[
-    "amoxicillin", "azithromycin", "ciprofloxacin", "doxycycline", "cephalexin", "metformin",
-    "lisinopril", "losartan", "amlodipine", "metoprolol", "atorvastatin", "simvastatin",
-    "omeprazole", "pantoprazole", "sertraline", "escitalopram", "gabapentin", "prednisone",
-    "levothyroxine", "warfarin", "apixaban", "clopidogrel", "furosemide", "hydrochlorothiazide",
-    "montelukast", "albuterol", "fluticasone", "tramadol", "naproxen", "meloxicam",
-    "cyclobenzaprine", "trazodone", "bupropion", "duloxetine", "tamsulosin", "allopurinol",
-    "Eliquis", "Xarelto", "Zoloft", "Lipitor", "Norvasc", "Augmentin", "Keflex", "Flexeril",
-    "Ozempic", "Januvia", "Plavix", "Synthroid",
+    "amoxicillin",
+    "azithromycin",
+    "ciprofloxacin",
+    "doxycycline",
+    "cephalexin",
+    "metformin",
+    "lisinopril",
+    "losartan",
+    "amlodipine",
+    "metoprolol",
+    "atorvastatin",
+    "simvastatin",
+    "omeprazole",
+    "pantoprazole",
+    "sertraline",
+    "escitalopram",
+    "gabapentin",
+    "prednisone",
+    "levothyroxine",
+    "warfarin",
+    "apixaban",
+    "clopidogrel",
+    "furosemide",
+    "hydrochlorothiazide",
+    "montelukast",
+    "albuterol",
+    "fluticasone",
+    "tramadol",
+    "naproxen",
+    "meloxicam",
+    "cyclobenzaprine",
+    "trazodone",
+    "bupropion",
+    "duloxetine",
+    "tamsulosin",
+    "allopurinol",
+    "Eliquis",
+    "Xarelto",
+    "Zoloft",
+    "Lipitor",
+    "Norvasc",
+    "Augmentin",
+    "Keflex",
+    "Flexeril",
+    "Ozempic",
+    "Januvia",
+    "Plavix",
+    "Synthroid",
 ];
 
 const BRAND_GENERIC: &[(&str, &str)] = &[
@@ -281,7 +379,10 @@ fn find_words(hay: &str, needle: &str) -> Vec<(usize, usize)> {
     while let Some(p) = lower[from..].find(needle) {
         let s = from + p;
         let e = s + needle.len();
-        let before_ok = lower[..s].chars().next_back().is_none_or(|c| !is_word_char(c));
+        let before_ok = lower[..s]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_word_char(c));
         let after_ok = lower[e..].chars().next().is_none_or(|c| !is_word_char(c));
         if before_ok && after_ok {
             out.push((s, e));
@@ -297,9 +398,15 @@ fn numbers_with_units(s: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        if b[i].is_ascii_digit() && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'/')) {
+        if b[i].is_ascii_digit()
+            && (i == 0
+                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'/'))
+        {
             let st = i;
-            while i < b.len() && (b[i].is_ascii_digit() || (b[i] == b'.' && i + 1 < b.len() && b[i + 1].is_ascii_digit())) {
+            while i < b.len()
+                && (b[i].is_ascii_digit()
+                    || (b[i] == b'.' && i + 1 < b.len() && b[i + 1].is_ascii_digit()))
+            {
                 i += 1;
             }
             if i < b.len() && b[i] == b'/' {
@@ -325,7 +432,14 @@ fn numbers_with_units(s: &str) -> Vec<(usize, usize)> {
 }
 
 fn wrong_number(v: f64, rng: &mut Rng) -> f64 {
-    let choices = [v * 2.0, v + 10.0, v + 5.0, (v / 2.0).round(), v * 10.0, v + 1.0];
+    let choices = [
+        v * 2.0,
+        v + 10.0,
+        v + 5.0,
+        (v / 2.0).round(),
+        v * 10.0,
+        v + 1.0,
+    ];
     loop {
         let c = choices[rng.below(choices.len())];
         if (c - v).abs() > 1e-9 && c > 0.0 {
@@ -349,7 +463,12 @@ fn mutate_dose(s: &str, rng: &mut Rng) -> Option<String> {
     }
     let (a, b) = spots[rng.below(spots.len())];
     let v: f64 = s[a..b].parse().ok()?;
-    Some(format!("{}{}{}", &s[..a], fmt_num(wrong_number(v, rng)), &s[b..]))
+    Some(format!(
+        "{}{}{}",
+        &s[..a],
+        fmt_num(wrong_number(v, rng)),
+        &s[b..]
+    ))
 }
 
 fn mutate_side(s: &str) -> Option<String> {
@@ -543,7 +662,9 @@ pub fn run(encounters: &[Encounter]) -> Counts {
                 for (k, d) in drugs.iter().take(PER_NOTE).enumerate() {
                     let tpl = NEW_MED_TEMPLATES[rng.below(NEW_MED_TEMPLATES.len())];
                     let dose = [5, 10, 20, 25, 40, 50, 100, 250, 500][rng.below(9)];
-                    let sent = tpl.replace("{drug}", d).replace("{dose}", &dose.to_string());
+                    let sent = tpl
+                        .replace("{drug}", d)
+                        .replace("{dose}", &dose.to_string());
                     let si = rng.below(mutated.len().max(1));
                     if mutated.is_empty() {
                         mutated.push(("PLAN".into(), Vec::new()));

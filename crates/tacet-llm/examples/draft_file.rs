@@ -1,0 +1,60 @@
+//! Drafts a note from a plain-text transcript (one utterance a line) with a
+//! GGUF model: for trying prompts and models by hand.
+//!
+//! `cargo run -p tacet-llm --example draft_file -- MODEL.gguf TRANSCRIPT.txt [soap|dap|…]`
+
+use std::sync::atomic::AtomicBool;
+use tacet_core::ports::{DraftProgress, Drafter};
+use tacet_core::{Segment, Template, Transcript};
+use tacet_llm::{GgufDrafter, LlmOptions, ModelInfo};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.len() < 3 {
+        return Err("usage: draft_file MODEL.gguf TRANSCRIPT.txt [template-id]".into());
+    }
+    let text = std::fs::read_to_string(&args[2])?;
+    let segments = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| Segment {
+            id: i as u32,
+            start_ms: i as u64 * 4000,
+            end_ms: i as u64 * 4000 + 3500,
+            speaker: None,
+            text: l.split_once(": ").map(|(_, r)| r).unwrap_or(l).to_string(),
+            confidence: 0.9,
+        })
+        .collect();
+    let transcript = Transcript {
+        language: "en".into(),
+        segments,
+        model_sha256: String::new(),
+    };
+    let id = args.get(3).map(String::as_str).unwrap_or("soap");
+    let path = format!("{}/../../assets/templates/{id}.toml", env!("CARGO_MANIFEST_DIR"));
+    let template = Template::from_toml(&std::fs::read_to_string(path)?)?;
+    let mut d = GgufDrafter::load(
+        std::path::Path::new(&args[1]),
+        ModelInfo {
+            id: "manual".into(),
+            sha256: String::new(),
+        },
+        LlmOptions::default(),
+    )?;
+    let started = std::time::Instant::now();
+    let draft = d.draft(
+        &transcript,
+        &template,
+        &mut |p| {
+            if let DraftProgress::Section(h) = p {
+                eprintln!("[{h}]");
+            }
+        },
+        &AtomicBool::new(false),
+    )?;
+    print!("{}", draft.render_text());
+    eprintln!("({:.1} s)", started.elapsed().as_secs_f64());
+    Ok(())
+}
