@@ -33,6 +33,8 @@ pub enum AppError {
     Drafting(String),
     #[error("unknown template {0:?}")]
     UnknownTemplate(String),
+    #[error("{0} flagged sentence(s) in the draft are not resolved: edit or remove them, or accept them with a reason")]
+    UnresolvedFlags(usize),
     #[error("no {0} engine is loaded")]
     NoEngine(&'static str),
     #[error("the audio is empty: nothing to transcribe")]
@@ -68,9 +70,17 @@ pub enum Command<'a> {
         session: SessionId,
     },
     /// The clinician attests `text` (the draft as shown, or their edit).
+    /// Every grounding flag on a sentence still present in `text` must be
+    /// resolved: edited or removed (it is then absent from `text`), or
+    /// accepted with a reason in `accept_flags`.
     Attest {
         session: SessionId,
         text: String,
+        accept_flags: Option<String>,
+    },
+    /// The draft's grounding: evidence links and flags per sentence.
+    Grounding {
+        session: SessionId,
     },
     /// Export the attested note through `write`, then destroy the session.
     Export {
@@ -110,6 +120,7 @@ pub enum Outcome {
     Attested {
         note_sha256_hex: String,
     },
+    Grounding(tacet_ground::Grounding),
     Exported {
         checkpoint: String,
         receipt: DeletionReceipt,
@@ -201,13 +212,37 @@ pub fn execute(
             )?;
             Ok(Outcome::Note { text, attested })
         }
-        Command::Attest { session, text } => {
+        Command::Attest {
+            session,
+            text,
+            accept_flags,
+        } => {
             // There must be a draft to review: attestation is of a draft.
-            store.draft(session)?;
+            let draft = store.draft(session)?;
+            let transcript = store.transcript(session)?;
+            let grounding = tacet_ground::ground(&draft, &transcript);
+            let open = open_flags(&grounding, &text);
+            let accepted = match (open, accept_flags.as_deref().map(str::trim)) {
+                (0, _) => 0,
+                (n, Some(reason)) if reason.chars().count() >= 3 => n,
+                (n, _) => return Err(AppError::UnresolvedFlags(n)),
+            };
             let reviewer = store.actor().user.clone();
             let note = AttestedNote::attest(session, text, reviewer, engines.clock.now_unix_ms())
                 .map_err(StoreError::from)?;
             store.put_attested(&note)?;
+            if accepted > 0 {
+                // The count is audited; the reason stays with the clinician
+                // (it may name the patient, so it is not logged).
+                let actor = store.actor().clone();
+                store.record(
+                    AuditEvent::new(AuditAction::ReviewAttested, actor)
+                        .session(session)
+                        .object("flags-accepted")
+                        .content_hash(note.attestation().note_sha256)
+                        .detail(Detail::Count(accepted as u64)),
+                )?;
+            }
             Ok(Outcome::Attested {
                 note_sha256_hex: hex_encode(&note.attestation().note_sha256),
             })
@@ -239,6 +274,14 @@ pub fn execute(
                 checkpoint,
                 receipt,
             })
+        }
+        Command::Grounding { session } => {
+            let draft = store.draft(session)?;
+            let transcript = store.transcript(session)?;
+            Ok(Outcome::Grounding(tacet_ground::ground(
+                &draft,
+                &transcript,
+            )))
         }
         Command::ListSessions => Ok(Outcome::Sessions(store.list_sessions()?)),
         Command::RecordConsent { template_id, given } => {
@@ -274,6 +317,18 @@ pub fn execute(
         }
         Command::Checkpoint => Ok(Outcome::Checkpoint(store.checkpoint()?)),
     }
+}
+
+/// Flags on sentences that are still, word for word, in the text being
+/// attested. A sentence the clinician edited or removed no longer is.
+pub fn open_flags(g: &tacet_ground::Grounding, text: &str) -> usize {
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let attested = squash(text);
+    g.sentences
+        .iter()
+        .filter(|s| !s.flags.is_empty() && attested.contains(&squash(&s.text)))
+        .map(|s| s.flags.iter().filter(|f| f.resolution.is_none()).count())
+        .sum()
 }
 
 fn hex_encode(b: &[u8]) -> String {

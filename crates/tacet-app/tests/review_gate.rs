@@ -273,7 +273,7 @@ proptest! {
                 },
                 Op::Attest(i, t) => if let Some(id) = pick(i) {
                     let text = format!("NOTE {t}");
-                    if execute(&mut store, &mut e, Command::Attest { session: id, text: text.clone() }, &mut |_| {}, &no).is_ok() {
+                    if execute(&mut store, &mut e, Command::Attest { session: id, text: text.clone(), accept_flags: None }, &mut |_| {}, &no).is_ok() {
                         attested.insert(id, text);
                     }
                 },

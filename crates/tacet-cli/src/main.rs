@@ -64,6 +64,9 @@ pub enum Cmd {
         /// Attest this edited text instead of the draft as shown.
         #[arg(long)]
         edited: Option<PathBuf>,
+        /// Accept the flags on sentences you keep, giving your reason.
+        #[arg(long)]
+        accept_flags: Option<String>,
     },
     /// Export the attested note (to a file, or stdout), then destroy the session.
     Export {

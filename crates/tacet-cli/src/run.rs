@@ -36,10 +36,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             ref session,
             attest,
             ref edited,
+            ref accept_flags,
         } => {
             let id = parse_id(session)?;
             with_store(&data_dir, cli.user.clone(), |store| {
-                review(store, id, attest, edited.as_deref())
+                review(
+                    store,
+                    id,
+                    attest,
+                    edited.as_deref(),
+                    accept_flags.as_deref(),
+                )
             })
         }
         Cmd::Export {
@@ -484,6 +491,7 @@ fn review(
     id: SessionId,
     attest: bool,
     edited: Option<&Path>,
+    accept_flags: Option<&str>,
 ) -> Result<ExitCode> {
     let lib = TemplateLibrary::built_in()?;
     let clock = SystemClock;
@@ -508,10 +516,31 @@ fn review(
                 "DRAFT (not reviewed):"
             }
         );
-        print!("{text}");
-        if !attested {
-            println!("\nTo sign it as reviewed: tacet review {id} --attest  (or --edited FILE with your corrected text)");
+        if attested {
+            print!("{text}");
+            return Ok(ExitCode::SUCCESS);
         }
+        let Outcome::Grounding(g) = execute(
+            store,
+            &mut e,
+            Command::Grounding { session: id },
+            &mut |_| {},
+            &no,
+        )?
+        else {
+            bail!("unexpected outcome");
+        };
+        print!("{}", tacet_ground::render_for_review(&g));
+        let open = tacet_app::open_flags(&g, &text);
+        println!(
+            "\n{} sentence(s), {} flag(s) to resolve (checked against the transcript, not by the model).",
+            g.sentences.len(),
+            open
+        );
+        println!("To sign it as reviewed: tacet review {id} --attest  (or --edited FILE with your corrected text;");
+        println!(
+            "flags on sentences you keep must be accepted: --accept-flags \"why they are right\")"
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let text = match edited {
@@ -522,7 +551,11 @@ fn review(
     let Outcome::Attested { note_sha256_hex } = execute(
         store,
         &mut e,
-        Command::Attest { session: id, text },
+        Command::Attest {
+            session: id,
+            text,
+            accept_flags: accept_flags.map(str::to_string),
+        },
         &mut |_| {},
         &no,
     )?
@@ -825,7 +858,15 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     }
 
     step("6. Clinician reviews and attests the note");
-    review(&mut clin, id, true, None)?;
+    review(&mut clin, id, false, None, None)?;
+    println!("\n(The demo accepts the flags it cannot fix; a clinician would edit the sentences instead.)");
+    review(
+        &mut clin,
+        id,
+        true,
+        None,
+        Some("demo: small model, reviewed against the transcript"),
+    )?;
 
     step("7. Export (stdout), then the session is destroyed");
     export(&mut clin, id, None)?;

@@ -177,7 +177,32 @@ fn the_demo_visit_from_audio_to_a_destroyed_session() {
         Vec::<String>::new()
     );
 
-    ok(&t.clinician(&["review", &id, "--attest"]));
+    // The draft is checked against the transcript; flagged sentences block
+    // attestation until edited, removed, or accepted with a reason.
+    let shown = ok(&t.clinician(&["review", &id]));
+    let flags: usize = shown
+        .lines()
+        .find_map(|l| {
+            l.split(" flag(s) to resolve")
+                .next()
+                .filter(|_| l.contains("flag(s) to resolve"))
+        })
+        .and_then(|l| l.rsplit(", ").next())
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the review shows its flag count");
+    if flags > 0 {
+        let refused = t.clinician(&["review", &id, "--attest"]);
+        assert!(!refused.status.success());
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains("not resolved"), "{err}");
+    }
+    ok(&t.clinician(&[
+        "review",
+        &id,
+        "--attest",
+        "--accept-flags",
+        "checked against the recording",
+    ]));
 
     // Every ciphertext and the wrapped key, as stored before export.
     let db = t.data.path().join("vault.sqlite3");

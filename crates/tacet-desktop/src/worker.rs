@@ -384,7 +384,11 @@ impl Served<'_, '_> {
                     );
                 }
                 if let Outcome::Attested { note_sha256_hex } = self
-                    .plain(Command::Attest { session, text })
+                    .plain(Command::Attest {
+                        session,
+                        text,
+                        accept_flags: None,
+                    })
                     .map_err(words)?
                 {
                     out.emit(Event::Attested { note_sha256_hex });
