@@ -188,8 +188,8 @@ pub enum AuditCmd {
 }
 
 fn main() -> std::process::ExitCode {
-    if let Err(e) = harden::harden() {
-        eprintln!("warning: {e}");
+    for problem in harden::harden() {
+        eprintln!("warning: {problem}");
     }
     let cli = Cli::parse();
     match run::run(cli) {
