@@ -33,7 +33,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         model_sha256: String::new(),
     };
     let id = args.get(3).map(String::as_str).unwrap_or("soap");
-    let path = format!("{}/../../assets/templates/{id}.toml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../assets/templates/{id}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let template = Template::from_toml(&std::fs::read_to_string(path)?)?;
     let mut d = GgufDrafter::load(
         std::path::Path::new(&args[1]),
