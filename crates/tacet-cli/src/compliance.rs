@@ -180,6 +180,11 @@ pub fn report(
         open_sessions,
     };
     let md = tacet_compliance::render_markdown(&facts);
+    // Writing the report reads the audit log: that use is itself audited.
+    let ev = tacet_core::AuditEvent::new(tacet_core::AuditAction::AuditViewed, u.actor().clone())
+        .object("compliance:report")
+        .content(md.as_bytes());
+    u.record(ev)?;
     match out {
         Some(p) => {
             std::fs::write(p, &md).with_context(|| format!("cannot write {}", p.display()))?

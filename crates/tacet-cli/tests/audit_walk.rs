@@ -1,0 +1,126 @@
+//! Every state-changing command of the CLI emits its audit event: this test
+//! walks them all, reading the audit log straight from the vault file after
+//! each command and checking that the new records carry the expected action
+//! codes. The model-dependent commands run when the default models are
+//! cached (scripts/fetch-models.sh) and are skipped, with a message, when not.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Walk {
+    data: tempfile::TempDir,
+    seen: usize,
+}
+
+impl Walk {
+    fn run(&self, user: &str, pass: &str, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_tacet"))
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+            .env("TACET_DATA_DIR", self.data.path())
+            .env("TACET_USER", user)
+            .env("TACET_PASSPHRASE", pass)
+            .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
+            .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
+            .args(args)
+            .output()
+            .expect("run tacet")
+    }
+
+    /// Action codes of the records appended since the last call.
+    fn new_actions(&mut self) -> Vec<String> {
+        let c = rusqlite::Connection::open(self.data.path().join("vault.sqlite3")).unwrap();
+        let mut st = c.prepare("SELECT record FROM audit_log ORDER BY seq").unwrap();
+        let all: Vec<String> = st
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .unwrap()
+            .map(|b| tacet_audit::AuditRecord::decode(&b.unwrap()).unwrap().action)
+            .collect();
+        let new = all[self.seen..].to_vec();
+        self.seen = all.len();
+        new
+    }
+
+    /// Runs a command (expecting `success`) and checks the events it left.
+    fn step(&mut self, who: &str, args: &[&str], success: bool, expect: &[&str]) -> String {
+        let pass = if who == "admin" { "admin-passphrase-1" } else { "clinician-passphrase-1" };
+        let o = self.run(who, pass, args);
+        assert_eq!(
+            o.status.success(),
+            success,
+            "{args:?}\n{}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let actions = self.new_actions();
+        for code in expect {
+            assert!(actions.iter().any(|a| a == code), "{args:?} left {actions:?}, without {code}");
+        }
+        String::from_utf8_lossy(&o.stdout).to_string()
+    }
+}
+
+fn cached_models() -> Option<PathBuf> {
+    let root = std::env::var_os("TACET_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
+    let files = root.join("files");
+    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists() && files.join("whisper-tiny.en-ct2/model.bin").exists())
+        .then_some(files)
+}
+
+#[test]
+fn every_state_changing_command_is_audited() {
+    let mut w = Walk {
+        data: tempfile::tempdir().unwrap(),
+        seen: 0,
+    };
+    w.step("admin", &["init", "--fast-kdf"], true, &["vault.created", "user.added"]);
+    w.step("admin", &["settings", "--retention-days", "5"], true, &["user.unlock", "settings.changed"]);
+    // A failed unlock cannot reach the audit keys; it is folded in at the next unlock.
+    let o = w.run("clinician", "wrong-passphrase", &["session", "list"]);
+    assert!(!o.status.success());
+    w.step("clinician", &["session", "list"], true, &["user.unlock_failed", "user.unlock"]);
+    w.step("admin", &["audit", "verify"], true, &["audit.verified"]);
+    w.step("admin", &["audit", "deletions"], true, &["audit.viewed"]);
+    w.step("admin", &["audit", "access-report"], true, &["audit.viewed"]);
+    let fhir = w.data.path().join("log.ndjson");
+    w.step("admin", &["audit", "export-fhir", "--out", fhir.to_str().unwrap()], true, &["audit.viewed"]);
+    w.step("admin", &["compliance", "report"], true, &["audit.viewed"]);
+
+    let Some(files) = cached_models() else {
+        eprintln!("skipping the model-dependent commands: the default models are not cached");
+        return;
+    };
+    let asr = files.join("whisper-tiny.en-ct2");
+    let llm = files.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    w.step("admin", &["models", "import", asr.to_str().unwrap()], true, &["model.imported"]);
+    w.step("admin", &["models", "import", llm.to_str().unwrap()], true, &["model.imported"]);
+    let out = w.step(
+        "clinician",
+        &["session", "new", "--audio", "assets/demo/visit.wav"],
+        true,
+        &["session.created", "session.audio_imported", "session.transcript_created"],
+    );
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Session ").and_then(|r| r.split_whitespace().next()))
+        .expect("a session id")
+        .to_string();
+    w.step("clinician", &["export", &id], false, &["session.export_refused"]);
+    w.step("clinician", &["draft", &id], true, &["session.draft_created"]);
+    w.step("clinician", &["review", &id], true, &["session.note_viewed"]);
+    w.step(
+        "clinician",
+        &["review", &id, "--attest", "--accept-flags", "checked against the recording"],
+        true,
+        &["session.review_attested"],
+    );
+    let note = w.data.path().join("note.txt");
+    w.step(
+        "clinician",
+        &["export", &id, "--out", note.to_str().unwrap()],
+        true,
+        &["session.exported", "session.destroyed", "key.rotated"],
+    );
+    w.step("admin", &["models", "remove", "smollm2-135m-instruct-q4_1"], true, &["model.removed"]);
+}
