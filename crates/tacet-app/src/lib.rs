@@ -8,6 +8,7 @@
 //! before recording, review before export, destruction after export) is
 //! testable with fakes.
 
+pub mod recording;
 pub mod templates;
 
 pub use templates::{TemplateLibrary, TemplateLibraryError};

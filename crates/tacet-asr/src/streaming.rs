@@ -313,3 +313,31 @@ impl StreamingTranscriber {
         })
     }
 }
+
+/// The core's live port: the application layer drives streaming
+/// transcription without naming whisper.
+impl tacet_core::ports::LiveTranscriber for StreamingTranscriber {
+    fn push(
+        &mut self,
+        samples_16k: &[f32],
+    ) -> Result<tacet_core::ports::LiveUpdate, tacet_core::ports::EngineError> {
+        let update = StreamingTranscriber::push(self, samples_16k)
+            .map_err(|e| tacet_core::ports::EngineError(e.to_string()))?;
+        Ok(match update {
+            Some(u) => tacet_core::ports::LiveUpdate {
+                committed: u.committed,
+                tentative: u.tentative,
+            },
+            // No pass ran: nothing new is committed; the tentative text stands.
+            None => tacet_core::ports::LiveUpdate {
+                committed: Vec::new(),
+                tentative: self.tentative().to_vec(),
+            },
+        })
+    }
+
+    fn finish(&mut self) -> Result<Transcript, tacet_core::ports::EngineError> {
+        StreamingTranscriber::finish(self)
+            .map_err(|e| tacet_core::ports::EngineError(e.to_string()))
+    }
+}

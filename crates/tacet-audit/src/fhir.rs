@@ -121,6 +121,8 @@ pub fn event_mapping(action_code: &str) -> EventMapping {
         "session.note_viewed" => rest("read", "R"),
         "session.note_edited" | "session.review_attested" => rest("update", "U"),
         "session.destroyed" => rest("delete", "D"),
+        "session.recording_started" | "session.recording_recovered" => rest("create", "C"),
+        "session.recording_stopped" => rest("update", "U"),
         "session.audio_imported" => m(IMPORT, None, "C"),
         "session.exported" | "session.export_refused" => m(EXPORT, None, "R"),
         "audit.verified" | "audit.viewed" => m(AUDIT_USED, None, "R"),

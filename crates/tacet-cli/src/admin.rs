@@ -18,6 +18,7 @@ fn origin_and_key(u: &Unlocked<'_>) -> Result<(String, tacet_audit::VerifierKey)
 fn records(u: &Unlocked<'_>) -> Result<Vec<tacet_audit::AuditRecord>> {
     u.audit_records()?
         .iter()
+        .filter(|r| !r.bytes.is_empty()) // pruned records keep only their hashes
         .map(|r| {
             tacet_audit::AuditRecord::decode(&r.bytes).with_context(|| {
                 format!(
@@ -128,4 +129,26 @@ pub fn set_settings(
     }
     u.set_settings(&s)?;
     show_settings(u)
+}
+
+pub fn prune(u: &mut Unlocked<'_>, older_than_days: Option<f64>) -> Result<ExitCode> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let cutoff = match older_than_days {
+        Some(d) if d.is_finite() && d >= 0.0 => now.saturating_sub((d * 86_400_000.0) as u64),
+        Some(_) => bail!("--older-than-days must be zero or more"),
+        None => tacet_audit::retention_cutoff_unix_ms(now, tacet_audit::RETENTION_YEARS),
+    };
+    let p = u.prune_audit(cutoff)?;
+    if p.pruned_records == 0 {
+        println!("Nothing to prune: no audit record is older than the cutoff.");
+    } else {
+        println!(
+            "Pruned the contents of {} audit record(s) (every record below {} is pruned); their hashes stay, and this signed prune note lets the log verify:\n{}",
+            p.pruned_records, p.pruned_below, p.note
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ mod admin;
 mod compliance;
 mod compose;
 mod harden;
+mod record;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -144,6 +145,25 @@ pub enum SessionCmd {
         #[arg(long, default_value = "")]
         patient: String,
     },
+    /// Record a session live from a microphone, transcribing as it goes.
+    /// Every second of audio is sealed into the vault as it arrives.
+    Record {
+        #[arg(long, default_value = "soap")]
+        template: String,
+        /// The practice's opaque reference for the patient (stored encrypted).
+        #[arg(long, default_value = "")]
+        patient: String,
+        /// Input device id (see `tacet session devices`) [default: the default input]
+        #[arg(long)]
+        device: Option<String>,
+        /// Stop after this many seconds (otherwise on Enter or Ctrl-C).
+        #[arg(long)]
+        seconds: Option<f64>,
+    },
+    /// Input devices that can record.
+    Devices,
+    /// Finish a recording that a crash interrupted: transcribe every sealed chunk.
+    Recover { session: String },
     /// Sessions you can see (no patient text).
     List,
     /// A session's transcript.
@@ -185,6 +205,13 @@ pub enum AuditCmd {
     },
     /// The public key that verifies this vault's checkpoints.
     VerifierKey,
+    /// Drop the contents of audit records older than the retention period
+    /// (six years by default), keeping their hashes so the log still verifies.
+    Prune {
+        /// Prune records older than this many days [default: six years].
+        #[arg(long)]
+        older_than_days: Option<f64>,
+    },
 }
 
 fn main() -> std::process::ExitCode {

@@ -71,6 +71,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             AuditCmd::VerifierKey => with_unlocked(&data_dir, cli.user.clone(), |u| {
                 crate::admin::verifier_key(u)
             }),
+            AuditCmd::Prune { older_than_days } => {
+                with_unlocked(&data_dir, cli.user.clone(), |u| {
+                    crate::admin::prune(u, *older_than_days)
+                })
+            }
             _ => with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd)),
         },
         Cmd::Settings {
@@ -108,7 +113,7 @@ fn parse_id(s: &str) -> Result<SessionId> {
     })
 }
 
-fn templates(data_dir: &Path) -> Result<TemplateLibrary> {
+pub(crate) fn templates(data_dir: &Path) -> Result<TemplateLibrary> {
     Ok(TemplateLibrary::with_custom_dir(
         &data_dir.join("templates"),
     )?)
@@ -339,6 +344,19 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
             println!("\nNext: tacet draft {id}");
             Ok(ExitCode::SUCCESS)
         }),
+        SessionCmd::Record {
+            template,
+            patient,
+            device,
+            seconds,
+        } => with_unlocked(data_dir, user, |u| {
+            crate::record::record(data_dir, u, template, patient, device.as_deref(), *seconds)
+        }),
+        SessionCmd::Devices => crate::record::devices(),
+        SessionCmd::Recover { session } => {
+            let id = parse_id(session)?;
+            with_unlocked(data_dir, user, |u| crate::record::recover(data_dir, u, id))
+        }
         SessionCmd::List => with_store(data_dir, user, |store| {
             let lib = templates(data_dir)?;
             let clock = SystemClock;
@@ -720,7 +738,10 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCmd::AccessReport | AuditCmd::ExportFhir { .. } | AuditCmd::VerifierKey => {
+        AuditCmd::AccessReport
+        | AuditCmd::ExportFhir { .. }
+        | AuditCmd::VerifierKey
+        | AuditCmd::Prune { .. } => {
             bail!("this report needs the vault itself: use the `tacet audit` command")
         }
         AuditCmd::Checkpoint => {

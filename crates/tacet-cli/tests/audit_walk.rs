@@ -29,11 +29,20 @@ impl Walk {
     /// Action codes of the records appended since the last call.
     fn new_actions(&mut self) -> Vec<String> {
         let c = rusqlite::Connection::open(self.data.path().join("vault.sqlite3")).unwrap();
-        let mut st = c.prepare("SELECT record FROM audit_log ORDER BY seq").unwrap();
+        let mut st = c
+            .prepare("SELECT record FROM audit_log ORDER BY seq")
+            .unwrap();
         let all: Vec<String> = st
             .query_map([], |r| r.get::<_, Vec<u8>>(0))
             .unwrap()
-            .map(|b| tacet_audit::AuditRecord::decode(&b.unwrap()).unwrap().action)
+            .map(|b| b.unwrap())
+            .map(|b| {
+                if b.is_empty() {
+                    "(pruned)".to_string()
+                } else {
+                    tacet_audit::AuditRecord::decode(&b).unwrap().action
+                }
+            })
             .collect();
         let new = all[self.seen..].to_vec();
         self.seen = all.len();
@@ -42,7 +51,11 @@ impl Walk {
 
     /// Runs a command (expecting `success`) and checks the events it left.
     fn step(&mut self, who: &str, args: &[&str], success: bool, expect: &[&str]) -> String {
-        let pass = if who == "admin" { "admin-passphrase-1" } else { "clinician-passphrase-1" };
+        let pass = if who == "admin" {
+            "admin-passphrase-1"
+        } else {
+            "clinician-passphrase-1"
+        };
         let o = self.run(who, pass, args);
         assert_eq!(
             o.status.success(),
@@ -53,7 +66,10 @@ impl Walk {
         );
         let actions = self.new_actions();
         for code in expect {
-            assert!(actions.iter().any(|a| a == code), "{args:?} left {actions:?}, without {code}");
+            assert!(
+                actions.iter().any(|a| a == code),
+                "{args:?} left {actions:?}, without {code}"
+            );
         }
         String::from_utf8_lossy(&o.stdout).to_string()
     }
@@ -64,8 +80,9 @@ fn cached_models() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
     let files = root.join("files");
-    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists() && files.join("whisper-tiny.en-ct2/model.bin").exists())
-        .then_some(files)
+    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists()
+        && files.join("whisper-tiny.en-ct2/model.bin").exists())
+    .then_some(files)
 }
 
 #[test]
@@ -74,18 +91,50 @@ fn every_state_changing_command_is_audited() {
         data: tempfile::tempdir().unwrap(),
         seen: 0,
     };
-    w.step("admin", &["init", "--fast-kdf"], true, &["vault.created", "user.added"]);
-    w.step("admin", &["settings", "--retention-days", "5"], true, &["user.unlock", "settings.changed"]);
+    w.step(
+        "admin",
+        &["init", "--fast-kdf"],
+        true,
+        &["vault.created", "user.added"],
+    );
+    w.step(
+        "admin",
+        &["settings", "--retention-days", "5"],
+        true,
+        &["user.unlock", "settings.changed"],
+    );
     // A failed unlock cannot reach the audit keys; it is folded in at the next unlock.
     let o = w.run("clinician", "wrong-passphrase", &["session", "list"]);
     assert!(!o.status.success());
-    w.step("clinician", &["session", "list"], true, &["user.unlock_failed", "user.unlock"]);
+    w.step(
+        "clinician",
+        &["session", "list"],
+        true,
+        &["user.unlock_failed", "user.unlock"],
+    );
     w.step("admin", &["audit", "verify"], true, &["audit.verified"]);
     w.step("admin", &["audit", "deletions"], true, &["audit.viewed"]);
-    w.step("admin", &["audit", "access-report"], true, &["audit.viewed"]);
+    w.step(
+        "admin",
+        &["audit", "access-report"],
+        true,
+        &["audit.viewed"],
+    );
     let fhir = w.data.path().join("log.ndjson");
-    w.step("admin", &["audit", "export-fhir", "--out", fhir.to_str().unwrap()], true, &["audit.viewed"]);
+    w.step(
+        "admin",
+        &["audit", "export-fhir", "--out", fhir.to_str().unwrap()],
+        true,
+        &["audit.viewed"],
+    );
     w.step("admin", &["compliance", "report"], true, &["audit.viewed"]);
+    w.step(
+        "admin",
+        &["audit", "prune", "--older-than-days", "0"],
+        true,
+        &["retention.run"],
+    );
+    w.step("admin", &["audit", "verify"], true, &["audit.verified"]);
 
     let Some(files) = cached_models() else {
         eprintln!("skipping the model-dependent commands: the default models are not cached");
@@ -93,25 +142,63 @@ fn every_state_changing_command_is_audited() {
     };
     let asr = files.join("whisper-tiny.en-ct2");
     let llm = files.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    w.step("admin", &["models", "import", asr.to_str().unwrap()], true, &["model.imported"]);
-    w.step("admin", &["models", "import", llm.to_str().unwrap()], true, &["model.imported"]);
+    w.step(
+        "admin",
+        &["models", "import", asr.to_str().unwrap()],
+        true,
+        &["model.imported"],
+    );
+    w.step(
+        "admin",
+        &["models", "import", llm.to_str().unwrap()],
+        true,
+        &["model.imported"],
+    );
     let out = w.step(
         "clinician",
         &["session", "new", "--audio", "assets/demo/visit.wav"],
         true,
-        &["session.created", "session.audio_imported", "session.transcript_created"],
+        &[
+            "session.created",
+            "session.audio_imported",
+            "session.transcript_created",
+        ],
     );
     let id = out
         .lines()
-        .find_map(|l| l.strip_prefix("Session ").and_then(|r| r.split_whitespace().next()))
+        .find_map(|l| {
+            l.strip_prefix("Session ")
+                .and_then(|r| r.split_whitespace().next())
+        })
         .expect("a session id")
         .to_string();
-    w.step("clinician", &["export", &id], false, &["session.export_refused"]);
-    w.step("clinician", &["draft", &id], true, &["session.draft_created"]);
-    w.step("clinician", &["review", &id], true, &["session.note_viewed"]);
     w.step(
         "clinician",
-        &["review", &id, "--attest", "--accept-flags", "checked against the recording"],
+        &["export", &id],
+        false,
+        &["session.export_refused"],
+    );
+    w.step(
+        "clinician",
+        &["draft", &id],
+        true,
+        &["session.draft_created"],
+    );
+    w.step(
+        "clinician",
+        &["review", &id],
+        true,
+        &["session.note_viewed"],
+    );
+    w.step(
+        "clinician",
+        &[
+            "review",
+            &id,
+            "--attest",
+            "--accept-flags",
+            "checked against the recording",
+        ],
         true,
         &["session.review_attested"],
     );
@@ -122,5 +209,10 @@ fn every_state_changing_command_is_audited() {
         true,
         &["session.exported", "session.destroyed", "key.rotated"],
     );
-    w.step("admin", &["models", "remove", "smollm2-135m-instruct-q4_1"], true, &["model.removed"]);
+    w.step(
+        "admin",
+        &["models", "remove", "smollm2-135m-instruct-q4_1"],
+        true,
+        &["model.removed"],
+    );
 }

@@ -33,10 +33,17 @@ pub enum AuditAction {
     Checkpoint,
     SettingsChanged,
     DestroyScheduled,
+    /// A live recording began (details: template id).
+    RecordingStarted,
+    /// A live recording was stopped cleanly (details: chunks sealed).
+    RecordingStopped,
+    /// An interrupted recording was recovered (details: chunks recovered,
+    /// then chunk indexes missing).
+    RecordingRecovered,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 28] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -62,6 +69,9 @@ impl AuditAction {
         AuditAction::Checkpoint,
         AuditAction::SettingsChanged,
         AuditAction::DestroyScheduled,
+        AuditAction::RecordingStarted,
+        AuditAction::RecordingStopped,
+        AuditAction::RecordingRecovered,
     ];
 
     pub fn code(self) -> &'static str {
@@ -91,6 +101,9 @@ impl AuditAction {
             AuditAction::Checkpoint => "audit.checkpoint",
             AuditAction::SettingsChanged => "settings.changed",
             AuditAction::DestroyScheduled => "session.destroy_scheduled",
+            AuditAction::RecordingStarted => "session.recording_started",
+            AuditAction::RecordingStopped => "session.recording_stopped",
+            AuditAction::RecordingRecovered => "session.recording_recovered",
         }
     }
 

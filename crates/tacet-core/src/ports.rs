@@ -169,3 +169,50 @@ pub trait SessionStore {
     /// one if the log has grown since the last.
     fn checkpoint(&mut self) -> Result<String, StoreError>;
 }
+
+/// What a live transcriber reports after each push.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveUpdate {
+    /// Segments that became final with this push (never change again).
+    pub committed: Vec<crate::Segment>,
+    /// The current tentative segments; they replace the previous ones.
+    pub tentative: Vec<crate::Segment>,
+}
+
+/// Speech to text while the session records: audio arrives in pieces and
+/// the work is done as it comes, so `finish` has little left to do.
+pub trait LiveTranscriber {
+    /// Takes the next 16 kHz mono samples (in -1..=1).
+    fn push(&mut self, samples_16k: &[f32]) -> Result<LiveUpdate, EngineError>;
+    /// The whole transcript, once, after the last push.
+    fn finish(&mut self) -> Result<crate::Transcript, EngineError>;
+}
+
+/// The sealed audio of a recording that never stopped cleanly, as found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RecoveredAudio {
+    /// Every chunk that opened, in index order (16 kHz mono).
+    pub samples_16k: Vec<f32>,
+    /// Chunks found and opened.
+    pub chunks_recovered: u64,
+    /// Chunk indexes below the highest found that have no chunk: audio lost
+    /// inside the recording (zero after an ordinary crash, which loses only
+    /// the unsealed tail).
+    pub chunks_missing: u64,
+    /// Whether the final-flagged chunk was sealed (the crash came after
+    /// stop, before the transcript was stored).
+    pub had_final_chunk: bool,
+}
+
+/// A store that can find and reopen recordings a crash left behind.
+pub trait RecoveryStore: SessionStore {
+    /// The acting user's sessions that are still `recording` (or
+    /// `interrupted`). Call at unlock, before starting a recording: the
+    /// vault is locked to one process, so none of them is still live.
+    fn interrupted_sessions(&self) -> Result<Vec<SessionSummary>, StoreError>;
+    /// Moves the session `recording → interrupted → recording` (lifecycle),
+    /// opens every sealed audio chunk, and audits `RecordingRecovered` with
+    /// the counts, all in one transaction. Repeatable until a transcript is
+    /// stored.
+    fn recover_audio(&mut self, id: crate::SessionId) -> Result<RecoveredAudio, StoreError>;
+}

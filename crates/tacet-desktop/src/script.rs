@@ -67,12 +67,19 @@ impl Script {
             cmd(UiCommand::Consent(true)),
             Step::Wait(on(Screen::Record)),
             Step::Shot("04-record"),
+            // The script sends no input while the engines work, and on a
+            // loaded machine transcribing and drafting can outlast the
+            // auto-lock: hold it off until review is captured.
+            Step::Do(Box::new(|u| u.state.settings.auto_lock_minutes = 0)),
             cmd(UiCommand::Transcribe),
             Step::Wait(Box::new(|u| {
                 u.state.screen == Screen::Draft && u.state.work.live_draft.len() > 40
             })),
             Step::Shot("05-draft-streaming"),
             Step::Wait(on(Screen::Review)),
+            Step::Wait(Box::new(|u| {
+                u.state.work.grounding.is_some() || u.state.error.is_some()
+            })),
             cmd(UiCommand::AcceptSection(0)),
             cmd(UiCommand::EditSection(1)),
             Step::Do(Box::new(|u| {
@@ -81,6 +88,18 @@ impl Script {
                 }
             })),
             cmd(UiCommand::NextAttention),
+            // Show a flagged sentence's evidence (the first, if any).
+            Step::Do(Box::new(|u| {
+                let first = u
+                    .state
+                    .work
+                    .grounding
+                    .as_ref()
+                    .and_then(|g| g.sentences.iter().position(|s| !s.flags.is_empty()));
+                if let Some(i) = first.or(Some(0)) {
+                    u.handle(UiCommand::SelectSentence(i));
+                }
+            })),
             Step::Shot("06-review"),
             cmd(UiCommand::FinishEdit(1)),
             Step::Do(Box::new(move |u| {
@@ -90,10 +109,19 @@ impl Script {
                 for i in open {
                     u.handle(UiCommand::AcceptSection(i));
                 }
+                // Keep the flagged sentences as written, with a reason.
+                let flagged = u.state.work.open_flag_sentences();
+                for (i, open) in flagged.into_iter().enumerate() {
+                    if let (true, Some(a)) = (open, u.state.work.acceptances.get_mut(i)) {
+                        a.accepted = true;
+                        a.reason = "Checked against the recording".into();
+                    }
+                }
                 u.state.work.attest_checked = true;
                 u.state.work.attest_passphrase = clinician.1.into();
             })),
             Step::Shot("07-review-ready-to-attest"),
+            Step::Do(Box::new(|u| u.state.settings.auto_lock_minutes = 5)),
             cmd(UiCommand::Attest),
             Step::Wait(on(Screen::Export)),
             Step::Shot("08-export"),

@@ -21,7 +21,10 @@ use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef};
 use tacet_crypto::{derive_key, KdfParams, Key256, Passphrase};
 use tacet_llm::GgufDrafter;
-use tacet_ui::{Backend, BackendError, Event, ExportTarget, ModelRow, Op, Request};
+use tacet_ui::{
+    Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
+    Op, Request, SentenceView,
+};
 use tacet_vault::{Unlocked, Vault};
 
 /// Requests waiting for the worker; a full queue is "busy", never a wait.
@@ -355,6 +358,17 @@ impl Served<'_, '_> {
                 match self.exec(Command::Draft { session }, false, true, &mut progress) {
                     Ok(Outcome::Drafted { draft }) => {
                         out.emit(Event::Drafted { draft });
+                        // The review screen needs the draft checked against
+                        // the transcript: its flags gate attestation.
+                        let grounding =
+                            self.plain(Command::Grounding { session }).map_err(|e| {
+                                format!(
+                                    "The draft could not be checked against the transcript: {e}"
+                                )
+                            })?;
+                        if let Some(grounding) = grounding_view(grounding) {
+                            out.emit(Event::Grounding { session, grounding });
+                        }
                     }
                     Ok(_) => {}
                     Err(_) if self.cancel.load(Ordering::Relaxed) => {
@@ -367,6 +381,7 @@ impl Served<'_, '_> {
                 session,
                 text,
                 passphrase,
+                accept_flags,
             } => {
                 let pass = Passphrase::new(passphrase.expose().to_string());
                 drop(passphrase);
@@ -387,7 +402,7 @@ impl Served<'_, '_> {
                     .plain(Command::Attest {
                         session,
                         text,
-                        accept_flags: None,
+                        accept_flags,
                     })
                     .map_err(words)?
                 {
@@ -464,6 +479,44 @@ impl Served<'_, '_> {
     }
 }
 
+/// The grounding as the review screen's view type (tacet-ui does not
+/// depend on the grounding crate); `None` for any other outcome.
+fn grounding_view(outcome: Outcome) -> Option<GroundingView> {
+    let Outcome::Grounding(g) = outcome else {
+        return None;
+    };
+    Some(GroundingView {
+        sentences: g
+            .sentences
+            .into_iter()
+            .map(|s| SentenceView {
+                section: s.section,
+                index_in_section: s.index_in_section,
+                text: s.text,
+                evidence: s
+                    .evidence
+                    .into_iter()
+                    .map(|e| EvidenceView {
+                        segment_id: e.segment_id,
+                        start_ms: e.start_ms,
+                        end_ms: e.end_ms,
+                        score: e.score,
+                    })
+                    .collect(),
+                flags: s
+                    .flags
+                    .into_iter()
+                    .map(|f| FlagView {
+                        label: f.kind.label().to_string(),
+                        detail: f.detail,
+                        evidence_segment: f.evidence_segment,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    })
+}
+
 /// An application error in the words the window shows.
 fn words(e: AppError) -> String {
     if e.is_review_required() {
@@ -489,4 +542,63 @@ pub fn write_export_file(path: &Path, note: &str, checkpoint: &str) -> std::io::
         "{note}\n-----\nTacet audit checkpoint at export (keep it with the note; `tacet audit verify` checks the log against it):\n{checkpoint}"
     )?;
     f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tacet_core::{Draft, DraftSection, Provenance, SamplingParams, Segment, Transcript};
+
+    #[test]
+    fn a_planted_dose_reaches_the_review_screen_as_a_flag_with_evidence() {
+        let transcript = Transcript {
+            language: "en".into(),
+            segments: [
+                "[doctor] are you taking any medications ?",
+                "[patient] just aspirin , eighty one milligrams every day .",
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Segment {
+                id: i as u32,
+                start_ms: i as u64 * 4000,
+                end_ms: i as u64 * 4000 + 3900,
+                speaker: None,
+                text: (*t).to_string(),
+                confidence: 0.9,
+            })
+            .collect(),
+            model_sha256: String::new(),
+        };
+        let draft = Draft {
+            sections: vec![DraftSection {
+                heading: "PLAN".into(),
+                text: "Continue aspirin 500 mg daily.".into(),
+            }],
+            provenance: Provenance {
+                model_sha256: String::new(),
+                model_id: "test".into(),
+                template_id: "soap".into(),
+                template_version: 1,
+                sampling: SamplingParams::default(),
+                prompt_tokens: 0,
+                omitted_transcript_chars: 0,
+            },
+        };
+        let g = tacet_ground::ground(&draft, &transcript);
+        let view = grounding_view(Outcome::Grounding(g)).unwrap();
+        assert_eq!(view.sentences.len(), 1);
+        let s = &view.sentences[0];
+        assert_eq!(
+            (s.section.as_str(), s.text.as_str()),
+            ("PLAN", "Continue aspirin 500 mg daily.")
+        );
+        assert!(s.flags.iter().any(|f| f.label == "dose"), "{:?}", s.flags);
+        assert!(
+            s.evidence.iter().any(|e| e.segment_id == 1),
+            "{:?}",
+            s.evidence
+        );
+        assert!(grounding_view(Outcome::Checkpoint(String::new())).is_none());
+    }
 }

@@ -11,6 +11,7 @@ use crate::backend::{wipe, Backend, Event, ExportTarget, Op, Request, Secret};
 use crate::screens;
 use crate::state::{
     AttestedView, Busy, Screen, SectionReview, SectionStatus, SignedIn, UiCommand, ViewState, Work,
+    MIN_REASON_CHARS,
 };
 use crate::tokens::{ThemeKind, Tokens};
 use egui::{Key, Modifiers};
@@ -271,6 +272,9 @@ impl TacetUi {
                     return;
                 }
                 st.work.live_draft.clear();
+                st.work.grounding = None;
+                st.work.acceptances.clear();
+                st.work.selected_sentence = None;
                 st.error = None;
                 self.send(
                     Request::Draft { session },
@@ -281,6 +285,17 @@ impl TacetUi {
                 self.backend.cancel_draft();
                 if let Some(b) = &mut self.state.busy {
                     b.label = "Cancelling…".into();
+                }
+            }
+            UiCommand::SelectSentence(i) => {
+                let exists = st
+                    .work
+                    .grounding
+                    .as_ref()
+                    .is_some_and(|g| i < g.sentences.len());
+                if exists {
+                    st.work.selected_sentence = Some(i);
+                    st.work.scroll_to_evidence = true;
                 }
             }
             UiCommand::AcceptSection(i) => {
@@ -311,7 +326,8 @@ impl TacetUi {
             }
             UiCommand::NextAttention | UiCommand::PreviousAttention => {
                 let forward = cmd == UiCommand::NextAttention;
-                if let Some(i) = next_attention(&st.work.sections, st.work.focused, forward) {
+                let needs = st.work.needs_attention();
+                if let Some(i) = next_attention(&needs, st.work.focused, forward) {
                     st.work.focused = Some(i);
                     self.scroll_to_focus = true;
                 }
@@ -335,6 +351,7 @@ impl TacetUi {
                     .map(|s| (s.heading.clone(), s.text.trim().to_string()))
                     .collect();
                 let text = render_sections(sections.iter().map(|(h, t)| (h.as_str(), t.as_str())));
+                let accept_flags = st.work.accept_flags_reason();
                 let passphrase = Secret::new(std::mem::take(&mut st.work.attest_passphrase));
                 self.pending_attest = Some(sections);
                 self.send(
@@ -342,6 +359,7 @@ impl TacetUi {
                         session,
                         text,
                         passphrase,
+                        accept_flags,
                     },
                     Some("Checking your passphrase and signing…"),
                 );
@@ -490,6 +508,14 @@ impl TacetUi {
                 st.work.focused = None;
                 st.screen = Screen::Review;
             }
+            Event::Grounding { session, grounding } => {
+                // A late answer for a session no longer on screen is dropped.
+                if st.work.session == Some(session) {
+                    st.work.acceptances = vec![Default::default(); grounding.sentences.len()];
+                    st.work.grounding = Some(grounding);
+                    st.work.selected_sentence = None;
+                }
+            }
             Event::DraftCancelled => {
                 st.busy = None;
                 st.notice = Some(
@@ -552,10 +578,21 @@ pub fn should_auto_lock(now_s: f64, last_activity_s: f64, minutes: u32) -> bool 
 /// Why the note cannot be attested yet, or `None` when it can.
 pub fn attest_blocker(work: &Work) -> Option<String> {
     let open = work.unresolved();
-    if open > 0 {
-        return Some(format!(
-            "{open} section(s) still need review: accept or edit each one (F jumps to the next)."
-        ));
+    let flags = work.open_flags();
+    if open > 0 || flags > 0 {
+        let mut parts = Vec::new();
+        if open > 0 {
+            parts.push(format!(
+                "{open} section(s) still need review: accept or edit each one"
+            ));
+        }
+        if flags > 0 {
+            parts.push(format!(
+                "{}: edit the sentence or tick \"Accept flag\" and give a reason ({MIN_REASON_CHARS} characters or more)",
+                flags_unresolved(flags)
+            ));
+        }
+        return Some(format!("{} (F jumps to the next).", parts.join("; ")));
     }
     if work.sections.is_empty() {
         return Some("There is no draft to attest.".into());
@@ -572,13 +609,19 @@ pub fn attest_blocker(work: &Work) -> Option<String> {
     None
 }
 
-/// The next (or previous) section needing attention after `from`, wrapping.
-pub fn next_attention(
-    sections: &[SectionReview],
-    from: Option<usize>,
-    forward: bool,
-) -> Option<usize> {
-    let n = sections.len();
+/// "1 flag unresolved", "2 flags unresolved".
+pub fn flags_unresolved(n: usize) -> String {
+    if n == 1 {
+        "1 flag unresolved".into()
+    } else {
+        format!("{n} flags unresolved")
+    }
+}
+
+/// The next (or previous) section needing attention after `from`, wrapping;
+/// `needs[i]` says whether section `i` does ([`Work::needs_attention`]).
+pub fn next_attention(needs: &[bool], from: Option<usize>, forward: bool) -> Option<usize> {
+    let n = needs.len();
     if n == 0 {
         return None;
     }
@@ -595,7 +638,7 @@ pub fn next_attention(
                 (start + n * 2 - k) % n
             }
         })
-        .find(|&i| !sections[i].status.is_resolved())
+        .find(|&i| needs[i])
 }
 
 fn review_sections(draft: &Draft, template: Option<&tacet_core::Template>) -> Vec<SectionReview> {
@@ -663,17 +706,104 @@ mod tests {
     #[test]
     fn attention_moves_over_unresolved_sections_and_wraps() {
         use SectionStatus::*;
-        let s = vec![
-            sec(Accepted),
-            sec(NeedsReview),
-            sec(Edited),
-            sec(NeedsReview),
-        ];
+        let w = Work {
+            sections: vec![
+                sec(Accepted),
+                sec(NeedsReview),
+                sec(Edited),
+                sec(NeedsReview),
+            ],
+            ..Work::default()
+        };
+        let s = w.needs_attention();
         assert_eq!(next_attention(&s, None, true), Some(1));
         assert_eq!(next_attention(&s, Some(1), true), Some(3));
         assert_eq!(next_attention(&s, Some(3), true), Some(1));
         assert_eq!(next_attention(&s, Some(1), false), Some(3));
-        assert_eq!(next_attention(&[sec(Accepted)], None, true), None);
+        assert_eq!(next_attention(&[false], None, true), None);
+    }
+
+    fn flagged_work() -> Work {
+        use crate::backend::{EvidenceView, FlagView, GroundingView, SentenceView};
+        let mut s = sec(SectionStatus::Accepted);
+        s.text = "Stable. Start aspirin 500 mg daily.".into();
+        s.drafted = s.text.clone();
+        let sentence = |text: &str, flags: Vec<FlagView>| SentenceView {
+            section: "PLAN".into(),
+            index_in_section: 0,
+            text: text.into(),
+            evidence: vec![EvidenceView {
+                segment_id: 4,
+                start_ms: 0,
+                end_ms: 1000,
+                score: 0.5,
+            }],
+            flags,
+        };
+        let dose = FlagView {
+            label: "dose".into(),
+            detail: "dose 500 mg is not in the transcript".into(),
+            evidence_segment: Some(7),
+        };
+        Work {
+            sections: vec![s],
+            grounding: Some(GroundingView {
+                sentences: vec![
+                    sentence("Stable.", vec![]),
+                    sentence("Start aspirin 500 mg daily.", vec![dose.clone(), dose]),
+                ],
+            }),
+            acceptances: vec![Default::default(); 2],
+            attest_checked: true,
+            attest_passphrase: "p".into(),
+            ..Work::default()
+        }
+    }
+
+    #[test]
+    fn fail_attest_while_a_flag_is_open_until_accepted_with_a_reason() {
+        let mut w = flagged_work();
+        assert_eq!(w.open_flags(), 2, "every flag of the sentence counts");
+        assert!(attest_blocker(&w).unwrap().contains("2 flags unresolved"));
+        assert_eq!(
+            w.needs_attention(),
+            vec![true],
+            "an accepted section with a flag"
+        );
+        w.acceptances[1].accepted = true;
+        w.acceptances[1].reason = " ok ".into();
+        assert_eq!(
+            w.open_flags(),
+            2,
+            "a reason under 3 characters does not count"
+        );
+        w.acceptances[1].reason = "checked the bottle".into();
+        assert_eq!(attest_blocker(&w), None);
+        assert_eq!(
+            w.accept_flags_reason().as_deref(),
+            Some("dose, dose: checked the bottle")
+        );
+        assert_eq!(w.needs_attention(), vec![false]);
+    }
+
+    #[test]
+    fn editing_the_flagged_sentence_away_resolves_its_flags() {
+        let mut w = flagged_work();
+        w.sections[0].text = "Stable.\nStart aspirin\n500 mg daily.".into();
+        assert_eq!(w.open_flags(), 2, "line breaks do not hide a sentence");
+        w.sections[0].text = "Stable. Start aspirin 81 mg daily.".into();
+        w.sections[0].status = SectionStatus::Edited;
+        assert_eq!(w.open_flags(), 0);
+        assert_eq!(attest_blocker(&w), None);
+        assert_eq!(w.accept_flags_reason(), None);
+    }
+
+    #[test]
+    fn the_selected_sentence_highlights_its_evidence_and_flag_segments() {
+        let mut w = flagged_work();
+        assert!(w.highlighted_segments().is_empty());
+        w.selected_sentence = Some(1);
+        assert_eq!(w.highlighted_segments(), vec![4, 7]);
     }
 
     #[test]

@@ -82,10 +82,13 @@ pub enum Request {
         session: SessionId,
     },
     /// Attest exactly `text`; `passphrase` is the clinician's, re-entered.
+    /// `accept_flags` carries the clinician's reasons for keeping flagged
+    /// sentences as written (joined); `None` when no flag was accepted.
     Attest {
         session: SessionId,
         text: String,
         passphrase: Secret,
+        accept_flags: Option<String>,
     },
     Export {
         session: SessionId,
@@ -105,6 +108,48 @@ pub struct ModelRow {
     pub size_bytes: u64,
     pub sha256: String,
     pub licence: String,
+}
+
+/// A transcript segment that supports a sentence of the draft.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvidenceView {
+    pub segment_id: u32,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    /// Share (0..=1) of the sentence's content found in the segment's window.
+    pub score: f32,
+}
+
+/// Why a sentence needs the clinician's attention. `detail` may quote the
+/// note and the transcript: it is shown, never logged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagView {
+    /// A short label ("dose", "unsupported").
+    pub label: String,
+    pub detail: String,
+    /// The transcript segment that shows the conflict, when there is one.
+    pub evidence_segment: Option<u32>,
+}
+
+/// One sentence of the draft with its evidence and flags.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentenceView {
+    /// The heading of the section the sentence is in.
+    pub section: String,
+    pub index_in_section: usize,
+    pub text: String,
+    /// Best first.
+    pub evidence: Vec<EvidenceView>,
+    pub flags: Vec<FlagView>,
+}
+
+/// The draft's grounding as the review screen shows it: the UI's own copy
+/// of the grounding crate's result, so this crate needs nothing but the
+/// core.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroundingView {
+    /// In note order.
+    pub sentences: Vec<SentenceView>,
 }
 
 /// Which request an error belongs to, so the UI can put it in the right
@@ -145,6 +190,11 @@ pub enum Event {
     DraftToken(String),
     Drafted {
         draft: Draft,
+    },
+    /// The draft checked against the transcript (sent after `Drafted`).
+    Grounding {
+        session: SessionId,
+        grounding: GroundingView,
     },
     DraftCancelled,
     Attested {

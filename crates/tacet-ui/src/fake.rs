@@ -3,8 +3,18 @@
 //! same rules the real one enforces (the passphrase must match to unlock and
 //! to attest; export only after attestation; export destroys the session).
 //! [`FakeProbe`] lets a test see what was asked and what would be audited.
+//!
+//! Its drafts carry one planted error the grounding catches, as the real
+//! checks would: the PLAN says "Start aspirin 500 mg daily." where the
+//! transcript says 81 mg, a dose flag. Attestation is refused while that
+//! sentence is still in the note, unless the request accepts the flags with
+//! a reason — the application layer's rule.
 
-use crate::backend::{Backend, BackendError, Event, ExportTarget, ModelRow, Op, Request};
+use crate::backend::{
+    Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
+    Op, Request, SentenceView,
+};
+use crate::state::{squash, MIN_REASON_CHARS};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tacet_core::ports::{AuditVerification, DeletionEntry, DeletionReceipt, SessionSummary};
@@ -22,7 +32,15 @@ pub struct FakeLog {
     pub audit: Vec<(String, String)>,
     /// Text files the fake "wrote" (path, contents).
     pub files: Vec<(String, String)>,
+    /// The `accept_flags` of every attest request, in order.
+    pub accept_flags: Vec<Option<String>>,
 }
+
+/// The sentence the fake plants in every PLAN: a dose the transcript does
+/// not have.
+pub const FAKE_FLAGGED_SENTENCE: &str = "Start aspirin 500 mg daily.";
+/// The transcript segment that says the real dose.
+pub const FAKE_DOSE_SEGMENT: &str = "Take aspirin 81 mg daily.";
 
 /// A test's view of the fake.
 #[derive(Clone)]
@@ -45,6 +63,8 @@ pub struct FakeBackend {
     transcript_text: String,
     sessions: Vec<(SessionSummary, Option<String>)>,
     deletions: Vec<DeletionEntry>,
+    /// The last draft's grounding, for the attestation gate.
+    grounding: Option<(SessionId, GroundingView)>,
     next_id: u8,
 }
 
@@ -71,6 +91,7 @@ impl FakeBackend {
             transcript_text: transcript_text.to_string(),
             sessions: Vec::new(),
             deletions: Vec::new(),
+            grounding: None,
             next_id: 1,
         };
         (fake, FakeProbe(log))
@@ -109,6 +130,20 @@ impl FakeBackend {
         if let Some((s, _)) = self.sessions.iter_mut().find(|(s, _)| s.id == id) {
             s.state = state;
         }
+    }
+
+    /// Flags on sentences still word for word in `text` (the application
+    /// layer's `open_flags`).
+    fn open_flags(&self, session: SessionId, text: &str) -> usize {
+        let Some((_, g)) = self.grounding.as_ref().filter(|(id, _)| *id == session) else {
+            return 0;
+        };
+        let note = squash(text);
+        g.sentences
+            .iter()
+            .filter(|s| note.contains(&squash(&s.text)))
+            .map(|s| s.flags.len())
+            .sum()
     }
 
     fn state_of(&self, id: SessionId) -> Option<SessionState> {
@@ -204,14 +239,24 @@ impl FakeBackend {
                     .push_back(Event::Progress("Transcribing 3.0 s of audio…".into()));
                 let transcript = Transcript {
                     language: "en".into(),
-                    segments: vec![Segment {
-                        id: 0,
-                        start_ms: 0,
-                        end_ms: 3000,
-                        speaker: None,
-                        text: self.transcript_text.clone(),
-                        confidence: 0.9,
-                    }],
+                    segments: vec![
+                        Segment {
+                            id: 0,
+                            start_ms: 0,
+                            end_ms: 3000,
+                            speaker: None,
+                            text: self.transcript_text.clone(),
+                            confidence: 0.9,
+                        },
+                        Segment {
+                            id: 1,
+                            start_ms: 3000,
+                            end_ms: 6000,
+                            speaker: None,
+                            text: FAKE_DOSE_SEGMENT.into(),
+                            confidence: 0.9,
+                        },
+                    ],
                     model_sha256: "0".repeat(64),
                 };
                 self.events.push_back(Event::Transcribed {
@@ -229,12 +274,26 @@ impl FakeBackend {
                     return self.fail(Op::Draft, "Unknown template.");
                 };
                 let mut sections = Vec::new();
+                let mut grounding = GroundingView::default();
                 for s in &t.sections {
-                    let text = format!(
-                        "{} (from: {})",
+                    let first = format!(
+                        "{} (from: {}).",
                         s.heading.to_lowercase(),
                         self.transcript_text
                     );
+                    grounding.sentences.push(SentenceView {
+                        section: s.heading.clone(),
+                        index_in_section: 0,
+                        text: first.clone(),
+                        evidence: vec![evidence(0, 0.8)],
+                        flags: Vec::new(),
+                    });
+                    let mut text = first;
+                    if s.heading == "PLAN" {
+                        text.push(' ');
+                        text.push_str(FAKE_FLAGGED_SENTENCE);
+                        grounding.sentences.push(fake_flagged_sentence());
+                    }
                     self.events
                         .push_back(Event::DraftSection(s.heading.clone()));
                     self.events.push_back(Event::DraftToken(text.clone()));
@@ -244,6 +303,7 @@ impl FakeBackend {
                     });
                 }
                 self.set_state(session, SessionState::Drafted);
+                self.grounding = Some((session, grounding.clone()));
                 self.events.push_back(Event::Drafted {
                     draft: Draft {
                         sections,
@@ -258,12 +318,16 @@ impl FakeBackend {
                         },
                     },
                 });
+                self.events
+                    .push_back(Event::Grounding { session, grounding });
             }
             Request::Attest {
                 session,
                 text,
                 passphrase,
+                accept_flags,
             } => {
+                self.log().accept_flags.push(accept_flags.clone());
                 let ok = self
                     .users
                     .iter()
@@ -277,6 +341,16 @@ impl FakeBackend {
                 }
                 if self.state_of(session) != Some(SessionState::Drafted) || text.trim().is_empty() {
                     return self.fail(Op::Attest, "There is no draft to attest.");
+                }
+                let open = self.open_flags(session, &text);
+                let reason_ok = accept_flags
+                    .as_deref()
+                    .is_some_and(|r| r.trim().chars().count() >= MIN_REASON_CHARS);
+                if open > 0 && !reason_ok {
+                    return self.fail(
+                        Op::Attest,
+                        &format!("{open} flagged sentence(s) in the draft are not resolved: edit or remove them, or accept them with a reason"),
+                    );
                 }
                 self.audit("session.review_attested", "success");
                 self.set_state(session, SessionState::Attested);
@@ -394,4 +468,28 @@ pub fn fake_templates() -> Vec<Template> {
         .iter()
         .filter_map(|t| Template::from_toml(t).ok())
         .collect()
+}
+
+fn evidence(segment_id: u32, score: f32) -> EvidenceView {
+    EvidenceView {
+        segment_id,
+        start_ms: u64::from(segment_id) * 3000,
+        end_ms: u64::from(segment_id + 1) * 3000,
+        score,
+    }
+}
+
+/// The planted dose error, as the grounding reports it.
+fn fake_flagged_sentence() -> SentenceView {
+    SentenceView {
+        section: "PLAN".into(),
+        index_in_section: 1,
+        text: FAKE_FLAGGED_SENTENCE.into(),
+        evidence: vec![evidence(1, 0.6)],
+        flags: vec![FlagView {
+            label: "dose".into(),
+            detail: "dose 500 mg is not in the transcript (transcript says 81 mg)".into(),
+            evidence_segment: Some(1),
+        }],
+    }
 }

@@ -23,7 +23,10 @@ pub mod state;
 pub mod tokens;
 
 pub use app::TacetUi;
-pub use backend::{Backend, BackendError, Event, ExportTarget, ModelRow, Op, Request, Secret};
+pub use backend::{
+    Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
+    Op, Request, Secret, SentenceView,
+};
 pub use screens::clinician::CONSENT_SCRIPT;
 pub use state::{Screen, UiCommand, ViewState};
 pub use tokens::{ThemeKind, Tokens};

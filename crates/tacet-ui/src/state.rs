@@ -3,8 +3,14 @@
 //! field needs a `&mut String`), but everything that matters — unlocking,
 //! consent, transcribing, attesting, exporting — is a command that
 //! [`crate::TacetUi`] handles in one place.
+//!
+//! Grounding flags are resolved here, in plain functions the screen, the
+//! shortcuts and the tests share: a flagged sentence stops counting once it
+//! is no longer, word for word, in the note to be attested (the rule the
+//! application layer's `open_flags` applies when it attests), or once the
+//! clinician ticks "Accept flag" and gives a reason.
 
-use crate::backend::ModelRow;
+use crate::backend::{GroundingView, ModelRow};
 use crate::tokens::ThemeKind;
 use tacet_core::ports::{AuditVerification, DeletionEntry, DeletionReceipt, SessionSummary};
 use tacet_core::{Role, SessionId, Template, Transcript};
@@ -36,6 +42,8 @@ pub enum UiCommand {
     Transcribe,
     StartDraft,
     CancelDraft,
+    /// Show the evidence of this sentence (an index into the grounding).
+    SelectSentence(usize),
     AcceptSection(usize),
     EditSection(usize),
     FinishEdit(usize),
@@ -142,6 +150,24 @@ pub struct SectionReview {
     pub status: SectionStatus,
 }
 
+/// The clinician's answer to one flagged sentence: keep it as written, and
+/// why. Resolves every flag on that sentence.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlagAcceptance {
+    pub accepted: bool,
+    pub reason: String,
+}
+
+/// The shortest reason the application layer takes for accepting flags.
+pub const MIN_REASON_CHARS: usize = 3;
+
+impl FlagAcceptance {
+    /// Ticked, with a reason long enough to count.
+    pub fn is_valid(&self) -> bool {
+        self.accepted && self.reason.trim().chars().count() >= MIN_REASON_CHARS
+    }
+}
+
 /// The attested note, held only until the session is finished.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AttestedView {
@@ -159,6 +185,14 @@ pub struct Work {
     /// Text as the model writes it (headers and tokens).
     pub live_draft: String,
     pub sections: Vec<SectionReview>,
+    /// The draft checked against the transcript; `None` until it arrives.
+    pub grounding: Option<GroundingView>,
+    /// One per grounding sentence (only flagged ones are ever ticked).
+    pub acceptances: Vec<FlagAcceptance>,
+    /// The sentence whose evidence the transcript pane highlights.
+    pub selected_sentence: Option<usize>,
+    /// Scroll the transcript to the first highlighted segment once.
+    pub scroll_to_evidence: bool,
     /// The section keyboard navigation points at.
     pub focused: Option<usize>,
     pub attest_checked: bool,
@@ -181,6 +215,130 @@ impl Work {
             .filter(|s| !s.status.is_resolved())
             .count()
     }
+
+    /// The note as it would be attested now.
+    pub fn note_text(&self) -> String {
+        tacet_core::draft::render_sections(
+            self.sections
+                .iter()
+                .map(|s| (s.heading.as_str(), s.text.trim())),
+        )
+    }
+
+    /// For each grounding sentence, whether its flags still count: flagged,
+    /// still word for word in the note, and not accepted with a reason.
+    pub fn open_flag_sentences(&self) -> Vec<bool> {
+        let Some(g) = &self.grounding else {
+            return Vec::new();
+        };
+        let note = squash(&self.note_text());
+        g.sentences
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                !s.flags.is_empty()
+                    && note.contains(&squash(&s.text))
+                    && !self
+                        .acceptances
+                        .get(i)
+                        .is_some_and(FlagAcceptance::is_valid)
+            })
+            .collect()
+    }
+
+    /// Flags still blocking attestation (counted the way the application
+    /// layer counts them: every flag of an open sentence).
+    pub fn open_flags(&self) -> usize {
+        let Some(g) = &self.grounding else {
+            return 0;
+        };
+        self.open_flag_sentences()
+            .iter()
+            .zip(&g.sentences)
+            .filter(|(open, _)| **open)
+            .map(|(_, s)| s.flags.len())
+            .sum()
+    }
+
+    /// Whether a flagged sentence is still in the note (so it needs an
+    /// answer), whatever its acceptance.
+    pub fn flag_present(&self, sentence: usize) -> bool {
+        let Some(s) = self
+            .grounding
+            .as_ref()
+            .and_then(|g| g.sentences.get(sentence))
+        else {
+            return false;
+        };
+        !s.flags.is_empty() && squash(&self.note_text()).contains(&squash(&s.text))
+    }
+
+    /// Sections that still need the clinician: not yet accepted or edited,
+    /// or holding a flag that still counts.
+    pub fn needs_attention(&self) -> Vec<bool> {
+        let open = self.open_flag_sentences();
+        let sentences = self
+            .grounding
+            .as_ref()
+            .map(|g| g.sentences.as_slice())
+            .unwrap_or_default();
+        self.sections
+            .iter()
+            .map(|sec| {
+                !sec.status.is_resolved()
+                    || sentences
+                        .iter()
+                        .zip(&open)
+                        .any(|(s, o)| *o && s.section == sec.heading)
+            })
+            .collect()
+    }
+
+    /// The reasons for the accepted flags still in the note, joined for the
+    /// attest request; `None` when no flag was accepted.
+    pub fn accept_flags_reason(&self) -> Option<String> {
+        let g = self.grounding.as_ref()?;
+        let reasons: Vec<String> = g
+            .sentences
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.flag_present(*i))
+            .filter_map(|(i, s)| {
+                let a = self.acceptances.get(i).filter(|a| a.is_valid())?;
+                let labels: Vec<&str> = s.flags.iter().map(|f| f.label.as_str()).collect();
+                Some(format!("{}: {}", labels.join(", "), a.reason.trim()))
+            })
+            .collect();
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
+
+    /// The transcript segments to highlight for the selected sentence: its
+    /// evidence (best first), then the segments its flags point at.
+    pub fn highlighted_segments(&self) -> Vec<u32> {
+        let Some(s) = self
+            .selected_sentence
+            .and_then(|i| self.grounding.as_ref()?.sentences.get(i))
+        else {
+            return Vec::new();
+        };
+        let mut out: Vec<u32> = Vec::new();
+        let ids = s
+            .evidence
+            .iter()
+            .map(|e| e.segment_id)
+            .chain(s.flags.iter().filter_map(|f| f.evidence_segment));
+        for id in ids {
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        out
+    }
+}
+
+/// Whitespace collapsed, so line breaks an edit moved do not matter.
+pub fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

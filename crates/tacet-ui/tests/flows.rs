@@ -5,7 +5,9 @@
 
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
-use tacet_ui::fake::{FakeBackend, FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN};
+use tacet_ui::fake::{
+    FakeBackend, FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN, FAKE_DOSE_SEGMENT, FAKE_FLAGGED_SENTENCE,
+};
 use tacet_ui::{Screen, TacetUi};
 
 const CANARY: &str = "CANARY-patient-says-zebra-4711";
@@ -55,6 +57,15 @@ fn texts_containing(h: &Harness<'_, TacetUi>, needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// The fake's one flag (the planted 500 mg dose), kept with a reason.
+const ACCEPT_FLAG: &str = "Accept flag 1 (dose)";
+const FLAG_REASON: &str = "Reason for accepting flag 1";
+
+fn accept_the_flag(h: &mut Harness<'_, TacetUi>) {
+    click(h, ACCEPT_FLAG);
+    type_into(h, FLAG_REASON, "Dose confirmed with the pharmacy");
+}
+
 /// Unlock → new session with consent → transcribe → draft → review.
 fn to_review(h: &mut Harness<'_, TacetUi>) {
     unlock(h, FAKE_CLINICIAN);
@@ -98,6 +109,7 @@ fn the_clinician_flow_from_unlock_to_destroyed_session() {
     type_into(&mut h, "Edit ASSESSMENT", " Stable.");
     click(&mut h, "Done editing ASSESSMENT");
     click(&mut h, "Accept PLAN");
+    accept_the_flag(&mut h);
     click(&mut h, "I have reviewed this note and it is accurate.");
     type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
     click(&mut h, "Attest and sign (Ctrl+Enter)");
@@ -161,6 +173,7 @@ fn save_as_text_exports_the_attested_text_once() {
     ] {
         click(&mut h, s);
     }
+    accept_the_flag(&mut h);
     type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
     h.run();
@@ -290,6 +303,7 @@ fn fail_attestation_with_the_wrong_passphrase() {
     ] {
         click(&mut h, s);
     }
+    accept_the_flag(&mut h);
     type_into(&mut h, "Passphrase (re-enter to sign)", "not-my-passphrase");
     click(&mut h, "Attest and sign (Ctrl+Enter)");
     assert_eq!(h.state().state.screen, Screen::Review);
@@ -321,6 +335,7 @@ fn the_admin_flow_never_shows_patient_text() {
     ] {
         click(&mut h, s);
     }
+    accept_the_flag(&mut h);
     type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
     click(&mut h, "Attest and sign (Ctrl+Enter)");
     click(&mut h, "Copy whole note");
@@ -378,6 +393,7 @@ fn the_clipboard_is_cleared_after_the_configured_time() {
     ] {
         click(&mut h, s);
     }
+    accept_the_flag(&mut h);
     type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
     click(&mut h, "Attest and sign (Ctrl+Enter)");
     click(&mut h, "Copy PLAN");
@@ -408,4 +424,135 @@ fn it_locks_itself_after_inactivity() {
         "patient text is forgotten on lock"
     );
     h.get_by_label("Locked after 1 minute(s) without activity.");
+}
+
+#[test]
+fn fail_an_unresolved_flag_blocks_attestation() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    // The flagged sentence stands out with its flag and its detail.
+    h.get_by_label(FAKE_FLAGGED_SENTENCE);
+    h.get_by_label("dose");
+    h.get_by_label("dose: dose 500 mg is not in the transcript (transcript says 81 mg)");
+    for s in [
+        "Accept DATA",
+        "Accept ASSESSMENT",
+        "Accept PLAN",
+        "I have reviewed this note and it is accurate.",
+    ] {
+        click(&mut h, s);
+    }
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    h.get_by_label("1 flag unresolved");
+    assert!(h
+        .get_by_label("Attest and sign (Ctrl+Enter)")
+        .accesskit_node()
+        .is_disabled());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    h.run();
+    assert_eq!(h.state().state.screen, Screen::Review);
+    let refusal = h.state().state.work.attest_refusal.clone().unwrap();
+    assert!(refusal.contains("1 flag unresolved"), "{refusal}");
+    assert!(!probe.log().requests.iter().any(|r| r.starts_with("attest")));
+    // Every section is accepted, yet F still finds PLAN: its flag is open.
+    h.key_press(egui::Key::Escape);
+    h.run();
+    h.key_press(egui::Key::F);
+    h.run();
+    assert_eq!(h.state().state.work.focused, Some(2));
+    // Ticking "Accept flag" without a reason is not enough.
+    click(&mut h, ACCEPT_FLAG);
+    type_into(&mut h, FLAG_REASON, "ok");
+    assert!(h
+        .get_by_label("Attest and sign (Ctrl+Enter)")
+        .accesskit_node()
+        .is_disabled());
+    assert_eq!(h.state().state.work.open_flags(), 1);
+}
+
+#[test]
+fn accepting_the_flag_with_a_reason_unblocks_attestation() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    for s in [
+        "Accept DATA",
+        "Accept ASSESSMENT",
+        "Accept PLAN",
+        "I have reviewed this note and it is accurate.",
+    ] {
+        click(&mut h, s);
+    }
+    accept_the_flag(&mut h);
+    h.get_by_label("accepted with a reason");
+    h.get_by_label("no open flags");
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    assert!(!h
+        .get_by_label("Attest and sign (Ctrl+Enter)")
+        .accesskit_node()
+        .is_disabled());
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    assert_eq!(h.state().state.screen, Screen::Export);
+    // The sentence was kept as written, and the reason went with the request.
+    let attested = h.state().state.work.attested.clone().unwrap();
+    assert!(attested.text.contains(FAKE_FLAGGED_SENTENCE));
+    let log = probe.log();
+    assert_eq!(
+        log.accept_flags,
+        vec![Some("dose: Dose confirmed with the pharmacy".to_string())]
+    );
+}
+
+#[test]
+fn editing_the_flagged_sentence_away_unblocks_attestation() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    click(&mut h, "Accept DATA");
+    click(&mut h, "Accept ASSESSMENT");
+    click(&mut h, "Edit PLAN");
+    // The flag stays beside the text while it is being edited.
+    h.get_by_label(ACCEPT_FLAG);
+    h.get_by_label("Edit PLAN").click();
+    h.run();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.run();
+    h.get_by_label("Edit PLAN")
+        .type_text("Continue aspirin 81 mg daily.");
+    h.run();
+    assert_eq!(
+        h.state().state.work.sections[2].text,
+        "Continue aspirin 81 mg daily."
+    );
+    // The sentence is gone, and with it the flag and its controls.
+    assert!(h.query_by_label(ACCEPT_FLAG).is_none());
+    click(&mut h, "Done editing PLAN");
+    assert_eq!(h.state().state.work.open_flags(), 0);
+    click(&mut h, "I have reviewed this note and it is accurate.");
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    assert_eq!(h.state().state.screen, Screen::Export);
+    let attested = h.state().state.work.attested.clone().unwrap();
+    assert!(!attested.text.contains("500 mg"));
+    assert_eq!(probe.log().accept_flags, vec![None]);
+}
+
+#[test]
+fn clicking_a_sentence_highlights_its_evidence_in_the_transcript() {
+    let (mut h, _probe) = harness();
+    to_review(&mut h);
+    assert!(h.query_all_by_label("evidence").next().is_none());
+    click(&mut h, FAKE_FLAGGED_SENTENCE);
+    let work = &h.state().state.work;
+    let selected = work.selected_sentence.unwrap();
+    assert_eq!(
+        work.grounding.as_ref().unwrap().sentences[selected].text,
+        FAKE_FLAGGED_SENTENCE
+    );
+    assert_eq!(work.highlighted_segments(), vec![1]);
+    // One transcript segment is marked, and it is the one that says 81 mg.
+    assert_eq!(h.query_all_by_label("evidence").count(), 1);
+    h.get_by_label(&format!("[00:03] {FAKE_DOSE_SEGMENT}"));
+    // Another sentence moves the highlight to its own evidence.
+    click(&mut h, &format!("data (from: {CANARY})."));
+    assert_eq!(h.state().state.work.highlighted_segments(), vec![0]);
+    assert_eq!(h.query_all_by_label("evidence").count(), 1);
 }

@@ -67,11 +67,12 @@
 
 mod maintenance;
 mod pk;
+mod recovery;
 mod report;
 mod schema;
 
 pub use maintenance::{RetentionReport, RetentionSettings, RotationReport, MAX_EXPORT_GRACE_MS};
-pub use report::RetentionFacts;
+pub use report::{PruneOutcome, RetentionFacts};
 
 pub use schema::{describe as describe_schema, SCHEMA_VERSION};
 
@@ -666,13 +667,17 @@ fn verify_with(
         let rows = st.query_map([], |r| r.get::<_, String>(0))?;
         rows.collect::<Result<_, _>>()?
     };
-    let report = tacet_audit::verify_log(&VerifyInput {
-        records: &records,
-        stored_checkpoints: &stored,
-        external_checkpoints: external,
-        verifier: &verifier,
-        chain_key0: k0,
-    });
+    let prune_notes = report::prune_notes(conn)?;
+    let report = tacet_audit::verify_log_pruned(
+        &VerifyInput {
+            records: &records,
+            stored_checkpoints: &stored,
+            external_checkpoints: external,
+            verifier: &verifier,
+            chain_key0: k0,
+        },
+        &prune_notes,
+    );
     Ok(AuditVerification {
         records: report.records,
         root_hex: hex::encode(report.root),
@@ -1306,10 +1311,15 @@ impl SessionStore for Unlocked<'_> {
                 params![id.as_bytes().to_vec()],
                 |r| r.get(0),
             )?;
-            let chunks: Vec<Vec<u8>> = samples_16k
+            let mut chunks: Vec<Vec<u8>> = samples_16k
                 .chunks(AUDIO_CHUNK_SAMPLES)
                 .map(|c| c.iter().flat_map(|s| s.to_le_bytes()).collect())
                 .collect();
+            if chunks.is_empty() && last {
+                // A live recording stops with an empty final chunk: the
+                // flag alone says "nothing was cut off after this".
+                chunks.push(Vec::new());
+            }
             let n = chunks.len();
             let items: Vec<(&str, u64, bool, &[u8])> = chunks
                 .iter()
@@ -1524,6 +1534,9 @@ impl SessionStore for Unlocked<'_> {
             let mut out = Vec::new();
             for r in rows {
                 let (seq, bytes) = r?;
+                if bytes.is_empty() {
+                    continue; // pruned after six years; its leaf hash stays in the log
+                }
                 let rec = AuditRecord::decode(&bytes)?;
                 if rec.action != AuditAction::SessionDestroyed.code() {
                     continue;

@@ -79,7 +79,11 @@ impl Unlocked<'_> {
         let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
         let mut last_run_unix_ms = None;
         for r in rows {
-            let rec = AuditRecord::decode(&r?)?;
+            let bytes = r?;
+            if bytes.is_empty() {
+                continue; // pruned
+            }
+            let rec = AuditRecord::decode(&bytes)?;
             if rec.action == AuditAction::RetentionRun.code() {
                 last_run_unix_ms = Some(rec.wall_unix_ms);
                 break;
@@ -127,5 +131,107 @@ impl Unlocked<'_> {
     pub fn audit_verifier_key(&self) -> Result<String, VaultError> {
         String::from_utf8(get_meta(&self.vault.conn, "audit_vkey")?)
             .map_err(|_| VaultError::Corrupt("the audit verifier key is not text".into()))
+    }
+}
+
+const PRUNE_NOTES_KEY: &str = "audit_prune_notes";
+
+/// The signed prune notes, oldest first (empty when the log was never pruned).
+pub(crate) fn prune_notes(conn: &Connection) -> Result<Vec<String>, VaultError> {
+    let Some(bytes) = conn
+        .query_row(
+            "SELECT v FROM meta WHERE k = ?1",
+            params![PRUNE_NOTES_KEY],
+            |r| r.get::<_, Vec<u8>>(0),
+        )
+        .optional()?
+    else {
+        return Ok(Vec::new());
+    };
+    serde_json::from_slice(&bytes)
+        .map_err(|_| VaultError::Corrupt("the stored audit prune notes are malformed".into()))
+}
+
+/// What an audit-log prune did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PruneOutcome {
+    /// Records whose bytes were dropped now (their leaf hashes and chain tags stay).
+    pub pruned_records: u64,
+    /// Every record below this sequence number has been pruned.
+    pub pruned_below: u64,
+    /// The signed prune note later verification relies on.
+    pub note: String,
+}
+
+impl Unlocked<'_> {
+    /// Drops the bytes of audit records written before `older_than_unix_ms`
+    /// (six years by policy), keeping their leaf hashes and chain tags, under
+    /// a signed prune note that later verification accepts. Admins only; the
+    /// log must verify first; the prune is itself audited and followed by a
+    /// new checkpoint.
+    pub fn prune_audit(&mut self, older_than_unix_ms: u64) -> Result<PruneOutcome, VaultError> {
+        if self.actor.role != Role::Admin {
+            return Err(StoreError::Denied("only an admin can prune the audit log".into()).into());
+        }
+        let check = self.verify_audit_full(&[])?;
+        if !check.is_ok() {
+            return Err(StoreError::Integrity(format!(
+                "the audit log does not verify ({} problem(s)); investigate before pruning",
+                check.problems.len()
+            ))
+            .into());
+        }
+        self.write_checkpoint()?;
+        let conn = &self.vault.conn;
+        let verifier = tacet_audit::parse_vkey(&self.audit_verifier_key()?)?;
+        let checkpoints: Vec<Checkpoint> = {
+            let mut st = conn.prepare("SELECT note FROM checkpoints ORDER BY size")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for n in rows {
+                out.push(tacet_audit::open_checkpoint(&n?, &verifier)?);
+            }
+            out
+        };
+        let records = self.audit_records()?;
+        let plan = tacet_audit::prune_plan(&records, &checkpoints, older_than_unix_ms)?;
+        if plan.is_empty() {
+            return Ok(PruneOutcome {
+                pruned_records: 0,
+                pruned_below: plan.prune_below,
+                note: String::new(),
+            });
+        }
+        let origin = String::from_utf8(get_meta(conn, "origin")?)
+            .map_err(|_| VaultError::Corrupt("the vault origin is not text".into()))?;
+        let sealed = get_meta(conn, "audit_signing_key")?;
+        let pkcs8 =
+            tacet_crypto::open(&self.audit_master, &Aad::new("audit-signing-key"), &sealed)?;
+        let key = SigningKey::from_pkcs8(&pkcs8, &origin)?;
+        let note = tacet_audit::sign_prune(&plan.statement, &key);
+        let mut notes = prune_notes(conn)?;
+        notes.push(note.clone());
+        let notes_json = serde_json::to_vec(&notes)
+            .map_err(|_| VaultError::Corrupt("cannot encode prune notes".into()))?;
+        let ev = AuditEvent::new(AuditAction::RetentionRun, self.actor.clone())
+            .object("audit-log")
+            .detail(Detail::Count(plan.drop_bytes.len() as u64));
+        let drop = plan.drop_bytes.clone();
+        self.write(|tx, s| {
+            set_meta(tx, PRUNE_NOTES_KEY, &notes_json)?;
+            for seq in &drop {
+                tx.execute(
+                    "UPDATE audit_log SET record = x'' WHERE seq = ?1",
+                    params![*seq as i64],
+                )?;
+            }
+            s.append_audit(tx, ev)
+        })?;
+        self.write_checkpoint()?;
+        Ok(PruneOutcome {
+            pruned_records: plan.drop_bytes.len() as u64,
+            pruned_below: plan.prune_below,
+            note,
+        })
     }
 }

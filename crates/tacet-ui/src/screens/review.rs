@@ -3,10 +3,19 @@
 //! Review shows no copy, save or export control at all — not disabled,
 //! absent — because the note is not a note until it is attested. Export
 //! exists only once an attestation came back from the backend.
+//!
+//! Each section is shown sentence by sentence as the grounding cut it, so a
+//! click on a sentence can light up the transcript segments it rests on. A
+//! flagged sentence sits in a box in the warning colour with its flags and
+//! the one way to keep it as written — "Accept flag" and a reason — and the
+//! box goes away by itself once an edit takes the sentence out of the note.
+//! When the edited text no longer lines up with the drafted sentences the
+//! section is shown whole, with the flagged sentences it still holds below.
 
 use super::{chip, field};
-use crate::app::attest_blocker;
-use crate::state::{SectionStatus, UiCommand, ViewState};
+use crate::app::{attest_blocker, flags_unresolved};
+use crate::backend::SentenceView;
+use crate::state::{FlagAcceptance, SectionReview, SectionStatus, UiCommand, ViewState, Work};
 use crate::tokens::Tokens;
 use egui::RichText;
 use tacet_core::review::ATTESTATION_STATEMENT;
@@ -18,6 +27,7 @@ pub fn show(
     scroll_to_focus: &mut bool,
     out: &mut Vec<UiCommand>,
 ) {
+    let open_flags = st.work.open_flags();
     ui.horizontal(|ui| {
         ui.label(RichText::new("Review").size(t.text_title).strong());
         let open = st.work.unresolved();
@@ -31,40 +41,83 @@ pub fn show(
         } else {
             chip(ui, t, "every section reviewed", t.palette.success);
         }
+        if open_flags > 0 {
+            chip(ui, t, &flags_unresolved(open_flags), t.palette.warning);
+        } else if st.work.grounding.is_some() {
+            chip(ui, t, "no open flags", t.palette.success);
+        } else {
+            chip(
+                ui,
+                t,
+                "checking the draft against the transcript…",
+                t.palette.text_weak,
+            );
+        }
     });
     ui.label(
-        RichText::new("Accept or edit every section, then attest. Nothing can be copied or exported before you attest.")
+        RichText::new("Accept or edit every section and answer every flag, then attest. Click a sentence to see its evidence in the transcript. Nothing can be copied or exported before you attest.")
             .color(t.palette.text_weak),
     );
     ui.add_space(t.space_s);
     let attest_height = 170.0;
     let height = (ui.available_height() - attest_height).max(200.0);
+    let present: Vec<bool> = st
+        .work
+        .grounding
+        .as_ref()
+        .map(|g| {
+            (0..g.sentences.len())
+                .map(|i| st.work.flag_present(i))
+                .collect()
+        })
+        .unwrap_or_default();
+    let highlighted = st.work.highlighted_segments();
+    let Work {
+        sections,
+        grounding,
+        acceptances,
+        selected_sentence,
+        scroll_to_evidence,
+        focused,
+        transcript,
+        ..
+    } = &mut st.work;
+    let sentences = grounding
+        .as_ref()
+        .map(|g| g.sentences.as_slice())
+        .unwrap_or_default();
+    // Flags are numbered over the whole note, in note order.
+    let mut numbers = vec![0usize; sentences.len()];
+    let mut n = 0;
+    for (i, s) in sentences.iter().enumerate() {
+        if !s.flags.is_empty() {
+            n += 1;
+            numbers[i] = n;
+        }
+    }
+    let mut sentence_ctx = SentenceCtx {
+        sentences,
+        acceptances,
+        present: &present,
+        numbers: &numbers,
+        selected: *selected_sentence,
+    };
     ui.columns(2, |cols| {
         let ui = &mut cols[0];
         egui::ScrollArea::vertical()
             .id_salt("review_sections")
             .max_height(height)
             .show(ui, |ui| {
-                for (i, s) in st.work.sections.iter_mut().enumerate() {
-                    let focused = st.work.focused == Some(i);
-                    let frame = if focused {
+                for (i, s) in sections.iter_mut().enumerate() {
+                    let is_focused = *focused == Some(i);
+                    let frame = if is_focused {
                         t.banner(t.palette.accent)
                     } else {
                         t.card()
                     };
                     let r = frame.show(ui, |ui| {
                         ui.set_width(ui.available_width());
-                        ui.horizontal(|ui| {
-                            ui.label(RichText::new(&s.heading).strong().size(t.text_heading));
-                            let colour = match s.status {
-                                SectionStatus::NeedsReview => t.palette.warning,
-                                SectionStatus::Editing => t.palette.accent,
-                                SectionStatus::Accepted | SectionStatus::Edited => {
-                                    t.palette.success
-                                }
-                            };
-                            chip(ui, t, s.status.label(), colour);
-                        });
+                        section_header(ui, t, i, s, out);
                         if !s.guidance.is_empty() {
                             ui.label(
                                 RichText::new(&s.guidance)
@@ -72,6 +125,13 @@ pub fn show(
                                     .size(t.text_small),
                             );
                         }
+                        let mine: Vec<usize> = sentence_ctx
+                            .sentences
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, x)| x.section == s.heading)
+                            .map(|(k, _)| k)
+                            .collect();
                         if s.status == SectionStatus::Editing {
                             let l = ui.label(format!("Edit {}", s.heading));
                             ui.add(
@@ -80,37 +140,54 @@ pub fn show(
                                     .desired_width(f32::INFINITY),
                             )
                             .labelled_by(l.id);
-                        } else {
-                            let colour = if s.status == SectionStatus::NeedsReview {
-                                t.palette.ai_draft
-                            } else {
-                                t.palette.text
-                            };
-                            let body = if s.text.trim().is_empty() {
-                                "(nothing recorded)"
-                            } else {
-                                s.text.as_str()
-                            };
-                            ui.label(RichText::new(body).color(colour));
+                            sentence_ctx.flag_boxes(ui, t, &mine, out);
+                            return;
                         }
-                        ui.horizontal(|ui| {
-                            if s.status == SectionStatus::Editing {
-                                if ui.button(format!("Done editing {}", s.heading)).clicked() {
-                                    out.push(UiCommand::FinishEdit(i));
-                                }
-                            } else {
-                                if !s.status.is_resolved()
-                                    && ui.button(format!("Accept {}", s.heading)).clicked()
-                                {
-                                    out.push(UiCommand::AcceptSection(i));
-                                }
-                                if ui.button(format!("Edit {}", s.heading)).clicked() {
-                                    out.push(UiCommand::EditSection(i));
+                        let colour = if s.status == SectionStatus::NeedsReview {
+                            t.palette.ai_draft
+                        } else {
+                            t.palette.text
+                        };
+                        let split = (s.text == s.drafted)
+                            .then(|| {
+                                let texts: Vec<(usize, &str)> = mine
+                                    .iter()
+                                    .map(|&k| (k, sentence_ctx.sentences[k].text.as_str()))
+                                    .collect();
+                                pieces(&s.text, &texts)
+                            })
+                            .flatten()
+                            .filter(|p| p.iter().any(|x| matches!(x, Piece::Sentence(_))));
+                        match split {
+                            Some(parts) => {
+                                for part in parts {
+                                    match part {
+                                        Piece::Plain(text) => {
+                                            if !text.trim().is_empty() {
+                                                ui.label(RichText::new(text.trim()).color(colour));
+                                            }
+                                        }
+                                        Piece::Sentence(k) => {
+                                            sentence_ctx.sentence(ui, t, k, colour, out)
+                                        }
+                                    }
                                 }
                             }
-                        });
+                            None => {
+                                // Edited text no longer lines up with the
+                                // drafted sentences: show it whole, and the
+                                // flagged sentences it still holds below.
+                                let body = if s.text.trim().is_empty() {
+                                    "(nothing recorded)"
+                                } else {
+                                    s.text.as_str()
+                                };
+                                ui.label(RichText::new(body).color(colour));
+                                sentence_ctx.flag_boxes(ui, t, &mine, out);
+                            }
+                        }
                     });
-                    if focused && *scroll_to_focus {
+                    if is_focused && *scroll_to_focus {
                         r.response.scroll_to_me(Some(egui::Align::TOP));
                         *scroll_to_focus = false;
                     }
@@ -125,13 +202,27 @@ pub fn show(
                 .id_salt("review_transcript")
                 .max_height(height - 40.0)
                 .show(ui, |ui| {
-                    let text = st
-                        .work
-                        .transcript
-                        .as_ref()
-                        .map(|x| x.to_text())
-                        .unwrap_or_default();
-                    ui.label(text);
+                    let Some(transcript) = transcript.as_ref() else {
+                        return;
+                    };
+                    for seg in &transcript.segments {
+                        let secs = seg.start_ms / 1000;
+                        let line =
+                            format!("[{:02}:{:02}] {}", secs / 60, secs % 60, seg.text.trim());
+                        if !highlighted.contains(&seg.id) {
+                            ui.label(line);
+                            continue;
+                        }
+                        let r = t.banner(t.palette.accent).show(ui, |ui| {
+                            ui.set_width(ui.available_width());
+                            chip(ui, t, "evidence", t.palette.accent);
+                            ui.label(line);
+                        });
+                        if *scroll_to_evidence && highlighted.first() == Some(&seg.id) {
+                            r.response.scroll_to_me(Some(egui::Align::Center));
+                            *scroll_to_evidence = false;
+                        }
+                    }
                 });
         });
     });
@@ -169,6 +260,197 @@ pub fn show(
             ui.label(RichText::new(format!("Not attested: {refusal}")).color(t.palette.danger));
         }
     });
+}
+
+/// A section's heading row: its name, its status, and what can be done.
+fn section_header(
+    ui: &mut egui::Ui,
+    t: &Tokens,
+    i: usize,
+    s: &SectionReview,
+    out: &mut Vec<UiCommand>,
+) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(&s.heading).strong().size(t.text_heading));
+        let colour = match s.status {
+            SectionStatus::NeedsReview => t.palette.warning,
+            SectionStatus::Editing => t.palette.accent,
+            SectionStatus::Accepted | SectionStatus::Edited => t.palette.success,
+        };
+        chip(ui, t, s.status.label(), colour);
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if s.status == SectionStatus::Editing {
+                if ui.button(format!("Done editing {}", s.heading)).clicked() {
+                    out.push(UiCommand::FinishEdit(i));
+                }
+            } else {
+                if ui.button(format!("Edit {}", s.heading)).clicked() {
+                    out.push(UiCommand::EditSection(i));
+                }
+                if !s.status.is_resolved() && ui.button(format!("Accept {}", s.heading)).clicked() {
+                    out.push(UiCommand::AcceptSection(i));
+                }
+            }
+        });
+    });
+}
+
+/// A section's text cut at its grounded sentences.
+#[derive(Debug, PartialEq)]
+enum Piece<'a> {
+    Plain(&'a str),
+    /// An index into the grounding's sentences.
+    Sentence(usize),
+}
+
+/// Cuts `text` at each sentence in order; `None` when one is not found (the
+/// text no longer holds the drafted sentences as they were).
+fn pieces<'a>(text: &'a str, sentences: &[(usize, &str)]) -> Option<Vec<Piece<'a>>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for &(k, sentence) in sentences {
+        let pos = at + text.get(at..)?.find(sentence)?;
+        if pos > at {
+            out.push(Piece::Plain(&text[at..pos]));
+        }
+        out.push(Piece::Sentence(k));
+        at = pos + sentence.len();
+    }
+    if at < text.len() {
+        out.push(Piece::Plain(&text[at..]));
+    }
+    Some(out)
+}
+
+/// What drawing a sentence needs from the view state.
+struct SentenceCtx<'a> {
+    sentences: &'a [SentenceView],
+    acceptances: &'a mut Vec<FlagAcceptance>,
+    /// Per sentence: flagged and still in the note.
+    present: &'a [bool],
+    /// Per sentence: its flag number (1-based), 0 when it has no flag.
+    numbers: &'a [usize],
+    selected: Option<usize>,
+}
+
+impl SentenceCtx<'_> {
+    /// One sentence: a flag box when it is flagged and still in the note,
+    /// otherwise a clickable line.
+    fn sentence(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Tokens,
+        k: usize,
+        colour: egui::Color32,
+        out: &mut Vec<UiCommand>,
+    ) {
+        if self.present.get(k).copied().unwrap_or(false) {
+            self.flag_box(ui, t, k, out);
+        } else if let Some(s) = self.sentences.get(k) {
+            if sentence_line(ui, t, &s.text, colour, self.selected == Some(k)).clicked() {
+                out.push(UiCommand::SelectSentence(k));
+            }
+        }
+    }
+
+    /// The flag boxes of the given sentences that are still in the note.
+    fn flag_boxes(
+        &mut self,
+        ui: &mut egui::Ui,
+        t: &Tokens,
+        sentences: &[usize],
+        out: &mut Vec<UiCommand>,
+    ) {
+        for &k in sentences {
+            if self.present.get(k).copied().unwrap_or(false) {
+                self.flag_box(ui, t, k, out);
+            }
+        }
+    }
+
+    /// A flagged sentence in the warning colour, its flags, and the
+    /// clinician's answer: accept it as written, with a reason.
+    fn flag_box(&mut self, ui: &mut egui::Ui, t: &Tokens, k: usize, out: &mut Vec<UiCommand>) {
+        let Some(s) = self.sentences.get(k) else {
+            return;
+        };
+        if self.acceptances.len() <= k {
+            self.acceptances.resize(k + 1, FlagAcceptance::default());
+        }
+        let accepted = self.acceptances[k].is_valid();
+        let colour = if accepted {
+            t.palette.success
+        } else {
+            t.palette.warning
+        };
+        let number = self.numbers.get(k).copied().unwrap_or_default();
+        let labels: Vec<&str> = s.flags.iter().map(|f| f.label.as_str()).collect();
+        t.banner(colour).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let r = sentence_line(ui, t, &s.text, colour, self.selected == Some(k));
+            if r.clicked() {
+                out.push(UiCommand::SelectSentence(k));
+            }
+            ui.horizontal_wrapped(|ui| {
+                for label in &labels {
+                    chip(ui, t, label, colour);
+                }
+                if accepted {
+                    chip(ui, t, "accepted with a reason", t.palette.success);
+                }
+            });
+            for f in &s.flags {
+                ui.label(
+                    RichText::new(format!("{}: {}", f.label, f.detail))
+                        .color(t.palette.text)
+                        .size(t.text_small),
+                );
+            }
+            let a = &mut self.acceptances[k];
+            ui.horizontal(|ui| {
+                ui.checkbox(
+                    &mut a.accepted,
+                    format!("Accept flag {number} ({})", labels.join(", ")),
+                );
+                if a.accepted {
+                    field(
+                        ui,
+                        &format!("Reason for accepting flag {number}"),
+                        &mut a.reason,
+                        false,
+                        220.0,
+                    );
+                }
+            });
+        });
+    }
+}
+
+/// A sentence that shows its evidence when clicked; the selected one sits
+/// on the focus colour.
+fn sentence_line(
+    ui: &mut egui::Ui,
+    t: &Tokens,
+    text: &str,
+    colour: egui::Color32,
+    selected: bool,
+) -> egui::Response {
+    let mut frame = egui::Frame::new()
+        .corner_radius(egui::CornerRadius::same(t.radius_s))
+        .inner_margin(egui::Margin::symmetric(t.space_xs as i8, 1));
+    if selected {
+        frame = frame.fill(t.palette.focus);
+    }
+    frame
+        .show(ui, |ui| {
+            ui.add(
+                egui::Label::new(RichText::new(text).color(colour))
+                    .sense(egui::Sense::click())
+                    .selectable(false),
+            )
+        })
+        .inner
+        .on_hover_text("Show its evidence in the transcript")
 }
 
 pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
@@ -298,4 +580,23 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                 });
         });
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_cut_the_text_at_each_sentence() {
+        let p = pieces("A b. Not discussed. C d.", &[(0, "A b."), (1, "C d.")]).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Piece::Sentence(0),
+                Piece::Plain(" Not discussed. "),
+                Piece::Sentence(1)
+            ]
+        );
+        assert!(pieces("A b.", &[(0, "C d.")]).is_none());
+    }
 }
