@@ -78,6 +78,7 @@ pub fn report(
             grace_after_export_hours: r.settings.export_grace_ms as f64 / 3_600_000.0,
             rotate_after_deletions: r.settings.rotate_after_deletions,
             last_run: r.last_run_unix_ms.map(crate::run::format_ms),
+            last_rotation: r.last_rotation_unix_ms.map(crate::run::format_ms),
         }),
         Err(e) => Fact::Unknown(e.to_string()),
     };

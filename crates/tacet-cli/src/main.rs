@@ -89,6 +89,8 @@ pub enum Cmd {
         #[arg(long)]
         grace_hours: Option<f64>,
     },
+    /// Rotate the data master key now (a clinician; it also happens after deletions).
+    RotateKeys,
     /// Paperwork for the practice: the installation report and consent texts.
     Compliance {
         #[command(subcommand)]

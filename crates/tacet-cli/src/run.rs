@@ -78,6 +78,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             }
             _ => with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd)),
         },
+        Cmd::RotateKeys => with_unlocked(&data_dir, cli.user.clone(), |u| {
+            let r = u.rotate_data_master()?;
+            println!(
+                "Rotated the data master key ({} → {}): {} session key(s) re-wrapped for {} clinician(s); audit record {}.",
+                r.old_master_id_hex, r.new_master_id_hex, r.session_keys_rewrapped, r.clinicians, r.audit_seq
+            );
+            Ok(ExitCode::SUCCESS)
+        }),
         Cmd::Settings {
             retention_days,
             grace_hours,

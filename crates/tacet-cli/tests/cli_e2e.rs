@@ -384,3 +384,52 @@ fn admin_reports_settings_and_the_compliance_report() {
     let v = t.admin(&["audit", "verify"]);
     assert_eq!(v.status.code(), Some(2));
 }
+
+#[test]
+fn the_compliance_report_follows_the_system_and_holds_no_patient_text() {
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    let before = ok(&t.admin(&["compliance", "report"]));
+    assert!(
+        before.contains("No models are installed")
+            && before.contains("data master key: none recorded"),
+        "{before}"
+    );
+
+    ok(&t.clinician(&["rotate-keys"]));
+    ok(&t.admin(&["settings", "--retention-days", "2"]));
+    let Some(files) = cache_files() else {
+        eprintln!("skipping the model part: the default models are not cached");
+        return;
+    };
+    let asr = files.join("whisper-tiny.en-ct2");
+    let llm = files.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    ok(&t.admin(&["models", "import", asr.to_str().unwrap()]));
+    ok(&t.admin(&["models", "import", llm.to_str().unwrap()]));
+    ok(&t.clinician(&[
+        "session",
+        "new",
+        "--audio",
+        "assets/demo/visit.wav",
+        "--patient",
+        "MRN-CANARY-4411",
+    ]));
+
+    let after = ok(&t.admin(&["compliance", "report"]));
+    assert!(
+        after.contains("smollm2-135m-instruct-q4_1")
+            && after.contains("b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
+        "{after}"
+    );
+    assert!(!after.contains("data master key: none recorded"), "{after}");
+    assert!(after.contains("after 2 day(s)"), "{after}");
+    assert!(
+        after.contains("Sessions currently holding patient data: 1"),
+        "{after}"
+    );
+    for canary in ["MRN-CANARY-4411", "penicillin", "aspirin", "cough"] {
+        assert!(!after.contains(canary), "the report leaks {canary:?}");
+    }
+}

@@ -56,6 +56,8 @@ pub struct RetentionFact {
     pub rotate_after_deletions: bool,
     /// Time of the last retention run (UTC text), if any.
     pub last_run: Option<String>,
+    /// Time of the last rotation of the data master key (UTC text), if any.
+    pub last_rotation: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -230,6 +232,11 @@ pub fn render_markdown(f: &Facts) -> String {
                 o,
                 "- Last retention run: {}.",
                 r.last_run.as_deref().unwrap_or("none recorded")
+            );
+            let _ = writeln!(
+                o,
+                "- Last rotation of the data master key: {}.",
+                r.last_rotation.as_deref().unwrap_or("none recorded")
             );
         }
         Fact::Unknown(why) => unknown_line(&mut o, "the retention settings", why),
@@ -419,6 +426,7 @@ mod tests {
                 grace_after_export_hours: 0.0,
                 rotate_after_deletions: true,
                 last_run: None,
+                last_rotation: None,
             }),
             audit: Fact::Known(AuditFact {
                 records: 10,

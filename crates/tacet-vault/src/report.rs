@@ -11,6 +11,8 @@ pub struct RetentionFacts {
     pub settings: RetentionSettings,
     /// Wall-clock time (Unix ms) of the last `retention.run` audit record.
     pub last_run_unix_ms: Option<u64>,
+    /// Wall-clock time (Unix ms) of the last data-master rotation.
+    pub last_rotation_unix_ms: Option<u64>,
 }
 
 impl Vault {
@@ -78,20 +80,27 @@ impl Unlocked<'_> {
             .prepare("SELECT record FROM audit_log ORDER BY seq DESC")?;
         let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
         let mut last_run_unix_ms = None;
+        let mut last_rotation_unix_ms = None;
         for r in rows {
             let bytes = r?;
             if bytes.is_empty() {
                 continue; // pruned
             }
             let rec = AuditRecord::decode(&bytes)?;
-            if rec.action == AuditAction::RetentionRun.code() {
+            if rec.action == AuditAction::RetentionRun.code() && last_run_unix_ms.is_none() {
                 last_run_unix_ms = Some(rec.wall_unix_ms);
+            }
+            if rec.action == AuditAction::KeyRotated.code() && last_rotation_unix_ms.is_none() {
+                last_rotation_unix_ms = Some(rec.wall_unix_ms);
+            }
+            if last_run_unix_ms.is_some() && last_rotation_unix_ms.is_some() {
                 break;
             }
         }
         Ok(RetentionFacts {
             settings,
             last_run_unix_ms,
+            last_rotation_unix_ms,
         })
     }
 
