@@ -67,10 +67,6 @@ impl Script {
             cmd(UiCommand::Consent(true)),
             Step::Wait(on(Screen::Record)),
             Step::Shot("04-record"),
-            // The script sends no input while the engines work, and on a
-            // loaded machine transcribing and drafting can outlast the
-            // auto-lock: hold it off until review is captured.
-            Step::Do(Box::new(|u| u.state.settings.auto_lock_minutes = 0)),
             cmd(UiCommand::Transcribe),
             Step::Wait(Box::new(|u| {
                 u.state.screen == Screen::Draft && u.state.work.live_draft.len() > 40
@@ -88,17 +84,22 @@ impl Script {
                 }
             })),
             cmd(UiCommand::NextAttention),
-            // Show a flagged sentence's evidence (the first, if any).
+            // Show the evidence of a flagged sentence in the section in view
+            // (else the first flagged one, else the first sentence).
             Step::Do(Box::new(|u| {
-                let first = u
-                    .state
-                    .work
-                    .grounding
-                    .as_ref()
-                    .and_then(|g| g.sentences.iter().position(|s| !s.flags.is_empty()));
-                if let Some(i) = first.or(Some(0)) {
-                    u.handle(UiCommand::SelectSentence(i));
-                }
+                let work = &u.state.work;
+                let heading = work
+                    .focused
+                    .and_then(|i| work.sections.get(i))
+                    .map(|s| s.heading.clone());
+                let pick = work.grounding.as_ref().and_then(|g| {
+                    let flagged = |s: &tacet_ui::SentenceView| !s.flags.is_empty();
+                    g.sentences
+                        .iter()
+                        .position(|s| flagged(s) && Some(&s.section) == heading.as_ref())
+                        .or_else(|| g.sentences.iter().position(flagged))
+                });
+                u.handle(UiCommand::SelectSentence(pick.unwrap_or(0)));
             })),
             Step::Shot("06-review"),
             cmd(UiCommand::FinishEdit(1)),
@@ -121,7 +122,6 @@ impl Script {
                 u.state.work.attest_passphrase = clinician.1.into();
             })),
             Step::Shot("07-review-ready-to-attest"),
-            Step::Do(Box::new(|u| u.state.settings.auto_lock_minutes = 5)),
             cmd(UiCommand::Attest),
             Step::Wait(on(Screen::Export)),
             Step::Shot("08-export"),
@@ -177,6 +177,9 @@ impl Script {
     /// Advances the script as far as it can this frame.
     pub fn tick(&mut self, ui: &mut TacetUi, ctx: &eframe::egui::Context) {
         ctx.request_repaint_after(Duration::from_millis(100));
+        // The script stands in for a person at the keyboard: transcribing
+        // and drafting on a loaded machine must not trip the auto-lock.
+        ui.note_activity();
         loop {
             let Some(step) = self.steps.get(self.at) else {
                 return;

@@ -56,6 +56,12 @@ impl TacetUi {
         }
     }
 
+    /// Counts as input for the auto-lock (a scripted demo driving the
+    /// window without a keyboard calls it each frame).
+    pub fn note_activity(&mut self) {
+        self.last_activity_s = self.now_s;
+    }
+
     /// The tokens of the active theme.
     pub fn tokens(&self) -> Tokens {
         Tokens::for_kind(self.state.settings.theme)
@@ -436,6 +442,16 @@ impl TacetUi {
     /// Applies one event from the backend.
     pub fn apply(&mut self, ev: Event) {
         let st = &mut self.state;
+        // Once locked, a late answer to an earlier request (a draft, an
+        // attestation) must not bring a session's screen back.
+        let for_signed_in = !matches!(
+            ev,
+            Event::Unlocked { .. } | Event::Locked | Event::Failed { op: Op::Unlock, .. }
+        );
+        if for_signed_in && st.signed_in.is_none() {
+            st.busy = None;
+            return;
+        }
         match ev {
             Event::Unlocked {
                 user,
@@ -804,6 +820,17 @@ mod tests {
         assert!(w.highlighted_segments().is_empty());
         w.selected_sentence = Some(1);
         assert_eq!(w.highlighted_segments(), vec![4, 7]);
+    }
+
+    #[test]
+    fn fail_a_late_event_after_lock_brings_no_screen_back() {
+        let (fake, _probe) = crate::fake::FakeBackend::new("x");
+        let mut ui = TacetUi::new(Box::new(fake));
+        ui.apply(Event::Attested {
+            note_sha256_hex: "ab".repeat(32),
+        });
+        assert_eq!(ui.state.screen, Screen::Unlock);
+        assert!(ui.state.work.attested.is_none());
     }
 
     #[test]

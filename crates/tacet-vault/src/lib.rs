@@ -65,6 +65,7 @@
 //! [`Vault::recovered_shreds`]); `rotation_due` stays set until a clinician
 //! rotates.
 
+mod head;
 mod maintenance;
 mod pk;
 mod recovery;
@@ -115,6 +116,8 @@ pub enum VaultError {
     Locked(PathBuf),
     #[error("the vault database failed its integrity check and was left untouched: {0}")]
     Corrupt(String),
+    #[error("the vault has lost acknowledged writes: {acknowledged} audit records were acknowledged but the database holds {present} (a damaged write-ahead log, or an older copy of the database restored); it was left untouched — restore from a backup or keep it for investigation")]
+    LostWrites { acknowledged: u64, present: u64 },
     #[error("wrong user name or passphrase")]
     BadCredentials,
     #[error("too many failed unlock attempts for this user; wait {wait_s} s and try again")]
@@ -381,6 +384,7 @@ impl Vault {
             return Err(VaultError::Corrupt(check));
         }
         schema::migrate(&mut conn)?;
+        head::check(&conn, dir)?;
         let recovered_shreds = finish_pending_shreds(&conn)?;
         Ok(Vault {
             conn,
@@ -740,6 +744,8 @@ impl<'v> Unlocked<'v> {
         let tx = self.vault.conn.unchecked_transaction()?;
         let out = f(&tx, self)?;
         tx.commit()?;
+        // Acknowledge only once the head marker says so too.
+        head::write(&self.vault.conn, &self.vault.dir)?;
         Ok(out)
     }
 

@@ -184,9 +184,10 @@ fn fail_flipped_byte_in_a_sealed_chunk_names_the_chunk() {
 }
 
 /// SQLite checksums every WAL frame and stops replaying at the first bad
-/// one: the transactions from there on are dropped, silently. So a flipped
-/// byte in the WAL never yields wrong data, but it can lose acknowledged
-/// writes. This test pins that behaviour down.
+/// one: the transactions from there on are dropped, silently. The vault's
+/// head marker (`vault.head`, rewritten after every acknowledged write)
+/// turns that silence into a refusal to open that names the loss; the
+/// database is left untouched. Never wrong data, never a silent loss.
 #[test]
 fn fail_flipped_byte_in_the_wal_never_yields_wrong_data() {
     for (label, pick) in [("last frame", 0usize), ("first frame", 1usize)] {
@@ -210,6 +211,7 @@ fn fail_flipped_byte_in_the_wal_never_yields_wrong_data() {
         for name in [
             tacet_vault::DB_FILE.to_string(),
             format!("{}-wal", tacet_vault::DB_FILE),
+            "vault.head".to_string(),
         ] {
             std::fs::copy(dir.path().join(&name), copy.path().join(&name)).unwrap();
         }
@@ -226,7 +228,12 @@ fn fail_flipped_byte_in_the_wal_never_yields_wrong_data() {
         wal[at] ^= 0x01;
         std::fs::write(&wal_path, &wal).unwrap();
         match Vault::open(copy.path()) {
-            Err(e) => println!("WAL flip in the {label}: open refused: {e}"),
+            Err(e @ tacet_vault::VaultError::LostWrites { .. }) => {
+                let msg = e.to_string();
+                assert!(msg.contains("lost acknowledged writes"), "{msg}");
+                println!("WAL flip in the {label}: open refused: {msg}");
+            }
+            Err(e) => panic!("WAL flip in the {label}: unexpected error {e}"),
             Ok(mut v) => {
                 let public = v.verify_public(&[]).unwrap();
                 assert!(public.is_ok(), "{:?}", public.problems);
@@ -240,15 +247,17 @@ fn fail_flipped_byte_in_the_wal_never_yields_wrong_data() {
                         assert_eq!(t, &fixture::transcript(id), "wrong data after a WAL flip")
                     }
                     (Err(e), _) => {
-                        println!("WAL flip in the {label}: transcript (acknowledged) lost: {e}")
+                        panic!(
+                            "WAL flip in the {label}: transcript (acknowledged) lost silently: {e}"
+                        )
                     }
                 }
                 match &audio {
                     Ok(a) if !a.is_empty() => {
                         assert_eq!(a, &fixture::audio(id, 0), "wrong data after a WAL flip")
                     }
-                    Ok(_) => println!("WAL flip in the {label}: audio (acknowledged) lost"),
-                    Err(e) => println!("WAL flip in the {label}: audio unreadable: {e}"),
+                    Ok(_) => panic!("WAL flip in the {label}: audio (acknowledged) lost silently"),
+                    Err(e) => panic!("WAL flip in the {label}: audio unreadable: {e}"),
                 }
                 assert!(u.verify_audit(&[]).unwrap().is_ok());
             }
@@ -288,4 +297,55 @@ fn fail_read_only_vault_is_a_clear_error() {
     assert!(v
         .unlock(fixture::USER, &Passphrase::new(fixture::PASS.into()))
         .is_ok());
+}
+
+#[test]
+fn fail_an_older_copy_of_the_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    {
+        let mut u = v
+            .unlock(fixture::USER, &Passphrase::new(fixture::PASS.into()))
+            .unwrap();
+        u.create_session("soap", &PatientRef::new(fixture::PATIENT))
+            .unwrap();
+    }
+    drop(v);
+    // Keep a copy of the database as it is now…
+    for name in [
+        tacet_vault::DB_FILE.to_string(),
+        format!("{}-wal", tacet_vault::DB_FILE),
+    ] {
+        if dir.path().join(&name).exists() {
+            std::fs::copy(dir.path().join(&name), old.path().join(&name)).unwrap();
+        }
+    }
+    // …do more work…
+    let mut v = Vault::open(dir.path()).unwrap();
+    {
+        let mut u = v
+            .unlock(fixture::USER, &Passphrase::new(fixture::PASS.into()))
+            .unwrap();
+        u.create_session("soap", &PatientRef::new(fixture::PATIENT))
+            .unwrap();
+    }
+    drop(v);
+    // …then put the old database back beside the current marker.
+    std::fs::remove_file(dir.path().join(format!("{}-wal", tacet_vault::DB_FILE))).ok();
+    for name in [
+        tacet_vault::DB_FILE.to_string(),
+        format!("{}-wal", tacet_vault::DB_FILE),
+    ] {
+        if old.path().join(&name).exists() {
+            std::fs::copy(old.path().join(&name), dir.path().join(&name)).unwrap();
+        }
+    }
+    match Vault::open(dir.path()) {
+        Err(e @ tacet_vault::VaultError::LostWrites { .. }) => {
+            assert!(e.to_string().contains("older copy"), "{e}")
+        }
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("a rolled-back database opened as if nothing happened"),
+    }
 }

@@ -252,10 +252,12 @@ pub fn show(
             if let Some(b) = &st.busy {
                 ui.spinner();
                 ui.label(&b.label);
-            } else if let Some(reason) = &blocker {
-                ui.label(RichText::new(reason).color(t.palette.text_weak));
             }
         });
+        if let (None, Some(reason)) = (&st.busy, attest_blocker(&st.work)) {
+            // On its own line: it can be long, and it wraps here.
+            ui.label(RichText::new(reason).color(t.palette.text_weak));
+        }
         if let Some(refusal) = &st.work.attest_refusal {
             ui.label(RichText::new(format!("Not attested: {refusal}")).color(t.palette.danger));
         }
