@@ -433,3 +433,41 @@ fn the_compliance_report_follows_the_system_and_holds_no_patient_text() {
         assert!(!after.contains(canary), "the report leaks {canary:?}");
     }
 }
+
+#[test]
+fn fail_read_only_vault_is_a_clear_error_and_work_resumes() {
+    // Root ignores file permissions, so make the folder truly read-only with
+    // a read-only bind mount in a private mount namespace.
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    let d = t.data.path().display().to_string();
+    let script = format!(
+        "mount --bind '{d}' '{d}' && mount -o remount,bind,ro '{d}' && exec \"$0\" session list",
+    );
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", &script, env!("CARGO_BIN_EXE_tacet")])
+        .current_dir(repo_root())
+        .env("TACET_DATA_DIR", t.data.path())
+        .env("TACET_USER", "clinician")
+        .env("TACET_PASSPHRASE", "clinician-passphrase-1")
+        .output();
+    let Ok(o) = o else {
+        eprintln!("skipping: unshare is not available");
+        return;
+    };
+    let err = String::from_utf8_lossy(&o.stderr);
+    if err.contains("mount") && !err.contains("not writable") {
+        eprintln!("skipping: cannot make a read-only bind mount here (not root?): {err}");
+        return;
+    }
+    assert!(!o.status.success());
+    assert!(
+        err.contains("is not writable") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    // Writable again: everything works and the log verifies.
+    ok(&t.clinician(&["session", "list"]));
+    assert!(ok(&t.admin(&["audit", "verify"])).contains("VERIFIED"));
+}

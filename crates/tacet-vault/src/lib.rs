@@ -112,6 +112,8 @@ pub enum VaultError {
     Missing(PathBuf),
     #[error("a vault already exists at {0}")]
     Exists(PathBuf),
+    #[error("the vault folder {0} is not writable (read-only file system or no permission); Tacet must write there even to read, since every access is recorded in the audit log — nothing was changed")]
+    NotWritable(PathBuf),
     #[error("the vault at {0} is in use by another Tacet process; close it first")]
     Locked(PathBuf),
     #[error("the vault database failed its integrity check and was left untouched: {0}")]
@@ -234,7 +236,13 @@ fn lock_dir(dir: &Path) -> Result<File, VaultError> {
         .create(true)
         .truncate(false)
         .write(true)
-        .open(dir.join(LOCK_FILE))?;
+        .open(dir.join(LOCK_FILE))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => {
+                VaultError::NotWritable(dir.to_path_buf())
+            }
+            _ => VaultError::Io(e),
+        })?;
     match f.try_lock() {
         Ok(()) => Ok(f),
         Err(std::fs::TryLockError::WouldBlock) => Err(VaultError::Locked(dir.to_path_buf())),
