@@ -84,20 +84,26 @@ impl Script {
                 }
             })),
             cmd(UiCommand::NextAttention),
-            // Show the evidence of a flagged sentence in the section in view
-            // (else the first flagged one, else the first sentence).
+            // Select a sentence so the transcript shows its evidence.
             Step::Do(Box::new(|u| {
                 let work = &u.state.work;
                 let heading = work
                     .focused
                     .and_then(|i| work.sections.get(i))
                     .map(|s| s.heading.clone());
+                // Flagged with evidence to show, best; then flagged; then any
+                // sentence with evidence.
                 let pick = work.grounding.as_ref().and_then(|g| {
                     let flagged = |s: &tacet_ui::SentenceView| !s.flags.is_empty();
-                    g.sentences
-                        .iter()
-                        .position(|s| flagged(s) && Some(&s.section) == heading.as_ref())
-                        .or_else(|| g.sentences.iter().position(flagged))
+                    let linked = |s: &tacet_ui::SentenceView| !s.evidence.is_empty();
+                    let here = |s: &tacet_ui::SentenceView| Some(&s.section) == heading.as_ref();
+                    let find = |f: &dyn Fn(&tacet_ui::SentenceView) -> bool| {
+                        g.sentences.iter().position(f)
+                    };
+                    find(&|s| flagged(s) && linked(s) && here(s))
+                        .or_else(|| find(&|s| flagged(s) && linked(s)))
+                        .or_else(|| find(&|s| flagged(s) && here(s)))
+                        .or_else(|| find(&linked))
                 });
                 u.handle(UiCommand::SelectSentence(pick.unwrap_or(0)));
             })),

@@ -205,6 +205,14 @@ pub fn show(
                     let Some(transcript) = transcript.as_ref() else {
                         return;
                     };
+                    if selected_sentence.is_some() && highlighted.is_empty() {
+                        ui.label(
+                            RichText::new(
+                                "No segment of the transcript supports the selected sentence.",
+                            )
+                            .color(t.palette.warning),
+                        );
+                    }
                     for seg in &transcript.segments {
                         let secs = seg.start_ms / 1000;
                         let line =
