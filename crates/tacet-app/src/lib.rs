@@ -316,7 +316,16 @@ pub fn execute(
             )?;
             Ok(Outcome::Deletions(list))
         }
-        Command::Checkpoint => Ok(Outcome::Checkpoint(store.checkpoint()?)),
+        Command::Checkpoint => {
+            let checkpoint = store.checkpoint()?;
+            let actor = store.actor().clone();
+            store.record(
+                AuditEvent::new(AuditAction::AuditViewed, actor)
+                    .object("audit:checkpoint")
+                    .content(checkpoint.as_bytes()),
+            )?;
+            Ok(Outcome::Checkpoint(checkpoint))
+        }
     }
 }
 

@@ -80,8 +80,9 @@ pub fn export_fhir(u: &mut Unlocked<'_>, out: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn verifier_key(u: &Unlocked<'_>) -> Result<ExitCode> {
+pub fn verifier_key(u: &mut Unlocked<'_>) -> Result<ExitCode> {
     println!("{}", u.audit_verifier_key()?);
+    audited(u, "audit:verifier-key", 1)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -128,6 +128,8 @@ fn every_state_changing_command_is_audited() {
         &["audit.viewed"],
     );
     w.step("admin", &["compliance", "report"], true, &["audit.viewed"]);
+    w.step("admin", &["audit", "checkpoint"], true, &["audit.viewed"]);
+    w.step("admin", &["audit", "verifier-key"], true, &["audit.viewed"]);
     w.step(
         "admin",
         &["audit", "prune", "--older-than-days", "0"],

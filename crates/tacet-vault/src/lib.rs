@@ -373,6 +373,7 @@ impl Vault {
             session.add_user_inner(u, kdf, schema_v1)?;
         }
         session.write_checkpoint()?;
+        drop(session);
         Ok(v)
     }
 
@@ -721,6 +722,15 @@ struct SessionRow {
 
 /// One opened artifact: its index and plaintext (zeroized on drop).
 type OpenedItem = (u64, zeroize::Zeroizing<Vec<u8>>);
+
+/// Signing out (dropping the unlocked vault) signs a checkpoint if the log
+/// grew, so every session of use ends with a signed head; best effort, since
+/// a drop cannot report an error (the next unlock signs one anyway).
+impl Drop for Unlocked<'_> {
+    fn drop(&mut self) {
+        let _ = self.write_checkpoint();
+    }
+}
 
 fn artifact_aad(id: SessionId, kind: &str, idx: u64, last: bool, key_id: &[u8]) -> Aad {
     Aad::new("artifact")
