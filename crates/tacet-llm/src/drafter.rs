@@ -375,6 +375,16 @@ fn is_header_line(line: &str, headings: &[String]) -> bool {
     let l = line
         .trim()
         .trim_matches(|c: char| c == '*' || c == '#' || c.is_whitespace());
+    // Small models number sections themselves ("SECTION 1"): a heading too.
+    if let Some(rest) = l
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("section"))
+        .map(|_| &l[7..])
+    {
+        if rest.trim().chars().all(|c| c.is_ascii_digit()) {
+            return true;
+        }
+    }
     let Some(name) = l.strip_suffix(':') else {
         return false;
     };
@@ -443,6 +453,17 @@ fn find_stop(raw: &str, headings: &[String]) -> Option<Stop> {
             None => break,
         }
     }
+    // A sentence repeated within the body (greedy loops inside one line).
+    if let Some(at) = first_repeated_sentence(body) {
+        let repeat = Stop::Repeat(lead + at);
+        let earlier = match &line_stop {
+            Some(Stop::Blank(i) | Stop::Header(i) | Stop::Repeat(i)) => lead + at < *i,
+            _ => true,
+        };
+        if earlier {
+            line_stop = Some(repeat);
+        }
+    }
     let offset = |s: &Stop| match s {
         Stop::End => 0,
         Stop::Blank(i) | Stop::Header(i) | Stop::Repeat(i) => *i,
@@ -451,6 +472,27 @@ fn find_stop(raw: &str, headings: &[String]) -> Option<Stop> {
         (Some(b), Some(l)) => Some(if offset(&l) < offset(&b) { l } else { b }),
         (b, l) => b.or(l),
     }
+}
+
+/// Byte offset (in `body`) where a complete sentence of at least 12 bytes
+/// first repeats an earlier one.
+fn first_repeated_sentence(body: &str) -> Option<usize> {
+    let mut seen = std::collections::HashSet::new();
+    let mut start = 0;
+    for (i, c) in body.char_indices() {
+        let ends =
+            matches!(c, '.' | '!' | '?') && body[i + 1..].starts_with(|n: char| n.is_whitespace());
+        if !ends {
+            continue;
+        }
+        let piece = &body[start..=i];
+        let sentence = piece.trim();
+        if sentence.len() >= 12 && !seen.insert(sentence) {
+            return Some(start + (piece.len() - piece.trim_start().len()));
+        }
+        start = i + 1;
+    }
+    None
 }
 
 /// The section text the draft keeps from a raw body.
@@ -741,6 +783,20 @@ mod tests {
         assert!(is_header_line("CHIEF COMPLAINT:", &h));
         assert!(!is_header_line("Knee pain: three weeks", &h));
         assert!(!is_header_line("The patient said:", &h));
+    }
+
+    #[test]
+    fn stops_at_section_numbering_and_repeated_sentences() {
+        let h = vec!["PLAN".to_string()];
+        assert!(is_header_line("SECTION 1", &h) && is_header_line("Section", &h));
+        assert!(!is_header_line("Sections of the knee were examined.", &h));
+        let body = "Rest the knee. Ice it twice a day. Rest the knee. Rest";
+        assert_eq!(first_repeated_sentence(body), Some(35));
+        let stop = find_stop(body, &h).expect("a stop");
+        assert_eq!(
+            final_text(body, stop, &h).trim(),
+            "Rest the knee. Ice it twice a day."
+        );
     }
 
     #[test]
