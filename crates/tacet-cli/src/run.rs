@@ -271,11 +271,7 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
                     return Err(e.into());
                 }
             };
-            let mut ev = ev.object(format!("model:{}", m.id));
-            if let Some(h) = sha_bytes(&m.sha256) {
-                ev = ev.detail(Detail::ModelSha256(h));
-            }
-            s.record(ev)?;
+            s.record(model_event(ev, &m))?;
             println!(
                 "Imported {} ({}, {:.1} MB)\n  sha256 {}\n  {}",
                 m.id,
@@ -311,15 +307,22 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
         ModelsCmd::Remove { id } => with_store(data_dir, user, |s| {
             require_admin(s)?;
             let m = store.remove(id)?;
-            let mut ev = AuditEvent::new(AuditAction::ModelRemoved, s.actor().clone())
-                .object(format!("model:{}", m.id));
-            if let Some(h) = sha_bytes(&m.sha256) {
-                ev = ev.detail(Detail::ModelSha256(h));
-            }
-            s.record(ev)?;
+            s.record(model_event(
+                AuditEvent::new(AuditAction::ModelRemoved, s.actor().clone()),
+                &m,
+            ))?;
             println!("Removed {}", m.id);
             Ok(ExitCode::SUCCESS)
         }),
+    }
+}
+
+/// A model event names the model by id and carries its SHA-256.
+fn model_event(ev: AuditEvent, m: &tacet_models::InstalledModel) -> AuditEvent {
+    let ev = ev.object(format!("model:{}", m.id));
+    match sha_bytes(&m.sha256) {
+        Some(h) => ev.detail(Detail::ModelSha256(h)),
+        None => ev,
     }
 }
 
@@ -854,12 +857,10 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
         let mut admin = vault.unlock("admin", &ap)?;
         for src in [&asr_src, &llm_src] {
             let m = models.import(src, &manifest, &ImportOptions::default())?;
-            let mut ev = AuditEvent::new(AuditAction::ModelImported, admin.actor().clone())
-                .object(format!("model:{}", m.id));
-            if let Some(h) = sha_bytes(&m.sha256) {
-                ev = ev.detail(Detail::ModelSha256(h));
-            }
-            admin.record(ev)?;
+            admin.record(model_event(
+                AuditEvent::new(AuditAction::ModelImported, admin.actor().clone()),
+                &m,
+            ))?;
             println!(
                 "imported {:<28} {} {:>6.1} MB sha256 {}",
                 m.id,
