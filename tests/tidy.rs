@@ -143,3 +143,29 @@ fn no_shared_data_in_the_repository() {
         "shared evaluation data copied into the repo: {found:?}"
     );
 }
+
+/// The README is one short document: its two setup commands are present and
+/// no section appears twice (a botched scripted edit once repeated a section
+/// thousands of times and nothing noticed).
+#[test]
+fn readme_is_one_document_with_the_two_commands() {
+    let text = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
+    assert!(text.len() < 32 * 1024, "README.md is {} bytes: something repeated", text.len());
+    for command in [
+        "bash scripts/setup.sh && bash scripts/run.sh",
+        "bash scripts/setup.sh && bash scripts/test.sh",
+    ] {
+        assert!(text.contains(command), "README.md lacks `{command}`");
+    }
+    let mut seen = std::collections::HashSet::new();
+    for heading in text.lines().filter(|l| l.starts_with('#')) {
+        assert!(seen.insert(heading), "README.md repeats the heading {heading:?}");
+    }
+}
+
+/// CI runs the README's test command: `.ci/run` must call it.
+#[test]
+fn ci_runs_the_readme_test_command() {
+    let ci = std::fs::read_to_string(workspace_root().join(".ci/run")).expect(".ci/run");
+    assert!(ci.contains("bash scripts/test.sh"), ".ci/run does not call scripts/test.sh");
+}
