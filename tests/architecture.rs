@@ -178,3 +178,26 @@ fn no_network_client_in_the_app() {
         .collect();
     assert!(found.is_empty(), "Architecture Invariant: the app opens no network connection, yet its graph holds {found:?}");
 }
+
+#[test]
+fn the_shared_composition_serves_only_the_binaries() {
+    // tacet-runtime is the one composition both front ends use (so they
+    // cannot describe the installation differently): a library with typed
+    // errors, no window, and used by nothing but the two binaries.
+    let meta = metadata();
+    let crates = workspace_crates(&meta);
+    for d in deps_of(&crates, "tacet-runtime") {
+        assert!(
+            !["anyhow", "tacet-ui", "egui", "eframe"].contains(&d.as_str()),
+            "Architecture Invariant: tacet-runtime is a windowless library with typed errors (found {d})"
+        );
+    }
+    for (name, deps) in &crates {
+        if deps.iter().any(|d| d == "tacet-runtime") {
+            assert!(
+                name == "tacet-cli" || name == "tacet-desktop",
+                "Architecture Invariant: only the binaries compose the installation with tacet-runtime ({name})"
+            );
+        }
+    }
+}

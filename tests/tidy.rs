@@ -150,7 +150,11 @@ fn no_shared_data_in_the_repository() {
 #[test]
 fn readme_is_one_document_with_the_two_commands() {
     let text = std::fs::read_to_string(workspace_root().join("README.md")).expect("README.md");
-    assert!(text.len() < 32 * 1024, "README.md is {} bytes: something repeated", text.len());
+    assert!(
+        text.len() < 32 * 1024,
+        "README.md is {} bytes: something repeated",
+        text.len()
+    );
     for command in [
         "bash scripts/setup.sh && bash scripts/run.sh",
         "bash scripts/setup.sh && bash scripts/test.sh",
@@ -159,7 +163,10 @@ fn readme_is_one_document_with_the_two_commands() {
     }
     let mut seen = std::collections::HashSet::new();
     for heading in text.lines().filter(|l| l.starts_with('#')) {
-        assert!(seen.insert(heading), "README.md repeats the heading {heading:?}");
+        assert!(
+            seen.insert(heading),
+            "README.md repeats the heading {heading:?}"
+        );
     }
 }
 
@@ -167,5 +174,8 @@ fn readme_is_one_document_with_the_two_commands() {
 #[test]
 fn ci_runs_the_readme_test_command() {
     let ci = std::fs::read_to_string(workspace_root().join(".ci/run")).expect(".ci/run");
-    assert!(ci.contains("bash scripts/test.sh"), ".ci/run does not call scripts/test.sh");
+    assert!(
+        ci.contains("bash scripts/test.sh"),
+        ".ci/run does not call scripts/test.sh"
+    );
 }

@@ -22,8 +22,26 @@
 //!   left `recording`; [`recover`] reopens every sealed chunk through the
 //!   store's [`RecoveryStore`] port (which audits the counts, never text),
 //!   transcribes them in one pass and stores the transcript.
+//! - **Pause is a gap in the timeline, said out loud.** A paused recorder
+//!   seals nothing and transcribes nothing (audio pushed while paused is
+//!   discarded and counted); `RecordingPaused` and `RecordingResumed` are
+//!   audited with the position of the gap (milliseconds of audio recorded
+//!   before it). The sealed audio and the transcript both skip the gap, so
+//!   transcript times stay positions in the sealed audio (what review's
+//!   evidence links and recovery rely on), and the audit log says where
+//!   time was cut. Front ends send the pause in order with the audio
+//!   ([`LiveInput::Pause`]) after every chunk captured before it.
+//! - **The remembered input device is a per-installation file**, not a
+//!   vault setting: `<data dir>/input-device` holds one device id. It is a
+//!   property of the computer (which microphone is plugged in), not of a
+//!   user or a patient; it must be readable before unlock (the device
+//!   picker is filled while the vault is still opening) and changing it
+//!   must not need an admin, whereas vault settings are admin-only, audited
+//!   retention rules. A device id names hardware, never a person. See
+//!   [`remembered_input_device`] and [`choose_input_device`].
 
 use crate::{AppError, TemplateLibrary};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tacet_core::audit::Detail;
 use tacet_core::ports::{
@@ -55,6 +73,29 @@ impl From<Vec<f32>> for LiveChunk {
     }
 }
 
+/// What a front end feeds a recording, in order: audio, and the moments
+/// the clinician paused and resumed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiveInput {
+    Audio(LiveChunk),
+    /// Everything captured before the pause has been sent; seal nothing
+    /// until [`LiveInput::Resume`].
+    Pause,
+    Resume,
+}
+
+impl From<LiveChunk> for LiveInput {
+    fn from(chunk: LiveChunk) -> Self {
+        LiveInput::Audio(chunk)
+    }
+}
+
+impl From<Vec<f32>> for LiveInput {
+    fn from(samples_16k: Vec<f32>) -> Self {
+        LiveInput::Audio(samples_16k.into())
+    }
+}
+
 /// What the front end shows after each chunk.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct LiveProgress {
@@ -70,6 +111,10 @@ pub struct LiveProgress {
     /// Set once the live transcriber has failed; the audio is still sealed
     /// and the session can be finished with [`recover`].
     pub transcription_failed: bool,
+    /// Whether the recording is paused now.
+    pub paused: bool,
+    /// Audio that arrived while paused and was discarded, in milliseconds.
+    pub discarded_while_paused_ms: u64,
 }
 
 /// What a stopped recording produced.
@@ -79,6 +124,8 @@ pub struct RecordingSummary {
     pub transcript: Transcript,
     pub chunks_sealed: u64,
     pub recorded_ms: u64,
+    /// How many times the recording was paused.
+    pub pauses: u64,
     /// From stop to the stored transcript.
     pub stop_to_transcript: Duration,
 }
@@ -94,6 +141,25 @@ pub struct Recorder<'a> {
     chunks_sealed: u64,
     samples: u64,
     engine_error: Option<String>,
+    paused: bool,
+    pauses: u64,
+    discarded_samples: u64,
+}
+
+/// Audits one end of a pause gap at `samples` into the recording.
+fn audit_gap(
+    store: &mut dyn SessionStore,
+    session: SessionId,
+    action: AuditAction,
+    samples: u64,
+) -> Result<(), AppError> {
+    let actor = store.actor().clone();
+    store.record(
+        AuditEvent::new(action, actor)
+            .session(session)
+            .detail(Detail::Count(samples / SAMPLES_PER_MS)),
+    )?;
+    Ok(())
 }
 
 impl std::fmt::Debug for Recorder<'_> {
@@ -150,6 +216,9 @@ impl<'a> Recorder<'a> {
             chunks_sealed: 0,
             samples: 0,
             engine_error: None,
+            paused: false,
+            pauses: 0,
+            discarded_samples: 0,
         })
     }
 
@@ -157,14 +226,70 @@ impl<'a> Recorder<'a> {
         self.session
     }
 
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Pauses: audits `RecordingPaused` at the current position; until
+    /// [`Recorder::resume`] nothing is sealed or transcribed. Returns false
+    /// (and audits nothing) when already paused.
+    pub fn pause(&mut self) -> Result<bool, AppError> {
+        if self.paused {
+            return Ok(false);
+        }
+        audit_gap(
+            self.store,
+            self.session,
+            AuditAction::RecordingPaused,
+            self.samples,
+        )?;
+        self.paused = true;
+        self.pauses += 1;
+        Ok(true)
+    }
+
+    /// Resumes a paused recording (audits `RecordingResumed` at the same
+    /// position as the pause). Returns false when it was not paused.
+    pub fn resume(&mut self) -> Result<bool, AppError> {
+        if !self.paused {
+            return Ok(false);
+        }
+        audit_gap(
+            self.store,
+            self.session,
+            AuditAction::RecordingResumed,
+            self.samples,
+        )?;
+        self.paused = false;
+        Ok(true)
+    }
+
+    /// Applies one input: audio is pushed, a pause or resume is applied.
+    pub fn input(&mut self, input: &LiveInput) -> Result<LiveProgress, AppError> {
+        match input {
+            LiveInput::Audio(chunk) => self.push(chunk),
+            LiveInput::Pause => {
+                self.pause()?;
+                self.push(&LiveChunk::default())
+            }
+            LiveInput::Resume => {
+                self.resume()?;
+                self.push(&LiveChunk::default())
+            }
+        }
+    }
+
     /// Seals `chunk` into the vault, then feeds it to the transcriber.
-    /// An error here is the store's: the chunk was not sealed.
+    /// An error here is the store's: the chunk was not sealed. While paused
+    /// the chunk is discarded (and counted), never sealed.
     pub fn push(&mut self, chunk: &LiveChunk) -> Result<LiveProgress, AppError> {
         let mut progress = LiveProgress {
             level_rms: chunk.level_rms,
             ..LiveProgress::default()
         };
-        if !chunk.samples_16k.is_empty() {
+        if self.paused {
+            self.discarded_samples += chunk.samples_16k.len() as u64;
+        } else if !chunk.samples_16k.is_empty() {
             self.chunks_sealed +=
                 self.store
                     .append_audio(self.session, &chunk.samples_16k, false)?;
@@ -182,6 +307,8 @@ impl<'a> Recorder<'a> {
         progress.recorded_ms = self.samples / SAMPLES_PER_MS;
         progress.chunks_sealed = self.chunks_sealed;
         progress.transcription_failed = self.engine_error.is_some();
+        progress.paused = self.paused;
+        progress.discarded_while_paused_ms = self.discarded_samples / SAMPLES_PER_MS;
         Ok(progress)
     }
 
@@ -214,6 +341,7 @@ impl<'a> Recorder<'a> {
             transcript,
             chunks_sealed: self.chunks_sealed,
             recorded_ms: self.samples / SAMPLES_PER_MS,
+            pauses: self.pauses,
             stop_to_transcript: t0.elapsed(),
         })
     }
@@ -224,7 +352,9 @@ impl<'a> Recorder<'a> {
 const ASR_QUEUE_CHUNKS: usize = 600;
 
 /// Records from `chunks` until the iterator ends (the front end's stop),
-/// reporting to `progress` after every chunk, then stops: see [`Recorder`].
+/// reporting to `progress` after every chunk (and after every pause and
+/// resume), then stops: see [`Recorder`]. Items are audio
+/// (`Vec<f32>`, [`LiveChunk`]) or [`LiveInput`]s with pauses.
 ///
 /// Sealing and transcription run on two threads: this one seals each chunk
 /// the moment it arrives, a scoped worker transcribes behind it. A slow
@@ -238,7 +368,7 @@ pub fn record_live<I>(
 ) -> Result<RecordingSummary, AppError>
 where
     I: IntoIterator,
-    I::Item: Into<LiveChunk>,
+    I::Item: Into<LiveInput>,
 {
     let Recorder {
         store,
@@ -247,6 +377,9 @@ where
         mut chunks_sealed,
         mut samples,
         mut engine_error,
+        mut paused,
+        mut pauses,
+        mut discarded_samples,
     } = recorder;
     let (transcriber, sealing) = std::thread::scope(|scope| {
         let (to_asr, asr_rx) = std::sync::mpsc::sync_channel::<Vec<f32>>(ASR_QUEUE_CHUNKS);
@@ -278,13 +411,34 @@ where
             p.tentative = tentative.clone();
         };
         let mut sealing = Ok(());
-        for chunk in chunks {
-            let chunk: LiveChunk = chunk.into();
+        for input in chunks {
+            let chunk = match input.into() {
+                LiveInput::Audio(chunk) => chunk,
+                gap @ (LiveInput::Pause | LiveInput::Resume) => {
+                    let pause = gap == LiveInput::Pause;
+                    if pause != paused {
+                        let action = if pause {
+                            AuditAction::RecordingPaused
+                        } else {
+                            AuditAction::RecordingResumed
+                        };
+                        if let Err(e) = audit_gap(store, session, action, samples) {
+                            sealing = Err(e);
+                            break;
+                        }
+                        paused = pause;
+                        pauses += u64::from(pause);
+                    }
+                    LiveChunk::default()
+                }
+            };
             let mut p = LiveProgress {
                 level_rms: chunk.level_rms,
                 ..LiveProgress::default()
             };
-            if !chunk.samples_16k.is_empty() {
+            if paused {
+                discarded_samples += chunk.samples_16k.len() as u64;
+            } else if !chunk.samples_16k.is_empty() {
                 match store.append_audio(session, &chunk.samples_16k, false) {
                     Ok(n) => chunks_sealed += n,
                     Err(e) => {
@@ -303,6 +457,8 @@ where
             p.recorded_ms = samples / SAMPLES_PER_MS;
             p.chunks_sealed = chunks_sealed;
             p.transcription_failed = engine_error.is_some();
+            p.paused = paused;
+            p.discarded_while_paused_ms = discarded_samples / SAMPLES_PER_MS;
             progress(&p);
         }
         drop(to_asr);
@@ -313,6 +469,8 @@ where
         if !p.committed.is_empty() {
             p.recorded_ms = samples / SAMPLES_PER_MS;
             p.chunks_sealed = chunks_sealed;
+            p.paused = paused;
+            p.discarded_while_paused_ms = discarded_samples / SAMPLES_PER_MS;
             progress(&p);
         }
         (transcriber, sealing)
@@ -328,8 +486,120 @@ where
         chunks_sealed,
         samples,
         engine_error,
+        paused,
+        pauses,
+        discarded_samples,
     }
     .stop()
+}
+
+/// The file in the data directory that remembers the chosen input device.
+pub const INPUT_DEVICE_FILE: &str = "input-device";
+
+/// Longest device id kept (cpal ids are short: "alsa:default").
+const MAX_DEVICE_ID_BYTES: usize = 512;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreferenceError {
+    #[error("could not read the remembered input device from {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not remember the input device in {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} does not hold a device id (empty, over {MAX_DEVICE_ID_BYTES} bytes, or with control characters); delete it and choose the device again")]
+    Invalid { path: PathBuf },
+    #[error(
+        "an input device id must be 1 to {MAX_DEVICE_ID_BYTES} bytes without control characters"
+    )]
+    BadId,
+}
+
+fn valid_device_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_DEVICE_ID_BYTES && !id.chars().any(char::is_control)
+}
+
+/// The input device remembered for this installation, `None` when none
+/// was ever chosen.
+pub fn remembered_input_device(data_dir: &Path) -> Result<Option<String>, PreferenceError> {
+    let path = data_dir.join(INPUT_DEVICE_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(PreferenceError::Read { path, source }),
+    };
+    let id = text.trim_end_matches(['\n', '\r']);
+    if !valid_device_id(id) {
+        return Err(PreferenceError::Invalid { path });
+    }
+    Ok(Some(id.to_string()))
+}
+
+/// Remembers `device_id` for the next recording (written to a temporary
+/// file and renamed, so a crash leaves the old choice or the new one).
+pub fn remember_input_device(data_dir: &Path, device_id: &str) -> Result<(), PreferenceError> {
+    if !valid_device_id(device_id) {
+        return Err(PreferenceError::BadId);
+    }
+    let path = data_dir.join(INPUT_DEVICE_FILE);
+    let tmp = data_dir.join(format!("{INPUT_DEVICE_FILE}.tmp"));
+    std::fs::write(&tmp, format!("{device_id}\n"))
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|source| PreferenceError::Write { path, source })
+}
+
+/// Which input device a recording uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The one the user asked for now (remember it).
+    Requested(String),
+    /// The remembered one, connected.
+    Remembered(String),
+    /// The remembered one is not connected: the default input is used.
+    RememberedGone { remembered: String },
+    /// Nothing asked for or remembered: the default input.
+    Default,
+}
+
+impl DeviceChoice {
+    /// The device id to open; `None` for the default input.
+    pub fn device(&self) -> Option<&str> {
+        match self {
+            DeviceChoice::Requested(id) | DeviceChoice::Remembered(id) => Some(id),
+            DeviceChoice::RememberedGone { .. } | DeviceChoice::Default => None,
+        }
+    }
+
+    /// What to tell the user, when there is something to tell.
+    pub fn notice(&self) -> Option<String> {
+        match self {
+            DeviceChoice::RememberedGone { remembered } => Some(format!(
+                "The remembered input device {remembered:?} is not connected; recording from the default input instead."
+            )),
+            _ => None,
+        }
+    }
+}
+
+/// Picks the device: the one `requested` now, else the `remembered` one if
+/// it is among the `available` ids, else the default input.
+pub fn choose_input_device(
+    requested: Option<&str>,
+    remembered: Option<&str>,
+    available: &[&str],
+) -> DeviceChoice {
+    match (requested, remembered) {
+        (Some(id), _) => DeviceChoice::Requested(id.to_string()),
+        (None, Some(id)) if available.contains(&id) => DeviceChoice::Remembered(id.to_string()),
+        (None, Some(id)) => DeviceChoice::RememberedGone {
+            remembered: id.to_string(),
+        },
+        (None, None) => DeviceChoice::Default,
+    }
 }
 
 /// Sessions a crash (or a failed engine) left `recording`: call at unlock,
@@ -751,6 +1021,146 @@ mod tests {
         assert!(matches!(err, AppError::Store(StoreError::Io(_))));
         assert_eq!(store.chunks.len(), 2);
         assert_eq!(store.state, SessionState::Recording);
+    }
+
+    #[test]
+    fn a_pause_seals_nothing_and_the_gap_is_audited_at_its_position() {
+        let mut store = FakeStore::new();
+        let mut live = FakeLive::default();
+        let rec = Recorder::start(&mut store, ID, &mut live).unwrap();
+        let c = chunks(4);
+        let inputs: Vec<LiveInput> = vec![
+            c[0].clone().into(),
+            c[1].clone().into(),
+            LiveInput::Pause,
+            // Arrives while paused: discarded, never sealed.
+            vec![0.5; 8_000].into(),
+            LiveInput::Pause,
+            LiveInput::Resume,
+            c[2].clone().into(),
+            LiveInput::Resume,
+            c[3].clone().into(),
+        ];
+        let mut seen = Vec::new();
+        let summary =
+            record_live(rec, inputs, &mut |p: &LiveProgress| seen.push(p.clone())).unwrap();
+        // Only the four chunks and the final flag were sealed, in order.
+        assert_eq!(store.chunks.len(), 5);
+        assert!(store.chunks[..4].iter().all(|ch| ch.2.len() == 16_000));
+        assert_eq!(store.chunks[2].2, c[2], "the chunk after the gap");
+        assert_eq!(summary.recorded_ms, 4_000);
+        assert_eq!(summary.pauses, 1);
+        // The gap is explicit: one pause and one resume, both at 2 s, in
+        // order between start and stop (repeats change nothing).
+        assert_eq!(
+            store.actions(),
+            [
+                AuditAction::RecordingStarted,
+                AuditAction::RecordingPaused,
+                AuditAction::RecordingResumed,
+                AuditAction::RecordingStopped
+            ]
+        );
+        assert_eq!(store.events[1].details, [Detail::Count(2_000)]);
+        assert_eq!(store.events[2].details, [Detail::Count(2_000)]);
+        // Progress says paused while it was, and counts what was dropped.
+        let paused: Vec<bool> = seen.iter().take(9).map(|p| p.paused).collect();
+        assert_eq!(
+            paused,
+            [false, false, true, true, true, false, false, false, false]
+        );
+        assert_eq!(seen[3].discarded_while_paused_ms, 500);
+        assert_eq!(seen[3].recorded_ms, 2_000, "the clock stops while paused");
+        // The transcriber saw only the recorded audio: transcript times are
+        // positions in the sealed audio.
+        assert_eq!(live.pushed, 4);
+        let t = store.transcript.as_ref().unwrap();
+        assert_eq!(t.duration_ms(), 3_900);
+    }
+
+    #[test]
+    fn pause_and_resume_through_push_are_idempotent() {
+        let mut store = FakeStore::new();
+        let mut live = FakeLive::default();
+        let mut rec = Recorder::start(&mut store, ID, &mut live).unwrap();
+        rec.push(&chunks(1)[0].clone().into()).unwrap();
+        assert!(rec.pause().unwrap());
+        assert!(!rec.pause().unwrap(), "already paused");
+        let p = rec.push(&vec![0.1; 1_600].into()).unwrap();
+        assert!(p.paused);
+        assert_eq!((p.chunks_sealed, p.recorded_ms), (1, 1_000));
+        assert_eq!(p.discarded_while_paused_ms, 100);
+        assert!(rec.resume().unwrap());
+        assert!(!rec.resume().unwrap(), "not paused");
+        let p = rec.input(&chunks(2)[1].clone().into()).unwrap();
+        assert_eq!(
+            (p.chunks_sealed, p.recorded_ms, p.paused),
+            (2, 2_000, false)
+        );
+        let summary = rec.stop().unwrap();
+        assert_eq!(summary.pauses, 1);
+        assert_eq!(store.chunks.len(), 3);
+    }
+
+    #[test]
+    fn a_recording_stopped_while_paused_is_complete() {
+        let mut store = FakeStore::new();
+        let mut live = FakeLive::default();
+        let rec = Recorder::start(&mut store, ID, &mut live).unwrap();
+        let inputs: Vec<LiveInput> = vec![chunks(1)[0].clone().into(), LiveInput::Pause];
+        let summary = record_live(rec, inputs, &mut |_| {}).unwrap();
+        assert_eq!(summary.recorded_ms, 1_000);
+        assert_eq!(store.state, SessionState::Transcribed);
+        assert!(store.chunks.last().unwrap().1, "the final flag is sealed");
+    }
+
+    #[test]
+    fn the_remembered_device_round_trips_and_falls_back_when_gone() {
+        let dir = std::env::temp_dir().join(format!("tacet-pref-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let _ = std::fs::remove_file(dir.join(INPUT_DEVICE_FILE));
+        assert_eq!(remembered_input_device(&dir).unwrap(), None);
+        remember_input_device(&dir, "alsa:pulse").unwrap();
+        assert_eq!(
+            remembered_input_device(&dir).unwrap().as_deref(),
+            Some("alsa:pulse")
+        );
+        remember_input_device(&dir, "alsa:default").unwrap();
+        let remembered = remembered_input_device(&dir).unwrap();
+        assert_eq!(remembered.as_deref(), Some("alsa:default"));
+        let available = ["alsa:default", "alsa:pulse"];
+        let c = choose_input_device(None, remembered.as_deref(), &available);
+        assert_eq!(c, DeviceChoice::Remembered("alsa:default".into()));
+        assert_eq!(c.device(), Some("alsa:default"));
+        assert_eq!(c.notice(), None);
+        let c = choose_input_device(Some("alsa:pulse"), Some("alsa:default"), &available);
+        assert_eq!(c.device(), Some("alsa:pulse"));
+        let gone = choose_input_device(None, Some("alsa:usb-mic"), &available);
+        assert_eq!(gone.device(), None, "falls back to the default input");
+        assert!(gone.notice().unwrap().contains("alsa:usb-mic"));
+        assert_eq!(
+            choose_input_device(None, None, &available),
+            DeviceChoice::Default
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn fail_a_bad_remembered_device_file_or_id() {
+        let dir = std::env::temp_dir().join(format!("tacet-pref-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(INPUT_DEVICE_FILE), "a\u{7}b\n").unwrap();
+        let err = remembered_input_device(&dir).unwrap_err();
+        assert!(err.to_string().contains(INPUT_DEVICE_FILE), "{err}");
+        assert!(matches!(
+            remember_input_device(&dir, "two\nlines"),
+            Err(PreferenceError::BadId)
+        ));
+        assert!(matches!(
+            remember_input_device(&dir, ""),
+            Err(PreferenceError::BadId)
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

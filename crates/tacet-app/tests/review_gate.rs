@@ -445,3 +445,98 @@ fn consent_is_audited_either_way_and_needs_a_known_template() {
     );
     assert!(matches!(r, Err(tacet_app::AppError::UnknownTemplate(_))));
 }
+
+/// A full disk (or a folder gone) while the note is written out loses
+/// nothing: the session is not destroyed, and the clinician can export again.
+#[test]
+fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm, FixedClock);
+    let mut store = FakeStore {
+        actor: Actor::new("dr", Role::Clinician),
+        sessions: HashMap::new(),
+        next: 0,
+        events: vec![],
+    };
+    let no = AtomicBool::new(false);
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let Ok(Outcome::SessionStarted { session, .. }) = execute(
+        &mut store,
+        &mut e,
+        Command::NewSessionFromAudio {
+            template_id: "soap".into(),
+            patient: PatientRef::new("p"),
+            samples_16k: vec![0.0; 16],
+        },
+        &mut |_| {},
+        &no,
+    ) else {
+        panic!("session")
+    };
+    execute(
+        &mut store,
+        &mut e,
+        Command::Draft { session },
+        &mut |_| {},
+        &no,
+    )
+    .unwrap();
+    execute(
+        &mut store,
+        &mut e,
+        Command::Attest {
+            session,
+            text: "SUBJECTIVE:\nReviewed.\n".into(),
+            accept_flags: Some("reviewed with the patient".into()),
+        },
+        &mut |_| {},
+        &no,
+    )
+    .unwrap();
+    let mut full_disk = |_: &str, _: &str| -> std::io::Result<()> {
+        Err(std::io::Error::other("No space left on device"))
+    };
+    let err = execute(
+        &mut store,
+        &mut e,
+        Command::Export {
+            session,
+            format: "text",
+            write: &mut full_disk,
+        },
+        &mut |_| {},
+        &no,
+    );
+    assert!(err.is_err());
+    assert_ne!(
+        store.sessions[&session].state,
+        Some(SessionState::Destroyed)
+    );
+    let mut written = Vec::new();
+    let mut write = |note: &str, _: &str| -> std::io::Result<()> {
+        written.push(note.to_string());
+        Ok(())
+    };
+    let ok = execute(
+        &mut store,
+        &mut e,
+        Command::Export {
+            session,
+            format: "text",
+            write: &mut write,
+        },
+        &mut |_| {},
+        &no,
+    );
+    assert!(matches!(ok, Ok(Outcome::Exported { .. })));
+    assert_eq!(written, vec!["SUBJECTIVE:\nReviewed.\n".to_string()]);
+    assert_eq!(
+        store.sessions[&session].state,
+        Some(SessionState::Destroyed)
+    );
+}

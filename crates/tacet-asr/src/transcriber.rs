@@ -205,6 +205,14 @@ impl WhisperTranscriber {
         &self.opts
     }
 
+    /// Changes the threads later passes use (1 to the maximum; others are
+    /// clamped). Live transcription runs beside capture, sealing and the
+    /// window, so it takes fewer threads than a batch pass: whisper.cpp's
+    /// worker threads spin at barriers and collapse when oversubscribed.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.opts.threads = threads.clamp(1, MAX_THREADS);
+    }
+
     /// The model hash recorded in every transcript.
     pub fn model_sha256(&self) -> &str {
         &self.model_sha256

@@ -25,6 +25,13 @@
 //! - **Pause drops audio at the callback** (nothing is buffered while paused)
 //!   and the session clock only counts captured samples, so chunk timestamps
 //!   are positions in the recorded audio, not wall-clock time.
+//! - **A pause is a boundary in the event stream.** When the consumer sees a
+//!   pause it waits (at most 100 ms) for the callback to acknowledge it,
+//!   delivers everything captured before it (the resampler is flushed and
+//!   the partial chunk sent), then emits [`CaptureEvent::Paused`]; resuming
+//!   emits [`CaptureEvent::Resumed`] before any later audio, with a fresh
+//!   resampler. So a consumer that stops sealing at `Paused` loses nothing
+//!   recorded before the pause and keeps nothing recorded during it.
 
 use crate::{AudioError, TARGET_SAMPLE_RATE_HZ};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -84,6 +91,9 @@ pub fn list_input_devices() -> Result<Vec<DeviceInfo>, AudioError> {
         let Ok(id) = device.id().map(|id| id.to_string()) else {
             continue;
         };
+        if is_null_device(&id) {
+            continue;
+        }
         out.push(DeviceInfo {
             is_default: default_id.as_deref() == Some(id.as_str()),
             id,
@@ -93,6 +103,14 @@ pub fn list_input_devices() -> Result<Vec<DeviceInfo>, AudioError> {
         });
     }
     Ok(out)
+}
+
+/// ALSA's `null` PCM (and its aliases) "records" endless zeros faster than
+/// real time: offering it as a microphone only lets a clinician record
+/// silence by mistake, so the list leaves it out.
+fn is_null_device(id: &str) -> bool {
+    let name = id.rsplit(':').next().unwrap_or(id);
+    name.eq_ignore_ascii_case("null") || id.eq_ignore_ascii_case("alsa:null")
 }
 
 /// What the consumer thread reports, in order.
@@ -114,6 +132,11 @@ pub enum CaptureEvent {
     },
     /// The ring was full and this many native frames were dropped.
     Overrun { dropped_frames: u64 },
+    /// [`Capture::pause`] took effect: every chunk captured before it has
+    /// been delivered; none follows until [`CaptureEvent::Resumed`].
+    Paused,
+    /// [`Capture::resume`] took effect; later chunks are new audio.
+    Resumed,
     /// The device failed or disappeared. Everything captured before it was
     /// delivered as chunks; no more will come. Start a new capture to resume.
     DeviceLost { message: String },
@@ -191,6 +214,10 @@ struct Shared {
     level_peak: AtomicU32,
     /// Native frames seen by the callback (paused or not): proves it runs.
     callback_frames: AtomicU64,
+    /// Bumped by every pause and every resume: odd while paused.
+    pause_epoch: AtomicU64,
+    /// The `pause_epoch` a paused callback last saw (it has stopped writing).
+    paused_ack_epoch: AtomicU64,
 }
 
 /// A running capture. Dropping it stops the capture and waits for the last
@@ -282,13 +309,19 @@ impl Capture {
         (self.sample_rate_hz, self.channels)
     }
 
-    /// Audio arriving while paused is discarded in the callback.
+    /// Audio arriving while paused is discarded in the callback; the sink
+    /// gets [`CaptureEvent::Paused`] once all audio before it is delivered.
     pub fn pause(&self) {
-        self.shared.paused.store(true, Ordering::SeqCst);
+        if !self.shared.paused.swap(true, Ordering::SeqCst) {
+            self.shared.pause_epoch.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
+    /// Resumes; the sink gets [`CaptureEvent::Resumed`] before new audio.
     pub fn resume(&self) {
-        self.shared.paused.store(false, Ordering::SeqCst);
+        if self.shared.paused.swap(false, Ordering::SeqCst) {
+            self.shared.pause_epoch.fetch_add(1, Ordering::SeqCst);
+        }
     }
 
     pub fn is_paused(&self) -> bool {
@@ -379,7 +412,9 @@ where
                 data_shared
                     .callback_frames
                     .fetch_add(data.len() as u64 / channels, Ordering::Relaxed);
-                if data_shared.paused.load(Ordering::Relaxed) {
+                if data_shared.paused.load(Ordering::SeqCst) {
+                    let epoch = data_shared.pause_epoch.load(Ordering::SeqCst);
+                    data_shared.paused_ack_epoch.store(epoch, Ordering::SeqCst);
                     return;
                 }
                 // Whole frames only, so channels never shift.
@@ -473,6 +508,8 @@ fn owner_thread(
         next_sample: config.first_sample,
         reported_dropped: 0,
         scratch: Vec::new(),
+        rate_hz: rate,
+        seen_epoch: 0,
     };
     (worker.sink.0)(CaptureEvent::Started {
         device: name,
@@ -487,6 +524,7 @@ fn owner_thread(
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
+        worker.pauses();
         worker.drain();
         if shared.device_error.load(Ordering::SeqCst) {
             drop(stream);
@@ -517,9 +555,50 @@ struct Consumer {
     next_sample: u64,
     reported_dropped: u64,
     scratch: Vec<f32>,
+    rate_hz: u32,
+    /// The pause epoch the events delivered so far reflect.
+    seen_epoch: u64,
 }
 
+/// Longest wait for the audio callback to acknowledge a pause.
+const PAUSE_ACK_TIMEOUT: Duration = Duration::from_millis(100);
+
 impl Consumer {
+    /// Turns pauses and resumes since the last poll into events, in order,
+    /// each pause after the audio captured before it.
+    fn pauses(&mut self) {
+        let epoch = self.shared.pause_epoch.load(Ordering::SeqCst);
+        while self.seen_epoch < epoch {
+            if self.seen_epoch.is_multiple_of(2) {
+                if self.seen_epoch + 1 == epoch {
+                    // Let a callback already writing finish first.
+                    let t0 = std::time::Instant::now();
+                    while self.shared.paused_ack_epoch.load(Ordering::SeqCst) != epoch
+                        && self.shared.pause_epoch.load(Ordering::SeqCst) == epoch
+                        && t0.elapsed() < PAUSE_ACK_TIMEOUT
+                    {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                }
+                self.drain();
+                self.finish();
+                if let Ok(fresh) = StreamResampler::new(self.rate_hz) {
+                    self.resampler = fresh;
+                }
+                self.shared
+                    .level_rms
+                    .store(0f32.to_bits(), Ordering::Relaxed);
+                self.shared
+                    .level_peak
+                    .store(0f32.to_bits(), Ordering::Relaxed);
+                (self.sink.0)(CaptureEvent::Paused);
+            } else {
+                (self.sink.0)(CaptureEvent::Resumed);
+            }
+            self.seen_epoch += 1;
+        }
+    }
+
     fn drain(&mut self) {
         let available = self.ring.slots() / self.channels * self.channels;
         if available > 0 {
@@ -718,6 +797,14 @@ impl StreamResampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alsa_null_device_is_not_offered_as_a_microphone() {
+        assert!(is_null_device("alsa:null"));
+        assert!(is_null_device("null"));
+        assert!(!is_null_device("alsa:pulse"));
+        assert!(!is_null_device("alsa:default"));
+    }
 
     #[test]
     fn streaming_resampler_matches_batch_length_and_signal() {

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use tacet_core::audit::Detail;
 use tacet_core::ports::SessionStore;
-use tacet_core::{AuditAction, AuditEvent, Role};
-use tacet_vault::{RetentionSettings, Unlocked};
+use tacet_core::{AuditAction, AuditEvent};
+use tacet_vault::Unlocked;
 
 fn origin_and_key(u: &Unlocked<'_>) -> Result<(String, tacet_audit::VerifierKey)> {
     let vkey = tacet_audit::parse_vkey(&u.audit_verifier_key()?)?;
@@ -112,23 +112,8 @@ pub fn set_settings(
     retention_days: Option<f64>,
     grace_hours: Option<f64>,
 ) -> Result<ExitCode> {
-    if u.role() != Role::Admin {
-        bail!("only an admin can change retention settings");
-    }
-    let mut s: RetentionSettings = u.settings()?;
-    if let Some(d) = retention_days {
-        if !(d.is_finite() && d > 0.0) {
-            bail!("--retention-days must be a positive number");
-        }
-        s.unexported_limit_ms = (d * 86_400_000.0) as u64;
-    }
-    if let Some(h) = grace_hours {
-        if !(h.is_finite() && h >= 0.0) {
-            bail!("--grace-hours must be zero or more");
-        }
-        s.export_grace_ms = (h * 3_600_000.0) as u64;
-    }
-    u.set_settings(&s)?;
+    // The bounds and the audit record the desktop app applies too.
+    tacet_runtime::manage::set_retention(u, retention_days, grace_hours)?;
     show_settings(u)
 }
 

@@ -1,39 +1,13 @@
-//! Wiring: where the data lives, who is acting, and which concrete engines
-//! serve the application layer's ports.
+//! Wiring: who is acting and how the passphrase is asked. Where the data
+//! lives and which concrete engines serve the application layer's ports
+//! come from `tacet-runtime`, the composition the desktop app shares, so
+//! the two front ends cannot describe (or run) the installation
+//! differently; only the terminal's part stays here.
 
-use anyhow::{bail, Context, Result};
-use std::path::{Path, PathBuf};
-use tacet_asr::{AsrOptions, WhisperTranscriber};
-use tacet_core::ports::Clock;
+use anyhow::{Context, Result};
 use tacet_crypto::Passphrase;
-use tacet_llm::{GgufDrafter, LlmOptions, ModelInfo};
-use tacet_models::{Manifest, ModelRole, ModelStore};
 
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_unix_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0)
-    }
-}
-
-pub fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(d) = flag {
-        return Ok(d);
-    }
-    if let Some(d) = std::env::var_os("TACET_DATA_DIR") {
-        return Ok(PathBuf::from(d));
-    }
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
-        return Ok(PathBuf::from(d).join("tacet"));
-    }
-    let home = std::env::var_os("HOME")
-        .context("cannot find a data directory: set --data-dir or TACET_DATA_DIR")?;
-    Ok(PathBuf::from(home).join(".local/share/tacet"))
-}
+pub use tacet_runtime::{data_dir, drafter, manifest, model_store, transcriber, SystemClock};
 
 pub fn user(flag: Option<String>) -> Result<String> {
     flag.or_else(|| std::env::var("TACET_USER").ok())
@@ -48,77 +22,4 @@ pub fn passphrase(env_var: &str, prompt: &str) -> Result<Passphrase> {
     let p = rpassword::prompt_password(prompt)
         .with_context(|| format!("no terminal to ask for a passphrase: set {env_var}"))?;
     Ok(Passphrase::new(p))
-}
-
-pub fn model_store(data_dir: &Path) -> Result<ModelStore> {
-    let dir = data_dir.join("models");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    Ok(ModelStore::open(&dir)?)
-}
-
-pub fn manifest() -> Result<Manifest> {
-    Ok(Manifest::embedded()?)
-}
-
-/// Threads for one engine: `$var` when set, else the machine's cores, at
-/// most 4. The CLI runs one engine at a time, so they do not compete; both
-/// engines spin at barriers and collapse when oversubscribed, so set the
-/// variable lower on a machine busy with other work.
-pub fn engine_threads(var: &str) -> usize {
-    if let Some(n) = std::env::var(var)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        return n.clamp(1, 64);
-    }
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(4)
-}
-
-/// The installed model for `role`, re-hashed and its header checked before
-/// any engine parses it (whisper.cpp aborts the process on a bad file).
-fn checked_model(store: &ModelStore, role: ModelRole) -> Result<tacet_models::InstalledModel> {
-    let m = store.default_for(role, &manifest()?)?;
-    let v = store.verify(&m.id, &manifest()?)?;
-    if !v.ok() {
-        bail!("the {role} model {} failed verification ({:?}); re-import it with `tacet models import`", m.id, v.status);
-    }
-    match role {
-        ModelRole::Asr => {
-            tacet_models::check_whisper_ggml(&m.path)?;
-        }
-        ModelRole::Llm => {
-            tacet_models::check_gguf(&m.path)?;
-        }
-    }
-    Ok(m)
-}
-
-pub fn transcriber(store: &ModelStore) -> Result<WhisperTranscriber> {
-    let m = checked_model(store, ModelRole::Asr)?;
-    let opts = AsrOptions {
-        threads: engine_threads("TACET_ASR_THREADS"),
-        language: "en".into(),
-    };
-    WhisperTranscriber::load(&m.path, m.sha256.clone(), opts)
-        .with_context(|| format!("loading the ASR model {}", m.id))
-}
-
-pub fn drafter(store: &ModelStore) -> Result<GgufDrafter> {
-    let m = checked_model(store, ModelRole::Llm)?;
-    let opts = LlmOptions {
-        threads: engine_threads("TACET_LLM_THREADS"),
-        ..LlmOptions::default()
-    };
-    GgufDrafter::load(
-        &m.path,
-        ModelInfo {
-            id: m.id.clone(),
-            sha256: m.sha256.clone(),
-        },
-        opts,
-    )
-    .with_context(|| format!("loading the drafting model {}", m.id))
 }

@@ -6,9 +6,9 @@
 mod admin;
 mod compliance;
 mod compose;
-mod harden;
 mod record;
 mod run;
+mod users;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -72,8 +72,15 @@ pub enum Cmd {
     /// Export the attested note (to a file, or stdout), then destroy the session.
     Export {
         session: String,
+        /// A new file to write (never overwritten; readable by you only).
+        /// Without it, text and FHIR go to stdout; PDF needs a file.
         #[arg(long, short)]
         out: Option<PathBuf>,
+        /// text: the note with its stable headings, then the audit
+        /// checkpoint; pdf: the same, laid out for printing; fhir: a FHIR R4
+        /// US Core DocumentReference (JSON) with the note as its attachment.
+        #[arg(long, default_value = "text", value_parser = ["text", "pdf", "fhir"])]
+        format: String,
     },
     /// The audit log: verify it, list deletions, print the latest checkpoint.
     Audit {
@@ -88,6 +95,12 @@ pub enum Cmd {
         /// Keep exported sessions this many hours before destroying them (0–72).
         #[arg(long)]
         grace_hours: Option<f64>,
+    },
+    /// Users and roles: list them, add one (an admin adds admins; a
+    /// clinician adds clinicians, as only a clinician holds the data key).
+    Users {
+        #[command(subcommand)]
+        cmd: UsersCmd,
     },
     /// Rotate the data master key now (a clinician; it also happens after deletions).
     RotateKeys,
@@ -136,6 +149,23 @@ pub enum ModelsCmd {
 }
 
 #[derive(Subcommand)]
+pub enum UsersCmd {
+    /// Users and their roles (names and roles only).
+    List,
+    /// Add a user. The new passphrase is read from TACET_NEW_USER_PASSPHRASE
+    /// when set, otherwise asked twice on the terminal.
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["clinician", "admin"])]
+        role: String,
+        /// Use the fastest safe key derivation (OWASP floor) instead of
+        /// calibrating to about half a second.
+        #[arg(long)]
+        fast_kdf: bool,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum SessionCmd {
     /// Start a session from a WAV recording (any rate, any channels) and transcribe it.
     New {
@@ -149,16 +179,22 @@ pub enum SessionCmd {
     },
     /// Record a session live from a microphone, transcribing as it goes.
     /// Every second of audio is sealed into the vault as it arrives.
+    ///
+    /// While recording, type a line on stdin (a terminal or a pipe):
+    /// `p` pauses (nothing is recorded or sealed; the gap is audited),
+    /// `r` resumes, `s` or an empty line stops. Ctrl-C also stops.
     Record {
         #[arg(long, default_value = "soap")]
         template: String,
         /// The practice's opaque reference for the patient (stored encrypted).
         #[arg(long, default_value = "")]
         patient: String,
-        /// Input device id (see `tacet session devices`) [default: the default input]
+        /// Input device id (see `tacet session devices`); remembered for the
+        /// next recording [default: the remembered device if connected,
+        /// else the default input]
         #[arg(long)]
         device: Option<String>,
-        /// Stop after this many seconds (otherwise on Enter or Ctrl-C).
+        /// Stop after this many seconds (otherwise on `s`, Enter or Ctrl-C).
         #[arg(long)]
         seconds: Option<f64>,
     },
@@ -217,8 +253,10 @@ pub enum AuditCmd {
 }
 
 fn main() -> std::process::ExitCode {
-    for problem in harden::harden() {
-        eprintln!("warning: {problem}");
+    // First, before any patient data is in memory: no core dumps, no
+    // network (see tacet-sandbox).
+    for warning in tacet_sandbox::harden().warnings() {
+        eprintln!("warning: {warning}");
     }
     let cli = Cli::parse();
     match run::run(cli) {

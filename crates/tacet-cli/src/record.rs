@@ -8,9 +8,22 @@
 //! if a transcription pass runs long; the capture's ring absorbs more
 //! before anything is dropped, and a drop is reported). This thread
 //! receives, seals and transcribes. A small controller thread owns the
-//! [`Capture`] and stops it on the first of: `--seconds` elapsed, Enter,
-//! Ctrl-C (SIGINT only raises a flag; the recording then finishes cleanly
-//! with its final chunk and transcript).
+//! [`Capture`] and stops it on the first of: `--seconds` elapsed, a stop
+//! line on stdin, Ctrl-C (SIGINT only raises a flag; the recording then
+//! finishes cleanly with its final chunk and transcript).
+//!
+//! Pause and resume come as lines on stdin (a terminal or a pipe): `p`
+//! pauses, `r` resumes, `s` or an empty line stops; end of input changes
+//! nothing. A reader thread only sets atomics; the controller applies them
+//! to the capture, whose `Paused`/`Resumed` events reach the recorder in
+//! order with the audio, so a pause seals nothing and is audited where it
+//! falls (see `tacet_app::recording`).
+//!
+//! The input device: `--device ID` is used and remembered in the data
+//! directory's `input-device` file (a per-installation, non-patient
+//! preference: see `tacet_app::recording` for why it is not a vault
+//! setting); without `--device` the remembered one is used if it is
+//! connected, else the default input, and the user is told so.
 
 use anyhow::{Context, Result};
 use std::io::{IsTerminal, Write};
@@ -19,7 +32,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tacet_app::recording::{self, LiveChunk, LiveProgress, Recorder};
+use tacet_app::recording::{self, LiveChunk, LiveInput, LiveProgress, Recorder};
 use tacet_asr::{StreamingConfig, StreamingTranscriber};
 use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
 use tacet_core::ports::{RecoveryStore, SessionStore};
@@ -30,6 +43,31 @@ const CHANNEL_CHUNKS: usize = 64;
 
 /// Set by the SIGINT handler; polled by the controller thread.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// The pause state asked for on stdin; applied by the controller thread.
+static PAUSE_WANTED: AtomicBool = AtomicBool::new(false);
+
+/// What the terminal keys do, printed when recording starts.
+const CONTROLS: &str =
+    "Controls: type p + Enter to pause, r + Enter to resume, s + Enter (or just Enter) to stop; Ctrl-C also stops.";
+
+/// One line typed while recording.
+#[derive(Debug, PartialEq, Eq)]
+enum Control {
+    Pause,
+    Resume,
+    Stop,
+    Unknown,
+}
+
+fn parse_control(line: &str) -> Control {
+    match line.trim().to_ascii_lowercase().as_str() {
+        "p" | "pause" => Control::Pause,
+        "r" | "resume" => Control::Resume,
+        "" | "s" | "stop" | "q" => Control::Stop,
+        _ => Control::Unknown,
+    }
+}
 
 extern "C" fn on_sigint(_signal: libc::c_int) {
     // Only an atomic store: async-signal-safe.
@@ -94,9 +132,10 @@ impl Printer {
             let meter = "#".repeat(((p.level_rms.unwrap_or(0.0) * 60.0) as usize).min(10));
             let _ = write!(
                 out,
-                "… [{}] {:<10} {}",
+                "… [{}] {:<10} {}{}",
                 mm_ss(p.recorded_ms),
                 meter,
+                if p.paused { "(paused) " } else { "" },
                 text.join(" ")
             );
             self.tentative_shown = true;
@@ -113,6 +152,32 @@ impl Printer {
     }
 }
 
+/// The device to record from: `requested`, else the remembered one if it
+/// is connected, else the default input (saying so).
+fn choose_device(data_dir: &Path, requested: Option<&str>) -> recording::DeviceChoice {
+    let remembered = match recording::remembered_input_device(data_dir) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("warning: {e}");
+            None
+        }
+    };
+    let available: Vec<String> = match (&remembered, requested) {
+        (Some(r), None) => match tacet_audio::list_input_devices() {
+            Ok(list) => list.into_iter().map(|d| d.id).collect(),
+            // Cannot tell: try the remembered one; opening it says more.
+            Err(_) => vec![r.clone()],
+        },
+        _ => Vec::new(),
+    };
+    let ids: Vec<&str> = available.iter().map(String::as_str).collect();
+    let choice = recording::choose_input_device(requested, remembered.as_deref(), &ids);
+    if let Some(notice) = choice.notice() {
+        eprintln!("{notice}");
+    }
+    choice
+}
+
 pub fn record(
     data_dir: &Path,
     store: &mut tacet_vault::Unlocked<'_>,
@@ -125,6 +190,8 @@ pub fn record(
     if lib.get(template).is_none() {
         anyhow::bail!("unknown template {template:?}");
     }
+    let choice = choose_device(data_dir, device);
+    let device = choice.device();
     for s in recording::interrupted_sessions(store)? {
         eprintln!(
             "note: session {} was interrupted while recording; finish it with `tacet session recover {}`",
@@ -133,7 +200,8 @@ pub fn record(
         );
     }
     let models = crate::compose::model_store(data_dir)?;
-    let asr = crate::compose::transcriber(&models)?;
+    let mut asr = crate::compose::transcriber(&models)?;
+    asr.set_threads(tacet_runtime::live_asr_threads());
     let mut live = StreamingTranscriber::new(asr, StreamingConfig::default())
         .context("starting the streaming transcriber")?;
 
@@ -146,6 +214,18 @@ pub fn record(
         sink,
     )
     .context("starting the microphone (see `tacet session devices`)")?;
+    match &choice {
+        recording::DeviceChoice::Requested(id) => {
+            match recording::remember_input_device(data_dir, id) {
+                Ok(()) => eprintln!("Input device {id} remembered for the next recording."),
+                Err(e) => eprintln!("warning: {e}"),
+            }
+        }
+        recording::DeviceChoice::Remembered(id) => {
+            eprintln!("Using the remembered input device {id} (choose another with --device).")
+        }
+        _ => {}
+    }
     let started = Instant::now();
     while capture.callback_frames() == 0 {
         if started.elapsed() > Duration::from_secs(10) {
@@ -168,21 +248,33 @@ pub fn record(
             None => "press Enter or Ctrl-C to stop.".to_string(),
         }
     );
+    eprintln!("{CONTROLS}");
 
     INTERRUPTED.store(false, Ordering::SeqCst);
+    PAUSE_WANTED.store(false, Ordering::SeqCst);
     install_sigint();
     let done = Arc::new(AtomicBool::new(false));
-    if seconds.is_none() {
-        // A line on stdin stops the recording; end of input does not.
-        std::thread::spawn(|| {
-            let mut line = String::new();
-            if let Ok(n) = std::io::stdin().read_line(&mut line) {
-                if n > 0 {
-                    INTERRUPTED.store(true, Ordering::SeqCst);
-                }
+    // Lines on stdin (a terminal or a pipe) pause, resume and stop; end of
+    // input changes nothing.
+    std::thread::spawn(|| {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match std::io::stdin().read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
             }
-        });
-    }
+            match parse_control(&line) {
+                Control::Pause => PAUSE_WANTED.store(true, Ordering::SeqCst),
+                Control::Resume => PAUSE_WANTED.store(false, Ordering::SeqCst),
+                Control::Stop => {
+                    INTERRUPTED.store(true, Ordering::SeqCst);
+                    return;
+                }
+                Control::Unknown => eprintln!("\n{CONTROLS}"),
+            }
+        }
+    });
     let deadline = seconds.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
     let controller = {
         let done = Arc::clone(&done);
@@ -191,6 +283,14 @@ pub fn record(
                 let due = deadline.is_some_and(|d| Instant::now() >= d);
                 if due || INTERRUPTED.load(Ordering::SeqCst) || done.load(Ordering::SeqCst) {
                     break;
+                }
+                let wanted = PAUSE_WANTED.load(Ordering::SeqCst);
+                if wanted != capture.is_paused() {
+                    if wanted {
+                        capture.pause();
+                    } else {
+                        capture.resume();
+                    }
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
@@ -202,10 +302,18 @@ pub fn record(
     let chunks = rx
         .iter()
         .map_while(|event| match event {
-            CaptureEvent::Chunk { samples, .. } => Some(Some(LiveChunk {
+            CaptureEvent::Chunk { samples, .. } => Some(Some(LiveInput::Audio(LiveChunk {
                 level_rms: Some(rms(&samples)),
                 samples_16k: samples,
-            })),
+            }))),
+            CaptureEvent::Paused => {
+                eprintln!("\nPaused: nothing is recorded until you type r + Enter (s + Enter stops).");
+                Some(Some(LiveInput::Pause))
+            }
+            CaptureEvent::Resumed => {
+                eprintln!("\nResumed.");
+                Some(Some(LiveInput::Resume))
+            }
             CaptureEvent::Overrun { dropped_frames } => {
                 eprintln!("\nwarning: the recorder fell behind; {dropped_frames} input frames were dropped");
                 Some(None)
@@ -230,9 +338,10 @@ pub fn record(
         format!("recording session {session} (its audio is sealed; `tacet session recover {session}` finishes it)")
     })?;
     eprintln!(
-        "Stopped: {} of audio sealed in {} chunk(s); final transcript {} ms after stop.",
+        "Stopped: {} of audio sealed in {} chunk(s); paused {} time(s); final transcript {} ms after stop.",
         mm_ss(summary.recorded_ms),
         summary.chunks_sealed,
+        summary.pauses,
         summary.stop_to_transcript.as_millis()
     );
     println!("Session {session} ({template})");
@@ -274,4 +383,19 @@ pub fn recover(
     println!("Session {id} recovered");
     print!("{}", r.transcript.to_text());
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_lines_map_to_controls() {
+        assert_eq!(parse_control("p\n"), Control::Pause);
+        assert_eq!(parse_control(" Pause "), Control::Pause);
+        assert_eq!(parse_control("r\r\n"), Control::Resume);
+        assert_eq!(parse_control("\n"), Control::Stop);
+        assert_eq!(parse_control("s"), Control::Stop);
+        assert_eq!(parse_control("x"), Control::Unknown);
+    }
 }

@@ -52,10 +52,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Cmd::Export {
             ref session,
             ref out,
+            ref format,
         } => {
             let id = parse_id(session)?;
+            let format = tacet_export::Format::parse(format).with_context(|| {
+                format!("unknown export format {format:?}: use text, pdf or fhir")
+            })?;
+            let lib = templates(&data_dir)?;
             with_store(&data_dir, cli.user.clone(), |store| {
-                export(store, id, out.as_deref())
+                export(store, id, out.as_deref(), format, &lib)
             })
         }
         Cmd::Audit { ref cmd } => match cmd {
@@ -77,6 +82,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 })
             }
             _ => with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd)),
+        },
+        Cmd::Users { ref cmd } => match cmd {
+            crate::UsersCmd::List => crate::users::list(&data_dir, cli.user.clone()),
+            crate::UsersCmd::Add {
+                name,
+                role,
+                fast_kdf,
+            } => crate::users::add(&data_dir, cli.user.clone(), name, role, *fast_kdf),
         },
         Cmd::RotateKeys => with_unlocked(&data_dir, cli.user.clone(), |u| {
             let r = u.rotate_data_master()?;
@@ -601,18 +614,86 @@ fn review(
     Ok(ExitCode::SUCCESS)
 }
 
-fn export(store: &mut dyn SessionStore, id: SessionId, out: Option<&Path>) -> Result<ExitCode> {
-    let lib = TemplateLibrary::built_in()?;
+/// Exports the attested note in `format` to `out` (or stdout), then the
+/// application layer destroys the session. The note is rendered by
+/// `tacet-export` from the `AttestedNote` the store hands out only for an
+/// attested, unchanged note; without one, the application layer refuses
+/// (and audits the refusal).
+fn export(
+    store: &mut dyn SessionStore,
+    id: SessionId,
+    out: Option<&Path>,
+    format: tacet_export::Format,
+    lib: &TemplateLibrary,
+) -> Result<ExitCode> {
+    use tacet_export::Format;
+    if let Some(path) = out {
+        // Checked before anything is marked exported; the file is still
+        // created with create_new, so a race cannot overwrite either.
+        if path.exists() {
+            bail!(
+                "{} already exists: choose a new file (an export never overwrites)",
+                path.display()
+            );
+        }
+    } else if format == Format::Pdf {
+        bail!("a PDF export needs a file: add --out note.pdf");
+    }
     let clock = SystemClock;
-    let mut e = engines(None, None, &lib, &clock);
-    let format = if out.is_some() { "text" } else { "stdout" };
-    let mut write = |note: &str, checkpoint: &str| -> std::io::Result<()> {
-        match out {
-            Some(path) => write_export_file(path, note, checkpoint),
-            None => {
+    let mut e = engines(None, None, lib, &clock);
+    let audit_format = match (format, out) {
+        (Format::Text, None) => "stdout",
+        (f, _) => f.name(),
+    };
+    // What the renderers need besides the checkpoint, read before the
+    // export destroys the session. No attested note: leave it to the
+    // application layer to refuse.
+    let prepared = match store.attested(id) {
+        Ok(note) => {
+            let template_id = store.session(id)?.template_id;
+            let patient = if format == Format::Fhir {
+                let p = store.patient_ref(id)?;
+                if p.expose().trim().is_empty() {
+                    bail!("session {} has no patient reference, which a FHIR DocumentReference needs as its subject: export as text or pdf", id.short());
+                }
+                Some(p)
+            } else {
+                None
+            };
+            Some((note, template_id, patient))
+        }
+        Err(_) => None,
+    };
+    let mut write = |note_text: &str, checkpoint: &str| -> std::io::Result<()> {
+        let Some((note, template_id, patient)) = &prepared else {
+            return Err(std::io::Error::other("the attested note could not be read"));
+        };
+        if note.text() != note_text {
+            return Err(std::io::Error::other(
+                "the note to export is not the attested note",
+            ));
+        }
+        let meta = match lib.get(template_id) {
+            Some(t) => tacet_export::ExportMeta::new(t, checkpoint),
+            None => tacet_export::ExportMeta::without_template(template_id.as_str(), checkpoint),
+        };
+        match (out, format) {
+            (None, Format::Text) => {
                 let mut o = std::io::stdout();
-                write!(o, "{note}")?;
+                write!(o, "{note_text}")?;
                 o.flush()
+            }
+            (out, format) => {
+                let bytes = tacet_export::render(format, note, &meta, patient.as_ref())
+                    .map_err(std::io::Error::other)?;
+                match out {
+                    Some(path) => write_export_file(path, &bytes),
+                    None => {
+                        let mut o = std::io::stdout();
+                        o.write_all(&bytes)?;
+                        o.flush()
+                    }
+                }
             }
         }
     };
@@ -621,7 +702,7 @@ fn export(store: &mut dyn SessionStore, id: SessionId, out: Option<&Path>) -> Re
         &mut e,
         Command::Export {
             session: id,
-            format,
+            format: audit_format,
             write: &mut write,
         },
         &mut |_| {},
@@ -642,7 +723,11 @@ fn export(store: &mut dyn SessionStore, id: SessionId, out: Option<&Path>) -> Re
         bail!("unexpected outcome");
     };
     if let Some(p) = out {
-        eprintln!("Exported the attested note to {}", p.display());
+        eprintln!(
+            "Exported the attested note as {} to {}",
+            format.label(),
+            p.display()
+        );
     }
     if receipt.receipt_id.starts_with("scheduled-") {
         eprintln!(
@@ -665,9 +750,10 @@ fn export(store: &mut dyn SessionStore, id: SessionId, out: Option<&Path>) -> Re
     Ok(ExitCode::SUCCESS)
 }
 
-/// The note file: the note, then the audit checkpoint that witnesses it.
-/// Created new (never overwriting), readable by its owner only.
-fn write_export_file(path: &Path, note: &str, checkpoint: &str) -> std::io::Result<()> {
+/// The note file, as `tacet-export` rendered it (for text: the note, then
+/// the audit checkpoint that witnesses it). Created new (never
+/// overwriting), readable by its owner only.
+fn write_export_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -676,10 +762,7 @@ fn write_export_file(path: &Path, note: &str, checkpoint: &str) -> std::io::Resu
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
-    write!(
-        f,
-        "{note}\n-----\nTacet audit checkpoint at export (keep it with the note; `tacet audit verify` checks the log against it):\n{checkpoint}"
-    )?;
+    f.write_all(bytes)?;
     f.sync_all()
 }
 
@@ -741,7 +824,7 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
                     d.session_hex,
                     d.actor,
                     d.trigger,
-                    format_ms(d.at_unix_ms),
+                    tacet_runtime::format_utc_ms(d.at_unix_ms),
                     d.destroyed_ciphertexts,
                     d.key_id_hex,
                     d.audit_seq
@@ -776,24 +859,6 @@ fn extract_checkpoint(text: &str) -> String {
             .unwrap_or_default(),
         None => text.to_string(),
     }
-}
-
-pub(crate) fn format_ms(ms: u64) -> String {
-    // UTC, without pulling a date library: days since the epoch to a civil date.
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (h, m, s) = ((secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if mo <= 2 { y + 1 } else { y };
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02} UTC")
 }
 
 fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result<ExitCode> {
@@ -882,7 +947,13 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     draft(&dir, &mut clin, id)?;
 
     step("5. Try to export before review: the gate refuses");
-    match export(&mut clin, id, None) {
+    match export(
+        &mut clin,
+        id,
+        None,
+        tacet_export::Format::Text,
+        &templates(&dir)?,
+    ) {
         Ok(_) => bail!("export without review succeeded: this must never happen"),
         Err(e) => println!("refused as it must be: {e}"),
     }
@@ -899,7 +970,13 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     )?;
 
     step("7. Export (stdout), then the session is destroyed");
-    export(&mut clin, id, None)?;
+    export(
+        &mut clin,
+        id,
+        None,
+        tacet_export::Format::Text,
+        &templates(&dir)?,
+    )?;
     std::io::stdout().flush().ok();
     std::io::stderr().flush().ok();
     drop(clin);

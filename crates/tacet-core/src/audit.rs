@@ -40,10 +40,16 @@ pub enum AuditAction {
     /// An interrupted recording was recovered (details: chunks recovered,
     /// then chunk indexes missing).
     RecordingRecovered,
+    /// A live recording was paused: nothing is sealed until it resumes
+    /// (details: milliseconds of audio recorded before the gap).
+    RecordingPaused,
+    /// A paused live recording resumed (details: milliseconds of audio
+    /// recorded before the gap, the same position as its pause).
+    RecordingResumed,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 28] = [
+    pub const ALL: [AuditAction; 30] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -72,6 +78,8 @@ impl AuditAction {
         AuditAction::RecordingStarted,
         AuditAction::RecordingStopped,
         AuditAction::RecordingRecovered,
+        AuditAction::RecordingPaused,
+        AuditAction::RecordingResumed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -104,6 +112,8 @@ impl AuditAction {
             AuditAction::RecordingStarted => "session.recording_started",
             AuditAction::RecordingStopped => "session.recording_stopped",
             AuditAction::RecordingRecovered => "session.recording_recovered",
+            AuditAction::RecordingPaused => "session.recording_paused",
+            AuditAction::RecordingResumed => "session.recording_resumed",
         }
     }
 

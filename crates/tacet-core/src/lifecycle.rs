@@ -88,6 +88,10 @@ impl SessionState {
             (Drafted | Attested, Edit) => Some(Drafted),
             (Drafted, Attest) => Some(Attested),
             (Attested, Export) => Some(Exported),
+            // A write that failed after the export was recorded (disk full,
+            // a folder gone) may be retried: the note is still attested and
+            // the session is destroyed only after a write succeeds.
+            (Exported, Export) => Some(Exported),
             (Destroyed, Destroy) => None,
             (_, Destroy) => Some(Destroyed),
             _ => None,
@@ -152,6 +156,15 @@ mod tests {
     #[test]
     fn fail_destroy_twice() {
         assert!(Destroyed.apply(Destroy).is_err());
+    }
+
+    #[test]
+    fn an_export_whose_write_failed_can_be_retried() {
+        assert_eq!(Exported.apply(Export), Ok(Exported));
+        assert!(
+            Exported.apply(Edit).is_err(),
+            "an exported note is not edited"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod compose;
 mod demo;
+mod frames;
 mod script;
 mod worker;
 
@@ -38,18 +39,34 @@ struct Args {
 struct DesktopApp {
     ui: TacetUi,
     script: Option<script::Script>,
+    frames: Option<frames::FrameStats>,
 }
 
 impl eframe::App for DesktopApp {
     fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
+        let started = std::time::Instant::now();
         if let Some(s) = &mut self.script {
             s.tick(&mut self.ui, &ui.ctx().clone());
         }
+        let phase = match &self.ui.state.busy {
+            Some(b) => b.label.clone(),
+            None => "idle".to_string(),
+        };
         self.ui.ui(ui);
+        if let Some(f) = &mut self.frames {
+            f.frame(&phase, started, started.elapsed());
+            // Measuring: draw continuously, as fast as the window can.
+            ui.ctx().request_repaint();
+        }
     }
 }
 
 fn main() -> Result<()> {
+    // First, before any patient data is in memory: no core dumps, no
+    // network (see tacet-sandbox).
+    for warning in tacet_sandbox::harden().warnings() {
+        eprintln!("warning: {warning}");
+    }
     let args = Args::parse();
     let mut made_temp = None;
     let data_dir = if args.demo {
@@ -103,7 +120,11 @@ fn main() -> Result<()> {
                 ));
             }
             let script = shots.map(|dir| script::Script::new(dir, demo::CLINICIAN, demo::ADMIN));
-            Ok(Box::new(DesktopApp { ui, script }))
+            Ok(Box::new(DesktopApp {
+                ui,
+                script,
+                frames: frames::FrameStats::from_env(),
+            }))
         }),
     )
     .map_err(|e| anyhow!("the window could not be opened: {e}"));

@@ -43,7 +43,7 @@ impl Script {
         clinician: (&'static str, &'static str),
         admin: (&'static str, &'static str),
     ) -> Self {
-        let steps = vec![
+        let mut steps = vec![
             Step::Wait(on(Screen::Unlock)),
             Step::Do(Box::new(move |u| {
                 u.state.unlock.user = clinician.0.into();
@@ -67,7 +67,27 @@ impl Script {
             cmd(UiCommand::Consent(true)),
             Step::Wait(on(Screen::Record)),
             Step::Shot("04-record"),
-            cmd(UiCommand::Transcribe),
+        ];
+        // With TACET_SCRIPT_LIVE set (scripts/screenshots.sh sets it when it
+        // could start a PulseAudio null sink playing the demo visit), the
+        // session is recorded live; otherwise the demo WAV is transcribed.
+        if std::env::var_os("TACET_SCRIPT_LIVE").is_some() {
+            steps.extend([
+                cmd(UiCommand::StartRecording),
+                Step::Wait(Box::new(|u| {
+                    let live = &u.state.live;
+                    live.elapsed_ms > 12_000
+                        && (!live.committed.is_empty() || live.elapsed_ms > 60_000)
+                })),
+                Step::Shot("04b-record-live"),
+                cmd(UiCommand::PauseRecording),
+                Step::Shot("04c-record-paused"),
+                cmd(UiCommand::StopRecording),
+            ]);
+        } else {
+            steps.push(cmd(UiCommand::Transcribe));
+        }
+        steps.extend([
             Step::Wait(Box::new(|u| {
                 u.state.screen == Screen::Draft && u.state.work.live_draft.len() > 40
             })),
@@ -163,8 +183,15 @@ impl Script {
             Step::Shot("11-admin"),
             cmd(UiCommand::ToggleTheme),
             Step::Shot("12-admin-light"),
+            cmd(UiCommand::ToggleTheme),
+            cmd(UiCommand::ComplianceReport),
+            Step::Wait(Box::new(|u| {
+                (u.state.admin.report.is_some() || u.state.error.is_some())
+                    && u.state.busy.is_none()
+            })),
+            Step::Shot("admin-compliance"),
             Step::Quit,
-        ];
+        ]);
         Self {
             dir,
             steps,

@@ -7,10 +7,17 @@
 //! `Unlocked`, serving requests until Lock. Every request goes through
 //! `tacet_app::execute`, the application layer the CLI also uses. Requests
 //! come over a bounded channel the UI never blocks on; events go back over
-//! another, and each one asks the window to repaint. Engines are loaded on
+//! another, and each one asks the window to repaint. A live recording runs
+//! inside the worker (`live`), which reads the window's requests itself
+//! until the recording stops. Engines are loaded on
 //! first use and kept across locks (they hold no patient data).
 
 use crate::compose;
+
+/// Live recording, driven from this worker (a child module so it can use
+/// the worker's event side).
+#[path = "live.rs"]
+mod live;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -23,7 +30,7 @@ use tacet_crypto::{derive_key, KdfParams, Key256, Passphrase};
 use tacet_llm::GgufDrafter;
 use tacet_ui::{
     Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
-    Op, Request, SentenceView,
+    Op, ReportFormat, Request, SentenceView,
 };
 use tacet_vault::{Unlocked, Vault};
 
@@ -99,18 +106,43 @@ impl Out {
     }
 }
 
+impl live::Sink for Out {
+    fn emit(&self, ev: Event) -> bool {
+        Out::emit(self, ev)
+    }
+    fn try_emit(&self, ev: Event) {
+        if self.tx.try_send(ev).is_ok() {
+            (self.repaint)();
+        }
+    }
+}
+
 fn op_of(r: &Request) -> Op {
     match r {
         Request::Unlock { .. } | Request::Lock => Op::Unlock,
         Request::ListSessions => Op::Sessions,
         Request::RecordConsent { .. } => Op::Consent,
         Request::TranscribeWav { .. } => Op::Transcribe,
+        Request::ListInputDevices
+        | Request::StartRecording { .. }
+        | Request::PauseRecording
+        | Request::ResumeRecording { .. }
+        | Request::StopRecording => Op::Record,
         Request::Draft { .. } => Op::Draft,
         Request::Attest { .. } => Op::Attest,
         Request::Export { .. } => Op::Export,
-        Request::VerifyAudit | Request::Deletions | Request::Checkpoint | Request::Models => {
-            Op::Admin
-        }
+        Request::VerifyAudit
+        | Request::Deletions
+        | Request::Checkpoint
+        | Request::Models
+        | Request::ComplianceReport
+        | Request::SaveComplianceReport { .. }
+        | Request::Retention
+        | Request::SetRetention { .. }
+        | Request::VerifyModel { .. }
+        | Request::ImportModel { .. }
+        | Request::Users
+        | Request::AddUser { .. } => Op::Admin,
     }
 }
 
@@ -215,9 +247,19 @@ fn run(data_dir: &Path, rx: &Receiver<Request>, out: &Out, cancel: &AtomicBool) 
                     out,
                     cancel,
                     check: &check,
+                    report: None,
+                    rx,
+                    deferred: None,
+                    kept_export: None,
                 };
                 loop {
-                    let Ok(req) = rx.recv() else { return };
+                    let req = match s.deferred.take() {
+                        Some(req) => req,
+                        None => match rx.recv() {
+                            Ok(req) => req,
+                            Err(_) => return,
+                        },
+                    };
                     match req {
                         Request::Lock => break,
                         Request::Unlock { .. } => {
@@ -245,6 +287,18 @@ struct Served<'a, 'v> {
     out: &'a Out,
     cancel: &'a AtomicBool,
     check: &'a PassCheck,
+    /// The last installation report, which a save writes: what is saved is
+    /// what was shown and audited. Forgotten on lock.
+    report: Option<tacet_runtime::ComplianceReport>,
+    /// The window's requests, read directly while a live recording runs.
+    rx: &'a Receiver<Request>,
+    /// A request that ended a live recording and is still to be served.
+    deferred: Option<Request>,
+    /// The attested note of the last export, kept in memory (never on
+    /// disk) so the clinician can save it in another format after the
+    /// session is destroyed; dropped at the next request that is not an
+    /// export (finishing the session sends one) and on lock.
+    kept_export: Option<KeptExport>,
 }
 
 impl Served<'_, '_> {
@@ -279,6 +333,9 @@ impl Served<'_, '_> {
 
     fn serve(&mut self, req: Request) {
         let op = op_of(&req);
+        if !matches!(req, Request::Export { .. }) {
+            self.kept_export = None;
+        }
         if let Err(message) = self.try_serve(req) {
             self.out.fail(op, message);
         }
@@ -302,6 +359,43 @@ impl Served<'_, '_> {
                     out.emit(Event::ConsentRecorded { given });
                 }
             }
+            Request::ListInputDevices => {
+                out.emit(live::input_devices(self.data_dir)?);
+            }
+            Request::StartRecording {
+                template_id,
+                patient_ref,
+                device,
+            } => {
+                let mut asr = match self.engines.asr.take() {
+                    Some(asr) => asr,
+                    None => {
+                        let models =
+                            compose::model_store(self.data_dir).map_err(|e| format!("{e:#}"))?;
+                        compose::transcriber(&models).map_err(|e| format!("{e:#}"))?
+                    }
+                };
+                asr.set_threads(tacet_runtime::live_asr_threads());
+                let start = live::Start {
+                    template_id,
+                    patient_ref,
+                    device,
+                };
+                let (asr, deferred) = live::record(
+                    self.store,
+                    self.templates,
+                    self.data_dir,
+                    asr,
+                    start,
+                    self.rx,
+                    out,
+                );
+                self.engines.asr = asr;
+                self.deferred = deferred;
+            }
+            Request::PauseRecording | Request::ResumeRecording { .. } | Request::StopRecording => {
+                return Err("Nothing is recording.".into());
+            }
             Request::TranscribeWav {
                 template_id,
                 patient_ref,
@@ -317,6 +411,12 @@ impl Served<'_, '_> {
                         compose::model_store(self.data_dir).map_err(|e| format!("{e:#}"))?;
                     self.engines.asr =
                         Some(compose::transcriber(&models).map_err(|e| format!("{e:#}"))?);
+                }
+                if let Some(asr) = self.engines.asr.as_mut() {
+                    // A batch pass may use every core (live recording took fewer).
+                    asr.set_threads(tacet_runtime::engine_threads(
+                        tacet_runtime::ASR_THREADS_VAR,
+                    ));
                 }
                 out.emit(Event::Progress(format!(
                     "Transcribing {:.1} s of audio on this computer…",
@@ -409,38 +509,7 @@ impl Served<'_, '_> {
                     out.emit(Event::Attested { note_sha256_hex });
                 }
             }
-            Request::Export { session, target } => {
-                let format = match target {
-                    ExportTarget::Clipboard => "clipboard",
-                    ExportTarget::TextFile(_) => "text",
-                };
-                let mut write = |note: &str, checkpoint: &str| -> std::io::Result<()> {
-                    match &target {
-                        // The window copies the attested text it showed;
-                        // nothing is written here.
-                        ExportTarget::Clipboard => Ok(()),
-                        ExportTarget::TextFile(path) => {
-                            write_export_file(Path::new(path), note, checkpoint)
-                                .map_err(|e| std::io::Error::new(e.kind(), format!("{path}: {e}")))
-                        }
-                    }
-                };
-                let outcome = self.plain(Command::Export {
-                    session,
-                    format,
-                    write: &mut write,
-                });
-                if let Outcome::Exported {
-                    checkpoint,
-                    receipt,
-                } = outcome.map_err(words)?
-                {
-                    out.emit(Event::Exported {
-                        receipt,
-                        checkpoint,
-                    });
-                }
-            }
+            Request::Export { session, target } => self.export(session, target)?,
             Request::VerifyAudit => {
                 let cmd = Command::VerifyAudit {
                     external_checkpoints: Vec::new(),
@@ -474,8 +543,145 @@ impl Served<'_, '_> {
                         .collect(),
                 ));
             }
+            Request::ComplianceReport => {
+                // The same report as `tacet compliance report`: refused for a
+                // clinician, the audit log verified, the reading audited.
+                let report = tacet_runtime::compliance_report(
+                    &mut *self.store,
+                    self.data_dir,
+                    &compose::SystemClock,
+                )
+                .map_err(|e| e.to_string())?;
+                out.emit(Event::ComplianceReport {
+                    markdown: report.markdown.clone(),
+                    audit_verified: report.audit_verified,
+                });
+                self.report = Some(report);
+            }
+            Request::SaveComplianceReport { path, format } => {
+                let report = self
+                    .report
+                    .as_ref()
+                    .ok_or("Write the report first, then save it.")?;
+                let bytes = match format {
+                    ReportFormat::Markdown => report.markdown.clone().into_bytes(),
+                    ReportFormat::Pdf => report.pdf(),
+                };
+                tacet_runtime::write_new_private_file(Path::new(&path), &bytes).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        format!("{path} already exists; choose a new file name (a report never overwrites a file).")
+                    } else {
+                        format!("The report could not be saved to {path}: {e}")
+                    }
+                })?;
+                out.emit(Event::ComplianceSaved { path, format });
+            }
+            Request::Retention => {
+                let r = tacet_runtime::manage::retention(self.store).map_err(|e| e.to_string())?;
+                out.emit(Event::Retention(retention_row(r)));
+            }
+            Request::SetRetention {
+                retention_days,
+                grace_hours,
+            } => {
+                // The same bounds and audit record as `tacet settings`.
+                let r = tacet_runtime::manage::set_retention(
+                    self.store,
+                    Some(retention_days),
+                    Some(grace_hours),
+                )
+                .map_err(|e| capitalised(&e.to_string()))?;
+                out.emit(Event::Retention(retention_row(r)));
+            }
+            Request::VerifyModel { id } => {
+                let models = compose::model_store(self.data_dir).map_err(|e| e.to_string())?;
+                let v =
+                    tacet_runtime::manage::verify_model(&models, &id).map_err(|e| e.to_string())?;
+                out.emit(Event::ModelVerified {
+                    id,
+                    ok: v.ok(),
+                    message: tacet_runtime::manage::describe_verification(&v),
+                });
+            }
+            Request::ImportModel { path } => {
+                // Hashing a model takes seconds: it runs here, on the
+                // worker, never on the window's thread.
+                let models = compose::model_store(self.data_dir).map_err(|e| e.to_string())?;
+                let m = tacet_runtime::manage::import_model(
+                    &mut *self.store,
+                    &models,
+                    Path::new(&path),
+                    &tacet_models::ImportOptions::default(),
+                )
+                .map_err(|e| capitalised(&e.to_string()))?;
+                out.emit(Event::ModelImported { id: m.id });
+                let list = models.list().map_err(|e| e.to_string())?;
+                out.emit(Event::Models(list.into_iter().map(model_row).collect()));
+            }
+            Request::Users => {
+                out.emit(Event::Users(users(self.store)?));
+            }
+            Request::AddUser {
+                name,
+                role,
+                passphrase,
+            } => {
+                let pass = Passphrase::new(passphrase.expose().to_string());
+                drop(passphrase);
+                tacet_runtime::manage::add_user(
+                    self.store,
+                    &name,
+                    role,
+                    &pass,
+                    tacet_vault::KdfChoice::CalibratedMs(NEW_USER_KDF_MS),
+                )
+                .map_err(|e| capitalised(&e.to_string()))?;
+                drop(pass);
+                out.emit(Event::UserAdded { name, role });
+                out.emit(Event::Users(users(self.store)?));
+            }
         }
         Ok(())
+    }
+}
+
+/// How long a new user's key derivation takes on this machine (the CLI's
+/// `tacet init` calibrates to the same).
+const NEW_USER_KDF_MS: u64 = 500;
+
+fn retention_row(r: tacet_runtime::manage::RetentionView) -> tacet_ui::backend::RetentionRow {
+    tacet_ui::backend::RetentionRow {
+        retention_days: r.retention_days,
+        grace_hours: r.grace_hours,
+        last_run_unix_ms: r.last_run_unix_ms,
+    }
+}
+
+fn model_row(m: tacet_models::InstalledModel) -> ModelRow {
+    ModelRow {
+        id: m.id,
+        role: m.role.to_string(),
+        size_bytes: m.size_bytes,
+        sha256: m.sha256,
+        licence: m.licence,
+    }
+}
+
+/// Names and roles only.
+fn users(u: &Unlocked<'_>) -> Result<Vec<tacet_ui::backend::UserRow>, String> {
+    Ok(u.users()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(name, role)| tacet_ui::backend::UserRow { name, role })
+        .collect())
+}
+
+/// A library message ("only an admin can …") as a sentence.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 
@@ -525,29 +731,415 @@ fn words(e: AppError) -> String {
     e.to_string()
 }
 
-/// The note file: the note, then the audit checkpoint that witnesses it.
-/// Created new (never overwriting), readable by its owner only.
-pub fn write_export_file(path: &Path, note: &str, checkpoint: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
+/// What the export renderers need besides the checkpoint, read from the
+/// store before the export destroys the session.
+struct KeptExport {
+    note: tacet_core::AttestedNote,
+    template_id: String,
+    patient: Option<PatientRef>,
+    receipt: Option<tacet_core::ports::DeletionReceipt>,
+}
+
+impl KeptExport {
+    /// The bytes of a file export (`None` for the clipboard: the window
+    /// copies the attested text it shows).
+    fn render(
+        &self,
+        target: &ExportTarget,
+        checkpoint: &str,
+        templates: &TemplateLibrary,
+    ) -> Result<Option<Vec<u8>>, String> {
+        use tacet_export::{ExportMeta, Format};
+        let format = match target {
+            ExportTarget::Clipboard => return Ok(None),
+            ExportTarget::TextFile(_) => Format::Text,
+            ExportTarget::PdfFile(_) => Format::Pdf,
+            ExportTarget::FhirFile(_) => Format::Fhir,
+        };
+        let meta = match templates.get(&self.template_id) {
+            Some(t) => ExportMeta::new(t, checkpoint),
+            None => ExportMeta::without_template(self.template_id.as_str(), checkpoint),
+        };
+        tacet_export::render(format, &self.note, &meta, self.patient.as_ref())
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
-    let mut f = opts.open(path)?;
-    write!(
-        f,
-        "{note}\n-----\nTacet audit checkpoint at export (keep it with the note; `tacet audit verify` checks the log against it):\n{checkpoint}"
-    )?;
-    f.sync_all()
+
+    /// Refuses a FHIR export without a patient reference before anything
+    /// is recorded.
+    fn check(&self, target: &ExportTarget) -> Result<(), String> {
+        let has_patient = self
+            .patient
+            .as_ref()
+            .is_some_and(|p| !p.expose().trim().is_empty());
+        if matches!(target, ExportTarget::FhirFile(_)) && !has_patient {
+            return Err("This session has no patient reference, which a FHIR DocumentReference needs as its subject; save it as text or PDF instead.".into());
+        }
+        Ok(())
+    }
+}
+
+impl Served<'_, '_> {
+    /// Exports the attested note to `target`. The first export goes through
+    /// the application layer (gate, audit, destruction); a later save of the
+    /// same note renders the kept note and records its own audit event.
+    fn export(
+        &mut self,
+        session: tacet_core::SessionId,
+        target: ExportTarget,
+    ) -> Result<(), String> {
+        use tacet_core::audit::Detail;
+        let format = target.format_name();
+        if let Some(path) = target.path() {
+            // Checked before anything is recorded; the file is still
+            // created new, so a race cannot overwrite either.
+            if Path::new(path).exists() {
+                return Err(format!(
+                    "{path} already exists; choose a new file name (an export never overwrites a file)."
+                ));
+            }
+        }
+        if let Some(kept) = self
+            .kept_export
+            .as_ref()
+            .filter(|k| k.note.session() == session)
+        {
+            kept.check(&target)?;
+            let actor = self.store.actor().clone();
+            self.store
+                .record(
+                    AuditEvent::new(AuditAction::NoteExported, actor)
+                        .session(session)
+                        .content_hash(kept.note.attestation().note_sha256)
+                        .detail(Detail::Format(format)),
+                )
+                .map_err(|e| e.to_string())?;
+            let checkpoint = self.store.checkpoint().map_err(|e| e.to_string())?;
+            if let (Some(path), Some(bytes)) = (
+                target.path(),
+                kept.render(&target, &checkpoint, self.templates)?,
+            ) {
+                write_export_file(Path::new(path), &bytes).map_err(|e| format!("{path}: {e}"))?;
+            }
+            if let Some(receipt) = kept.receipt.clone() {
+                self.out.emit(Event::Exported {
+                    receipt,
+                    checkpoint,
+                });
+            }
+            return Ok(());
+        }
+        // No attested note: the application layer refuses and audits it.
+        let prepared = match self.store.attested(session) {
+            Ok(note) => {
+                let template_id = self
+                    .store
+                    .session(session)
+                    .map_err(|e| e.to_string())?
+                    .template_id;
+                let prepared = KeptExport {
+                    note,
+                    template_id,
+                    patient: self.store.patient_ref(session).ok(),
+                    receipt: None,
+                };
+                prepared.check(&target)?;
+                Some(prepared)
+            }
+            Err(_) => None,
+        };
+        let templates = self.templates;
+        let mut write = |note_text: &str, checkpoint: &str| -> std::io::Result<()> {
+            let Some(p) = &prepared else {
+                return Err(std::io::Error::other("the attested note could not be read"));
+            };
+            if p.note.text() != note_text {
+                return Err(std::io::Error::other(
+                    "the note to export is not the attested note",
+                ));
+            }
+            match (target.path(), p.render(&target, checkpoint, templates)) {
+                (Some(path), Ok(Some(bytes))) => write_export_file(Path::new(path), &bytes)
+                    .map_err(|e| std::io::Error::new(e.kind(), format!("{path}: {e}"))),
+                (_, Err(e)) => Err(std::io::Error::other(e)),
+                _ => Ok(()),
+            }
+        };
+        let outcome = self.plain(Command::Export {
+            session,
+            format,
+            write: &mut write,
+        });
+        if let Outcome::Exported {
+            checkpoint,
+            receipt,
+        } = outcome.map_err(words)?
+        {
+            self.kept_export = prepared.map(|p| KeptExport {
+                receipt: Some(receipt.clone()),
+                ..p
+            });
+            self.out.emit(Event::Exported {
+                receipt,
+                checkpoint,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A note file, as `tacet-export` rendered it (for text: the note, then
+/// the audit checkpoint that witnesses it). Created new (never
+/// overwriting), readable by its owner only.
+pub fn write_export_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    tacet_runtime::write_new_private_file(path, bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use tacet_core::{Draft, DraftSection, Provenance, SamplingParams, Segment, Transcript};
+
+    /// The next event that is not progress, waiting up to 30 s.
+    fn next_event(b: &mut WorkerBackend) -> Event {
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < until {
+            match b.try_recv() {
+                Some(Event::Progress(_)) => {}
+                Some(ev) => return ev,
+                None => std::thread::sleep(std::time::Duration::from_millis(5)),
+            }
+        }
+        panic!("the worker did not answer in 30 s");
+    }
+
+    fn unlock(b: &mut WorkerBackend, user: &str, pass: &str) {
+        b.send(Request::Unlock {
+            user: user.into(),
+            passphrase: tacet_ui::Secret::new(pass.into()),
+        })
+        .unwrap();
+        assert!(matches!(next_event(b), Event::Unlocked { .. }));
+    }
+
+    #[test]
+    fn the_worker_writes_and_saves_the_compliance_report_for_an_admin_only() {
+        let d = tempfile::tempdir().unwrap();
+        let ap = Passphrase::new("admin-passphrase-1".into());
+        let cp = Passphrase::new("clinician-passphrase-1".into());
+        let users = [
+            tacet_vault::NewUser {
+                name: "admin",
+                role: tacet_core::Role::Admin,
+                passphrase: &ap,
+            },
+            tacet_vault::NewUser {
+                name: "clinician",
+                role: tacet_core::Role::Clinician,
+                passphrase: &cp,
+            },
+        ];
+        drop(Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap());
+        let mut b = spawn(d.path().to_path_buf(), || {}).unwrap();
+
+        // A clinician is refused.
+        unlock(&mut b, "clinician", "clinician-passphrase-1");
+        b.send(Request::ComplianceReport).unwrap();
+        match next_event(&mut b) {
+            Event::Failed { op, message } => {
+                assert_eq!(op, Op::Admin);
+                assert!(message.contains("admin's document"), "{message}");
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        b.send(Request::Lock).unwrap();
+        assert!(matches!(next_event(&mut b), Event::Locked));
+
+        // An admin gets the CLI's report, verified, and saves it.
+        unlock(&mut b, "admin", "admin-passphrase-1");
+        b.send(Request::ComplianceReport).unwrap();
+        let markdown = match next_event(&mut b) {
+            Event::ComplianceReport {
+                markdown,
+                audit_verified,
+            } => {
+                assert!(audit_verified, "{markdown}");
+                markdown
+            }
+            other => panic!("expected the report, got {other:?}"),
+        };
+        assert!(markdown.starts_with("# Tacet installation report"));
+        assert!(markdown.contains("- clinician: clinician"));
+        let md_path = d.path().join("report.md");
+        let pdf_path = d.path().join("report.pdf");
+        for (path, format) in [
+            (&md_path, ReportFormat::Markdown),
+            (&pdf_path, ReportFormat::Pdf),
+        ] {
+            b.send(Request::SaveComplianceReport {
+                path: path.display().to_string(),
+                format,
+            })
+            .unwrap();
+            assert!(matches!(next_event(&mut b), Event::ComplianceSaved { .. }));
+        }
+        assert_eq!(std::fs::read_to_string(&md_path).unwrap(), markdown);
+        assert!(std::fs::read(&pdf_path).unwrap().starts_with(b"%PDF-1.4"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&pdf_path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Never overwritten.
+        b.send(Request::SaveComplianceReport {
+            path: md_path.display().to_string(),
+            format: ReportFormat::Pdf,
+        })
+        .unwrap();
+        match next_event(&mut b) {
+            Event::Failed { message, .. } => {
+                assert!(message.contains("already exists"), "{message}")
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+        assert_eq!(std::fs::read_to_string(&md_path).unwrap(), markdown);
+    }
+
+    fn failed(b: &mut WorkerBackend) -> String {
+        match next_event(b) {
+            Event::Failed { op, message } => {
+                assert_eq!(op, Op::Admin);
+                message
+            }
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_worker_manages_retention_users_and_model_imports_on_a_real_vault() {
+        let d = tempfile::tempdir().unwrap();
+        let ap = Passphrase::new("admin-passphrase-1".into());
+        let cp = Passphrase::new("clinician-passphrase-1".into());
+        let users = [
+            tacet_vault::NewUser {
+                name: "admin",
+                role: tacet_core::Role::Admin,
+                passphrase: &ap,
+            },
+            tacet_vault::NewUser {
+                name: "clinician",
+                role: tacet_core::Role::Clinician,
+                passphrase: &cp,
+            },
+        ];
+        drop(Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap());
+        let mut b = spawn(d.path().to_path_buf(), || {}).unwrap();
+        unlock(&mut b, "admin", "admin-passphrase-1");
+
+        // Retention: the defaults, then a change, then out-of-bounds values.
+        b.send(Request::Retention).unwrap();
+        match next_event(&mut b) {
+            Event::Retention(r) => {
+                assert_eq!((r.retention_days, r.grace_hours), (7.0, 0.0));
+            }
+            other => panic!("expected the settings, got {other:?}"),
+        }
+        b.send(Request::SetRetention {
+            retention_days: 14.0,
+            grace_hours: 24.0,
+        })
+        .unwrap();
+        match next_event(&mut b) {
+            Event::Retention(r) => assert_eq!((r.retention_days, r.grace_hours), (14.0, 24.0)),
+            other => panic!("expected the new settings, got {other:?}"),
+        }
+        for (days, hours, says) in [(7.0, 100.0, "72 hours"), (0.0, 0.0, "at least one hour")] {
+            b.send(Request::SetRetention {
+                retention_days: days,
+                grace_hours: hours,
+            })
+            .unwrap();
+            let m = failed(&mut b);
+            assert!(m.contains(says), "{m}");
+        }
+
+        // Users: names and roles; an admin adds an admin, not a clinician.
+        b.send(Request::Users).unwrap();
+        match next_event(&mut b) {
+            Event::Users(u) => assert_eq!(
+                u.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+                ["admin", "clinician"]
+            ),
+            other => panic!("expected the users, got {other:?}"),
+        }
+        b.send(Request::AddUser {
+            name: "admin2".into(),
+            role: tacet_core::Role::Admin,
+            passphrase: tacet_ui::Secret::new("second-admin-pass".into()),
+        })
+        .unwrap();
+        assert!(matches!(next_event(&mut b), Event::UserAdded { .. }));
+        match next_event(&mut b) {
+            Event::Users(u) => assert!(u
+                .iter()
+                .any(|u| u.name == "admin2" && u.role == tacet_core::Role::Admin)),
+            other => panic!("expected the users, got {other:?}"),
+        }
+        b.send(Request::AddUser {
+            name: "drpatel".into(),
+            role: tacet_core::Role::Clinician,
+            passphrase: tacet_ui::Secret::new("colleague-pass-1".into()),
+        })
+        .unwrap();
+        let m = failed(&mut b);
+        assert!(m.contains("Only a clinician"), "{m}");
+
+        // A missing file is refused with the store's words, naming it.
+        let missing = d.path().join("no-such-model.gguf");
+        b.send(Request::ImportModel {
+            path: missing.display().to_string(),
+        })
+        .unwrap();
+        let m = failed(&mut b);
+        assert!(m.contains("no-such-model.gguf"), "{m}");
+        // A truncated model file: not what the manifest lists.
+        let truncated = d.path().join("truncated.gguf");
+        std::fs::write(&truncated, b"GGUF\x03\x00\x00\x00").unwrap();
+        b.send(Request::ImportModel {
+            path: truncated.display().to_string(),
+        })
+        .unwrap();
+        let m = failed(&mut b);
+        assert!(m.contains("truncated.gguf"), "{m}");
+        b.send(Request::Lock).unwrap();
+        assert!(matches!(next_event(&mut b), Event::Locked));
+
+        // A clinician may not change settings, and enrols a colleague, who
+        // can then unlock.
+        unlock(&mut b, "clinician", "clinician-passphrase-1");
+        b.send(Request::SetRetention {
+            retention_days: 1.0,
+            grace_hours: 0.0,
+        })
+        .unwrap();
+        let m = failed(&mut b);
+        assert!(m.contains("Only an admin"), "{m}");
+        b.send(Request::AddUser {
+            name: "drpatel".into(),
+            role: tacet_core::Role::Clinician,
+            passphrase: tacet_ui::Secret::new("colleague-pass-1".into()),
+        })
+        .unwrap();
+        assert!(matches!(next_event(&mut b), Event::UserAdded { .. }));
+        assert!(matches!(next_event(&mut b), Event::Users(_)));
+        b.send(Request::Lock).unwrap();
+        assert!(matches!(next_event(&mut b), Event::Locked));
+        unlock(&mut b, "drpatel", "colleague-pass-1");
+        b.send(Request::Lock).unwrap();
+        assert!(matches!(next_event(&mut b), Event::Locked));
+        unlock(&mut b, "admin2", "second-admin-pass");
+    }
 
     #[test]
     fn a_planted_dose_reaches_the_review_screen_as_a_flag_with_evidence() {

@@ -10,8 +10,8 @@
 use crate::backend::{wipe, Backend, Event, ExportTarget, Op, Request, Secret};
 use crate::screens;
 use crate::state::{
-    AttestedView, Busy, Screen, SectionReview, SectionStatus, SignedIn, UiCommand, ViewState, Work,
-    MIN_REASON_CHARS,
+    AttestedView, Busy, ComplianceView, LivePhase, LiveView, Screen, SectionReview, SectionStatus,
+    SignedIn, UiCommand, ViewState, Work, MIN_REASON_CHARS,
 };
 use crate::tokens::{ThemeKind, Tokens};
 use egui::{Key, Modifiers};
@@ -23,7 +23,8 @@ use tacet_core::{Draft, Role};
 enum PendingExport {
     Note,
     Section(usize),
-    File(String),
+    /// A file being saved (the target names the format and the path).
+    File(ExportTarget),
 }
 
 /// The desktop UI: view state, a backend, and the bookkeeping between them.
@@ -98,6 +99,9 @@ impl TacetUi {
         self.clipboard(&ctx);
         if self.state.busy.is_some() {
             ctx.request_repaint();
+        } else if self.state.live.is_active() {
+            // The live clock and meter; events also wake the window.
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
         } else if self.state.signed_in.is_some() || self.clipboard_clear_at_s.is_some() {
             // Keep the auto-lock and clipboard timers ticking without input.
             ctx.request_repaint_after(std::time::Duration::from_secs(1));
@@ -108,8 +112,28 @@ impl TacetUi {
         let mut out = Vec::new();
         let typing = ctx.egui_wants_keyboard_input();
         ctx.input_mut(|i| match self.state.screen {
-            Screen::Record if i.consume_key(Modifiers::COMMAND, Key::R) => {
-                out.push(UiCommand::Transcribe)
+            Screen::Record => {
+                // Live recording first: Ctrl+R alone would also match Ctrl+Shift+R.
+                let live = Modifiers::COMMAND | Modifiers::SHIFT;
+                let phase = self.state.live.phase;
+                let held = matches!(phase, LivePhase::Paused | LivePhase::DeviceLost);
+                if i.consume_key(live, Key::R) {
+                    out.push(if held {
+                        UiCommand::ResumeRecording
+                    } else {
+                        UiCommand::StartRecording
+                    });
+                } else if i.consume_key(live, Key::P) {
+                    out.push(if held {
+                        UiCommand::ResumeRecording
+                    } else {
+                        UiCommand::PauseRecording
+                    });
+                } else if i.consume_key(live, Key::S) {
+                    out.push(UiCommand::StopRecording);
+                } else if i.consume_key(Modifiers::COMMAND, Key::R) {
+                    out.push(UiCommand::Transcribe);
+                }
             }
             Screen::Review => {
                 if i.consume_key(Modifiers::COMMAND, Key::Enter) {
@@ -127,7 +151,13 @@ impl TacetUi {
 
     fn auto_lock(&mut self) {
         let minutes = self.state.settings.auto_lock_minutes;
+        // A visit being recorded is not inactivity (a paused one is).
+        let recording = matches!(
+            self.state.live.phase,
+            LivePhase::Starting | LivePhase::Recording | LivePhase::Stopping
+        );
         if self.state.signed_in.is_some()
+            && !recording
             && should_auto_lock(self.now_s, self.last_activity_s, minutes)
         {
             self.lock(Some(format!(
@@ -170,6 +200,8 @@ impl TacetUi {
         self.backend.cancel_draft();
         let mut work = std::mem::take(&mut self.state.work);
         wipe(&mut work.attest_passphrase);
+        wipe(&mut self.state.admin.new_user.passphrase);
+        wipe(&mut self.state.admin.new_user.confirm);
         let settings = self.state.settings.clone();
         let user = self
             .state
@@ -217,6 +249,10 @@ impl TacetUi {
             }
             UiCommand::RefreshSessions => self.send(Request::ListSessions, None),
             UiCommand::StartNewSession => {
+                if st.live.is_active() {
+                    st.error = Some("A recording is running: stop it first.".into());
+                    return;
+                }
                 st.new_session = Default::default();
                 st.new_session.template_id = st
                     .templates
@@ -254,7 +290,7 @@ impl TacetUi {
                     );
                     return;
                 }
-                if st.busy.is_some() {
+                if st.busy.is_some() || st.live.is_active() {
                     return;
                 }
                 if st.new_session.wav_path.trim().is_empty() {
@@ -270,6 +306,51 @@ impl TacetUi {
                 };
                 self.send(req, Some("Transcribing the recording…"));
             }
+            UiCommand::StartRecording => {
+                if st.new_session.consent != Some(true) {
+                    st.error = Some(
+                        "There is no consent for this session, so nothing can be recorded.".into(),
+                    );
+                    return;
+                }
+                if st.busy.is_some() || st.live.is_active() {
+                    return;
+                }
+                st.error = None;
+                st.work.template_id = st.new_session.template_id.clone();
+                reset_live(&mut st.live);
+                st.live.phase = LivePhase::Starting;
+                let req = Request::StartRecording {
+                    template_id: st.new_session.template_id.clone(),
+                    patient_ref: st.new_session.patient_ref.trim().to_string(),
+                    device: st.live.selected.clone(),
+                };
+                self.send(req, None);
+                if self.state.error.is_some() {
+                    self.state.live.phase = LivePhase::Idle;
+                }
+            }
+            UiCommand::PauseRecording => {
+                if st.live.phase == LivePhase::Recording {
+                    self.send(Request::PauseRecording, None);
+                }
+            }
+            UiCommand::ResumeRecording => {
+                if matches!(st.live.phase, LivePhase::Paused | LivePhase::DeviceLost) {
+                    let device = st.live.selected.clone();
+                    self.send(Request::ResumeRecording { device }, None);
+                }
+            }
+            UiCommand::StopRecording => {
+                if matches!(
+                    st.live.phase,
+                    LivePhase::Recording | LivePhase::Paused | LivePhase::DeviceLost
+                ) {
+                    st.live.phase = LivePhase::Stopping;
+                    self.send(Request::StopRecording, Some("Finishing the transcript…"));
+                }
+            }
+            UiCommand::RefreshDevices => self.send(Request::ListInputDevices, None),
             UiCommand::StartDraft => {
                 let Some(session) = st.work.session else {
                     return;
@@ -370,9 +451,11 @@ impl TacetUi {
                     Some("Checking your passphrase and signing…"),
                 );
             }
-            UiCommand::CopyNote | UiCommand::CopySection(_) | UiCommand::SaveText => {
-                self.export(cmd)
-            }
+            UiCommand::CopyNote
+            | UiCommand::CopySection(_)
+            | UiCommand::SaveText
+            | UiCommand::SavePdf
+            | UiCommand::SaveFhir => self.export(cmd),
             UiCommand::FinishSession => {
                 st.work = Work::default();
                 st.new_session = Default::default();
@@ -392,6 +475,130 @@ impl TacetUi {
             }
             UiCommand::LoadDeletions => self.send(Request::Deletions, None),
             UiCommand::LoadModels => self.send(Request::Models, None),
+            UiCommand::ComplianceReport => {
+                // The backend refuses a clinician too; no screen offers it.
+                if st.signed_in.as_ref().map(|s| s.role) != Some(Role::Admin) {
+                    st.error = Some(
+                        "The installation report is an admin's document: sign in as an admin."
+                            .into(),
+                    );
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.admin.report_saved = None;
+                self.send(
+                    Request::ComplianceReport,
+                    Some("Writing the installation report…"),
+                );
+            }
+            UiCommand::SaveReport(format) => {
+                if st.admin.report.is_none() {
+                    st.error = Some("Write the report first, then save it.".into());
+                    return;
+                }
+                let path = st.admin.report_path.trim().to_string();
+                if path.is_empty() {
+                    st.error =
+                        Some("Enter where to save the report (a path to a new file).".into());
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                self.send(
+                    Request::SaveComplianceReport { path, format },
+                    Some("Saving the report…"),
+                );
+            }
+            UiCommand::LoadRetention => self.send(Request::Retention, None),
+            UiCommand::SaveRetention => {
+                match crate::state::parse_retention(
+                    &st.admin.retention_days_input,
+                    &st.admin.grace_hours_input,
+                ) {
+                    Err(why) => {
+                        st.admin.retention_saved = None;
+                        st.error = Some(why);
+                    }
+                    Ok((retention_days, grace_hours)) => {
+                        st.error = None;
+                        st.admin.retention_saved = None;
+                        self.send(
+                            Request::SetRetention {
+                                retention_days,
+                                grace_hours,
+                            },
+                            Some(SAVING_RETENTION),
+                        );
+                    }
+                }
+            }
+            UiCommand::VerifyModel(id) => {
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.admin.model_checks.retain(|(m, _, _)| *m != id);
+                self.send(Request::VerifyModel { id }, Some("Verifying the model…"));
+            }
+            UiCommand::ImportModel => {
+                let path = st.admin.import_path.trim().to_string();
+                if path.is_empty() {
+                    st.error = Some(
+                        "Enter the path of the model file (or directory, or wheel) to import."
+                            .into(),
+                    );
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.admin.import_result = None;
+                self.send(
+                    Request::ImportModel { path },
+                    Some("Importing the model (checking its SHA-256)…"),
+                );
+            }
+            UiCommand::LoadUsers => self.send(Request::Users, None),
+            UiCommand::AddUser => {
+                let form = &mut st.admin.new_user;
+                let name = form.name.trim().to_string();
+                let refusal = if name.is_empty() {
+                    Some("Enter the new user's name.")
+                } else if form.passphrase.chars().count() < 8 {
+                    Some("The passphrase must have at least 8 characters.")
+                } else if form.passphrase != form.confirm {
+                    Some("The two passphrases differ: type the same passphrase twice.")
+                } else {
+                    None
+                };
+                st.admin.user_added = None;
+                if let Some(why) = refusal {
+                    wipe(&mut form.confirm);
+                    st.error = Some(why.into());
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                let role = form.role;
+                wipe(&mut form.confirm);
+                let passphrase = Secret::new(std::mem::take(&mut form.passphrase));
+                self.send(
+                    Request::AddUser {
+                        name,
+                        role,
+                        passphrase,
+                    },
+                    Some("Adding the user (deriving their key)…"),
+                );
+            }
         }
     }
 
@@ -412,10 +619,15 @@ impl TacetUi {
                     st.error = Some("Enter where to save the note (a path to a new file).".into());
                     return;
                 }
-                PendingExport::File(path)
+                PendingExport::File(match cmd {
+                    UiCommand::SavePdf => ExportTarget::PdfFile(path),
+                    UiCommand::SaveFhir => ExportTarget::FhirFile(path),
+                    _ => ExportTarget::TextFile(path),
+                })
             }
         };
-        if st.work.receipt.is_some() {
+        let destroyed = st.work.receipt.is_some();
+        if destroyed && !matches!(pending, PendingExport::File(_)) {
             // Already exported and destroyed: copies come from the attested
             // text still on screen.
             self.to_copy = copy_text_for(attested, &pending);
@@ -429,14 +641,18 @@ impl TacetUi {
             return;
         }
         let target = match &pending {
-            PendingExport::File(p) => ExportTarget::TextFile(p.clone()),
+            PendingExport::File(t) => t.clone(),
             _ => ExportTarget::Clipboard,
         };
         self.pending_export = Some(pending);
-        self.send(
-            Request::Export { session, target },
-            Some("Exporting and destroying the session…"),
-        );
+        // After the first export the backend saves another copy from the
+        // attested note it kept; nothing is destroyed twice.
+        let label = if destroyed {
+            "Saving…"
+        } else {
+            "Exporting and destroying the session…"
+        };
+        self.send(Request::Export { session, target }, Some(label));
     }
 
     /// Applies one event from the backend.
@@ -470,6 +686,8 @@ impl TacetUi {
                         st.screen = Screen::Admin;
                         self.send(Request::Deletions, None);
                         self.send(Request::Models, None);
+                        self.send(Request::Retention, None);
+                        self.send(Request::Users, None);
                     }
                     Role::Clinician => {
                         st.screen = Screen::Sessions;
@@ -485,6 +703,8 @@ impl TacetUi {
                 if given {
                     st.screen = Screen::Record;
                     st.notice = None;
+                    reset_live(&mut st.live);
+                    self.send(Request::ListInputDevices, None);
                 } else {
                     st.notice = Some("The patient declined. Nothing will be recorded; their answer is in the audit log.".into());
                 }
@@ -501,8 +721,91 @@ impl TacetUi {
                 st.busy = None;
                 st.work.session = Some(session);
                 st.work.transcript = Some(transcript);
+                reset_live(&mut st.live);
                 st.screen = Screen::Draft;
                 self.handle(UiCommand::StartDraft);
+            }
+            Event::InputDevices {
+                devices,
+                remembered,
+            } => {
+                if !st.live.is_active() {
+                    // Pre-select the remembered device when it is connected.
+                    st.live.selected = remembered
+                        .clone()
+                        .filter(|r| devices.iter().any(|d| d.id == *r));
+                }
+                st.live.devices = devices;
+                st.live.remembered = remembered;
+                st.live.devices_loaded = true;
+            }
+            Event::RecordingStarted {
+                session,
+                device,
+                notice,
+            } => {
+                st.live.phase = LivePhase::Recording;
+                st.live.session = Some(session);
+                st.live.device = Some(device);
+                if notice.is_some() {
+                    st.notice = notice;
+                }
+            }
+            Event::LiveUpdate {
+                elapsed_ms,
+                level,
+                committed,
+                tentative,
+            } => {
+                st.live.elapsed_ms = elapsed_ms;
+                if level.is_some() {
+                    st.live.level = level;
+                }
+                st.live.committed.extend(committed);
+                if let Some(t) = tentative {
+                    st.live.tentative = t;
+                }
+            }
+            Event::RecordingPaused { elapsed_ms } => {
+                st.live.phase = LivePhase::Paused;
+                st.live.elapsed_ms = elapsed_ms;
+                st.live.level = None;
+            }
+            Event::RecordingResumed { device } => {
+                st.live.phase = LivePhase::Recording;
+                st.live.device = Some(device);
+                st.live.device_lost = None;
+            }
+            Event::DeviceLost {
+                message,
+                elapsed_ms,
+            } => {
+                st.live.phase = LivePhase::DeviceLost;
+                st.live.elapsed_ms = elapsed_ms;
+                st.live.level = None;
+                st.live.device_lost = Some(message);
+                // Offer what is connected now.
+                self.send(Request::ListInputDevices, None);
+            }
+            Event::RecordingStopped {
+                recorded_ms,
+                pauses,
+            } => {
+                st.live.phase = LivePhase::Stopping;
+                st.live.elapsed_ms = recorded_ms;
+                let label = format!(
+                    "Finishing the transcript of {} (paused {pauses} time(s))…",
+                    crate::screens::clock(recorded_ms)
+                );
+                match &mut st.busy {
+                    Some(b) => b.label = label,
+                    None => {
+                        st.busy = Some(Busy {
+                            label,
+                            started_s: self.now_s,
+                        })
+                    }
+                }
             }
             Event::DraftSection(h) => {
                 if !st.work.live_draft.is_empty() {
@@ -568,6 +871,58 @@ impl TacetUi {
             Event::Deletions(d) => st.admin.deletions = Some(d),
             Event::Checkpoint(c) => st.admin.checkpoint = Some(c),
             Event::Models(m) => st.admin.models = Some(m),
+            Event::Retention(r) => {
+                let saved = st.busy.take().is_some_and(|b| b.label == SAVING_RETENTION);
+                if saved {
+                    st.admin.retention_saved = Some(format!(
+                        "Saved: unexported sessions are destroyed after {} days, exported ones after {} hours.",
+                        r.retention_days, r.grace_hours
+                    ));
+                }
+                st.admin.retention_days_input = format!("{}", r.retention_days);
+                st.admin.grace_hours_input = format!("{}", r.grace_hours);
+                st.admin.retention = Some(r);
+            }
+            Event::ModelVerified { id, ok, message } => {
+                st.busy = None;
+                st.admin.model_checks.retain(|(m, _, _)| *m != id);
+                st.admin.model_checks.push((id, ok, message));
+            }
+            Event::ModelImported { id } => {
+                st.busy = None;
+                st.admin.import_path.clear();
+                st.admin.import_result = Some(format!(
+                    "Imported {id}: its SHA-256 was checked before anything read it."
+                ));
+            }
+            Event::Users(u) => st.admin.users = Some(u),
+            Event::UserAdded { name, role } => {
+                st.busy = None;
+                st.admin.new_user = crate::state::NewUserForm {
+                    role,
+                    ..Default::default()
+                };
+                st.admin.user_added = Some(format!("Added {name} as {}.", role_words(role)));
+            }
+            Event::ComplianceReport {
+                markdown,
+                audit_verified,
+            } => {
+                st.busy = None;
+                st.admin.report = Some(ComplianceView {
+                    markdown,
+                    audit_verified,
+                });
+                st.admin.report_saved = None;
+                st.admin.scroll_to_report = true;
+            }
+            Event::ComplianceSaved { path, format } => {
+                st.busy = None;
+                st.admin.report_saved = Some(format!(
+                    "The report was saved as {} to {path}.",
+                    format.label()
+                ));
+            }
             Event::Failed { op, message } => {
                 st.busy = None;
                 match op {
@@ -579,10 +934,41 @@ impl TacetUi {
                         self.pending_export = None;
                         st.error = Some(message);
                     }
+                    Op::Record => {
+                        // A failed start or stop ends the recording on
+                        // screen; a failed pause or resume keeps it.
+                        if matches!(st.live.phase, LivePhase::Starting | LivePhase::Stopping) {
+                            reset_live(&mut st.live);
+                        }
+                        st.error = Some(message);
+                    }
                     _ => st.error = Some(message),
                 }
             }
         }
+    }
+}
+
+/// Ends the live recording on screen, keeping the device list and choice.
+fn reset_live(live: &mut LiveView) {
+    *live = LiveView {
+        devices: std::mem::take(&mut live.devices),
+        devices_loaded: live.devices_loaded,
+        remembered: live.remembered.take(),
+        selected: live.selected.take(),
+        ..LiveView::default()
+    };
+}
+
+/// The busy label while retention settings are saved (the answer to a save
+/// is confirmed; the answer to a refresh is not).
+const SAVING_RETENTION: &str = "Saving the retention settings…";
+
+/// A role as the confirmation says it.
+fn role_words(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "an admin",
+        Role::Clinician => "a clinician",
     }
 }
 
@@ -694,7 +1080,11 @@ fn describe(p: &PendingExport, clear_s: u32) -> String {
     match p {
         PendingExport::Note => format!("The whole note was copied.{clears}"),
         PendingExport::Section(_) => format!("The section was copied.{clears}"),
-        PendingExport::File(path) => format!("The note was saved to {path}."),
+        PendingExport::File(target) => format!(
+            "The note was saved as {} to {}.",
+            target.label(),
+            target.path().unwrap_or_default()
+        ),
     }
 }
 

@@ -48,14 +48,72 @@ pub fn wipe(s: &mut String) {
     s.clear();
 }
 
-/// Where an attested note goes.
+/// Where an attested note goes. The first export of a note records it and
+/// destroys the session; the backend keeps the attested note in memory
+/// (never on disk) until the next request that is not an export, so the
+/// clinician can save it in another format afterwards (each save is
+/// audited). Finishing the session sends such a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExportTarget {
     /// The UI copies the note (or a section) to the clipboard itself; the
     /// backend records the export and destroys the session.
     Clipboard,
-    /// A new text file (never overwriting), readable by its owner only.
+    /// A new text file (never overwriting), readable by its owner only:
+    /// the note with its stable headings, then the audit checkpoint.
     TextFile(String),
+    /// A new PDF file, likewise.
+    PdfFile(String),
+    /// A new FHIR R4 DocumentReference (JSON) file, likewise.
+    FhirFile(String),
+}
+
+impl ExportTarget {
+    /// The file the target writes, if it writes one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ExportTarget::Clipboard => None,
+            ExportTarget::TextFile(p) | ExportTarget::PdfFile(p) | ExportTarget::FhirFile(p) => {
+                Some(p)
+            }
+        }
+    }
+
+    /// The format's name as the audit log records it.
+    pub fn format_name(&self) -> &'static str {
+        match self {
+            ExportTarget::Clipboard => "clipboard",
+            ExportTarget::TextFile(_) => "text",
+            ExportTarget::PdfFile(_) => "pdf",
+            ExportTarget::FhirFile(_) => "fhir",
+        }
+    }
+
+    /// The format as a person reads it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            ExportTarget::Clipboard => "clipboard",
+            ExportTarget::TextFile(_) => "text",
+            ExportTarget::PdfFile(_) => "PDF",
+            ExportTarget::FhirFile(_) => "FHIR",
+        }
+    }
+}
+
+/// The file format of a saved installation report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Markdown,
+    Pdf,
+}
+
+impl ReportFormat {
+    /// The format's name as a person reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReportFormat::Markdown => "Markdown",
+            ReportFormat::Pdf => "PDF",
+        }
+    }
 }
 
 /// What the UI asks of the backend. Closed: a new capability is a variant.
@@ -78,6 +136,25 @@ pub enum Request {
         patient_ref: String,
         wav_path: String,
     },
+    /// The input devices that can record, and the remembered one.
+    ListInputDevices,
+    /// Start a session and record it live from `device` (an id from
+    /// [`Event::InputDevices`]; `None` for the default input). The device
+    /// is remembered for the next recording.
+    StartRecording {
+        template_id: String,
+        patient_ref: String,
+        device: Option<String>,
+    },
+    /// Pause the live recording: nothing is recorded or sealed until resumed.
+    PauseRecording,
+    /// Resume a paused recording, or one whose device was lost, from
+    /// `device` (the same id keeps the device; `None` is the default input).
+    ResumeRecording {
+        device: Option<String>,
+    },
+    /// Stop the live recording; the transcript follows as [`Event::Transcribed`].
+    StopRecording,
     Draft {
         session: SessionId,
     },
@@ -98,6 +175,130 @@ pub enum Request {
     Deletions,
     Checkpoint,
     Models,
+    /// The installation report (an admin's document: refused for a
+    /// clinician). Producing it verifies the audit log and is audited.
+    ComplianceReport,
+    /// Save the last report the backend produced to a new file at `path`
+    /// (never overwriting), readable by its owner only.
+    SaveComplianceReport {
+        path: String,
+        format: ReportFormat,
+    },
+    /// The retention settings and the last retention run.
+    Retention,
+    /// Change the retention settings (admins only; audited).
+    SetRetention {
+        retention_days: f64,
+        grace_hours: f64,
+    },
+    /// Re-hash one installed model against its record and the manifest.
+    VerifyModel {
+        id: String,
+    },
+    /// Import a model file, directory or wheel (admins only; audited). The
+    /// list follows as [`Event::Models`].
+    ImportModel {
+        path: String,
+    },
+    /// Users and roles (names and roles only).
+    Users,
+    /// Add a user (an admin adds admins; a clinician adds clinicians).
+    AddUser {
+        name: String,
+        role: Role,
+        passphrase: Secret,
+    },
+}
+
+/// The retention settings as the admin screen shows them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetentionRow {
+    /// Unexported sessions are destroyed this many days after creation.
+    pub retention_days: f64,
+    /// Exported sessions are destroyed this many hours after export.
+    pub grace_hours: f64,
+    /// When retention last ran, if the audit log records a run.
+    pub last_run_unix_ms: Option<u64>,
+}
+
+/// A user as the admin sees them: a name and a role, nothing else.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRow {
+    pub name: String,
+    pub role: Role,
+}
+
+/// An input device as the device picker shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputDevice {
+    /// Stable id to send back ("alsa:default").
+    pub id: String,
+    /// What to show.
+    pub name: String,
+    pub is_default: bool,
+}
+
+/// Segments whose confidence (mean token probability) is below this are
+/// marked as uncertain on the Record screen.
+pub const LOW_CONFIDENCE_BELOW: f32 = 0.5;
+
+/// A piece of the live transcript. `text` is patient speech: shown, never
+/// logged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSegment {
+    /// Position in the recorded audio (pauses are not counted).
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub text: String,
+    /// The engine was unsure of these words ([`LOW_CONFIDENCE_BELOW`]).
+    pub low_confidence: bool,
+}
+
+impl LiveSegment {
+    pub fn from_segment(s: &tacet_core::Segment) -> Self {
+        Self {
+            start_ms: s.start_ms,
+            end_ms: s.end_ms,
+            text: s.text.trim().to_string(),
+            low_confidence: s.confidence < LOW_CONFIDENCE_BELOW,
+        }
+    }
+}
+
+/// The input level for the meter, in dBFS (0 is full scale; silence is
+/// [`LiveLevel::FLOOR_DBFS`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LiveLevel {
+    pub rms_dbfs: f32,
+    pub peak_dbfs: f32,
+}
+
+impl LiveLevel {
+    /// The meter's bottom.
+    pub const FLOOR_DBFS: f32 = -60.0;
+
+    /// From linear amplitudes (0..=1).
+    pub fn from_linear(rms: f32, peak: f32) -> Self {
+        let db = |x: f32| {
+            if x.is_finite() && x > 0.0 {
+                (20.0 * x.log10()).clamp(Self::FLOOR_DBFS, 0.0)
+            } else {
+                Self::FLOOR_DBFS
+            }
+        };
+        Self {
+            rms_dbfs: db(rms),
+            peak_dbfs: db(peak),
+        }
+    }
+
+    /// Silence.
+    pub fn silent() -> Self {
+        Self {
+            rms_dbfs: Self::FLOOR_DBFS,
+            peak_dbfs: Self::FLOOR_DBFS,
+        }
+    }
 }
 
 /// An installed model as the admin sees it.
@@ -160,6 +361,8 @@ pub enum Op {
     Sessions,
     Consent,
     Transcribe,
+    /// A live recording (start, pause, resume, stop, devices).
+    Record,
     Draft,
     Attest,
     Export,
@@ -186,6 +389,45 @@ pub enum Event {
         session: SessionId,
         transcript: Transcript,
     },
+    /// The devices that can record; `remembered` is the one chosen last
+    /// time (it may be missing from `devices` when it is unplugged).
+    InputDevices {
+        devices: Vec<InputDevice>,
+        remembered: Option<String>,
+    },
+    /// A live recording began in `session` from `device`; `notice` says
+    /// what the user should know (the remembered device was gone).
+    RecordingStarted {
+        session: SessionId,
+        device: String,
+        notice: Option<String>,
+    },
+    /// What changed while recording: the clock, the level, newly committed
+    /// text (append it) and the tentative text (`Some` replaces it).
+    LiveUpdate {
+        elapsed_ms: u64,
+        level: Option<LiveLevel>,
+        committed: Vec<LiveSegment>,
+        tentative: Option<Vec<LiveSegment>>,
+    },
+    RecordingPaused {
+        elapsed_ms: u64,
+    },
+    RecordingResumed {
+        device: String,
+    },
+    /// The input device disappeared mid-recording. What was recorded is
+    /// sealed; the session is kept paused and resumes with
+    /// [`Request::ResumeRecording`] once a device is back.
+    DeviceLost {
+        message: String,
+        elapsed_ms: u64,
+    },
+    /// The recording stopped; [`Event::Transcribed`] follows.
+    RecordingStopped {
+        recorded_ms: u64,
+        pauses: u64,
+    },
     DraftSection(String),
     DraftToken(String),
     Drafted {
@@ -208,6 +450,34 @@ pub enum Event {
     Deletions(Vec<DeletionEntry>),
     Checkpoint(String),
     Models(Vec<ModelRow>),
+    /// The installation report as Markdown (no patient text: the report's
+    /// facts have no field for any), and whether the audit log verified.
+    ComplianceReport {
+        markdown: String,
+        audit_verified: bool,
+    },
+    /// The last report was written to `path`.
+    ComplianceSaved {
+        path: String,
+        format: ReportFormat,
+    },
+    Retention(RetentionRow),
+    /// A model was re-hashed; `message` says what was found, in words.
+    ModelVerified {
+        id: String,
+        ok: bool,
+        message: String,
+    },
+    /// A model was imported ([`Event::Models`] follows).
+    ModelImported {
+        id: String,
+    },
+    Users(Vec<UserRow>),
+    /// A user was added ([`Event::Users`] follows for an admin).
+    UserAdded {
+        name: String,
+        role: Role,
+    },
     Failed {
         op: Op,
         message: String,

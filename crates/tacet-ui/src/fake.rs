@@ -9,11 +9,17 @@
 //! transcript says 81 mg, a dose flag. Attestation is refused while that
 //! sentence is still in the note, unless the request accepts the flags with
 //! a reason — the application layer's rule.
+//!
+//! Its installation report is a fixed Markdown text in the real report's
+//! shape (the same headings), filled from the fake's users, sessions and
+//! deletions; setting [`FakeLog::audit_tampered`] makes its audit log fail
+//! verification, in the report and in "Verify audit log" alike.
 
 use crate::backend::{
     Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
-    Op, Request, SentenceView,
+    Op, ReportFormat, Request, SentenceView,
 };
+use crate::backend::{InputDevice, LiveSegment};
 use crate::state::{squash, MIN_REASON_CHARS};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -34,6 +40,42 @@ pub struct FakeLog {
     pub files: Vec<(String, String)>,
     /// The `accept_flags` of every attest request, in order.
     pub accept_flags: Vec<Option<String>>,
+    /// Set by a test: the fake's audit log fails verification.
+    pub audit_tampered: bool,
+    /// Set by a test: the microphone disappears (reported at the next
+    /// poll while recording).
+    pub lose_device: bool,
+    /// The input device the fake remembers (set by a test, or by a
+    /// recording started with a device).
+    pub remembered_device: Option<String>,
+    /// The fake's retention settings (days, hours); `None` is the
+    /// defaults (7 days, 0 hours).
+    pub retention: Option<(f64, f64)>,
+    /// Models the fake "imported", by id.
+    pub imported_models: Vec<String>,
+}
+
+/// The fake's input devices: (id, name, is_default).
+pub const FAKE_DEVICES: [(&str, &str, bool); 2] = [
+    ("alsa:default", "Built-in microphone", true),
+    ("alsa:usb-headset", "USB headset", false),
+];
+/// What the fake "hears" first: committed at once.
+pub const FAKE_LIVE_COMMITTED: &str = "I have had a headache for three days.";
+/// What the fake is still unsure of: tentative, low confidence.
+pub const FAKE_LIVE_TENTATIVE: &str = "maybe since Tuesday";
+/// Committed after resuming.
+pub const FAKE_LIVE_AFTER_RESUME: &str = "It is worse in the morning.";
+
+/// A live recording in the fake.
+#[derive(Debug)]
+struct FakeLive {
+    session: SessionId,
+    device: String,
+    elapsed_ms: u64,
+    pauses: u64,
+    paused: bool,
+    lost: bool,
 }
 
 /// The sentence the fake plants in every PLAN: a dose the transcript does
@@ -65,7 +107,13 @@ pub struct FakeBackend {
     deletions: Vec<DeletionEntry>,
     /// The last draft's grounding, for the attestation gate.
     grounding: Option<(SessionId, GroundingView)>,
+    /// The last installation report, which a save writes.
+    report: Option<String>,
     next_id: u8,
+    live: Option<FakeLive>,
+    /// The attested note of the last export, kept (like the worker keeps
+    /// it) until the next request that is not an export.
+    kept_export: Option<(SessionId, String)>,
 }
 
 /// Demo users of the fake: a clinician and an admin.
@@ -92,7 +140,10 @@ impl FakeBackend {
             sessions: Vec::new(),
             deletions: Vec::new(),
             grounding: None,
+            report: None,
             next_id: 1,
+            live: None,
+            kept_export: None,
         };
         (fake, FakeProbe(log))
     }
@@ -146,6 +197,58 @@ impl FakeBackend {
             .sum()
     }
 
+    fn tampered(&self) -> bool {
+        self.log().audit_tampered
+    }
+
+    /// The fake's installation report: the real report's headings, its
+    /// users, counts and deletions. Never a transcript or a note.
+    fn report_markdown(&self) -> String {
+        let open = self
+            .sessions
+            .iter()
+            .filter(|(s, _)| s.state != SessionState::Destroyed)
+            .count();
+        let users: String = self
+            .users
+            .iter()
+            .map(|(u, _, r)| format!("- {u}: {r}\n"))
+            .collect();
+        let (warning, verdict) = if self.tampered() {
+            (
+                "> **WARNING: THE AUDIT LOG FAILED VERIFICATION (1 problem(s)).** Treat this installation as possibly tampered with until an administrator has investigated. Details under *Audit log*.\n\n",
+                "- Verification at the time of this report: **FAILED**:\n  - record 1: the signature does not verify\n",
+            )
+        } else {
+            (
+                "",
+                "- Verification at the time of this report: **passed** (records, hash chain, signed checkpoints).\n",
+            )
+        };
+        format!(
+            "# Tacet installation report\n\n\
+             Generated 2023-11-14 22:13:20 UTC by Tacet 0.1.0 for the data directory `/fake/vault`.\n\n\
+             {warning}\
+             ## AI systems that touch patient data\n\n\
+             | id | role | file | size | SHA-256 | licence | source | file intact |\n|---|---|---|---|---|---|---|---|\n\
+             | whisper-tiny.en | asr | model.bin | 77.7 MB | `1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a` | MIT | local file | yes |\n\n\
+             ## Data flow\n\n| stage | component | plaintext exposure |\n|---|---|---|\n\
+             | transcription | tacet-asr (whisper.cpp) | in memory while transcribing; the transcript is sealed when done |\n\n\
+             ## Where data lives and how it is encrypted\n\n- Cipher: AES-256-GCM\n\n\
+             ## Retention and deletion\n\n- Unexported sessions are destroyed after 7 day(s).\n\
+             - Sessions currently holding patient data: {open}.\n\n\
+             ## Users and roles\n\n{users}\n\
+             ## Audit log\n\n- Records: 12; Merkle root `{root}`\n\
+             - Sessions destroyed (deletion receipts): {destroyed}\n{verdict}\n\
+             Latest signed checkpoint (keep a copy elsewhere; later verification proves the log still contains it):\n\n\
+             ```\ntacet.local/audit\n12\n7+8n3lQbV0cG9pbnQ=\n```\n\n\
+             ## Network posture\n\n- No HTTP or model-hub client is linked into this program\n\n\
+             ## Risk-analysis input\n\n| threat | control |\n|---|---|\n| a lost laptop | AES-256-GCM at rest |\n",
+            root = "ef".repeat(32),
+            destroyed = self.deletions.len(),
+        )
+    }
+
     fn state_of(&self, id: SessionId) -> Option<SessionState> {
         self.sessions
             .iter()
@@ -168,6 +271,9 @@ impl FakeBackend {
                 .to_lowercase(),
         };
         self.log().requests.push(line);
+        if !matches!(req, Request::Export { .. }) {
+            self.kept_export = None;
+        }
         match req {
             Request::Unlock { user, passphrase } => {
                 let found = self
@@ -261,6 +367,73 @@ impl FakeBackend {
                 };
                 self.events.push_back(Event::Transcribed {
                     session: id,
+                    transcript,
+                });
+            }
+            Request::ListInputDevices => {
+                let remembered = self.log().remembered_device.clone();
+                self.events.push_back(Event::InputDevices {
+                    devices: fake_devices(),
+                    remembered,
+                });
+            }
+            Request::StartRecording {
+                template_id,
+                patient_ref,
+                device,
+            } => self.start_recording(template_id, patient_ref, device),
+            Request::PauseRecording => match &mut self.live {
+                Some(live) if !live.paused && !live.lost => {
+                    live.paused = true;
+                    live.pauses += 1;
+                    let elapsed_ms = live.elapsed_ms;
+                    self.audit("session.recording_paused", "success");
+                    self.events.push_back(Event::RecordingPaused { elapsed_ms });
+                }
+                _ => self.fail(Op::Record, "Nothing is recording, so nothing was paused."),
+            },
+            Request::ResumeRecording { device } => {
+                let Some(live) = self.live.as_mut().filter(|l| l.paused || l.lost) else {
+                    return self.fail(Op::Record, "The recording is not paused.");
+                };
+                let device = device.unwrap_or_else(|| FAKE_DEVICES[0].0.to_string());
+                if !FAKE_DEVICES.iter().any(|(id, _, _)| *id == device) {
+                    return self.fail(
+                        Op::Record,
+                        &format!("The input device {device:?} is not connected; choose another."),
+                    );
+                }
+                live.paused = false;
+                live.lost = false;
+                live.device = device.clone();
+                live.elapsed_ms += 2_000;
+                let elapsed_ms = live.elapsed_ms;
+                self.audit("session.recording_resumed", "success");
+                self.events.push_back(Event::RecordingResumed { device });
+                self.events.push_back(Event::LiveUpdate {
+                    elapsed_ms,
+                    level: Some(crate::backend::LiveLevel::from_linear(0.05, 0.3)),
+                    committed: vec![live_segment(
+                        elapsed_ms - 2_000,
+                        FAKE_LIVE_AFTER_RESUME,
+                        false,
+                    )],
+                    tentative: Some(Vec::new()),
+                });
+            }
+            Request::StopRecording => {
+                let Some(live) = self.live.take() else {
+                    return self.fail(Op::Record, "Nothing is recording.");
+                };
+                self.audit("session.recording_stopped", "success");
+                self.set_state(live.session, SessionState::Transcribed);
+                self.events.push_back(Event::RecordingStopped {
+                    recorded_ms: live.elapsed_ms,
+                    pauses: live.pauses,
+                });
+                let transcript = self.fake_transcript();
+                self.events.push_back(Event::Transcribed {
+                    session: live.session,
                     transcript,
                 });
             }
@@ -363,19 +536,51 @@ impl FakeBackend {
                 }
             }
             Request::Export { session, target } => {
+                if let Some((kept, text)) = self.kept_export.clone().filter(|(k, _)| *k == session)
+                {
+                    // Another copy of a note already exported: from memory.
+                    if let Some(path) = target.path() {
+                        if self.log().files.iter().any(|(p, _)| p == path) {
+                            return self.fail(
+                                Op::Export,
+                                &format!("{path} already exists; choose a new file name."),
+                            );
+                        }
+                        let contents = fake_export_file(&target, &text);
+                        self.log().files.push((path.to_string(), contents));
+                    }
+                    self.audit("session.exported", "success");
+                    let receipt_id = format!("rcpt-{}", kept.short());
+                    self.events.push_back(Event::Exported {
+                        receipt: DeletionReceipt {
+                            receipt_id,
+                            session,
+                            key_id_hex: "cd".repeat(16),
+                            destroyed_ciphertexts: 4,
+                            trigger: "exported",
+                            actor: UserName(self.user()),
+                            at_unix_ms: 1_700_000_100_000,
+                            audit_seq: 9,
+                        },
+                        checkpoint: "tacet.local/audit\n11\nROOT=\n".into(),
+                    });
+                    return;
+                }
                 if self.state_of(session) != Some(SessionState::Attested) {
                     self.audit("session.export_refused", "denied");
                     return self.fail(Op::Export, "The note has not been attested.");
                 }
-                if let ExportTarget::TextFile(path) = &target {
-                    let text = self
-                        .sessions
-                        .iter()
-                        .find(|(s, _)| s.id == session)
-                        .and_then(|(_, t)| t.clone())
-                        .unwrap_or_default();
-                    self.log().files.push((path.clone(), text));
+                let text = self
+                    .sessions
+                    .iter()
+                    .find(|(s, _)| s.id == session)
+                    .and_then(|(_, t)| t.clone())
+                    .unwrap_or_default();
+                if let Some(path) = target.path() {
+                    let contents = fake_export_file(&target, &text);
+                    self.log().files.push((path.to_string(), contents));
                 }
+                self.kept_export = Some((session, text));
                 self.audit("session.exported", "success");
                 self.audit("session.destroyed", "success");
                 let receipt_id = format!("rcpt-{}", session.short());
@@ -411,14 +616,52 @@ impl FakeBackend {
                 });
             }
             Request::VerifyAudit => {
+                let problems = if self.tampered() {
+                    vec!["record 1: the signature does not verify".to_string()]
+                } else {
+                    Vec::new()
+                };
                 self.audit("audit.verified", "success");
                 self.events
                     .push_back(Event::Verification(AuditVerification {
                         records: 12,
                         root_hex: "ef".repeat(32),
                         checkpoints_checked: 2,
-                        problems: Vec::new(),
+                        problems,
                     }));
+            }
+            Request::ComplianceReport => {
+                if self.role() != Some(Role::Admin) {
+                    return self.fail(
+                        Op::Admin,
+                        "The installation report is an admin's document: sign in as an admin.",
+                    );
+                }
+                let markdown = self.report_markdown();
+                self.audit("audit.viewed", "success");
+                self.report = Some(markdown.clone());
+                self.events.push_back(Event::ComplianceReport {
+                    markdown,
+                    audit_verified: !self.tampered(),
+                });
+            }
+            Request::SaveComplianceReport { path, format } => {
+                let Some(markdown) = self.report.clone() else {
+                    return self.fail(Op::Admin, "Write the report first, then save it.");
+                };
+                if self.log().files.iter().any(|(p, _)| *p == path) {
+                    return self.fail(
+                        Op::Admin,
+                        &format!("{path} already exists; choose a new file name (a report never overwrites a file)."),
+                    );
+                }
+                let contents = match format {
+                    ReportFormat::Markdown => markdown,
+                    ReportFormat::Pdf => format!("%PDF-1.4 (fake)\n{markdown}"),
+                };
+                self.log().files.push((path.clone(), contents));
+                self.events
+                    .push_back(Event::ComplianceSaved { path, format });
             }
             Request::Deletions => {
                 self.audit("audit.viewed", "success");
@@ -430,14 +673,161 @@ impl FakeBackend {
                     "tacet.local/audit\n12\n7+8n3lQbV0cG9pbnQ=\n\n— tacet.local/audit AAAAfakesig\n".into(),
                 ));
             }
-            Request::Models => self.events.push_back(Event::Models(vec![ModelRow {
-                id: "whisper-tiny.en".into(),
-                role: "asr".into(),
-                size_bytes: 77_691_713,
-                sha256: "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a".into(),
-                licence: "MIT".into(),
-            }])),
+            Request::Models => {
+                let list = self.fake_models();
+                self.events.push_back(Event::Models(list));
+            }
+            Request::Retention => {
+                let row = self.fake_retention();
+                self.events.push_back(Event::Retention(row));
+            }
+            Request::SetRetention {
+                retention_days,
+                grace_hours,
+            } => {
+                if self.signed_in.as_ref().map(|s| s.1) != Some(Role::Admin) {
+                    self.fail(Op::Admin, "Only an admin can change retention settings.");
+                } else if !(retention_days.is_finite() && retention_days >= 1.0 / 24.0) {
+                    self.fail(
+                        Op::Admin,
+                        "The retention period must be a number of days, at least one hour (0.042 days).",
+                    );
+                } else if !(grace_hours.is_finite() && (0.0..=72.0).contains(&grace_hours)) {
+                    self.fail(
+                        Op::Admin,
+                        "The grace period after export must be between 0 and 72 hours.",
+                    );
+                } else {
+                    self.log().retention = Some((retention_days, grace_hours));
+                    self.audit("settings.changed", "success");
+                    let row = self.fake_retention();
+                    self.events.push_back(Event::Retention(row));
+                }
+            }
+            Request::VerifyModel { id } => {
+                if self.fake_models().iter().any(|m| m.id == id) {
+                    self.events.push_back(Event::ModelVerified {
+                        message: format!("{id}: the file is intact (its SHA-256 matches the import record), and it is the model Tacet's manifest lists."),
+                        id,
+                        ok: true,
+                    });
+                } else {
+                    self.fail(Op::Admin, &format!("no installed model has the id {id}"));
+                }
+            }
+            Request::ImportModel { path } => {
+                if self.signed_in.as_ref().map(|s| s.1) != Some(Role::Admin) {
+                    self.fail(Op::Admin, "Only an admin can import models.");
+                    return;
+                }
+                let p = std::path::Path::new(&path);
+                match std::fs::read(p) {
+                    Err(e) => {
+                        self.audit("model.imported", "failed");
+                        self.fail(Op::Admin, &format!("cannot read metadata of {path}: {e}"));
+                    }
+                    Ok(bytes) if !bytes.starts_with(b"GGUF") => {
+                        self.audit("model.imported", "failed");
+                        self.fail(
+                            Op::Admin,
+                            &format!("{path} is not a model file Tacet can import (no GGUF or whisper header)"),
+                        );
+                    }
+                    Ok(_) => {
+                        let id = p
+                            .file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_else(|| "imported".into());
+                        self.audit("model.imported", "success");
+                        self.log().imported_models.push(id.clone());
+                        self.events.push_back(Event::ModelImported { id });
+                        let list = self.fake_models();
+                        self.events.push_back(Event::Models(list));
+                    }
+                }
+            }
+            Request::Users => {
+                let list = self.fake_users();
+                self.events.push_back(Event::Users(list));
+            }
+            Request::AddUser {
+                name,
+                role,
+                passphrase,
+            } => {
+                let me = self.signed_in.as_ref().map(|s| s.1);
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                {
+                    self.fail(
+                        Op::Admin,
+                        "A user name is 1-64 letters, digits, '.', '-' or '_'.",
+                    );
+                } else if self.users.iter().any(|(u, _, _)| *u == name) {
+                    self.fail(Op::Admin, &format!("a user named {name} already exists"));
+                } else if passphrase.expose().chars().count() < 8 {
+                    self.fail(Op::Admin, "The passphrase must have at least 8 characters.");
+                } else if role == Role::Clinician && me != Some(Role::Clinician) {
+                    self.fail(
+                        Op::Admin,
+                        "Only a clinician (who holds the data key) can add another clinician.",
+                    );
+                } else {
+                    self.users
+                        .push((name.clone(), passphrase.expose().to_string(), role));
+                    self.audit("user.added", "success");
+                    self.events.push_back(Event::UserAdded { name, role });
+                    let list = self.fake_users();
+                    self.events.push_back(Event::Users(list));
+                }
+            }
         }
+    }
+}
+
+impl FakeBackend {
+    fn fake_models(&self) -> Vec<ModelRow> {
+        let mut list = vec![ModelRow {
+            id: "whisper-tiny.en".into(),
+            role: "asr".into(),
+            size_bytes: 77_691_713,
+            sha256: "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a".into(),
+            licence: "MIT".into(),
+        }];
+        for id in self.log().imported_models.clone() {
+            list.push(ModelRow {
+                id,
+                role: "llm".into(),
+                size_bytes: 98_362_432,
+                sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53".into(),
+                licence: "Apache-2.0".into(),
+            });
+        }
+        list
+    }
+
+    fn fake_retention(&self) -> crate::backend::RetentionRow {
+        let (retention_days, grace_hours) = self.log().retention.unwrap_or((7.0, 0.0));
+        crate::backend::RetentionRow {
+            retention_days,
+            grace_hours,
+            last_run_unix_ms: Some(1_763_900_000_000),
+        }
+    }
+
+    fn fake_users(&self) -> Vec<crate::backend::UserRow> {
+        let mut list: Vec<crate::backend::UserRow> = self
+            .users
+            .iter()
+            .map(|(name, _, role)| crate::backend::UserRow {
+                name: name.clone(),
+                role: *role,
+            })
+            .collect();
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        list
     }
 }
 
@@ -448,10 +838,133 @@ impl Backend for FakeBackend {
     }
 
     fn try_recv(&mut self) -> Option<Event> {
+        if std::mem::take(&mut self.log().lose_device) {
+            if let Some(live) = self.live.as_mut().filter(|l| !l.lost) {
+                live.lost = true;
+                let elapsed_ms = live.elapsed_ms;
+                self.events.push_back(Event::DeviceLost {
+                    message: "The input device stopped delivering audio (disconnected or failed)."
+                        .into(),
+                    elapsed_ms,
+                });
+            }
+        }
         self.events.pop_front()
     }
 
     fn cancel_draft(&self) {}
+}
+
+impl FakeBackend {
+    /// The transcript a finished recording has: what the fake "heard".
+    fn fake_transcript(&self) -> Transcript {
+        let seg = |id: u32, text: &str| Segment {
+            id,
+            start_ms: u64::from(id) * 3000,
+            end_ms: u64::from(id) * 3000 + 3000,
+            speaker: None,
+            text: text.into(),
+            confidence: 0.9,
+        };
+        Transcript {
+            language: "en".into(),
+            segments: vec![
+                seg(0, &self.transcript_text),
+                seg(1, FAKE_DOSE_SEGMENT),
+                seg(2, FAKE_LIVE_COMMITTED),
+                seg(3, FAKE_LIVE_AFTER_RESUME),
+            ],
+            model_sha256: "0".repeat(64),
+        }
+    }
+
+    /// A live recording: the session, then a first stretch of text, one
+    /// part committed and one still tentative (and unsure).
+    fn start_recording(
+        &mut self,
+        template_id: String,
+        patient_ref: String,
+        device: Option<String>,
+    ) {
+        if self.role() != Some(Role::Clinician) {
+            return self.fail(Op::Record, "Only a clinician can record sessions.");
+        }
+        if self.live.is_some() {
+            return self.fail(Op::Record, "A recording is already running.");
+        }
+        let remembered = self.log().remembered_device.clone();
+        let (device, notice) = match (device, remembered) {
+            (Some(d), _) => {
+                if !FAKE_DEVICES.iter().any(|(id, _, _)| *id == d) {
+                    return self.fail(
+                        Op::Record,
+                        &format!("The input device {d:?} is not connected; choose another."),
+                    );
+                }
+                self.log().remembered_device = Some(d.clone());
+                (d, None)
+            }
+            (None, Some(r)) if !FAKE_DEVICES.iter().any(|(id, _, _)| *id == r) => (
+                FAKE_DEVICES[0].0.to_string(),
+                Some(format!("The remembered input device {r:?} is not connected; recording from the default input instead.")),
+            ),
+            (None, _) => (FAKE_DEVICES[0].0.to_string(), None),
+        };
+        let id = SessionId([self.next_id; 16]);
+        self.next_id = self.next_id.wrapping_add(1);
+        self.sessions.push((
+            SessionSummary {
+                id,
+                owner: UserName(self.user()),
+                state: SessionState::Recording,
+                template_id,
+                created_at_unix_ms: 1_700_000_000_000,
+                receipt_id: None,
+            },
+            Some(patient_ref),
+        ));
+        self.audit("session.created", "success");
+        self.audit("session.recording_started", "success");
+        self.live = Some(FakeLive {
+            session: id,
+            device: device.clone(),
+            elapsed_ms: 4_000,
+            pauses: 0,
+            paused: false,
+            lost: false,
+        });
+        self.events.push_back(Event::RecordingStarted {
+            session: id,
+            device,
+            notice,
+        });
+        self.events.push_back(Event::LiveUpdate {
+            elapsed_ms: 4_000,
+            level: Some(crate::backend::LiveLevel::from_linear(0.1, 0.5)),
+            committed: vec![live_segment(0, FAKE_LIVE_COMMITTED, false)],
+            tentative: Some(vec![live_segment(3_000, FAKE_LIVE_TENTATIVE, true)]),
+        });
+    }
+}
+
+fn fake_devices() -> Vec<InputDevice> {
+    FAKE_DEVICES
+        .iter()
+        .map(|(id, name, is_default)| InputDevice {
+            id: (*id).into(),
+            name: (*name).into(),
+            is_default: *is_default,
+        })
+        .collect()
+}
+
+fn live_segment(start_ms: u64, text: &str, low_confidence: bool) -> LiveSegment {
+    LiveSegment {
+        start_ms,
+        end_ms: start_ms + 1_000,
+        text: text.into(),
+        low_confidence,
+    }
 }
 
 /// Two small templates (the real list comes from the application layer).
@@ -491,5 +1004,18 @@ fn fake_flagged_sentence() -> SentenceView {
             detail: "dose 500 mg is not in the transcript (transcript says 81 mg)".into(),
             evidence_segment: Some(1),
         }],
+    }
+}
+
+/// What the fake "writes" for a file export: the attested text as is for
+/// text (the real worker appends the audit checkpoint), behind a marker
+/// line for PDF and FHIR so a test can tell the formats apart.
+fn fake_export_file(target: &ExportTarget, text: &str) -> String {
+    match target {
+        ExportTarget::PdfFile(_) => format!("%PDF-1.4 (fake)\n{text}"),
+        ExportTarget::FhirFile(_) => {
+            format!("{{\"resourceType\": \"DocumentReference\"}} (fake)\n{text}")
+        }
+        ExportTarget::TextFile(_) | ExportTarget::Clipboard => text.to_string(),
     }
 }

@@ -25,7 +25,7 @@ pub mod tokens;
 pub use app::TacetUi;
 pub use backend::{
     Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
-    Op, Request, Secret, SentenceView,
+    Op, ReportFormat, Request, Secret, SentenceView,
 };
 pub use screens::clinician::CONSENT_SCRIPT;
 pub use state::{Screen, UiCommand, ViewState};

@@ -10,7 +10,8 @@
 //! application layer's `open_flags` applies when it attests), or once the
 //! clinician ticks "Accept flag" and gives a reason.
 
-use crate::backend::{GroundingView, ModelRow};
+use crate::backend::{GroundingView, InputDevice, LiveLevel, LiveSegment, ModelRow, ReportFormat};
+use crate::backend::{RetentionRow, UserRow};
 use crate::tokens::ThemeKind;
 use tacet_core::ports::{AuditVerification, DeletionEntry, DeletionReceipt, SessionSummary};
 use tacet_core::{Role, SessionId, Template, Transcript};
@@ -40,6 +41,14 @@ pub enum UiCommand {
     /// The patient's answer to the consent script.
     Consent(bool),
     Transcribe,
+    /// Start recording live from the device chosen in the picker.
+    StartRecording,
+    PauseRecording,
+    /// Resume after a pause or a lost device (from the picker's device).
+    ResumeRecording,
+    StopRecording,
+    /// Ask the backend for the input devices again.
+    RefreshDevices,
     StartDraft,
     CancelDraft,
     /// Show the evidence of this sentence (an index into the grounding).
@@ -53,12 +62,32 @@ pub enum UiCommand {
     CopyNote,
     CopySection(usize),
     SaveText,
+    /// Save the attested note as a PDF file.
+    SavePdf,
+    /// Save the attested note as a FHIR R4 DocumentReference (JSON) file.
+    SaveFhir,
     FinishSession,
     VerifyAudit,
     LoadCheckpoint,
     CopyCheckpoint,
     LoadDeletions,
     LoadModels,
+    /// Ask for the installation report.
+    ComplianceReport,
+    /// Save the report on screen to the path in the admin's form.
+    SaveReport(ReportFormat),
+    /// Ask for the retention settings.
+    LoadRetention,
+    /// Save the retention settings in the admin's form (validated first).
+    SaveRetention,
+    /// Re-hash this installed model.
+    VerifyModel(String),
+    /// Import the model at the path in the admin's form.
+    ImportModel,
+    LoadUsers,
+    /// Add the user in the new-user form (the admin's card or the
+    /// clinician's "Add a colleague").
+    AddUser,
 }
 
 /// User-adjustable settings.
@@ -341,12 +370,136 @@ pub fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The installation report as the backend produced it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComplianceView {
+    pub markdown: String,
+    /// False when the audit log failed verification or could not be read.
+    pub audit_verified: bool,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdminView {
     pub verification: Option<AuditVerification>,
     pub checkpoint: Option<String>,
     pub deletions: Option<Vec<DeletionEntry>>,
     pub models: Option<Vec<ModelRow>>,
+    pub report: Option<ComplianceView>,
+    /// Where to save the report (a path to a new file).
+    pub report_path: String,
+    /// What was last saved, for the confirmation.
+    pub report_saved: Option<String>,
+    /// Scroll the report into view once, when it arrives.
+    pub scroll_to_report: bool,
+    pub retention: Option<RetentionRow>,
+    /// The retention form: days for unexported sessions, hours of grace.
+    pub retention_days_input: String,
+    pub grace_hours_input: String,
+    /// The confirmation after a change.
+    pub retention_saved: Option<String>,
+    /// Where to import a model from (a file, directory or wheel).
+    pub import_path: String,
+    /// What the last import did, in words.
+    pub import_result: Option<String>,
+    /// The last verification of each model: (id, ok, what was found).
+    pub model_checks: Vec<(String, bool, String)>,
+    pub users: Option<Vec<UserRow>>,
+    /// The new-user form; the clinician's "Add a colleague" uses it too.
+    pub new_user: NewUserForm,
+    /// The confirmation after a user was added.
+    pub user_added: Option<String>,
+}
+
+/// A new user's name, role and passphrase (typed twice). The passphrase
+/// fields are wiped once sent and on lock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUserForm {
+    pub name: String,
+    pub role: Role,
+    pub passphrase: String,
+    pub confirm: String,
+}
+
+impl Default for NewUserForm {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            role: Role::Admin,
+            passphrase: String::new(),
+            confirm: String::new(),
+        }
+    }
+}
+
+/// The shortest retention period for unexported sessions, in days (one
+/// hour: the vault and `tacet settings` refuse less).
+pub const MIN_RETENTION_DAYS: f64 = 1.0 / 24.0;
+/// The longest grace period after export, in hours.
+pub const MAX_GRACE_HOURS: f64 = 72.0;
+
+/// The retention form's values as (days, hours), or why they are refused:
+/// the bounds `tacet settings` applies.
+pub fn parse_retention(days: &str, hours: &str) -> Result<(f64, f64), String> {
+    let d: f64 = days.trim().parse().map_err(|_| {
+        "The retention period must be a number of days (for example 7 or 0.5).".to_string()
+    })?;
+    if !(d.is_finite() && d >= MIN_RETENTION_DAYS) {
+        return Err("The retention period must be at least one hour (0.042 days).".to_string());
+    }
+    let h: f64 = hours.trim().parse().map_err(|_| {
+        "The grace period must be a number of hours (for example 0 or 24).".to_string()
+    })?;
+    if !(h.is_finite() && (0.0..=MAX_GRACE_HOURS).contains(&h)) {
+        return Err("The grace period after export must be between 0 and 72 hours.".to_string());
+    }
+    Ok((d, h))
+}
+
+/// Where a live recording is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LivePhase {
+    #[default]
+    Idle,
+    /// Asked to start; waiting for the device.
+    Starting,
+    Recording,
+    Paused,
+    /// The device disappeared: paused until a device is back.
+    DeviceLost,
+    /// Asked to stop; waiting for the transcript.
+    Stopping,
+}
+
+/// The Record screen's live recording.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveView {
+    pub devices: Vec<InputDevice>,
+    /// Whether the device list has arrived.
+    pub devices_loaded: bool,
+    /// The device chosen last time (pre-selected in the picker).
+    pub remembered: Option<String>,
+    /// The picker's choice: a device id, or `None` for the default input.
+    pub selected: Option<String>,
+    pub phase: LivePhase,
+    pub session: Option<SessionId>,
+    /// The device recording now.
+    pub device: Option<String>,
+    /// Audio recorded so far (pauses not counted).
+    pub elapsed_ms: u64,
+    pub level: Option<LiveLevel>,
+    /// Final text, in order.
+    pub committed: Vec<LiveSegment>,
+    /// Text the engine may still change.
+    pub tentative: Vec<LiveSegment>,
+    /// Why the device was lost, while it is.
+    pub device_lost: Option<String>,
+}
+
+impl LiveView {
+    /// A recording exists (starting, running, paused, lost or stopping).
+    pub fn is_active(&self) -> bool {
+        self.phase != LivePhase::Idle
+    }
 }
 
 /// Everything the window shows.
@@ -364,6 +517,7 @@ pub struct ViewState {
     pub new_session: NewSessionForm,
     pub work: Work,
     pub admin: AdminView,
+    pub live: LiveView,
 }
 
 impl Default for ViewState {
@@ -381,6 +535,7 @@ impl Default for ViewState {
             new_session: NewSessionForm::default(),
             work: Work::default(),
             admin: AdminView::default(),
+            live: LiveView::default(),
         }
     }
 }

@@ -83,8 +83,8 @@ fn to_review(h: &mut Harness<'_, TacetUi>) {
     );
     click(h, "Yes, the patient consents");
     assert_eq!(h.state().state.screen, Screen::Record);
-    // The microphone is not available yet, and says so.
-    assert!(h
+    // Live recording is offered; this flow takes the WAV file instead.
+    assert!(!h
         .get_by_label("Record from microphone")
         .accesskit_node()
         .is_disabled());
@@ -555,4 +555,150 @@ fn clicking_a_sentence_highlights_its_evidence_in_the_transcript() {
     click(&mut h, &format!("data (from: {CANARY})."));
     assert_eq!(h.state().state.work.highlighted_segments(), vec![0]);
     assert_eq!(h.query_all_by_label("evidence").count(), 1);
+}
+
+/// The admin screen, with the installation report written.
+fn admin_with_report(h: &mut Harness<'_, TacetUi>) {
+    unlock(h, FAKE_ADMIN);
+    assert_eq!(h.state().state.screen, Screen::Admin);
+    click(h, "Write compliance report");
+    assert!(h.state().state.admin.report.is_some());
+}
+
+#[test]
+fn an_admin_reads_and_saves_the_compliance_report() {
+    let (mut h, probe) = harness();
+    // Nothing to save before a report exists.
+    unlock(&mut h, FAKE_ADMIN);
+    assert!(h.query_by_label("Save as Markdown…").is_none());
+    assert!(h.query_by_label("Save as PDF…").is_none());
+    click(&mut h, "Write compliance report");
+    // Its sections, as headings, and the verdict.
+    for section in [
+        "Tacet installation report",
+        "AI systems that touch patient data",
+        "Data flow",
+        "Where data lives and how it is encrypted",
+        "Retention and deletion",
+        "Users and roles",
+        "Network posture",
+        "Risk-analysis input",
+        "• drlee: clinician",
+    ] {
+        h.get_by_label(section);
+    }
+    // "Audit log" heads the audit card and the report's section.
+    assert_eq!(h.query_all_by_label("Audit log").count(), 2);
+    h.get_by_label("audit log verified");
+    assert!(h.query_by_label(AUDIT_FAILED).is_none());
+    assert!(probe
+        .log()
+        .audit
+        .contains(&("audit.viewed".into(), "success".into())));
+
+    // Saved as Markdown and as PDF, each to a new file.
+    type_into(
+        &mut h,
+        "Save report to (path of a new file)",
+        "/tmp/report.md",
+    );
+    click(&mut h, "Save as Markdown…");
+    h.get_by_label("The report was saved as Markdown to /tmp/report.md.");
+    h.state_mut().state.admin.report_path = "/tmp/report.pdf".into();
+    h.run();
+    click(&mut h, "Save as PDF…");
+    h.get_by_label("The report was saved as PDF to /tmp/report.pdf.");
+    {
+        let log = probe.log();
+        assert_eq!(log.files.len(), 2);
+        let md = &h.state().state.admin.report.as_ref().unwrap().markdown;
+        assert_eq!(&log.files[0], &("/tmp/report.md".to_string(), md.clone()));
+        assert!(log.files[1].1.starts_with("%PDF-1.4"));
+    }
+    // An existing file is never overwritten.
+    click(&mut h, "Save as PDF…");
+    assert!(h
+        .state()
+        .state
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("already exists"));
+    assert_eq!(probe.log().files.len(), 2);
+}
+
+const AUDIT_FAILED: &str = "The audit log FAILED verification";
+
+#[test]
+fn fail_a_tampered_audit_log_is_the_reports_first_word() {
+    let (mut h, probe) = harness();
+    probe.log().audit_tampered = true;
+    admin_with_report(&mut h);
+    // Said prominently, above the report, and in the report's first quote.
+    h.get_by_label(AUDIT_FAILED);
+    assert!(h.query_by_label("audit log verified").is_none());
+    assert!(
+        !h.state()
+            .state
+            .admin
+            .report
+            .as_ref()
+            .unwrap()
+            .audit_verified
+    );
+    assert!(!texts_containing(&h, "WARNING: THE AUDIT LOG FAILED VERIFICATION").is_empty());
+    h.get_by_label("– record 1: the signature does not verify");
+    // The light theme shows it too.
+    click(&mut h, "Light theme");
+    h.get_by_label(AUDIT_FAILED);
+}
+
+#[test]
+fn fail_a_clinician_gets_no_compliance_report() {
+    let (mut h, probe) = harness();
+    unlock(&mut h, FAKE_CLINICIAN);
+    // No screen of the clinician's offers it…
+    assert!(h.query_by_label("Write compliance report").is_none());
+    // …and asking anyway is refused before the backend is asked.
+    h.state_mut().handle(tacet_ui::UiCommand::ComplianceReport);
+    h.run();
+    assert!(h.state().state.admin.report.is_none());
+    assert!(h
+        .state()
+        .state
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("admin's document"));
+    assert!(!probe
+        .log()
+        .requests
+        .iter()
+        .any(|r| r.contains("compliance")));
+}
+
+#[test]
+fn the_compliance_report_holds_no_patient_text() {
+    let (mut h, _probe) = harness();
+    // A clinician finishes a session whose transcript carries the canary.
+    to_review(&mut h);
+    for s in [
+        "Accept DATA",
+        "Accept ASSESSMENT",
+        "Accept PLAN",
+        "I have reviewed this note and it is accurate.",
+    ] {
+        click(&mut h, s);
+    }
+    accept_the_flag(&mut h);
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    click(&mut h, "Copy whole note");
+    click(&mut h, "Lock");
+    admin_with_report(&mut h);
+    h.get_by_label("• Sessions destroyed (deletion receipts): 1");
+    assert!(texts_containing(&h, CANARY).is_empty());
+    assert!(texts_containing(&h, "MRN-001").is_empty());
+    let md = &h.state().state.admin.report.as_ref().unwrap().markdown;
+    assert!(!md.contains(CANARY) && !md.contains("MRN-001"));
 }

@@ -1,5 +1,6 @@
 //! The clinician's screens before review: the session list, a new session
-//! with its consent, the recording source, and the draft as it is written.
+//! with its consent, and the draft as it is written (the Record screen is
+//! in `record.rs`).
 
 use super::{busy_line, chip, field, format_ms};
 use crate::state::{UiCommand, ViewState};
@@ -73,7 +74,26 @@ pub fn sessions(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec
             });
     });
     ui.add_space(t.space_l);
+    add_colleague(ui, st, t, out);
     settings(ui, st, t);
+}
+
+/// A clinician enrols a new clinician: only a clinician holds the data key
+/// that is wrapped for the newcomer (an admin never does).
+fn add_colleague(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+    egui::CollapsingHeader::new("Add a colleague")
+        .id_salt("add_colleague")
+        .show(ui, |ui| {
+            st.admin.new_user.role = tacet_core::Role::Clinician;
+            ui.label(
+                RichText::new("Enrol a new clinician: they get their own passphrase and access to the practice's sessions. The addition is audited.")
+                    .color(t.palette.text_weak),
+            );
+            super::admin::new_user_fields(ui, st, t, out, "Add colleague");
+            if let Some(done) = &st.admin.user_added {
+                ui.label(RichText::new(done).color(t.palette.success));
+            }
+        });
 }
 
 /// Auto-lock and clipboard timing.
@@ -89,7 +109,7 @@ pub fn settings(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens) {
             ui.add(egui::DragValue::new(&mut st.settings.clipboard_clear_s).range(0..=600))
                 .labelled_by(l.id);
         });
-        ui.label(RichText::new("Ctrl+R transcribes · F / Shift+F move between sections that need review · Ctrl+Enter attests").color(t.palette.text_weak).size(t.text_small));
+        ui.label(RichText::new("Ctrl+Shift+R records · Ctrl+Shift+P pauses · Ctrl+Shift+S stops · Ctrl+R transcribes a WAV · F / Shift+F move between sections that need review · Ctrl+Enter attests").color(t.palette.text_weak).size(t.text_small));
     });
 }
 
@@ -174,53 +194,6 @@ pub fn new_session(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut 
                 }
             }
         });
-    });
-}
-
-pub fn record(
-    ui: &mut egui::Ui,
-    st: &mut ViewState,
-    t: &Tokens,
-    now_s: f64,
-    out: &mut Vec<UiCommand>,
-) {
-    ui.horizontal(|ui| {
-        ui.label(RichText::new("Record").size(t.text_title).strong());
-        chip(ui, t, "consent given", t.palette.success);
-        ui.label(
-            RichText::new(format!("template {}", st.new_session.template_id))
-                .color(t.palette.text_weak),
-        );
-    });
-    ui.add_space(t.space_m);
-    if st.new_session.consent != Some(true) {
-        ui.label("There is no consent for this session, so nothing can be recorded.");
-        return;
-    }
-    let busy = st.busy.is_some();
-    t.card().show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.label(RichText::new("Transcribe a recording (WAV)…").size(t.text_heading).strong());
-        ui.label(RichText::new("Any sample rate or channel count; it is converted to 16 kHz mono and sealed in the vault.").color(t.palette.text_weak));
-        ui.add_space(t.space_s);
-        ui.add_enabled_ui(!busy, |ui| {
-            field(ui, "WAV file path", &mut st.new_session.wav_path, false, 520.0);
-        });
-        ui.add_space(t.space_s);
-        if ui.add_enabled(!busy, egui::Button::new("Transcribe recording (Ctrl+R)")).clicked() {
-            out.push(UiCommand::Transcribe);
-        }
-        busy_line(ui, st, t, now_s);
-    });
-    ui.add_space(t.space_m);
-    t.card().show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        ui.label(RichText::new("Microphone").size(t.text_heading).strong());
-        ui.add_enabled(false, egui::Button::new("Record from microphone"));
-        ui.label(
-            RichText::new("Live capture (record, pause, stop, level meter, live transcript) arrives with the live-capture work; until then, transcribe a WAV recording.")
-                .color(t.palette.text_weak),
-        );
     });
 }
 

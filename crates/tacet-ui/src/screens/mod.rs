@@ -5,6 +5,7 @@
 
 mod admin;
 pub(crate) mod clinician;
+mod record;
 mod review;
 mod unlock;
 
@@ -40,7 +41,7 @@ pub fn frame(
                 Screen::Unlock => unlock::show(ui, st, t, out),
                 Screen::Sessions => clinician::sessions(ui, st, t, out),
                 Screen::NewSession => clinician::new_session(ui, st, t, out),
-                Screen::Record => clinician::record(ui, st, t, now_s, out),
+                Screen::Record => record::show(ui, st, t, now_s, out),
                 Screen::Draft => clinician::draft(ui, st, t, now_s, out),
                 Screen::Review => review::show(ui, st, t, scroll_to_focus, out),
                 Screen::Export => review::export(ui, st, t, out),
@@ -66,7 +67,9 @@ fn top_bar(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCo
             ui.separator();
             ui.label(format!("{} ({})", who.user, who.role));
             ui.separator();
-            if who.role == tacet_core::Role::Clinician {
+            // While a recording runs the Record screen stays (Lock still
+            // works: the recording is stopped and sealed first).
+            if who.role == tacet_core::Role::Clinician && !st.live.is_active() {
                 if ui
                     .selectable_label(st.screen == Screen::Sessions, "Sessions")
                     .clicked()
@@ -166,6 +169,16 @@ pub(crate) fn field(
     .labelled_by(l.id)
 }
 
+/// A recording clock: "mm:ss" (or "h:mm:ss" past an hour).
+pub(crate) fn clock(ms: u64) -> String {
+    let secs = ms / 1000;
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    } else {
+        format!("{:02}:{:02}", secs / 60, secs % 60)
+    }
+}
+
 /// UTC date and time from Unix milliseconds, without a date library.
 pub(crate) fn format_ms(ms: u64) -> String {
     let secs = ms / 1000;
@@ -186,6 +199,13 @@ pub(crate) fn format_ms(ms: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_recording_clock() {
+        assert_eq!(super::clock(0), "00:00");
+        assert_eq!(super::clock(61_999), "01:01");
+        assert_eq!(super::clock(3_723_000), "1:02:03");
+    }
+
     #[test]
     fn formats_a_known_time() {
         assert_eq!(super::format_ms(1_700_000_000_000), "2023-11-14 22:13 UTC");

@@ -498,14 +498,14 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
             if let Some(what) = &st.work.last_export {
                 ui.label(what);
             }
-            ui.label(RichText::new("The attested note stays on this screen until you press Finish.").color(t.palette.text_weak));
+            ui.label(RichText::new("The attested note stays on this screen until you press Finish: copy its sections and save more copies until then.").color(t.palette.text_weak));
             if ui.button("Finish").clicked() {
                 out.push(UiCommand::FinishSession);
             }
         });
     } else {
         ui.label(
-            RichText::new("The first copy or save exports the note and destroys the session's recording, transcript and draft.")
+            RichText::new("The first copy or save exports the note and destroys the session's recording, transcript and draft. You can go on copying sections and saving other formats of this note until you press Finish.")
                 .color(t.palette.text_weak),
         );
     }
@@ -544,29 +544,42 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                 .color(t.palette.text_weak)
                 .size(t.text_small),
             );
-            if st.work.receipt.is_none() {
-                ui.add_space(t.space_m);
-                ui.label(
-                    RichText::new("Save to a file")
-                        .size(t.text_heading)
-                        .strong(),
+            // Every format of the one attested note, before and after the
+            // first export destroys the session (later saves come from the
+            // note the backend keeps until Finish, and are audited).
+            let again = if st.work.receipt.is_some() { "another copy " } else { "" };
+            ui.add_space(t.space_m);
+            ui.label(
+                RichText::new("Save to a file")
+                    .size(t.text_heading)
+                    .strong(),
+            );
+            ui.add_enabled_ui(!busy, |ui| {
+                field(
+                    ui,
+                    "Save to (path of a new file)",
+                    &mut st.work.save_path,
+                    false,
+                    360.0,
                 );
-                ui.add_enabled_ui(!busy, |ui| {
-                    field(
-                        ui,
-                        "Save to (path of a new file)",
-                        &mut st.work.save_path,
-                        false,
-                        360.0,
-                    );
-                });
-                if ui
-                    .add_enabled(!busy, egui::Button::new("Save as text"))
-                    .clicked()
-                {
-                    out.push(UiCommand::SaveText);
+            });
+            ui.horizontal_wrapped(|ui| {
+                for (label, cmd) in [
+                    ("text", UiCommand::SaveText),
+                    ("PDF", UiCommand::SavePdf),
+                    ("FHIR", UiCommand::SaveFhir),
+                ] {
+                    let button = egui::Button::new(format!("Save {again}as {label}"));
+                    if ui.add_enabled(!busy, button).clicked() {
+                        out.push(cmd);
+                    }
                 }
-            }
+            });
+            ui.label(
+                RichText::new("Text: the note with its headings and the audit checkpoint. PDF: the same, for printing. FHIR: an R4 DocumentReference for the EHR.")
+                    .color(t.palette.text_weak)
+                    .size(t.text_small),
+            );
             if let Some(b) = &st.busy {
                 ui.horizontal(|ui| {
                     ui.spinner();

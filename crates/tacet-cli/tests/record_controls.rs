@@ -1,0 +1,269 @@
+//! `tacet session record` driven from a pipe, as a person drives it from a
+//! terminal: `p` pauses, `r` resumes, `s` stops. A private PulseAudio null
+//! sink is the microphone (see support/pulse.rs); an espeak-ng sentence is
+//! played into it once while paused (it must not be recorded) and once
+//! after resuming (it must be). Then the remembered input device: `--device`
+//! is remembered, the next recording without it uses it, and a remembered
+//! device that is gone is said plainly and the default input used.
+//!
+//! One test in this binary (the PulseAudio helper sets HOME and
+//! XDG_RUNTIME_DIR for the whole process). Skips with a message when
+//! pulseaudio, espeak-ng or the cached whisper model are absent.
+
+#[path = "support/pulse.rs"]
+mod pulse;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+const SENTENCE: &str = "The patient reports chest pain and shortness of breath when walking.";
+const KEY_WORDS: [&str; 3] = ["chest pain", "shortness of breath", "walking"];
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cached_asr() -> Option<PathBuf> {
+    let root = std::env::var_os("TACET_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
+    let dir = root.join("files/whisper-tiny.en-ct2");
+    dir.join("model.bin").exists().then_some(dir)
+}
+
+struct Tacet {
+    data: tempfile::TempDir,
+}
+
+impl Tacet {
+    fn command(&self, user: &str, args: &[&str]) -> Command {
+        let pass = if user == "admin" {
+            "admin-passphrase-1"
+        } else {
+            "clinician-passphrase-1"
+        };
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
+        c.current_dir(repo_root())
+            .env("TACET_DATA_DIR", self.data.path())
+            .env("TACET_USER", user)
+            .env("TACET_PASSPHRASE", pass)
+            .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
+            .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
+            .env("TACET_ASR_THREADS", "2")
+            .args(args);
+        c
+    }
+    fn run(&self, user: &str, args: &[&str]) -> Output {
+        self.command(user, args).output().expect("run tacet")
+    }
+    /// Starts a recording with piped stdin; stderr lines arrive on the receiver.
+    fn spawn_record(&self, extra: &[&str]) -> (Child, Receiver<String>) {
+        let mut args = vec!["session", "record", "--patient", "MRN-CTRL-0001"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .command("clinician", &args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tacet session record");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        (child, rx)
+    }
+}
+
+fn ok(o: &Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        out,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+/// Waits for a stderr line containing `needle`; returns every line seen.
+fn wait_for(rx: &Receiver<String>, seen: &mut Vec<String>, needle: &str) {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(30) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(50)) {
+            let found = line.contains(needle);
+            seen.push(line);
+            if found {
+                return;
+            }
+        }
+    }
+    panic!(
+        "no line with {needle:?} from the recorder:\n{}",
+        seen.join("\n")
+    );
+}
+
+fn send(child: &mut Child, line: &str) {
+    let stdin = child.stdin.as_mut().unwrap();
+    writeln!(stdin, "{line}").unwrap();
+    stdin.flush().unwrap();
+}
+
+fn found_words(text: &str) -> usize {
+    let lower = text.to_lowercase();
+    KEY_WORDS.iter().filter(|w| lower.contains(*w)).count()
+}
+
+/// "Stopped: 00:07 of audio …" → 7.
+fn recorded_secs(log: &[String]) -> u64 {
+    let line = log
+        .iter()
+        .find_map(|l| l.strip_prefix("Stopped: "))
+        .expect("a Stopped line");
+    let mm_ss = line.split_whitespace().next().unwrap();
+    let (m, s) = mm_ss.split_once(':').unwrap();
+    m.parse::<u64>().unwrap() * 60 + s.parse::<u64>().unwrap()
+}
+
+#[test]
+fn pause_resume_stop_from_a_pipe_and_the_remembered_device() {
+    let Some(asr) = cached_asr() else {
+        eprintln!("skipping: the whisper model is not cached (run scripts/fetch-models.sh)");
+        return;
+    };
+    let Some(server) = pulse::PulseServer::start() else {
+        return;
+    };
+    let Some(clip) = pulse::espeak_clip(server.dir.path(), SENTENCE) else {
+        return;
+    };
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.run("admin", &["init", "--fast-kdf"]));
+    ok(&t.run("admin", &["models", "import", asr.to_str().unwrap()]));
+    let help = ok(&t.run("clinician", &["session", "record", "--help"]));
+    assert!(
+        help.contains("`p` pauses") && help.contains("remembered"),
+        "{help}"
+    );
+
+    // Choose a device explicitly: ALSA's `pulse` (the null sink's monitor,
+    // like `default`; ALSA's `null` device would deliver endless zeros).
+    let devices = ok(&t.run("clinician", &["session", "devices"]));
+    let ids: Vec<&str> = devices
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let chosen = ids
+        .iter()
+        .find(|id| **id == "alsa:pulse")
+        .or_else(|| ids.first())
+        .expect("an input device")
+        .to_string();
+    let out = t.run(
+        "clinician",
+        &["session", "record", "--device", &chosen, "--seconds", "1"],
+    );
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("remembered for the next recording"), "{err}");
+    let remembered = std::fs::read_to_string(t.data.path().join("input-device")).unwrap();
+    assert_eq!(remembered.trim(), chosen);
+
+    // No --device: the remembered one. Pause, speak (not recorded), resume,
+    // speak (recorded), stop — all from the pipe.
+    let t0 = Instant::now();
+    let (mut child, rx) = t.spawn_record(&[]);
+    let mut log = Vec::new();
+    wait_for(&rx, &mut log, "Controls:");
+    assert!(
+        log.iter()
+            .any(|l| l.contains(&format!("remembered input device {chosen}"))),
+        "{}",
+        log.join("\n")
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    send(&mut child, "p");
+    wait_for(&rx, &mut log, "Paused");
+    let paused_at = Instant::now();
+    server.play(&clip);
+    let paused_for = paused_at.elapsed();
+    send(&mut child, "r");
+    wait_for(&rx, &mut log, "Resumed");
+    server.play(&clip);
+    std::thread::sleep(Duration::from_millis(1500));
+    send(&mut child, "s");
+    let out = child.wait_with_output().unwrap();
+    let wall = t0.elapsed();
+    log.extend(rx.try_iter());
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "record failed\nstdout:\n{stdout}\nstderr:\n{}",
+        log.join("\n")
+    );
+    eprintln!("{stdout}\n{}", log.join("\n"));
+    assert!(
+        log.iter().any(|l| l.contains("paused 1 time(s)")),
+        "{}",
+        log.join("\n")
+    );
+    // The paused stretch is not in the recording.
+    let recorded = recorded_secs(&log);
+    assert!(
+        recorded as f64 + paused_for.as_secs_f64() - 1.5 <= wall.as_secs_f64(),
+        "recorded {recorded} s of {:.1} s wall time with {:.1} s paused",
+        wall.as_secs_f64(),
+        paused_for.as_secs_f64()
+    );
+    // The sentence spoken after resuming was transcribed, once.
+    let id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Session "))
+        .and_then(|r| r.split_whitespace().next())
+        .expect("the session id is printed")
+        .to_string();
+    let stored = ok(&t.run("clinician", &["session", "transcript", &id]));
+    assert_eq!(found_words(&stored), KEY_WORDS.len(), "{stored}");
+    assert_eq!(
+        stored.to_lowercase().matches("chest pain").count(),
+        1,
+        "the sentence played while paused was recorded:\n{stored}"
+    );
+
+    // The gap is in the audit log, which still verifies.
+    let verify = ok(&t.run("admin", &["audit", "verify"]));
+    assert!(verify.contains("VERIFIED"), "{verify}");
+    let fhir = t.data.path().join("audit.ndjson");
+    ok(&t.run(
+        "admin",
+        &["audit", "export-fhir", "--out", fhir.to_str().unwrap()],
+    ));
+    let events = std::fs::read_to_string(&fhir).unwrap();
+    for code in ["session.recording_paused", "session.recording_resumed"] {
+        assert!(events.contains(code), "{code} is not in the audit log");
+    }
+    assert!(!events.contains("MRN-CTRL-0001"));
+
+    // A remembered device that is gone: said plainly, default input used.
+    std::fs::write(t.data.path().join("input-device"), "alsa:gone-usb-mic\n").unwrap();
+    let out = t.run("clinician", &["session", "record", "--seconds", "1"]);
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "\"alsa:gone-usb-mic\" is not connected; recording from the default input instead"
+        ),
+        "{err}"
+    );
+    eprintln!("whole test {:.1} s", t0.elapsed().as_secs_f64());
+}

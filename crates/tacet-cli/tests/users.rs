@@ -1,0 +1,156 @@
+//! `tacet users list` and `tacet users add`, run as the real binary on a
+//! fresh vault: an admin adds an admin but is told a clinician enrols
+//! clinicians; a clinician enrols a colleague, who can then unlock; and
+//! the passphrase is never printed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const ADMIN_PASS: &str = "admin-passphrase-1";
+const CLIN_PASS: &str = "clinician-passphrase-1";
+const NEW_PASS: &str = "new-user-passphrase-7";
+
+fn tacet(dir: &Path, user: &str, pass: &str, args: &[&str], new_pass: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
+    c.arg("--data-dir")
+        .arg(dir)
+        .arg("--user")
+        .arg(user)
+        .args(args)
+        .env("TACET_PASSPHRASE", pass)
+        .env_remove("TACET_NEW_USER_PASSPHRASE");
+    if let Some(p) = new_pass {
+        c.env("TACET_NEW_USER_PASSPHRASE", p);
+    }
+    c.output().unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn init(dir: &Path) {
+    let o = Command::new(env!("CARGO_BIN_EXE_tacet"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["init", "--fast-kdf"])
+        .env("TACET_ADMIN_PASSPHRASE", ADMIN_PASS)
+        .env("TACET_CLINICIAN_PASSPHRASE", CLIN_PASS)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn users_are_listed_and_added_by_the_role_that_may() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("vault");
+    init(&dir);
+
+    let o = tacet(&dir, "admin", ADMIN_PASS, &["users", "list"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("admin") && out.contains("clinician"), "{out}");
+
+    // An admin adds an admin.
+    let o = tacet(
+        &dir,
+        "admin",
+        ADMIN_PASS,
+        &["users", "add", "admin2", "--role", "admin", "--fast-kdf"],
+        Some(NEW_PASS),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains(NEW_PASS));
+    let o = tacet(&dir, "admin2", NEW_PASS, &["users", "list"], None);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("admin2"));
+
+    // A clinician enrols a colleague, who can then unlock.
+    let o = tacet(
+        &dir,
+        "clinician",
+        CLIN_PASS,
+        &[
+            "users",
+            "add",
+            "drpatel",
+            "--role",
+            "clinician",
+            "--fast-kdf",
+        ],
+        Some(NEW_PASS),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tacet(&dir, "drpatel", NEW_PASS, &["session", "list"], None);
+    assert!(o.status.success(), "{}", text(&o));
+
+    // Both additions are in the audit log, and it verifies.
+    let o = tacet(&dir, "admin", ADMIN_PASS, &["audit", "verify"], None);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+#[test]
+fn fail_an_admin_cannot_enrol_a_clinician() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("vault");
+    init(&dir);
+    let o = tacet(
+        &dir,
+        "admin",
+        ADMIN_PASS,
+        &[
+            "users",
+            "add",
+            "drpatel",
+            "--role",
+            "clinician",
+            "--fast-kdf",
+        ],
+        Some(NEW_PASS),
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("enrolled by an existing clinician"),
+        "{}",
+        text(&o)
+    );
+    let o = tacet(&dir, "admin", ADMIN_PASS, &["users", "list"], None);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("drpatel"));
+}
+
+#[test]
+fn fail_a_short_passphrase_or_a_taken_name_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("vault");
+    init(&dir);
+    let o = tacet(
+        &dir,
+        "admin",
+        ADMIN_PASS,
+        &["users", "add", "admin2", "--role", "admin", "--fast-kdf"],
+        Some("short"),
+    );
+    assert!(!o.status.success());
+    assert!(!text(&o).contains("short\n"));
+    let o = tacet(
+        &dir,
+        "admin",
+        ADMIN_PASS,
+        &["users", "add", "clinician", "--role", "admin", "--fast-kdf"],
+        Some(NEW_PASS),
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    let o = tacet(
+        &dir,
+        "admin",
+        ADMIN_PASS,
+        &["users", "add", "x", "--role", "owner"],
+        Some(NEW_PASS),
+    );
+    assert!(!o.status.success());
+}

@@ -1,0 +1,713 @@
+//! Live recording in the desktop app: the microphone (tacet-audio's cpal
+//! [`Capture`]) into the application layer's [`Recorder`], driven from the
+//! worker thread, with the window's pause, resume and stop coming in while
+//! it runs.
+//!
+//! Design decisions:
+//! - **The worker thread stays the one owner of the vault.** While a
+//!   recording runs, the worker is inside [`record`]: it seals each chunk
+//!   (through `tacet_app::recording::record_live`, whose scoped worker
+//!   transcribes behind the sealing) and, between chunks, polls the window's
+//!   requests every 10 ms. Pause, resume, stop and the device list are
+//!   served here; anything else is answered "stop the recording first";
+//!   Lock (or the window closing) stops the recording cleanly first, so the
+//!   final chunk and the transcript are sealed before the vault locks.
+//! - **The audio callback does no allocation.** It is tacet-audio's: a copy
+//!   into a preallocated lock-free ring. Conversion, chunking and the level
+//!   meter run on the capture's consumer thread; sealing on this one.
+//! - **Pause is ordered with the audio.** [`Capture::pause`] makes the
+//!   capture deliver everything recorded before the pause, then
+//!   `CaptureEvent::Paused`, which becomes `LiveInput::Pause` for the
+//!   recorder (audited `RecordingPaused`; nothing sealed until resume).
+//! - **A lost device pauses, it does not end.** The capture delivers what
+//!   it had, then `DeviceLost`; the recording becomes paused (the gap is
+//!   audited like any pause), the window shows a warning, and Resume starts
+//!   a new capture (the same device or another) continuing the chunk and
+//!   sample counters of the same session.
+//! - **The level meter never blocks sealing.** Level-only updates (10 a
+//!   second) are dropped when the window's queue is full; state changes
+//!   and committed text always get through.
+//! - **If the live transcriber fails**, the audio is still sealed; at stop
+//!   the session is finished by recovery (one batch pass over the sealed
+//!   audio), so the clinician still gets a transcript.
+
+use std::path::Path;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::{Duration, Instant};
+use tacet_app::recording::{self, LiveChunk, LiveInput, LiveProgress, Recorder};
+use tacet_app::{AppError, TemplateLibrary};
+use tacet_asr::{StreamingConfig, StreamingTranscriber, WhisperTranscriber};
+use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
+use tacet_core::ports::{RecoveryStore, SessionStore};
+use tacet_core::{PatientRef, SessionId};
+use tacet_ui::backend::{InputDevice, LiveLevel, LiveSegment};
+use tacet_ui::{Event, Op, Request};
+use tacet_vault::Unlocked;
+
+/// Capture events queued between the capture thread and the sealing loop
+/// (chunks of at most one second; the capture's ring holds four seconds
+/// more before anything is dropped).
+const CAPTURE_QUEUE: usize = 64;
+/// How long the loop waits for a request before looking at the capture.
+const POLL: Duration = Duration::from_millis(10);
+/// How often the level meter and the clock are sent.
+const LEVEL_EVERY: Duration = Duration::from_millis(100);
+
+/// Where the worker's events go (implemented by the worker's `Out`).
+pub trait Sink {
+    /// Sends; false when the window has gone.
+    fn emit(&self, ev: Event) -> bool;
+    /// Sends unless the window's queue is full (for the level meter).
+    fn try_emit(&self, ev: Event);
+}
+
+fn fail(out: &dyn Sink, message: impl Into<String>) {
+    out.emit(Event::Failed {
+        op: Op::Record,
+        message: message.into(),
+    });
+}
+
+/// The devices that can record and the remembered one, as the picker
+/// shows them.
+pub fn input_devices(data_dir: &Path) -> Result<Event, String> {
+    let devices = tacet_audio::list_input_devices().map_err(|e| e.to_string())?;
+    // An unreadable preference file is as good as none here; recording
+    // itself reports it.
+    let remembered = recording::remembered_input_device(data_dir).ok().flatten();
+    Ok(Event::InputDevices {
+        devices: devices
+            .into_iter()
+            .map(|d| InputDevice {
+                id: d.id,
+                name: d.name,
+                is_default: d.is_default,
+            })
+            .collect(),
+        remembered,
+    })
+}
+
+fn level_now(capture: &Capture) -> LiveLevel {
+    let l = capture.level();
+    LiveLevel::from_linear(l.rms, l.peak)
+}
+
+fn segments(s: &[tacet_core::Segment]) -> Vec<LiveSegment> {
+    s.iter()
+        .filter(|s| !s.text.trim().is_empty())
+        .map(LiveSegment::from_segment)
+        .collect()
+}
+
+/// What a recording asks to start.
+pub struct Start {
+    pub template_id: String,
+    pub patient_ref: String,
+    pub device: Option<String>,
+}
+
+/// Records one live session until the window stops it (or locks, or
+/// closes). Returns the speech model for the worker's cache, and a request
+/// that ended the recording which the worker must still serve (Lock).
+pub fn record(
+    store: &mut Unlocked<'_>,
+    templates: &TemplateLibrary,
+    data_dir: &Path,
+    asr: WhisperTranscriber,
+    start: Start,
+    rx: &Receiver<Request>,
+    out: &dyn Sink,
+) -> (Option<WhisperTranscriber>, Option<Request>) {
+    // The device: asked for now, else remembered if connected, else default.
+    let remembered = recording::remembered_input_device(data_dir).unwrap_or_else(|e| {
+        fail(out, format!("{e}; the default input is used"));
+        None
+    });
+    let available: Vec<String> = match (&remembered, &start.device) {
+        (Some(r), None) => tacet_audio::list_input_devices()
+            .map(|l| l.into_iter().map(|d| d.id).collect())
+            .unwrap_or_else(|_| vec![r.clone()]),
+        _ => Vec::new(),
+    };
+    let ids: Vec<&str> = available.iter().map(String::as_str).collect();
+    let choice =
+        recording::choose_input_device(start.device.as_deref(), remembered.as_deref(), &ids);
+    let (sink, events) = CaptureSink::channel(CAPTURE_QUEUE);
+    let capture = match Capture::start_with(
+        CaptureConfig {
+            device: choice.device().map(str::to_string),
+            ..CaptureConfig::default()
+        },
+        sink,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            fail(
+                out,
+                format!("The microphone could not be started: {e}. Choose another input device."),
+            );
+            return (Some(asr), None);
+        }
+    };
+    let mut live = match StreamingTranscriber::new(asr, StreamingConfig::default()) {
+        Ok(l) => l,
+        Err(e) => {
+            fail(out, format!("The live transcriber could not start: {e}"));
+            return (None, None);
+        }
+    };
+    let device = capture.device_id().to_string();
+    let patient = PatientRef::new(start.patient_ref);
+    let result = {
+        let store_dyn: &mut dyn SessionStore = &mut *store;
+        match Recorder::new_session(
+            store_dyn,
+            &mut live,
+            templates,
+            &start.template_id,
+            &patient,
+        ) {
+            Err(e) => Err((None, e)),
+            Ok(rec) => {
+                let session = rec.session();
+                if let recording::DeviceChoice::Requested(id) = &choice {
+                    if let Err(e) = recording::remember_input_device(data_dir, id) {
+                        fail(out, e.to_string());
+                    }
+                }
+                out.emit(Event::RecordingStarted {
+                    session,
+                    device: device.clone(),
+                    notice: choice.notice(),
+                });
+                let mut inputs = Inputs {
+                    rx,
+                    out,
+                    data_dir,
+                    capture: Some(capture),
+                    events,
+                    device,
+                    pending: Vec::new(),
+                    samples: 0,
+                    next_chunk: 0,
+                    paused: false,
+                    lost: false,
+                    stopping: false,
+                    finished: false,
+                    deferred: None,
+                    last_level: Instant::now(),
+                };
+                let mut failed_once = false;
+                let mut progress = |p: &LiveProgress| {
+                    if p.transcription_failed && !failed_once {
+                        failed_once = true;
+                        fail(out, "Live transcription failed; the audio is still being sealed and will be transcribed when you stop.");
+                    }
+                    out.emit(Event::LiveUpdate {
+                        elapsed_ms: p.recorded_ms,
+                        level: None,
+                        committed: segments(&p.committed),
+                        tentative: Some(segments(&p.tentative)),
+                    });
+                };
+                let r = recording::record_live(rec, &mut inputs, &mut progress);
+                let deferred = inputs.deferred.take();
+                match r {
+                    Ok(summary) => Ok((session, summary, deferred)),
+                    Err(e) => Err((Some((session, deferred)), e)),
+                }
+            }
+        }
+    };
+    let mut whisper = live.into_inner();
+    match result {
+        Ok((session, summary, deferred)) => {
+            out.emit(Event::RecordingStopped {
+                recorded_ms: summary.recorded_ms,
+                pauses: summary.pauses,
+            });
+            out.emit(Event::Transcribed {
+                session,
+                transcript: summary.transcript,
+            });
+            (Some(whisper), deferred)
+        }
+        Err((None, e)) => {
+            fail(out, format!("The recording could not start: {e}"));
+            (Some(whisper), None)
+        }
+        Err((Some((session, deferred)), AppError::Transcription(_))) => {
+            // The audio and its final flag are sealed: one batch pass.
+            out.emit(Event::Progress(
+                "Live transcription failed; transcribing the sealed recording…".into(),
+            ));
+            let store: &mut dyn RecoveryStore = store;
+            match recording::recover(store, session, &mut whisper) {
+                Ok(r) => {
+                    out.emit(Event::RecordingStopped {
+                        recorded_ms: r.recovered_ms,
+                        pauses: 0,
+                    });
+                    out.emit(Event::Transcribed {
+                        session,
+                        transcript: r.transcript,
+                    });
+                }
+                Err(e) => fail(out, unfinished(session, &e)),
+            }
+            (Some(whisper), deferred)
+        }
+        Err((Some((session, deferred)), e)) => {
+            fail(out, unfinished(session, &e));
+            (Some(whisper), deferred)
+        }
+    }
+}
+
+fn unfinished(session: SessionId, e: &AppError) -> String {
+    format!(
+        "The recording stopped with a problem: {e}. What was recorded is sealed; finish it with `tacet session recover {session}`."
+    )
+}
+
+/// The recorder's input: capture events turned into [`LiveInput`]s, with
+/// the window's requests served in between.
+struct Inputs<'a> {
+    rx: &'a Receiver<Request>,
+    out: &'a dyn Sink,
+    data_dir: &'a Path,
+    capture: Option<Capture>,
+    events: Receiver<CaptureEvent>,
+    device: String,
+    pending: Vec<LiveInput>,
+    /// 16 kHz samples recorded (the session position).
+    samples: u64,
+    /// The next chunk index (to continue after a lost device).
+    next_chunk: u64,
+    paused: bool,
+    lost: bool,
+    stopping: bool,
+    finished: bool,
+    /// A request that ended the recording and is still to be served.
+    deferred: Option<Request>,
+    last_level: Instant,
+}
+
+impl Inputs<'_> {
+    fn elapsed_ms(&self) -> u64 {
+        self.samples / 16
+    }
+
+    /// Stops the capture without waiting here: it delivers its last chunk
+    /// and `Stopped` into the queue this loop keeps draining (stopping on
+    /// this thread could wait on a full queue forever).
+    fn stop(&mut self) {
+        self.stopping = true;
+        match self.capture.take() {
+            Some(c) => {
+                let _ = std::thread::Builder::new()
+                    .name("tacet-capture-stop".into())
+                    .spawn(move || c.stop());
+            }
+            None => self.finished = true,
+        }
+    }
+
+    /// Starts a new capture from `device`, continuing the session's chunk
+    /// and sample counters.
+    fn restart(&mut self, device: Option<String>) -> bool {
+        if let Some(old) = self.capture.take() {
+            // Paused: everything before the pause was delivered already.
+            old.stop();
+            while let Ok(ev) = self.events.try_recv() {
+                if let CaptureEvent::Chunk { samples, .. } = ev {
+                    // Recorded before the pause; the recorder counts it as
+                    // discarded (it arrives after the pause).
+                    self.pending.push(LiveInput::Audio(samples.into()));
+                }
+            }
+        }
+        let (sink, events) = CaptureSink::channel(CAPTURE_QUEUE);
+        match Capture::start_with(
+            CaptureConfig {
+                device: device.clone(),
+                first_chunk_index: self.next_chunk,
+                first_sample: self.samples,
+                ..CaptureConfig::default()
+            },
+            sink,
+        ) {
+            Ok(c) => {
+                self.device = c.device_id().to_string();
+                if let Some(id) = &device {
+                    if let Err(e) = recording::remember_input_device(self.data_dir, id) {
+                        fail(self.out, e.to_string());
+                    }
+                }
+                self.capture = Some(c);
+                self.events = events;
+                true
+            }
+            Err(e) => {
+                fail(
+                    self.out,
+                    format!("The microphone could not be started: {e}. Choose another input device and resume."),
+                );
+                false
+            }
+        }
+    }
+
+    fn resume(&mut self, device: Option<String>) {
+        if !(self.paused || self.lost) {
+            return;
+        }
+        let same = self.capture.is_some() && device.as_deref().is_none_or(|d| d == self.device);
+        if same {
+            // The capture says `Resumed` in order with the audio.
+            if let Some(c) = &self.capture {
+                c.resume();
+            }
+            return;
+        }
+        if self.restart(device) {
+            self.paused = false;
+            self.lost = false;
+            self.out.emit(Event::RecordingResumed {
+                device: self.device.clone(),
+            });
+            self.pending.push(LiveInput::Resume);
+        }
+    }
+
+    fn serve(&mut self, req: Request) {
+        match req {
+            Request::PauseRecording => match &self.capture {
+                Some(c) if !self.paused => c.pause(),
+                _ => fail(self.out, "The recording is already paused."),
+            },
+            Request::ResumeRecording { device } => self.resume(device),
+            Request::StopRecording => self.stop(),
+            Request::ListInputDevices => match input_devices(self.data_dir) {
+                Ok(ev) => {
+                    self.out.emit(ev);
+                }
+                Err(e) => fail(self.out, e),
+            },
+            Request::StartRecording { .. } => fail(self.out, "A recording is already running."),
+            Request::Lock => {
+                self.deferred = Some(Request::Lock);
+                self.stop();
+            }
+            other => {
+                let op = super::op_of(&other);
+                self.out.emit(Event::Failed {
+                    op,
+                    message: "A recording is running; stop it first.".into(),
+                });
+            }
+        }
+    }
+}
+
+impl Iterator for Inputs<'_> {
+    type Item = LiveInput;
+
+    fn next(&mut self) -> Option<LiveInput> {
+        loop {
+            if !self.pending.is_empty() {
+                return Some(self.pending.remove(0));
+            }
+            if self.finished {
+                return None;
+            }
+            match self.events.try_recv() {
+                Ok(CaptureEvent::Chunk { samples, .. }) => {
+                    self.samples += samples.len() as u64;
+                    self.next_chunk += 1;
+                    let level_rms = self.capture.as_ref().map(|c| c.level().rms);
+                    return Some(LiveInput::Audio(LiveChunk {
+                        samples_16k: samples,
+                        level_rms,
+                    }));
+                }
+                Ok(CaptureEvent::Paused) => {
+                    self.paused = true;
+                    self.out.emit(Event::RecordingPaused {
+                        elapsed_ms: self.elapsed_ms(),
+                    });
+                    return Some(LiveInput::Pause);
+                }
+                Ok(CaptureEvent::Resumed) => {
+                    self.paused = false;
+                    self.out.emit(Event::RecordingResumed {
+                        device: self.device.clone(),
+                    });
+                    return Some(LiveInput::Resume);
+                }
+                Ok(CaptureEvent::DeviceLost { message }) => {
+                    // Everything it had is delivered; it is gone.
+                    self.capture = None;
+                    if self.stopping {
+                        self.finished = true;
+                        return None;
+                    }
+                    self.lost = true;
+                    let was_paused = std::mem::replace(&mut self.paused, true);
+                    self.out.emit(Event::DeviceLost {
+                        message,
+                        elapsed_ms: self.elapsed_ms(),
+                    });
+                    if !was_paused {
+                        return Some(LiveInput::Pause);
+                    }
+                    continue;
+                }
+                Ok(CaptureEvent::Stopped) => {
+                    if self.stopping {
+                        self.finished = true;
+                        return None;
+                    }
+                    continue;
+                }
+                Ok(CaptureEvent::Overrun { .. } | CaptureEvent::Started { .. }) => continue,
+                Err(TryRecvError::Disconnected) => {
+                    if self.stopping {
+                        self.finished = true;
+                        return None;
+                    }
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            match self.rx.recv_timeout(POLL) {
+                Ok(req) => self.serve(req),
+                Err(RecvTimeoutError::Timeout) => {}
+                // The window has gone: finish cleanly (final chunk, transcript).
+                Err(RecvTimeoutError::Disconnected) => {
+                    if !self.stopping {
+                        self.stop();
+                    }
+                }
+            }
+            if !self.paused && !self.stopping && self.last_level.elapsed() >= LEVEL_EVERY {
+                self.last_level = Instant::now();
+                if let Some(c) = &self.capture {
+                    self.out.try_emit(Event::LiveUpdate {
+                        elapsed_ms: self.elapsed_ms(),
+                        level: Some(level_now(c)),
+                        committed: Vec::new(),
+                        tentative: None,
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// A private PulseAudio server with a null sink (the CLI tests' helper).
+#[cfg(test)]
+#[path = "../../tacet-cli/tests/support/pulse.rs"]
+mod pulse;
+
+#[cfg(test)]
+mod tests {
+    use super::pulse;
+    use std::time::{Duration, Instant};
+    use tacet_ui::{Backend, Event, Request, Secret};
+
+    const SENTENCE: &str = "The patient reports chest pain and shortness of breath when walking.";
+
+    /// Events until `done` accepts one (which is returned last), or panics
+    /// after `timeout_s`.
+    fn until(
+        b: &mut crate::worker::WorkerBackend,
+        seen: &mut Vec<Event>,
+        timeout_s: u64,
+        what: &str,
+        done: impl Fn(&Event) -> bool,
+    ) {
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(timeout_s) {
+            while let Some(ev) = b.try_recv() {
+                if let Event::Failed { message, .. } = &ev {
+                    eprintln!("worker said: {message}");
+                }
+                let hit = done(&ev);
+                seen.push(ev);
+                if hit {
+                    eprintln!("{what}: {:.2} s", t0.elapsed().as_secs_f64());
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no {what} within {timeout_s} s; saw {} events", seen.len());
+    }
+
+    /// The real worker records from a PulseAudio null sink: start, live
+    /// text and level, pause, resume, the device disappearing (a warning,
+    /// the recording kept), stop while lost, and the transcript ready for
+    /// drafting with the spoken words in it.
+    #[test]
+    fn the_worker_records_live_pauses_survives_a_lost_device_and_stops() {
+        let Some(cache) = tacet_models::cache_root() else {
+            eprintln!("skipping: no model cache (HOME or TACET_CACHE)");
+            return;
+        };
+        if !cache.join("files/whisper-tiny.en-ct2/model.bin").exists()
+            || !cache.join("files/SmolLM2-135M-Instruct.Q4_1.gguf").exists()
+        {
+            eprintln!("skipping: the default models are not cached (scripts/fetch-models.sh)");
+            return;
+        }
+        // The PulseAudio helper moves HOME; keep finding the models.
+        std::env::set_var("TACET_CACHE", &cache);
+        let Some(mut server) = pulse::PulseServer::start() else {
+            return;
+        };
+        let Some(clip) = pulse::espeak_clip(server.dir.path(), SENTENCE) else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let vault_dir = dir.path().join("vault");
+        crate::demo::create(&vault_dir).unwrap();
+        let mut b = crate::worker::spawn(vault_dir.clone(), || {}).unwrap();
+        let mut seen = Vec::new();
+        b.send(Request::Unlock {
+            user: crate::demo::CLINICIAN.0.into(),
+            passphrase: Secret::new(crate::demo::CLINICIAN.1.into()),
+        })
+        .unwrap();
+        until(&mut b, &mut seen, 30, "unlock", |e| {
+            matches!(e, Event::Unlocked { .. })
+        });
+
+        b.send(Request::ListInputDevices).unwrap();
+        until(&mut b, &mut seen, 30, "devices", |e| {
+            matches!(e, Event::InputDevices { .. })
+        });
+        let Some(Event::InputDevices {
+            devices,
+            remembered,
+        }) = seen.pop()
+        else {
+            unreachable!()
+        };
+        assert_eq!(remembered, None);
+        let device = devices
+            .iter()
+            .find(|d| d.id == "alsa:pulse")
+            .or_else(|| devices.iter().find(|d| d.is_default))
+            .expect("an input device")
+            .id
+            .clone();
+
+        let t0 = Instant::now();
+        b.send(Request::StartRecording {
+            template_id: "soap".into(),
+            patient_ref: "MRN-WORKER-1".into(),
+            device: Some(device.clone()),
+        })
+        .unwrap();
+        until(&mut b, &mut seen, 60, "the recording to start", |e| {
+            matches!(e, Event::RecordingStarted { .. })
+        });
+        assert_eq!(
+            tacet_app::recording::remembered_input_device(&vault_dir)
+                .unwrap()
+                .as_deref(),
+            Some(device.as_str()),
+            "the chosen device is remembered"
+        );
+        server.play(&clip);
+        std::thread::sleep(Duration::from_millis(1500));
+
+        b.send(Request::PauseRecording).unwrap();
+        until(&mut b, &mut seen, 10, "the pause", |e| {
+            matches!(e, Event::RecordingPaused { .. })
+        });
+        b.send(Request::ResumeRecording {
+            device: Some(device.clone()),
+        })
+        .unwrap();
+        until(&mut b, &mut seen, 10, "the resume", |e| {
+            matches!(e, Event::RecordingResumed { .. })
+        });
+        std::thread::sleep(Duration::from_millis(500));
+
+        // The microphone disappears: a warning, the recording kept.
+        server.kill_server();
+        until(&mut b, &mut seen, 15, "the lost device", |e| {
+            matches!(e, Event::DeviceLost { .. })
+        });
+        b.send(Request::StopRecording).unwrap();
+        until(&mut b, &mut seen, 60, "the transcript", |e| {
+            matches!(e, Event::Transcribed { .. })
+        });
+        let took = t0.elapsed();
+
+        let Some(Event::Transcribed { transcript, .. }) = seen.last() else {
+            unreachable!()
+        };
+        let text = transcript.plain_text().to_lowercase();
+        eprintln!(
+            "worker live: {:.1} s; transcript: {text}",
+            took.as_secs_f64()
+        );
+        for w in ["chest pain", "shortness of breath"] {
+            assert!(text.contains(w), "{w:?} missing from {text:?}");
+        }
+        let loudest = seen
+            .iter()
+            .filter_map(|e| match e {
+                Event::LiveUpdate { level: Some(l), .. } => Some(l.peak_dbfs),
+                _ => None,
+            })
+            .fold(f32::MIN, f32::max);
+        assert!(loudest > -30.0, "the meter never moved: {loudest} dBFS");
+        let committed: usize = seen
+            .iter()
+            .map(|e| match e {
+                Event::LiveUpdate { committed, .. } => committed.len(),
+                _ => 0,
+            })
+            .sum();
+        let tentative = seen
+            .iter()
+            .any(|e| matches!(e, Event::LiveUpdate { tentative: Some(t), .. } if !t.is_empty()));
+        eprintln!("live: {committed} committed segment(s), tentative shown: {tentative}");
+        assert!(committed > 0 || tentative, "no live text while recording");
+        let order: Vec<&str> = seen
+            .iter()
+            .filter_map(|e| match e {
+                Event::RecordingStarted { .. } => Some("started"),
+                Event::RecordingPaused { .. } => Some("paused"),
+                Event::RecordingResumed { .. } => Some("resumed"),
+                Event::DeviceLost { .. } => Some("lost"),
+                Event::RecordingStopped { .. } => Some("stopped"),
+                Event::Transcribed { .. } => Some("transcribed"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "started",
+                "paused",
+                "resumed",
+                "lost",
+                "stopped",
+                "transcribed"
+            ]
+        );
+        assert!(
+            !seen.iter().any(|e| matches!(e, Event::Failed { .. })),
+            "nothing failed"
+        );
+        b.send(Request::Lock).unwrap();
+        until(&mut b, &mut seen, 10, "the lock", |e| {
+            matches!(e, Event::Locked)
+        });
+    }
+}

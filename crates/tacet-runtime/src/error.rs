@@ -1,0 +1,48 @@
+//! The one error type of the shared composition. Each variant names the
+//! file or setting at fault and what to do about it; none can carry patient
+//! text (the composition never reads any).
+//!
+//! A wrapped error's words are part of the message (the `cause` fields are
+//! not `#[source]`), so `to_string()` is complete and anyhow's `{:#}` in
+//! the binaries does not say the cause twice.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot find a data directory: set --data-dir or TACET_DATA_DIR")]
+    NoDataDir,
+    #[error("cannot create {}: {cause}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Model(#[from] tacet_models::ModelError),
+    #[error("the {role} model {id} failed verification ({status}); re-import it with `tacet models import`")]
+    ModelNotVerified {
+        role: String,
+        id: String,
+        status: String,
+    },
+    #[error("loading the ASR model {id}: {cause}")]
+    LoadAsr {
+        id: String,
+        cause: tacet_asr::AsrError,
+    },
+    #[error("loading the drafting model {id}: {cause}")]
+    LoadLlm {
+        id: String,
+        cause: tacet_llm::LlmError,
+    },
+    #[error("the installation report is an admin's document: sign in as an admin")]
+    NotAdmin,
+    #[error("only an admin can {0}")]
+    AdminOnly(&'static str),
+    #[error("{0}")]
+    InvalidSetting(String),
+    #[error(transparent)]
+    Vault(#[from] tacet_vault::VaultError),
+    #[error(transparent)]
+    Store(#[from] tacet_core::ports::StoreError),
+}

@@ -1,0 +1,39 @@
+//! `tacet-runtime`: the composition both front ends share.
+//!
+//! Tacet has two composition roots, the `tacet` CLI and the `tacet-desktop`
+//! app. Each used to wire the installation up itself — where the data
+//! lives, how the model store and the embedded manifest are opened, which
+//! checks a model file passes before an engine parses it, how many threads
+//! an engine gets — and, for the installation report, which facts are
+//! gathered and how. Two copies of that wiring can drift apart, and then the
+//! desktop and the CLI describe (and run) the same installation differently:
+//! a report from one would say something the other does not do. So there is
+//! one composition, here, and the binaries keep only what is theirs: the
+//! CLI its flags and passphrase prompts, the desktop its window and worker.
+//!
+//! * [`compose`]: the data directory, the model store and manifest, the
+//!   checked engine loaders, the system clock.
+//! * [`compliance`]: the facts of the installation report, read from the
+//!   running system ([`compliance_facts`]), and the admin-only report built
+//!   from them ([`compliance_report`]), whose reading is itself audited.
+//! * [`manage`]: the admin's management (retention bounds, the audited
+//!   model import, verification in plain words, adding users).
+//!
+//! This is a library: it returns a typed [`RuntimeError`] and never prints;
+//! the binaries decide what a person sees. Nothing here handles patient
+//! text: the report's [`tacet_compliance::Facts`] has no field for any.
+
+pub mod compliance;
+pub mod compose;
+mod error;
+pub mod manage;
+
+pub use compliance::{
+    compliance_facts, compliance_report, format_utc_ms, write_new_private_file, ComplianceReport,
+    REPORT_TITLE,
+};
+pub use compose::{
+    data_dir, drafter, engine_threads, live_asr_threads, manifest, model_store, transcriber,
+    SystemClock, ASR_THREADS_VAR, LLM_THREADS_VAR,
+};
+pub use error::RuntimeError;

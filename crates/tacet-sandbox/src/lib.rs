@@ -1,0 +1,367 @@
+//! Process hardening at start, before any patient data is in memory.
+//!
+//! Tacet promises that patient data never leaves the machine and never
+//! lands on disk in clear. Both binaries (`tacet`, `tacet-desktop`) call
+//! [`harden`] as the first thing in `main`, so the promises hold for the
+//! process itself, not only for the code we wrote: a dependency that tried
+//! to phone home, or a crash that tried to dump memory, is stopped by the
+//! kernel.
+//!
+//! The layers, each independent, each reported in [`HardeningReport`]:
+//!
+//! - **No core dumps**: `RLIMIT_CORE` = 0 (soft and hard) and
+//!   `PR_SET_DUMPABLE` = 0. The second also covers a core pattern that pipes
+//!   to a handler (which ignores the rlimit) and refuses `ptrace` attach
+//!   from other processes of the same user. A dump would hold decrypted
+//!   audio, transcripts and keys.
+//! - **Landlock network rules** (Linux 6.7+, Landlock ABI 4): a ruleset that
+//!   handles `BindTcp | ConnectTcp` and allows no port, so every TCP bind
+//!   and connect is denied, even on a socket that existed before. Applied
+//!   best-effort: an older kernel (or one with Landlock off) is reported as
+//!   "not supported", never an error, and the next layer still holds.
+//!   The filesystem is deliberately *not* restricted: the vault and model
+//!   folders are chosen at run time, and a wrong guess would lock a
+//!   clinician out of their own notes. Landlock alone is not enough: it
+//!   does not cover UDP or the creation of sockets.
+//! - **A seccomp filter, always**: `socket()` of any address family other
+//!   than `AF_UNIX` and `AF_NETLINK` fails with `EACCES` (so `AF_INET`,
+//!   `AF_INET6`, `AF_PACKET`, `AF_VSOCK`, … are refused; PulseAudio, D-Bus,
+//!   X11 and Wayland all use `AF_UNIX`, netlink only talks to the local
+//!   kernel). An allow-list, because a deny-list of two families would let a
+//!   raw `AF_PACKET` socket through when run as root. The filter also
+//!   closes the ways around a `socket()` check: syscalls of another ABI
+//!   (i386 `int 0x80`, x32) are refused, and `io_uring_setup` fails with
+//!   `ENOSYS` (io_uring can create and connect sockets without the
+//!   `socket` syscall; libraries treat `ENOSYS` as "use the ordinary path").
+//!   It is installed with `SECCOMP_FILTER_FLAG_TSYNC`, so threads that
+//!   already exist are covered too.
+//!
+//! Everything is best effort: a layer that fails is reported and the program
+//! goes on, since refusing to start would help no one; the binaries print
+//! [`HardeningReport::warnings`] to stderr and the compliance report can
+//! show [`HardeningReport::lines`]. No layer can be undone by the process
+//! later, and all of them are inherited by child processes.
+
+use std::fmt;
+
+/// Why one hardening step failed. Each variant names the step; the numbers
+/// are the kernel's error codes, shown as text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HardenError {
+    #[error("could not set the core-file size limit to 0: {}", os_error(*errno))]
+    CoreLimit { errno: i32 },
+    #[error("could not mark the process non-dumpable (PR_SET_DUMPABLE): {}", os_error(*errno))]
+    NotDumpable { errno: i32 },
+    #[error(
+        "could not set no_new_privs, which the seccomp filter needs: {}",
+        os_error(*errno)
+    )]
+    NoNewPrivs { errno: i32 },
+    #[error("the kernel refused the Landlock network ruleset: {detail}")]
+    Landlock { detail: String },
+    #[error("the kernel refused the seccomp network filter: {}", os_error(*errno))]
+    Seccomp { errno: i32 },
+    #[error("the seccomp network filter could not be applied to thread {thread_id} (it already has a different filter)")]
+    SeccompThreadSync { thread_id: i64 },
+}
+
+fn os_error(errno: i32) -> String {
+    std::io::Error::from_raw_os_error(errno).to_string()
+}
+
+/// The state of one hardening layer after [`harden`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerStatus {
+    /// In force for the rest of the process's life.
+    Active,
+    /// This system cannot provide the layer (an older kernel, another OS or
+    /// processor); the reason says which.
+    NotSupported { reason: String },
+    /// The system has the layer but refused it.
+    Failed(HardenError),
+}
+
+impl LayerStatus {
+    pub fn is_active(&self) -> bool {
+        matches!(self, LayerStatus::Active)
+    }
+}
+
+impl fmt::Display for LayerStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LayerStatus::Active => write!(f, "active"),
+            LayerStatus::NotSupported { reason } => write!(f, "not supported: {reason}"),
+            LayerStatus::Failed(e) => write!(f, "FAILED: {e}"),
+        }
+    }
+}
+
+/// What [`harden`] put in place, layer by layer, in words a person (or a
+/// compliance report) can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HardeningReport {
+    /// `RLIMIT_CORE` set to 0, soft and hard.
+    pub core_limit_zero: LayerStatus,
+    /// `PR_SET_DUMPABLE` = 0: no core dump by any handler, no ptrace attach.
+    pub not_dumpable: LayerStatus,
+    /// The running kernel's Landlock ABI version; `None` when Landlock is
+    /// not built in or not enabled at boot.
+    pub landlock_abi: Option<u32>,
+    /// Landlock rules denying every TCP bind and connect (needs ABI 4).
+    pub landlock_network: LayerStatus,
+    /// The seccomp filter refusing every socket but `AF_UNIX`/`AF_NETLINK`.
+    pub seccomp_network: LayerStatus,
+    /// Threads the process had when [`harden`] ran. More than one means
+    /// some thread started before hardening (the seccomp filter covers it
+    /// all the same; Landlock covers it only on kernels with ABI 8).
+    pub threads_at_start: usize,
+}
+
+impl HardeningReport {
+    /// Whether every layer is in force.
+    pub fn fully_hardened(&self) -> bool {
+        self.core_dumps_off() && self.network_denied() && self.landlock_network.is_active()
+    }
+
+    /// Whether no core dump can be written (both core layers active).
+    pub fn core_dumps_off(&self) -> bool {
+        self.core_limit_zero.is_active() && self.not_dumpable.is_active()
+    }
+
+    /// Whether the process can no longer create an IP socket: the seccomp
+    /// filter is the layer that covers all of TCP, UDP and raw sockets.
+    pub fn network_denied(&self) -> bool {
+        self.seccomp_network.is_active()
+    }
+
+    /// One line per layer, for a person or the compliance report.
+    pub fn lines(&self) -> Vec<String> {
+        let abi = match self.landlock_abi {
+            Some(v) => format!("Landlock ABI {v}"),
+            None => "Landlock not available in this kernel".to_string(),
+        };
+        vec![
+            format!("core file size limit 0: {}", self.core_limit_zero),
+            format!(
+                "process not dumpable (no core dump, no ptrace attach): {}",
+                self.not_dumpable
+            ),
+            format!(
+                "Landlock network rules (every TCP bind/connect denied; {abi}): {}",
+                self.landlock_network
+            ),
+            format!(
+                "seccomp filter (sockets other than AF_UNIX/AF_NETLINK refused): {}",
+                self.seccomp_network
+            ),
+        ]
+    }
+
+    /// What a person should be told at start: one line for each layer not
+    /// in force, and for threads that started before hardening. Empty when
+    /// the process is fully hardened.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let layers = [
+            ("core file size limit", &self.core_limit_zero),
+            ("non-dumpable process", &self.not_dumpable),
+            ("Landlock network rules", &self.landlock_network),
+            ("seccomp network filter", &self.seccomp_network),
+        ];
+        for (name, status) in layers {
+            match status {
+                LayerStatus::Active => {}
+                LayerStatus::NotSupported { reason } => {
+                    out.push(format!("{name} not in force: {reason}"));
+                }
+                LayerStatus::Failed(e) => out.push(format!("{name} not in force: {e}")),
+            }
+        }
+        if self.threads_at_start > 1 {
+            out.push(format!(
+                "{} threads were running before hardening; call it first in main",
+                self.threads_at_start
+            ));
+        }
+        out
+    }
+}
+
+impl fmt::Display for HardeningReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for line in self.lines() {
+            writeln!(f, "{line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Hardens the calling process for the rest of its life (see the module
+/// docs). Call it first in `main`, before any thread starts. Never fails:
+/// each layer's outcome is in the report.
+pub fn harden() -> HardeningReport {
+    let report = imp::harden();
+    // The first result is kept for [`current`]; a second call changes nothing there.
+    let _ = APPLIED.set(report.clone());
+    report
+}
+
+static APPLIED: std::sync::OnceLock<HardeningReport> = std::sync::OnceLock::new();
+
+/// What [`harden`] put in place in this process, or `None` when it was never
+/// called (a library used outside `tacet`/`tacet-desktop`, a test). The
+/// compliance report reads the running process's posture from here instead
+/// of stating it from memory.
+pub fn current() -> Option<&'static HardeningReport> {
+    APPLIED.get()
+}
+
+/// The running kernel's Landlock ABI version, or `None` when Landlock is
+/// not built in or not enabled. Changes nothing.
+pub fn landlock_abi() -> Option<u32> {
+    imp::landlock_abi()
+}
+
+#[cfg(target_os = "linux")]
+mod imp {
+    use super::{HardenError, HardeningReport, LayerStatus};
+
+    fn errno() -> i32 {
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    }
+
+    pub fn harden() -> HardeningReport {
+        let threads_at_start = thread_count();
+        let (core_limit_zero, not_dumpable) = no_core_dumps();
+        let landlock_abi = landlock_abi();
+        let landlock_network = landlock_network(landlock_abi);
+        let seccomp_network = crate::seccomp::deny_network();
+        HardeningReport {
+            core_limit_zero,
+            not_dumpable,
+            landlock_abi,
+            landlock_network,
+            seccomp_network,
+            threads_at_start,
+        }
+    }
+
+    fn thread_count() -> usize {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Threads:"))
+                    .and_then(|n| n.trim().parse().ok())
+            })
+            .unwrap_or(1)
+    }
+
+    fn no_core_dumps() -> (LayerStatus, LayerStatus) {
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: setrlimit reads the struct we pass and keeps no pointer.
+        let limit = if unsafe { libc::setrlimit(libc::RLIMIT_CORE, &zero) } == 0 {
+            LayerStatus::Active
+        } else {
+            LayerStatus::Failed(HardenError::CoreLimit { errno: errno() })
+        };
+        // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers.
+        let dumpable = if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) } == 0 {
+            LayerStatus::Active
+        } else {
+            LayerStatus::Failed(HardenError::NotDumpable { errno: errno() })
+        };
+        (limit, dumpable)
+    }
+
+    pub fn landlock_abi() -> Option<u32> {
+        const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+        // SAFETY: with a null attribute pointer, size 0 and the VERSION flag
+        // the kernel only returns its ABI number (or -1); nothing is read.
+        let v = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<libc::c_void>(),
+                0usize,
+                LANDLOCK_CREATE_RULESET_VERSION,
+            )
+        };
+        u32::try_from(v).ok().filter(|v| *v > 0)
+    }
+
+    fn landlock_network(abi: Option<u32>) -> LayerStatus {
+        use landlock::{
+            AccessNet, CompatLevel, Compatible, RestrictSelfAttr, Ruleset, RulesetAttr,
+            RulesetCreatedAttr, RulesetStatus,
+        };
+        match abi {
+            None => {
+                return LayerStatus::NotSupported {
+                    reason: "Landlock is not built into or not enabled in this kernel".into(),
+                }
+            }
+            Some(v) if v < 4 => {
+                return LayerStatus::NotSupported {
+                    reason: format!(
+                        "this kernel's Landlock ABI {v} has no network rules (ABI 4, Linux 6.7, needed)"
+                    ),
+                }
+            }
+            Some(_) => {}
+        }
+        let result = Ruleset::default()
+            .set_compatibility(CompatLevel::BestEffort)
+            .handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp)
+            .and_then(|r| r.create())
+            // Every thread where the kernel can (ABI 8); the calling thread
+            // and its future threads otherwise.
+            .and_then(|r| r.all_threads(true))
+            .map(|r| r.no_new_privs(true))
+            .and_then(|r| r.restrict_self());
+        match result {
+            Ok(status) => match status.ruleset {
+                // Partial can only mean the all-threads flag was dropped:
+                // both network rights arrived together in ABI 4.
+                RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced => {
+                    LayerStatus::Active
+                }
+                RulesetStatus::NotEnforced => LayerStatus::NotSupported {
+                    reason: "the kernel accepted no Landlock network rule".into(),
+                },
+            },
+            Err(e) => LayerStatus::Failed(HardenError::Landlock {
+                detail: e.to_string(),
+            }),
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod seccomp;
+
+#[cfg(not(target_os = "linux"))]
+mod imp {
+    use super::{HardeningReport, LayerStatus};
+
+    pub fn harden() -> HardeningReport {
+        let no = || LayerStatus::NotSupported {
+            reason: "process hardening is implemented for Linux only".into(),
+        };
+        HardeningReport {
+            core_limit_zero: no(),
+            not_dumpable: no(),
+            landlock_abi: None,
+            landlock_network: no(),
+            seccomp_network: no(),
+            threads_at_start: 1,
+        }
+    }
+
+    pub fn landlock_abi() -> Option<u32> {
+        None
+    }
+}

@@ -1,0 +1,208 @@
+//! The seccomp network filter: a classic-BPF program over
+//! `struct seccomp_data { int nr; u32 arch; u64 ip; u64 args[6]; }`.
+//!
+//! Written as a small list of instructions whose jumps name their targets,
+//! assembled into relative offsets, so a change cannot silently mis-aim a
+//! jump. The program, in order:
+//!
+//! 1. another ABI than this binary's (i386 via `int 0x80` on x86_64, arm32
+//!    on aarch64) → `EACCES` for every syscall: a process like ours never
+//!    makes them, and they have their own socket numbers;
+//! 2. (x86_64) an x32 syscall number (bit 30 set) → `EACCES`, same reason;
+//! 3. `io_uring_setup` → `ENOSYS` (io_uring can open sockets itself);
+//! 4. `socket(domain, …)` with `domain` other than `AF_UNIX`/`AF_NETLINK`
+//!    → `EACCES`;
+//! 5. everything else is allowed.
+
+use crate::{HardenError, LayerStatus};
+
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: Option<u32> = Some(0xc000_003e); // AUDIT_ARCH_X86_64
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: Option<u32> = Some(0xc000_00b7); // AUDIT_ARCH_AARCH64
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const AUDIT_ARCH: Option<u32> = None;
+
+/// Offsets into `struct seccomp_data` (little-endian: the low half of
+/// `args[0]` comes first; `domain` is an int, so the low half is all of it).
+const OFFSET_NR: u32 = 0;
+const OFFSET_ARCH: u32 = 4;
+const OFFSET_ARG0_LOW: u32 = 16;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Label {
+    Next,
+    Allow,
+    DenyEacces,
+    DenyEnosys,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Ins {
+    /// Load the 32-bit word at this offset of `seccomp_data`.
+    Load(u32),
+    /// if A == k goto then else goto otherwise
+    JumpEq(u32, Label, Label),
+    /// if A >= k goto then else goto otherwise
+    JumpGe(u32, Label, Label),
+    /// Where a label points (emits nothing).
+    Mark(Label),
+    Return(u32),
+}
+
+fn program(arch: u32) -> Vec<Ins> {
+    use Ins::*;
+    use Label::*;
+    let errno = |e: i32| libc::SECCOMP_RET_ERRNO | (e as u32 & libc::SECCOMP_RET_DATA);
+    let mut p = vec![
+        Load(OFFSET_ARCH),
+        JumpEq(arch, Next, DenyEacces),
+        Load(OFFSET_NR),
+    ];
+    if cfg!(target_arch = "x86_64") {
+        p.push(JumpGe(0x4000_0000, DenyEacces, Next)); // __X32_SYSCALL_BIT
+    }
+    p.extend([
+        JumpEq(libc::SYS_io_uring_setup as u32, DenyEnosys, Next),
+        JumpEq(libc::SYS_socket as u32, Next, Allow),
+        Load(OFFSET_ARG0_LOW),
+        JumpEq(libc::AF_UNIX as u32, Allow, Next),
+        JumpEq(libc::AF_NETLINK as u32, Allow, DenyEacces),
+        Mark(DenyEacces),
+        Return(errno(libc::EACCES)),
+        Mark(DenyEnosys),
+        Return(errno(libc::ENOSYS)),
+        Mark(Allow),
+        Return(libc::SECCOMP_RET_ALLOW),
+    ]);
+    p
+}
+
+/// Turns named jumps into the relative offsets classic BPF wants.
+/// `None` when a label is missing or a jump is out of range (a bug in
+/// [`program`], caught by the tests).
+fn assemble(prog: &[Ins]) -> Option<Vec<libc::sock_filter>> {
+    let mut at = Vec::new();
+    let mut index = 0usize;
+    for ins in prog {
+        match ins {
+            Ins::Mark(l) => at.push((*l, index)),
+            _ => index += 1,
+        }
+    }
+    let target = |l: Label, here: usize| -> Option<u8> {
+        let dest = if l == Label::Next {
+            here + 1
+        } else {
+            at.iter().find(|(m, _)| *m == l)?.1
+        };
+        u8::try_from(dest.checked_sub(here + 1)?).ok()
+    };
+    let mut out = Vec::new();
+    for ins in prog {
+        let here = out.len();
+        let (code, jt, jf, k) = match *ins {
+            Ins::Mark(_) => continue,
+            Ins::Load(off) => (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, 0, off),
+            Ins::JumpEq(k, t, f) => (
+                libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K,
+                target(t, here)?,
+                target(f, here)?,
+                k,
+            ),
+            Ins::JumpGe(k, t, f) => (
+                libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K,
+                target(t, here)?,
+                target(f, here)?,
+                k,
+            ),
+            Ins::Return(k) => (libc::BPF_RET | libc::BPF_K, 0, 0, k),
+        };
+        out.push(libc::sock_filter {
+            code: u16::try_from(code).ok()?,
+            jt,
+            jf,
+            k,
+        });
+    }
+    Some(out)
+}
+
+pub(crate) fn deny_network() -> LayerStatus {
+    let Some(arch) = AUDIT_ARCH else {
+        return LayerStatus::NotSupported {
+            reason: format!(
+                "no seccomp filter is written for this processor ({})",
+                std::env::consts::ARCH
+            ),
+        };
+    };
+    let Some(filter) = assemble(&program(arch)) else {
+        return LayerStatus::NotSupported {
+            reason: "the seccomp filter did not assemble (a bug in tacet-sandbox)".into(),
+        };
+    };
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integers. It is
+    // required to install a filter without CAP_SYS_ADMIN and only ever
+    // removes privileges (setuid binaries run later lose theirs).
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return LayerStatus::Failed(HardenError::NoNewPrivs {
+            errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        });
+    }
+    // SAFETY: `prog` points at `filter`, which outlives the call; the kernel
+    // copies the program before returning and keeps no pointer to it.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_TSYNC,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    match r {
+        0 => LayerStatus::Active,
+        // With TSYNC, a positive result is the id of a thread that could
+        // not be synchronised; nothing was installed.
+        id if id > 0 => LayerStatus::Failed(HardenError::SeccompThreadSync { thread_id: id }),
+        _ => LayerStatus::Failed(HardenError::Seccomp {
+            errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_program_assembles_and_every_jump_lands_inside_it() {
+        let arch = AUDIT_ARCH.unwrap_or(0);
+        let f = assemble(&program(arch)).expect("assembles");
+        for (i, ins) in f.iter().enumerate() {
+            if ins.code == (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16
+                || ins.code == (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16
+            {
+                assert!(i + 1 + (ins.jt as usize) < f.len());
+                assert!(i + 1 + (ins.jf as usize) < f.len());
+            }
+        }
+        // It ends in returns only.
+        assert_eq!(f.last().unwrap().code, (libc::BPF_RET | libc::BPF_K) as u16);
+        assert_eq!(f.last().unwrap().k, libc::SECCOMP_RET_ALLOW);
+    }
+
+    #[test]
+    fn fail_a_missing_label_does_not_assemble() {
+        let p = [
+            Ins::Load(0),
+            Ins::JumpEq(1, Label::Allow, Label::Next),
+            Ins::Return(0),
+        ];
+        assert!(assemble(&p).is_none());
+    }
+}

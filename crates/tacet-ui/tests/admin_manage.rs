@@ -1,0 +1,285 @@
+//! The admin's management cards — retention and grace, the model manager,
+//! users and roles — and the clinician's "Add a colleague", driven through
+//! the real screens with egui_kittest against the fake backend. Controls are
+//! found by their accessible names, the way a screen reader finds them.
+
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use tacet_ui::fake::{FakeBackend, FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN};
+use tacet_ui::{Screen, TacetUi};
+
+fn harness() -> (Harness<'static, TacetUi>, FakeProbe) {
+    let (fake, probe) = FakeBackend::new("CANARY-admin-never-sees-this");
+    let app = TacetUi::new(Box::new(fake));
+    // Tall, so every card of the admin's scrolling screen is on screen.
+    let h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 4000.0))
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    (h, probe)
+}
+
+fn type_into(h: &mut Harness<'_, TacetUi>, label: &str, text: &str) {
+    h.get_by_label(label).click();
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
+}
+
+/// Replaces a field's text.
+fn retype(h: &mut Harness<'_, TacetUi>, label: &str, text: &str, clear: impl Fn(&mut TacetUi)) {
+    clear(h.state_mut());
+    h.run();
+    type_into(h, label, text);
+}
+
+fn click(h: &mut Harness<'_, TacetUi>, label: &str) {
+    h.get_by_label(label).click();
+    h.run();
+}
+
+fn unlock(h: &mut Harness<'_, TacetUi>, who: (&str, &str)) {
+    h.run();
+    h.state_mut().state.unlock.user.clear();
+    type_into(h, "User name", who.0);
+    type_into(h, "Passphrase", who.1);
+    click(h, "Unlock");
+    h.run();
+}
+
+fn admin() -> (Harness<'static, TacetUi>, FakeProbe) {
+    let (mut h, probe) = harness();
+    unlock(&mut h, FAKE_ADMIN);
+    assert_eq!(h.state().state.screen, Screen::Admin);
+    (h, probe)
+}
+
+/// Every accessible name and value on screen that contains `needle`.
+fn texts_containing(h: &Harness<'_, TacetUi>, needle: &str) -> Vec<String> {
+    h.root()
+        .children_recursive()
+        .filter_map(|n| {
+            let a = n.accesskit_node();
+            let found: Vec<String> = [a.label(), a.value()]
+                .into_iter()
+                .flatten()
+                .filter(|t| t.contains(needle))
+                .collect();
+            (!found.is_empty()).then(|| found.join(" | "))
+        })
+        .collect()
+}
+
+fn audited(probe: &FakeProbe, code: &str, outcome: &str) -> bool {
+    probe
+        .log()
+        .audit
+        .iter()
+        .any(|(c, o)| c == code && o == outcome)
+}
+
+const DAYS: &str = "Destroy unexported sessions after (days)";
+const HOURS: &str = "Keep exported sessions for (hours, 0 to 72)";
+
+#[test]
+fn the_admin_changes_retention_and_grace() {
+    let (mut h, probe) = admin();
+    // The current values and the last run are shown, and fill the form.
+    assert!(!texts_containing(&h, "destroyed 7 day(s) after").is_empty());
+    assert!(!texts_containing(&h, "Retention last ran").is_empty());
+    assert_eq!(h.state().state.admin.retention_days_input, "7");
+    retype(&mut h, DAYS, "14", |a| {
+        a.state.admin.retention_days_input.clear()
+    });
+    retype(&mut h, HOURS, "24", |a| {
+        a.state.admin.grace_hours_input.clear()
+    });
+    click(&mut h, "Save retention settings");
+    h.run();
+    let r = h.state().state.admin.retention.clone().unwrap();
+    assert_eq!((r.retention_days, r.grace_hours), (14.0, 24.0));
+    assert!(
+        !texts_containing(&h, "Saved: unexported sessions are destroyed after 14 days").is_empty()
+    );
+    assert!(audited(&probe, "settings.changed", "success"));
+    assert!(h.state().state.error.is_none());
+}
+
+#[test]
+fn fail_an_invalid_retention_value_is_refused_with_a_message() {
+    let (mut h, probe) = admin();
+    for (days, hours, says) in [
+        ("seven", "0", "must be a number of days"),
+        ("0", "0", "at least one hour"),
+        ("7", "100", "between 0 and 72 hours"),
+        ("7", "-1", "between 0 and 72 hours"),
+    ] {
+        retype(&mut h, DAYS, days, |a| {
+            a.state.admin.retention_days_input.clear()
+        });
+        retype(&mut h, HOURS, hours, |a| {
+            a.state.admin.grace_hours_input.clear()
+        });
+        click(&mut h, "Save retention settings");
+        let err = h.state().state.error.clone().unwrap_or_default();
+        assert!(err.contains(says), "{days}/{hours}: {err}");
+        h.get_by_label(&err);
+    }
+    // Nothing was sent, nothing changed.
+    assert!(!probe.log().requests.iter().any(|r| r == "setretention"));
+    assert!(!audited(&probe, "settings.changed", "success"));
+    assert_eq!(
+        h.state()
+            .state
+            .admin
+            .retention
+            .clone()
+            .unwrap()
+            .retention_days,
+        7.0
+    );
+}
+
+#[test]
+fn the_model_manager_shows_size_hash_licence_and_verifies() {
+    let (mut h, _probe) = admin();
+    h.get_by_label("whisper-tiny.en");
+    h.get_by_label("77.7 MB");
+    h.get_by_label("MIT");
+    // The hash is shortened on screen; the full value is on hover.
+    h.get_by_label("1a5afae06a4d…");
+    click(&mut h, "Verify whisper-tiny.en");
+    h.run();
+    h.get_by_label("VERIFIED");
+    assert!(!texts_containing(&h, "the file is intact").is_empty());
+}
+
+#[test]
+fn the_admin_imports_a_model_from_a_file() {
+    let (mut h, probe) = admin();
+    let dir = std::env::temp_dir().join(format!("tacet-admin-manage-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    std::fs::write(&path, b"GGUF fake model").unwrap();
+    type_into(
+        &mut h,
+        "Import a model from (path of a file, directory or wheel)",
+        &path.display().to_string(),
+    );
+    click(&mut h, "Import from file…");
+    h.run();
+    assert!(
+        h.state().state.error.is_none(),
+        "{:?}",
+        h.state().state.error
+    );
+    assert!(!texts_containing(&h, "Imported SmolLM2-135M-Instruct.Q4_1").is_empty());
+    // The list was refreshed with the new model.
+    h.get_by_label("SmolLM2-135M-Instruct.Q4_1");
+    h.get_by_label("Verify SmolLM2-135M-Instruct.Q4_1");
+    assert!(audited(&probe, "model.imported", "success"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn fail_importing_a_missing_file_shows_the_error() {
+    let (mut h, probe) = admin();
+    let missing = "/nonexistent/tacet/model.gguf";
+    type_into(
+        &mut h,
+        "Import a model from (path of a file, directory or wheel)",
+        missing,
+    );
+    click(&mut h, "Import from file…");
+    h.run();
+    let err = h.state().state.error.clone().unwrap_or_default();
+    assert!(err.contains(missing), "{err}");
+    h.get_by_label(&err);
+    assert!(audited(&probe, "model.imported", "failed"));
+    assert_eq!(h.state().state.admin.models.clone().unwrap().len(), 1);
+}
+
+#[test]
+fn fail_an_empty_import_path_is_refused() {
+    let (mut h, probe) = admin();
+    click(&mut h, "Import from file…");
+    assert!(h
+        .state()
+        .state
+        .error
+        .clone()
+        .unwrap()
+        .contains("Enter the path"));
+    assert!(!probe.log().requests.iter().any(|r| r == "importmodel"));
+}
+
+#[test]
+fn the_admin_adds_an_admin_and_is_told_how_clinicians_are_enrolled() {
+    let (mut h, probe) = admin();
+    // Names and roles are listed.
+    h.get_by_label("drlee");
+    h.get_by_label("clinician");
+    type_into(&mut h, "New user's name", "admin2");
+    type_into(&mut h, "New user's passphrase", "second-admin-pass");
+    type_into(&mut h, "Repeat the passphrase", "second-admin-pass");
+    click(&mut h, "Add user");
+    h.run();
+    assert!(
+        h.state().state.error.is_none(),
+        "{:?}",
+        h.state().state.error
+    );
+    h.get_by_label("admin2");
+    h.get_by_label("Added admin2 as an admin.");
+    assert!(audited(&probe, "user.added", "success"));
+    // The form was emptied; the passphrase is nowhere in the view state.
+    assert!(!format!("{:?}", h.state().state).contains("second-admin-pass"));
+    // Choosing "Clinician" explains who enrols clinicians, with no form.
+    click(&mut h, "Clinician");
+    assert!(!texts_containing(&h, "enrolled by an existing clinician").is_empty());
+    assert!(h.query_by_label("Add user").is_none());
+}
+
+#[test]
+fn fail_a_passphrase_mismatch_is_refused() {
+    let (mut h, probe) = admin();
+    type_into(&mut h, "New user's name", "admin2");
+    type_into(&mut h, "New user's passphrase", "second-admin-pass");
+    type_into(&mut h, "Repeat the passphrase", "second-admin-typo");
+    click(&mut h, "Add user");
+    let err = h.state().state.error.clone().unwrap_or_default();
+    assert!(err.contains("passphrases differ"), "{err}");
+    assert!(!probe.log().requests.iter().any(|r| r == "adduser"));
+    assert!(h.query_by_label("admin2").is_none());
+}
+
+#[test]
+fn fail_a_short_passphrase_is_refused() {
+    let (mut h, probe) = admin();
+    type_into(&mut h, "New user's name", "admin2");
+    type_into(&mut h, "New user's passphrase", "short");
+    type_into(&mut h, "Repeat the passphrase", "short");
+    click(&mut h, "Add user");
+    let err = h.state().state.error.clone().unwrap_or_default();
+    assert!(err.contains("at least 8 characters"), "{err}");
+    assert!(!probe.log().requests.iter().any(|r| r == "adduser"));
+}
+
+#[test]
+fn a_clinician_adds_a_colleague() {
+    let (mut h, probe) = harness();
+    unlock(&mut h, FAKE_CLINICIAN);
+    assert_eq!(h.state().state.screen, Screen::Sessions);
+    click(&mut h, "Add a colleague");
+    type_into(&mut h, "New user's name", "drpatel");
+    type_into(&mut h, "New user's passphrase", "colleague-pass-1");
+    type_into(&mut h, "Repeat the passphrase", "colleague-pass-1");
+    click(&mut h, "Add colleague");
+    h.run();
+    assert!(
+        h.state().state.error.is_none(),
+        "{:?}",
+        h.state().state.error
+    );
+    h.get_by_label("Added drpatel as a clinician.");
+    assert!(audited(&probe, "user.added", "success"));
+}
