@@ -1,11 +1,18 @@
 //! The tamper matrix: a log of 200 random events with a checkpoint every 50
 //! records, attacked in many random ways. Every attack must be reported, and
 //! an untouched log must give no problem at all.
+//!
+//! `random_mutations_at_scale_are_all_detected` is the same matrix at scale:
+//! seeded random mutations of a 300-record log, one per trial on a fresh
+//! copy, and as many untouched copies (false alarms). The number of trials
+//! is `TACET_TAMPER_MUTATIONS` (500 by default, CI; 10,000 for the long
+//! run) and the seed `TACET_TAMPER_SEED` (printed, so a failure reproduces).
 
 use tacet_audit::chain::GENESIS_TAG;
 use tacet_audit::{
-    chain_tag, leaf_hash, sign_checkpoint, verify_log, AuditRecord, ChainKey, Checkpoint,
-    MerkleLog, ProblemKind, SigningKey, StoredRecord, VerifierKey, VerifyInput, VerifyReport,
+    chain_tag, leaf_hash, open_checkpoint, sign_checkpoint, verify_log, AuditRecord, ChainKey,
+    Checkpoint, MerkleLog, ProblemKind, SigningKey, StoredRecord, VerifierKey, VerifyInput,
+    VerifyReport,
 };
 use tacet_core::audit::Detail;
 use tacet_core::{Actor, AuditAction, AuditEvent, Outcome, Role, SessionId};
@@ -99,6 +106,12 @@ impl Log {
 }
 
 fn build(seed: u64) -> Log {
+    build_sized(seed, RECORDS, EVERY)
+}
+
+/// A log of `records` random events with a stored checkpoint every `every`
+/// records and the last one also kept externally.
+fn build_sized(seed: u64, count: usize, every: usize) -> Log {
     let mut rng = Rng(seed);
     let (signer, _) = SigningKey::generate_named(ORIGIN).unwrap();
     let k0 = ChainKey(rng.bytes());
@@ -107,7 +120,7 @@ fn build(seed: u64) -> Log {
     let mut tree = MerkleLog::new();
     let mut records = Vec::new();
     let mut stored = Vec::new();
-    for seq in 0..RECORDS as u64 {
+    for seq in 0..count as u64 {
         let ev = random_event(&mut rng);
         let rec =
             AuditRecord::from_event(seq, 1_700_000_000_000 + seq * 1000, seq * 7, "0.1.0", &ev);
@@ -116,7 +129,7 @@ fn build(seed: u64) -> Log {
         prev = s.chain_tag;
         tree.push(s.leaf_hash);
         records.push(s);
-        if (seq as usize + 1) % EVERY == 0 {
+        if (seq as usize + 1) % every == 0 {
             let cp = Checkpoint {
                 origin: ORIGIN.into(),
                 size: tree.size(),
@@ -596,5 +609,241 @@ fn fail_undecodable_record() {
     assert_eq!(
         p.message,
         "record 5: cannot be decoded: audit record has 1 unexpected byte(s) after its last field"
+    );
+}
+
+/// The mutations of the scale test, one per trial.
+const MUTATIONS: [&str; 17] = [
+    "flip a record byte",
+    "flip a record byte, fix its leaf hash",
+    "delete a record",
+    "delete a record, renumber the rest",
+    "insert a forged record, renumber the rest",
+    "insert a forged record under a taken seq",
+    "swap two rows",
+    "swap two records' contents under their seqs",
+    "swap two records and renumber them",
+    "truncate the tail (external checkpoint kept)",
+    "swap two stored checkpoints",
+    "flip a checkpoint signature byte",
+    "alter a checkpoint body character",
+    "flip a stored leaf-hash bit",
+    "flip a stored chain-tag bit",
+    "rewrite a record with k0 and re-tag the log",
+    "replace a checkpoint with one signed by another key",
+];
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok().and_then(|s| s.trim().parse().ok())
+}
+
+/// Applies mutation `kind` to `log` (a fresh copy).
+fn mutate(log: &mut Log, kind: usize, rng: &mut Rng) {
+    let n = log.records.len();
+    let two = |rng: &mut Rng| {
+        let i = rng.below(n);
+        let j = (i + 1 + rng.below(n - 1)) % n;
+        (i, j)
+    };
+    match kind {
+        0 | 1 => {
+            let i = rng.below(n);
+            let at = rng.below(log.records[i].bytes.len());
+            log.records[i].bytes[at] ^= 1 + rng.below(255) as u8;
+            if kind == 1 {
+                log.records[i].leaf_hash = leaf_hash(&log.records[i].bytes);
+            }
+        }
+        2 => {
+            log.records.remove(rng.below(n));
+        }
+        3 => {
+            let i = rng.below(n);
+            log.records.remove(i);
+            for (pos, rec) in log.records.iter_mut().enumerate().skip(i) {
+                renumber(rec, pos as u64);
+            }
+        }
+        4 | 5 => {
+            let i = rng.below(n + 1);
+            let forged = AuditRecord::from_event(i as u64, 1, 1, "0.1.0", &random_event(rng));
+            let guess = ChainKey(rng.bytes());
+            let prev = if i == 0 {
+                GENESIS_TAG
+            } else {
+                log.records[i - 1].chain_tag
+            };
+            log.records
+                .insert(i, StoredRecord::seal(&forged, &guess, &prev));
+            if kind == 4 {
+                for (pos, rec) in log.records.iter_mut().enumerate().skip(i + 1) {
+                    renumber(rec, pos as u64);
+                }
+            }
+        }
+        6 => {
+            let (i, j) = two(rng);
+            log.records.swap(i, j);
+        }
+        7 => {
+            let (i, j) = two(rng);
+            let (a, b) = (log.records[i].clone(), log.records[j].clone());
+            log.records[i] = StoredRecord { seq: i as u64, ..b };
+            log.records[j] = StoredRecord { seq: j as u64, ..a };
+        }
+        8 => {
+            let (i, j) = two(rng);
+            log.records.swap(i, j);
+            renumber(&mut log.records[i], i as u64);
+            renumber(&mut log.records[j], j as u64);
+        }
+        9 => {
+            let keep = rng.below(n);
+            log.records.truncate(keep);
+            // As restoring an older copy would: later checkpoints go too.
+            log.stored
+                .retain(|cp| cp.lines().nth(1).unwrap().parse::<usize>().unwrap() <= keep);
+        }
+        10 => {
+            let m = log.stored.len();
+            let a = rng.below(m);
+            let b = (a + 1 + rng.below(m - 1)) % m;
+            log.stored.swap(a, b);
+        }
+        11 | 12 => {
+            let external = rng.below(2) == 0;
+            let list = if external {
+                &mut log.external
+            } else {
+                &mut log.stored
+            };
+            let k = rng.below(list.len());
+            let (body, sig) = list[k].split_once("\n\n").unwrap();
+            if kind == 11 {
+                let (prefix, b64) = sig.trim_end().rsplit_once(' ').unwrap();
+                use base64ct::{Base64, Encoding};
+                let mut blob = Base64::decode_vec(b64).unwrap();
+                let at = rng.below(blob.len());
+                blob[at] ^= 1 + rng.below(255) as u8;
+                list[k] = format!("{body}\n\n{prefix} {}\n", Base64::encode_string(&blob));
+            } else {
+                let mut bytes = body.as_bytes().to_vec();
+                let at = rng.below(bytes.len());
+                let alphabet = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+/=";
+                let mut c = alphabet[rng.below(alphabet.len())];
+                if c == bytes[at] {
+                    c = if c == b'0' { b'1' } else { b'0' };
+                }
+                bytes[at] = c;
+                list[k] = format!("{}\n\n{sig}", String::from_utf8(bytes).unwrap());
+            }
+        }
+        13 | 14 => {
+            let i = rng.below(n);
+            let bit = rng.below(256);
+            let field = if kind == 13 {
+                &mut log.records[i].leaf_hash
+            } else {
+                &mut log.records[i].chain_tag
+            };
+            field[bit / 8] ^= 1 << (bit % 8);
+        }
+        15 => {
+            let i = rng.below(n);
+            let mut r = AuditRecord::decode(&log.records[i].bytes).unwrap();
+            r.actor = format!("forger{}", rng.below(1000));
+            log.records[i].bytes = r.encode();
+            let mut key = log.k0.clone();
+            let mut prev = GENESIS_TAG;
+            for rec in log.records.iter_mut() {
+                rec.leaf_hash = leaf_hash(&rec.bytes);
+                rec.chain_tag = chain_tag(&key, &prev, &rec.bytes);
+                prev = rec.chain_tag;
+                key = key.evolve();
+            }
+        }
+        _ => {
+            let k = rng.below(log.stored.len());
+            let cp = open_checkpoint(&log.stored[k], &log.verifier).unwrap();
+            let (other, _) = SigningKey::generate_named(ORIGIN).unwrap();
+            log.stored[k] = sign_checkpoint(&cp, &other);
+        }
+    }
+}
+
+#[test]
+fn random_mutations_at_scale_are_all_detected() {
+    const SCALE_RECORDS: usize = 300;
+    const SCALE_EVERY: usize = 50;
+    /// Trials per base log before a new one (new events, keys and signer).
+    const PER_BASE: u64 = 100;
+    let trials = env_u64("TACET_TAMPER_MUTATIONS").unwrap_or(500);
+    let seed = env_u64("TACET_TAMPER_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64
+    });
+    println!("tamper at scale: {trials} mutations + {trials} untouched copies, seed {seed} (TACET_TAMPER_SEED)");
+    let started = std::time::Instant::now();
+    let mut rng = Rng(seed);
+    let mut per_kind = [(0u64, 0u64); MUTATIONS.len()];
+    let mut missed = Vec::new();
+    let mut false_alarms = Vec::new();
+    let mut base = build_sized(seed, SCALE_RECORDS, SCALE_EVERY);
+    for t in 0..trials {
+        if t > 0 && t % PER_BASE == 0 {
+            base = build_sized(seed.wrapping_add(t), SCALE_RECORDS, SCALE_EVERY);
+        }
+        // A mutated copy must fail verification.
+        let kind = rng.below(MUTATIONS.len());
+        let mut log = clone_log(&base);
+        mutate(&mut log, kind, &mut rng);
+        let r = log.verify();
+        per_kind[kind].0 += 1;
+        if r.is_ok() {
+            missed.push(format!("trial {t}: {}", MUTATIONS[kind]));
+        } else {
+            per_kind[kind].1 += 1;
+        }
+        // An untouched copy, checked against a random set of its own
+        // checkpoints, with or without the chain key, must pass.
+        let mut log = clone_log(&base);
+        log.external = log
+            .stored
+            .iter()
+            .filter(|_| rng.below(2) == 0)
+            .cloned()
+            .chain(base.external.iter().cloned())
+            .collect();
+        let with_key = rng.below(2) == 0;
+        let r = verify_log(&VerifyInput {
+            records: &log.records,
+            stored_checkpoints: &log.stored,
+            external_checkpoints: &log.external,
+            verifier: &log.verifier,
+            chain_key0: with_key.then_some(&log.k0),
+        });
+        if !r.is_ok() {
+            false_alarms.push(format!("trial {t}: {:?}", r.problems));
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    for (name, (n, caught)) in MUTATIONS.iter().zip(per_kind) {
+        println!("  {name}: {caught}/{n} detected");
+    }
+    let detected: u64 = per_kind.iter().map(|(_, c)| c).sum();
+    println!(
+        "tamper at scale: detected {detected}/{trials} ({:.1}%), false alarms {}/{trials}, {secs:.1} s, seed {seed}",
+        100.0 * detected as f64 / trials.max(1) as f64,
+        false_alarms.len()
+    );
+    assert!(
+        missed.is_empty(),
+        "undetected mutations (seed {seed}): {missed:#?}"
+    );
+    assert!(
+        false_alarms.is_empty(),
+        "false alarms (seed {seed}): {false_alarms:#?}"
     );
 }

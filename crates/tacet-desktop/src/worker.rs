@@ -134,6 +134,7 @@ fn op_of(r: &Request) -> Op {
         Request::VerifyAudit
         | Request::Deletions
         | Request::Checkpoint
+        | Request::SaveCheckpoint { .. }
         | Request::Models
         | Request::ComplianceReport
         | Request::SaveComplianceReport { .. }
@@ -557,6 +558,22 @@ impl Served<'_, '_> {
                     audit_verified: report.audit_verified,
                 });
                 self.report = Some(report);
+            }
+            Request::SaveCheckpoint { path } => {
+                let Outcome::Checkpoint(checkpoint) =
+                    self.plain(Command::Checkpoint).map_err(words)?
+                else {
+                    return Err("the vault returned no checkpoint".into());
+                };
+                tacet_runtime::write_new_private_file(Path::new(&path), checkpoint.as_bytes())
+                    .map_err(|e| {
+                        if e.kind() == std::io::ErrorKind::AlreadyExists {
+                            format!("{path} already exists; choose a new file name (a checkpoint never overwrites a file).")
+                        } else {
+                            format!("The checkpoint could not be saved to {path}: {e}")
+                        }
+                    })?;
+                out.emit(Event::CheckpointSaved { path, checkpoint });
             }
             Request::SaveComplianceReport { path, format } => {
                 let report = self

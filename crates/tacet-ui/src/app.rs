@@ -467,6 +467,19 @@ impl TacetUi {
                 self.send(Request::VerifyAudit, Some("Verifying the audit log…"))
             }
             UiCommand::LoadCheckpoint => self.send(Request::Checkpoint, None),
+            UiCommand::SaveCheckpoint => {
+                let path = st.admin.checkpoint_path.trim().to_string();
+                if path.is_empty() {
+                    st.error =
+                        Some("Enter where to save the checkpoint (a path to a new file).".into());
+                    return;
+                }
+                st.error = None;
+                self.send(
+                    Request::SaveCheckpoint { path },
+                    Some("Signing and saving a checkpoint…"),
+                );
+            }
             UiCommand::CopyCheckpoint => {
                 if let Some(c) = &st.admin.checkpoint {
                     self.to_copy = Some(c.clone());
@@ -915,6 +928,11 @@ impl TacetUi {
                 });
                 st.admin.report_saved = None;
                 st.admin.scroll_to_report = true;
+            }
+            Event::CheckpointSaved { path, checkpoint } => {
+                st.busy = None;
+                st.admin.checkpoint = Some(checkpoint);
+                st.notice = Some(format!("The signed checkpoint was saved to {path}."));
             }
             Event::ComplianceSaved { path, format } => {
                 st.busy = None;

@@ -178,6 +178,11 @@ pub enum Request {
     /// The installation report (an admin's document: refused for a
     /// clinician). Producing it verifies the audit log and is audited.
     ComplianceReport,
+    /// Sign a fresh checkpoint and save it to a new file at `path` (never
+    /// overwriting), to verify the log against later.
+    SaveCheckpoint {
+        path: String,
+    },
     /// Save the last report the backend produced to a new file at `path`
     /// (never overwriting), readable by its owner only.
     SaveComplianceReport {
@@ -455,6 +460,11 @@ pub enum Event {
     ComplianceReport {
         markdown: String,
         audit_verified: bool,
+    },
+    /// A fresh checkpoint (shown too) was written to `path`.
+    CheckpointSaved {
+        path: String,
+        checkpoint: String,
     },
     /// The last report was written to `path`.
     ComplianceSaved {

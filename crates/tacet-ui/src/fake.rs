@@ -668,6 +668,20 @@ impl FakeBackend {
                 self.events
                     .push_back(Event::Deletions(self.deletions.clone()));
             }
+            Request::SaveCheckpoint { path } => {
+                if self.log().files.iter().any(|(p, _)| *p == path) {
+                    return self.fail(
+                        Op::Admin,
+                        &format!("{path} already exists; choose a new file name (a checkpoint never overwrites a file)."),
+                    );
+                }
+                let checkpoint =
+                    "tacet.local/audit\n12\n7+8n3lQbV0cG9pbnQ=\n\n— tacet.local/audit AAAAfakesig\n"
+                        .to_string();
+                self.log().files.push((path.clone(), checkpoint.clone()));
+                self.events
+                    .push_back(Event::CheckpointSaved { path, checkpoint });
+            }
             Request::Checkpoint => {
                 self.events.push_back(Event::Checkpoint(
                     "tacet.local/audit\n12\n7+8n3lQbV0cG9pbnQ=\n\n— tacet.local/audit AAAAfakesig\n".into(),

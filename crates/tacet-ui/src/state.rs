@@ -70,6 +70,7 @@ pub enum UiCommand {
     VerifyAudit,
     LoadCheckpoint,
     CopyCheckpoint,
+    SaveCheckpoint,
     LoadDeletions,
     LoadModels,
     /// Ask for the installation report.
@@ -387,6 +388,8 @@ pub struct AdminView {
     pub report: Option<ComplianceView>,
     /// Where to save the report (a path to a new file).
     pub report_path: String,
+    /// Where to save the signed checkpoint (a new file).
+    pub checkpoint_path: String,
     /// What was last saved, for the confirmation.
     pub report_saved: Option<String>,
     /// Scroll the report into view once, when it arrives.

@@ -283,3 +283,44 @@ fn a_clinician_adds_a_colleague() {
     h.get_by_label("Added drpatel as a clinician.");
     assert!(audited(&probe, "user.added", "success"));
 }
+
+#[test]
+fn the_admin_saves_a_signed_checkpoint_and_never_overwrites_a_file() {
+    let (mut h, probe) = admin();
+    type_into(
+        &mut h,
+        "Save checkpoint to (path of a new file)",
+        "/tmp/cp.txt",
+    );
+    click(&mut h, "Save checkpoint…");
+    h.run();
+    assert!(
+        h.state()
+            .state
+            .notice
+            .as_deref()
+            .unwrap_or("")
+            .contains("/tmp/cp.txt"),
+        "{:?}",
+        h.state().state.notice
+    );
+    let saved = probe.log().files.clone();
+    assert_eq!(saved.len(), 1);
+    assert!(saved[0].1.contains("tacet.local/audit"));
+    // The checkpoint just saved is also shown.
+    assert!(h.state().state.admin.checkpoint.is_some());
+    click(&mut h, "Save checkpoint…");
+    h.run();
+    let error = h.state().state.error.clone().unwrap_or_default();
+    assert!(error.contains("already exists"), "{error}");
+    assert_eq!(probe.log().files.len(), 1);
+}
+
+#[test]
+fn fail_a_checkpoint_without_a_path_is_not_sent() {
+    let (mut h, probe) = admin();
+    click(&mut h, "Save checkpoint…");
+    let error = h.state().state.error.clone().unwrap_or_default();
+    assert!(error.contains("where to save the checkpoint"), "{error}");
+    assert!(probe.log().files.is_empty());
+}

@@ -41,11 +41,18 @@ fn current(conn: &Connection) -> Result<(u64, [u8; 32]), VaultError> {
 pub(crate) fn write(conn: &Connection, dir: &Path) -> Result<(), VaultError> {
     let (count, leaf) = current(conn)?;
     let tmp = dir.join(format!("{HEAD_FILE}.tmp"));
-    let mut f = File::create(&tmp)?;
-    writeln!(f, "{MAGIC}\n{count}\n{}", hex::encode(leaf))?;
-    f.sync_all()?;
+    // Name the file in the error: "Is a directory" alone helps no one.
+    let named = |e: std::io::Error| {
+        VaultError::Io(std::io::Error::new(
+            e.kind(),
+            format!("writing the head marker {}: {e}", tmp.display()),
+        ))
+    };
+    let mut f = File::create(&tmp).map_err(named)?;
+    writeln!(f, "{MAGIC}\n{count}\n{}", hex::encode(leaf)).map_err(named)?;
+    f.sync_all().map_err(named)?;
     drop(f);
-    std::fs::rename(&tmp, dir.join(HEAD_FILE))?;
+    std::fs::rename(&tmp, dir.join(HEAD_FILE)).map_err(named)?;
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }

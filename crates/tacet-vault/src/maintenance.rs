@@ -426,21 +426,19 @@ impl Unlocked<'_> {
             })?;
             let mut out = Vec::new();
             for r in rows {
-                let (id, state, created, updated, after) = r?;
-                let exported = state == SessionState::Exported.as_str();
+                let (id, _state, created, _updated, after) = r?;
                 let trigger = match after {
                     Some(t) if t <= now_unix_ms => Some("exported"),
                     Some(_) => None,
-                    // Exported but never destroyed (a crash in between, or
-                    // the grace period was set after export).
-                    None if exported
-                        && updated.saturating_add(settings.export_grace_ms) <= now_unix_ms =>
-                    {
-                        Some("exported")
-                    }
-                    None if !exported
-                        && created.saturating_add(settings.unexported_limit_ms) <= now_unix_ms =>
-                    {
+                    // Exported but never destroyed nor scheduled: the process
+                    // died between recording the export and confirming the
+                    // note was written (the destroy follows a successful
+                    // write). Whether the note reached its file is unknown,
+                    // so the session is kept like an unexported one: the
+                    // clinician can export again, and retention still ends
+                    // it at the unexported-session limit. Destroying it here
+                    // could lose an attested note for good.
+                    None if created.saturating_add(settings.unexported_limit_ms) <= now_unix_ms => {
                         Some("retention")
                     }
                     None => None,

@@ -354,3 +354,37 @@ fn an_interrupted_shred_is_finished_at_the_next_open() {
     drop(v);
     assert_eq!(Vault::open(dir.path()).unwrap().recovered_shreds(), 0);
 }
+
+/// A process killed after the export was recorded but before the note was
+/// written (found by crates/tacet-cli/tests/durability.rs): the next unlock
+/// must not destroy the session, or the attested note is lost for good. It
+/// stays exportable and retention ends it at the unexported-session limit.
+#[test]
+fn fail_an_export_cut_off_before_the_write_does_not_lose_the_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let id = {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        let id = session(&mut u);
+        let note = u.attested(id).unwrap();
+        u.mark_exported(&note, "text").unwrap();
+        // ... and the process dies here: no write, no destroy.
+        id
+    };
+    drop(v);
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert_eq!(u.session(id).unwrap().state, SessionState::Exported);
+    let note = u.attested(id).unwrap();
+    u.mark_exported(&note, "text").unwrap();
+    assert!(u
+        .run_retention(now_ms() + 6 * DAY_MS)
+        .unwrap()
+        .receipts
+        .is_empty());
+    let report = u.run_retention(now_ms() + 7 * DAY_MS + 1000).unwrap();
+    assert_eq!(report.receipts.len(), 1);
+    assert_eq!(report.receipts[0].trigger, "retention");
+    assert_eq!(u.session(id).unwrap().state, SessionState::Destroyed);
+    assert!(u.verify_audit(&[]).unwrap().is_ok());
+}

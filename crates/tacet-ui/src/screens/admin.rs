@@ -270,7 +270,7 @@ fn markdown(ui: &mut egui::Ui, t: &Tokens, md: &str) {
     }
 }
 
-fn checkpoint(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+fn checkpoint(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
     t.card().show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(
@@ -284,6 +284,21 @@ fn checkpoint(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiCom
             }
             if st.admin.checkpoint.is_some() && ui.button("Copy checkpoint").clicked() {
                 out.push(UiCommand::CopyCheckpoint);
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            field(
+                ui,
+                "Save checkpoint to (path of a new file)",
+                &mut st.admin.checkpoint_path,
+                false,
+                300.0,
+            );
+            if ui
+                .add_enabled(st.busy.is_none(), egui::Button::new("Save checkpoint…"))
+                .clicked()
+            {
+                out.push(UiCommand::SaveCheckpoint);
             }
         });
         match &st.admin.checkpoint {
