@@ -5,8 +5,11 @@
 //! `tokenizer.chat_template`. We render it the way Hugging Face transformers
 //! does (`trim_blocks`, `lstrip_blocks`, Python string methods through
 //! minijinja-contrib's pycompat, `raise_exception`), with `messages`,
-//! `add_generation_prompt = true`, `bos_token` and `eos_token`. A file without
-//! a template gets ChatML, the most common convention for small models.
+//! `add_generation_prompt = true`, `bos_token`, `eos_token` and
+//! `enable_thinking = false` (Qwen3's templates then write an empty think
+//! block, its documented way to answer without reasoning first; other
+//! templates ignore the variable). A file without a template gets ChatML,
+//! the most common convention for small models.
 //!
 //! Some templates refuse a `system` message (older Gemma ones raise an
 //! exception); [`ChatTemplate::render`] then folds the system text into the
@@ -108,6 +111,9 @@ impl ChatTemplate {
             add_generation_prompt => true,
             bos_token => self.bos_token.as_str(),
             eos_token => self.eos_token.as_str(),
+            // Qwen3: answer directly, without a <think> block first (the
+            // drafter writes the section headers itself).
+            enable_thinking => false,
         })
     }
 

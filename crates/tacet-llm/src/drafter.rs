@@ -163,8 +163,9 @@ impl GgufDrafter {
         &self.report
     }
 
-    /// Positions the model can use (the file's context length, capped by
-    /// the model code's limit: 4096 for candle's quantized llama).
+    /// Positions the model can use: the file's context length, capped by
+    /// the model code's limit (4096 for candle's quantized llama; phi3's
+    /// original, unscaled context) and by 16,384 for memory.
     pub fn context_length(&self) -> usize {
         self.report.context_length
     }

@@ -21,7 +21,15 @@ pub enum LlmError {
     #[error("the GGUF metadata {key:?} is invalid: {problem}")]
     BadMetadata { key: String, problem: String },
     #[error(
-        "model architecture {0:?} is not supported yet (supported: llama and its derivatives, e.g. SmolLM2)"
+        "{path}: the model hyper-parameter {key:?} is invalid ({problem}); the file is corrupt or not a model this version can run"
+    )]
+    BadHyperParameter {
+        path: PathBuf,
+        key: String,
+        problem: String,
+    },
+    #[error(
+        "model architecture {0:?} is not supported (supported: llama (SmolLM2, Llama 3.x), qwen2 (Qwen2.5), qwen3, phi3 (Phi-3/3.5 mini)); pick a model of one of these families"
     )]
     UnsupportedArchitecture(String),
     #[error("tokenizer {0} is not supported")]

@@ -1,6 +1,11 @@
 //! Loading GGUF weights into candle's model code, chosen by architecture.
 //!
-//! Two decisions live here:
+//! `general.architecture` picks candle-transformers 0.11.1's quantized model
+//! code: `llama` (SmolLM2, Llama 3.x), `qwen2` (Qwen2.5), `qwen3` and `phi3`
+//! (Phi-3/3.5 mini). Gemma 3 is refused: candle's `quantized_gemma3` has
+//! measured bugs (wrong activation, sliding window ignored during decode).
+//!
+//! The decisions that live here:
 //!
 //! - **Requantization at load.** candle 0.11.1 has no SIMD kernel (and no
 //!   batched GEMM) for Q4_1, Q5_0 and Q5_1, so a Q4_1 SmolLM2 runs at scalar
@@ -10,26 +15,58 @@
 //!   for a 4/5-bit source (its 8-bit grid is finer than the original's), so
 //!   the model's outputs barely move. The converted tensors are handed to
 //!   candle's unmodified loader through an in-memory tensor store, so we do
-//!   not fork the model code.
+//!   not fork the model code. A file with nothing to convert is read straight
+//!   from disk (no second copy of the weights in memory).
+//! - **Metadata the model code is given, not trusted blindly.** candle sizes
+//!   its RoPE tables (qwen2, qwen3, phi3) and phi3 its preallocated KV cache
+//!   from `<arch>.context_length`; Phi-3.5 declares 131,072 positions, which
+//!   would preallocate tens of GB on the first token. The loader therefore
+//!   sees the context length already capped (see [`context_cap`]). candle's
+//!   qwen3 builds its RoPE table in f16 unless `general.dtype` says f32, and
+//!   f16 cannot hold positions or angles past a few hundred exactly (the
+//!   rotation would be wrong for most of a long prompt), so we set it to f32.
 //! - **Never panic on a bad file.** The GGUF header is parsed with candle's
-//!   bounds-checked reader; the hyper-parameters the model code divides by
-//!   are validated first; and the loader itself runs under `catch_unwind` as
-//!   a last line of defence, turning a panic deep in candle into an error
-//!   that names the file.
+//!   bounds-checked reader; the hyper-parameters each model code divides by
+//!   or slices with are validated first (an error naming the file and the
+//!   key); and the loader itself runs under `catch_unwind` as a last line of
+//!   defence, turning a panic deep in candle into an error naming the file.
+//!
+//! KV caches: llama, qwen2 and qwen3 have `clear_kv_cache`. candle's phi3
+//! has none; it resets its cache whenever a forward pass starts at position
+//! 0, so clearing runs one token at position 0 (the transcript's keys and
+//! values are dropped; one position of filler remains until the next prompt).
 
 use crate::error::LlmError;
 use crate::meta;
-use candle_core::quantized::gguf_file::{Content, TensorInfo};
+use candle_core::quantized::gguf_file::{Content, TensorInfo, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use candle_transformers::models::quantized_llama;
+use candle_transformers::models::{
+    quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3,
+};
 use std::collections::HashMap;
-use std::io::Cursor;
-use std::path::Path;
+use std::io::{Cursor, Read, Seek};
+use std::path::{Path, PathBuf};
+
+/// Positions a draft may use whatever the file declares: bounds the KV
+/// cache (f32, grown by copying) and the per-chunk attention scores, which
+/// grow with the context; a long visit's transcript is well under this.
+pub(crate) const DRAFT_CONTEXT_CAP_TOKENS: usize = 16_384;
+
+/// Phi-3.5 trains 4,096 positions and reaches 128k only through LongRoPE
+/// scaling factors, which candle's phi3 code does not apply; past the
+/// original length its attention would be wrong, so we stop there.
+const PHI3_DEFAULT_ORIGINAL_CONTEXT: usize = 4096;
+
+/// Upper bound on layers; a file claiming more is corrupt.
+const MAX_BLOCKS: u64 = 1024;
 
 /// The model code for one architecture.
 pub(crate) enum ModelWeights {
-    Llama(quantized_llama::ModelWeights),
+    Llama(Box<quantized_llama::ModelWeights>),
+    Qwen2(Box<quantized_qwen2::ModelWeights>),
+    Qwen3(Box<quantized_qwen3::ModelWeights>),
+    Phi3(Box<quantized_phi3::ModelWeights>),
 }
 
 impl ModelWeights {
@@ -37,15 +74,30 @@ impl ModelWeights {
     /// last one, as a 1-D f32 tensor.
     pub(crate) fn forward(&mut self, tokens: &[u32], index_pos: usize) -> Result<Tensor, LlmError> {
         let input = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
+        // Every model code returns (batch, vocab) for the last position.
         let logits = match self {
             ModelWeights::Llama(m) => m.forward(&input, index_pos)?,
+            ModelWeights::Qwen2(m) => m.forward(&input, index_pos)?,
+            ModelWeights::Qwen3(m) => m.forward(&input, index_pos)?,
+            ModelWeights::Phi3(m) => m.forward(&input, index_pos)?,
         };
         Ok(logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?)
     }
 
+    /// Drops what the KV cache holds (see the module docs for phi3).
     pub(crate) fn clear_kv_cache(&mut self) {
         match self {
             ModelWeights::Llama(m) => m.clear_kv_cache(),
+            ModelWeights::Qwen2(m) => m.clear_kv_cache(),
+            ModelWeights::Qwen3(m) => m.clear_kv_cache(),
+            ModelWeights::Phi3(m) => {
+                // A pass at position 0 makes candle's phi3 reset every layer's
+                // cache. Best effort: if it failed, the next prompt (which
+                // also starts at 0) resets the cache anyway.
+                let _ = Tensor::new(&[0u32], &Device::Cpu)
+                    .and_then(|t| t.unsqueeze(0))
+                    .and_then(|t| m.forward(&t, 0));
+            }
         }
     }
 }
@@ -55,7 +107,7 @@ pub(crate) struct Loaded {
     pub weights: ModelWeights,
     pub architecture: String,
     /// Positions the model can attend over, already capped by the model
-    /// code's own limit.
+    /// code's own limit and [`DRAFT_CONTEXT_CAP_TOKENS`].
     pub context_length: usize,
     pub requantized_tensors: usize,
 }
@@ -77,12 +129,11 @@ fn should_requantize(dtype: GgmlDType) -> bool {
     matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1)
 }
 
-/// Reads every tensor, converting Q4_1/Q5_x to Q8_0 when asked, into an
-/// in-memory tensor store that candle's loader reads like a file.
+/// Reads every tensor, converting Q4_1/Q5_x to Q8_0, into an in-memory
+/// tensor store that candle's loader reads like a file.
 fn tensor_store(
     ct: &Content,
     file: &mut std::fs::File,
-    requantize: bool,
     path: &Path,
 ) -> Result<(Content, Cursor<Vec<u8>>, usize), LlmError> {
     let weights_err = |problem: String| LlmError::Weights {
@@ -98,7 +149,7 @@ fn tensor_store(
         let q = ct
             .tensor(file, name, &Device::Cpu)
             .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
-        let q = if requantize && should_requantize(q.dtype()) {
+        let q = if should_requantize(q.dtype()) {
             converted += 1;
             let f = q
                 .dequantize(&Device::Cpu)
@@ -131,39 +182,241 @@ fn tensor_store(
     Ok((store, Cursor::new(data), converted))
 }
 
-/// Checks the llama hyper-parameters candle's code divides by or indexes
-/// with, so a corrupt file gives an error instead of a panic.
-fn validate_llama(ct: &Content) -> Result<(), LlmError> {
-    let heads = meta::req_u64(ct, "llama.attention.head_count")?;
-    let kv_heads = meta::req_u64(ct, "llama.attention.head_count_kv")?;
-    let embd = meta::req_u64(ct, "llama.embedding_length")?;
-    let blocks = meta::req_u64(ct, "llama.block_count")?;
-    let rope_dim = meta::req_u64(ct, "llama.rope.dimension_count")?;
-    if heads == 0 || kv_heads == 0 || heads % kv_heads != 0 {
-        return Err(meta::bad_metadata(
-            "llama.attention.head_count_kv",
-            format!("{heads} heads cannot be shared by {kv_heads} key/value heads"),
-        ));
+/// The architectures with model code here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Arch {
+    Llama,
+    Qwen2,
+    Qwen3,
+    Phi3,
+}
+
+impl Arch {
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "llama" => Some(Arch::Llama),
+            "qwen2" => Some(Arch::Qwen2),
+            "qwen3" => Some(Arch::Qwen3),
+            "phi3" => Some(Arch::Phi3),
+            _ => None,
+        }
     }
-    if embd == 0 || embd % heads != 0 {
-        return Err(meta::bad_metadata(
-            "llama.embedding_length",
-            format!("{embd} is not a multiple of {heads} heads"),
-        ));
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Arch::Llama => "llama",
+            Arch::Qwen2 => "qwen2",
+            Arch::Qwen3 => "qwen3",
+            Arch::Phi3 => "phi3",
+        }
     }
-    if rope_dim == 0 || rope_dim % 2 != 0 || rope_dim != embd / heads {
-        return Err(meta::bad_metadata(
-            "llama.rope.dimension_count",
-            format!("{rope_dim} does not match the head size {}", embd / heads),
-        ));
+}
+
+/// Hyper-parameter reads that name the file in every error.
+struct HyperParams<'a> {
+    ct: &'a Content,
+    path: &'a Path,
+    prefix: &'static str,
+}
+
+impl HyperParams<'_> {
+    fn key(&self, name: &str) -> String {
+        format!("{}.{name}", self.prefix)
     }
-    if blocks == 0 || blocks > 1024 {
-        return Err(meta::bad_metadata(
-            "llama.block_count",
-            format!("{blocks} layers"),
-        ));
+
+    fn bad(&self, name: &str, problem: impl Into<String>) -> LlmError {
+        LlmError::BadHyperParameter {
+            path: self.path.to_path_buf(),
+            key: self.key(name),
+            problem: problem.into(),
+        }
+    }
+
+    fn fix(&self, e: LlmError, name: &str) -> LlmError {
+        match e {
+            LlmError::MissingMetadata { .. } => self.bad(name, "it is missing"),
+            LlmError::BadMetadata { problem, .. } => self.bad(name, problem),
+            other => other,
+        }
+    }
+
+    fn opt(&self, name: &str) -> Result<Option<u64>, LlmError> {
+        meta::opt_u64(self.ct, &self.key(name)).map_err(|e| self.fix(e, name))
+    }
+
+    /// A required positive integer that fits a u32 (candle reads them so).
+    fn positive(&self, name: &str) -> Result<u64, LlmError> {
+        let n = meta::req_u64(self.ct, &self.key(name)).map_err(|e| self.fix(e, name))?;
+        if n == 0 || n > u64::from(u32::MAX) {
+            return Err(self.bad(name, format!("{n} is out of range")));
+        }
+        Ok(n)
+    }
+
+    fn blocks(&self) -> Result<u64, LlmError> {
+        let blocks = self.positive("block_count")?;
+        if blocks > MAX_BLOCKS {
+            return Err(self.bad("block_count", format!("{blocks} layers")));
+        }
+        Ok(blocks)
+    }
+
+    /// Head counts that candle's grouped-query attention can share out.
+    fn heads(&self) -> Result<(u64, u64), LlmError> {
+        let heads = self.positive("attention.head_count")?;
+        let kv_heads = self.positive("attention.head_count_kv")?;
+        if !heads.is_multiple_of(kv_heads) {
+            return Err(self.bad(
+                "attention.head_count_kv",
+                format!("{heads} heads cannot be shared by {kv_heads} key/value heads"),
+            ));
+        }
+        Ok((heads, kv_heads))
+    }
+
+    /// Head size `embd / heads` for the codes that derive it so.
+    fn head_dim_from_embedding(&self, heads: u64) -> Result<u64, LlmError> {
+        let embd = self.positive("embedding_length")?;
+        if !embd.is_multiple_of(heads) || !(embd / heads).is_multiple_of(2) {
+            return Err(self.bad(
+                "embedding_length",
+                format!("{embd} is not a multiple of {heads} heads of even size"),
+            ));
+        }
+        Ok(embd / heads)
+    }
+}
+
+/// Checks what each model code divides by, slices with or sizes tables by,
+/// so a corrupt file gives an error naming it instead of a panic.
+fn validate(arch: Arch, hp: &HyperParams<'_>) -> Result<(), LlmError> {
+    hp.blocks()?;
+    let (heads, _) = hp.heads()?;
+    match arch {
+        Arch::Llama => {
+            let head_dim = hp.head_dim_from_embedding(heads)?;
+            let rope_dim = hp.positive("rope.dimension_count")?;
+            if rope_dim != head_dim {
+                return Err(hp.bad(
+                    "rope.dimension_count",
+                    format!("{rope_dim} does not match the head size {head_dim}"),
+                ));
+            }
+        }
+        Arch::Qwen2 => {
+            hp.head_dim_from_embedding(heads)?;
+            hp.positive("context_length")?;
+        }
+        Arch::Qwen3 => {
+            hp.positive("embedding_length")?;
+            hp.positive("context_length")?;
+            let key_len = hp.positive("attention.key_length")?;
+            if !key_len.is_multiple_of(2) {
+                return Err(hp.bad(
+                    "attention.key_length",
+                    format!("{key_len} is odd; rotary embeddings need an even head size"),
+                ));
+            }
+            if let Some(value_len) = hp.opt("attention.value_length")? {
+                if value_len != key_len {
+                    return Err(hp.bad(
+                        "attention.value_length",
+                        format!("{value_len} differs from the key length {key_len}"),
+                    ));
+                }
+            }
+        }
+        Arch::Phi3 => {
+            let head_dim = hp.head_dim_from_embedding(heads)?;
+            hp.positive("context_length")?;
+            hp.positive("feed_forward_length")?;
+            let rope_dim = hp.positive("rope.dimension_count")?;
+            if rope_dim != head_dim {
+                return Err(hp.bad(
+                    "rope.dimension_count",
+                    format!(
+                        "{rope_dim} does not match the head size {head_dim} (partial rotary is not supported)"
+                    ),
+                ));
+            }
+        }
     }
     Ok(())
+}
+
+/// The context a draft may use: the declared length capped by the model
+/// code's own limit and by [`DRAFT_CONTEXT_CAP_TOKENS`].
+fn context_cap(arch: Arch, hp: &HyperParams<'_>) -> Result<usize, LlmError> {
+    let declared = hp.opt("context_length")?.unwrap_or(2048) as usize;
+    let code_limit = match arch {
+        // RoPE tables are built for this many positions whatever the file says.
+        Arch::Llama => quantized_llama::MAX_SEQ_LEN,
+        Arch::Phi3 => hp
+            .opt("rope.scaling.original_context_length")?
+            .map(|n| n as usize)
+            .unwrap_or(PHI3_DEFAULT_ORIGINAL_CONTEXT),
+        Arch::Qwen2 | Arch::Qwen3 => usize::MAX,
+    };
+    // An upper bound of at least 1 (a file may claim 0), so clamp cannot panic.
+    let upper = code_limit.clamp(1, DRAFT_CONTEXT_CAP_TOKENS);
+    Ok(declared.clamp(1, upper))
+}
+
+/// The metadata candle's loader is given: the context capped (it sizes the
+/// RoPE tables and phi3's preallocated cache) and qwen3's tables in f32.
+fn loader_metadata(arch: Arch, ct: &mut Content, context_length: usize) {
+    let capped = Value::U32(u32::try_from(context_length).unwrap_or(u32::MAX));
+    ct.metadata
+        .insert(format!("{}.context_length", arch.prefix()), capped);
+    if arch == Arch::Qwen3 {
+        // candle's qwen3: general.dtype 0 = f32 (anything else: f16).
+        ct.metadata
+            .insert("general.dtype".to_string(), Value::U32(0));
+    }
+}
+
+fn build<R: Read + Seek>(
+    arch: Arch,
+    ct: Content,
+    reader: &mut R,
+) -> candle_core::Result<ModelWeights> {
+    let dev = &Device::Cpu;
+    Ok(match arch {
+        Arch::Llama => ModelWeights::Llama(Box::new(quantized_llama::ModelWeights::from_gguf(
+            ct, reader, dev,
+        )?)),
+        Arch::Qwen2 => ModelWeights::Qwen2(Box::new(quantized_qwen2::ModelWeights::from_gguf(
+            ct, reader, dev,
+        )?)),
+        Arch::Qwen3 => ModelWeights::Qwen3(Box::new(quantized_qwen3::ModelWeights::from_gguf(
+            ct, reader, dev,
+        )?)),
+        // Flash attention is a CUDA feature (unimplemented! otherwise).
+        Arch::Phi3 => ModelWeights::Phi3(Box::new(quantized_phi3::ModelWeights::from_gguf(
+            false, ct, reader, dev,
+        )?)),
+    })
+}
+
+/// Runs candle's loader, turning its errors and panics into errors naming
+/// the file.
+fn guarded_build<R: Read + Seek>(
+    arch: Arch,
+    ct: Content,
+    reader: &mut R,
+    path: &Path,
+) -> Result<ModelWeights, LlmError> {
+    let weights_err = |problem: String| LlmError::Weights {
+        path: PathBuf::from(path),
+        problem,
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(arch, ct, reader)))
+        .map_err(|_| {
+            weights_err(
+                "the model code rejected the file's tensors (inconsistent shapes)".to_string(),
+            )
+        })?
+        .map_err(|e| weights_err(e.to_string()))
 }
 
 /// Loads the model weights for the file's architecture.
@@ -173,35 +426,115 @@ pub(crate) fn load_weights(
     file: &mut std::fs::File,
     requantize: bool,
 ) -> Result<Loaded, LlmError> {
-    let arch = meta::req_str(ct, "general.architecture")?.to_string();
-    match arch.as_str() {
-        "llama" => {
-            validate_llama(ct)?;
-            let declared = meta::opt_u64(ct, "llama.context_length")?.unwrap_or(2048) as usize;
-            let context_length = declared.min(quantized_llama::MAX_SEQ_LEN);
-            let (store, mut cursor, converted) = tensor_store(ct, file, requantize, path)?;
-            let weights = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                quantized_llama::ModelWeights::from_gguf(store, &mut cursor, &Device::Cpu)
-            }))
-            .map_err(|_| LlmError::Weights {
-                path: path.to_path_buf(),
-                problem: "the model code rejected the file's tensors (inconsistent shapes)"
-                    .to_string(),
-            })?
-            .map_err(|e| LlmError::Weights {
-                path: path.to_path_buf(),
-                problem: e.to_string(),
-            })?;
-            Ok(Loaded {
-                weights: ModelWeights::Llama(weights),
-                architecture: arch,
-                context_length,
-                requantized_tensors: converted,
-            })
+    let name = meta::req_str(ct, "general.architecture")?.to_string();
+    let Some(arch) = Arch::from_name(&name) else {
+        return Err(LlmError::UnsupportedArchitecture(name));
+    };
+    let hp = HyperParams {
+        ct,
+        path,
+        prefix: arch.prefix(),
+    };
+    validate(arch, &hp)?;
+    let context_length = context_cap(arch, &hp)?;
+    let needs_conversion = requantize
+        && ct
+            .tensor_infos
+            .values()
+            .any(|t| should_requantize(t.ggml_dtype));
+    let (weights, converted) = if needs_conversion {
+        let (mut store, mut cursor, converted) = tensor_store(ct, file, path)?;
+        loader_metadata(arch, &mut store, context_length);
+        (guarded_build(arch, store, &mut cursor, path)?, converted)
+    } else {
+        let mut header = Content {
+            magic: ct.magic,
+            metadata: ct.metadata.clone(),
+            tensor_infos: ct
+                .tensor_infos
+                .iter()
+                .map(|(k, t)| {
+                    let info = TensorInfo {
+                        ggml_dtype: t.ggml_dtype,
+                        shape: t.shape.clone(),
+                        offset: t.offset,
+                    };
+                    (k.clone(), info)
+                })
+                .collect(),
+            tensor_data_offset: ct.tensor_data_offset,
+        };
+        loader_metadata(arch, &mut header, context_length);
+        (guarded_build(arch, header, file, path)?, 0)
+    };
+    Ok(Loaded {
+        weights,
+        architecture: name,
+        context_length,
+        requantized_tensors: converted,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(md: &[(&str, Value)]) -> Content {
+        Content {
+            magic: candle_core::quantized::gguf_file::VersionedMagic::GgufV3,
+            metadata: md.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            tensor_infos: HashMap::new(),
+            tensor_data_offset: 0,
         }
-        // Planned: each gets its own (corrected) model code, see
-        // /work/shared/notes/llm-on-this-machine.md for candle's gemma3 bugs.
-        "gemma3" | "qwen2" | "qwen3" | "phi3" => Err(LlmError::UnsupportedArchitecture(arch)),
-        _ => Err(LlmError::UnsupportedArchitecture(arch)),
+    }
+
+    #[test]
+    fn phi3_context_is_capped_at_the_original_length() {
+        let ct = content(&[
+            ("phi3.context_length", Value::U32(131_072)),
+            (
+                "phi3.rope.scaling.original_context_length",
+                Value::U32(4096),
+            ),
+        ]);
+        let hp = HyperParams {
+            ct: &ct,
+            path: Path::new("x.gguf"),
+            prefix: "phi3",
+        };
+        assert_eq!(context_cap(Arch::Phi3, &hp).unwrap(), 4096);
+        let ct = content(&[("qwen2.context_length", Value::U32(32_768))]);
+        let hp = HyperParams {
+            ct: &ct,
+            path: Path::new("x.gguf"),
+            prefix: "qwen2",
+        };
+        assert_eq!(
+            context_cap(Arch::Qwen2, &hp).unwrap(),
+            DRAFT_CONTEXT_CAP_TOKENS
+        );
+    }
+
+    #[test]
+    fn fail_qwen3_odd_head_size_names_the_file() {
+        let ct = content(&[
+            ("qwen3.block_count", Value::U32(2)),
+            ("qwen3.attention.head_count", Value::U32(4)),
+            ("qwen3.attention.head_count_kv", Value::U32(2)),
+            ("qwen3.embedding_length", Value::U32(32)),
+            ("qwen3.context_length", Value::U32(256)),
+            ("qwen3.attention.key_length", Value::U32(7)),
+        ]);
+        let hp = HyperParams {
+            ct: &ct,
+            path: Path::new("odd.gguf"),
+            prefix: "qwen3",
+        };
+        let err = validate(Arch::Qwen3, &hp).unwrap_err();
+        assert!(err.to_string().contains("odd.gguf"), "{err}");
+        assert!(
+            err.to_string().contains("qwen3.attention.key_length"),
+            "{err}"
+        );
     }
 }

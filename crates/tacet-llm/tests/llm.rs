@@ -454,7 +454,7 @@ fn fail_zero_heads_is_an_error_not_a_panic() {
         ],
     );
     let err = GgufDrafter::load(&path, info(), LlmOptions::default()).unwrap_err();
-    assert!(matches!(err, LlmError::BadMetadata { .. }), "{err}");
+    assert!(matches!(err, LlmError::BadHyperParameter { .. }), "{err}");
 }
 
 #[test]
