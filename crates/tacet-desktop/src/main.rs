@@ -9,6 +9,8 @@
 mod compose;
 mod demo;
 mod frames;
+#[cfg(test)]
+mod kittest_flow;
 mod script;
 mod worker;
 

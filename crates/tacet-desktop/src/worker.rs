@@ -414,10 +414,9 @@ impl Served<'_, '_> {
                         Some(compose::transcriber(&models).map_err(|e| format!("{e:#}"))?);
                 }
                 if let Some(asr) = self.engines.asr.as_mut() {
-                    // A batch pass may use every core (live recording took fewer).
-                    asr.set_threads(tacet_runtime::engine_threads(
-                        tacet_runtime::ASR_THREADS_VAR,
-                    ));
+                    // The window must stay responsive while whisper.cpp works:
+                    // leave it a core, as live recording does.
+                    asr.set_threads(tacet_runtime::live_asr_threads());
                 }
                 out.emit(Event::Progress(format!(
                     "Transcribing {:.1} s of audio on this computer…",

@@ -76,9 +76,10 @@ pub fn engine_threads(var: &str) -> usize {
         .min(4)
 }
 
-/// Threads for live transcription: `$TACET_ASR_THREADS` when set, else the
-/// machine's cores less one (at least 1, at most 4). While recording, the
-/// audio thread, the sealing and the window need a core of their own; with
+/// Threads for transcription beside other live work (a recording, or the
+/// desktop window): `$TACET_ASR_THREADS` when set, else the machine's cores
+/// less one (at least 1, at most 4). The audio thread, the sealing and the
+/// window need a core of their own; with
 /// whisper.cpp spinning on every core, a 2-core machine fell minutes behind
 /// a one-minute recording (docs/BENCHMARKS.md, desktop frame rate).
 pub fn live_asr_threads() -> usize {

@@ -1,0 +1,511 @@
+//! The whole clinician flow, driven through the real window code and the
+//! real worker with egui_kittest (no display, no GPU): unlock on a demo
+//! vault, consent, transcribe a clip of the demo visit with whisper tiny.en,
+//! draft with SmolLM2, review every section and flag, attest, copy, finish,
+//! lock — then the admin's view of what is left.
+//!
+//! `tacet-ui`'s own flow tests run the same screens against a fake backend;
+//! this one exists because only the real worker can show that the pieces
+//! fit: that the real engines' events reach the screens, that a real draft's
+//! grounding flags can be answered, that the vault destroys the session and
+//! its receipt reaches the admin's deletion log. The engines are the point,
+//! so nothing is mocked; without the cached models the test says why and
+//! returns.
+//!
+//! Controls are found by their accessible names, as a screen reader finds
+//! them. The worker answers asynchronously, so between clicks the harness is
+//! pumped frame by frame (with a short sleep) until a condition holds or a
+//! generous timeout passes; a timeout fails with the current screen, busy
+//! label and error. The harness advances its clock 0.25 s a frame, so the
+//! pump counts as activity for the auto-lock, as a person at the keyboard
+//! would during a long draft.
+
+use crate::{demo, worker};
+use eframe::egui;
+use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::Harness;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tacet_ui::state::SectionStatus;
+use tacet_ui::{Screen, TacetUi};
+
+/// Stored encrypted; must never reach the admin's screen.
+const PATIENT_REF: &str = "MRN-KT-4711";
+/// The clip cut from the demo visit: the medication and the allergy, which
+/// gives the drafting model something to get wrong and the grounding
+/// something to flag (SmolLM2's draft of it draws "unsupported" flags).
+const CLIP_START_S: u32 = 40;
+const CLIP_S: u32 = 12;
+/// Words of the clip; those whisper heard must not reach the admin's
+/// screen either.
+const TRANSCRIPT_WORDS: [&str; 5] = ["penicillin", "allergic", "allergies", "hives", "milligrams"];
+/// Any one step of the worker's other than drafting.
+const STEP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Drafting on a loaded 2-core machine.
+const DRAFT_TIMEOUT: Duration = Duration::from_secs(300);
+const FRAME_SLEEP: Duration = Duration::from_millis(20);
+
+type H = Harness<'static, TacetUi>;
+
+/// Why the flow cannot run here, or the two inputs it needs.
+fn inputs() -> Result<PathBuf, String> {
+    let Some(cache) = tacet_models::cache_root() else {
+        return Err("no model cache (set TACET_CACHE or HOME)".into());
+    };
+    for m in [
+        "files/whisper-tiny.en-ct2/model.bin",
+        "files/SmolLM2-135M-Instruct.Q4_1.gguf",
+    ] {
+        if !cache.join(m).exists() {
+            return Err(format!(
+                "{} is not cached (run scripts/fetch-models.sh)",
+                cache.join(m).display()
+            ));
+        }
+    }
+    let wav = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/demo/visit.wav");
+    if !wav.exists() {
+        return Err(format!("{} is missing", wav.display()));
+    }
+    Ok(wav)
+}
+
+/// Writes `seconds` of `src` from `start_s` on to `dst`, in the source's
+/// format.
+fn cut_clip(src: &Path, dst: &Path, start_s: u32, seconds: u32) {
+    let mut reader = hound::WavReader::open(src).unwrap();
+    let spec = reader.spec();
+    reader.seek(spec.sample_rate * start_s).unwrap();
+    assert_eq!(spec.sample_format, hound::SampleFormat::Int);
+    assert_eq!(spec.bits_per_sample, 16);
+    let n = (spec.sample_rate * seconds * u32::from(spec.channels)) as usize;
+    let mut writer = hound::WavWriter::create(dst, spec).unwrap();
+    for s in reader.samples::<i16>().take(n) {
+        writer.write_sample(s.unwrap()).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+/// Where the app stands, for a failure message (no patient text: screen,
+/// busy label and the error, which the app keeps free of it).
+fn where_now(h: &H) -> String {
+    let st = &h.state().state;
+    format!(
+        "screen {:?}, busy {:?}, error {:?}, notice {:?}",
+        st.screen,
+        st.busy.as_ref().map(|b| b.label.clone()),
+        st.error,
+        st.notice
+    )
+}
+
+/// One frame, counted as activity.
+fn frame(h: &mut H) {
+    h.state_mut().note_activity();
+    h.step();
+}
+
+/// Frames until the app settles (no immediate repaint) or a few dozen have
+/// run: while the worker is busy the window repaints every frame, so
+/// kittest's `run` would never settle.
+fn settle(h: &mut H) {
+    for _ in 0..40 {
+        frame(h);
+        let repaint_now = h
+            .output()
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .is_some_and(|v| v.repaint_delay == Duration::ZERO);
+        if !repaint_now {
+            break;
+        }
+    }
+}
+
+/// Pumps frames until `done` holds; fails after `timeout` with where the
+/// app stands. `what` names the wait in the message.
+fn wait_until(h: &mut H, what: &str, timeout: Duration, done: impl Fn(&TacetUi) -> bool) {
+    let started = Instant::now();
+    loop {
+        frame(h);
+        if done(h.state()) {
+            settle(h);
+            return;
+        }
+        if started.elapsed() > timeout {
+            panic!(
+                "timed out after {:?} waiting for {what}: {}",
+                timeout,
+                where_now(h)
+            );
+        }
+        std::thread::sleep(FRAME_SLEEP);
+    }
+}
+
+fn click(h: &mut H, label: &str) {
+    // A tall window needs no scrolling, but a long draft might: bring the
+    // control into view before pointing at it.
+    h.get_by_label(label).scroll_to_me();
+    settle(h);
+    h.get_by_label(label).click();
+    settle(h);
+}
+
+fn type_into(h: &mut H, label: &str, text: &str) {
+    click(h, label);
+    h.get_by_label(label).type_text(text);
+    settle(h);
+}
+
+fn unlock(h: &mut H, who: (&str, &str)) {
+    settle(h);
+    h.state_mut().state.unlock.user.clear();
+    type_into(h, "User name", who.0);
+    type_into(h, "Passphrase", who.1);
+    click(h, "Unlock");
+}
+
+/// Every accessible name and value on screen that contains `needle`
+/// (ignoring case).
+fn texts_containing(h: &H, needle: &str) -> Vec<String> {
+    let needle = needle.to_lowercase();
+    h.root()
+        .children_recursive()
+        .filter_map(|n| {
+            let a = n.accesskit_node();
+            let found: Vec<String> = [a.label(), a.value()]
+                .into_iter()
+                .flatten()
+                .filter(|t| t.to_lowercase().contains(&needle))
+                .collect();
+            (!found.is_empty()).then(|| found.join(" | "))
+        })
+        .collect()
+}
+
+/// Controls that would let the note out: copy, export, save.
+fn export_like(h: &H) -> usize {
+    h.query_all_by(|n| {
+        n.label().is_some_and(|l| {
+            let l = l.to_lowercase();
+            l.contains("copy") || l.contains("export") || l.contains("save")
+        })
+    })
+    .count()
+}
+
+/// The accessible names of the flag boxes' checkboxes, with their reason
+/// fields, for the flagged sentences still in the note (numbered over the
+/// whole note, as the review screen numbers them).
+fn flag_controls(ui: &TacetUi) -> Vec<(String, String)> {
+    let work = &ui.state.work;
+    let Some(g) = &work.grounding else {
+        return Vec::new();
+    };
+    let mut number = 0;
+    let mut out = Vec::new();
+    for (k, s) in g.sentences.iter().enumerate() {
+        if s.flags.is_empty() {
+            continue;
+        }
+        number += 1;
+        if work.flag_present(k) {
+            let labels: Vec<&str> = s.flags.iter().map(|f| f.label.as_str()).collect();
+            out.push((
+                format!("Accept flag {number} ({})", labels.join(", ")),
+                format!("Reason for accepting flag {number}"),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
+    let wav = match inputs() {
+        Ok(w) => w,
+        Err(why) => {
+            eprintln!("skipping the kittest flow: {why}");
+            return;
+        }
+    };
+    let t0 = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let vault_dir = dir.path().join("vault");
+    demo::create(&vault_dir).unwrap();
+    let clip = dir.path().join("visit-clip.wav");
+    cut_clip(&wav, &clip, CLIP_START_S, CLIP_S);
+
+    let backend = worker::spawn(vault_dir.clone(), || {}).unwrap();
+    let app = TacetUi::new(Box::new(backend));
+    let mut h: H = Harness::builder()
+        .with_size(egui::vec2(1280.0, 2000.0))
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    let mut phases: Vec<(&str, Duration)> = vec![("demo vault", t0.elapsed())];
+    let mut mark = Instant::now();
+    let mut lap = |name: &'static str, phases: &mut Vec<(&str, Duration)>| {
+        phases.push((name, mark.elapsed()));
+        mark = Instant::now();
+    };
+
+    // Unlock as the demo clinician.
+    unlock(&mut h, demo::CLINICIAN);
+    wait_until(&mut h, "the session list", STEP_TIMEOUT, |u| {
+        u.state.screen == Screen::Sessions && u.state.busy.is_none()
+    });
+    lap("unlock", &mut phases);
+
+    // A new session: patient reference, then consent.
+    click(&mut h, "Start a new session");
+    assert_eq!(h.state().state.screen, Screen::NewSession);
+    type_into(
+        &mut h,
+        "Patient reference (chart number or initials; stored encrypted)",
+        PATIENT_REF,
+    );
+    click(&mut h, "Yes, the patient consents");
+    wait_until(&mut h, "the record screen", STEP_TIMEOUT, |u| {
+        u.state.screen == Screen::Record && u.state.busy.is_none()
+    });
+    // The device list may be empty (or fail) on a machine with no audio.
+    wait_until(&mut h, "the input devices", STEP_TIMEOUT, |u| {
+        u.state.live.devices_loaded || u.state.error.is_some()
+    });
+    lap("consent", &mut phases);
+
+    // Transcribe the clip.
+    type_into(&mut h, "WAV file path", &clip.display().to_string());
+    assert_eq!(
+        h.state().state.new_session.wav_path,
+        clip.display().to_string()
+    );
+    click(&mut h, "Transcribe recording (Ctrl+R)");
+    wait_until(&mut h, "the transcript", STEP_TIMEOUT * 3, |u| {
+        u.state.work.transcript.is_some() || (u.state.busy.is_none() && u.state.error.is_some())
+    });
+    assert!(
+        h.state().state.work.transcript.is_some(),
+        "{}",
+        where_now(&h)
+    );
+    lap("transcribe", &mut phases);
+
+    // Drafting streams tokens into the draft screen, then ends on Review.
+    let started = Instant::now();
+    let mut first_token = None;
+    let mut streamed_chars = 0;
+    loop {
+        frame(&mut h);
+        let st = &h.state().state;
+        if st.screen == Screen::Draft && !st.work.live_draft.is_empty() {
+            first_token.get_or_insert(started.elapsed());
+            streamed_chars = streamed_chars.max(st.work.live_draft.len());
+        }
+        if st.screen == Screen::Review && st.work.grounding.is_some() {
+            break;
+        }
+        if st.busy.is_none() && st.error.is_some() {
+            panic!("drafting failed: {}", where_now(&h));
+        }
+        if started.elapsed() > DRAFT_TIMEOUT {
+            panic!(
+                "timed out after {DRAFT_TIMEOUT:?} waiting for the draft: {}",
+                where_now(&h)
+            );
+        }
+        std::thread::sleep(FRAME_SLEEP);
+    }
+    settle(&mut h);
+    let first_token = first_token.expect("no token was shown while drafting");
+    assert!(streamed_chars > 20, "only {streamed_chars} chars streamed");
+    lap("draft", &mut phases);
+
+    // Review: the transcript is beside the draft, and nothing can leave yet.
+    let transcript_text = h
+        .state()
+        .state
+        .work
+        .transcript
+        .as_ref()
+        .unwrap()
+        .segments
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let heard: Vec<&str> = TRANSCRIPT_WORDS
+        .into_iter()
+        .filter(|w| transcript_text.contains(w))
+        .collect();
+    assert!(
+        heard.len() >= 2,
+        "whisper heard too few of the clip's words ({heard:?})"
+    );
+    assert!(!texts_containing(&h, heard[0]).is_empty());
+    assert_eq!(
+        export_like(&h),
+        0,
+        "no copy/export/save control on the review screen"
+    );
+    let headings: Vec<String> = h
+        .state()
+        .state
+        .work
+        .sections
+        .iter()
+        .map(|s| s.heading.clone())
+        .collect();
+    assert!(!headings.is_empty());
+    // Edit the first section, accept the rest.
+    let first = headings[0].clone();
+    click(&mut h, &format!("Edit {first}"));
+    click(&mut h, &format!("Edit {first}"));
+    // To the end of the text (Ctrl+Down), then append.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::ArrowDown);
+    settle(&mut h);
+    h.get_by_label(&format!("Edit {first}"))
+        .type_text(" Reviewed with the patient.");
+    settle(&mut h);
+    assert!(h.state().state.work.sections[0]
+        .text
+        .ends_with(" Reviewed with the patient."));
+    click(&mut h, &format!("Done editing {first}"));
+    assert_eq!(
+        h.state().state.work.sections[0].status,
+        SectionStatus::Edited
+    );
+    for heading in &headings[1..] {
+        click(&mut h, &format!("Accept {heading}"));
+    }
+    assert_eq!(h.state().state.work.unresolved(), 0);
+    // Every flag the grounding raised on the real draft is kept with a reason.
+    let flags = flag_controls(h.state());
+    for (accept, reason) in &flags {
+        click(&mut h, accept);
+        type_into(&mut h, reason, "Checked against the recording");
+    }
+    assert_eq!(h.state().state.work.open_flags(), 0, "{}", where_now(&h));
+    click(&mut h, "I have reviewed this note and it is accurate.");
+    type_into(&mut h, "Passphrase (re-enter to sign)", demo::CLINICIAN.1);
+    assert_eq!(
+        export_like(&h),
+        0,
+        "still none with everything reviewed but not attested"
+    );
+    let expected_note = h.state().state.work.note_text();
+    assert!(!h
+        .get_by_label("Attest and sign (Ctrl+Enter)")
+        .accesskit_node()
+        .is_disabled());
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    wait_until(&mut h, "the export screen", STEP_TIMEOUT, |u| {
+        u.state.screen == Screen::Export || u.state.work.attest_refusal.is_some()
+    });
+    assert_eq!(
+        h.state().state.screen,
+        Screen::Export,
+        "refused: {:?}",
+        h.state().state.work.attest_refusal
+    );
+    let attested = h.state().state.work.attested.clone().unwrap();
+    assert_eq!(attested.text, expected_note);
+    assert!(attested.text.contains("Reviewed with the patient."));
+    lap("review and attest", &mut phases);
+
+    // Export controls exist only now; copy the whole note.
+    h.get_by_label("Copy whole note");
+    h.get_by_label(&format!("Copy {first}"));
+    h.get_by_label("Save as text");
+    assert!(h.query_by_label("Session destroyed").is_none());
+    h.get_by_label("Copy whole note").click();
+    let started = Instant::now();
+    let mut copied = false;
+    while !copied || h.state().state.busy.is_some() {
+        frame(&mut h);
+        copied |= h
+            .output()
+            .platform_output
+            .commands
+            .iter()
+            .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == &attested.text));
+        assert!(
+            started.elapsed() < STEP_TIMEOUT,
+            "the note was not copied: {}",
+            where_now(&h)
+        );
+        std::thread::sleep(FRAME_SLEEP);
+    }
+    settle(&mut h);
+    // The session is destroyed, with its receipt on screen.
+    h.get_by_label("Session destroyed");
+    let receipt = h.state().state.work.receipt.clone().unwrap();
+    h.get_by_label(&receipt.receipt_id);
+    lap("export", &mut phases);
+
+    // Finish: the list shows the destroyed session with its receipt.
+    click(&mut h, "Finish");
+    wait_until(
+        &mut h,
+        "the destroyed session in the list",
+        STEP_TIMEOUT,
+        |u| {
+            u.state.screen == Screen::Sessions
+                && u.state
+                    .sessions
+                    .iter()
+                    .any(|s| s.receipt_id.as_deref() == Some(receipt.receipt_id.as_str()))
+        },
+    );
+    h.get_by_label(&receipt.receipt_id);
+    h.get_by_label("destroyed");
+    assert!(texts_containing(&h, PATIENT_REF).is_empty());
+    click(&mut h, "Lock");
+    assert_eq!(h.state().state.screen, Screen::Unlock);
+    assert!(h.state().state.work.transcript.is_none());
+    lap("finish and lock", &mut phases);
+
+    // The admin, on the same vault: the receipt in the deletion log, and no
+    // patient text anywhere on the screen or in the view state.
+    unlock(&mut h, demo::ADMIN);
+    wait_until(&mut h, "the admin screen", STEP_TIMEOUT, |u| {
+        let a = &u.state.admin;
+        u.state.screen == Screen::Admin
+            && a.deletions.is_some()
+            && a.models.is_some()
+            && a.users.is_some()
+            && a.retention.is_some()
+    });
+    let deletions = h.state().state.admin.deletions.clone().unwrap();
+    assert!(deletions.iter().any(|d| d.receipt_id == receipt.receipt_id));
+    h.get_by_label(&receipt.receipt_id);
+    for needle in std::iter::once(PATIENT_REF).chain(heard.iter().copied()) {
+        assert!(
+            texts_containing(&h, needle).is_empty(),
+            "the admin screen shows patient text ({needle:?})"
+        );
+    }
+    // The templates' guidance names what a note covers ("allergies"): the
+    // template library is not patient text, so it is left out of the search.
+    let mut view = h.state().state.clone();
+    view.templates.clear();
+    let view = format!("{view:?}").to_lowercase();
+    assert!(!view.contains(&PATIENT_REF.to_lowercase()));
+    for w in &heard {
+        assert!(!view.contains(w), "the admin's view state holds {w:?}");
+    }
+    click(&mut h, "Lock");
+    assert_eq!(h.state().state.screen, Screen::Unlock);
+    lap("admin", &mut phases);
+
+    eprintln!(
+        "kittest flow: {:.1} s in all; first token after {:.1} s, {streamed_chars} chars streamed, {} flag(s) answered, {} section(s)",
+        t0.elapsed().as_secs_f64(),
+        first_token.as_secs_f64(),
+        flags.len(),
+        headings.len()
+    );
+    for (name, d) in phases {
+        eprintln!("  {name}: {:.1} s", d.as_secs_f64());
+    }
+}
