@@ -510,6 +510,9 @@ fn owner_thread(
         scratch: Vec::new(),
         rate_hz: rate,
         seen_epoch: 0,
+        held_rms: 0.0,
+        held_peak: 0.0,
+        metered_at: std::time::Instant::now(),
     };
     (worker.sink.0)(CaptureEvent::Started {
         device: name,
@@ -558,7 +561,16 @@ struct Consumer {
     rate_hz: u32,
     /// The pause epoch the events delivered so far reflect.
     seen_epoch: u64,
+    /// Meter ballistics: the held levels and when they were last updated.
+    held_rms: f32,
+    held_peak: f32,
+    metered_at: std::time::Instant,
 }
+
+/// How fast the meter's held level falls, in dB per second (a VU-style
+/// release: a word lights the meter and it sinks between words instead of
+/// flickering to the floor).
+const METER_RELEASE_DB_PER_S: f32 = 20.0;
 
 /// Longest wait for the audio callback to acknowledge a pause.
 const PAUSE_ACK_TIMEOUT: Duration = Duration::from_millis(100);
@@ -585,6 +597,8 @@ impl Consumer {
                 if let Ok(fresh) = StreamResampler::new(self.rate_hz) {
                     self.resampler = fresh;
                 }
+                self.held_rms = 0.0;
+                self.held_peak = 0.0;
                 self.shared
                     .level_rms
                     .store(0f32.to_bits(), Ordering::Relaxed);
@@ -636,21 +650,28 @@ impl Consumer {
         }
     }
 
-    fn meter(&self, mono: &[f32]) {
-        // The last ~20 ms of what arrived.
-        let tail = &mono[mono.len().saturating_sub(1024)..];
-        if tail.is_empty() {
+    /// The level of everything that arrived since the last poll, held and
+    /// released at [`METER_RELEASE_DB_PER_S`], so the meter a person sees
+    /// (read at any moment) shows speech, not whichever 20 ms gap it hit.
+    fn meter(&mut self, mono: &[f32]) {
+        if mono.is_empty() {
             return;
         }
-        let sum: f64 = tail.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
-        let rms = (sum / tail.len() as f64).sqrt() as f32;
-        let peak = tail.iter().fold(0f32, |m, s| m.max(s.abs()));
+        let sum: f64 = mono.iter().map(|&s| f64::from(s) * f64::from(s)).sum();
+        let rms = (sum / mono.len() as f64).sqrt() as f32;
+        let peak = mono.iter().fold(0f32, |m, s| m.max(s.abs()));
+        let now = std::time::Instant::now();
+        let dt_s = now.duration_since(self.metered_at).as_secs_f32();
+        self.metered_at = now;
+        let fall = 10f32.powf(-METER_RELEASE_DB_PER_S * dt_s / 20.0);
+        self.held_rms = rms.max(self.held_rms * fall);
+        self.held_peak = peak.max(self.held_peak * fall);
         self.shared
             .level_rms
-            .store(rms.to_bits(), Ordering::Relaxed);
+            .store(self.held_rms.to_bits(), Ordering::Relaxed);
         self.shared
             .level_peak
-            .store(peak.to_bits(), Ordering::Relaxed);
+            .store(self.held_peak.to_bits(), Ordering::Relaxed);
     }
 
     fn deliver(&mut self, all: bool) {
