@@ -69,6 +69,18 @@ fn main() -> Result<()> {
     for warning in tacet_sandbox::harden().warnings() {
         eprintln!("warning: {warning}");
     }
+    // The window needs a core of its own while the engines work: on this
+    // project's 2-core machine, drafting with candle on every core held the
+    // software-rendered window to 54–58 frames per second and one thread
+    // fewer gave 70–82 (docs/BENCHMARKS.md). Set before any thread starts;
+    // a user's own TACET_LLM_THREADS wins.
+    if std::env::var_os(tacet_runtime::LLM_THREADS_VAR).is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        std::env::set_var(
+            tacet_runtime::LLM_THREADS_VAR,
+            cores.saturating_sub(1).clamp(1, 4).to_string(),
+        );
+    }
     let args = Args::parse();
     let mut made_temp = None;
     let data_dir = if args.demo {
