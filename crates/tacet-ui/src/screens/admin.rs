@@ -354,6 +354,7 @@ fn deletions(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiComm
                             "Records destroyed",
                             "Key",
                             "Audit record",
+                            "Verified",
                         ] {
                             ui.label(RichText::new(h).strong());
                         }
@@ -367,6 +368,22 @@ fn deletions(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiComm
                             ui.label(d.destroyed_ciphertexts.to_string());
                             ui.monospace(d.key_id_hex.get(..12).unwrap_or(&d.key_id_hex));
                             ui.label(d.audit_seq.to_string());
+                            // A receipt is verified by the whole-log check
+                            // (Merkle tree, hash chain, signed checkpoints)
+                            // when that check covered its record.
+                            match &st.admin.verification {
+                                Some(v) if !v.is_ok() => {
+                                    chip(ui, t, "log FAILED", t.palette.danger);
+                                }
+                                Some(v) if d.audit_seq < v.records => {
+                                    chip(ui, t, "verified", t.palette.success);
+                                }
+                                _ => {
+                                    ui.label(
+                                        RichText::new("verify the log").color(t.palette.text_weak),
+                                    );
+                                }
+                            }
                             ui.end_row();
                         }
                     });
