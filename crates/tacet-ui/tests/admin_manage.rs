@@ -3,26 +3,16 @@
 //! the real screens with egui_kittest against the fake backend. Controls are
 //! found by their accessible names, the way a screen reader finds them.
 
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use tacet_ui::fake::{FakeBackend, FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN};
+use tacet_ui::fake::{FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN};
 use tacet_ui::{Screen, TacetUi};
 
-fn harness() -> (Harness<'static, TacetUi>, FakeProbe) {
-    let (fake, probe) = FakeBackend::new("CANARY-admin-never-sees-this");
-    let app = TacetUi::new(Box::new(fake));
-    // Tall, so every card of the admin's scrolling screen is on screen.
-    let h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 4000.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
-    (h, probe)
-}
+mod support;
+use support::{click, texts_containing, type_into, unlock};
 
-fn type_into(h: &mut Harness<'_, TacetUi>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run();
-    h.get_by_label(label).type_text(text);
-    h.run();
+fn harness() -> (Harness<'static, TacetUi>, FakeProbe) {
+    support::harness("CANARY-admin-never-sees-this", 4000.0)
 }
 
 /// Replaces a field's text.
@@ -32,41 +22,11 @@ fn retype(h: &mut Harness<'_, TacetUi>, label: &str, text: &str, clear: impl Fn(
     type_into(h, label, text);
 }
 
-fn click(h: &mut Harness<'_, TacetUi>, label: &str) {
-    h.get_by_label(label).click();
-    h.run();
-}
-
-fn unlock(h: &mut Harness<'_, TacetUi>, who: (&str, &str)) {
-    h.run();
-    h.state_mut().state.unlock.user.clear();
-    type_into(h, "User name", who.0);
-    type_into(h, "Passphrase", who.1);
-    click(h, "Unlock");
-    h.run();
-}
-
 fn admin() -> (Harness<'static, TacetUi>, FakeProbe) {
     let (mut h, probe) = harness();
     unlock(&mut h, FAKE_ADMIN);
     assert_eq!(h.state().state.screen, Screen::Admin);
     (h, probe)
-}
-
-/// Every accessible name and value on screen that contains `needle`.
-fn texts_containing(h: &Harness<'_, TacetUi>, needle: &str) -> Vec<String> {
-    h.root()
-        .children_recursive()
-        .filter_map(|n| {
-            let a = n.accesskit_node();
-            let found: Vec<String> = [a.label(), a.value()]
-                .into_iter()
-                .flatten()
-                .filter(|t| t.contains(needle))
-                .collect();
-            (!found.is_empty()).then(|| found.join(" | "))
-        })
-        .collect()
 }
 
 fn audited(probe: &FakeProbe, code: &str, outcome: &str) -> bool {

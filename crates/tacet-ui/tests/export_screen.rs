@@ -9,28 +9,14 @@
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
 use tacet_core::draft::render_sections;
-use tacet_ui::fake::{FakeBackend, FakeProbe, FAKE_CLINICIAN};
+use tacet_ui::fake::{FakeProbe, FAKE_CLINICIAN};
 use tacet_ui::{Screen, TacetUi};
 
+mod support;
+use support::{click, type_into};
+
 fn harness() -> (Harness<'static, TacetUi>, FakeProbe) {
-    let (fake, probe) = FakeBackend::new("the patient reports knee pain");
-    let app = TacetUi::new(Box::new(fake));
-    let h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
-    (h, probe)
-}
-
-fn type_into(h: &mut Harness<'_, TacetUi>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run();
-    h.get_by_label(label).type_text(text);
-    h.run();
-}
-
-fn click(h: &mut Harness<'_, TacetUi>, label: &str) {
-    h.get_by_label(label).click();
-    h.run();
+    support::harness("the patient reports knee pain", 900.0)
 }
 
 const SAVE_BUTTONS: [&str; 3] = ["Save as text", "Save as PDF", "Save as FHIR"];

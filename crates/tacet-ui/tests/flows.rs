@@ -6,56 +6,18 @@
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use tacet_ui::fake::{
-    FakeBackend, FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN, FAKE_DOSE_SEGMENT, FAKE_FLAGGED_SENTENCE,
+    FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN, FAKE_DOSE_SEGMENT, FAKE_FLAGGED_SENTENCE,
 };
 use tacet_ui::{Screen, TacetUi};
 
-const CANARY: &str = "CANARY-patient-says-zebra-4711";
+mod support;
+use support::{click, texts_containing, type_into, unlock};
 
 fn harness() -> (Harness<'static, TacetUi>, FakeProbe) {
-    let (fake, probe) = FakeBackend::new(CANARY);
-    let app = TacetUi::new(Box::new(fake));
-    let h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
-    (h, probe)
+    support::harness(CANARY, 800.0)
 }
 
-fn type_into(h: &mut Harness<'_, TacetUi>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run();
-    h.get_by_label(label).type_text(text);
-    h.run();
-}
-
-fn click(h: &mut Harness<'_, TacetUi>, label: &str) {
-    h.get_by_label(label).click();
-    h.run();
-}
-
-fn unlock(h: &mut Harness<'_, TacetUi>, who: (&str, &str)) {
-    h.run();
-    h.state_mut().state.unlock.user.clear();
-    type_into(h, "User name", who.0);
-    type_into(h, "Passphrase", who.1);
-    click(h, "Unlock");
-}
-
-/// Every accessible name and value on screen that contains `needle`.
-fn texts_containing(h: &Harness<'_, TacetUi>, needle: &str) -> Vec<String> {
-    h.root()
-        .children_recursive()
-        .filter_map(|n| {
-            let a = n.accesskit_node();
-            let found: Vec<String> = [a.label(), a.value()]
-                .into_iter()
-                .flatten()
-                .filter(|t| t.contains(needle))
-                .collect();
-            (!found.is_empty()).then(|| found.join(" | "))
-        })
-        .collect()
-}
+const CANARY: &str = "CANARY-patient-says-zebra-4711";
 
 /// The fake's one flag (the planted 500 mg dose), kept with a reason.
 const ACCEPT_FLAG: &str = "Accept flag 1 (dose)";

@@ -8,34 +8,19 @@
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use tacet_ui::fake::{
-    FakeBackend, FakeProbe, FAKE_CLINICIAN, FAKE_LIVE_AFTER_RESUME, FAKE_LIVE_COMMITTED,
-    FAKE_LIVE_TENTATIVE,
+    FakeProbe, FAKE_CLINICIAN, FAKE_LIVE_AFTER_RESUME, FAKE_LIVE_COMMITTED, FAKE_LIVE_TENTATIVE,
 };
 use tacet_ui::state::LivePhase;
 use tacet_ui::{Screen, TacetUi};
 
-const CANARY: &str = "CANARY-patient-says-zebra-4711";
+mod support;
+use support::{click, type_into};
 
 fn harness() -> (Harness<'static, TacetUi>, FakeProbe) {
-    let (fake, probe) = FakeBackend::new(CANARY);
-    let app = TacetUi::new(Box::new(fake));
-    let h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
-    (h, probe)
+    support::harness(CANARY, 900.0)
 }
 
-fn type_into(h: &mut Harness<'_, TacetUi>, label: &str, text: &str) {
-    h.get_by_label(label).click();
-    h.run();
-    h.get_by_label(label).type_text(text);
-    h.run();
-}
-
-fn click(h: &mut Harness<'_, TacetUi>, label: &str) {
-    h.get_by_label(label).click();
-    h.run();
-}
+const CANARY: &str = "CANARY-patient-says-zebra-4711";
 
 fn shortcut(h: &mut Harness<'_, TacetUi>, key: egui::Key) {
     h.key_press_modifiers(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, key);
