@@ -155,7 +155,7 @@ fn engines<'e>(
 }
 
 /// Like [`with_store`], for the admin reports that need the vault itself.
-fn with_unlocked(
+pub(crate) fn with_unlocked(
     data_dir: &Path,
     user: Option<String>,
     f: impl FnOnce(&mut tacet_vault::Unlocked<'_>) -> Result<ExitCode>,

@@ -9,30 +9,17 @@
 //! `tacet_runtime::manage::add_user`, the call the desktop app makes too.
 
 use crate::compose;
+use crate::run::with_unlocked;
 use anyhow::{bail, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use tacet_core::Role;
 use tacet_crypto::Passphrase;
-use tacet_vault::{KdfChoice, Vault};
+use tacet_vault::KdfChoice;
 
 /// The environment variable a new user's passphrase may come from (for
 /// scripts; otherwise it is asked twice on the terminal).
 pub const NEW_USER_PASSPHRASE_VAR: &str = "TACET_NEW_USER_PASSPHRASE";
-
-/// Opens and unlocks the vault for the acting user.
-fn with_unlocked(
-    data_dir: &Path,
-    user: Option<String>,
-    f: impl FnOnce(&mut tacet_vault::Unlocked<'_>) -> Result<ExitCode>,
-) -> Result<ExitCode> {
-    let mut vault = Vault::open(data_dir)?;
-    let user = compose::user(user)?;
-    let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
-    let mut unlocked = vault.unlock(&user, &pass)?;
-    drop(pass);
-    f(&mut unlocked)
-}
 
 /// Users and roles.
 pub fn list(data_dir: &Path, user: Option<String>) -> Result<ExitCode> {
