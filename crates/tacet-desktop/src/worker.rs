@@ -938,8 +938,9 @@ mod tests {
         assert!(matches!(next_event(b), Event::Unlocked { .. }));
     }
 
-    #[test]
-    fn the_worker_writes_and_saves_the_compliance_report_for_an_admin_only() {
+    /// A fresh vault with users `admin` (admin-passphrase-1) and
+    /// `clinician` (clinician-passphrase-1).
+    fn admin_and_clinician_vault() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
         let ap = Passphrase::new("admin-passphrase-1".into());
         let cp = Passphrase::new("clinician-passphrase-1".into());
@@ -956,6 +957,12 @@ mod tests {
             },
         ];
         drop(Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap());
+        d
+    }
+
+    #[test]
+    fn the_worker_writes_and_saves_the_compliance_report_for_an_admin_only() {
+        let d = admin_and_clinician_vault();
         let mut b = spawn(d.path().to_path_buf(), || {}).unwrap();
 
         // A clinician is refused.
@@ -1034,22 +1041,7 @@ mod tests {
 
     #[test]
     fn the_worker_manages_retention_users_and_model_imports_on_a_real_vault() {
-        let d = tempfile::tempdir().unwrap();
-        let ap = Passphrase::new("admin-passphrase-1".into());
-        let cp = Passphrase::new("clinician-passphrase-1".into());
-        let users = [
-            tacet_vault::NewUser {
-                name: "admin",
-                role: tacet_core::Role::Admin,
-                passphrase: &ap,
-            },
-            tacet_vault::NewUser {
-                name: "clinician",
-                role: tacet_core::Role::Clinician,
-                passphrase: &cp,
-            },
-        ];
-        drop(Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap());
+        let d = admin_and_clinician_vault();
         let mut b = spawn(d.path().to_path_buf(), || {}).unwrap();
         unlock(&mut b, "admin", "admin-passphrase-1");
 
