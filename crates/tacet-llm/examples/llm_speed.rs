@@ -1,12 +1,15 @@
-//! Measures load time and prefill/decode speed of a GGUF model, with and
-//! without in-memory requantization to Q8_0.
+//! Measures load time and prefill/decode speed of a GGUF model through the
+//! app's drafting engine (benches/llm/run.sh runs it beside llama-bench).
 //!
 //! ```text
-//! cargo run -p tacet-llm --example llm_speed -- [MODEL.gguf] [THREADS] [PROMPT_TOKENS] [DECODE_TOKENS]
+//! cargo run --release -p tacet-llm --example llm_speed -- \
+//!     [MODEL.gguf] [THREADS] [PROMPT_TOKENS] [DECODE_TOKENS] [q8_0|as-is] [REPEATS]
 //! ```
-//! The model defaults to SmolLM2-135M-Instruct Q4_1 in the model cache.
-//! candle's thread count is process-wide and fixed at the first load, so both
-//! runs use the same THREADS.
+//! The model defaults to SmolLM2-135M-Instruct Q4_1 in the model cache;
+//! `as-is` (the app's default for the llama family) runs the file's own
+//! types, `q8_0` converts every Q4_1/Q5_x tensor to Q8_0 at load. Prints one line per repeat, then
+//! `best PREFILL DECODE` (tokens/s, best of the repeats). candle's thread
+//! count is process-wide and fixed at the first load.
 
 use std::path::PathBuf;
 use tacet_llm::{GgufDrafter, LlmOptions, ModelInfo};
@@ -30,33 +33,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let threads = arg(1, 1)?;
     let prompt_tokens = arg(2, 512)?;
     let decode_tokens = arg(3, 128)?;
+    let requantize = match args.get(4).map(String::as_str) {
+        None | Some("as-is") => false,
+        Some("q8_0") => true,
+        Some(other) => return Err(format!("mode {other:?}: expected q8_0 or as-is").into()),
+    };
+    let repeats = arg(5, 3)?.max(1);
+    let opts = LlmOptions {
+        threads,
+        requantize_to_q8_0: requantize,
+        requantize_all_to_q8_0: requantize,
+        ..LlmOptions::default()
+    };
+    let info = ModelInfo {
+        id: "bench".into(),
+        sha256: String::new(),
+    };
+    let mut model = GgufDrafter::load(&path, info, opts)?;
+    let load = model.load_report().clone();
     println!(
-        "model {} | threads {threads} | pp{prompt_tokens} / tg{decode_tokens}",
-        path.display()
+        "model {} | threads {} | pp{prompt_tokens} / tg{decode_tokens} | load {} ms, {} tensors converted, context {}",
+        path.display(),
+        load.threads,
+        load.load_ms,
+        load.requantized_tensors,
+        load.context_length
     );
-    for requantize in [false, true] {
-        let opts = LlmOptions {
-            threads,
-            requantize_to_q8_0: requantize,
-            ..LlmOptions::default()
-        };
-        let info = ModelInfo {
-            id: "bench".into(),
-            sha256: String::new(),
-        };
-        let mut model = GgufDrafter::load(&path, info, opts)?;
-        let load = model.load_report().clone();
-        // Warm-up (first-use allocations, thread pools), then measure.
-        model.speed_probe(16, 4)?;
+    // Warm-up (first-use allocations, repacking, thread pools), then measure.
+    model.speed_probe(16, 4)?;
+    let (mut best_pp, mut best_tg) = (0f64, 0f64);
+    for i in 0..repeats {
         let r = model.speed_probe(prompt_tokens, decode_tokens)?;
         println!(
-            "requantize_to_q8_0={requantize:<5} load {:>5} ms ({} tensors converted, {} threads) | prefill {:>6.1} tok/s | decode {:>6.1} tok/s",
-            load.load_ms,
-            load.requantized_tensors,
-            load.threads,
+            "run {i}: prefill {:>7.1} tok/s | decode {:>6.1} tok/s",
             r.prefill_tokens_per_s(),
             r.decode_tokens_per_s()
         );
+        best_pp = best_pp.max(r.prefill_tokens_per_s());
+        best_tg = best_tg.max(r.decode_tokens_per_s());
     }
+    println!("best {best_pp:.1} {best_tg:.1}");
     Ok(())
 }

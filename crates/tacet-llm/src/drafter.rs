@@ -58,9 +58,16 @@ pub struct LlmOptions {
     /// (see [`crate::threads`]). 0 keeps candle's default (all physical cores).
     pub threads: usize,
     pub sampling: SamplingParams,
-    /// Convert Q4_1/Q5_0/Q5_1 tensors to Q8_0 at load (≈ 6× faster prefill on
-    /// candle 0.11.1, a few seconds more to load).
+    /// Convert tensors in formats the model code has no fast kernel for to
+    /// Q8_0 at load: Q5_0/Q5_1 always, Q4_1 for the families that run on
+    /// candle's model code (≈ 6× faster prefill there, a second or two
+    /// more to load).
     pub requantize_to_q8_0: bool,
+    /// With `requantize_to_q8_0`, convert Q4_1 too where our own kernels
+    /// would run it as stored (the llama family). Off in the app: the
+    /// 4-bit weights are read from memory in decode at two thirds the
+    /// bytes; on for benchmarks and for tests of the conversion itself.
+    pub requantize_all_to_q8_0: bool,
 }
 
 impl Default for LlmOptions {
@@ -69,6 +76,7 @@ impl Default for LlmOptions {
             threads: 1,
             sampling: SamplingParams::default(),
             requantize_to_q8_0: true,
+            requantize_all_to_q8_0: false,
         }
     }
 }
@@ -139,7 +147,13 @@ impl GgufDrafter {
         } else {
             None
         };
-        let loaded = model::load_weights(path, &content, &mut file, opts.requantize_to_q8_0)?;
+        let loaded = model::load_weights(
+            path,
+            &content,
+            &mut file,
+            opts.requantize_to_q8_0,
+            opts.requantize_all_to_q8_0,
+        )?;
         let report = LoadReport {
             load_ms: started.elapsed().as_millis() as u64,
             architecture: loaded.architecture,
@@ -164,8 +178,8 @@ impl GgufDrafter {
     }
 
     /// Positions the model can use: the file's context length, capped by
-    /// the model code's limit (4096 for candle's quantized llama; phi3's
-    /// original, unscaled context) and by 16,384 for memory.
+    /// the model code's limit (phi3's original, unscaled context) and by
+    /// 16,384 for memory.
     pub fn context_length(&self) -> usize {
         self.report.context_length
     }
@@ -225,6 +239,27 @@ impl GgufDrafter {
             pos += chunk.len();
         }
         logits.ok_or_else(|| DraftError::Llm(LlmError::Inference("empty prompt".to_string())))
+    }
+
+    /// The next-token logits after `prompt` and after each token of
+    /// `continuation` fed after it (`continuation.len() + 1` rows), from an
+    /// empty cache: what the golden tests compare with llama.cpp's, feeding
+    /// llama.cpp's own choices so that a near-tie cannot send the two down
+    /// different texts.
+    pub fn logits_along(
+        &mut self,
+        prompt: &[u32],
+        continuation: &[u32],
+    ) -> Result<Vec<Vec<f32>>, LlmError> {
+        let never = AtomicBool::new(false);
+        let mut logits = self.prefill(prompt, &never).map_err(DraftError::into_llm)?;
+        let mut rows = Vec::with_capacity(continuation.len() + 1);
+        for (pos, &next) in (prompt.len()..).zip(continuation) {
+            rows.push(logits.to_vec1::<f32>()?);
+            logits = self.weights.forward(&[next], pos)?;
+        }
+        rows.push(logits.to_vec1::<f32>()?);
+        Ok(rows)
     }
 
     /// Measures prefill and greedy decode speed on filler text.

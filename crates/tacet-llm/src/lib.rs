@@ -18,6 +18,8 @@
 pub mod chat;
 pub mod drafter;
 mod error;
+mod kernels;
+mod llama;
 mod meta;
 mod model;
 pub mod threads;

@@ -1,17 +1,21 @@
-//! Loading GGUF weights into candle's model code, chosen by architecture.
+//! Loading GGUF weights into model code chosen by architecture.
 //!
-//! `general.architecture` picks candle-transformers 0.11.1's quantized model
-//! code: `llama` (SmolLM2, Llama 3.x), `qwen2` (Qwen2.5), `qwen3` and `phi3`
-//! (Phi-3/3.5 mini). Gemma 3 is refused: candle's `quantized_gemma3` has
-//! measured bugs (wrong activation, sliding window ignored during decode).
+//! `general.architecture` picks the model code: `llama` (SmolLM2, Llama
+//! 3.x) runs on our own forward pass ([`crate::llama`], candle tensors with
+//! our kernels); `qwen2` (Qwen2.5), `qwen3` and `phi3` (Phi-3/3.5 mini) on
+//! candle-transformers 0.11.1's quantized model code. Gemma 3 is refused:
+//! candle's `quantized_gemma3` has measured bugs (wrong activation, sliding
+//! window ignored during decode).
 //!
 //! The decisions that live here:
 //!
 //! - **Requantization at load.** candle 0.11.1 has no SIMD kernel (and no
-//!   batched GEMM) for Q4_1, Q5_0 and Q5_1, so a Q4_1 SmolLM2 runs at scalar
-//!   speed (measured ≈ 29 tok/s prefill here against ≈ 180 after converting).
-//!   With `requantize_to_q8_0` those tensors are dequantized and quantized
-//!   again to Q8_0 in memory, a few seconds at load. Q8_0 is lossless enough
+//!   batched GEMM) for Q4_1, Q5_0 and Q5_1, so on candle's model code a Q4_1
+//!   model runs at scalar speed (measured ≈ 29 tok/s prefill here against
+//!   ≈ 180 after converting). With `requantize_to_q8_0` those tensors are
+//!   dequantized and quantized again to Q8_0 in memory, a second or two at
+//!   load. Our llama code has its own Q4_1 kernel, so there only Q5_x is
+//!   converted (see `should_requantize`). Q8_0 is lossless enough
 //!   for a 4/5-bit source (its 8-bit grid is finer than the original's), so
 //!   the model's outputs barely move. The converted tensors are handed to
 //!   candle's unmodified loader through an in-memory tensor store, so we do
@@ -37,13 +41,12 @@
 //! values are dropped; one position of filler remains until the next prompt).
 
 use crate::error::LlmError;
+use crate::llama::Llama;
 use crate::meta;
 use candle_core::quantized::gguf_file::{Content, TensorInfo, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
-use candle_transformers::models::{
-    quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3,
-};
+use candle_transformers::models::{quantized_phi3, quantized_qwen2, quantized_qwen3};
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -63,7 +66,7 @@ const MAX_BLOCKS: u64 = 1024;
 
 /// The model code for one architecture.
 pub(crate) enum ModelWeights {
-    Llama(Box<quantized_llama::ModelWeights>),
+    Llama(Box<Llama>),
     Qwen2(Box<quantized_qwen2::ModelWeights>),
     Qwen3(Box<quantized_qwen3::ModelWeights>),
     Phi3(Box<quantized_phi3::ModelWeights>),
@@ -125,13 +128,22 @@ pub(crate) fn read_content(path: &Path) -> Result<(Content, std::fs::File), LlmE
     Ok((content, file))
 }
 
-fn should_requantize(dtype: GgmlDType) -> bool {
-    matches!(dtype, GgmlDType::Q4_1 | GgmlDType::Q5_0 | GgmlDType::Q5_1)
+/// Whether a tensor of `dtype` is converted to Q8_0 at load: the formats
+/// the model code has no fast kernel for. Our llama code runs Q4_1 itself
+/// (crate::kernels), so there only Q5_x are converted unless `all` asks
+/// for every 4/5-bit format (benchmarks, and tests of the conversion).
+fn should_requantize(arch: Arch, dtype: GgmlDType, all: bool) -> bool {
+    match dtype {
+        GgmlDType::Q5_0 | GgmlDType::Q5_1 => true,
+        GgmlDType::Q4_1 => all || arch != Arch::Llama,
+        _ => false,
+    }
 }
 
 /// Reads every tensor, converting Q4_1/Q5_x to Q8_0, into an in-memory
 /// tensor store that candle's loader reads like a file.
 fn tensor_store(
+    convert: impl Fn(GgmlDType) -> bool,
     ct: &Content,
     file: &mut std::fs::File,
     path: &Path,
@@ -149,7 +161,7 @@ fn tensor_store(
         let q = ct
             .tensor(file, name, &Device::Cpu)
             .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
-        let q = if should_requantize(q.dtype()) {
+        let q = if convert(q.dtype()) {
             converted += 1;
             let f = q
                 .dequantize(&Device::Cpu)
@@ -349,8 +361,8 @@ fn validate(arch: Arch, hp: &HyperParams<'_>) -> Result<(), LlmError> {
 fn context_cap(arch: Arch, hp: &HyperParams<'_>) -> Result<usize, LlmError> {
     let declared = hp.opt("context_length")?.unwrap_or(2048) as usize;
     let code_limit = match arch {
-        // RoPE tables are built for this many positions whatever the file says.
-        Arch::Llama => quantized_llama::MAX_SEQ_LEN,
+        // Our llama code sizes its tables to the context it is given.
+        Arch::Llama => usize::MAX,
         Arch::Phi3 => hp
             .opt("rope.scaling.original_context_length")?
             .map(|n| n as usize)
@@ -382,9 +394,14 @@ fn build<R: Read + Seek>(
 ) -> candle_core::Result<ModelWeights> {
     let dev = &Device::Cpu;
     Ok(match arch {
-        Arch::Llama => ModelWeights::Llama(Box::new(quantized_llama::ModelWeights::from_gguf(
-            ct, reader, dev,
-        )?)),
+        Arch::Llama => {
+            let context = ct
+                .metadata
+                .get("llama.context_length")
+                .and_then(|v| v.to_u32().ok())
+                .map_or(2048, |n| n as usize);
+            ModelWeights::Llama(Box::new(Llama::from_gguf(&ct, reader, context)?))
+        }
         Arch::Qwen2 => ModelWeights::Qwen2(Box::new(quantized_qwen2::ModelWeights::from_gguf(
             ct, reader, dev,
         )?)),
@@ -425,6 +442,7 @@ pub(crate) fn load_weights(
     ct: &Content,
     file: &mut std::fs::File,
     requantize: bool,
+    requantize_all: bool,
 ) -> Result<Loaded, LlmError> {
     let name = meta::req_str(ct, "general.architecture")?.to_string();
     let Some(arch) = Arch::from_name(&name) else {
@@ -441,9 +459,10 @@ pub(crate) fn load_weights(
         && ct
             .tensor_infos
             .values()
-            .any(|t| should_requantize(t.ggml_dtype));
+            .any(|t| should_requantize(arch, t.ggml_dtype, requantize_all));
     let (weights, converted) = if needs_conversion {
-        let (mut store, mut cursor, converted) = tensor_store(ct, file, path)?;
+        let convert = |t| should_requantize(arch, t, requantize_all);
+        let (mut store, mut cursor, converted) = tensor_store(convert, ct, file, path)?;
         loader_metadata(arch, &mut store, context_length);
         (guarded_build(arch, store, &mut cursor, path)?, converted)
     } else {

@@ -307,6 +307,7 @@ fn opts() -> LlmOptions {
             ..SamplingParams::default()
         },
         requantize_to_q8_0: true,
+        requantize_all_to_q8_0: false,
     }
 }
 
@@ -428,6 +429,7 @@ fn loads_without_requantization_from_disk() {
         let path = model_file(&dir, &Spec::new(family));
         let o = LlmOptions {
             requantize_to_q8_0: false,
+            requantize_all_to_q8_0: false,
             ..opts()
         };
         let mut d = GgufDrafter::load(&path, info(), o).unwrap();

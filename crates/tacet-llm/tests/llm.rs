@@ -50,6 +50,7 @@ fn drafter() -> Option<MutexGuard<'static, GgufDrafter>> {
             threads: 1,
             sampling: test_sampling(),
             requantize_to_q8_0: true,
+            requantize_all_to_q8_0: false,
         };
         let info = ModelInfo {
             id: "smollm2-135m-instruct-q4_1".into(),
@@ -399,6 +400,7 @@ fn fail_truncated_model() {
         let opts = LlmOptions {
             threads: 1,
             requantize_to_q8_0: false,
+            requantize_all_to_q8_0: false,
             ..LlmOptions::default()
         };
         let err = GgufDrafter::load(&p, info(), opts).unwrap_err();
