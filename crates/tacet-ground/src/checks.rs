@@ -61,13 +61,15 @@ pub(crate) fn numbers(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut
             .collect();
         // A dose needs its unit (or a bare number in the linked evidence);
         // other units are often dropped in speech ("ninety eight point six").
+        // A bare spoken "one" is mostly a pronoun ("the right one", "one of
+        // them"): it does not stand for a number with a unit.
+        let bare_ok = |n: &crate::index::NumMention| {
+            n.unit.is_none() && nearby.contains(&n.seg) && !eq_num(n.value, 1.0)
+        };
         let ok = match m.unit {
-            Some((u, true)) => same_value.iter().any(|n| {
-                n.unit.map(|x| x.0) == Some(u) || (n.unit.is_none() && nearby.contains(&n.seg))
-            }),
-            Some((u, false)) => same_value.iter().any(|n| {
-                n.unit.map(|x| x.0) == Some(u) || (n.unit.is_none() && nearby.contains(&n.seg))
-            }),
+            Some((u, _)) => same_value
+                .iter()
+                .any(|n| n.unit.map(|x| x.0) == Some(u) || bare_ok(n)),
             None => !same_value.is_empty(),
         };
         let is_dose = m.unit.is_some_and(|u| u.1);
@@ -191,7 +193,7 @@ fn dedup(items: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-enum Side {
+pub(crate) enum Side {
     Left,
     Right,
     Bilateral,
@@ -205,6 +207,28 @@ impl Side {
             Side::Bilateral => "bilateral",
         }
     }
+}
+
+/// "left-sided", "on the left.": a side word before a hyphen or at the end
+/// of a clause names a side only when it is "-sided" or follows "the"
+/// (so "all right." and "right?" do not).
+fn side_word_at_end(toks: &[Tok], i: usize) -> bool {
+    match toks.get(i + 1) {
+        Some(Tok::Sym('-')) => {
+            matches!(toks.get(i + 2).and_then(Tok::word), Some("sided" | "side"))
+        }
+        None | Some(Tok::Sym(_)) => i.checked_sub(1).and_then(|k| toks[k].word()) == Some("the"),
+        _ => false,
+    }
+}
+
+/// "the right and", "your left for": after an article or a possessive a
+/// side word is a side whatever follows.
+fn after_determiner(toks: &[Tok], i: usize) -> bool {
+    matches!(
+        i.checked_sub(1).and_then(|k| toks[k].word()),
+        Some("the" | "your" | "my" | "his" | "her")
+    )
 }
 
 /// The side a token names, if it names one ("right" as in "all right" or
@@ -222,7 +246,8 @@ fn side_at(toks: &[Tok], i: usize) -> Option<Side> {
                 return None;
             }
             match toks.get(i + 1) {
-                None | Some(Tok::Sym(_)) => None,
+                None | Some(Tok::Sym(_)) => side_word_at_end(toks, i).then_some(Side::Left),
+                _ if after_determiner(toks, i) => Some(Side::Left),
                 Some(Tok::Word(n))
                     if matches!(
                         n.as_str(),
@@ -265,7 +290,8 @@ fn side_at(toks: &[Tok], i: usize) -> Option<Side> {
                 return None;
             }
             match next {
-                None | Some(Tok::Sym(_)) => None,
+                None | Some(Tok::Sym(_)) => side_word_at_end(toks, i).then_some(Side::Right),
+                _ if after_determiner(toks, i) => Some(Side::Right),
                 Some(Tok::Word(n))
                     if matches!(
                         n.as_str(),
@@ -328,123 +354,221 @@ fn side_negated(toks: &[Tok], i: usize) -> bool {
         .any(|w| w == "not" || w == "no" || w.ends_with("n't"))
 }
 
-/// Left/right/bilateral in the sentence against the transcript near the
-/// same body word.
-pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut Vec<Flag>) {
-    let nearby = near(evidence, idx.segs.len());
-    for i in 0..toks.len() {
-        let Some(side) = side_at(toks, i) else {
+/// Words after (or, for a side at a clause's end, before) a side word that
+/// say what the side is about: "left lower extremity" → extremity, "CVA
+/// tenderness on the left" → tenderness, cva. At most two content words,
+/// within the same clause ("left knee and right hip" stops at "and").
+fn side_subject(toks: &[Tok], i: usize) -> Vec<String> {
+    fn breaks(t: &Tok) -> bool {
+        match t {
+            Tok::Sym(c) => *c != '-' && *c != '/',
+            Tok::Word(w) => matches!(
+                w.as_str(),
+                "and" | "or" | "but" | "versus" | "vs" | "than" | "compared" | "while"
+            ),
+            Tok::Num(_) => false,
+        }
+    }
+    fn content(t: &Tok) -> Option<String> {
+        let w = t.word()?;
+        (!crate::text::is_stopword(w) && !is_side_filler(w) && w.chars().count() > 2)
+            .then(|| stem(w))
+    }
+    let word = |j: usize| toks.get(j).and_then(Tok::word);
+    // "on the right (side)." is about what comes before it, unless "side of
+    // the chest" follows.
+    let after_the = i >= 2
+        && word(i - 1) == Some("the")
+        && matches!(word(i - 2), Some("on" | "to" | "at" | "in"));
+    let side_then_of = matches!(word(i + 1), Some("side" | "sided")) && word(i + 2) == Some("of");
+    let backward_first = after_the
+        && !side_then_of
+        && (matches!(word(i + 1), Some("side" | "sided")) || word(i + 1).is_none());
+    let mut out = Vec::new();
+    if !backward_first {
+        // The phrase after the side: up to six tokens, ended by a clause
+        // break, or by a preposition once a content word was passed ("left
+        // base on your lung exam" is about the base; "left side of the
+        // chest" about the chest).
+        let mut ahead: Vec<&Tok> = Vec::new();
+        for t in toks.iter().skip(i + 1).take(6) {
+            if breaks(t) {
+                break;
+            }
+            let is_prep = t
+                .word()
+                .is_some_and(|w| matches!(w, "on" | "in" | "at" | "of" | "with" | "to" | "for"));
+            if is_prep && ahead.iter().any(|a| content(a).is_some()) {
+                break;
+            }
+            ahead.push(t);
+        }
+        // A body part in reach is what the side is about ("left non-healing
+        // diabetic foot ulcer"); else the next two content words.
+        out = ahead
+            .iter()
+            .filter_map(|t| t.word())
+            .filter(|w| lexicon::is_body_part(w))
+            .map(stem)
+            .collect();
+        if out.is_empty() {
+            out = ahead.iter().filter_map(|t| content(t)).take(2).collect();
+        }
+    }
+    if out.is_empty() {
+        for t in toks[..i].iter().rev().take(4) {
+            if breaks(t) || out.len() == 2 {
+                break;
+            }
+            out.extend(content(t));
+        }
+    }
+    out
+}
+
+/// A side named in a segment and what it is about.
+#[derive(Clone, Debug)]
+pub(crate) struct SideMention {
+    pub side: Side,
+    pub seg: usize,
+    /// Stems of the words the side qualifies ([`side_subject`]).
+    pub subject: Vec<String>,
+}
+
+/// The sides a segment names, leaving out negated ones ("not the right
+/// knee") and choices offered in a question ("left or right?").
+pub(crate) fn side_mentions(toks: &[Tok], seg: usize) -> Vec<SideMention> {
+    let mut out = Vec::new();
+    for k in 0..toks.len() {
+        let Some(side) = side_at(toks, k) else {
             continue;
         };
-        // Anchors: the next two content words ("left lower extremity"), or
-        // the previous one for "bilateral" after its noun ("edema bilateral").
-        // The body word: the first content word after the side that the
-        // transcript says (or a plain word for it), else the next one.
-        let candidates: Vec<&str> = toks[i + 1..]
+        if side_negated(toks, k) {
+            continue;
+        }
+        let is_side_word = |j: usize| {
+            toks.get(j)
+                .and_then(Tok::word)
+                .is_some_and(|w| matches!(w, "left" | "right"))
+        };
+        let next_or = toks.get(k + 1).and_then(Tok::word) == Some("or");
+        let prev_or = k > 0 && toks[k - 1].word() == Some("or");
+        if (next_or && is_side_word(k + 2)) || (prev_or && k >= 2 && is_side_word(k - 2)) {
+            continue;
+        }
+        out.push(SideMention {
+            side,
+            seg,
+            subject: side_subject(toks, k),
+        });
+    }
+    out
+}
+
+/// Whether a transcript stem names the same thing as a note word's stem or
+/// one of its plain-language words.
+fn same_subject(note: &[String], said: &str) -> bool {
+    note.iter().any(|n| {
+        n == said || {
+            let (s, l) = if n.len() <= said.len() {
+                (n.as_str(), said)
+            } else {
+                (said, n.as_str())
+            };
+            s.chars().count() >= 5 && l.starts_with(s)
+        }
+    })
+}
+
+/// Left/right/bilateral in the sentence against what the transcript says
+/// about the same body part: the side the note gives is contradicted when
+/// the transcript gives that body part only the other side, or the other
+/// side at least twice as often and at least twice (a transcript that says
+/// "right knee" twice and "left knee" once is about the right knee), or when
+/// the linked evidence gives it only the other side. A body part the
+/// transcript never names with a side is checked the same way against the
+/// sides the whole visit gives to body parts: a note's "left" where the
+/// transcript names only "right" is flagged. "Bilateral" is contradicted
+/// only by the same body part said with one side.
+pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mut Vec<Flag>) {
+    let linked: HashSet<usize> = evidence.iter().copied().collect();
+    let mentions = side_mentions(toks, 0);
+    // "4/5 on the left and 5/5 on the right": a sentence naming both sides
+    // is only checked per body part.
+    let both_sides = mentions.iter().any(|m| m.side == Side::Left)
+        && mentions.iter().any(|m| m.side == Side::Right);
+    for m in mentions {
+        // The note's body words with their plain-language alternatives.
+        let mut subject: Vec<String> = m.subject.clone();
+        for w in toks.iter().filter_map(Tok::word) {
+            if m.subject.contains(&stem(w)) {
+                subject.extend(lexicon::plain_words(w).iter().map(|p| stem(p)));
+            }
+        }
+        let about: Vec<&SideMention> = idx
+            .sides
             .iter()
-            .take(5)
-            .filter_map(Tok::word)
-            .filter(|w| !crate::text::is_stopword(w) && !is_side_filler(w) && w.len() > 2)
-            .take(2)
+            .filter(|s| s.subject.iter().any(|w| same_subject(&subject, w)))
             .collect();
-        let said = |w: &str| -> Vec<String> {
-            let mut keys = vec![stem(w)];
-            keys.extend(lexicon::plain_words(w).iter().map(|p| stem(p)));
-            let mut v: Vec<String> = keys
-                .iter()
-                .flat_map(|k| idx.matching_ids(k))
-                .filter_map(|id| idx.vocab_words.get(id as usize).cloned())
-                .collect();
-            v.sort();
-            v.dedup();
-            v
+        let count = |v: &[&SideMention], s: Side| v.iter().filter(|x| x.side == s).count();
+        let verdict = |v: &[&SideMention], majority: bool| -> bool {
+            let (l, r, b) = (
+                count(v, Side::Left),
+                count(v, Side::Right),
+                count(v, Side::Bilateral),
+            );
+            let (mine, other) = match m.side {
+                Side::Left => (l + b, r),
+                Side::Right => (r + b, l),
+                // Bilateral: contradicted when only one side is named.
+                Side::Bilateral => return b == 0 && (l == 0) != (r == 0),
+            };
+            // Outvoted: the other side said at least twice as often, and at
+            // least twice.
+            let outvoted = majority && other >= 2 * mine && other >= 2;
+            (mine == 0 && other > 0) || outvoted
         };
-        let mut anchors: Vec<String> = candidates
+        let local: Vec<&SideMention> = about
             .iter()
-            .map(|w| said(w))
-            .find(|v| !v.is_empty())
-            .unwrap_or_default();
-        if side == Side::Bilateral || anchors.is_empty() {
-            if let Some(prev) = toks[..i]
+            .copied()
+            .filter(|s| linked.contains(&s.seg))
+            .collect();
+        let mut conflict = verdict(&about, true) || verdict(&local, false);
+        if about.is_empty() && m.side != Side::Bilateral && !both_sides {
+            // Nothing said about this body part with a side: the visit's
+            // sides as a whole.
+            let all: Vec<&SideMention> = idx
+                .sides
                 .iter()
-                .rev()
-                .take(3)
-                .filter_map(Tok::word)
-                .find(|w| !crate::text::is_stopword(w) && w.len() > 2)
-            {
-                anchors.push(stem(prev));
-            }
+                .filter(|s| {
+                    s.side != Side::Bilateral && s.subject.iter().any(|w| lexicon::is_body_part(w))
+                })
+                .collect();
+            conflict = verdict(&all, true);
         }
-        let mut global: HashSet<Side> = HashSet::new();
-        let mut local: HashSet<Side> = HashSet::new();
-        let mut where_seen: Option<(Side, usize)> = None;
-        if anchors.is_empty() {
-            // The body word is never said: fall back to the sides named in
-            // the linked evidence.
-            for &si in evidence {
-                let st = &idx.segs[si].toks;
-                for k in 0..st.len() {
-                    if side_negated(st, k) {
-                        continue;
-                    }
-                    if let Some(sd) = side_at(st, k) {
-                        local.insert(sd);
-                        if sd != side && where_seen.is_none() {
-                            where_seen = Some((sd, si));
-                        }
-                    }
-                }
-            }
+        if !conflict {
+            continue;
         }
-        for (si, seg) in idx.segs.iter().enumerate() {
-            let st = &seg.toks;
-            for (j, t) in st.iter().enumerate() {
-                let Some(w) = t.word() else { continue };
-                let s = stem(w);
-                if !anchors.contains(&s) {
-                    continue;
-                }
-                let lo = j.saturating_sub(6);
-                let hi = (j + 4).min(st.len());
-                for k in lo..hi {
-                    if side_negated(st, k) {
-                        continue;
-                    }
-                    if let Some(sd) = side_at(st, k) {
-                        global.insert(sd);
-                        if nearby.contains(&si) {
-                            local.insert(sd);
-                        }
-                        if sd != side && where_seen.is_none() {
-                            where_seen = Some((sd, si));
-                        }
-                    }
-                }
-            }
-        }
-        let conflicts = |found: &HashSet<Side>| -> bool {
-            if found.is_empty() || found.contains(&side) {
-                return false;
-            }
-            match side {
-                Side::Left => found.contains(&Side::Right) && !found.contains(&Side::Bilateral),
-                Side::Right => found.contains(&Side::Left) && !found.contains(&Side::Bilateral),
-                Side::Bilateral => found.len() == 1,
-            }
-        };
-        if conflicts(&global) || conflicts(&local) {
-            let (other, seg) = where_seen.unwrap_or((side, 0));
-            flags.push(Flag::new(
-                FlagKind::Laterality,
-                format!(
-                    "the note says {} but the transcript says {} for the same finding",
-                    side.name(),
-                    other.name()
-                ),
-                idx.segs.get(seg).map(|s| s.id),
-            ));
-            return;
-        }
+        let shown = about
+            .iter()
+            .copied()
+            .find(|s| s.side != m.side)
+            .or_else(|| {
+                idx.sides
+                    .iter()
+                    .find(|s| s.side != m.side && !s.subject.is_empty())
+            });
+        let other = shown.map(|s| s.side.name()).unwrap_or("the other side");
+        flags.push(Flag::new(
+            FlagKind::Laterality,
+            format!(
+                "the note says {} but the transcript says {} for the same finding",
+                m.side.name(),
+                other
+            ),
+            shown.and_then(|s| idx.segs.get(s.seg)).map(|s| s.id),
+        ));
+        return;
     }
 }
 
@@ -628,6 +752,55 @@ pub(crate) fn unknown_medication(toks: &[Tok], idx: &Index, flags: &mut Vec<Flag
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::text::tokenize;
+
+    fn subjects(text: &str) -> Vec<(Side, Vec<String>)> {
+        side_mentions(&tokenize(text), 0)
+            .into_iter()
+            .map(|m| (m.side, m.subject))
+            .collect()
+    }
+
+    #[test]
+    fn sides_and_what_they_qualify() {
+        assert_eq!(
+            subjects("left lower extremity edema"),
+            vec![(Side::Left, vec![stem("extremity")])]
+        );
+        assert_eq!(
+            subjects("left non-healing diabetic foot ulcer"),
+            vec![(Side::Left, vec![stem("foot")])]
+        );
+        assert_eq!(
+            subjects("cva tenderness on the right."),
+            vec![(Side::Right, vec![stem("tenderness"), stem("cva")])]
+        );
+        assert_eq!(
+            subjects("erythema on the right side of the chest"),
+            vec![(Side::Right, vec![stem("chest")])]
+        );
+        assert_eq!(
+            subjects("a murmur at the left base on your lung exam"),
+            vec![(Side::Left, vec![stem("base")])]
+        );
+        assert_eq!(
+            subjects("right-sided abdominal pain"),
+            vec![(Side::Right, vec![stem("abdominal")])]
+        );
+        // Choices, negated sides and "all right" are not sides.
+        assert!(subjects("which wrist left or right").is_empty());
+        assert!(subjects("not the right knee").is_empty());
+        assert!(subjects("all right, okay.").is_empty());
+        // "left knee and right hip": each side its own body part.
+        assert_eq!(
+            subjects("left knee and right hip"),
+            vec![
+                (Side::Left, vec![stem("knee")]),
+                (Side::Right, vec![stem("hip")])
+            ]
+        );
+    }
 
     #[test]
     fn edit_distance() {

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use tacet_core::Transcript;
 
+use crate::checks::{side_mentions, SideMention};
 use crate::lexicon::{self, DrugClass};
 use crate::text::{is_stopword, stem, tokenize, Tok};
 
@@ -55,6 +56,9 @@ pub(crate) struct Index {
     pub drug_generics: HashMap<String, Vec<usize>>,
     /// Doses said with a drug: generic → (value, unit, segment index).
     pub drug_doses: HashMap<String, Vec<(f64, &'static str, usize)>>,
+    /// Every side (left/right/bilateral) the transcript names, with what it
+    /// is about.
+    pub sides: Vec<SideMention>,
 }
 
 /// The key a token contributes to evidence scoring, if any.
@@ -119,7 +123,7 @@ pub(crate) fn number_mentions(toks: &[Tok], seg: usize) -> (Vec<NumMention>, Vec
         if unit.is_none() {
             let sep = toks.get(i + 1);
             let is_range = matches!(sep, Some(Tok::Sym('-')))
-                || matches!(sep, Some(Tok::Word(w)) if w == "to");
+                || matches!(sep, Some(Tok::Word(w)) if w == "to" || w == "or");
             if is_range && toks.get(i + 2).and_then(Tok::num).is_some() {
                 unit = unit_after(toks, i + 3);
             }
@@ -247,6 +251,18 @@ pub(crate) fn polarity_at(
                 }
                 return Some(Polarity::Negated);
             }
+            // In speech a subject pronoun starts a new clause ("i ca n't eat
+            // and i do feel a little nauseous", "i have n't noticed any
+            // shortness of breath it just seems to be a dry cough"), and so
+            // does "some" in a spoken list ("no fever some chills").
+            if !in_note
+                && matches!(
+                    w,
+                    "i" | "i'm" | "i've" | "it" | "it's" | "he" | "she" | "they" | "we" | "some"
+                )
+            {
+                break;
+            }
             if is_uncertain_cue(w) && !(in_note && w == "any") {
                 uncertain = true;
                 continue;
@@ -360,11 +376,15 @@ fn answer_polarity(toks: &[Tok]) -> Option<Polarity> {
     if matches!(
         *first,
         "no" | "nope" | "nah" | "negative" | "never" | "none" | "not" | "nothing"
-    ) || words.iter().any(|w| w.ends_with("n't"))
-    {
+    ) {
         return Some(Polarity::Negated);
     }
-    if matches!(
+    // "i did but i did n't think anything of it": an affirmative first
+    // word decides, unless it is negated itself ("i did n't").
+    let second_negates = words
+        .get(1)
+        .is_some_and(|w| *w == "not" || w.ends_with("n't"));
+    let affirmative = matches!(
         *first,
         "yes"
             | "yeah"
@@ -376,14 +396,23 @@ fn answer_polarity(toks: &[Tok]) -> Option<Polarity> {
             | "definitely"
             | "occasionally"
             | "do"
+            | "does"
+            | "did"
             | "have"
+            | "am"
+            | "was"
             | "little"
             | "slight"
+            | "slightly"
             | "some"
             | "absolutely"
             | "sure"
-    ) {
+    );
+    if affirmative && !second_negates {
         return Some(Polarity::Affirmed);
+    }
+    if words.iter().any(|w| w.ends_with("n't")) || second_negates {
+        return Some(Polarity::Negated);
     }
     None
 }
@@ -419,9 +448,15 @@ fn asks_presence(before: &[Tok]) -> bool {
         return false;
     }
     // The asking words must be close to the finding ("any fever or
-    // chills?"), not elsewhere in a choice ("any mucus or is it a dry
-    // cough?").
-    let recent = &words[words.len().saturating_sub(5)..];
+    // chills?"), or just before a spoken list that ends in it ("any other
+    // symptoms like a cough or shortness of breath or dizziness"), not
+    // elsewhere in a choice ("any mucus or is it a dry cough?").
+    let mut cut = words.len();
+    while cut > 0 && words.len() - cut < 12 && is_list_word(words[cut - 1]) {
+        cut -= 1;
+    }
+    let lo = cut.saturating_sub(5).min(words.len().saturating_sub(5));
+    let recent = &words[lo..];
     if recent.windows(2).any(|p| matches!(p, ["is", "it"])) {
         return false;
     }
@@ -435,6 +470,57 @@ fn asks_presence(before: &[Tok]) -> bool {
                     | ["how" | "what", "about"]
             )
         })
+}
+
+/// A first-person statement just before a finding, inside what reads as a
+/// question ("do you have any nausea vomiting any fever chills i feel
+/// nauseated", "i never had any nausea"): an unpunctuated turn that answers
+/// or tells rather than asks.
+fn first_person_before(before: &[Tok]) -> bool {
+    before
+        .iter()
+        .rev()
+        .filter_map(Tok::word)
+        .take(6)
+        .any(|w| matches!(w, "i" | "i'm" | "i've" | "i'd" | "my" | "me"))
+}
+
+/// Words that carry nothing in a short turn ("okay", "um").
+fn is_filler(w: &str) -> bool {
+    matches!(
+        w,
+        "okay"
+            | "ok"
+            | "alright"
+            | "all"
+            | "right"
+            | "so"
+            | "um"
+            | "uh"
+            | "and"
+            | "then"
+            | "what"
+            | "about"
+            | "how"
+            | "else"
+            | "anything"
+            | "that"
+            | "like"
+            | "with"
+            | "you"
+    )
+}
+
+/// Words of a spoken list of findings: connectives and the words of the
+/// symptom phrases themselves.
+fn is_list_word(w: &str) -> bool {
+    matches!(
+        w,
+        "or" | "and" | "a" | "an" | "any" | "like" | "other" | "symptoms" | "such" | "as" | "of"
+    ) || lexicon::SYMPTOMS
+        .iter()
+        .flat_map(|g| g.iter())
+        .any(|p| p.split(' ').any(|x| x == w))
 }
 
 fn asks(toks: &[Tok]) -> bool {
@@ -472,8 +558,10 @@ impl Index {
         let mut pairs = Vec::new();
         let mut words = HashSet::new();
         let mut drug_generics: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut sides = Vec::new();
         for (si, s) in transcript.segments.iter().enumerate() {
             let toks = tokenize(&s.text);
+            sides.extend(side_mentions(&toks, si));
             let mut keys = HashSet::new();
             for t in &toks {
                 if let Some(k) = content_key(t) {
@@ -521,6 +609,7 @@ impl Index {
             words,
             drug_generics,
             drug_doses: HashMap::new(),
+            sides,
         };
         index.collect_drug_doses();
         index.collect_symptoms();
@@ -534,29 +623,72 @@ impl Index {
             let mut clauses = sub_sentences(toks);
             // Transcripts often drop the question mark: a final clause that
             // asks ("any…", "do you…", "have you…") is treated as a question.
+            // A turn that only lists findings ("shortness of breath",
+            // "okay coughing headache") is a question too.
+            let mentions = symptom_mentions(toks);
+            let bare_list = !mentions.is_empty()
+                && toks
+                    .iter()
+                    .filter_map(Tok::word)
+                    .all(|w| is_list_word(w) || is_filler(w));
             if let Some(last) = clauses.last_mut() {
-                if !last.2 && asks(&toks[last.0..last.1]) {
+                if !last.2 && (bare_list || asks(&toks[last.0..last.1])) {
                     last.2 = true;
                 }
             }
             let ends_in_question = clauses.last().is_some_and(|c| c.2);
+            let next = self.segs.get(si + 1);
             let answer = if ends_in_question {
-                self.segs.get(si + 1).and_then(|n| answer_polarity(&n.toks))
+                next.and_then(|n| answer_polarity(&n.toks))
             } else {
                 None
             };
-            for (g, start, len) in symptom_mentions(toks) {
+            // Findings the answer names itself take the answer's own
+            // polarity ("any nausea chills fever?" "no fever, some chills").
+            let answered_by_name: HashSet<usize> = next
+                .map(|n| symptom_mentions(&n.toks).into_iter().map(|m| m.0).collect())
+                .unwrap_or_default();
+            for (g, start, len) in mentions {
                 let clause = clauses
                     .iter()
                     .find(|c| c.0 <= start && start < c.1)
                     .copied()
                     .unwrap_or((0, toks.len(), false));
-                let pol = if clause.2 {
-                    if ends_in_question && asks_presence(&toks[clause.0..start]) {
+                let pol = if clause.2 && !first_person_before(&toks[clause.0..start]) {
+                    // "any chest pain or shortness of breath or anything
+                    // like that no no": the answer in the same turn.
+                    let rest: Vec<Tok> = toks[(start + len).min(clause.1)..clause.1]
+                        .iter()
+                        .skip_while(|t| match t {
+                            Tok::Word(w) => is_list_word(w) || is_filler(w),
+                            Tok::Sym(c) => *c == ',',
+                            Tok::Num(_) => false,
+                        })
+                        .cloned()
+                        .collect();
+                    let in_turn = match rest.first().and_then(Tok::word) {
+                        Some("no" | "nope" | "nah" | "nothing" | "none" | "never") => {
+                            Some(Polarity::Negated)
+                        }
+                        Some("yes" | "yeah" | "yep" | "yup") => Some(Polarity::Affirmed),
+                        _ => None,
+                    };
+                    let asked = if !asks_presence(&toks[clause.0..start]) {
+                        None
+                    } else if in_turn.is_some() {
+                        in_turn
+                    } else if ends_in_question && !answered_by_name.contains(&g) {
                         answer
                     } else {
                         None
-                    }
+                    };
+                    // Unanswered, a question phrased as a negative statement
+                    // ("so you have n't had any chest pain") says what the
+                    // clinician understood.
+                    asked.or_else(|| {
+                        polarity_at(&toks[clause.0..clause.1], start - clause.0, len, false)
+                            .filter(|p| *p == Polarity::Negated)
+                    })
                 } else {
                     polarity_at(&toks[clause.0..clause.1], start - clause.0, len, false)
                 };

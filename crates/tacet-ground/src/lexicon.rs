@@ -417,6 +417,46 @@ pub(crate) const SYMPTOMS: &[&[&str]] = &[
     &["snoring"],
 ];
 
+/// Body parts a side can qualify: whole words (singular or plural)…
+const BODY_PARTS: &[&str] = &[
+    "head", "scalp", "temple", "forehead", "face", "cheek", "jaw", "eye", "eyelid", "ear",
+    "nostril", "tonsil", "neck", "shoulder", "arm", "elbow", "forearm", "wrist", "hand", "palm",
+    "finger", "thumb", "knuckle", "digit", "chest", "breast", "nipple", "rib", "lung", "flank",
+    "kidney", "belly", "quadrant", "back", "hip", "groin", "buttock", "thigh", "leg", "knee",
+    "kneecap", "shin", "calf", "calves", "ankle", "foot", "feet", "heel", "sole", "toe", "femur",
+    "tibia", "fibula", "radius", "ulna", "carotid", "lobe", "ureter", "testicle", "testis",
+];
+
+/// …and stems of longer clinical words ("extremities", "patellar").
+const BODY_PART_STEMS: &[&str] = &[
+    "extremit",
+    "abdom",
+    "clavic",
+    "scapul",
+    "axill",
+    "patell",
+    "testic",
+    "scrot",
+    "ovar",
+    "adnex",
+    "humer",
+    "femor",
+    "trochanter",
+    "sacroiliac",
+    "inguinal",
+    "gluteal",
+    "maxill",
+    "mandib",
+];
+
+/// Whether a lower-case word names a body part.
+pub(crate) fn is_body_part(word: &str) -> bool {
+    let w = word.strip_suffix('s').unwrap_or(word);
+    BODY_PARTS.contains(&word)
+        || BODY_PARTS.contains(&w)
+        || BODY_PART_STEMS.iter().any(|p| word.starts_with(p))
+}
+
 /// Canonical unit for a unit word, with whether it is a dose unit.
 pub(crate) fn unit_of(word: &str) -> Option<(&'static str, bool)> {
     Some(match word {
@@ -440,7 +480,7 @@ pub(crate) fn unit_of(word: &str) -> Option<(&'static str, bool)> {
         "week" | "weeks" | "wk" | "wks" => ("weeks", false),
         "month" | "months" => ("months", false),
         "year" | "years" | "yr" | "yrs" => ("years", false),
-        "hour" | "hours" | "hr" | "hrs" => ("hours", false),
+        "hour" | "hours" | "hr" | "hrs" | "h" => ("hours", false),
         "minute" | "minutes" | "min" | "mins" => ("minutes", false),
         "cm" | "centimeter" | "centimeters" => ("cm", false),
         "mm" | "millimeter" | "millimeters" => ("mm", false),

@@ -21,10 +21,13 @@
 //! 3. **Checks**, each against the whole transcript and against the linked
 //!    evidence: numbers with units and pairs such as blood pressure
 //!    ([`FlagKind::NumberMismatch`], [`FlagKind::DoseMismatch`], a dose beside
-//!    a drug must be a dose said with that drug); left/right/bilateral near
-//!    the same body word ([`FlagKind::Laterality`]); a symptom asserted where
-//!    the transcript negates it or the reverse, NegEx-style, with yes/no
-//!    answers to the clinician's questions ([`FlagKind::Negation`]); a drug
+//!    a drug must be a dose said with that drug); left/right/bilateral
+//!    against the sides the transcript gives the same body part, by
+//!    presence, by a two-to-one majority and in the linked evidence, else
+//!    against the sides the whole visit names ([`FlagKind::Laterality`]); a
+//!    symptom asserted where the transcript negates it or the reverse,
+//!    NegEx-style, with yes/no answers to the clinician's questions and
+//!    spoken lists ([`FlagKind::Negation`]); a drug
 //!    of a class the patient is allergic to, cephalosporins after a
 //!    penicillin allergy at lower severity ([`FlagKind::AllergyConflict`]);
 //!    a drug name (built-in list and generic suffixes) the transcript never

@@ -170,6 +170,21 @@ fn spoken_forms(toks: Vec<Tok>) -> Vec<Tok> {
                 out.push(Tok::Word("zero".into()));
                 out.push(t.clone());
             }
+            _ if *t == Tok::Sym('.')
+                && next.and_then(small_number).is_some_and(|(_, k)| k == 0) =>
+            {
+                // Recognisers write a spoken "point" as a full stop:
+                // "ninety eight . two", "a . five centimeter".
+                let prev = out.last().and_then(Tok::word);
+                if prev.is_some_and(|p| small_number(p).is_some() || p == "hundred") {
+                    out.push(Tok::Word("point".into()));
+                } else if matches!(prev, Some("a" | "about" | "approximately" | "is" | "of")) {
+                    out.push(Tok::Word("zero".into()));
+                    out.push(Tok::Word("point".into()));
+                } else {
+                    out.push(t.clone());
+                }
+            }
             _ => out.push(t.clone()),
         }
     }
@@ -696,6 +711,16 @@ mod tests {
         assert_eq!(nums, vec![25.0, 105.0, 1000.0, 38.5]);
         let t = tokenize("twenty twenty");
         assert_eq!(t.iter().filter_map(Tok::num).count(), 2);
+    }
+
+    #[test]
+    fn spoken_point_written_as_a_full_stop() {
+        let nums = |s: &str| -> Vec<f64> { tokenize(s).iter().filter_map(Tok::num).collect() };
+        assert_eq!(nums("a . five centimeter stone"), vec![0.5]);
+        assert_eq!(nums("temperature is ninety eight . two"), vec![98.2]);
+        // A real full stop between a word and a number stays one.
+        assert_eq!(nums("it hurts . two days ago"), vec![2.0]);
+        assert!(tokenize("it hurts . two days ago").contains(&Tok::Sym('.')));
     }
 
     #[test]

@@ -317,6 +317,333 @@ fn splits_notes_into_sentences() {
     assert_eq!(s, vec!["BP 120/80.", "Temp 38.5 C.", "Seen by Dr. Lee."]);
 }
 
+fn flagged_as(d: &str, lines: &[&str], kind: FlagKind) -> bool {
+    let g = ground(&draft(&[("NOTE", d)]), &transcript(lines));
+    g.sentences
+        .iter()
+        .any(|s| s.flags.iter().any(|f| f.kind == kind))
+}
+
+// Laterality: per body part, majority, visit-wide fallback.
+
+const FLANK: &[&str] = &[
+    "[patient] i've been having this sharp pain on the right side of my abdomen below my ribs .",
+    "[doctor] there is positive cva tenderness on the right flank .",
+];
+
+#[test]
+fn fail_left_sided_pain_when_the_right_side_was_said() {
+    assert!(flagged_as(
+        "Left-sided abdominal pain.",
+        FLANK,
+        FlagKind::Laterality
+    ));
+    assert!(!flagged_as(
+        "Right-sided abdominal pain.",
+        FLANK,
+        FlagKind::Laterality
+    ));
+}
+
+#[test]
+fn fail_side_at_the_end_of_a_clause() {
+    assert!(flagged_as(
+        "CVA tenderness on the left.",
+        FLANK,
+        FlagKind::Laterality
+    ));
+    assert!(!flagged_as(
+        "CVA tenderness on the right.",
+        FLANK,
+        FlagKind::Laterality
+    ));
+}
+
+const MOSTLY_RIGHT: &[&str] = &[
+    "[doctor] she is here for right knee pain . tell me what happened .",
+    "[patient] i fell and twisted it .",
+    "[doctor] so you've hurt something inside of your right knee .",
+    "[doctor] looking at the x-ray of your left knee , there are no fractures .",
+];
+
+#[test]
+fn fail_side_the_transcript_outvotes() {
+    assert!(flagged_as(
+        "Left knee acute medial meniscus sprain.",
+        MOSTLY_RIGHT,
+        FlagKind::Laterality
+    ));
+    assert!(!flagged_as(
+        "Right knee pain after a fall.",
+        MOSTLY_RIGHT,
+        FlagKind::Laterality
+    ));
+}
+
+#[test]
+fn one_mention_each_is_not_a_majority() {
+    let t = &[
+        "[doctor] you have pain in your right knee .",
+        "[doctor] and your left knee is swollen .",
+    ];
+    assert!(!flagged_as("Right knee pain.", t, FlagKind::Laterality));
+    assert!(!flagged_as("Left knee swollen.", t, FlagKind::Laterality));
+}
+
+const ELBOW: &[&str] = &[
+    "[doctor] you came in for an evaluation of that right elbow pain .",
+    "[patient] yes , the inside of my right elbow hurts when i lift things .",
+    "[doctor] i do n't see any fracture of that right elbow .",
+];
+
+#[test]
+fn fail_side_for_a_finding_the_transcript_names_without_a_side() {
+    // "epicondylitis" is never said; the visit is about the right side.
+    assert!(flagged_as(
+        "Left medial epicondylitis.",
+        ELBOW,
+        FlagKind::Laterality
+    ));
+    assert!(!flagged_as(
+        "Right medial epicondylitis.",
+        ELBOW,
+        FlagKind::Laterality
+    ));
+}
+
+#[test]
+fn a_choice_of_sides_is_not_a_side() {
+    let t = &[
+        "[doctor] which wrist are we talking about left or right",
+        "[patient] it's my right wrist",
+        "[doctor] have you ever injured this arm before",
+    ];
+    assert!(flagged_as(
+        "She denies previous injuries to her left arm.",
+        t,
+        FlagKind::Laterality
+    ));
+    assert!(!flagged_as(
+        "She denies previous injuries to her right arm.",
+        t,
+        FlagKind::Laterality
+    ));
+}
+
+#[test]
+fn fail_side_despite_bilateral_elsewhere_in_the_turn() {
+    let t = &[
+        "[doctor] your lungs are clear bilaterally , there is pain to palpation of the right anterior knee .",
+        "[doctor] there is full range of motion of the right knee .",
+    ];
+    assert!(flagged_as("Left knee pain.", t, FlagKind::Laterality));
+    assert!(!flagged_as("Right knee pain.", t, FlagKind::Laterality));
+}
+
+#[test]
+fn a_note_naming_both_sides_is_checked_per_body_part_only() {
+    let t = &["[doctor] your right elbow is weaker , four out of five ."];
+    assert!(!flagged_as(
+        "Strength is 4/5 on the right and 5/5 on the left.",
+        t,
+        FlagKind::Laterality
+    ));
+}
+
+// Negation: answers, lists, statements inside questions.
+
+#[test]
+fn fail_denied_symptom_the_answer_admits() {
+    let t = &[
+        "[doctor] have you had any chest pain",
+        "[patient] slightly here or there but i thought it was just heartburn",
+        "[doctor] did you have some shortness of breath",
+        "[patient] i did but i did n't think anything of it",
+    ];
+    assert!(flagged_as("Denies chest pain.", t, FlagKind::Negation));
+    assert!(flagged_as(
+        "Denies shortness of breath.",
+        t,
+        FlagKind::Negation
+    ));
+    assert!(!flagged_as(
+        "Reports chest pain and shortness of breath.",
+        t,
+        FlagKind::Negation
+    ));
+}
+
+#[test]
+fn fail_statement_inside_an_unpunctuated_question() {
+    let t = &[
+        "[doctor] do you have any nausea vomiting any fever chills i feel nauseated but i'm not vomiting okay is anyone in your family had kidney stones",
+        "[patient] my father",
+    ];
+    assert!(flagged_as("Denies nausea.", t, FlagKind::Negation));
+    assert!(flagged_as("Reports vomiting.", t, FlagKind::Negation));
+    assert!(!flagged_as(
+        "Reports nausea without vomiting.",
+        t,
+        FlagKind::Negation
+    ));
+}
+
+#[test]
+fn fail_symptom_the_patient_never_had() {
+    let t = &[
+        "[patient] he started me on some antibiotics about six days ago and i never had any nausea or vomiting but my wife checked my temperature",
+        "[doctor] okay",
+    ];
+    assert!(flagged_as(
+        "Reports nausea and vomiting.",
+        t,
+        FlagKind::Negation
+    ));
+    assert!(!flagged_as(
+        "Denies nausea or vomiting.",
+        t,
+        FlagKind::Negation
+    ));
+}
+
+#[test]
+fn fail_symptom_in_a_spoken_list_answered_no() {
+    let t = &[
+        "[doctor] any other symptoms like a cough or shortness of breath or dizziness or anything like that",
+        "[patient] no",
+    ];
+    assert!(flagged_as("Reports dizziness.", t, FlagKind::Negation));
+    assert!(!flagged_as("Denies dizziness.", t, FlagKind::Negation));
+}
+
+#[test]
+fn fail_symptom_answered_in_the_same_turn() {
+    let t = &[
+        "[doctor] okay and any chest pain or shortness of breath or anything like that no no nothing",
+        "[patient] and do you have a podiatrist",
+    ];
+    assert!(flagged_as("Reports chest pain.", t, FlagKind::Negation));
+    assert!(!flagged_as("Denies chest pain.", t, FlagKind::Negation));
+}
+
+#[test]
+fn fail_symptom_read_out_as_a_bare_question() {
+    // Untagged, as a recogniser writes turns.
+    let t = &["shortness of breath", "no shortness of breath"];
+    assert!(flagged_as(
+        "Reports shortness of breath.",
+        t,
+        FlagKind::Negation
+    ));
+    assert!(!flagged_as(
+        "Denies shortness of breath.",
+        t,
+        FlagKind::Negation
+    ));
+}
+
+#[test]
+fn an_answer_naming_findings_speaks_for_each() {
+    let t = &[
+        "[doctor] okay so have you noticed any nausea chills fever",
+        "[patient] no fever some chills and i ca n't eat and i do feel a little nauseous",
+    ];
+    assert!(flagged_as("Denies nausea.", t, FlagKind::Negation));
+    assert!(flagged_as("Reports fever.", t, FlagKind::Negation));
+    assert!(!flagged_as(
+        "Reports nausea and chills. Denies fever.",
+        t,
+        FlagKind::Negation
+    ));
+}
+
+#[test]
+fn fail_symptom_denied_in_a_leading_question() {
+    let t = &[
+        "[doctor] alright and so you have n't had any chest pain you're still walking around",
+        "[patient] kind of",
+    ];
+    assert!(flagged_as("Reports chest pain.", t, FlagKind::Negation));
+    assert!(!flagged_as("Denies chest pain.", t, FlagKind::Negation));
+}
+
+// Numbers: spoken decimals, "h" for hours, a bare "one", "or" ranges.
+
+#[test]
+fn fail_size_when_a_spoken_decimal_was_said() {
+    let t =
+        &["[doctor] the ct scan does show a . five centimeter kidney stone in the right ureter"];
+    assert!(flagged_as(
+        "CT shows a 5 cm kidney stone in the right ureter.",
+        t,
+        FlagKind::NumberMismatch
+    ));
+    let g = ground(
+        &draft(&[(
+            "NOTE",
+            "CT shows a 0.5 cm kidney stone in the right ureter.",
+        )]),
+        &transcript(t),
+    );
+    assert!(
+        g.sentences[0].flags.is_empty(),
+        "{:?}",
+        g.sentences[0].flags
+    );
+    let t = &["[doctor] your temperature is ninety eight . two"];
+    assert!(!flagged_as(
+        "Temperature 98.2 degrees.",
+        t,
+        FlagKind::NumberMismatch
+    ));
+}
+
+#[test]
+fn fail_follow_up_interval_taken_from_a_dosing_interval() {
+    let t = &[
+        "[doctor] take ibuprofen six hundred milligrams q.6 h. with food and i want to see you again in a week",
+    ];
+    assert!(flagged_as(
+        "Follow up in 6 weeks.",
+        t,
+        FlagKind::NumberMismatch
+    ));
+    assert!(!flagged_as(
+        "Ibuprofen 600 mg every 6 hours with food. Follow up in 1 week.",
+        t,
+        FlagKind::NumberMismatch
+    ));
+}
+
+#[test]
+fn fail_duration_supported_only_by_a_pronoun_one() {
+    let t = &["[patient] it's the right one , it started two weeks ago"];
+    assert!(flagged_as("Pain for 1 week.", t, FlagKind::NumberMismatch));
+    assert!(!flagged_as(
+        "Pain for 2 weeks.",
+        t,
+        FlagKind::NumberMismatch
+    ));
+}
+
+#[test]
+fn fail_size_taken_from_a_range_with_another_unit() {
+    let t = &[
+        "[patient] i change the inserts every three or four months",
+        "[doctor] the wound is about two by two centimeters",
+    ];
+    assert!(flagged_as(
+        "The wound is approximately 2 cm x 3 cm. He changes the inserts every 3 to 4 months.",
+        t,
+        FlagKind::NumberMismatch
+    ));
+    assert!(!flagged_as(
+        "The wound is approximately 2 cm x 2 cm. He changes the inserts every 3 to 4 months.",
+        t,
+        FlagKind::NumberMismatch
+    ));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     #[test]

@@ -1,5 +1,6 @@
 //! Issue #4 part 4's measurement as a test: recall of injected false facts
-//! and the flag rate on untouched ACI-Bench reference sentences.
+//! and the flag rate on untouched ACI-Bench reference sentences. Skips with
+//! a printed reason when the data is absent.
 
 mod support;
 
@@ -19,19 +20,58 @@ fn grounding_catches_injected_facts() {
     let c = eval::run(&encounters);
     println!("{}", eval::table(&c));
     assert_eq!(c.misaligned, 0, "injected sentences must be found again");
-    // Goals of issue #4: recall >= 97%, untouched flag rate <= 10%. The
-    // flag-rate goal is met; recall is not yet (docs/EVAL.md says why), so
-    // recall is held at what was reached: these floors must not regress.
+    // Goals of issue #4 on valid.csv: recall >= 97%, untouched flag rate
+    // <= 10%. Both are met (98.4%, 9.2%); the per-kind floors sit just below
+    // what was reached so that none regresses silently.
     assert!(
         c.untouched_rate() <= 0.10,
         "untouched rate {:.3}",
         c.untouched_rate()
     );
-    assert!(c.recall(None) >= 0.90, "recall {:.3}", c.recall(None));
+    assert!(c.recall(None) >= 0.97, "recall {:.3}", c.recall(None));
     for (k, floor) in [
-        (eval::Injection::WrongDose, 0.94),
-        (eval::Injection::WrongSide, 0.80),
-        (eval::Injection::NegatedSymptom, 0.76),
+        (eval::Injection::WrongDose, 0.98),
+        (eval::Injection::WrongSide, 0.96),
+        (eval::Injection::NegatedSymptom, 0.90),
+        (eval::Injection::InventedMedication, 0.99),
+    ] {
+        assert!(
+            c.recall(Some(k)) >= floor,
+            "{}: recall {:.3} fell below {floor}",
+            k.name(),
+            c.recall(Some(k))
+        );
+    }
+}
+
+/// The same measurement on `train.csv` (67 encounters), which the checks
+/// were not tuned on first: a guard against rules that only fit valid.csv.
+/// Train is harder (more two-sided visits); its figures are held, not the
+/// issue's goals (docs/EVAL.md).
+#[test]
+fn grounding_holds_on_the_train_split() {
+    let path = match eval::split_path("train.csv") {
+        Ok(p) => p,
+        Err(why) => {
+            println!("skipping: {why}");
+            return;
+        }
+    };
+    let encounters = eval::load(&path).unwrap();
+    assert!(!encounters.is_empty());
+    let c = eval::run(&encounters);
+    println!("{}", eval::table(&c));
+    assert_eq!(c.misaligned, 0, "injected sentences must be found again");
+    assert!(
+        c.untouched_rate() <= 0.12,
+        "untouched rate {:.3}",
+        c.untouched_rate()
+    );
+    assert!(c.recall(None) >= 0.93, "recall {:.3}", c.recall(None));
+    for (k, floor) in [
+        (eval::Injection::WrongDose, 0.95),
+        (eval::Injection::WrongSide, 0.85),
+        (eval::Injection::NegatedSymptom, 0.86),
         (eval::Injection::InventedMedication, 0.99),
     ] {
         assert!(

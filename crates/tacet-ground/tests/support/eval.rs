@@ -13,12 +13,19 @@ use tacet_ground::{ground, split_sentences, FlagKind};
 
 pub const SEED: u64 = 0x0007_ace7_0004;
 
-/// Where the data lives, or why it is not there.
+/// Where the data lives (ACI-Bench `valid.csv`), or why it is not there.
 pub fn data_path() -> Result<PathBuf, String> {
+    split_path("valid.csv")
+}
+
+/// Where one ACI-Bench split (`valid.csv`, `train.csv`) lives, or why it is
+/// not there.
+pub fn split_path(file: &str) -> Result<PathBuf, String> {
     let p = match std::env::var_os("TACET_SHARED_DATA") {
-        Some(d) => PathBuf::from(d).join("aci-bench/valid.csv"),
+        Some(d) => PathBuf::from(d).join("aci-bench").join(file),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/aci-bench/valid.csv"),
+            .join("../../../shared/data/aci-bench")
+            .join(file),
     };
     if p.is_file() {
         Ok(p)
