@@ -13,7 +13,8 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # capture, pkg-config; espeak-ng + sox make the demo audio; python3 + pip fetch models.
 # Tests need: a PulseAudio null sink for live capture (pulseaudio, pulseaudio-utils,
 # libasound2-plugins), strace and util-linux's unshare for the offline proof.
-pkgs="build-essential cmake clang libclang-dev pkg-config libasound2-dev espeak-ng sox python3 python3-pip git ca-certificates curl pulseaudio pulseaudio-utils libasound2-plugins strace util-linux"
+# Benchmarks: GNU time for peak memory (benches/llm/run.sh).
+pkgs="build-essential cmake clang libclang-dev pkg-config libasound2-dev espeak-ng sox python3 python3-pip git ca-certificates curl pulseaudio pulseaudio-utils libasound2-plugins strace util-linux time"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -179,3 +179,23 @@ fn ci_runs_the_readme_test_command() {
         ".ci/run does not call scripts/test.sh"
     );
 }
+
+#[test]
+fn unsafe_in_the_drafting_engine_is_only_its_simd_kernels() {
+    let mut files = Vec::new();
+    rust_files(&workspace_root().join("crates/tacet-llm/src"), &mut files);
+    let offenders: Vec<_> = files
+        .iter()
+        .filter(|f| !f.ends_with("kernels.rs"))
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .any(|l| l.contains("unsafe ") && !l.trim_start().starts_with("//"))
+        })
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "unsafe outside tacet-llm's kernels.rs: {offenders:?}"
+    );
+}
