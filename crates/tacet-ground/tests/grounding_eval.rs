@@ -6,9 +6,16 @@ mod support;
 
 use support::eval;
 
-#[test]
-fn grounding_catches_injected_facts() {
-    let path = match eval::data_path() {
+/// Runs the measurement on one split and holds it to the given limits:
+/// the largest untouched flag rate, the smallest overall recall, and a
+/// recall floor per injection kind.
+fn hold_split(
+    file: &str,
+    untouched_max: f64,
+    recall_min: f64,
+    floors: [(eval::Injection, f64); 4],
+) {
+    let path = match eval::split_path(file) {
         Ok(p) => p,
         Err(why) => {
             println!("skipping: {why}");
@@ -20,21 +27,13 @@ fn grounding_catches_injected_facts() {
     let c = eval::run(&encounters);
     println!("{}", eval::table(&c));
     assert_eq!(c.misaligned, 0, "injected sentences must be found again");
-    // Goals of issue #4 on valid.csv: recall >= 97%, untouched flag rate
-    // <= 10%. Both are met (98.4%, 9.2%); the per-kind floors sit just below
-    // what was reached so that none regresses silently.
     assert!(
-        c.untouched_rate() <= 0.10,
+        c.untouched_rate() <= untouched_max,
         "untouched rate {:.3}",
         c.untouched_rate()
     );
-    assert!(c.recall(None) >= 0.97, "recall {:.3}", c.recall(None));
-    for (k, floor) in [
-        (eval::Injection::WrongDose, 0.98),
-        (eval::Injection::WrongSide, 0.96),
-        (eval::Injection::NegatedSymptom, 0.90),
-        (eval::Injection::InventedMedication, 0.99),
-    ] {
+    assert!(c.recall(None) >= recall_min, "recall {:.3}", c.recall(None));
+    for (k, floor) in floors {
         assert!(
             c.recall(Some(k)) >= floor,
             "{}: recall {:.3} fell below {floor}",
@@ -44,41 +43,39 @@ fn grounding_catches_injected_facts() {
     }
 }
 
+/// Goals of issue #4 on valid.csv: recall >= 97%, untouched flag rate
+/// <= 10%. Both are met (98.4%, 9.2%); the per-kind floors sit just below
+/// what was reached so that none regresses silently.
+#[test]
+fn grounding_catches_injected_facts() {
+    hold_split(
+        "valid.csv",
+        0.10,
+        0.97,
+        [
+            (eval::Injection::WrongDose, 0.98),
+            (eval::Injection::WrongSide, 0.96),
+            (eval::Injection::NegatedSymptom, 0.90),
+            (eval::Injection::InventedMedication, 0.99),
+        ],
+    );
+}
+
 /// The same measurement on `train.csv` (67 encounters), which the checks
 /// were not tuned on first: a guard against rules that only fit valid.csv.
 /// Train is harder (more two-sided visits); its figures are held, not the
 /// issue's goals (docs/EVAL.md).
 #[test]
 fn grounding_holds_on_the_train_split() {
-    let path = match eval::split_path("train.csv") {
-        Ok(p) => p,
-        Err(why) => {
-            println!("skipping: {why}");
-            return;
-        }
-    };
-    let encounters = eval::load(&path).unwrap();
-    assert!(!encounters.is_empty());
-    let c = eval::run(&encounters);
-    println!("{}", eval::table(&c));
-    assert_eq!(c.misaligned, 0, "injected sentences must be found again");
-    assert!(
-        c.untouched_rate() <= 0.12,
-        "untouched rate {:.3}",
-        c.untouched_rate()
+    hold_split(
+        "train.csv",
+        0.12,
+        0.93,
+        [
+            (eval::Injection::WrongDose, 0.95),
+            (eval::Injection::WrongSide, 0.85),
+            (eval::Injection::NegatedSymptom, 0.86),
+            (eval::Injection::InventedMedication, 0.99),
+        ],
     );
-    assert!(c.recall(None) >= 0.93, "recall {:.3}", c.recall(None));
-    for (k, floor) in [
-        (eval::Injection::WrongDose, 0.95),
-        (eval::Injection::WrongSide, 0.85),
-        (eval::Injection::NegatedSymptom, 0.86),
-        (eval::Injection::InventedMedication, 0.99),
-    ] {
-        assert!(
-            c.recall(Some(k)) >= floor,
-            "{}: recall {:.3} fell below {floor}",
-            k.name(),
-            c.recall(Some(k))
-        );
-    }
 }

@@ -20,23 +20,11 @@
 //! prompt. Hence 1.0. A wrong RoPE layout, a swapped head or a missing norm
 //! moves logits by whole units and changes the greedy text.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
+use support::model_path;
 use tacet_llm::{GgufDrafter, LlmOptions, ModelInfo};
-
-const SMOLLM2: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
-
-fn model_path() -> Option<PathBuf> {
-    let path = tacet_llm::cache_root()?.join("files").join(SMOLLM2);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} not found (run the model fetch script)",
-            path.display()
-        );
-        None
-    }
-}
 
 struct Golden {
     ids: Vec<u32>,

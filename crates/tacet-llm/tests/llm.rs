@@ -1,32 +1,21 @@
 //! Tests against the real SmolLM2 model from the cache; each skips cleanly
 //! (with a line saying why) when the model has not been fetched.
 
+mod support;
+
 use candle_core::quantized::gguf_file::{self, Content, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use support::model_path;
 use tacet_core::draft::SamplingParams;
 use tacet_core::ports::{DraftProgress, Drafter};
 use tacet_core::template::{Template, TemplateSection};
 use tacet_core::transcript::{Segment, Transcript};
 use tacet_llm::{tokenizer_from_gguf, ChatTemplate, GgufDrafter, LlmError, LlmOptions, ModelInfo};
 
-const SMOLLM2: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 const SMOLLM2_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
-
-fn model_path() -> Option<PathBuf> {
-    let path = tacet_llm::cache_root()?.join("files").join(SMOLLM2);
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping: {} not found (run the model fetch script)",
-            path.display()
-        );
-        None
-    }
-}
 
 fn content(path: &Path) -> Content {
     let mut f = std::fs::File::open(path).unwrap();
