@@ -17,16 +17,20 @@
 //! - **Grouped-query attention without copies.** candle repeats every key and
 //!   value head for its query group (`repeat_kv`) on every step; ours folds
 //!   the query group into the rows of one matmul per key/value head.
-//! - **Fused projections in decode.** q/k/v and gate/up share their input;
-//!   candle's `gemv_fused_shared_lhs` quantizes it once and runs one parallel
-//!   region for all of them, where separate matmuls pay that three and two
-//!   times per layer.
+//! - **Stacked projections.** q/k/v and gate/up share their input; their
+//!   matrices are stacked into one at load when our kernels cover them, so
+//!   each runs as one matvec (one activation quantization, one parallel
+//!   region) or one GEMM. Formats left to candle use its
+//!   `gemv_fused_shared_lhs` in decode instead.
+//! - **One-pass decode attention.** A generated token's scores, softmax and
+//!   weighted sum are one loop per head instead of five candle ops.
 //! - **Quantized token embeddings.** The embedding table stays quantized and
 //!   rows are dequantized on lookup (candle dequantizes the whole table to
 //!   f32: 113 MB for SmolLM2's 49,152 × 576).
 //!
-//! The arithmetic is the same as candle's (same kernels, same RoPE and
-//! softmax); `tests/golden.rs` holds it to llama.cpp's logits.
+//! The matrix products run on [`crate::kernels`] (Q4_1, Q8_0) or candle's
+//! quantized matmul (other formats); `tests/golden.rs` holds the result to
+//! llama.cpp's logits.
 
 use crate::kernels::{MatVec, QuantMatrix};
 use candle_core::quantized::gguf_file::Content;
