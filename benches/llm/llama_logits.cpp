@@ -28,7 +28,7 @@ int main(int argc, char ** argv) {
     llama_context * ctx = llama_init_from_model(model, cp);
     const llama_vocab * vocab = llama_model_get_vocab(model);
     std::vector<llama_token> toks(prompt.size() + 16);
-    int n = llama_tokenize(vocab, prompt.c_str(), prompt.size(), toks.data(), toks.size(), false, true);
+    int n = llama_tokenize(vocab, prompt.c_str(), prompt.size(), toks.data(), toks.size(), true, true);
     if (n < 0) { fprintf(stderr, "tokenize failed\n"); return 1; }
     toks.resize(n);
     printf("prompt");

@@ -8,8 +8,10 @@
 //! `add_generation_prompt = true`, `bos_token`, `eos_token` and
 //! `enable_thinking = false` (Qwen3's templates then write an empty think
 //! block, its documented way to answer without reasoning first; other
-//! templates ignore the variable). A file without a template gets ChatML,
-//! the most common convention for small models.
+//! templates ignore the variable). A file without a template gets the turn
+//! markers its vocabulary has: Gemma's `<start_of_turn>` when present (base
+//! Gemma 3 files carry the markers but no template), else ChatML, the most
+//! common convention for small models.
 //!
 //! Some templates refuse a `system` message (older Gemma ones raise an
 //! exception); [`ChatTemplate::render`] then folds the system text into the
@@ -22,6 +24,12 @@ use minijinja::{context, Environment, Error, ErrorKind};
 
 /// ChatML, used when the file has no template of its own.
 pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+/// Gemma's turns, used when a file has Gemma's turn markers but no
+/// template. Gemma has no system role: the template refuses one, and
+/// [`ChatTemplate::render`] folds the system text into the user turn. BOS is
+/// left to the tokenizer's settings.
+pub const GEMMA_TURNS_TEMPLATE: &str = "{% for message in messages %}{% if message['role'] == 'system' %}{{ raise_exception('Gemma has no system role') }}{% endif %}{{ '<start_of_turn>' + ('model' if message['role'] == 'assistant' else message['role']) + '\n' + message['content'] | trim + '<end_of_turn>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<start_of_turn>model\n' }}{% endif %}";
 
 /// One chat message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +52,7 @@ pub struct ChatTemplate {
     env: Environment<'static>,
     bos_token: String,
     eos_token: String,
-    /// True when the GGUF had no template and ChatML is used instead.
+    /// True when the GGUF had no template and a fallback is used instead.
     pub is_fallback: bool,
 }
 
@@ -80,7 +88,7 @@ impl ChatTemplate {
         })
     }
 
-    /// The template a GGUF file declares, or ChatML when it declares none.
+    /// The template a GGUF file declares, or a fallback (see the module docs).
     pub fn from_gguf(ct: &Content) -> Result<Self, LlmError> {
         let tokens = meta::req_string_array(ct, "tokenizer.ggml.tokens")?;
         let token_text = |key: &str| -> Result<String, LlmError> {
@@ -94,7 +102,12 @@ impl ChatTemplate {
         match meta::opt_str(ct, "tokenizer.chat_template")? {
             Some(src) if !src.trim().is_empty() => Self::new(src, &bos, &eos),
             _ => {
-                let mut t = Self::new(CHATML_TEMPLATE, &bos, &eos)?;
+                let fallback = if tokens.contains(&"<start_of_turn>") {
+                    GEMMA_TURNS_TEMPLATE
+                } else {
+                    CHATML_TEMPLATE
+                };
+                let mut t = Self::new(fallback, &bos, &eos)?;
                 t.is_fallback = true;
                 Ok(t)
             }

@@ -188,6 +188,11 @@ impl GgufDrafter {
         &self.tokenizer
     }
 
+    /// The chat template prompts are rendered with.
+    pub fn chat_template(&self) -> &ChatTemplate {
+        &self.chat
+    }
+
     pub fn sampling(&self) -> &SamplingParams {
         &self.opts.sampling
     }

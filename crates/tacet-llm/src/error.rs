@@ -29,7 +29,7 @@ pub enum LlmError {
         problem: String,
     },
     #[error(
-        "model architecture {0:?} is not supported (supported: llama (SmolLM2, Llama 3.x), qwen2 (Qwen2.5), qwen3, phi3 (Phi-3/3.5 mini)); pick a model of one of these families"
+        "model architecture {0:?} is not supported (supported: llama (SmolLM2, Llama 3.x), gemma3 (Gemma 3), qwen2 (Qwen2.5), qwen3, phi3 (Phi-3/3.5 mini)); pick a model of one of these families"
     )]
     UnsupportedArchitecture(String),
     #[error("tokenizer {0} is not supported")]

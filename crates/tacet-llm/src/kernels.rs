@@ -109,6 +109,47 @@ fn f16_at(b: &[u8], at: usize) -> f32 {
     f16::from_bits(u16::from_le_bytes([b[at], b[at + 1]])).to_f32()
 }
 
+/// Rewrites Q5_0 or Q4_0 blocks as Q8_0 blocks without loss: both store
+/// `d · (q − offset)` with small signed integers (−16..15, −8..7) under one
+/// f16 scale per 32 values, which Q8_0 holds exactly with the same scale.
+/// (Dequantizing and quantizing again would pick a new scale, `max/127`,
+/// and round every weight.) `None` for other formats or a byte count that
+/// is not whole blocks.
+pub(crate) fn widen_to_q8_0(dtype: GgmlDType, blocks: &[u8]) -> Option<Vec<u8>> {
+    let in_bytes = match dtype {
+        GgmlDType::Q5_0 => 22,
+        GgmlDType::Q4_0 => 18,
+        _ => return None,
+    };
+    if !blocks.len().is_multiple_of(in_bytes) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(blocks.len() / in_bytes * 34);
+    for b in blocks.chunks_exact(in_bytes) {
+        out.extend_from_slice(&b[..2]);
+        let mut q = [0i8; BLOCK];
+        match dtype {
+            GgmlDType::Q5_0 => {
+                let qh = u32::from_le_bytes([b[2], b[3], b[4], b[5]]);
+                for (j, &byte) in b[6..22].iter().enumerate() {
+                    let hi0 = ((qh >> j) << 4) & 0x10;
+                    let hi1 = (qh >> (j + 12)) & 0x10;
+                    q[j] = ((u32::from(byte & 0x0F) | hi0) as i8) - 16;
+                    q[j + 16] = ((u32::from(byte >> 4) | hi1) as i8) - 16;
+                }
+            }
+            _ => {
+                for (j, &byte) in b[2..18].iter().enumerate() {
+                    q[j] = (byte & 0x0F) as i8 - 8;
+                    q[j + 16] = (byte >> 4) as i8 - 8;
+                }
+            }
+        }
+        out.extend(q.iter().map(|&v| v as u8));
+    }
+    Some(out)
+}
+
 impl QuantMatrix {
     /// Takes the tensor's blocks when there is a kernel for its format and
     /// shape; `None` leaves it to candle.
@@ -462,6 +503,31 @@ impl CustomOp1 for MatVec<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widening_q5_0_and_q4_0_to_q8_0_is_exact() {
+        let dev = candle_core::Device::Cpu;
+        let x: Vec<f32> = (0..4 * 64)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 7.0)
+            .collect();
+        let t = candle_core::Tensor::from_vec(x, (4, 64), &dev).unwrap();
+        for dtype in [GgmlDType::Q5_0, GgmlDType::Q4_0] {
+            let q = QTensor::quantize(&t, dtype).unwrap();
+            let wide = widen_to_q8_0(dtype, &q.data().unwrap()).unwrap();
+            let w = candle_core::quantized::ggml_file::qtensor_from_ggml(
+                GgmlDType::Q8_0,
+                &wide,
+                vec![4, 64],
+                &dev,
+            )
+            .unwrap();
+            let a = q.dequantize(&dev).unwrap().flatten_all().unwrap();
+            let b = w.dequantize(&dev).unwrap().flatten_all().unwrap();
+            assert_eq!(a.to_vec1::<f32>().unwrap(), b.to_vec1::<f32>().unwrap());
+        }
+        assert!(widen_to_q8_0(GgmlDType::Q4_1, &[0; 20]).is_none());
+        assert!(widen_to_q8_0(GgmlDType::Q5_0, &[0; 21]).is_none());
+    }
     use candle_core::{Device, Tensor};
 
     fn matrix(format: GgmlDType, rows: usize, cols: usize, seed: u64) -> (QTensor, QuantMatrix) {

@@ -15,9 +15,11 @@
 //! sections and invent facts, so the application checks every draft against
 //! the transcript and a clinician attests it.
 
+mod blocks;
 pub mod chat;
 pub mod drafter;
 mod error;
+mod gemma3;
 mod kernels;
 mod llama;
 mod meta;

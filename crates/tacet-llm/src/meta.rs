@@ -108,6 +108,22 @@ pub(crate) fn req_string_array<'a>(ct: &'a Content, key: &str) -> Result<Vec<&'a
         .collect()
 }
 
+/// A numeric array as f32 (SentencePiece scores).
+pub(crate) fn req_f32_array(ct: &Content, key: &str) -> Result<Vec<f32>, LlmError> {
+    req_array(ct, key)?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Value::F32(x) => Ok(*x),
+            Value::F64(x) => Ok(*x as f32),
+            other => Err(bad(
+                key,
+                format!("element {i} is {:?}, not a float", other.value_type()),
+            )),
+        })
+        .collect()
+}
+
 pub(crate) fn bad_metadata(key: &str, problem: impl Into<String>) -> LlmError {
     bad(key, problem)
 }

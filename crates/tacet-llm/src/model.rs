@@ -2,10 +2,11 @@
 //!
 //! `general.architecture` picks the model code: `llama` (SmolLM2, Llama
 //! 3.x) runs on our own forward pass ([`crate::llama`], candle tensors with
-//! our kernels); `qwen2` (Qwen2.5), `qwen3` and `phi3` (Phi-3/3.5 mini) on
-//! candle-transformers 0.11.1's quantized model code. Gemma 3 is refused:
-//! candle's `quantized_gemma3` has measured bugs (wrong activation, sliding
-//! window ignored during decode).
+//! our kernels); `gemma3` on our corrected Gemma 3 ([`crate::gemma3`]:
+//! candle's `quantized_gemma3` has measured bugs, among them the wrong
+//! activation and no sliding window during decode); `qwen2` (Qwen2.5),
+//! `qwen3` and `phi3` (Phi-3/3.5 mini) on candle-transformers 0.11.1's
+//! quantized model code.
 //!
 //! The decisions that live here:
 //!
@@ -14,7 +15,7 @@
 //!   model runs at scalar speed (measured ≈ 29 tok/s prefill here against
 //!   ≈ 180 after converting). With `requantize_to_q8_0` those tensors are
 //!   dequantized and quantized again to Q8_0 in memory, a second or two at
-//!   load. Our llama code has its own Q4_1 kernel, so there only Q5_x is
+//!   load. Our llama and Gemma 3 code has its own Q4_1 kernel, so there only Q5_x is
 //!   converted (see `should_requantize`). Q8_0 is lossless enough
 //!   for a 4/5-bit source (its 8-bit grid is finer than the original's), so
 //!   the model's outputs barely move. The converted tensors are handed to
@@ -41,6 +42,7 @@
 //! values are dropped; one position of filler remains until the next prompt).
 
 use crate::error::LlmError;
+use crate::gemma3::Gemma3;
 use crate::llama::Llama;
 use crate::meta;
 use candle_core::quantized::gguf_file::{Content, TensorInfo, Value};
@@ -67,6 +69,7 @@ const MAX_BLOCKS: u64 = 1024;
 /// The model code for one architecture.
 pub(crate) enum ModelWeights {
     Llama(Box<Llama>),
+    Gemma3(Box<Gemma3>),
     Qwen2(Box<quantized_qwen2::ModelWeights>),
     Qwen3(Box<quantized_qwen3::ModelWeights>),
     Phi3(Box<quantized_phi3::ModelWeights>),
@@ -80,6 +83,7 @@ impl ModelWeights {
         // Every model code returns (batch, vocab) for the last position.
         let logits = match self {
             ModelWeights::Llama(m) => m.forward(&input, index_pos)?,
+            ModelWeights::Gemma3(m) => m.forward(&input, index_pos)?,
             ModelWeights::Qwen2(m) => m.forward(&input, index_pos)?,
             ModelWeights::Qwen3(m) => m.forward(&input, index_pos)?,
             ModelWeights::Phi3(m) => m.forward(&input, index_pos)?,
@@ -91,6 +95,7 @@ impl ModelWeights {
     pub(crate) fn clear_kv_cache(&mut self) {
         match self {
             ModelWeights::Llama(m) => m.clear_kv_cache(),
+            ModelWeights::Gemma3(m) => m.clear_kv_cache(),
             ModelWeights::Qwen2(m) => m.clear_kv_cache(),
             ModelWeights::Qwen3(m) => m.clear_kv_cache(),
             ModelWeights::Phi3(m) => {
@@ -135,7 +140,7 @@ pub(crate) fn read_content(path: &Path) -> Result<(Content, std::fs::File), LlmE
 fn should_requantize(arch: Arch, dtype: GgmlDType, all: bool) -> bool {
     match dtype {
         GgmlDType::Q5_0 | GgmlDType::Q5_1 => true,
-        GgmlDType::Q4_1 => all || arch != Arch::Llama,
+        GgmlDType::Q4_1 => all || !arch.has_own_kernels(),
         _ => false,
     }
 }
@@ -161,25 +166,38 @@ fn tensor_store(
         let q = ct
             .tensor(file, name, &Device::Cpu)
             .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
-        let q = if convert(q.dtype()) {
+        let (dtype, bytes) = if convert(q.dtype()) {
             converted += 1;
-            let f = q
-                .dequantize(&Device::Cpu)
-                .map_err(|e| weights_err(format!("dequantizing {name}: {e}")))?;
-            QTensor::quantize(&f, GgmlDType::Q8_0)
-                .map_err(|e| weights_err(format!("requantizing {name}: {e}")))?
+            let raw = q
+                .data()
+                .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
+            if let Some(wide) = crate::kernels::widen_to_q8_0(q.dtype(), &raw) {
+                (GgmlDType::Q8_0, wide)
+            } else {
+                let f = q
+                    .dequantize(&Device::Cpu)
+                    .map_err(|e| weights_err(format!("dequantizing {name}: {e}")))?;
+                let q8 = QTensor::quantize(&f, GgmlDType::Q8_0)
+                    .map_err(|e| weights_err(format!("requantizing {name}: {e}")))?;
+                let bytes = q8
+                    .data()
+                    .map_err(|e| weights_err(format!("tensor {name}: {e}")))?
+                    .into_owned();
+                (GgmlDType::Q8_0, bytes)
+            }
         } else {
-            q
+            let bytes = q
+                .data()
+                .map_err(|e| weights_err(format!("tensor {name}: {e}")))?
+                .into_owned();
+            (q.dtype(), bytes)
         };
-        let bytes = q
-            .data()
-            .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
         let offset = data.len() as u64;
         data.extend_from_slice(&bytes);
         infos.insert(
             name.clone(),
             TensorInfo {
-                ggml_dtype: q.dtype(),
+                ggml_dtype: dtype,
                 shape: q.shape().clone(),
                 offset,
             },
@@ -198,6 +216,7 @@ fn tensor_store(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Arch {
     Llama,
+    Gemma3,
     Qwen2,
     Qwen3,
     Phi3,
@@ -207,6 +226,7 @@ impl Arch {
     fn from_name(name: &str) -> Option<Self> {
         match name {
             "llama" => Some(Arch::Llama),
+            "gemma3" => Some(Arch::Gemma3),
             "qwen2" => Some(Arch::Qwen2),
             "qwen3" => Some(Arch::Qwen3),
             "phi3" => Some(Arch::Phi3),
@@ -214,9 +234,15 @@ impl Arch {
         }
     }
 
+    /// Our model code, on [`crate::kernels`] (which covers Q4_1).
+    fn has_own_kernels(self) -> bool {
+        matches!(self, Arch::Llama | Arch::Gemma3)
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             Arch::Llama => "llama",
+            Arch::Gemma3 => "gemma3",
             Arch::Qwen2 => "qwen2",
             Arch::Qwen3 => "qwen3",
             Arch::Phi3 => "phi3",
@@ -315,6 +341,24 @@ fn validate(arch: Arch, hp: &HyperParams<'_>) -> Result<(), LlmError> {
                 ));
             }
         }
+        Arch::Gemma3 => {
+            hp.positive("embedding_length")?;
+            hp.positive("attention.sliding_window")?;
+            let key_len = hp.positive("attention.key_length")?;
+            if !key_len.is_multiple_of(2) {
+                return Err(hp.bad(
+                    "attention.key_length",
+                    format!("{key_len} is odd; rotary embeddings need an even head size"),
+                ));
+            }
+            let value_len = hp.positive("attention.value_length")?;
+            if value_len != key_len {
+                return Err(hp.bad(
+                    "attention.value_length",
+                    format!("{value_len} differs from the key length {key_len}"),
+                ));
+            }
+        }
         Arch::Qwen2 => {
             hp.head_dim_from_embedding(heads)?;
             hp.positive("context_length")?;
@@ -361,8 +405,8 @@ fn validate(arch: Arch, hp: &HyperParams<'_>) -> Result<(), LlmError> {
 fn context_cap(arch: Arch, hp: &HyperParams<'_>) -> Result<usize, LlmError> {
     let declared = hp.opt("context_length")?.unwrap_or(2048) as usize;
     let code_limit = match arch {
-        // Our llama code sizes its tables to the context it is given.
-        Arch::Llama => usize::MAX,
+        // Our code sizes its tables to the context it is given.
+        Arch::Llama | Arch::Gemma3 => usize::MAX,
         Arch::Phi3 => hp
             .opt("rope.scaling.original_context_length")?
             .map(|n| n as usize)
@@ -401,6 +445,14 @@ fn build<R: Read + Seek>(
                 .and_then(|v| v.to_u32().ok())
                 .map_or(2048, |n| n as usize);
             ModelWeights::Llama(Box::new(Llama::from_gguf(&ct, reader, context)?))
+        }
+        Arch::Gemma3 => {
+            let context = ct
+                .metadata
+                .get("gemma3.context_length")
+                .and_then(|v| v.to_u32().ok())
+                .map_or(2048, |n| n as usize);
+            ModelWeights::Gemma3(Box::new(Gemma3::from_gguf(&ct, reader, context)?))
         }
         Arch::Qwen2 => ModelWeights::Qwen2(Box::new(quantized_qwen2::ModelWeights::from_gguf(
             ct, reader, dev,

@@ -1,5 +1,6 @@
-//! Tests against the real SmolLM2 model from the cache; each skips cleanly
-//! (with a line saying why) when the model has not been fetched.
+//! Tests against the real SmolLM2 (and, where said, Gemma 3 270M) models
+//! from the cache; each skips cleanly (with a line saying why) when the
+//! model has not been fetched.
 
 mod support;
 
@@ -8,7 +9,7 @@ use candle_core::quantized::{GgmlDType, QTensor};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use support::model_path;
+use support::{cached_model, model_path, GEMMA3};
 use tacet_core::draft::SamplingParams;
 use tacet_core::ports::{DraftProgress, Drafter};
 use tacet_core::template::{Template, TemplateSection};
@@ -181,6 +182,15 @@ fn chat_template_falls_back_to_chatml() {
 }
 
 #[test]
+fn chat_template_for_gemma_without_one_uses_its_turns() {
+    let t = ChatTemplate::new(tacet_llm::chat::GEMMA_TURNS_TEMPLATE, "<bos>", "<eos>").unwrap();
+    assert_eq!(
+        t.render("sys", "hi").unwrap(),
+        "<start_of_turn>user\nsys\n\nhi<end_of_turn>\n<start_of_turn>model\n"
+    );
+}
+
+#[test]
 fn chat_template_folds_system_when_refused() {
     let src = "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system') }}{% endif %}<{{ m['role'] }}>{{ m['content'] | trim }}{% endfor %}{% if add_generation_prompt %}<model>{% endif %}";
     let t = ChatTemplate::new(src, "<bos>", "<eos>").unwrap();
@@ -231,6 +241,43 @@ fn drafts_exactly_the_template_sections() {
     assert_eq!(p.omitted_transcript_chars, 0);
     assert!(p.prompt_tokens > 200, "prompt_tokens {}", p.prompt_tokens);
     assert_eq!(p.sampling, test_sampling());
+}
+
+const GEMMA3_SHA256: &str = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818";
+
+/// Gemma 3 270M (a base model, so the note is poor; what is tested is that
+/// the second family drafts every section, streams, and records itself).
+#[test]
+fn gemma3_drafts_every_section_with_provenance() {
+    let Some(path) = cached_model(GEMMA3) else {
+        return;
+    };
+    let sampling = SamplingParams {
+        max_tokens_per_section: 12,
+        ..SamplingParams::default()
+    };
+    let opts = LlmOptions {
+        threads: 1,
+        sampling: sampling.clone(),
+        requantize_to_q8_0: true,
+        requantize_all_to_q8_0: false,
+    };
+    let info = ModelInfo {
+        id: "gemma3-270m-q4_k_m".into(),
+        sha256: GEMMA3_SHA256.into(),
+    };
+    let mut d = GgufDrafter::load(&path, info, opts).unwrap();
+    let chat = d.chat_template().render("sys", "hi").unwrap();
+    assert!(chat.starts_with("<start_of_turn>user"), "{chat}");
+    let (draft, sections, streamed) = run_draft(&mut d, &knee_visit());
+    eprintln!("{}", draft.render_text());
+    let headings: Vec<&str> = draft.sections.iter().map(|s| s.heading.as_str()).collect();
+    assert_eq!(headings, ["SUBJECTIVE", "OBJECTIVE", "ASSESSMENT", "PLAN"]);
+    assert_eq!(sections, headings);
+    let all: String = draft.sections.iter().map(|s| s.text.as_str()).collect();
+    assert_eq!(streamed, all);
+    assert_eq!(draft.provenance.model_sha256, GEMMA3_SHA256);
+    assert_eq!(draft.provenance.sampling, sampling);
 }
 
 #[test]
@@ -471,20 +518,37 @@ fn fail_missing_tensors() {
 #[test]
 fn fail_unsupported_architecture() {
     let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mamba.gguf");
+    tiny_gguf(
+        &path,
+        &[("general.architecture", Value::String("mamba".into()))],
+    );
+    let err = GgufDrafter::load(&path, info(), LlmOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, LlmError::UnsupportedArchitecture(ref a) if a == "mamba"),
+        "{err}"
+    );
+}
+
+#[test]
+fn fail_gemma3_without_its_hyper_parameters_names_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gemma.gguf");
     tiny_gguf(
         &path,
         &[("general.architecture", Value::String("gemma3".into()))],
     );
     let err = GgufDrafter::load(&path, info(), LlmOptions::default()).unwrap_err();
+    assert!(matches!(err, LlmError::BadHyperParameter { .. }), "{err}");
+    let msg = err.to_string();
     assert!(
-        matches!(err, LlmError::UnsupportedArchitecture(ref a) if a == "gemma3"),
-        "{err}"
+        msg.contains("gemma.gguf") && msg.contains("gemma3."),
+        "{msg}"
     );
 }
 
 #[test]
-fn fail_sentencepiece_tokenizer_is_refused_clearly() {
+fn fail_sentencepiece_tokenizer_without_scores_names_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("spm.gguf");
     tiny_gguf(
@@ -495,5 +559,5 @@ fn fail_sentencepiece_tokenizer_is_refused_clearly() {
     ct.metadata
         .insert("tokenizer.ggml.model".into(), Value::String("llama".into()));
     let err = tokenizer_from_gguf(&ct).unwrap_err();
-    assert!(matches!(err, LlmError::UnsupportedTokenizer(_)), "{err}");
+    assert!(err.to_string().contains("tokenizer.ggml.scores"), "{err}");
 }
