@@ -8,6 +8,7 @@ use crate::kernels::{MatVec, QuantMatrix};
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Result, StorageRef, Tensor};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// From this many rows (tokens) a matmul dequantizes its weights and runs
@@ -362,4 +363,61 @@ pub(crate) fn causal_mask(
         }
     }
     Tensor::from_vec(data, (group * seq_len, kv_len), &Device::Cpu)
+}
+
+/// Causal masks by `(seq_len, index_pos, sliding)`, kept for the few shapes
+/// a long prompt's prefill chunks have.
+#[derive(Default)]
+pub(crate) struct MaskCache {
+    masks: HashMap<(usize, usize, bool), Tensor>,
+}
+
+impl MaskCache {
+    /// See [`causal_mask`]; `window` applies when `sliding`.
+    pub(crate) fn get(
+        &mut self,
+        group: usize,
+        seq_len: usize,
+        index_pos: usize,
+        sliding: Option<usize>,
+    ) -> Result<Tensor> {
+        let key = (seq_len, index_pos, sliding.is_some());
+        if let Some(m) = self.masks.get(&key) {
+            return Ok(m.clone());
+        }
+        let m = causal_mask(group, seq_len, index_pos, sliding)?;
+        if self.masks.len() > 64 {
+            self.masks.clear();
+        }
+        self.masks.insert(key, m.clone());
+        Ok(m)
+    }
+}
+
+/// Attention of `seq_len` new queries `(b, n_head, seq_len, head_dim)` over
+/// the cache views `k`, `v` (`(b, n_kv_head, len, head_dim)`), returned as
+/// `(b, seq_len, n_head * head_dim)`. Query heads `h = g * group + j` share
+/// key/value head `g`: each group's rows are folded into one
+/// `(group * seq_len, head_dim)` matrix per key/value head, so no head is
+/// copied.
+pub(crate) fn prefill_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    d: Dims,
+) -> Result<Tensor> {
+    let (b, _, seq_len, _) = q.dims4()?;
+    let group = d.n_head / d.n_kv_head;
+    let q = q.reshape((b, d.n_kv_head, group * seq_len, d.head_dim))?;
+    let att = (q.matmul(&k.t()?)? * f64::from(d.attn_scale))?;
+    let att = match mask {
+        Some(m) => att.broadcast_add(m)?,
+        None => att,
+    };
+    let att = candle_nn::ops::softmax_last_dim(&att)?;
+    att.matmul(v)?
+        .reshape((b, d.n_head, seq_len, d.head_dim))?
+        .transpose(1, 2)?
+        .reshape((b, seq_len, d.n_head * d.head_dim))
 }

@@ -33,12 +33,12 @@
 //! Gemma's `1 +` offset (the converter adds it).
 
 use crate::blocks::{
-    causal_mask, md_f32, md_u32, rope_tables, DecodeAttention, Dims, KvBuffer, Linear, Projections,
+    md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims, KvBuffer, Linear,
+    MaskCache, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::QTensor;
 use candle_core::{Device, IndexOp, Result, Tensor};
-use std::collections::HashMap;
 use std::io::{Read, Seek};
 
 /// One global layer in this many (llama.cpp's Gemma 3 pattern).
@@ -77,8 +77,8 @@ pub(crate) struct Gemma3 {
     dims: Dims,
     sliding_window: usize,
     context_length: usize,
-    /// Additive masks by (seq_len, index_pos, sliding).
-    masks: HashMap<(usize, usize, bool), Tensor>,
+    /// Additive causal masks for prefill chunks (sliding and global).
+    masks: MaskCache,
 }
 
 impl Gemma3 {
@@ -165,7 +165,7 @@ impl Gemma3 {
             },
             sliding_window,
             context_length,
-            masks: HashMap::new(),
+            masks: MaskCache::default(),
         })
     }
 
@@ -174,21 +174,6 @@ impl Gemma3 {
             l.k_cache.clear();
             l.v_cache.clear();
         }
-    }
-
-    fn mask(&mut self, seq_len: usize, index_pos: usize, sliding: bool) -> Result<Tensor> {
-        let key = (seq_len, index_pos, sliding);
-        if let Some(m) = self.masks.get(&key) {
-            return Ok(m.clone());
-        }
-        let group = self.dims.n_head / self.dims.n_kv_head;
-        let window = sliding.then_some(self.sliding_window);
-        let m = causal_mask(group, seq_len, index_pos, window)?;
-        if self.masks.len() > 64 {
-            self.masks.clear();
-        }
-        self.masks.insert(key, m.clone());
-        Ok(m)
     }
 
     /// Runs `tokens` (`(1, seq_len)` u32) at positions `index_pos..` and
@@ -202,10 +187,12 @@ impl Gemma3 {
                 self.context_length
             );
         }
+        let group = self.dims.n_head / self.dims.n_kv_head;
         let masks = if seq_len > 1 {
+            let window = Some(self.sliding_window);
             Some((
-                self.mask(seq_len, index_pos, true)?,
-                self.mask(seq_len, index_pos, false)?,
+                self.masks.get(group, seq_len, index_pos, window)?,
+                self.masks.get(group, seq_len, index_pos, None)?,
             ))
         } else {
             None
@@ -286,18 +273,6 @@ fn attention(
         let y = q.apply_op1_no_bwd(&DecodeAttention { k: &k, v: &v, d })?;
         return layer.wo.forward(&y.reshape((b, 1, width))?);
     }
-    let group = d.n_head / d.n_kv_head;
-    let q = q.reshape((b, d.n_kv_head, group * seq_len, d.head_dim))?;
-    let att = (q.matmul(&k.t()?)? * f64::from(d.attn_scale))?;
-    let att = match mask {
-        Some(m) => att.broadcast_add(m)?,
-        None => att,
-    };
-    let att = candle_nn::ops::softmax_last_dim(&att)?;
-    let y = att.matmul(&v)?;
-    let y = y
-        .reshape((b, d.n_head, seq_len, d.head_dim))?
-        .transpose(1, 2)?
-        .reshape((b, seq_len, width))?;
+    let y = prefill_attention(&q, &k, &v, mask, d)?;
     layer.wo.forward(&y)
 }

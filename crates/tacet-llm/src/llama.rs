@@ -33,12 +33,12 @@
 //! llama.cpp's logits.
 
 use crate::blocks::{
-    causal_mask, md_f32, md_u32, rope_tables, DecodeAttention, Dims, KvBuffer, Linear, Projections,
+    md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims, KvBuffer, Linear,
+    MaskCache, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::QTensor;
 use candle_core::{Device, IndexOp, Result, Tensor};
-use std::collections::HashMap;
 use std::io::{Read, Seek};
 
 struct Layer {
@@ -62,9 +62,9 @@ pub(crate) struct Llama {
     sin: Tensor,
     dims: Dims,
     context_length: usize,
-    /// Additive causal masks by (seq_len, index_pos), rows already repeated
+    /// Additive causal masks for prefill chunks, rows already repeated
     /// for the query group.
-    masks: HashMap<(usize, usize), Tensor>,
+    masks: MaskCache,
 }
 
 impl Llama {
@@ -127,7 +127,7 @@ impl Llama {
                 attn_scale: 1.0 / (head_dim as f32).sqrt(),
             },
             context_length,
-            masks: HashMap::new(),
+            masks: MaskCache::default(),
         })
     }
 
@@ -136,24 +136,6 @@ impl Llama {
             l.k_cache.clear();
             l.v_cache.clear();
         }
-    }
-
-    /// The additive causal mask for `seq_len` new tokens after `index_pos`,
-    /// its rows repeated for each query head of a group:
-    /// `(group * seq_len, index_pos + seq_len)`.
-    fn mask(&mut self, seq_len: usize, index_pos: usize) -> Result<Tensor> {
-        let group = self.dims.n_head / self.dims.n_kv_head;
-        let key = (seq_len, index_pos);
-        if let Some(m) = self.masks.get(&key) {
-            return Ok(m.clone());
-        }
-        let m = causal_mask(group, seq_len, index_pos, None)?;
-        // Masks for prefill chunks only; a long prompt's few shapes.
-        if self.masks.len() > 64 {
-            self.masks.clear();
-        }
-        self.masks.insert(key, m.clone());
-        Ok(m)
     }
 
     /// Runs `tokens` (`(1, seq_len)` u32) at positions `index_pos..` and
@@ -168,7 +150,8 @@ impl Llama {
             );
         }
         let mask = if seq_len > 1 {
-            Some(self.mask(seq_len, index_pos)?)
+            let group = self.dims.n_head / self.dims.n_kv_head;
+            Some(self.masks.get(group, seq_len, index_pos, None)?)
         } else {
             None
         };
@@ -216,20 +199,6 @@ fn attention(
         let y = q.apply_op1_no_bwd(&DecodeAttention { k: &k, v: &v, d })?;
         return layer.wo.forward(&y.reshape((b, 1, embd))?);
     }
-    // Query heads h = g*group + j share key/value head g: fold each group's
-    // rows into one (group*seq_len, head_dim) matrix per key/value head.
-    let group = d.n_head / d.n_kv_head;
-    let q = q.reshape((b, d.n_kv_head, group * seq_len, d.head_dim))?;
-    let att = (q.matmul(&k.t()?)? * f64::from(d.attn_scale))?;
-    let att = match mask {
-        Some(m) => att.broadcast_add(m)?,
-        None => att,
-    };
-    let att = candle_nn::ops::softmax_last_dim(&att)?;
-    let y = att.matmul(&v)?;
-    let y = y
-        .reshape((b, d.n_head, seq_len, d.head_dim))?
-        .transpose(1, 2)?
-        .reshape((b, seq_len, embd))?;
+    let y = prefill_attention(&q, &k, &v, mask, d)?;
     layer.wo.forward(&y)
 }
