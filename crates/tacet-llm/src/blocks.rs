@@ -421,3 +421,15 @@ pub(crate) fn prefill_attention(
         .transpose(1, 2)?
         .reshape((b, seq_len, d.n_head * d.head_dim))
 }
+
+/// Refuses positions past the context the RoPE tables were sized for.
+pub(crate) fn check_context(index_pos: usize, seq_len: usize, context_length: usize) -> Result<()> {
+    if index_pos + seq_len > context_length {
+        candle_core::bail!(
+            "{} positions exceed the model's context of {}",
+            index_pos + seq_len,
+            context_length
+        );
+    }
+    Ok(())
+}

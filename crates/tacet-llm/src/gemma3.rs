@@ -33,8 +33,8 @@
 //! Gemma's `1 +` offset (the converter adds it).
 
 use crate::blocks::{
-    md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims, KvBuffer, Linear,
-    MaskCache, Projections,
+    check_context, md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims, KvBuffer,
+    Linear, MaskCache, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::QTensor;
@@ -180,13 +180,7 @@ impl Gemma3 {
     /// returns the last position's logits, `(1, vocab)`.
     pub(crate) fn forward(&mut self, tokens: &Tensor, index_pos: usize) -> Result<Tensor> {
         let (_, seq_len) = tokens.dims2()?;
-        if index_pos + seq_len > self.context_length {
-            candle_core::bail!(
-                "{} positions exceed the model's context of {}",
-                index_pos + seq_len,
-                self.context_length
-            );
-        }
+        check_context(index_pos, seq_len, self.context_length)?;
         let group = self.dims.n_head / self.dims.n_kv_head;
         let masks = if seq_len > 1 {
             let window = Some(self.sliding_window);

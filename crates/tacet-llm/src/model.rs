@@ -49,6 +49,7 @@ use candle_core::quantized::gguf_file::{Content, TensorInfo, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_phi3, quantized_qwen2, quantized_qwen3};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
@@ -172,7 +173,7 @@ fn tensor_store(
                 .data()
                 .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
             if let Some(wide) = crate::kernels::widen_to_q8_0(q.dtype(), &raw) {
-                (GgmlDType::Q8_0, wide)
+                (GgmlDType::Q8_0, Cow::Owned(wide))
             } else {
                 let f = q
                     .dequantize(&Device::Cpu)
@@ -183,13 +184,12 @@ fn tensor_store(
                     .data()
                     .map_err(|e| weights_err(format!("tensor {name}: {e}")))?
                     .into_owned();
-                (GgmlDType::Q8_0, bytes)
+                (GgmlDType::Q8_0, Cow::Owned(bytes))
             }
         } else {
             let bytes = q
                 .data()
-                .map_err(|e| weights_err(format!("tensor {name}: {e}")))?
-                .into_owned();
+                .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
             (q.dtype(), bytes)
         };
         let offset = data.len() as u64;
