@@ -13,12 +13,14 @@
 //! - **Requantization at load.** candle 0.11.1 has no SIMD kernel (and no
 //!   batched GEMM) for Q4_1, Q5_0 and Q5_1, so on candle's model code a Q4_1
 //!   model runs at scalar speed (measured ≈ 29 tok/s prefill here against
-//!   ≈ 180 after converting). With `requantize_to_q8_0` those tensors are
-//!   dequantized and quantized again to Q8_0 in memory, a second or two at
-//!   load. Our llama and Gemma 3 code has its own Q4_1 kernel, so there only Q5_x is
-//!   converted (see `should_requantize`). Q8_0 is lossless enough
-//!   for a 4/5-bit source (its 8-bit grid is finer than the original's), so
-//!   the model's outputs barely move. The converted tensors are handed to
+//!   ≈ 180 after converting). With `requantize_to_q8_0` those tensors become
+//!   Q8_0 in memory, a second or two at load: Q5_0 (and Q4_0) blocks are
+//!   widened exactly (same scale, same integers: `kernels::widen_to_q8_0`);
+//!   Q4_1 and Q5_1, whose offset Q8_0 cannot hold, are dequantized and
+//!   quantized again, which rounds each weight to a grid finer than the
+//!   original's, so the outputs barely move. Our llama and Gemma 3 code has
+//!   its own Q4_1 kernel, so there only Q5_x is converted (see
+//!   `should_requantize`). The converted tensors are handed to
 //!   candle's unmodified loader through an in-memory tensor store, so we do
 //!   not fork the model code. A file with nothing to convert is read straight
 //!   from disk (no second copy of the weights in memory).
