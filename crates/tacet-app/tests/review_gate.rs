@@ -213,6 +213,7 @@ impl Drafter for FakeLlm {
                 sampling: SamplingParams::default(),
                 prompt_tokens: 0,
                 omitted_transcript_chars: 0,
+                section_inputs: Vec::new(),
             },
         })
     }

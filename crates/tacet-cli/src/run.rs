@@ -506,7 +506,7 @@ fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result
     )?;
     if let Outcome::Drafted { draft } = outcome {
         println!(
-            "\n\n[drafted in {:.1} s by {} (sha256 {}…), template {} v{}, greedy={}, seed {}{}]",
+            "\n\n[drafted in {:.1} s by {} (sha256 {}…), template {} v{}, greedy={}, seed {}]",
             started.elapsed().as_secs_f64(),
             draft.provenance.model_id,
             &draft.provenance.model_sha256[..12.min(draft.provenance.model_sha256.len())],
@@ -514,15 +514,10 @@ fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result
             draft.provenance.template_version,
             draft.provenance.sampling.temperature == 0.0,
             draft.provenance.sampling.seed,
-            if draft.provenance.omitted_transcript_chars > 0 {
-                format!(
-                    "; {} characters of transcript did not fit the model's context and were NOT used",
-                    draft.provenance.omitted_transcript_chars
-                )
-            } else {
-                String::new()
-            }
         );
+        if let Some(notice) = draft.provenance.coverage_notice() {
+            println!("NOTE: {notice}");
+        }
         println!("Next: review it (tacet review {id}), then attest (tacet review {id} --attest).");
     }
     Ok(ExitCode::SUCCESS)

@@ -36,6 +36,71 @@ pub struct Provenance {
     /// because they did not fit its context (never silently).
     pub prompt_tokens: u32,
     pub omitted_transcript_chars: u64,
+    /// Empty when the model read the whole transcript in one prompt. A
+    /// session too long for that is drafted one section at a time, each
+    /// from the segments most relevant to it; what each section saw and
+    /// did not see is recorded here so the reviewer is told.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub section_inputs: Vec<SectionInput>,
+}
+
+/// What one section's prompt held when a long session was drafted section
+/// by section (counts only: no patient text).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SectionInput {
+    pub heading: String,
+    /// Transcript segments the section's prompt showed the model.
+    pub segments_used: u32,
+    /// Segments it left out, and their characters.
+    pub segments_left_out: u32,
+    pub chars_left_out: u64,
+}
+
+impl Provenance {
+    /// Sections that were drafted without part of the transcript.
+    pub fn sections_missing_transcript(&self) -> impl Iterator<Item = &SectionInput> {
+        self.section_inputs
+            .iter()
+            .filter(|s| s.segments_left_out > 0)
+    }
+
+    /// What the reviewer must know about transcript the model did not read,
+    /// in plain words (counts and headings only), or `None` when it read
+    /// everything. The CLI prints it and the review screen shows it.
+    pub fn coverage_notice(&self) -> Option<String> {
+        let partial: Vec<String> = self
+            .sections_missing_transcript()
+            .map(|s| {
+                format!(
+                    "{} from {} of {} segments",
+                    s.heading,
+                    s.segments_used,
+                    s.segments_used + s.segments_left_out
+                )
+            })
+            .collect();
+        if partial.is_empty() && self.omitted_transcript_chars == 0 {
+            return None;
+        }
+        let mut out = String::new();
+        if !partial.is_empty() {
+            out.push_str(&format!(
+                "The visit was too long for the model to read at once, so each section was drafted from the parts of the transcript most relevant to it: {}.",
+                partial.join(", ")
+            ));
+        }
+        if self.omitted_transcript_chars > 0 {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&format!(
+                "{} characters of transcript were not read for any section.",
+                self.omitted_transcript_chars
+            ));
+        }
+        out.push_str(" Check the transcript for anything the note is missing.");
+        Some(out)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -94,6 +159,52 @@ pub fn render_sections<'a>(sections: impl Iterator<Item = (&'a str, &'a str)>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_coverage_notice_names_each_partial_section_and_nothing_else() {
+        let mut p = Provenance {
+            model_sha256: String::new(),
+            model_id: "m".into(),
+            template_id: "soap".into(),
+            template_version: 1,
+            sampling: SamplingParams::default(),
+            prompt_tokens: 10,
+            omitted_transcript_chars: 0,
+            section_inputs: Vec::new(),
+        };
+        assert_eq!(p.coverage_notice(), None);
+        p.section_inputs = vec![
+            SectionInput {
+                heading: "SUBJECTIVE".into(),
+                segments_used: 40,
+                segments_left_out: 372,
+                chars_left_out: 20_000,
+            },
+            SectionInput {
+                heading: "PLAN".into(),
+                segments_used: 412,
+                segments_left_out: 0,
+                chars_left_out: 0,
+            },
+        ];
+        p.omitted_transcript_chars = 1_234;
+        let notice = p.coverage_notice().unwrap();
+        assert!(
+            notice.contains("SUBJECTIVE from 40 of 412 segments"),
+            "{notice}"
+        );
+        assert!(!notice.contains("PLAN"), "{notice}");
+        assert!(notice.contains("1234 characters"), "{notice}");
+        // An old draft without the field still reads.
+        let json = serde_json::to_string(&Provenance {
+            section_inputs: Vec::new(),
+            ..p.clone()
+        })
+        .unwrap();
+        assert!(!json.contains("section_inputs"));
+        let back: Provenance = serde_json::from_str(&json).unwrap();
+        assert!(back.section_inputs.is_empty());
+    }
 
     #[test]
     fn renders_stable_headings() {

@@ -1183,6 +1183,7 @@ mod tests {
                 sampling: SamplingParams::default(),
                 prompt_tokens: 0,
                 omitted_transcript_chars: 0,
+                section_inputs: Vec::new(),
             },
         };
         let g = tacet_ground::ground(&draft, &transcript);

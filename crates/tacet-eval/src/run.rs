@@ -210,6 +210,7 @@ mod tests {
                     sampling: SamplingParams::default(),
                     prompt_tokens: 10,
                     omitted_transcript_chars: 0,
+                    section_inputs: Vec::new(),
                 },
             })
         }

@@ -130,6 +130,7 @@ mod tests {
                 sampling: SamplingParams::default(),
                 prompt_tokens: 0,
                 omitted_transcript_chars: 0,
+                section_inputs: Vec::new(),
             },
         }
     }

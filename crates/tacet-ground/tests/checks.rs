@@ -45,6 +45,7 @@ fn draft(sections: &[(&str, &str)]) -> Draft {
             sampling: SamplingParams::default(),
             prompt_tokens: 0,
             omitted_transcript_chars: 0,
+            section_inputs: Vec::new(),
         },
     }
 }

@@ -16,24 +16,29 @@
 //! cannot be rewound); the header forced next is chosen to fit after it.
 //!
 //! When the transcript does not fit the context (after leaving room for every
-//! section), whole segments are dropped from the middle: the opening of a
-//! visit holds the complaint and history, its end holds the plan, and the
-//! middle (examination chatter) is what a note loses least by. A marker line
-//! tells the model a part is missing, and the number of characters left out
-//! is recorded in the provenance; nothing is dropped silently.
+//! section), the note is drafted one section at a time instead: each section
+//! gets a prompt of its own holding the opening of the visit and the
+//! segments most relevant to that section (see `spans`), in their order, with
+//! a marker line wherever segments were left out. The plan for vital signs
+//! differs from the plan for the plan. Each section's prompt is read afresh
+//! (a prefill per section: slower, and only for sessions that need it). What
+//! each section left out is recorded in the provenance
+//! ([`tacet_core::SectionInput`]), and the characters no section saw in
+//! `omitted_transcript_chars`; nothing is dropped silently.
 
 use crate::chat::ChatTemplate;
 use crate::error::LlmError;
 use crate::model::{self, ModelWeights};
+use crate::spans;
 use crate::threads;
 use crate::tokenizer::{stop_token_ids, tokenizer_from_gguf};
 use candle_transformers::generation::LogitsProcessor;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-use tacet_core::draft::{Draft, DraftSection, Provenance, SamplingParams};
+use tacet_core::draft::{Draft, DraftSection, Provenance, SamplingParams, SectionInput};
 use tacet_core::ports::{DraftProgress, Drafter, EngineError};
-use tacet_core::template::Template;
+use tacet_core::template::{Template, TemplateSection};
 use tacet_core::transcript::{Segment, Transcript};
 use tokenizers::Tokenizer;
 
@@ -68,6 +73,9 @@ pub struct LlmOptions {
     /// 4-bit weights are read from memory in decode at two thirds the
     /// bytes; on for benchmarks and for tests of the conversion itself.
     pub requantize_all_to_q8_0: bool,
+    /// Use at most this many positions, below what the file and the model
+    /// code allow (the KV cache grows with what is used). `None`: no cap.
+    pub max_context_tokens: Option<usize>,
 }
 
 impl Default for LlmOptions {
@@ -77,6 +85,7 @@ impl Default for LlmOptions {
             sampling: SamplingParams::default(),
             requantize_to_q8_0: true,
             requantize_all_to_q8_0: false,
+            max_context_tokens: None,
         }
     }
 }
@@ -179,9 +188,18 @@ impl GgufDrafter {
 
     /// Positions the model can use: the file's context length, capped by
     /// the model code's limit (phi3's original, unscaled context) and by
-    /// 16,384 for memory.
+    /// 16,384 for memory, and by [`LlmOptions::max_context_tokens`].
     pub fn context_length(&self) -> usize {
-        self.report.context_length
+        match self.opts.max_context_tokens {
+            Some(cap) => self.report.context_length.min(cap.max(1)),
+            None => self.report.context_length,
+        }
+    }
+
+    /// Caps the positions used from the next draft on (`None`: the model's
+    /// own length).
+    pub fn set_max_context_tokens(&mut self, cap: Option<usize>) {
+        self.opts.max_context_tokens = cap;
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
@@ -357,58 +375,53 @@ fn user_prompt(transcript_text: &str, template: &Template) -> String {
     )
 }
 
-/// Which segments to keep: `0..head` and `tail..n`, the rest dropped.
-fn select_segments(costs: &[usize], budget: usize, marker_cost: usize) -> (usize, usize) {
-    let n = costs.len();
-    if costs.iter().sum::<usize>() <= budget {
-        return (n, n);
-    }
-    let budget = budget.saturating_sub(marker_cost);
-    let head_share = budget * 2 / 5;
-    let mut used = 0;
-    let mut head = 0;
-    while head < n && used + costs[head] <= head_share {
-        used += costs[head];
-        head += 1;
-    }
-    let mut tail = n;
-    while tail > head && used + costs[tail - 1] <= budget {
-        used += costs[tail - 1];
-        tail -= 1;
-    }
-    while head < tail && used + costs[head] <= budget {
-        used += costs[head];
-        head += 1;
-    }
-    (head, tail)
+/// The prompt for one section of a long session: the same instructions,
+/// narrowed to the section, and only the segments chosen for it.
+/// Like [`user_prompt`], it shows no guidance text: small models copy it
+/// into the note (measured: SmolLM2 wrote the SUBJECTIVE guidance as the
+/// section). The guidance chooses the segments instead.
+fn section_user_prompt(
+    transcript_text: &str,
+    template: &Template,
+    section: &TemplateSection,
+) -> String {
+    format!(
+        "Summarize this doctor-patient conversation as the {} section of a {}.\n\nThe conversation is too long to show whole; these are the parts that matter for this section, in order.\n\nConversation:\n{}",
+        section.heading.trim(),
+        template.name.trim(),
+        transcript_text
+    )
 }
 
-/// The transcript as prompt text, segments `head..tail` replaced by a marker.
-fn transcript_text(segments: &[Segment], head: usize, tail: usize) -> (String, u64) {
+/// The kept segments as prompt text, in order, with a marker line for each
+/// stretch left out; and the characters left out.
+fn kept_text(segments: &[Segment], keep: &[bool]) -> (String, u64) {
     let mut text = String::new();
     let mut omitted_chars = 0u64;
-    for s in &segments[..head] {
-        text.push_str(&segment_line(s));
-    }
-    if head < tail {
-        let from = &segments[head];
-        let to = &segments[tail - 1];
+    let mut i = 0;
+    while i < segments.len() {
+        if keep[i] {
+            text.push_str(&segment_line(&segments[i]));
+            i += 1;
+            continue;
+        }
+        let from = i;
+        while i < segments.len() && !keep[i] {
+            omitted_chars += segments[i].text.trim().chars().count() as u64;
+            i += 1;
+        }
         text.push_str(&format!(
-            "[... {} segments from {} to {} left out: too long for the model ...]\n",
-            tail - head,
-            timestamp(from.start_ms),
-            timestamp(to.end_ms)
+            "[... {} segments from {} to {} left out ...]\n",
+            i - from,
+            timestamp(segments[from].start_ms),
+            timestamp(segments[i - 1].end_ms)
         ));
-        omitted_chars = segments[head..tail]
-            .iter()
-            .map(|s| s.text.trim().chars().count() as u64)
-            .sum();
-    }
-    for s in &segments[tail..] {
-        text.push_str(&segment_line(s));
     }
     (text, omitted_chars)
 }
+
+/// Tokens a marker line costs, a little over what one measures.
+const GAP_MARKER_TOKENS: usize = 24;
 
 /// A line the model wrote that looks like a section header: it ends with
 /// ':' and is upper case, or names one of the template's headings.
@@ -588,21 +601,61 @@ fn next_header_feed(tail: &str, stop: Stop, heading: &str) -> String {
     }
 }
 
-/// The prompt a draft will use, planned before any model work.
+/// The prompts a draft will use, planned before any model work.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PromptPlan {
-    /// Token ids of the whole chat prompt (instructions and transcript).
+pub enum PromptPlan {
+    /// The whole transcript fits: one prompt, every section written after
+    /// it on one KV cache.
+    Whole { ids: Vec<u32> },
+    /// Too long for one prompt: a prompt per section, each with the
+    /// segments chosen for that section (see the module docs).
+    BySection { sections: Vec<SectionPlan> },
+}
+
+/// One section's prompt in a [`PromptPlan::BySection`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SectionPlan {
     pub ids: Vec<u32>,
-    /// Characters of transcript text left out because it did not fit.
-    pub omitted_transcript_chars: u64,
-    /// Segments left out (a middle stretch of the visit).
-    pub omitted_segments: usize,
+    /// Per transcript segment: shown in this section's prompt.
+    pub kept: Vec<bool>,
+    /// What the prompt held and left out, as the provenance records it.
+    pub input: SectionInput,
+}
+
+impl PromptPlan {
+    /// Tokens the model reads as prompts (summed over sections).
+    pub fn prompt_tokens(&self) -> usize {
+        match self {
+            PromptPlan::Whole { ids } => ids.len(),
+            PromptPlan::BySection { sections } => sections.iter().map(|s| s.ids.len()).sum(),
+        }
+    }
+
+    /// Segments no prompt showed, and their characters.
+    pub fn unseen(&self, transcript: &Transcript) -> (usize, u64) {
+        let PromptPlan::BySection { sections } = self else {
+            return (0, 0);
+        };
+        let mut n = 0;
+        let mut chars = 0u64;
+        for (i, seg) in transcript.segments.iter().enumerate() {
+            if !sections
+                .iter()
+                .any(|s| s.kept.get(i).copied().unwrap_or(false))
+            {
+                n += 1;
+                chars += seg.text.trim().chars().count() as u64;
+            }
+        }
+        (n, chars)
+    }
 }
 
 impl GgufDrafter {
-    /// Plans the prompt for `transcript` and `template` with the current
-    /// sampling settings: which segments fit the context after leaving room
-    /// for every section (see the module docs), without running the model.
+    /// Plans the prompts for `transcript` and `template` with the current
+    /// sampling settings: one prompt when it fits the context after leaving
+    /// room for every section, else one per section with the segments most
+    /// relevant to it (see the module docs), without running the model.
     pub fn plan_prompt(
         &self,
         transcript: &Transcript,
@@ -612,6 +665,17 @@ impl GgufDrafter {
         self.plan(transcript, template, max_body)
     }
 
+    /// Room a section needs: its header (with up to two newlines before
+    /// it), a carried token, the body.
+    fn section_reserve(
+        &self,
+        section: &TemplateSection,
+        max_body: usize,
+    ) -> Result<usize, LlmError> {
+        let header = self.encode(&format!("\n\n{}:\n", section.heading.trim()))?;
+        Ok(header.len() + 1 + max_body + SECTION_SLACK_TOKENS)
+    }
+
     fn plan(
         &self,
         transcript: &Transcript,
@@ -619,65 +683,171 @@ impl GgufDrafter {
         max_body: usize,
     ) -> Result<PromptPlan, LlmError> {
         let n_ctx = self.context_length();
-        // Room every section needs: its header (with up to two newlines
-        // before it), a carried token, the body.
         let mut reserve = 0;
         for s in &template.sections {
-            let header = self.encode(&format!("\n\n{}:\n", s.heading.trim()))?;
-            reserve += header.len() + 1 + max_body + SECTION_SLACK_TOKENS;
-        }
-        let base = self
-            .encode_prompt(
-                &self
-                    .chat
-                    .render(SYSTEM_PROMPT, &user_prompt("", template))?,
-            )?
-            .len();
-        if base + reserve >= n_ctx {
-            return Err(LlmError::Inference(format!(
-                "the template needs {} tokens ({} sections of up to {} tokens) plus {} for the instructions, more than the model's context of {}",
-                reserve,
-                template.sections.len(),
-                max_body,
-                base,
-                n_ctx
-            )));
+            reserve += self.section_reserve(s, max_body)?;
         }
         let segs = &transcript.segments;
+        let all = vec![true; segs.len()];
+        let (text, _) = kept_text(segs, &all);
+        let ids = self.encode_prompt(
+            &self
+                .chat
+                .render(SYSTEM_PROMPT, &user_prompt(&text, template))?,
+        )?;
+        // Sections that together do not fit (long bodies) are drafted one
+        // at a time as well.
+        if ids.len() + reserve < n_ctx {
+            return Ok(PromptPlan::Whole { ids });
+        }
+
         let costs: Vec<usize> = segs
             .iter()
             .map(|s| self.encode(&segment_line(s)).map(|ids| ids.len()))
             .collect::<Result<_, _>>()?;
-        let marker_cost = 40;
-        let mut budget = n_ctx - reserve - base;
-        loop {
-            let (head, tail) = select_segments(&costs, budget, marker_cost);
-            let (text, omitted) = transcript_text(segs, head, tail);
-            let ids = self.encode_prompt(
-                &self
-                    .chat
-                    .render(SYSTEM_PROMPT, &user_prompt(&text, template))?,
-            )?;
-            if ids.len() + reserve < n_ctx {
-                return Ok(PromptPlan {
-                    ids,
-                    omitted_transcript_chars: omitted,
-                    omitted_segments: tail - head,
-                });
+        let texts: Vec<&str> = segs.iter().map(|s| s.text.as_str()).collect();
+        let n_sections = template.sections.len();
+        let mut sections = Vec::with_capacity(n_sections);
+        for (index, section) in template.sections.iter().enumerate() {
+            let reserve = self.section_reserve(section, max_body)?;
+            let base = self
+                .encode_prompt(
+                    &self
+                        .chat
+                        .render(SYSTEM_PROMPT, &section_user_prompt("", template, section))?,
+                )?
+                .len();
+            if base + reserve >= n_ctx {
+                return Err(LlmError::Inference(format!(
+                    "the {} section needs {} tokens plus {} for the instructions, more than the model's context of {}",
+                    section.heading.trim(),
+                    reserve,
+                    base,
+                    n_ctx
+                )));
             }
-            if budget == 0 {
-                return Err(LlmError::Inference(
-                    "the prompt does not fit the model's context even without the transcript"
-                        .to_string(),
-                ));
+            let terms = spans::section_terms(section);
+            let scores = spans::relevance(&texts, &terms, index, n_sections);
+            let mut budget = n_ctx - reserve - base;
+            loop {
+                let keep = spans::select(&costs, &scores, budget, GAP_MARKER_TOKENS);
+                let (text, chars_left_out) = kept_text(segs, &keep);
+                let ids = self.encode_prompt(&self.chat.render(
+                    SYSTEM_PROMPT,
+                    &section_user_prompt(&text, template, section),
+                )?)?;
+                if ids.len() + reserve < n_ctx {
+                    let used = keep.iter().filter(|k| **k).count();
+                    sections.push(SectionPlan {
+                        ids,
+                        input: SectionInput {
+                            heading: section.heading.trim().to_string(),
+                            segments_used: used as u32,
+                            segments_left_out: (segs.len() - used) as u32,
+                            chars_left_out,
+                        },
+                        kept: keep,
+                    });
+                    break;
+                }
+                if budget == 0 {
+                    return Err(LlmError::Inference(
+                        "the prompt does not fit the model's context even without the transcript"
+                            .to_string(),
+                    ));
+                }
+                let over = ids.len() + reserve + 1 - n_ctx;
+                budget = budget.saturating_sub(over.max(8));
             }
-            let over = ids.len() + reserve + 1 - n_ctx;
-            budget = budget.saturating_sub(over.max(8));
         }
+        Ok(PromptPlan::BySection { sections })
     }
 }
 
+/// Where the model's reading stands: the next position, the logits for it,
+/// and a token sampled but not yet fed (it ended the last body).
+struct Cursor {
+    logits: candle_core::Tensor,
+    pos: usize,
+    carry: Option<u32>,
+}
+
+/// One written section: the raw text the model produced (all of it was
+/// fed back) and where it had to stop.
+struct Written {
+    raw: String,
+    stop: Stop,
+    text: String,
+}
+
 impl GgufDrafter {
+    /// Feeds `feed_text` (a header, with what leads up to it) and lets the
+    /// model write the section's body, streaming what is safe to show.
+    #[allow(clippy::too_many_arguments)]
+    fn write_section(
+        &mut self,
+        cursor: &mut Cursor,
+        heading: &str,
+        feed_text: &str,
+        headings: &[String],
+        max_body: usize,
+        sampler: &mut LogitsProcessor,
+        progress: &mut dyn FnMut(DraftProgress<'_>),
+        cancel: &AtomicBool,
+    ) -> Result<Written, DraftError> {
+        let n_ctx = self.context_length();
+        let mut feed: Vec<u32> = cursor.carry.take().into_iter().collect();
+        feed.extend(self.encode(feed_text)?);
+        if cursor.pos + feed.len() + max_body > n_ctx {
+            return Err(
+                LlmError::Inference("the draft ran out of model context".to_string()).into(),
+            );
+        }
+        if !feed.is_empty() {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(DraftError::Cancelled);
+            }
+            cursor.logits = self.weights.forward(&feed, cursor.pos)?;
+            cursor.pos += feed.len();
+        }
+        progress(DraftProgress::Section(heading));
+
+        let mut body_ids: Vec<u32> = Vec::new();
+        let mut raw = String::new();
+        let mut shown = String::new();
+        let stop = loop {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(DraftError::Cancelled);
+            }
+            let tok = sampler.sample(&cursor.logits)?;
+            if self.stop_ids.contains(&tok) {
+                break Stop::End;
+            }
+            body_ids.push(tok);
+            raw = self.decode(&body_ids)?;
+            if let Some(stop) = find_stop(&raw, headings) {
+                cursor.carry = Some(tok);
+                break stop;
+            }
+            let visible = visible_prefix(&raw);
+            if visible.len() > shown.len() && visible.starts_with(shown.as_str()) {
+                progress(DraftProgress::Token(&visible[shown.len()..]));
+                shown = visible.to_string();
+            }
+            if body_ids.len() >= max_body {
+                cursor.carry = Some(tok);
+                break Stop::End;
+            }
+            cursor.logits = self.weights.forward(&[tok], cursor.pos)?;
+            cursor.pos += 1;
+        };
+        let text = final_text(&raw, stop, headings);
+        if text.len() > shown.len() && text.starts_with(shown.as_str()) {
+            progress(DraftProgress::Token(&text[shown.len()..]));
+        }
+        Ok(Written { raw, stop, text })
+    }
+
     fn draft_inner(
         &mut self,
         transcript: &Transcript,
@@ -692,87 +862,73 @@ impl GgufDrafter {
         let max_body = sampling.max_tokens_per_section.max(1) as usize;
         let headings: Vec<String> = template.headings().map(|h| h.trim().to_string()).collect();
         let plan = self.plan(transcript, template, max_body)?;
-        let prompt_ids = plan.ids;
-        let omitted_chars = plan.omitted_transcript_chars;
-        let n_ctx = self.context_length();
-
         let mut sampler = LogitsProcessor::new(
             sampling.seed,
             (sampling.temperature > 0.0).then_some(sampling.temperature),
             sampling.top_p,
         );
-        let mut logits = self.prefill(&prompt_ids, cancel)?;
-        let mut pos = prompt_ids.len();
-        // Text the model has read since the last header, and how the last
-        // body stopped; decides the newlines before the next header.
-        let mut tail = String::new();
-        let mut last_stop = Stop::End;
-        let mut carry: Option<u32> = None;
         let mut sections = Vec::with_capacity(headings.len());
-
-        for (i, heading) in headings.iter().enumerate() {
-            let feed_text = if i == 0 {
-                format!("{heading}:\n")
-            } else {
-                next_header_feed(&tail, last_stop, heading)
-            };
-            let mut feed: Vec<u32> = carry.take().into_iter().collect();
-            feed.extend(self.encode(&feed_text)?);
-            if pos + feed.len() + max_body > n_ctx {
-                return Err(
-                    LlmError::Inference("the draft ran out of model context".to_string()).into(),
-                );
+        let mut section_inputs = Vec::new();
+        match &plan {
+            PromptPlan::Whole { ids } => {
+                let logits = self.prefill(ids, cancel)?;
+                let mut cursor = Cursor {
+                    logits,
+                    pos: ids.len(),
+                    carry: None,
+                };
+                // What the model read since the last header, and how the
+                // last body stopped: decides the newlines before the next.
+                let mut last: Option<Written> = None;
+                for heading in &headings {
+                    let feed_text = match &last {
+                        None => format!("{heading}:\n"),
+                        Some(w) => next_header_feed(&w.raw, w.stop, heading),
+                    };
+                    let w = self.write_section(
+                        &mut cursor,
+                        heading,
+                        &feed_text,
+                        &headings,
+                        max_body,
+                        &mut sampler,
+                        progress,
+                        cancel,
+                    )?;
+                    sections.push(DraftSection {
+                        heading: heading.clone(),
+                        text: w.text.clone(),
+                    });
+                    last = Some(w);
+                }
             }
-            if !feed.is_empty() {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(DraftError::Cancelled);
+            PromptPlan::BySection { sections: plans } => {
+                for (heading, p) in headings.iter().zip(plans) {
+                    let logits = self.prefill(&p.ids, cancel)?;
+                    let mut cursor = Cursor {
+                        logits,
+                        pos: p.ids.len(),
+                        carry: None,
+                    };
+                    let w = self.write_section(
+                        &mut cursor,
+                        heading,
+                        &format!("{heading}:\n"),
+                        &headings,
+                        max_body,
+                        &mut sampler,
+                        progress,
+                        cancel,
+                    )?;
+                    sections.push(DraftSection {
+                        heading: heading.clone(),
+                        text: w.text,
+                    });
+                    section_inputs.push(p.input.clone());
                 }
-                logits = self.weights.forward(&feed, pos)?;
-                pos += feed.len();
             }
-            progress(DraftProgress::Section(heading));
-
-            let mut body_ids: Vec<u32> = Vec::new();
-            let mut raw = String::new();
-            let mut shown = String::new();
-            let stop = loop {
-                if cancel.load(Ordering::Relaxed) {
-                    return Err(DraftError::Cancelled);
-                }
-                let tok = sampler.sample(&logits)?;
-                if self.stop_ids.contains(&tok) {
-                    break Stop::End;
-                }
-                body_ids.push(tok);
-                raw = self.decode(&body_ids)?;
-                if let Some(stop) = find_stop(&raw, &headings) {
-                    carry = Some(tok);
-                    break stop;
-                }
-                let visible = visible_prefix(&raw);
-                if visible.len() > shown.len() && visible.starts_with(shown.as_str()) {
-                    progress(DraftProgress::Token(&visible[shown.len()..]));
-                    shown = visible.to_string();
-                }
-                if body_ids.len() >= max_body {
-                    carry = Some(tok);
-                    break Stop::End;
-                }
-                logits = self.weights.forward(&[tok], pos)?;
-                pos += 1;
-            };
-            let text = final_text(&raw, stop, &headings);
-            if text.len() > shown.len() && text.starts_with(shown.as_str()) {
-                progress(DraftProgress::Token(&text[shown.len()..]));
-            }
-            tail = raw;
-            last_stop = stop;
-            sections.push(DraftSection {
-                heading: heading.clone(),
-                text,
-            });
         }
-
+        let (_, unseen_chars) = plan.unseen(transcript);
         Ok(Draft {
             sections,
             provenance: Provenance {
@@ -781,8 +937,9 @@ impl GgufDrafter {
                 template_id: template.id.clone(),
                 template_version: template.version,
                 sampling,
-                prompt_tokens: prompt_ids.len() as u32,
-                omitted_transcript_chars: omitted_chars,
+                prompt_tokens: plan.prompt_tokens() as u32,
+                omitted_transcript_chars: unseen_chars,
+                section_inputs,
             },
         })
     }
@@ -911,15 +1068,5 @@ mod tests {
             next_header_feed("Pain.\nA:\n", Stop::Header(6), "PLAN"),
             "\nPLAN:\n"
         );
-    }
-
-    #[test]
-    fn keeps_beginning_and_end() {
-        let costs = [10; 10];
-        assert_eq!(select_segments(&costs, 100, 5), (10, 10));
-        let (head, tail) = select_segments(&costs, 55, 5);
-        assert!(head >= 2 && tail <= 10 && tail > head);
-        assert!((head + (10 - tail)) * 10 + 5 <= 55);
-        assert_eq!(10 - tail + head, 5);
     }
 }

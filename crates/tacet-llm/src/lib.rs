@@ -9,7 +9,9 @@
 //!   quantization types candle runs slowly;
 //! - [`threads`]: candle's process-wide thread count;
 //! - [`drafter`]: the [`tacet_core::ports::Drafter`] implementation, which
-//!   writes the section headers itself and lets the model fill the bodies.
+//!   writes the section headers itself and lets the model fill the bodies;
+//! - `spans`: which transcript segments each section needs when a session
+//!   is too long for one prompt.
 //!
 //! A draft from this crate is untrusted text: small local models confuse
 //! sections and invent facts, so the application checks every draft against
@@ -24,11 +26,14 @@ mod kernels;
 mod llama;
 mod meta;
 mod model;
+mod spans;
 pub mod threads;
 pub mod tokenizer;
 
 pub use chat::{ChatMessage, ChatTemplate};
-pub use drafter::{GgufDrafter, LlmOptions, LoadReport, ModelInfo, PromptPlan, SpeedReport};
+pub use drafter::{
+    GgufDrafter, LlmOptions, LoadReport, ModelInfo, PromptPlan, SectionPlan, SpeedReport,
+};
 pub use error::LlmError;
 pub use tokenizer::tokenizer_from_gguf;
 

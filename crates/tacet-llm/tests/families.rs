@@ -17,7 +17,7 @@ use tacet_core::draft::SamplingParams;
 use tacet_core::ports::{DraftProgress, Drafter};
 use tacet_core::template::{Template, TemplateSection};
 use tacet_core::transcript::{Segment, Transcript};
-use tacet_llm::{ChatTemplate, GgufDrafter, LlmError, LlmOptions, ModelInfo};
+use tacet_llm::{ChatTemplate, GgufDrafter, LlmError, LlmOptions, ModelInfo, PromptPlan};
 
 const QWEN25_TEMPLATE: &str = include_str!("fixtures/qwen2.5-instruct.jinja");
 const QWEN3_TEMPLATE: &str = include_str!("fixtures/qwen3.jinja");
@@ -309,6 +309,7 @@ fn opts() -> LlmOptions {
         },
         requantize_to_q8_0: true,
         requantize_all_to_q8_0: false,
+        max_context_tokens: None,
     }
 }
 
@@ -388,8 +389,10 @@ fn loads_and_drafts_deterministically(family: Family) {
 
     // The prompt is several hundred byte-level tokens, so prefill runs in
     // more than one chunk and the KV cache is extended across chunks.
-    let plan = d.plan_prompt(&transcript(), &template()).unwrap();
-    assert!(plan.ids.len() > 512, "{} prompt tokens", plan.ids.len());
+    let PromptPlan::Whole { ids } = d.plan_prompt(&transcript(), &template()).unwrap() else {
+        panic!("the transcript fits one prompt");
+    };
+    assert!(ids.len() > 512, "{} prompt tokens", ids.len());
 
     let first = draft(&mut d);
     let again = draft(&mut d);
@@ -698,10 +701,12 @@ fn templates_from_the_file_tokenize_their_markers_as_single_ids() {
     ] {
         let path = model_file(&dir, &Spec::new(family));
         let d = GgufDrafter::load(&path, info(), opts()).unwrap();
-        let plan = d.plan_prompt(&transcript(), &template()).unwrap();
+        let PromptPlan::Whole { ids } = d.plan_prompt(&transcript(), &template()).unwrap() else {
+            panic!("the transcript fits one prompt");
+        };
         for m in markers {
             let id = id_of(family, m);
-            assert!(plan.ids.contains(&id), "{family:?}: {m} not a single id");
+            assert!(ids.contains(&id), "{family:?}: {m} not a single id");
         }
     }
 }

@@ -14,7 +14,9 @@ use tacet_core::draft::SamplingParams;
 use tacet_core::ports::{DraftProgress, Drafter};
 use tacet_core::template::{Template, TemplateSection};
 use tacet_core::transcript::{Segment, Transcript};
-use tacet_llm::{tokenizer_from_gguf, ChatTemplate, GgufDrafter, LlmError, LlmOptions, ModelInfo};
+use tacet_llm::{
+    tokenizer_from_gguf, ChatTemplate, GgufDrafter, LlmError, LlmOptions, ModelInfo, PromptPlan,
+};
 
 const SMOLLM2_SHA256: &str = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53";
 
@@ -41,6 +43,7 @@ fn drafter() -> Option<MutexGuard<'static, GgufDrafter>> {
             sampling: test_sampling(),
             requantize_to_q8_0: true,
             requantize_all_to_q8_0: false,
+            max_context_tokens: None,
         };
         let info = ModelInfo {
             id: "smollm2-135m-instruct-q4_1".into(),
@@ -261,6 +264,7 @@ fn gemma3_drafts_every_section_with_provenance() {
         sampling: sampling.clone(),
         requantize_to_q8_0: true,
         requantize_all_to_q8_0: false,
+        max_context_tokens: None,
     };
     let info = ModelInfo {
         id: "gemma3-270m-q4_k_m".into(),
@@ -325,18 +329,13 @@ fn cancel_stops_the_draft() {
     );
 }
 
-#[test]
-fn long_transcript_keeps_beginning_and_end_and_records_the_omission() {
-    let Some(mut d) = drafter() else { return };
-    d.set_sampling(test_sampling());
-    let mut t = knee_visit();
-    assert_eq!(
-        d.plan_prompt(&t, &soap()).unwrap().omitted_transcript_chars,
-        0
-    );
+/// The knee visit with `n` segments of small talk put in its middle, the
+/// plan moved to the end of a long session.
+fn long_visit(n: u64) -> (Transcript, &'static str) {
     let filler = "We talked about the weather and the drive over here and nothing clinical at all.";
+    let mut t = knee_visit();
     let last = t.segments.split_off(6);
-    for i in 0..400 {
+    for i in 0..n {
         t.segments.push(Segment {
             id: 0,
             start_ms: 60_000 + i * 4000,
@@ -347,42 +346,114 @@ fn long_transcript_keeps_beginning_and_end_and_records_the_omission() {
         });
     }
     for mut s in last {
-        s.start_ms += 1_700_000;
-        s.end_ms += 1_700_000;
+        s.start_ms += 60_000 + n * 4000;
+        s.end_ms += 60_000 + n * 4000;
         t.segments.push(s);
     }
     for (i, s) in t.segments.iter_mut().enumerate() {
         s.id = i as u32;
     }
+    (t, filler)
+}
+
+#[test]
+fn a_long_session_is_planned_section_by_section_from_the_relevant_segments() {
+    let Some(mut d) = drafter() else { return };
+    d.set_sampling(test_sampling());
+    d.set_max_context_tokens(None);
+    assert!(matches!(
+        d.plan_prompt(&knee_visit(), &soap()).unwrap(),
+        PromptPlan::Whole { .. }
+    ));
+    let (t, filler) = long_visit(1200);
     let plan = d.plan_prompt(&t, &soap()).unwrap();
-    assert!(plan.omitted_segments > 0 && plan.omitted_segments <= 400);
+    let PromptPlan::BySection { sections } = &plan else {
+        panic!("a session longer than the context is drafted by section");
+    };
+    assert_eq!(sections.len(), 4);
+    let n = t.segments.len();
+    let at = |needle: &str| {
+        t.segments
+            .iter()
+            .position(|s| s.text.contains(needle))
+            .unwrap()
+    };
+    let (exam, bp, sprain, dose) = (
+        at("On examination"),
+        at("Blood pressure"),
+        at("sprain"),
+        at("ibuprofen"),
+    );
+    for (s, heading) in sections
+        .iter()
+        .zip(["SUBJECTIVE", "OBJECTIVE", "ASSESSMENT", "PLAN"])
+    {
+        assert_eq!(s.input.heading, heading);
+        assert!(s.ids.len() + 24 + 8 < d.context_length());
+        assert!(s.kept[0] && s.kept[1], "{heading}: the opening is kept");
+        assert!(s.input.segments_left_out > 0 && s.input.chars_left_out > 0);
+        assert_eq!(s.input.segments_used + s.input.segments_left_out, n as u32);
+        let text = d.tokenizer().decode(&s.ids, false).unwrap();
+        assert!(text.contains("left out"), "{heading}: the model is told");
+        assert!(
+            text.contains(heading),
+            "{heading}: the prompt names the section"
+        );
+    }
+    assert!(
+        sections[1].kept[exam] && sections[1].kept[bp],
+        "OBJECTIVE has the exam and the blood pressure"
+    );
+    assert!(sections[2].kept[sprain], "ASSESSMENT has the impression");
+    assert!(
+        sections[3].kept[dose],
+        "PLAN has the dose and the follow-up"
+    );
+    // Nothing clinical is unseen by every section; small talk is.
+    let (unseen, unseen_chars) = plan.unseen(&t);
+    assert!(unseen > 0);
+    assert_eq!(unseen_chars, unseen as u64 * filler.len() as u64);
+}
+
+#[test]
+fn a_long_session_drafts_every_section_and_records_what_each_left_out() {
+    let Some(mut d) = drafter() else { return };
+    d.set_sampling(test_sampling());
+    // A context of 768 positions makes a 40-segment visit "long" and keeps
+    // four section prompts quick on two cores.
+    d.set_max_context_tokens(Some(768));
+    let (t, filler) = long_visit(60);
+    let plan = d.plan_prompt(&t, &soap()).unwrap();
+    assert!(matches!(plan, PromptPlan::BySection { .. }));
+    let (draft, streamed_sections, _) = run_draft(&mut d, &t);
+    d.set_max_context_tokens(None);
+    eprintln!("{}", draft.render_text());
+    let headings: Vec<&str> = draft.sections.iter().map(|s| s.heading.as_str()).collect();
+    assert_eq!(headings, ["SUBJECTIVE", "OBJECTIVE", "ASSESSMENT", "PLAN"]);
+    assert_eq!(streamed_sections, headings);
+    let p = &draft.provenance;
+    assert_eq!(p.section_inputs.len(), 4);
+    assert_eq!(p.sections_missing_transcript().count(), 4);
+    assert!(
+        p.prompt_tokens as usize > 4 * 400,
+        "four prompts read: {}",
+        p.prompt_tokens
+    );
+    assert!(p.omitted_transcript_chars > 0);
     assert_eq!(
-        plan.omitted_transcript_chars,
-        plan.omitted_segments as u64 * filler.len() as u64
-    );
-    let reserve = 4 * (24 + 8);
-    assert!(
-        plan.ids.len() + reserve < d.context_length(),
-        "{} tokens",
-        plan.ids.len()
-    );
-    let text = d.tokenizer().decode(&plan.ids, false).unwrap();
-    assert!(
-        text.contains("My right knee has been hurting"),
-        "beginning kept"
-    );
-    assert!(text.contains("come back in two weeks"), "end kept");
-    assert!(
-        text.contains("left out"),
-        "the model is told a part is missing"
+        p.omitted_transcript_chars % filler.len() as u64,
+        0,
+        "only small talk was unseen"
     );
 }
 
 #[test]
 fn fail_template_too_long_for_the_context() {
     let Some(mut d) = drafter() else { return };
+    // Longer than the context even for one section alone (sections that
+    // only together are too long are drafted one at a time).
     d.set_sampling(SamplingParams {
-        max_tokens_per_section: 2000,
+        max_tokens_per_section: 9000,
         ..test_sampling()
     });
     let never = AtomicBool::new(false);

@@ -837,6 +837,7 @@ impl TacetUi {
                     &draft,
                     st.templates.iter().find(|t| t.id == st.work.template_id),
                 );
+                st.work.coverage_notice = draft.provenance.coverage_notice();
                 st.work.focused = None;
                 st.screen = Screen::Review;
             }

@@ -25,8 +25,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tacet_core::ports::{AuditVerification, DeletionEntry, DeletionReceipt, SessionSummary};
 use tacet_core::{
-    Draft, DraftSection, Provenance, Role, SamplingParams, Segment, SessionId, SessionState,
-    Template, Transcript, UserName,
+    Draft, DraftSection, Provenance, Role, SamplingParams, SectionInput, Segment, SessionId,
+    SessionState, Template, Transcript, UserName,
 };
 
 /// What the fake saw; shared with the test.
@@ -53,6 +53,9 @@ pub struct FakeLog {
     pub retention: Option<(f64, f64)>,
     /// Models the fake "imported", by id.
     pub imported_models: Vec<String>,
+    /// Set by a test: drafts come from a session too long for the model,
+    /// drafted section by section with part of the transcript left out.
+    pub long_session: bool,
 }
 
 /// The fake's input devices: (id, name, is_default).
@@ -475,6 +478,20 @@ impl FakeBackend {
                         text,
                     });
                 }
+                let long_session = self.log().long_session;
+                let section_inputs = if long_session {
+                    sections
+                        .iter()
+                        .map(|s| SectionInput {
+                            heading: s.heading.clone(),
+                            segments_used: 40,
+                            segments_left_out: 372,
+                            chars_left_out: 20_000,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 self.set_state(session, SessionState::Drafted);
                 self.grounding = Some((session, grounding.clone()));
                 self.events.push_back(Event::Drafted {
@@ -488,6 +505,7 @@ impl FakeBackend {
                             sampling: SamplingParams::default(),
                             prompt_tokens: 10,
                             omitted_transcript_chars: 0,
+                            section_inputs,
                         },
                     },
                 });

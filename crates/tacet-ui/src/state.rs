@@ -215,6 +215,9 @@ pub struct Work {
     /// Text as the model writes it (headers and tokens).
     pub live_draft: String,
     pub sections: Vec<SectionReview>,
+    /// What the model did not read of the transcript, in plain words
+    /// ([`tacet_core::Provenance::coverage_notice`]); shown above the draft.
+    pub coverage_notice: Option<String>,
     /// The draft checked against the transcript; `None` until it arrives.
     pub grounding: Option<GroundingView>,
     /// One per grounding sentence (only flagged ones are ever ticked).

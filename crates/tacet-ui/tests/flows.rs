@@ -124,6 +124,27 @@ fn the_clinician_flow_from_unlock_to_destroyed_session() {
 }
 
 #[test]
+fn a_long_session_draft_says_what_the_model_did_not_read() {
+    let (mut h, _) = harness();
+    to_review(&mut h);
+    assert!(
+        texts_containing(&h, "too long for the model").is_empty(),
+        "no notice when the model read everything"
+    );
+    drop(h);
+    let (mut h, probe) = harness();
+    probe.log().long_session = true;
+    to_review(&mut h);
+    let shown = texts_containing(&h, "too long for the model");
+    assert!(!shown.is_empty(), "the notice is shown");
+    assert!(
+        shown[0].contains("DATA from 40 of 412 segments"),
+        "{shown:?}"
+    );
+    assert!(shown[0].contains("Check the transcript"), "{shown:?}");
+}
+
+#[test]
 fn save_as_text_exports_the_attested_text_once() {
     let (mut h, probe) = harness();
     to_review(&mut h);

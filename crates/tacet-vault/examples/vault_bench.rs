@@ -164,6 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sampling: SamplingParams::default(),
             prompt_tokens: 10,
             omitted_transcript_chars: 0,
+            section_inputs: Vec::new(),
         },
     };
     let second: Vec<f32> = (0..16_000)

@@ -66,6 +66,7 @@ fn draft() -> Draft {
             sampling: SamplingParams::default(),
             prompt_tokens: 10,
             omitted_transcript_chars: 0,
+            section_inputs: Vec::new(),
         },
     }
 }

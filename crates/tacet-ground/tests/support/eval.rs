@@ -142,6 +142,7 @@ pub fn draft_of(note: &str) -> Draft {
             sampling: SamplingParams::default(),
             prompt_tokens: 0,
             omitted_transcript_chars: 0,
+            section_inputs: Vec::new(),
         },
     }
 }

@@ -58,6 +58,11 @@ pub fn show(
         RichText::new("Accept or edit every section and answer every flag, then attest. Click a sentence to see its evidence in the transcript. Nothing can be copied or exported before you attest.")
             .color(t.palette.text_weak),
     );
+    if let Some(notice) = &st.work.coverage_notice {
+        t.banner(t.palette.warning).show(ui, |ui| {
+            ui.label(RichText::new(notice));
+        });
+    }
     ui.add_space(t.space_s);
     let attest_height = 170.0;
     let height = (ui.available_height() - attest_height).max(200.0);

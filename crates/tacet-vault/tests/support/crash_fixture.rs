@@ -56,6 +56,7 @@ pub fn draft(id: SessionId) -> Draft {
             sampling: SamplingParams::default(),
             prompt_tokens: 1,
             omitted_transcript_chars: 0,
+            section_inputs: Vec::new(),
         },
     }
 }
