@@ -85,6 +85,9 @@ struct FakeLive {
 /// not have.
 pub const FAKE_FLAGGED_SENTENCE: &str = "Start aspirin 500 mg daily.";
 /// The transcript segment that says the real dose.
+/// A segment of the fake's WAV transcript the engine was unsure of
+/// (confidence 0.3): the review screen marks it.
+pub const FAKE_UNSURE_SEGMENT: &str = "She mentioned something about the bursa.";
 pub const FAKE_DOSE_SEGMENT: &str = "Take aspirin 81 mg daily.";
 
 /// A test's view of the fake.
@@ -364,6 +367,14 @@ impl FakeBackend {
                             speaker: None,
                             text: FAKE_DOSE_SEGMENT.into(),
                             confidence: 0.9,
+                        },
+                        Segment {
+                            id: 2,
+                            start_ms: 6000,
+                            end_ms: 9000,
+                            speaker: None,
+                            text: FAKE_UNSURE_SEGMENT.into(),
+                            confidence: 0.3,
                         },
                     ],
                     model_sha256: "0".repeat(64),

@@ -7,6 +7,7 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use tacet_ui::fake::{
     FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN, FAKE_DOSE_SEGMENT, FAKE_FLAGGED_SENTENCE,
+    FAKE_UNSURE_SEGMENT,
 };
 use tacet_ui::{Screen, TacetUi};
 
@@ -142,6 +143,14 @@ fn a_long_session_draft_says_what_the_model_did_not_read() {
         "{shown:?}"
     );
     assert!(shown[0].contains("Check the transcript"), "{shown:?}");
+}
+
+#[test]
+fn the_review_transcript_marks_words_the_engine_was_unsure_of() {
+    let (mut h, _) = harness();
+    to_review(&mut h);
+    h.get_by_label(&format!("[00:06] {FAKE_UNSURE_SEGMENT} (unsure)"));
+    h.get_by_label(&format!("[00:03] {FAKE_DOSE_SEGMENT}"));
 }
 
 #[test]

@@ -14,7 +14,7 @@
 
 use super::{chip, field};
 use crate::app::{attest_blocker, flags_unresolved};
-use crate::backend::SentenceView;
+use crate::backend::{SentenceView, LOW_CONFIDENCE_BELOW};
 use crate::state::{FlagAcceptance, SectionReview, SectionStatus, UiCommand, ViewState, Work};
 use crate::tokens::Tokens;
 use egui::RichText;
@@ -220,16 +220,32 @@ pub fn show(
                     }
                     for seg in &transcript.segments {
                         let secs = seg.start_ms / 1000;
-                        let line =
-                            format!("[{:02}:{:02}] {}", secs / 60, secs % 60, seg.text.trim());
+                        let unsure = seg.confidence < LOW_CONFIDENCE_BELOW;
+                        let line = format!(
+                            "[{:02}:{:02}] {}{}",
+                            secs / 60,
+                            secs % 60,
+                            seg.text.trim(),
+                            if unsure { " (unsure)" } else { "" }
+                        );
+                        // Words the engine was unsure of, marked as on the
+                        // record screen: check them against the audio.
+                        let text = if unsure {
+                            RichText::new(line).underline().color(t.palette.warning)
+                        } else {
+                            RichText::new(line)
+                        };
                         if !highlighted.contains(&seg.id) {
-                            ui.label(line);
+                            let r = ui.label(text);
+                            if unsure {
+                                r.on_hover_text("The engine was unsure of these words.");
+                            }
                             continue;
                         }
                         let r = t.banner(t.palette.accent).show(ui, |ui| {
                             ui.set_width(ui.available_width());
                             chip(ui, t, "evidence", t.palette.accent);
-                            ui.label(line);
+                            ui.label(text);
                         });
                         if *scroll_to_evidence && highlighted.first() == Some(&seg.id) {
                             r.response.scroll_to_me(Some(egui::Align::Center));
