@@ -170,7 +170,12 @@ impl KvBuffer {
             let grown = Tensor::zeros((b, heads, new_cap, hd), src.dtype(), src.device())?;
             if let Some(old) = &self.data {
                 if pos > 0 {
-                    grown.slice_set(&old.narrow(2, 0, pos.min(self.len))?, 2, 0)?;
+                    // A prefix of dim 2 is a strided view when there is
+                    // more than one head: slice_set needs it contiguous
+                    // (a header fed across the capacity boundary failed
+                    // the whole draft).
+                    let kept = old.narrow(2, 0, pos.min(self.len))?.contiguous()?;
+                    grown.slice_set(&kept, 2, 0)?;
                 }
             }
             self.data = Some(grown);
@@ -432,4 +437,45 @@ pub(crate) fn check_context(index_pos: usize, seq_len: usize, context_length: us
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device};
+
+    fn positions(heads: usize, from: usize, n: usize, hd: usize) -> Tensor {
+        let data: Vec<f32> = (0..heads)
+            .flat_map(|h| {
+                (from..from + n)
+                    .flat_map(move |p| (0..hd).map(move |i| (h * 100_000 + p * 10 + i) as f32))
+            })
+            .collect();
+        Tensor::from_vec(data, (1, heads, n, hd), &Device::Cpu).unwrap()
+    }
+
+    #[test]
+    fn the_kv_cache_grows_under_a_write_that_straddles_its_capacity() {
+        let (heads, hd) = (3, 4);
+        let mut kv = KvBuffer::new();
+        let first = KV_CACHE_INITIAL_POSITIONS - 4;
+        kv.write(&positions(heads, 0, first, hd), 0).unwrap();
+        // Six positions across the boundary: the cache must grow and keep
+        // what it held.
+        let all = kv.write(&positions(heads, first, 6, hd), first).unwrap();
+        assert_eq!(all.dims4().unwrap(), (1, heads, first + 6, hd));
+        let got = all
+            .to_dtype(DType::F32)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let want = positions(heads, 0, first + 6, hd)
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(got, want);
+    }
 }
