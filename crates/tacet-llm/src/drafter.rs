@@ -346,7 +346,8 @@ impl DraftError {
     fn into_engine(self) -> EngineError {
         match self {
             DraftError::Cancelled => EngineError("drafting was cancelled".to_string()),
-            DraftError::Llm(e) => EngineError(format!("drafting failed: {e}")),
+            // The application layer says "drafting failed" (once).
+            DraftError::Llm(e) => EngineError(e.to_string()),
         }
     }
 }
