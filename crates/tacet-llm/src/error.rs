@@ -46,6 +46,33 @@ pub enum LlmError {
 
 impl From<candle_core::Error> for LlmError {
     fn from(e: candle_core::Error) -> Self {
+        // With RUST_BACKTRACE set, candle wraps its errors with a stack
+        // trace that its Display prints: a clinician's error box gets the
+        // message, not the trace.
+        let mut e = e;
+        while let candle_core::Error::WithBacktrace { inner, .. } = e {
+            e = *inner;
+        }
         LlmError::Inference(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_candle_error_keeps_its_message_and_drops_the_backtrace() {
+        let inner = candle_core::Error::Msg("slice-set only supports contiguous tensors".into());
+        let wrapped = candle_core::Error::WithBacktrace {
+            inner: Box::new(inner),
+            backtrace: Box::new(std::backtrace::Backtrace::force_capture()),
+        };
+        let e = LlmError::from(wrapped).to_string();
+        assert!(
+            e.contains("slice-set only supports contiguous tensors"),
+            "{e}"
+        );
+        assert!(!e.contains("\n"), "{e}");
     }
 }
