@@ -38,6 +38,20 @@ impl Linear {
         Ok(Linear::Candle { q, mm })
     }
 
+    /// Rows `ids` of the matrix in f32, `(…ids, cols)`: the lookup of a
+    /// tied embedding table.
+    pub(crate) fn rows(&self, ids: &Tensor) -> Result<Tensor> {
+        match self {
+            Linear::Ours { m, .. } => {
+                let flat = ids.flatten_all()?.to_dtype(DType::U32)?.to_vec1::<u32>()?;
+                let mut shape = ids.dims().to_vec();
+                shape.push(m.cols());
+                Tensor::from_vec(m.dequantize_rows(&flat)?, shape, &Device::Cpu)
+            }
+            Linear::Candle { q, .. } => q.embedding(ids),
+        }
+    }
+
     pub(crate) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
         let rows = xs.elem_count() / xs.dim(candle_core::D::Minus1)?;
         match self {
@@ -61,6 +75,54 @@ impl Linear {
                     mm.forward(xs)
                 }
             }
+        }
+    }
+}
+
+/// The token embedding table: a tensor of its own, or, when the file ties
+/// it to the output matrix (no `output.weight`), that matrix, so a tied
+/// model holds one copy of the table instead of two (Gemma 3 270M's is
+/// 262,144 × 640, 178 MB as Q8_0).
+pub(crate) enum Embeddings {
+    Own(QTensor),
+    TiedToOutput,
+}
+
+impl Embeddings {
+    /// Reads `token_embd.weight` unless the output matrix is the same table.
+    pub(crate) fn from_gguf<R: std::io::Read + std::io::Seek>(
+        ct: &Content,
+        reader: &mut R,
+    ) -> Result<Self> {
+        if ct.tensor_infos.contains_key("output.weight") {
+            Ok(Embeddings::Own(ct.tensor(
+                reader,
+                "token_embd.weight",
+                &Device::Cpu,
+            )?))
+        } else {
+            Ok(Embeddings::TiedToOutput)
+        }
+    }
+
+    /// The output matrix: `output.weight`, or the embedding table itself.
+    pub(crate) fn output_from_gguf<R: std::io::Read + std::io::Seek>(
+        ct: &Content,
+        reader: &mut R,
+    ) -> Result<Linear> {
+        let name = if ct.tensor_infos.contains_key("output.weight") {
+            "output.weight"
+        } else {
+            "token_embd.weight"
+        };
+        Linear::new(ct.tensor(reader, name, &Device::Cpu)?)
+    }
+
+    /// `(…tokens, hidden)` f32 rows for `tokens` (u32 ids).
+    pub(crate) fn lookup(&self, output: &Linear, tokens: &Tensor) -> Result<Tensor> {
+        match self {
+            Embeddings::Own(q) => q.embedding(tokens),
+            Embeddings::TiedToOutput => output.rows(tokens),
         }
     }
 }

@@ -33,11 +33,10 @@
 //! Gemma's `1 +` offset (the converter adds it).
 
 use crate::blocks::{
-    check_context, md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims, KvBuffer,
-    Linear, MaskCache, Projections,
+    check_context, md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims,
+    Embeddings, KvBuffer, Linear, MaskCache, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
-use candle_core::quantized::QTensor;
 use candle_core::{Device, IndexOp, Result, Tensor};
 use std::io::{Read, Seek};
 
@@ -66,7 +65,7 @@ struct Layer {
 }
 
 pub(crate) struct Gemma3 {
-    embeddings: QTensor,
+    embeddings: Embeddings,
     embed_scale: f64,
     layers: Vec<Layer>,
     norm: Tensor,
@@ -113,15 +112,11 @@ impl Gemma3 {
         };
         let local_rope = rope_tables(head_dim, LOCAL_ROPE_FREQ_BASE, 1.0, context_length)?;
         let global_rope = rope_tables(head_dim, freq_base, freq_scale, context_length)?;
-        let embeddings = ct.tensor(reader, "token_embd.weight", dev)?;
+        let embeddings = Embeddings::from_gguf(ct, reader)?;
         let norm = ct
             .tensor(reader, "output_norm.weight", dev)?
             .dequantize(dev)?;
-        let output = if ct.tensor_infos.contains_key("output.weight") {
-            ct.tensor(reader, "output.weight", dev)?
-        } else {
-            ct.tensor(reader, "token_embd.weight", dev)?
-        };
+        let output = Embeddings::output_from_gguf(ct, reader)?;
         let mut layers = Vec::with_capacity(blocks);
         for i in 0..blocks {
             let mut t = |name: &str| ct.tensor(reader, &format!("blk.{i}.{name}.weight"), dev);
@@ -153,7 +148,7 @@ impl Gemma3 {
             embed_scale: (embd as f64).sqrt(),
             layers,
             norm,
-            output: Linear::new(output)?,
+            output,
             local_rope,
             global_rope,
             dims: Dims {
@@ -201,7 +196,7 @@ impl Gemma3 {
         let global = rope(&self.global_rope)?;
         let d = self.dims;
         let window = self.sliding_window;
-        let mut x = (self.embeddings.embedding(tokens)? * self.embed_scale)?;
+        let mut x = (self.embeddings.lookup(&self.output, tokens)? * self.embed_scale)?;
         for layer in &mut self.layers {
             let (cos, sin) = if layer.sliding { &local } else { &global };
             let mask = masks

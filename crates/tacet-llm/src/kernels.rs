@@ -150,6 +150,25 @@ pub(crate) fn widen_to_q8_0(dtype: GgmlDType, blocks: &[u8]) -> Option<Vec<u8>> 
     Some(out)
 }
 
+/// One block of 32 values in f32.
+fn dequantize_block(format: Format, b: &[u8], o: &mut [f32]) {
+    match format {
+        Format::Q4_1 => {
+            let (d, m) = (f16_at(b, 0), f16_at(b, 2));
+            for j in 0..16 {
+                o[j] = d * f32::from(b[4 + j] & 0x0F) + m;
+                o[j + 16] = d * f32::from(b[4 + j] >> 4) + m;
+            }
+        }
+        Format::Q8_0 => {
+            let d = f16_at(b, 0);
+            for (v, q) in o.iter_mut().zip(&b[2..34]) {
+                *v = d * f32::from(*q as i8);
+            }
+        }
+    }
+}
+
 impl QuantMatrix {
     /// Takes the tensor's blocks when there is a kernel for its format and
     /// shape; `None` leaves it to candle.
@@ -222,25 +241,30 @@ impl QuantMatrix {
     /// The matrix in f32, row-major.
     pub(crate) fn dequantize(&self) -> Vec<f32> {
         let mut out = vec![0f32; self.rows * self.cols];
-        let bb = self.format.block_bytes();
+        let (format, bb) = (self.format, self.format.block_bytes());
         out.par_chunks_mut(BLOCK)
             .zip(self.blocks.par_chunks(bb))
-            .for_each(|(o, b)| match self.format {
-                Format::Q4_1 => {
-                    let (d, m) = (f16_at(b, 0), f16_at(b, 2));
-                    for j in 0..16 {
-                        o[j] = d * f32::from(b[4 + j] & 0x0F) + m;
-                        o[j + 16] = d * f32::from(b[4 + j] >> 4) + m;
-                    }
-                }
-                Format::Q8_0 => {
-                    let d = f16_at(b, 0);
-                    for (v, q) in o.iter_mut().zip(&b[2..34]) {
-                        *v = d * f32::from(*q as i8);
-                    }
-                }
-            });
+            .for_each(|(o, b)| dequantize_block(format, b, o));
         out
+    }
+
+    /// Rows `ids` in f32, one after the other: the lookup of a token
+    /// embedding table that is also the output matrix (a tied model keeps
+    /// one copy of it, here). An id past the last row is an error.
+    pub(crate) fn dequantize_rows(&self, ids: &[u32]) -> Result<Vec<f32>> {
+        let (rb, bb) = (self.row_bytes(), self.format.block_bytes());
+        let mut out = vec![0f32; ids.len() * self.cols];
+        for (&id, o) in ids.iter().zip(out.chunks_exact_mut(self.cols)) {
+            let id = id as usize;
+            if id >= self.rows {
+                candle_core::bail!("token id {id} is past the table's {} rows", self.rows);
+            }
+            let row = &self.blocks[id * rb..(id + 1) * rb];
+            for (o, b) in o.chunks_exact_mut(BLOCK).zip(row.chunks_exact(bb)) {
+                dequantize_block(self.format, b, o);
+            }
+        }
+        Ok(out)
     }
 
     /// `out[r] = W[r] · x` for every row `r`.
@@ -559,6 +583,26 @@ mod tests {
                 .to_vec1::<f32>()
                 .unwrap();
             assert_eq!(ours, theirs, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn row_lookup_matches_candle_embedding_and_refuses_ids_past_the_table() {
+        for format in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
+            let (q, m) = matrix(format, 9, 64, 3);
+            let ids = [8u32, 0, 3, 3];
+            let ours = m.dequantize_rows(&ids).unwrap();
+            let t = Tensor::new(&ids[..], &Device::Cpu).unwrap();
+            let theirs = q
+                .embedding(&t)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            assert_eq!(ours, theirs, "{format:?}");
+            let err = m.dequantize_rows(&[2, 9]).unwrap_err().to_string();
+            assert!(err.contains("token id 9"), "{err}");
         }
     }
 

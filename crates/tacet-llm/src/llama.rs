@@ -26,18 +26,19 @@
 //!   weighted sum are one loop per head instead of five candle ops.
 //! - **Quantized token embeddings.** The embedding table stays quantized and
 //!   rows are dequantized on lookup (candle dequantizes the whole table to
-//!   f32: 113 MB for SmolLM2's 49,152 × 576).
+//!   f32: 113 MB for SmolLM2's 49,152 × 576). A tied model (no
+//!   `output.weight`, as SmolLM2 and Gemma 3) looks its rows up in the
+//!   output matrix, so the table is held once, not twice.
 //!
 //! The matrix products run on [`crate::kernels`] (Q4_1, Q8_0) or candle's
 //! quantized matmul (other formats); `tests/golden.rs` holds the result to
 //! llama.cpp's logits.
 
 use crate::blocks::{
-    check_context, md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims, KvBuffer,
-    Linear, MaskCache, Projections,
+    check_context, md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims,
+    Embeddings, KvBuffer, Linear, MaskCache, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
-use candle_core::quantized::QTensor;
 use candle_core::{Device, IndexOp, Result, Tensor};
 use std::io::{Read, Seek};
 
@@ -53,7 +54,7 @@ struct Layer {
 }
 
 pub(crate) struct Llama {
-    embeddings: QTensor,
+    embeddings: Embeddings,
     layers: Vec<Layer>,
     norm: Tensor,
     output: Linear,
@@ -88,16 +89,11 @@ impl Llama {
         let freq_base = md_f32(ct, "llama.rope.freq_base").unwrap_or(10_000.0);
         let head_dim = embd / n_head;
         let (cos, sin) = rope_tables(rope_dim, freq_base, 1.0, context_length)?;
-        let embeddings = ct.tensor(reader, "token_embd.weight", dev)?;
+        let embeddings = Embeddings::from_gguf(ct, reader)?;
         let norm = ct
             .tensor(reader, "output_norm.weight", dev)?
             .dequantize(dev)?;
-        let output = if ct.tensor_infos.contains_key("output.weight") {
-            ct.tensor(reader, "output.weight", dev)?
-        } else {
-            // Tied output: a second copy of the (quantized) embedding table.
-            ct.tensor(reader, "token_embd.weight", dev)?
-        };
+        let output = Embeddings::output_from_gguf(ct, reader)?;
         let mut layers = Vec::with_capacity(blocks);
         for i in 0..blocks {
             let mut t = |name: &str| ct.tensor(reader, &format!("blk.{i}.{name}.weight"), dev);
@@ -116,7 +112,7 @@ impl Llama {
             embeddings,
             layers,
             norm,
-            output: Linear::new(output)?,
+            output,
             cos,
             sin,
             dims: Dims {
@@ -152,7 +148,7 @@ impl Llama {
         let cos = self.cos.narrow(0, index_pos, seq_len)?;
         let sin = self.sin.narrow(0, index_pos, seq_len)?;
         let d = self.dims;
-        let mut x = self.embeddings.embedding(tokens)?;
+        let mut x = self.embeddings.lookup(&self.output, tokens)?;
         for layer in &mut self.layers {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, d.eps)?;
             let attn = attention(layer, &h, d, mask.as_ref(), &cos, &sin, index_pos)?;
