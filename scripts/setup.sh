@@ -37,5 +37,11 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 cargo --version
 
+# Every crate in Cargo.lock, for all platforms: the build fetches only this
+# machine's, but the workspace tidy tests read `cargo metadata --offline`,
+# which needs every manifest in the lock file (accesskit_ios and the like).
+echo "== fetching the crates in Cargo.lock"
+cargo fetch --locked
+
 echo "== fetching the default models (pinned versions; verified by SHA-256 at import)"
 scripts/fetch-models.sh
