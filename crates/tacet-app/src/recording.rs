@@ -824,6 +824,7 @@ mod tests {
             speaker: None,
             text: text.into(),
             confidence: 1.0,
+            unsure: Vec::new(),
         }
     }
 

@@ -7,14 +7,16 @@
 //! at creation). All decoding settings are set explicitly rather than
 //! inherited from whisper.cpp's defaults.
 
-use crate::guards::{cut_repetition_loop, is_non_speech, is_silent};
+use crate::guards::{
+    cut_repetition_loop, is_non_speech, is_silent, unsure_word_spans, TokenProb, UNSURE_TOKEN_BELOW,
+};
 use crate::wer::normalize_words;
 use crate::AsrError;
 use std::io::Read;
 use std::os::raw::c_int;
 use std::path::{Path, PathBuf};
 use tacet_core::ports::{EngineError, Transcriber};
-use tacet_core::{Segment, Speaker, Transcript};
+use tacet_core::{Segment, Speaker, TextSpan, Transcript};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
 /// The first four bytes of a ggml whisper model, read as a little-endian u32
@@ -294,7 +296,7 @@ impl WhisperTranscriber {
         state.full(params, input).map_err(engine)?;
 
         let eot = self.ctx.token_eot();
-        let mut raw: Vec<(u64, u64, String, f32)> = Vec::new();
+        let mut raw: Vec<(u64, u64, String, f32, Vec<TextSpan>)> = Vec::new();
         for i in 0..state.full_n_segments() {
             let Some(seg) = state.get_segment(i) else {
                 continue;
@@ -305,15 +307,23 @@ impl WhisperTranscriber {
             }
             let text = cut_repetition_loop(&text).unwrap_or(text);
             let (mut sum, mut n) = (0.0f32, 0u32);
+            let mut tokens = Vec::new();
             for t in 0..seg.n_tokens() {
                 if let Some(tok) = seg.get_token(t) {
                     // Special and timestamp tokens have ids from EOT up.
                     if tok.token_id() < eot {
-                        sum += tok.token_probability();
+                        let probability = tok.token_probability();
+                        sum += probability;
                         n += 1;
+                        // A token without bytes marks nothing (and the
+                        // spans are dropped if the words then disagree).
+                        if let Ok(bytes) = tok.to_bytes() {
+                            tokens.push(TokenProb { bytes, probability });
+                        }
                     }
                 }
             }
+            let unsure = unsure_word_spans(&tokens, &text, UNSURE_TOKEN_BELOW);
             let confidence = if n == 0 {
                 1.0
             } else {
@@ -321,13 +331,13 @@ impl WhisperTranscriber {
             };
             let start_ms = (seg.start_timestamp().max(0) as u64 * 10).min(audio_ms);
             let end_ms = (seg.end_timestamp().max(0) as u64 * 10).clamp(start_ms, audio_ms);
-            raw.push((start_ms, end_ms, text, confidence));
+            raw.push((start_ms, end_ms, text, confidence, unsure));
         }
 
         // A run of identical segments is a decoding loop: keep the first.
         let mut run = 0usize;
         let mut prev_norm: Vec<String> = Vec::new();
-        for (start_ms, end_ms, text, confidence) in raw {
+        for (start_ms, end_ms, text, confidence, unsure) in raw {
             let norm = normalize_words(&text);
             if norm == prev_norm {
                 run += 1;
@@ -345,6 +355,7 @@ impl WhisperTranscriber {
                 speaker,
                 text,
                 confidence,
+                unsure,
             });
         }
         Ok(transcript)

@@ -161,6 +161,63 @@ fn demo_visit_matches_its_script() {
     assert!(wer <= 0.15, "WER {wer}");
 }
 
+/// Unsure marks are whole words of the segment's text, few on clear speech
+/// and more once the same speech is buried in noise.
+#[test]
+fn unsure_words_are_whole_words_few_when_clear_more_in_noise() {
+    let Some(mut asr) = load() else {
+        return;
+    };
+    let wav = workspace_root().join("assets/demo/visit.wav");
+    if !wav.is_file() {
+        eprintln!("skipping: no demo asset at {}", wav.display());
+        return;
+    }
+    let clear = read_16k(&wav);
+    let clear = &clear[..clear.len().min(30 * 16_000)];
+    let rms = (clear.iter().map(|v| v * v).sum::<f32>() / clear.len() as f32).sqrt();
+    let noisy: Vec<f32> = clear
+        .iter()
+        .zip(white_noise(clear.len(), rms * NOISE_TO_SPEECH_RMS))
+        .map(|(s, n)| (s + n).clamp(-1.0, 1.0))
+        .collect();
+    let mut counts = Vec::new();
+    for (name, audio) in [("clear", clear), ("noisy", &noisy[..])] {
+        let t = asr.transcribe(audio).unwrap();
+        let (mut words, mut marked) = (0usize, 0usize);
+        for s in &t.segments {
+            let text = s.text.as_str();
+            let mut at = 0;
+            for span in &s.unsure {
+                let (a, b) = (span.start_byte as usize, span.end_byte as usize);
+                assert!(at <= a && a < b && b <= text.len(), "{name}: {span:?}");
+                assert!(text.is_char_boundary(a) && text.is_char_boundary(b));
+                let before = text[..a].chars().next_back();
+                let after = text[b..].chars().next();
+                assert!(before.is_none_or(char::is_whitespace), "{name}: {span:?}");
+                assert!(after.is_none_or(char::is_whitespace), "{name}: {span:?}");
+                at = b;
+            }
+            words += text.split_whitespace().count();
+            marked += s
+                .unsure_words()
+                .iter()
+                .map(|w| w.split_whitespace().count())
+                .sum::<usize>();
+        }
+        // Counts only: the demo is a scripted, invented visit.
+        eprintln!("{name}: {marked} of {words} words marked unsure");
+        counts.push((words, marked));
+    }
+    let (clear_words, clear_marked) = counts[0];
+    let (_, noisy_marked) = counts[1];
+    assert!(clear_marked * 10 <= clear_words, "{counts:?}");
+    assert!(noisy_marked > clear_marked, "{counts:?}");
+}
+
+/// Noise RMS relative to the speech's for the test above.
+const NOISE_TO_SPEECH_RMS: f32 = 1.0;
+
 #[test]
 fn fail_wrong_magic_is_an_error_not_an_abort() {
     let dir = tempfile::tempdir().unwrap();

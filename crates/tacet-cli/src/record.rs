@@ -125,7 +125,7 @@ impl Printer {
             self.tentative_shown = false;
         }
         for s in &p.committed {
-            let _ = writeln!(out, "[{}] {}", mm_ss(s.start_ms), s.text.trim());
+            let _ = writeln!(out, "[{}] {}", mm_ss(s.start_ms), s.marked_text().0);
         }
         if self.tty {
             let text: Vec<&str> = p.tentative.iter().map(|s| s.text.trim()).collect();
@@ -381,7 +381,7 @@ pub fn recover(
         }
     );
     println!("Session {id} recovered");
-    print!("{}", r.transcript.to_text());
+    print!("{}", r.transcript.to_review_text());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -419,7 +419,7 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
                         .session(id)
                         .content(&t.to_bytes()),
                 )?;
-                print!("{}", t.to_text());
+                print!("{}", t.to_review_text());
                 Ok(ExitCode::SUCCESS)
             })
         }
@@ -472,7 +472,7 @@ fn new_session(
         transcript.segments.len(),
         started.elapsed().as_secs_f64()
     );
-    print!("{}", transcript.to_text());
+    print!("{}", transcript.to_review_text());
     Ok(session)
 }
 

@@ -22,7 +22,7 @@ pub use ids::{Actor, PatientRef, Role, SessionId, UserName};
 pub use lifecycle::{LifecycleError, SessionState};
 pub use review::{AttestedNote, GateError};
 pub use template::{Template, TemplateError, TemplateSection};
-pub use transcript::{Segment, Speaker, Transcript};
+pub use transcript::{text_pieces, Segment, Speaker, TextSpan, Transcript};
 
 /// SHA-256 of some bytes, the one content hash the whole system uses.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {

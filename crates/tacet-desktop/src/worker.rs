@@ -1166,6 +1166,7 @@ mod tests {
                 speaker: None,
                 text: (*t).to_string(),
                 confidence: 0.9,
+                unsure: Vec::new(),
             })
             .collect(),
             model_sha256: String::new(),

@@ -159,6 +159,7 @@ pub fn transcript_from_dialogue(dialogue: &str) -> Transcript {
                     text,
                     // Written dialogue: no recogniser, so full confidence.
                     confidence: 1.0,
+                    unsure: Vec::new(),
                 });
             }
         }

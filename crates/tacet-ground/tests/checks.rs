@@ -22,6 +22,7 @@ fn transcript_with_confidence(lines: &[&str], confidence: f32) -> Transcript {
                 speaker: None,
                 text: (*t).to_string(),
                 confidence,
+                unsure: Vec::new(),
             })
             .collect(),
         model_sha256: String::new(),

@@ -25,6 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             speaker: None,
             text: l.split_once(": ").map(|(_, r)| r).unwrap_or(l).to_string(),
             confidence: 0.9,
+            unsure: Vec::new(),
         })
         .collect();
     let transcript = Transcript {

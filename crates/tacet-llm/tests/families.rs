@@ -350,6 +350,7 @@ fn transcript() -> Transcript {
                 speaker: None,
                 text: t.to_string(),
                 confidence: 1.0,
+                unsure: Vec::new(),
             })
             .collect(),
         model_sha256: "0".repeat(64),

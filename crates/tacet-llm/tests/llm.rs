@@ -102,6 +102,7 @@ fn knee_visit() -> Transcript {
                 speaker: None,
                 text: t.to_string(),
                 confidence: 1.0,
+                unsure: Vec::new(),
             })
             .collect(),
         model_sha256: "0".repeat(64),
@@ -343,6 +344,7 @@ fn long_visit(n: u64) -> (Transcript, &'static str) {
             speaker: None,
             text: filler.into(),
             confidence: 1.0,
+            unsure: Vec::new(),
         });
     }
     for mut s in last {

@@ -244,8 +244,8 @@ pub struct InputDevice {
 }
 
 /// Segments whose confidence (mean token probability) is below this are
-/// marked as uncertain on the Record screen.
-pub const LOW_CONFIDENCE_BELOW: f32 = 0.5;
+/// marked as uncertain on the record and review screens.
+pub use tacet_core::transcript::LOW_CONFIDENCE_BELOW;
 
 /// A piece of the live transcript. `text` is patient speech: shown, never
 /// logged.
@@ -255,18 +255,39 @@ pub struct LiveSegment {
     pub start_ms: u64,
     pub end_ms: u64,
     pub text: String,
-    /// The engine was unsure of these words ([`LOW_CONFIDENCE_BELOW`]).
+    /// The engine was unsure of the whole segment ([`LOW_CONFIDENCE_BELOW`]).
     pub low_confidence: bool,
+    /// The words of `text` it was unsure of (byte ranges of `text`).
+    pub unsure: Vec<tacet_core::TextSpan>,
 }
 
 impl LiveSegment {
     pub fn from_segment(s: &tacet_core::Segment) -> Self {
+        let text = s.text.trim();
+        // Spans are of the untrimmed text: shift them past what was trimmed.
+        let lead = (s.text.len() - s.text.trim_start().len()) as u32;
+        let unsure = s
+            .unsure
+            .iter()
+            .filter_map(|u| {
+                Some(tacet_core::TextSpan {
+                    start_byte: u.start_byte.checked_sub(lead)?,
+                    end_byte: u.end_byte.checked_sub(lead)?,
+                })
+            })
+            .collect();
         Self {
             start_ms: s.start_ms,
             end_ms: s.end_ms,
-            text: s.text.trim().to_string(),
+            text: text.to_string(),
             low_confidence: s.confidence < LOW_CONFIDENCE_BELOW,
+            unsure,
         }
+    }
+
+    /// `text` in pieces, each with whether the engine was unsure of it.
+    pub fn pieces(&self) -> Vec<(&str, bool)> {
+        tacet_core::text_pieces(&self.text, &self.unsure)
     }
 }
 

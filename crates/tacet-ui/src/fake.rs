@@ -359,6 +359,7 @@ impl FakeBackend {
                             speaker: None,
                             text: self.transcript_text.clone(),
                             confidence: 0.9,
+                            unsure: Vec::new(),
                         },
                         Segment {
                             id: 1,
@@ -367,6 +368,7 @@ impl FakeBackend {
                             speaker: None,
                             text: FAKE_DOSE_SEGMENT.into(),
                             confidence: 0.9,
+                            unsure: Vec::new(),
                         },
                         Segment {
                             id: 2,
@@ -375,6 +377,7 @@ impl FakeBackend {
                             speaker: None,
                             text: FAKE_UNSURE_SEGMENT.into(),
                             confidence: 0.3,
+                            unsure: Vec::new(),
                         },
                     ],
                     model_sha256: "0".repeat(64),
@@ -908,6 +911,7 @@ impl FakeBackend {
             speaker: None,
             text: text.into(),
             confidence: 0.9,
+            unsure: Vec::new(),
         };
         Transcript {
             language: "en".into(),
@@ -1007,6 +1011,7 @@ fn live_segment(start_ms: u64, text: &str, low_confidence: bool) -> LiveSegment 
         end_ms: start_ms + 1_000,
         text: text.into(),
         low_confidence,
+        unsure: Vec::new(),
     }
 }
 

@@ -148,6 +148,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 speaker: None,
                 text: "the patient reports a mild cough for three days and no fever".into(),
                 confidence: 0.9,
+                unsure: Vec::new(),
             })
             .collect(),
     };

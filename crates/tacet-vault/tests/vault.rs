@@ -48,6 +48,7 @@ fn transcript() -> Transcript {
             speaker: None,
             text: CANARY_SPEECH.into(),
             confidence: 0.9,
+            unsure: Vec::new(),
         }],
     }
 }

@@ -86,6 +86,7 @@ pub fn transcript_of(dialogue: &str) -> Transcript {
             speaker,
             text: text.trim().to_string(),
             confidence: 0.9,
+            unsure: Vec::new(),
         });
     }
     Transcript {

@@ -197,8 +197,95 @@ pub(crate) fn format_ms(ms: u64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
 }
 
+/// The hover text on words the engine was unsure of.
+pub(crate) const UNSURE_HOVER: &str =
+    "The engine was unsure of the underlined words: check them against the audio.";
+
+/// How one transcript segment is drawn: `prefix` (its time), its text with
+/// the words the engine was unsure of underlined in the warning colour (the
+/// whole text when the segment itself is below the confidence threshold),
+/// then `suffix`. The record and review screens both draw segments so.
+pub(crate) struct TranscriptLine<'a> {
+    pub prefix: &'a str,
+    pub pieces: &'a [(&'a str, bool)],
+    pub whole_unsure: bool,
+    pub suffix: &'a str,
+    pub colour: egui::Color32,
+    pub italics: bool,
+}
+
+impl TranscriptLine<'_> {
+    /// The line in the body font of `ui`.
+    pub(crate) fn job(&self, ui: &egui::Ui, t: &Tokens) -> egui::text::LayoutJob {
+        self.job_in(egui::TextStyle::Body.resolve(ui.style()), t)
+    }
+
+    fn job_in(&self, font_id: egui::FontId, t: &Tokens) -> egui::text::LayoutJob {
+        let format = |unsure: bool| egui::TextFormat {
+            font_id: font_id.clone(),
+            color: if unsure {
+                t.palette.warning
+            } else {
+                self.colour
+            },
+            italics: self.italics,
+            underline: if unsure {
+                egui::Stroke::new(1.0, t.palette.warning)
+            } else {
+                egui::Stroke::NONE
+            },
+            ..Default::default()
+        };
+        let mut job = egui::text::LayoutJob::default();
+        job.append(self.prefix, 0.0, format(self.whole_unsure));
+        for (text, unsure) in self.pieces {
+            job.append(text, 0.0, format(self.whole_unsure || *unsure));
+        }
+        job.append(self.suffix, 0.0, format(self.whole_unsure));
+        job
+    }
+
+    /// Whether any of it is marked.
+    pub(crate) fn any_unsure(&self) -> bool {
+        self.whole_unsure || self.pieces.iter().any(|(_, u)| *u)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::TranscriptLine;
+    use crate::tokens::Tokens;
+
+    #[test]
+    fn a_transcript_line_underlines_only_the_unsure_words() {
+        let t = Tokens::dark();
+        let pieces = [("Take ", false), ("metoprolol", true), (" daily.", false)];
+        let line = TranscriptLine {
+            prefix: "[00:03] ",
+            pieces: &pieces,
+            whole_unsure: false,
+            suffix: "",
+            colour: t.palette.text,
+            italics: false,
+        };
+        assert!(line.any_unsure());
+        let job = line.job_in(egui::FontId::proportional(14.0), &t);
+        assert_eq!(job.text, "[00:03] Take metoprolol daily.");
+        let underlined: Vec<&str> = job
+            .sections
+            .iter()
+            .filter(|s| s.format.underline != egui::Stroke::NONE)
+            .map(|s| &job.text[s.byte_range.start.0..s.byte_range.end.0])
+            .collect();
+        assert_eq!(underlined, vec!["metoprolol"]);
+        let warned = job
+            .sections
+            .iter()
+            .filter(|s| s.format.color == t.palette.warning)
+            .count();
+        assert_eq!(warned, 1);
+    }
+
     #[test]
     fn the_recording_clock() {
         assert_eq!(super::clock(0), "00:00");

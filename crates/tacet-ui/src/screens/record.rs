@@ -18,7 +18,7 @@
 //! - **The level meter is a progress bar in dBFS** (−60 to 0), so a screen
 //!   reader hears the level as a number.
 
-use super::{busy_line, chip, clock, field};
+use super::{busy_line, chip, clock, field, TranscriptLine, UNSURE_HOVER};
 use crate::backend::LiveLevel;
 use crate::state::{LivePhase, UiCommand, ViewState};
 use crate::tokens::Tokens;
@@ -306,13 +306,18 @@ fn live_transcript(ui: &mut egui::Ui, st: &ViewState, t: &Tokens) {
                 }
                 ui.horizontal_wrapped(|ui| {
                     for s in &live.committed {
-                        let mut text = RichText::new(&s.text).color(t.palette.text);
-                        if s.low_confidence {
-                            text = text.underline().color(t.palette.warning);
-                        }
-                        let r = ui.label(text);
-                        if s.low_confidence {
-                            r.on_hover_text("The engine was unsure of these words.");
+                        let pieces = s.pieces();
+                        let line = TranscriptLine {
+                            prefix: "",
+                            pieces: &pieces,
+                            whole_unsure: s.low_confidence,
+                            suffix: "",
+                            colour: t.palette.text,
+                            italics: false,
+                        };
+                        let r = ui.label(line.job(ui, t));
+                        if line.any_unsure() {
+                            r.on_hover_text(UNSURE_HOVER);
                         }
                     }
                     if !live.tentative.is_empty() {
@@ -322,12 +327,16 @@ fn live_transcript(ui: &mut egui::Ui, st: &ViewState, t: &Tokens) {
                                 .size(t.text_small),
                         );
                         for s in &live.tentative {
-                            let mut text =
-                                RichText::new(&s.text).italics().color(t.palette.text_weak);
-                            if s.low_confidence {
-                                text = text.underline();
-                            }
-                            ui.label(text);
+                            let pieces = s.pieces();
+                            let line = TranscriptLine {
+                                prefix: "",
+                                pieces: &pieces,
+                                whole_unsure: s.low_confidence,
+                                suffix: "",
+                                colour: t.palette.text_weak,
+                                italics: true,
+                            };
+                            ui.label(line.job(ui, t));
                         }
                     }
                 });

@@ -12,7 +12,7 @@
 //! When the edited text no longer lines up with the drafted sentences the
 //! section is shown whole, with the flagged sentences it still holds below.
 
-use super::{chip, field};
+use super::{chip, field, TranscriptLine, UNSURE_HOVER};
 use crate::app::{attest_blocker, flags_unresolved};
 use crate::backend::{SentenceView, LOW_CONFIDENCE_BELOW};
 use crate::state::{FlagAcceptance, SectionReview, SectionStatus, UiCommand, ViewState, Work};
@@ -221,24 +221,23 @@ pub fn show(
                     for seg in &transcript.segments {
                         let secs = seg.start_ms / 1000;
                         let unsure = seg.confidence < LOW_CONFIDENCE_BELOW;
-                        let line = format!(
-                            "[{:02}:{:02}] {}{}",
-                            secs / 60,
-                            secs % 60,
-                            seg.text.trim(),
-                            if unsure { " (unsure)" } else { "" }
-                        );
+                        let prefix = format!("[{:02}:{:02}] ", secs / 60, secs % 60);
+                        let pieces = seg.pieces();
                         // Words the engine was unsure of, marked as on the
                         // record screen: check them against the audio.
-                        let text = if unsure {
-                            RichText::new(line).underline().color(t.palette.warning)
-                        } else {
-                            RichText::new(line)
+                        let line = TranscriptLine {
+                            prefix: &prefix,
+                            pieces: &pieces,
+                            whole_unsure: unsure,
+                            suffix: if unsure { " (unsure)" } else { "" },
+                            colour: t.palette.text,
+                            italics: false,
                         };
+                        let text = line.job(ui, t);
                         if !highlighted.contains(&seg.id) {
                             let r = ui.label(text);
-                            if unsure {
-                                r.on_hover_text("The engine was unsure of these words.");
+                            if line.any_unsure() {
+                                r.on_hover_text(UNSURE_HOVER);
                             }
                             continue;
                         }

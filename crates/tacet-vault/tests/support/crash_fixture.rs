@@ -38,6 +38,7 @@ pub fn transcript(id: SessionId) -> Transcript {
             speaker: None,
             text: format!("visit {id}"),
             confidence: 0.9,
+            unsure: Vec::new(),
         }],
     }
 }
