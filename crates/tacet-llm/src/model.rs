@@ -51,9 +51,8 @@ use candle_core::quantized::gguf_file::{Content, TensorInfo, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 use candle_transformers::models::{quantized_phi3, quantized_qwen2, quantized_qwen3};
-use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::{Cursor, Read, Seek};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Positions a draft may use whatever the file declares: bounds the KV
@@ -148,70 +147,179 @@ fn should_requantize(arch: Arch, dtype: GgmlDType, all: bool) -> bool {
     }
 }
 
-/// Reads every tensor, converting Q4_1/Q5_x to Q8_0, into an in-memory
-/// tensor store that candle's loader reads like a file.
-fn tensor_store(
+/// A new tensor table over the file: the tensors `convert` picks are
+/// read, converted to Q8_0 and held in memory; every other tensor is left
+/// in the file and read from there when the model code asks for it. Only
+/// the converted tensors are held twice while the model loads, not the
+/// whole file (Gemma 3 270M: its 81 Q5_0 matrices, instead of all 236
+/// tensors grown into one buffer).
+fn tensor_store<'f>(
     convert: impl Fn(GgmlDType) -> bool,
     ct: &Content,
-    file: &mut std::fs::File,
+    file: &'f mut std::fs::File,
     path: &Path,
-) -> Result<(Content, Cursor<Vec<u8>>, usize), LlmError> {
+) -> Result<(Content, SplicedTensors<'f>, usize), LlmError> {
     let weights_err = |problem: String| LlmError::Weights {
         path: path.to_path_buf(),
         problem,
     };
     let mut names: Vec<&String> = ct.tensor_infos.keys().collect();
     names.sort();
-    let mut data = Vec::new();
+    let mut pieces = Vec::with_capacity(names.len());
     let mut infos = HashMap::new();
     let mut converted = 0;
+    let mut at = 0u64;
     for name in names {
-        let q = ct
-            .tensor(file, name, &Device::Cpu)
-            .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
-        let (dtype, bytes) = if convert(q.dtype()) {
+        let info = &ct.tensor_infos[name];
+        let (dtype, source) = if convert(info.ggml_dtype) {
             converted += 1;
+            let q = ct
+                .tensor(file, name, &Device::Cpu)
+                .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
             let raw = q
                 .data()
                 .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
-            if let Some(wide) = crate::kernels::widen_to_q8_0(q.dtype(), &raw) {
-                (GgmlDType::Q8_0, Cow::Owned(wide))
+            let bytes = if let Some(wide) = crate::kernels::widen_to_q8_0(q.dtype(), &raw) {
+                wide
             } else {
                 let f = q
                     .dequantize(&Device::Cpu)
                     .map_err(|e| weights_err(format!("dequantizing {name}: {e}")))?;
                 let q8 = QTensor::quantize(&f, GgmlDType::Q8_0)
                     .map_err(|e| weights_err(format!("requantizing {name}: {e}")))?;
-                let bytes = q8
-                    .data()
+                q8.data()
                     .map_err(|e| weights_err(format!("tensor {name}: {e}")))?
-                    .into_owned();
-                (GgmlDType::Q8_0, Cow::Owned(bytes))
-            }
+                    .into_owned()
+            };
+            (GgmlDType::Q8_0, Source::Memory(bytes))
         } else {
-            let bytes = q
-                .data()
-                .map_err(|e| weights_err(format!("tensor {name}: {e}")))?;
-            (q.dtype(), bytes)
+            let elems = info.shape.elem_count();
+            let block = info.ggml_dtype.block_size();
+            if !elems.is_multiple_of(block) {
+                return Err(weights_err(format!(
+                    "tensor {name}: {elems} values are not whole {block}-value blocks"
+                )));
+            }
+            let len = (elems / block * info.ggml_dtype.type_size()) as u64;
+            let offset = ct.tensor_data_offset + info.offset;
+            (info.ggml_dtype, Source::File { offset, len })
         };
-        let offset = data.len() as u64;
-        data.extend_from_slice(&bytes);
         infos.insert(
             name.clone(),
             TensorInfo {
                 ggml_dtype: dtype,
-                shape: q.shape().clone(),
-                offset,
+                shape: info.shape.clone(),
+                offset: at,
             },
         );
+        let len = source.len();
+        pieces.push(Piece { start: at, source });
+        at += len;
     }
     let store = Content {
         magic: ct.magic,
-        metadata: ct.metadata.clone(),
+        metadata: model_metadata(ct),
         tensor_infos: infos,
         tensor_data_offset: 0,
     };
-    Ok((store, Cursor::new(data), converted))
+    Ok((
+        store,
+        SplicedTensors {
+            file,
+            pieces,
+            pos: 0,
+            len: at,
+        },
+        converted,
+    ))
+}
+
+/// Where one tensor's bytes are.
+enum Source {
+    Memory(Vec<u8>),
+    File { offset: u64, len: u64 },
+}
+
+impl Source {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Memory(v) => v.len() as u64,
+            Source::File { len, .. } => *len,
+        }
+    }
+}
+
+struct Piece {
+    start: u64,
+    source: Source,
+}
+
+/// The tensor data of [`tensor_store`]'s table as one readable stream:
+/// pieces from memory and ranges of the file, one after the other.
+struct SplicedTensors<'f> {
+    file: &'f mut std::fs::File,
+    pieces: Vec<Piece>,
+    pos: u64,
+    len: u64,
+}
+
+impl Read for SplicedTensors<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos >= self.len || buf.is_empty() {
+            return Ok(0);
+        }
+        let i = self
+            .pieces
+            .partition_point(|p| p.start + p.source.len() <= self.pos);
+        let Some(piece) = self.pieces.get(i) else {
+            return Ok(0);
+        };
+        let within = self.pos - piece.start;
+        let left = piece.source.len() - within;
+        let n = (buf.len() as u64).min(left) as usize;
+        let got = match &piece.source {
+            Source::Memory(v) => {
+                let from = within as usize;
+                buf[..n].copy_from_slice(&v[from..from + n]);
+                n
+            }
+            Source::File { offset, .. } => {
+                self.file.seek(SeekFrom::Start(offset + within))?;
+                self.file.read(&mut buf[..n])?
+            }
+        };
+        self.pos += got as u64;
+        Ok(got)
+    }
+}
+
+impl Seek for SplicedTensors<'_> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        let target = match to {
+            SeekFrom::Start(n) => Some(n),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let Some(target) = target else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "seek before the start of the tensor data",
+            ));
+        };
+        self.pos = target;
+        Ok(target)
+    }
+}
+
+/// The metadata the model code reads: everything but the tokenizer's
+/// (Gemma 3's vocabulary alone is 262,144 strings and as many scores, which
+/// the loader would otherwise copy while the weights load).
+fn model_metadata(ct: &Content) -> HashMap<String, Value> {
+    ct.metadata
+        .iter()
+        .filter(|(k, _)| !k.starts_with("tokenizer."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// The architectures with model code here.
@@ -522,7 +630,7 @@ pub(crate) fn load_weights(
     } else {
         let mut header = Content {
             magic: ct.magic,
-            metadata: ct.metadata.clone(),
+            metadata: model_metadata(ct),
             tensor_infos: ct
                 .tensor_infos
                 .iter()
@@ -551,6 +659,58 @@ pub(crate) fn load_weights(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_spliced_tensor_data_reads_as_its_pieces_one_after_the_other() {
+        use std::io::Write;
+        let mut f = tempfile::tempfile().unwrap();
+        let on_disk: Vec<u8> = (0..200u8).collect();
+        f.write_all(&on_disk).unwrap();
+        let pieces = vec![
+            Piece {
+                start: 0,
+                source: Source::File {
+                    offset: 10,
+                    len: 30,
+                },
+            },
+            Piece {
+                start: 30,
+                source: Source::Memory(vec![0xAA; 17]),
+            },
+            Piece {
+                start: 47,
+                source: Source::File {
+                    offset: 150,
+                    len: 50,
+                },
+            },
+        ];
+        let mut expected = on_disk[10..40].to_vec();
+        expected.extend([0xAA; 17]);
+        expected.extend(&on_disk[150..200]);
+        let mut s = SplicedTensors {
+            file: &mut f,
+            pieces,
+            pos: 0,
+            len: 97,
+        };
+        let mut all = Vec::new();
+        s.read_to_end(&mut all).unwrap();
+        assert_eq!(all, expected);
+        // Reads that start inside a piece and cross into the next.
+        for start in [0u64, 5, 29, 30, 46, 47, 90] {
+            s.seek(SeekFrom::Start(start)).unwrap();
+            let mut buf = vec![0u8; 20.min(97 - start as usize)];
+            s.read_exact(&mut buf).unwrap();
+            assert_eq!(buf, expected[start as usize..start as usize + buf.len()]);
+        }
+        assert_eq!(s.seek(SeekFrom::End(-7)).unwrap(), 90);
+        assert!(s.seek(SeekFrom::Current(-100)).is_err());
+        // Past the end: nothing, not an error (read_exact then fails).
+        s.seek(SeekFrom::Start(97)).unwrap();
+        assert!(s.read_exact(&mut [0u8; 1]).is_err());
+    }
 
     fn content(md: &[(&str, Value)]) -> Content {
         Content {
