@@ -37,6 +37,9 @@ pub(crate) struct SegInfo {
     pub toks: Vec<Tok>,
     /// Vocabulary ids of the content keys in this segment.
     pub keys: HashSet<u32>,
+    /// Content keys of the words the recogniser was unsure of, each with
+    /// the word as heard.
+    pub unsure: Vec<(String, String)>,
 }
 
 pub(crate) struct Index {
@@ -588,6 +591,21 @@ impl Index {
             let (singles, ps) = number_mentions(&toks, si);
             numbers.extend(singles);
             pairs.extend(ps.into_iter().map(|(a, b)| (a, b, si)));
+            let unsure = s
+                .unsure_words()
+                .into_iter()
+                .flat_map(|w| {
+                    w.split_whitespace()
+                        .flat_map(|word| {
+                            tokenize(word)
+                                .iter()
+                                .filter_map(content_key)
+                                .map(|k| (k, word.to_string()))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
             segs.push(SegInfo {
                 id: s.id,
                 start_ms: s.start_ms,
@@ -595,6 +613,7 @@ impl Index {
                 confidence: s.confidence,
                 toks,
                 keys,
+                unsure,
             });
         }
         let mut index = Index {

@@ -32,7 +32,8 @@
 //!    penicillin allergy at lower severity ([`FlagKind::AllergyConflict`]);
 //!    a drug name (built-in list and generic suffixes) the transcript never
 //!    mentions ([`FlagKind::UnknownMedication`]); evidence the recogniser was
-//!    unsure of ([`FlagKind::LowConfidenceSource`]).
+//!    unsure of, a whole segment or a word the sentence uses (a dose, a drug
+//!    name) ([`FlagKind::LowConfidenceSource`]).
 //!
 //! Flags carry a `detail` for the clinician's review screen that may quote
 //! the note and transcript; it is patient text and must never be logged.
@@ -361,6 +362,16 @@ fn ground_sentence(idx: &Index, heading: &str, i: usize, text: String) -> Senten
             ),
             Some(low.id),
         ));
+    } else if let Some((seg, heard)) = unsure_word_used(idx, &toks, &evidence_segs) {
+        // The segment as a whole was heard well, but a word this sentence
+        // rests on was not (a dose, a drug name): the same risk, smaller.
+        flags.push(Flag::new(
+            FlagKind::LowConfidenceSource,
+            format!(
+                "the transcript word \"{heard}\" in supporting segment {seg} was heard with low confidence; check the audio"
+            ),
+            Some(seg),
+        ));
     }
     SentenceGrounding {
         section: heading.to_string(),
@@ -369,6 +380,20 @@ fn ground_sentence(idx: &Index, heading: &str, i: usize, text: String) -> Senten
         evidence,
         flags,
     }
+}
+
+/// The first word of the sentence (by content key: a stem or a number)
+/// that a supporting segment holds among its unsure words: that segment's
+/// id and the word as heard.
+fn unsure_word_used(idx: &Index, toks: &[text::Tok], evidence: &[usize]) -> Option<(u32, String)> {
+    let keys: Vec<String> = toks.iter().filter_map(content_key).collect();
+    evidence.iter().find_map(|&k| {
+        let seg = &idx.segs[k];
+        seg.unsure
+            .iter()
+            .find(|(key, _)| keys.contains(key))
+            .map(|(_, heard)| (seg.id, heard.clone()))
+    })
 }
 
 fn mm_ss(ms: u64) -> String {

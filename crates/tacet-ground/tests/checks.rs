@@ -293,6 +293,38 @@ fn fail_low_confidence_source() {
 }
 
 #[test]
+fn fail_a_sentence_resting_on_a_word_the_recogniser_was_unsure_of() {
+    let mut t = transcript_with_confidence(
+        &[
+            "[doctor] let's start metoprolol 25 milligrams once a day .",
+            "[patient] okay , and my knee still hurts .",
+        ],
+        0.9,
+    );
+    let text = &t.segments[0].text;
+    let at = text.find("25").unwrap() as u32;
+    t.segments[0].unsure = vec![tacet_core::TextSpan {
+        start_byte: at,
+        end_byte: at + 2,
+    }];
+    let g = ground(
+        &draft(&[(
+            "PLAN",
+            "Start metoprolol 25 mg once a day. The knee still hurts.",
+        )]),
+        &t,
+    );
+    // The dose sentence cites the unsure "25"; the knee sentence does not.
+    assert_eq!(kinds(&g, 0), vec![FlagKind::LowConfidenceSource]);
+    let message = &g.sentences[0].flags[0].detail;
+    assert!(
+        message.contains("\"25\"") && message.contains("segment 0"),
+        "{message}"
+    );
+    assert!(kinds(&g, 1).is_empty(), "{:?}", kinds(&g, 1));
+}
+
+#[test]
 fn resolving_flags_counts_down_and_renders() {
     let d = draft(&[(
         "PLAN",
