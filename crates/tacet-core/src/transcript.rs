@@ -87,10 +87,21 @@ impl Segment {
         let mut line = String::new();
         let mut marked = false;
         for (piece, unsure) in self.pieces() {
-            line.push_str(piece);
             if unsure {
-                line.push_str("(?)");
+                // Every word of the span is marked ("Pam(?) Pappell(?),"), and
+                // the mark goes on the word, not its punctuation.
+                for chunk in piece.split_inclusive(char::is_whitespace) {
+                    let spoken = chunk.trim_end();
+                    let word = spoken.trim_end_matches(|c: char| c.is_ascii_punctuation());
+                    line.push_str(word);
+                    if !word.is_empty() {
+                        line.push_str("(?)");
+                    }
+                    line.push_str(&chunk[word.len()..]);
+                }
                 marked = true;
+            } else {
+                line.push_str(piece);
             }
         }
         let mut line = line.trim().to_string();
@@ -228,7 +239,7 @@ mod tests {
         let t = Transcript {
             language: "en".into(),
             segments: vec![
-                seg("Take metoprolol 25 mg daily.", &[(5, 15), (16, 18)]),
+                seg("Take metoprolol 25 mg daily.", &[(5, 18), (22, 28)]),
                 low,
             ],
             model_sha256: String::new(),
@@ -236,7 +247,7 @@ mod tests {
         assert_eq!(
             t.to_review_text(),
             format!(
-                "[00:00] Take metoprolol(?) 25(?) mg daily.\n[01:01] I feel dizzy. (unsure)\n{UNSURE_LEGEND}\n"
+                "[00:00] Take metoprolol(?) 25(?) mg daily(?).\n[01:01] I feel dizzy. (unsure)\n{UNSURE_LEGEND}\n"
             )
         );
         let sure = Transcript {
