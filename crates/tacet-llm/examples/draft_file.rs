@@ -60,5 +60,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     print!("{}", draft.render_text());
     eprintln!("({:.1} s)", started.elapsed().as_secs_f64());
+    for s in &draft.provenance.section_inputs {
+        eprintln!(
+            "{}: {} segments read, {} left out ({} characters)",
+            s.heading, s.segments_used, s.segments_left_out, s.chars_left_out
+        );
+    }
+    if let Some(notice) = draft.provenance.coverage_notice() {
+        eprintln!("NOTE: {notice}");
+    }
     Ok(())
 }
