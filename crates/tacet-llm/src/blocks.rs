@@ -89,33 +89,22 @@ pub(crate) enum Embeddings {
 }
 
 impl Embeddings {
-    /// Reads `token_embd.weight` unless the output matrix is the same table.
-    pub(crate) fn from_gguf<R: std::io::Read + std::io::Seek>(
+    /// The embedding table and the output matrix: `token_embd.weight` and
+    /// `output.weight`, or, when the file has no `output.weight`, the
+    /// embedding table read once as the output matrix.
+    pub(crate) fn with_output_from_gguf<R: std::io::Read + std::io::Seek>(
         ct: &Content,
         reader: &mut R,
-    ) -> Result<Self> {
+    ) -> Result<(Self, Linear)> {
+        let dev = &Device::Cpu;
         if ct.tensor_infos.contains_key("output.weight") {
-            Ok(Embeddings::Own(ct.tensor(
-                reader,
-                "token_embd.weight",
-                &Device::Cpu,
-            )?))
+            let own = ct.tensor(reader, "token_embd.weight", dev)?;
+            let output = Linear::new(ct.tensor(reader, "output.weight", dev)?)?;
+            Ok((Embeddings::Own(own), output))
         } else {
-            Ok(Embeddings::TiedToOutput)
+            let output = Linear::new(ct.tensor(reader, "token_embd.weight", dev)?)?;
+            Ok((Embeddings::TiedToOutput, output))
         }
-    }
-
-    /// The output matrix: `output.weight`, or the embedding table itself.
-    pub(crate) fn output_from_gguf<R: std::io::Read + std::io::Seek>(
-        ct: &Content,
-        reader: &mut R,
-    ) -> Result<Linear> {
-        let name = if ct.tensor_infos.contains_key("output.weight") {
-            "output.weight"
-        } else {
-            "token_embd.weight"
-        };
-        Linear::new(ct.tensor(reader, name, &Device::Cpu)?)
     }
 
     /// `(…tokens, hidden)` f32 rows for `tokens` (u32 ids).

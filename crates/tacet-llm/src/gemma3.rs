@@ -112,11 +112,10 @@ impl Gemma3 {
         };
         let local_rope = rope_tables(head_dim, LOCAL_ROPE_FREQ_BASE, 1.0, context_length)?;
         let global_rope = rope_tables(head_dim, freq_base, freq_scale, context_length)?;
-        let embeddings = Embeddings::from_gguf(ct, reader)?;
+        let (embeddings, output) = Embeddings::with_output_from_gguf(ct, reader)?;
         let norm = ct
             .tensor(reader, "output_norm.weight", dev)?
             .dequantize(dev)?;
-        let output = Embeddings::output_from_gguf(ct, reader)?;
         let mut layers = Vec::with_capacity(blocks);
         for i in 0..blocks {
             let mut t = |name: &str| ct.tensor(reader, &format!("blk.{i}.{name}.weight"), dev);

@@ -89,11 +89,10 @@ impl Llama {
         let freq_base = md_f32(ct, "llama.rope.freq_base").unwrap_or(10_000.0);
         let head_dim = embd / n_head;
         let (cos, sin) = rope_tables(rope_dim, freq_base, 1.0, context_length)?;
-        let embeddings = Embeddings::from_gguf(ct, reader)?;
+        let (embeddings, output) = Embeddings::with_output_from_gguf(ct, reader)?;
         let norm = ct
             .tensor(reader, "output_norm.weight", dev)?
             .dequantize(dev)?;
-        let output = Embeddings::output_from_gguf(ct, reader)?;
         let mut layers = Vec::with_capacity(blocks);
         for i in 0..blocks {
             let mut t = |name: &str| ct.tensor(reader, &format!("blk.{i}.{name}.weight"), dev);
