@@ -594,15 +594,12 @@ impl Index {
             let unsure = s
                 .unsure_words()
                 .into_iter()
-                .flat_map(|w| {
-                    w.split_whitespace()
-                        .flat_map(|word| {
-                            tokenize(word)
-                                .iter()
-                                .filter_map(content_key)
-                                .map(|k| (k, word.to_string()))
-                                .collect::<Vec<_>>()
-                        })
+                .flat_map(str::split_whitespace)
+                .flat_map(|word| {
+                    tokenize(word)
+                        .iter()
+                        .filter_map(content_key)
+                        .map(|k| (k, word.to_string()))
                         .collect::<Vec<_>>()
                 })
                 .collect();
