@@ -20,10 +20,11 @@
 //!   quantized again, which rounds each weight to a grid finer than the
 //!   original's, so the outputs barely move. Our llama and Gemma 3 code has
 //!   its own Q4_1 kernel, so there only Q5_x is converted (see
-//!   `should_requantize`). The converted tensors are handed to
-//!   candle's unmodified loader through an in-memory tensor store, so we do
-//!   not fork the model code. A file with nothing to convert is read straight
-//!   from disk (no second copy of the weights in memory).
+//!   `should_requantize`). The loader is handed a new tensor table whose
+//!   data is spliced (`SplicedTensors`): the converted tensors from memory,
+//!   every other tensor straight from the file, so we do not fork candle's
+//!   model code and only the converted tensors are held twice while loading.
+//!   A file with nothing to convert is read straight from disk.
 //! - **Metadata the model code is given, not trusted blindly.** candle sizes
 //!   its RoPE tables (qwen2, qwen3, phi3) and phi3 its preallocated KV cache
 //!   from `<arch>.context_length`; Phi-3.5 declares 131,072 positions, which
