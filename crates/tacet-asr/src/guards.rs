@@ -6,7 +6,7 @@
 //! ends. These functions are pure so each rule is tested on plain strings;
 //! none of them needs a model.
 
-use crate::wer::normalize_words;
+use tacet_core::loops::{find_loop, TRANSCRIPT_LOOPS};
 use tacet_core::TextSpan;
 
 /// Loudest 100 ms frame RMS below which the audio is treated as silence and
@@ -58,46 +58,15 @@ pub fn is_non_speech(text: &str) -> bool {
     true
 }
 
-/// Consecutive repeats of an n-gram that count as a loop.
-fn loop_repeats(n: usize) -> usize {
-    8usize.div_ceil(n).max(3)
-}
-
-/// Longest n-gram considered when looking for a loop.
-const MAX_NGRAM_WORDS: usize = 8;
-
 /// If `text` repeats one n-gram back to back many times (a decoding loop),
 /// returns the text cut after the first occurrence; otherwise `None`.
 ///
 /// A loop is an n-gram (1 to 8 words, compared without case or punctuation)
 /// repeated consecutively at least max(3, ⌈8/n⌉) times: eight single words,
-/// four bigrams, three longer phrases. "No, no, no." is left alone.
+/// four bigrams, three longer phrases ([`TRANSCRIPT_LOOPS`]; the detector is
+/// the drafter's too). "No, no, no." is left alone.
 pub fn cut_repetition_loop(text: &str) -> Option<String> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let norm: Vec<String> = words.iter().map(|w| normalize_words(w).concat()).collect();
-    let len = norm.len();
-    for start in 0..len {
-        for n in 1..=MAX_NGRAM_WORDS {
-            let needed = loop_repeats(n);
-            if start + n * needed > len {
-                break;
-            }
-            let gram = &norm[start..start + n];
-            if gram.iter().all(String::is_empty) {
-                continue;
-            }
-            let mut repeats = 1;
-            while start + (repeats + 1) * n <= len
-                && norm[start + repeats * n..start + (repeats + 1) * n] == *gram
-            {
-                repeats += 1;
-            }
-            if repeats >= needed {
-                return Some(words[..start + n].join(" "));
-            }
-        }
-    }
-    None
+    find_loop(text, &TRANSCRIPT_LOOPS).map(|l| text[..l.first_copy_end_byte].trim_end().to_string())
 }
 
 /// A token below this probability makes its word "unsure" for the reviewer.

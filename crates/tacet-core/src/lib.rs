@@ -11,6 +11,7 @@ pub mod audit;
 pub mod draft;
 pub mod ids;
 pub mod lifecycle;
+pub mod loops;
 pub mod ports;
 pub mod review;
 pub mod template;

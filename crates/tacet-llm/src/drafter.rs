@@ -37,6 +37,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tacet_core::draft::{Draft, DraftSection, Provenance, SamplingParams, SectionInput};
+use tacet_core::loops::{self, DRAFT_LOOPS};
 use tacet_core::ports::{DraftProgress, Drafter, EngineError};
 use tacet_core::template::{Template, TemplateSection};
 use tacet_core::transcript::{Segment, Transcript};
@@ -508,8 +509,14 @@ fn find_stop(raw: &str, headings: &[String]) -> Option<Stop> {
             None => break,
         }
     }
-    // A sentence repeated within the body (greedy loops inside one line).
-    if let Some(at) = first_repeated_sentence(body) {
+    // A sentence repeated within the body, or a phrase looping without its
+    // full stop ("Patient Portal, Patient Portal, …", a numbered list of one
+    // item): greedy loops inside one line.
+    let phrase = loops::find_loop(body, &DRAFT_LOOPS).map(|l| l.first_copy_end_byte);
+    for at in [first_repeated_sentence(body), phrase]
+        .into_iter()
+        .flatten()
+    {
         let repeat = Stop::Repeat(lead + at);
         let earlier = match &line_stop {
             Some(Stop::Blank(i) | Stop::Header(i) | Stop::Repeat(i)) => lead + at < *i,
@@ -554,7 +561,10 @@ fn first_repeated_sentence(body: &str) -> Option<usize> {
 fn final_text(raw: &str, stop: Stop, headings: &[String]) -> String {
     let cut = match stop {
         Stop::End => raw,
-        Stop::Blank(i) | Stop::Header(i) | Stop::Repeat(i) => &raw[..i],
+        Stop::Blank(i) | Stop::Header(i) => &raw[..i],
+        // A loop cut mid-sentence leaves the separator before its second
+        // copy ("Patient Portal,").
+        Stop::Repeat(i) => trim_loop_separator(&raw[..i]),
     };
     let mut text = cut.trim();
     // A header the model started but did not finish with a newline.
@@ -566,11 +576,22 @@ fn final_text(raw: &str, stop: Stop, headings: &[String]) -> String {
     text.to_string()
 }
 
+/// Text before a loop's second copy without the separator that led into it.
+fn trim_loop_separator(text: &str) -> &str {
+    text.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '-' | '–' | '—'))
+}
+
 /// The part of a growing raw body that is safe to show: no leading or
 /// trailing whitespace, no last line that may still become a header or a
-/// repeat of an earlier line, no half-decoded character.
+/// repeat of an earlier line, no words that may be the start of a loop or
+/// separator that may lead into one, no half-decoded character.
 fn visible_prefix(raw: &str) -> &str {
-    let text = raw.trim_start().trim_end_matches('\u{FFFD}').trim_end();
+    let text = raw.trim_start().trim_end_matches('\u{FFFD}');
+    // A trailing separator waits for the next word: a loop's cut drops it.
+    let text = trim_loop_separator(match loops::pending_repeat(text, &DRAFT_LOOPS) {
+        Some(at) => &text[..at],
+        None => text,
+    });
     let last_line_start = text.rfind('\n').map(|i| i + 1).unwrap_or(0);
     let last = text[last_line_start..].trim_start();
     let may_repeat = text[..last_line_start]
@@ -1030,6 +1051,68 @@ mod tests {
             final_text("Knee pain.\nOBJ:\nx", Stop::Header(11), &h),
             "Knee pain."
         );
+    }
+
+    #[test]
+    fn cuts_phrase_loops_without_a_full_stop() {
+        let h = hs();
+        let body = "Follow up via the Patient Portal, Patient Portal, Patient Portal, Pa";
+        let stop = find_stop(body, &h).expect("a loop is a stop");
+        assert_eq!(stop, Stop::Repeat(33));
+        assert_eq!(
+            final_text(body, stop, &h),
+            "Follow up via the Patient Portal"
+        );
+        let list = "1. Rest the knee\n2. Rest the knee\n3. Rest the knee\n4";
+        let stop = find_stop(list, &h).expect("a numbered list of one item");
+        assert_eq!(final_text(list, stop, &h), "1. Rest the knee");
+        assert_eq!(
+            find_stop("Start 5 mg, then 10 mg, then 15 mg, then 20 mg", &h),
+            None
+        );
+    }
+
+    /// What `write_section` streams, token by token (here: character by
+    /// character), and the text the draft keeps.
+    fn stream_and_final(body: &str, h: &[String]) -> (String, String) {
+        let mut shown = String::new();
+        let mut stop = Stop::End;
+        let mut raw = body;
+        for (i, _) in body.char_indices().skip(1).chain([(body.len(), ' ')]) {
+            raw = &body[..i];
+            if let Some(s) = find_stop(raw, h) {
+                stop = s;
+                break;
+            }
+            let visible = visible_prefix(raw);
+            if visible.len() > shown.len() && visible.starts_with(shown.as_str()) {
+                shown = visible.to_string();
+            }
+        }
+        (shown, final_text(raw, stop, h))
+    }
+
+    #[test]
+    fn the_stream_never_shows_what_a_stop_cuts_away() {
+        let h = hs();
+        for body in [
+            "Follow up via the Patient Portal, Patient Portal, Patient Portal, Patient Portal.",
+            "no no no no no no no no",
+            "1. Rest\n2. Rest\n3. Rest\n4. Rest",
+            "Rest the knee. Ice it. Rest the knee. Rest the knee.",
+            "Knee pain for three weeks.\nOBJECTIVE:\nBP 120/80",
+            "Ice the knee and the hip, then the knee again.",
+            "Start 5 mg, then 10 mg, then 15 mg, then 20 mg.",
+        ] {
+            let (shown, kept) = stream_and_final(body, &h);
+            assert!(
+                kept.starts_with(&shown),
+                "{body:?}: streamed {shown:?}, kept {kept:?}"
+            );
+            assert!(!shown.is_empty(), "{body:?}");
+        }
+        let titration = "Start 5 mg, then 10 mg, then 15 mg, then 20 mg.";
+        assert_eq!(stream_and_final(titration, &h).1, titration);
     }
 
     #[test]
