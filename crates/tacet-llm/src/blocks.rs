@@ -1,14 +1,13 @@
 //! Building blocks shared by our model code ([`crate::llama`],
 //! [`crate::gemma3`]): weight matrices on our kernels or candle's, stacked
-//! projections, the in-place KV cache, RoPE tables, causal masks and the
-//! one-pass decode attention. The reasons for each are in the module docs of
+//! projections, the in-place KV cache, RoPE tables, the prefill attention
+//! with its fused causal softmax and the one-pass decode attention. The reasons for each are in the module docs of
 //! [`crate::llama`], where they were first measured.
 
 use crate::kernels::{MatVec, QuantMatrix};
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{DType, Device, Module, Result, StorageRef, Tensor};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// From this many rows (tokens) a matmul dequantizes its weights and runs
@@ -340,33 +339,31 @@ impl candle_core::CustomOp1 for DecodeAttention<'_> {
         else {
             candle_core::bail!("decode attention wants f32 caches on the CPU");
         };
+        use rayon::prelude::*;
         let group = d.n_head / d.n_kv_head;
         let scale = d.attn_scale;
         let mut out = vec![0f32; d.n_head * hd];
-        let mut scores = vec![0f32; len];
-        for h in 0..d.n_head {
+        // One head per task: at a long context each head reads megabytes of
+        // cache, and one thread alone does not reach the memory bandwidth.
+        out.par_chunks_mut(hd).enumerate().for_each(|(h, oh)| {
             let g = h / group;
             let qh = &q[h * hd..(h + 1) * hd];
             let kh = &kd[k_off + g * k_head..k_off + g * k_head + len * hd];
             let vh = &vd[v_off + g * v_head..v_off + g * v_head + len * hd];
+            let mut scores = vec![0f32; len];
             let mut max = f32::NEG_INFINITY;
             for (s, kt) in scores.iter_mut().zip(kh.chunks_exact(hd)) {
                 *s = dot(qh, kt) * scale;
                 max = max.max(*s);
             }
-            let mut sum = 0f32;
-            for s in scores.iter_mut() {
-                *s = (*s - max).exp();
-                sum += *s;
-            }
-            let oh = &mut out[h * hd..(h + 1) * hd];
+            let sum = crate::kernels::exp_sub_sum(&mut scores, 1.0, max);
             for (s, vt) in scores.iter().zip(vh.chunks_exact(hd)) {
                 let p = s / sum;
                 for (o, v) in oh.iter_mut().zip(vt) {
                     *o += p * v;
                 }
             }
-        }
+        });
         Ok((
             candle_core::CpuStorage::F32(out),
             candle_core::Shape::from((1, d.n_head, 1, hd)),
@@ -392,87 +389,128 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// The additive causal mask for `seq_len` new tokens after `index_pos`,
-/// its rows repeated `group` times (the query heads that share a key/value
-/// head): `(group * seq_len, index_pos + seq_len)`. With `window`, a query
-/// at position p sees only keys at p - window + 1 ..= p (llama.cpp's
-/// standard sliding window).
-pub(crate) fn causal_mask(
-    group: usize,
+/// Which keys the queries of a prefill chunk see: a query at position `p`
+/// sees keys `..= p`, and with `window` only `p - window + 1 ..= p`
+/// (llama.cpp's standard sliding window).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Causal {
+    /// Position of the chunk's first query.
+    pub index_pos: usize,
+    pub window: Option<usize>,
+}
+
+impl Causal {
+    /// The keys query position `p` sees, as a half-open range of positions.
+    fn visible(&self, p: usize) -> std::ops::Range<usize> {
+        let lo = self.window.map_or(0, |w| (p + 1).saturating_sub(w));
+        lo..p + 1
+    }
+}
+
+/// Scale, causal mask and softmax of a chunk's attention scores in one pass
+/// over them, each row on its own (rows split across rayon's pool).
+///
+/// Scores are `(b, kv_heads, group * seq_len, keys)`: row `r` of a key/value
+/// head's block is query `r % seq_len` (the query heads of one group stacked,
+/// see [`prefill_attention`]), and column `c` is key position
+/// `key_offset + c`. Keys a query does not see get probability 0 and cost no
+/// `exp`. This replaces candle's scale, mask-add and softmax (three passes
+/// and a mask tensor of rows × keys per chunk shape, which for a long prompt
+/// were hundreds of MB kept in a cache) with one read and one write.
+struct CausalSoftmax {
+    scale: f32,
     seq_len: usize,
-    index_pos: usize,
-    window: Option<usize>,
-) -> Result<Tensor> {
-    let kv_len = index_pos + seq_len;
-    let mut data = Vec::with_capacity(group * seq_len * kv_len);
-    for _ in 0..group {
-        for i in 0..seq_len {
-            let p = index_pos + i;
-            data.extend((0..kv_len).map(|j| {
-                let outside = window.is_some_and(|w| p - j.min(p) >= w);
-                if j > p || outside {
-                    f32::NEG_INFINITY
-                } else {
-                    0.0
+    key_offset: usize,
+    causal: Causal,
+}
+
+impl candle_core::CustomOp1 for CausalSoftmax {
+    fn name(&self) -> &'static str {
+        "tacet-causal-softmax"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &candle_core::CpuStorage,
+        layout: &candle_core::Layout,
+    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+        use rayon::prelude::*;
+        let candle_core::CpuStorage::F32(data) = storage else {
+            candle_core::bail!("causal softmax wants f32 scores");
+        };
+        let Some((start, end)) = layout.contiguous_offsets() else {
+            candle_core::bail!("causal softmax wants contiguous scores");
+        };
+        let dims = layout.dims();
+        let Some(&keys) = dims.last() else {
+            candle_core::bail!("causal softmax: scores without dimensions");
+        };
+        if keys == 0 || self.seq_len == 0 {
+            return Ok((
+                candle_core::CpuStorage::F32(data[start..end].to_vec()),
+                layout.shape().clone(),
+            ));
+        }
+        let scores = &data[start..end];
+        let mut out = vec![0f32; scores.len()];
+        let (scale, seq_len, key_offset, causal) =
+            (self.scale, self.seq_len, self.key_offset, self.causal);
+        out.par_chunks_mut(keys)
+            .zip(scores.par_chunks(keys))
+            .enumerate()
+            .for_each(|(row, (o, s))| {
+                let p = causal.index_pos + row % seq_len;
+                let seen = causal.visible(p);
+                let lo = seen.start.saturating_sub(key_offset).min(keys);
+                let hi = seen.end.saturating_sub(key_offset).min(keys);
+                if lo >= hi {
+                    return;
                 }
-            }));
-        }
-    }
-    Tensor::from_vec(data, (group * seq_len, kv_len), &Device::Cpu)
-}
-
-/// Causal masks by `(seq_len, index_pos, sliding)`, kept for the few shapes
-/// a long prompt's prefill chunks have.
-#[derive(Default)]
-pub(crate) struct MaskCache {
-    masks: HashMap<(usize, usize, bool), Tensor>,
-}
-
-impl MaskCache {
-    /// See [`causal_mask`]; `window` applies when `sliding`.
-    pub(crate) fn get(
-        &mut self,
-        group: usize,
-        seq_len: usize,
-        index_pos: usize,
-        sliding: Option<usize>,
-    ) -> Result<Tensor> {
-        let key = (seq_len, index_pos, sliding.is_some());
-        if let Some(m) = self.masks.get(&key) {
-            return Ok(m.clone());
-        }
-        let m = causal_mask(group, seq_len, index_pos, sliding)?;
-        if self.masks.len() > 64 {
-            self.masks.clear();
-        }
-        self.masks.insert(key, m.clone());
-        Ok(m)
+                let o = &mut o[lo..hi];
+                o.copy_from_slice(&s[lo..hi]);
+                // scale > 0: the largest scaled score is the largest score scaled.
+                let max = o.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) * scale;
+                let sum = crate::kernels::exp_sub_sum(o, scale, max);
+                let inv = 1.0 / sum;
+                for o in o.iter_mut() {
+                    *o *= inv;
+                }
+            });
+        Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
     }
 }
 
-/// Attention of `seq_len` new queries `(b, n_head, seq_len, head_dim)` over
-/// the cache views `k`, `v` (`(b, n_kv_head, len, head_dim)`), returned as
+/// Attention of `seq_len` new queries `(b, n_head, seq_len, head_dim)` at
+/// positions `causal.index_pos..` over the cache views `k`, `v`
+/// (`(b, n_kv_head, len, head_dim)`, position 0 first), returned as
 /// `(b, seq_len, n_head * head_dim)`. Query heads `h = g * group + j` share
 /// key/value head `g`: each group's rows are folded into one
 /// `(group * seq_len, head_dim)` matrix per key/value head, so no head is
-/// copied.
+/// copied. With a sliding window, keys that no query of the chunk sees are
+/// left out of the products.
 pub(crate) fn prefill_attention(
     q: &Tensor,
     k: &Tensor,
     v: &Tensor,
-    mask: Option<&Tensor>,
+    causal: Causal,
     d: Dims,
 ) -> Result<Tensor> {
     let (b, _, seq_len, _) = q.dims4()?;
     let group = d.n_head / d.n_kv_head;
+    let len = k.dim(2)?;
+    let key_offset = causal.visible(causal.index_pos).start.min(len);
+    let (k, v) = (
+        k.narrow(2, key_offset, len - key_offset)?,
+        v.narrow(2, key_offset, len - key_offset)?,
+    );
     let q = q.reshape((b, d.n_kv_head, group * seq_len, d.head_dim))?;
-    let att = (q.matmul(&k.t()?)? * f64::from(d.attn_scale))?;
-    let att = match mask {
-        Some(m) => att.broadcast_add(m)?,
-        None => att,
-    };
-    let att = candle_nn::ops::softmax_last_dim(&att)?;
-    att.matmul(v)?
+    let att = q.matmul(&k.t()?)?.apply_op1_no_bwd(&CausalSoftmax {
+        scale: d.attn_scale,
+        seq_len,
+        key_offset,
+        causal,
+    })?;
+    att.matmul(&v)?
         .reshape((b, d.n_head, seq_len, d.head_dim))?
         .transpose(1, 2)?
         .reshape((b, seq_len, d.n_head * d.head_dim))
@@ -503,6 +541,92 @@ mod tests {
             })
             .collect();
         Tensor::from_vec(data, (1, heads, n, hd), &Device::Cpu).unwrap()
+    }
+
+    /// Plain-loop attention for query positions `from..from + n` over keys
+    /// `0..from + n`, in `prefill_attention`'s output layout.
+    fn reference_attention(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        d: Dims,
+        from: usize,
+        n: usize,
+        window: Option<usize>,
+    ) -> Vec<f32> {
+        let (hd, len) = (d.head_dim, from + n);
+        let group = d.n_head / d.n_kv_head;
+        let mut out = vec![0f32; n * d.n_head * hd];
+        for h in 0..d.n_head {
+            let g = h / group;
+            for i in 0..n {
+                let p = from + i;
+                let lo = window.map_or(0, |w| (p + 1).saturating_sub(w));
+                let qi = &q[(h * n + i) * hd..][..hd];
+                let scores: Vec<f64> = (lo..=p)
+                    .map(|j| {
+                        let kj = &k[(g * len + j) * hd..][..hd];
+                        let dot: f32 = qi.iter().zip(kj).map(|(a, b)| a * b).sum();
+                        f64::from(dot * d.attn_scale)
+                    })
+                    .collect();
+                let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = scores.iter().map(|s| (s - max).exp()).sum();
+                for (j, s) in (lo..=p).zip(&scores) {
+                    let w = ((s - max).exp() / sum) as f32;
+                    let vj = &v[(g * len + j) * hd..][..hd];
+                    for (o, x) in out[(i * d.n_head + h) * hd..][..hd].iter_mut().zip(vj) {
+                        *o += w * x;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn prefill_attention_matches_plain_loops_with_and_without_a_window() {
+        let d = Dims {
+            n_head: 6,
+            n_kv_head: 2,
+            head_dim: 8,
+            eps: 1e-5,
+            attn_scale: 0.35,
+        };
+        let val = |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 1000) as f32 / 250.0 - 2.0;
+        // A chunk of 5 queries after 12 cached positions (17 keys).
+        let (from, n) = (12, 5);
+        let len = from + n;
+        let q: Vec<f32> = (0..d.n_head * n * d.head_dim).map(|i| val(i, 1)).collect();
+        let k: Vec<f32> = (0..d.n_kv_head * len * d.head_dim)
+            .map(|i| val(i, 2))
+            .collect();
+        let v: Vec<f32> = (0..d.n_kv_head * len * d.head_dim)
+            .map(|i| val(i, 3))
+            .collect();
+        let dev = Device::Cpu;
+        let qt = Tensor::from_vec(q.clone(), (1, d.n_head, n, d.head_dim), &dev).unwrap();
+        let kt = Tensor::from_vec(k.clone(), (1, d.n_kv_head, len, d.head_dim), &dev).unwrap();
+        let vt = Tensor::from_vec(v.clone(), (1, d.n_kv_head, len, d.head_dim), &dev).unwrap();
+        for window in [None, Some(4), Some(13), Some(100)] {
+            let causal = Causal {
+                index_pos: from,
+                window,
+            };
+            let got = prefill_attention(&qt, &kt, &vt, causal, d)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap();
+            let want = reference_attention(&q, &k, &v, d, from, n, window);
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-5, "window {window:?}: off by {worst}");
+        }
     }
 
     #[test]

@@ -13,14 +13,15 @@
 //!   window when it builds a prefill mask but not when it decodes one token,
 //!   so past 512 positions every generated token saw keys it was never
 //!   trained to see. Ours narrows the cache view to the window in decode and
-//!   masks it in prefill.
+//!   in prefill leaves out the keys before the chunk's window and masks the
+//!   rest by position ([`crate::blocks::prefill_attention`]).
 //! - **RoPE tables.** candle builds a 131,072-position table in every layer
 //!   (2.25 GiB measured); ours are two tables (local base 10,000; global
 //!   base from the file, with linear scaling when the file declares it)
 //!   shared by all layers and sized to the capped context.
 //! - **Chunked prefill.** candle's mask fails with a dtype mismatch when a
-//!   prompt is fed in several chunks (the drafter does that); ours builds
-//!   masks for any `(seq_len, index_pos)`.
+//!   prompt is fed in several chunks (the drafter does that); ours masks by
+//!   position inside the softmax, for any `(seq_len, index_pos)`.
 //! - **Embeddings.** candle dequantizes the 262,144 × 640 table to f32
 //!   (671 MB); ours stays quantized and rows are dequantized on lookup.
 //!
@@ -33,8 +34,8 @@
 //! Gemma's `1 +` offset (the converter adds it).
 
 use crate::blocks::{
-    check_context, md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims,
-    Embeddings, KvBuffer, Linear, MaskCache, Projections,
+    check_context, md_f32, md_u32, prefill_attention, rope_tables, Causal, DecodeAttention, Dims,
+    Embeddings, KvBuffer, Linear, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, IndexOp, Result, Tensor};
@@ -76,8 +77,6 @@ pub(crate) struct Gemma3 {
     dims: Dims,
     sliding_window: usize,
     context_length: usize,
-    /// Additive causal masks for prefill chunks (sliding and global).
-    masks: MaskCache,
 }
 
 impl Gemma3 {
@@ -159,7 +158,6 @@ impl Gemma3 {
             },
             sliding_window,
             context_length,
-            masks: MaskCache::default(),
         })
     }
 
@@ -175,16 +173,6 @@ impl Gemma3 {
     pub(crate) fn forward(&mut self, tokens: &Tensor, index_pos: usize) -> Result<Tensor> {
         let (_, seq_len) = tokens.dims2()?;
         check_context(index_pos, seq_len, self.context_length)?;
-        let group = self.dims.n_head / self.dims.n_kv_head;
-        let masks = if seq_len > 1 {
-            let window = Some(self.sliding_window);
-            Some((
-                self.masks.get(group, seq_len, index_pos, window)?,
-                self.masks.get(group, seq_len, index_pos, None)?,
-            ))
-        } else {
-            None
-        };
         let rope = |t: &(Tensor, Tensor)| -> Result<(Tensor, Tensor)> {
             Ok((
                 t.0.narrow(0, index_pos, seq_len)?,
@@ -198,11 +186,8 @@ impl Gemma3 {
         let mut x = (self.embeddings.lookup(&self.output, tokens)? * self.embed_scale)?;
         for layer in &mut self.layers {
             let (cos, sin) = if layer.sliding { &local } else { &global };
-            let mask = masks
-                .as_ref()
-                .map(|(s, g)| if layer.sliding { s } else { g });
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, d.eps)?;
-            let attn = attention(layer, &h, d, mask, cos, sin, index_pos, window)?;
+            let attn = attention(layer, &h, d, cos, sin, index_pos, window)?;
             let attn = candle_nn::ops::rms_norm(&attn, &layer.post_attn_norm, d.eps)?;
             x = (attn + &x)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, d.eps)?;
@@ -223,7 +208,6 @@ fn attention(
     layer: &mut Layer,
     x: &Tensor,
     d: Dims,
-    mask: Option<&Tensor>,
     cos: &Tensor,
     sin: &Tensor,
     index_pos: usize,
@@ -261,6 +245,10 @@ fn attention(
         let y = q.apply_op1_no_bwd(&DecodeAttention { k: &k, v: &v, d })?;
         return layer.wo.forward(&y.reshape((b, 1, width))?);
     }
-    let y = prefill_attention(&q, &k, &v, mask, d)?;
+    let causal = Causal {
+        index_pos,
+        window: layer.sliding.then_some(window),
+    };
+    let y = prefill_attention(&q, &k, &v, causal, d)?;
     layer.wo.forward(&y)
 }

@@ -351,6 +351,25 @@ fn scalar_dot_q8_0(row: &[u8], a: &QuantRow) -> f32 {
     sum
 }
 
+/// `x ← exp(x * scale - max)` over `xs`, returning the sum: the inner loop
+/// of every softmax in our attention. Eight lanes at a time with AVX2 and
+/// FMA (Cephes' `expf` polynomial, within 2 ulp of `f32::exp`), `f32::exp`
+/// elsewhere. At an 8,000-token prompt the scalar loop was a fifth of the
+/// prefill.
+pub(crate) fn exp_sub_sum(xs: &mut [f32], scale: f32, max: f32) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if simd_available() {
+        // SAFETY: simd_available() checked AVX2, FMA and F16C.
+        return unsafe { x86::exp_sub_sum(xs, scale, max) };
+    }
+    let mut sum = 0f32;
+    for x in xs.iter_mut() {
+        *x = (*x * scale - max).exp();
+        sum += *x;
+    }
+    sum
+}
+
 /// Whether the SIMD kernels can run here (checked once).
 fn simd_available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -388,6 +407,62 @@ mod x86 {
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_movehdup_ps(s));
         _mm_cvtss_f32(s)
+    }
+
+    /// `exp` of eight lanes: `x = n·ln 2 + r` with `|r| ≤ ln 2 / 2`, Cephes'
+    /// degree-6 polynomial for `exp(r)`, and `2^n` built in the exponent
+    /// bits. Inputs are clamped to [-87.3, 88] (results from 1e-38 to 2^127).
+    #[inline]
+    #[target_feature(enable = "avx2,fma,f16c")]
+    unsafe fn exp8(x: __m256) -> __m256 {
+        let x = _mm256_min_ps(
+            _mm256_max_ps(x, _mm256_set1_ps(-87.336_55)),
+            _mm256_set1_ps(88.0),
+        );
+        let n = _mm256_round_ps(
+            _mm256_mul_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E)),
+            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
+        );
+        // ln 2 in two parts, so n·ln 2 is exact enough for f32.
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), x);
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
+        let mut p = _mm256_set1_ps(1.987_569_1e-4);
+        for c in [
+            1.398_199_9e-3,
+            8.333_452e-3,
+            4.166_579_6e-2,
+            0.166_666_65,
+            0.5,
+        ] {
+            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+        }
+        let y = _mm256_fmadd_ps(
+            p,
+            _mm256_mul_ps(r, r),
+            _mm256_add_ps(r, _mm256_set1_ps(1.0)),
+        );
+        let bias = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+        _mm256_mul_ps(y, _mm256_castsi256_ps(_mm256_slli_epi32(bias, 23)))
+    }
+
+    /// # Safety
+    /// AVX2, FMA and F16C must be present.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn exp_sub_sum(xs: &mut [f32], scale: f32, max: f32) -> f32 {
+        let (vs, vm) = (_mm256_set1_ps(scale), _mm256_set1_ps(max));
+        let mut acc = _mm256_setzero_ps();
+        let mut chunks = xs.chunks_exact_mut(8);
+        for c in &mut chunks {
+            let e = exp8(_mm256_fmsub_ps(_mm256_loadu_ps(c.as_ptr()), vs, vm));
+            _mm256_storeu_ps(c.as_mut_ptr(), e);
+            acc = _mm256_add_ps(acc, e);
+        }
+        let mut sum = hsum(acc);
+        for x in chunks.into_remainder() {
+            *x = (*x * scale - max).exp();
+            sum += *x;
+        }
+        sum
     }
 
     /// # Safety
@@ -527,6 +602,33 @@ impl CustomOp1 for MatVec<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_softmax_exp_matches_f32_exp() {
+        // Scores minus their max, as a softmax sees them, and a few beyond.
+        let xs: Vec<f32> = (0..4003)
+            .map(|i| -100.0 + i as f32 * 0.027)
+            .chain([0.0, -0.0, 1.0, 10.0, 88.0, -87.0, -1e-7, f32::NEG_INFINITY])
+            .collect();
+        let mut got = xs.clone();
+        let sum = exp_sub_sum(&mut got, 1.0, 0.0);
+        let mut want_sum = 0f64;
+        for (x, g) in xs.iter().zip(&got) {
+            let want = x.exp();
+            want_sum += f64::from(want);
+            if *x < -87.0 {
+                assert!(*g >= 0.0 && *g < 2e-38, "exp({x}) = {g}");
+            } else {
+                let rel = ((g - want) / want).abs();
+                assert!(rel < 4e-7, "exp({x}) = {g}, want {want} (rel {rel})");
+            }
+        }
+        assert!(((f64::from(sum) - want_sum) / want_sum).abs() < 1e-5);
+        // Scale and max are applied before the exp.
+        let mut v = vec![2.0f32; 9];
+        let s = exp_sub_sum(&mut v, 0.5, 1.0);
+        assert!(v.iter().all(|x| (x - 1.0).abs() < 1e-6) && (s - 9.0).abs() < 1e-5);
+    }
 
     #[test]
     fn widening_q5_0_and_q4_0_to_q8_0_is_exact() {

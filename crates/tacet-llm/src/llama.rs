@@ -35,8 +35,8 @@
 //! llama.cpp's logits.
 
 use crate::blocks::{
-    check_context, md_f32, md_u32, prefill_attention, rope_tables, DecodeAttention, Dims,
-    Embeddings, KvBuffer, Linear, MaskCache, Projections,
+    check_context, md_f32, md_u32, prefill_attention, rope_tables, Causal, DecodeAttention, Dims,
+    Embeddings, KvBuffer, Linear, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, IndexOp, Result, Tensor};
@@ -63,9 +63,6 @@ pub(crate) struct Llama {
     sin: Tensor,
     dims: Dims,
     context_length: usize,
-    /// Additive causal masks for prefill chunks, rows already repeated
-    /// for the query group.
-    masks: MaskCache,
 }
 
 impl Llama {
@@ -122,7 +119,6 @@ impl Llama {
                 attn_scale: 1.0 / (head_dim as f32).sqrt(),
             },
             context_length,
-            masks: MaskCache::default(),
         })
     }
 
@@ -138,19 +134,13 @@ impl Llama {
     pub(crate) fn forward(&mut self, tokens: &Tensor, index_pos: usize) -> Result<Tensor> {
         let (_, seq_len) = tokens.dims2()?;
         check_context(index_pos, seq_len, self.context_length)?;
-        let mask = if seq_len > 1 {
-            let group = self.dims.n_head / self.dims.n_kv_head;
-            Some(self.masks.get(group, seq_len, index_pos, None)?)
-        } else {
-            None
-        };
         let cos = self.cos.narrow(0, index_pos, seq_len)?;
         let sin = self.sin.narrow(0, index_pos, seq_len)?;
         let d = self.dims;
         let mut x = self.embeddings.lookup(&self.output, tokens)?;
         for layer in &mut self.layers {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, d.eps)?;
-            let attn = attention(layer, &h, d, mask.as_ref(), &cos, &sin, index_pos)?;
+            let attn = attention(layer, &h, d, &cos, &sin, index_pos)?;
             x = (attn + &x)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, d.eps)?;
             let gu = layer.gate_up.forward(&h)?;
@@ -167,7 +157,6 @@ fn attention(
     layer: &mut Layer,
     x: &Tensor,
     d: Dims,
-    mask: Option<&Tensor>,
     cos: &Tensor,
     sin: &Tensor,
     index_pos: usize,
@@ -188,6 +177,10 @@ fn attention(
         let y = q.apply_op1_no_bwd(&DecodeAttention { k: &k, v: &v, d })?;
         return layer.wo.forward(&y.reshape((b, 1, embd))?);
     }
-    let y = prefill_attention(&q, &k, &v, mask, d)?;
+    let causal = Causal {
+        index_pos,
+        window: None,
+    };
+    let y = prefill_attention(&q, &k, &v, causal, d)?;
     layer.wo.forward(&y)
 }
