@@ -26,6 +26,9 @@ pub struct LoopRule {
     /// Skip list numbering ("1.", "2)") so that "1. Rest 2. Rest 3. Rest" is
     /// a loop of "Rest" (drafts number lines; speech does not).
     pub skip_list_markers: bool,
+    /// Also a loop: one word that repeats a few characters over and over
+    /// ("s-u-h-h-h-h-h-h"; see [`char_run`]). The word is cut whole.
+    pub char_loops: bool,
 }
 
 impl LoopRule {
@@ -42,6 +45,7 @@ pub const TRANSCRIPT_LOOPS: LoopRule = LoopRule {
     min_copies: 3,
     min_words: 8,
     skip_list_markers: false,
+    char_loops: false,
 };
 
 /// Drafts: six single words, three copies of any phrase up to sixteen words
@@ -52,6 +56,7 @@ pub const DRAFT_LOOPS: LoopRule = LoopRule {
     min_copies: 3,
     min_words: 6,
     skip_list_markers: true,
+    char_loops: true,
 };
 
 /// A loop found in a text.
@@ -63,7 +68,8 @@ pub struct PhraseLoop {
     /// `text[..first_copy_end_byte]` (list numbering and separators before
     /// the second copy are left out).
     pub first_copy_end_byte: usize,
-    /// Words in the repeated n-gram.
+    /// Words in the repeated n-gram; 0 for a word that loops on its own
+    /// characters (then `first_copy_end_byte == first_byte`: the word goes).
     pub ngram_words: usize,
 }
 
@@ -107,11 +113,50 @@ fn is_list_marker(w: &str) -> bool {
     w.len() - digits.len() == 1 && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
+/// Copies of a unit of characters, back to back inside one word, that make
+/// the word a loop (with at least [`CHAR_LOOP_MIN_CHARS`] characters).
+const CHAR_LOOP_COPIES: usize = 5;
+const CHAR_LOOP_MIN_CHARS: usize = 6;
+/// Longest unit of characters considered.
+const CHAR_LOOP_UNIT: usize = 4;
+
+/// The most back-to-back copies of a unit of one to four characters that
+/// holds a letter, in `word`. Runs shorter than [`CHAR_LOOP_MIN_CHARS`]
+/// count as one copy, so "less" and "committee" are never runs, and units
+/// without a letter do not count ("1000000", "-----").
+fn char_run(word: &str) -> usize {
+    let c: Vec<char> = word.chars().collect();
+    let mut best = 1;
+    for u in 1..=CHAR_LOOP_UNIT.min(c.len()) {
+        for i in 0..=c.len() - u {
+            let unit = &c[i..i + u];
+            if !unit.iter().any(|ch| ch.is_alphabetic()) {
+                continue;
+            }
+            let mut copies = 1;
+            while i + (copies + 1) * u <= c.len() && c[i + copies * u..][..u] == *unit {
+                copies += 1;
+            }
+            if copies * u >= CHAR_LOOP_MIN_CHARS {
+                best = best.max(copies);
+            }
+        }
+    }
+    best
+}
+
 /// The earliest loop in `text` under `rule`, if any.
 pub fn find_loop(text: &str, rule: &LoopRule) -> Option<PhraseLoop> {
     let w = words(text, rule);
     let len = w.len();
     for start in 0..len {
+        if rule.char_loops && char_run(&text[w[start].1..w[start].2]) >= CHAR_LOOP_COPIES {
+            return Some(PhraseLoop {
+                first_byte: w[start].1,
+                first_copy_end_byte: w[start].1,
+                ngram_words: 0,
+            });
+        }
         for n in 1..=rule.max_ngram_words {
             let needed = rule.copies_needed(n);
             if start + n * needed > len {
@@ -142,7 +187,9 @@ pub fn find_loop(text: &str, rule: &LoopRule) -> Option<PhraseLoop> {
 /// never shows what [`find_loop`] will cut; the hold lasts only until the
 /// next word breaks the pattern. The last
 /// word counts as repeating when it is the start of the word it would
-/// repeat (it may be half-written) unless `text` ends in whitespace.
+/// repeat (it may be half-written) unless `text` ends in whitespace. A word
+/// that loops on its own characters is cut whole, so a stream must also hold
+/// back a half-written last word (the drafter shows whole words only).
 pub fn pending_repeat(text: &str, rule: &LoopRule) -> Option<usize> {
     let mut w = words(text, rule);
     let last_complete = text.ends_with(char::is_whitespace);
@@ -231,6 +278,19 @@ mod tests {
             ),
             Some("Plan:\n1. Rest the knee")
         );
+        // One word looping on its own characters goes whole.
+        assert_eq!(
+            cut("a type of medication called a s-u-h-h-h-h-h-h-h-h", r),
+            Some("a type of medication called a")
+        );
+        for t in [
+            "The committee agreed.",
+            "Give 1000000 units.",
+            "Hmm, less pain.",
+            "-----",
+        ] {
+            assert_eq!(find_loop(t, r), None, "{t:?}");
+        }
         // A dose titration repeats words around changing numbers.
         for t in [
             "Start 5 mg, then 10 mg, then 15 mg, then 20 mg daily.",
@@ -262,7 +322,7 @@ mod tests {
         #[test]
         fn a_cut_removes_every_loop(
             words in proptest::collection::vec(
-                proptest::sample::select(vec!["rest", "Rest,", "the", "knee.", "1.", "-", "é", "pain"]),
+                proptest::sample::select(vec!["rest", "Rest,", "the", "knee.", "1.", "-", "é", "pain", "h-h-h", "-h-h-h", "hh"]),
                 0..40,
             ),
             seps in proptest::collection::vec(proptest::sample::select(vec![" ", "\n", ", "]), 40),
@@ -270,7 +330,7 @@ mod tests {
             let text: String = words.iter().zip(&seps).map(|(w, s)| format!("{w}{s}")).collect();
             for rule in [&TRANSCRIPT_LOOPS, &DRAFT_LOOPS] {
                 if let Some(l) = find_loop(&text, rule) {
-                    proptest::prop_assert!(l.first_byte < l.first_copy_end_byte);
+                    proptest::prop_assert!(l.first_byte <= l.first_copy_end_byte);
                     let kept = &text[..l.first_copy_end_byte];
                     proptest::prop_assert_eq!(find_loop(kept, rule), None);
                 }
@@ -284,7 +344,10 @@ mod tests {
                         proptest::prop_assert!(kept.starts_with(shown), "{:?} then {:?}", shown, kept);
                         break;
                     }
-                    let visible = prefix[..pending_repeat(prefix, rule).unwrap_or(i)].trim_end();
+                    // Whole words only, as the drafter streams.
+                    let whole = prefix.rfind(char::is_whitespace).map_or(0, |ws| ws + 1);
+                    let shown_to = pending_repeat(&prefix[..whole], rule).unwrap_or(whole);
+                    let visible = prefix[..shown_to].trim_end();
                     if visible.len() > shown.len() && visible.starts_with(shown) {
                         shown = visible;
                     }

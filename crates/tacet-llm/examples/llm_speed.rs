@@ -3,12 +3,14 @@
 //!
 //! ```text
 //! cargo run --release -p tacet-llm --example llm_speed -- \
-//!     [MODEL.gguf] [THREADS] [PROMPT_TOKENS] [DECODE_TOKENS] [q8_0|as-is] [REPEATS]
+//!     [MODEL.gguf] [THREADS] [PROMPT_TOKENS] [DECODE_TOKENS] [q8_0|as-is] [REPEATS] [DEPTH]
 //! ```
 //! The model defaults to SmolLM2-135M-Instruct Q4_1 in the model cache;
 //! `as-is` (the app's default for the llama family) runs the file's own
 //! types, `q8_0` converts every Q4_1/Q5_x tensor to Q8_0 at load. Prints one line per repeat, then
-//! `best PREFILL DECODE` (tokens/s, best of the repeats). candle's thread
+//! `best PREFILL DECODE` (tokens/s, best of the repeats). With DEPTH, that
+//! many tokens are read into the context first, untimed (llama-bench's `-d`).
+//! candle's thread
 //! count is process-wide and fixed at the first load.
 
 use std::path::PathBuf;
@@ -39,6 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(other) => return Err(format!("mode {other:?}: expected q8_0 or as-is").into()),
     };
     let repeats = arg(5, 3)?.max(1);
+    let depth = arg(6, 0)?;
     let opts = LlmOptions {
         threads,
         requantize_to_q8_0: requantize,
@@ -52,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut model = GgufDrafter::load(&path, info, opts)?;
     let load = model.load_report().clone();
     println!(
-        "model {} | threads {} | pp{prompt_tokens} / tg{decode_tokens} | load {} ms, {} tensors converted, context {}",
+        "model {} | threads {} | pp{prompt_tokens} / tg{decode_tokens} at depth {depth} | load {} ms, {} tensors converted, context {}",
         path.display(),
         load.threads,
         load.load_ms,
@@ -63,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     model.speed_probe(16, 4)?;
     let (mut best_pp, mut best_tg) = (0f64, 0f64);
     for i in 0..repeats {
-        let r = model.speed_probe(prompt_tokens, decode_tokens)?;
+        let r = model.speed_probe_at_depth(depth, prompt_tokens, decode_tokens)?;
         println!(
             "run {i}: prefill {:>7.1} tok/s | decode {:>6.1} tok/s",
             r.prefill_tokens_per_s(),

@@ -292,21 +292,53 @@ impl GgufDrafter {
         prompt_tokens: usize,
         decode_tokens: usize,
     ) -> Result<SpeedReport, LlmError> {
+        self.speed_probe_at_depth(0, prompt_tokens, decode_tokens)
+    }
+
+    /// [`Self::speed_probe`] after `depth` tokens already in the context
+    /// (read first, not timed), like llama-bench's `-d`: the speeds a long
+    /// session sees, where attention over the context adds to every token.
+    pub fn speed_probe_at_depth(
+        &mut self,
+        depth: usize,
+        prompt_tokens: usize,
+        decode_tokens: usize,
+    ) -> Result<SpeedReport, LlmError> {
         let n_ctx = self.context_length();
-        let prompt_tokens = prompt_tokens.clamp(1, n_ctx.saturating_sub(decode_tokens + 1).max(1));
+        let room = n_ctx.saturating_sub(decode_tokens + 1).max(1);
+        let depth = depth.min(room.saturating_sub(1));
+        let prompt_tokens = prompt_tokens.clamp(1, room - depth);
         let filler = self.encode(
             "The patient reports pain in the right knee for three weeks, worse on stairs. ",
         )?;
-        let prompt: Vec<u32> = filler.iter().copied().cycle().take(prompt_tokens).collect();
+        let all: Vec<u32> = filler
+            .iter()
+            .copied()
+            .cycle()
+            .take(depth + prompt_tokens)
+            .collect();
+        let (context, prompt) = all.split_at(depth);
         let never = AtomicBool::new(false);
+        if !context.is_empty() {
+            self.prefill(context, &never)
+                .map_err(DraftError::into_llm)?;
+        } else {
+            self.weights.clear_kv_cache();
+        }
         let t0 = Instant::now();
-        let mut logits = self
-            .prefill(&prompt, &never)
-            .map_err(DraftError::into_llm)?;
+        let mut logits = None;
+        for (i, chunk) in prompt.chunks(PREFILL_CHUNK_TOKENS).enumerate() {
+            logits = Some(
+                self.weights
+                    .forward(chunk, depth + i * PREFILL_CHUNK_TOKENS)?,
+            );
+        }
+        let mut logits = logits.ok_or_else(|| LlmError::Inference("empty prompt".to_string()))?;
         let prefill_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let mut sampler = LogitsProcessor::new(0, None, None);
         let t1 = Instant::now();
-        for pos in prompt.len()..prompt.len() + decode_tokens {
+        let end = all.len();
+        for pos in end..end + decode_tokens {
             let tok = sampler.sample(&logits)?;
             logits = self.weights.forward(&[tok], pos)?;
         }
@@ -581,12 +613,14 @@ fn trim_loop_separator(text: &str) -> &str {
     text.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '-' | '–' | '—'))
 }
 
-/// The part of a growing raw body that is safe to show: no leading or
-/// trailing whitespace, no last line that may still become a header or a
+/// The part of a growing raw body that is safe to show: whole words, no
+/// leading or trailing whitespace, no last line that may still become a header or a
 /// repeat of an earlier line, no words that may be the start of a loop or
 /// separator that may lead into one, no half-decoded character.
 fn visible_prefix(raw: &str) -> &str {
     let text = raw.trim_start().trim_end_matches('\u{FFFD}');
+    // Whole words only: a word that loops on its own characters is cut whole.
+    let text = &text[..text.rfind(char::is_whitespace).map_or(0, |ws| ws + 1)];
     // A trailing separator waits for the next word: a loop's cut drops it.
     let text = trim_loop_separator(match loops::pending_repeat(text, &DRAFT_LOOPS) {
         Some(at) => &text[..at],
@@ -1098,6 +1132,7 @@ mod tests {
         for body in [
             "Follow up via the Patient Portal, Patient Portal, Patient Portal, Patient Portal.",
             "no no no no no no no no",
+            "A medication called a s-u-h-h-h-h-h-h-h-h-h-h-h-h-h-h",
             "1. Rest\n2. Rest\n3. Rest\n4. Rest",
             "Rest the knee. Ice it. Rest the knee. Rest the knee.",
             "Knee pain for three weeks.\nOBJECTIVE:\nBP 120/80",
@@ -1117,15 +1152,16 @@ mod tests {
 
     #[test]
     fn holds_back_possible_headers() {
-        assert_eq!(visible_prefix("Knee pain.\nOBJ"), "Knee pain.");
-        assert_eq!(visible_prefix("Knee pain.\nShe"), "Knee pain.\nShe");
+        assert_eq!(visible_prefix("Knee pain.\nOBJ "), "Knee pain.");
+        assert_eq!(visible_prefix("Knee pain.\nShe "), "Knee pain.\nShe");
+        assert_eq!(visible_prefix("Knee pain.\nShe sa"), "Knee pain.\nShe");
         assert_eq!(visible_prefix(" Knee \u{FFFD}"), "Knee");
         assert_eq!(
-            visible_prefix("Rest well.\nIce.\nRest w"),
+            visible_prefix("Rest well.\nIce.\nRest "),
             "Rest well.\nIce."
         );
         assert_eq!(
-            visible_prefix("Rest well.\nIce.\nRest a"),
+            visible_prefix("Rest well.\nIce.\nRest a "),
             "Rest well.\nIce.\nRest a"
         );
     }
