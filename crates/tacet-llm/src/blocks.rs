@@ -407,78 +407,89 @@ impl Causal {
     }
 }
 
-/// Scale, causal mask and softmax of a chunk's attention scores in one pass
-/// over them, each row on its own (rows split across rayon's pool).
+/// Scale, causal mask and softmax of a block of attention scores in place,
+/// in one pass over them, each row on its own (rows split across rayon's
+/// pool).
 ///
-/// Scores are `(b, kv_heads, group * seq_len, keys)`: row `r` of a key/value
-/// head's block is query `r % seq_len` (the query heads of one group stacked,
-/// see [`prefill_attention`]), and column `c` is key position
-/// `key_offset + c`. Keys a query does not see get probability 0 and cost no
-/// `exp`. This replaces candle's scale, mask-add and softmax (three passes
-/// and a mask tensor of rows × keys per chunk shape, which for a long prompt
-/// were hundreds of MB kept in a cache) with one read and one write.
+/// Scores are `(b, kv_heads, rows, keys)`, rows `row_offset..` of a key/value
+/// head's `group * seq_len` rows: row `r` is query `r % seq_len` (the query
+/// heads of one group stacked, see [`prefill_attention`]), and column `c` is
+/// key position `key_offset + c`. Keys a query does not see get probability
+/// 0 and cost no `exp`. This replaces candle's scale, mask-add and softmax
+/// (three passes, two new tensors, and a mask tensor of rows × keys per
+/// chunk shape, which for a long prompt were hundreds of MB kept in a cache).
 struct CausalSoftmax {
     scale: f32,
     seq_len: usize,
+    row_offset: usize,
     key_offset: usize,
     causal: Causal,
 }
 
-impl candle_core::CustomOp1 for CausalSoftmax {
+impl candle_core::InplaceOp1 for CausalSoftmax {
     fn name(&self) -> &'static str {
         "tacet-causal-softmax"
     }
 
     fn cpu_fwd(
         &self,
-        storage: &candle_core::CpuStorage,
+        storage: &mut candle_core::CpuStorage,
         layout: &candle_core::Layout,
-    ) -> Result<(candle_core::CpuStorage, candle_core::Shape)> {
+    ) -> Result<()> {
         use rayon::prelude::*;
         let candle_core::CpuStorage::F32(data) = storage else {
             candle_core::bail!("causal softmax wants f32 scores");
         };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("causal softmax wants contiguous scores");
+        let (Some((start, end)), [.., rows, keys]) = (layout.contiguous_offsets(), layout.dims())
+        else {
+            candle_core::bail!("causal softmax wants contiguous scores of rank 2 or more");
         };
-        let dims = layout.dims();
-        let Some(&keys) = dims.last() else {
-            candle_core::bail!("causal softmax: scores without dimensions");
-        };
-        if keys == 0 || self.seq_len == 0 {
-            return Ok((
-                candle_core::CpuStorage::F32(data[start..end].to_vec()),
-                layout.shape().clone(),
-            ));
+        let (rows, keys) = (*rows, *keys);
+        if keys == 0 || rows == 0 || self.seq_len == 0 {
+            return Ok(());
         }
-        let scores = &data[start..end];
-        let mut out = vec![0f32; scores.len()];
-        let (scale, seq_len, key_offset, causal) =
-            (self.scale, self.seq_len, self.key_offset, self.causal);
-        out.par_chunks_mut(keys)
-            .zip(scores.par_chunks(keys))
+        let (scale, seq_len, row_offset, key_offset, causal) = (
+            self.scale,
+            self.seq_len,
+            self.row_offset,
+            self.key_offset,
+            self.causal,
+        );
+        data[start..end]
+            .par_chunks_mut(keys)
             .enumerate()
-            .for_each(|(row, (o, s))| {
-                let p = causal.index_pos + row % seq_len;
+            .for_each(|(i, row)| {
+                let p = causal.index_pos + (row_offset + i % rows) % seq_len;
                 let seen = causal.visible(p);
                 let lo = seen.start.saturating_sub(key_offset).min(keys);
-                let hi = seen.end.saturating_sub(key_offset).min(keys);
-                if lo >= hi {
+                let hi = seen.end.saturating_sub(key_offset).min(keys).max(lo);
+                let (head, rest) = row.split_at_mut(lo);
+                let (seen, tail) = rest.split_at_mut(hi - lo);
+                head.fill(0.0);
+                tail.fill(0.0);
+                if seen.is_empty() {
                     return;
                 }
-                let o = &mut o[lo..hi];
-                o.copy_from_slice(&s[lo..hi]);
                 // scale > 0: the largest scaled score is the largest score scaled.
-                let max = o.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) * scale;
-                let sum = crate::kernels::exp_sub_sum(o, scale, max);
-                let inv = 1.0 / sum;
-                for o in o.iter_mut() {
-                    *o *= inv;
+                let max = seen.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x)) * scale;
+                let inv = 1.0 / crate::kernels::exp_sub_sum(seen, scale, max);
+                for x in seen.iter_mut() {
+                    *x *= inv;
                 }
             });
-        Ok((candle_core::CpuStorage::F32(out), layout.shape().clone()))
+        Ok(())
     }
 }
+
+/// Scores per block of query rows: the rows of one chunk are taken a block
+/// at a time so that a block's scores (key/value heads × rows × keys floats)
+/// stay under this size, whatever the context. Whole 512-token chunks at a
+/// 7,000-token context made 129 MB of scores per layer, allocated (and the
+/// pages cleared by the kernel) twice per layer. Measured at a 6,488-token
+/// context (pp512, 2 threads): blocks of 8 / 16 / 24 / 32 / 64 MB read
+/// 84 / 97 / 108 / 112 / 93 tok/s; smaller blocks make GEMMs too short to
+/// split well across threads, larger ones go back to fresh pages.
+const SCORE_BLOCK_BYTES: usize = 32 << 20;
 
 /// Attention of `seq_len` new queries `(b, n_head, seq_len, head_dim)` at
 /// positions `causal.index_pos..` over the cache views `k`, `v`
@@ -495,23 +506,51 @@ pub(crate) fn prefill_attention(
     causal: Causal,
     d: Dims,
 ) -> Result<Tensor> {
+    attention_in_blocks(q, k, v, causal, d, SCORE_BLOCK_BYTES)
+}
+
+fn attention_in_blocks(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    causal: Causal,
+    d: Dims,
+    block_bytes: usize,
+) -> Result<Tensor> {
     let (b, _, seq_len, _) = q.dims4()?;
     let group = d.n_head / d.n_kv_head;
     let len = k.dim(2)?;
     let key_offset = causal.visible(causal.index_pos).start.min(len);
+    let keys = len - key_offset;
     let (k, v) = (
-        k.narrow(2, key_offset, len - key_offset)?,
-        v.narrow(2, key_offset, len - key_offset)?,
+        k.narrow(2, key_offset, keys)?,
+        v.narrow(2, key_offset, keys)?,
     );
+    let kt = k.t()?;
     let q = q.reshape((b, d.n_kv_head, group * seq_len, d.head_dim))?;
-    let att = q.matmul(&k.t()?)?.apply_op1_no_bwd(&CausalSoftmax {
-        scale: d.attn_scale,
-        seq_len,
-        key_offset,
-        causal,
-    })?;
-    att.matmul(&v)?
-        .reshape((b, d.n_head, seq_len, d.head_dim))?
+    let rows = group * seq_len;
+    let per_block = (block_bytes / (4 * b * d.n_kv_head * keys.max(1)))
+        .max(1)
+        .min(rows.max(1));
+    let mut outs = Vec::with_capacity(rows.div_ceil(per_block));
+    for row_offset in (0..rows).step_by(per_block) {
+        let n = per_block.min(rows - row_offset);
+        let att = q.narrow(2, row_offset, n)?.matmul(&kt)?;
+        att.inplace_op1(&CausalSoftmax {
+            scale: d.attn_scale,
+            seq_len,
+            row_offset,
+            key_offset,
+            causal,
+        })?;
+        outs.push(att.matmul(&v)?);
+    }
+    let y = if outs.len() == 1 {
+        outs.remove(0)
+    } else {
+        Tensor::cat(&outs, 2)?
+    };
+    y.reshape((b, d.n_head, seq_len, d.head_dim))?
         .transpose(1, 2)?
         .reshape((b, seq_len, d.n_head * d.head_dim))
 }
@@ -608,12 +647,18 @@ mod tests {
         let qt = Tensor::from_vec(q.clone(), (1, d.n_head, n, d.head_dim), &dev).unwrap();
         let kt = Tensor::from_vec(k.clone(), (1, d.n_kv_head, len, d.head_dim), &dev).unwrap();
         let vt = Tensor::from_vec(v.clone(), (1, d.n_kv_head, len, d.head_dim), &dev).unwrap();
-        for window in [None, Some(4), Some(13), Some(100)] {
+        // Whole chunks, and blocks of 4 rows (a block boundary inside each
+        // group of 5 query rows).
+        let blocks = [SCORE_BLOCK_BYTES, 4 * 4 * d.n_kv_head * len];
+        for (window, block_bytes) in [None, Some(4), Some(13), Some(100)]
+            .into_iter()
+            .flat_map(|w| blocks.map(|b| (w, b)))
+        {
             let causal = Causal {
                 index_pos: from,
                 window,
             };
-            let got = prefill_attention(&qt, &kt, &vt, causal, d)
+            let got = attention_in_blocks(&qt, &kt, &vt, causal, d, block_bytes)
                 .unwrap()
                 .flatten_all()
                 .unwrap()
@@ -625,7 +670,10 @@ mod tests {
                 .zip(&want)
                 .map(|(a, b)| (a - b).abs())
                 .fold(0f32, f32::max);
-            assert!(worst < 1e-5, "window {window:?}: off by {worst}");
+            assert!(
+                worst < 1e-5,
+                "window {window:?}, blocks of {block_bytes} bytes: off by {worst}"
+            );
         }
     }
 
