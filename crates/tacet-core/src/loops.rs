@@ -75,36 +75,29 @@ pub struct PhraseLoop {
 
 /// The compared words of `text`: (normalized, byte start, byte end).
 fn words(text: &str, rule: &LoopRule) -> Vec<(String, usize, usize)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    let push = |from: usize, to: usize, out: &mut Vec<(String, usize, usize)>| {
-        let w = &text[from..to];
-        if rule.skip_list_markers && is_list_marker(w) {
-            return;
-        }
-        let key: String = w
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect();
-        if !key.is_empty() {
-            out.push((key, from, to));
-        }
-    };
-    for (i, c) in text.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                push(s, i, &mut out);
-                start = None;
+    word_ranges(text)
+        .filter_map(|r| {
+            let w = &text[r.clone()];
+            if rule.skip_list_markers && is_list_marker(w) {
+                return None;
             }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        push(s, text.len(), &mut out);
-    }
-    out
+            let key: String = w
+                .chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect();
+            (!key.is_empty()).then_some((key, r.start, r.end))
+        })
+        .collect()
+}
+
+/// The byte ranges of `text`'s whitespace-separated words, in order.
+pub fn word_ranges(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+    let base = text.as_ptr() as usize;
+    text.split_whitespace().map(move |w| {
+        let start = w.as_ptr() as usize - base;
+        start..start + w.len()
+    })
 }
 
 /// "1.", "12)", "3:": digits and one closing mark.
@@ -185,31 +178,14 @@ pub fn find_loop(text: &str, rule: &LoopRule) -> Option<PhraseLoop> {
 /// before it (one n-gram, n up to the rule's longest), not yet a loop.
 /// A stream that shows text as it is written holds back from here, so it
 /// never shows what [`find_loop`] will cut; the hold lasts only until the
-/// next word breaks the pattern. The last
-/// word counts as repeating when it is the start of the word it would
-/// repeat (it may be half-written) unless `text` ends in whitespace. A word
-/// that loops on its own characters is cut whole, so a stream must also hold
-/// back a half-written last word (the drafter shows whole words only).
+/// next word breaks the pattern. Every word of `text` counts as complete:
+/// a stream shows whole words only, since a word that loops on its own
+/// characters is cut whole and a half-written "12" may yet become a list
+/// marker (the drafter cuts `text` after its last whitespace).
 pub fn pending_repeat(text: &str, rule: &LoopRule) -> Option<usize> {
-    let mut w = words(text, rule);
-    let last_complete = text.ends_with(char::is_whitespace);
-    // A half-written "12" may yet become the list marker "12.", which is
-    // skipped: it does not break a pattern until it is complete.
-    if rule.skip_list_markers && !last_complete {
-        if let Some((_, from, to)) = w.last() {
-            if *to == text.len() && text[*from..].bytes().all(|b| b.is_ascii_digit()) {
-                w.pop();
-            }
-        }
-    }
+    let w = words(text, rule);
     let len = w.len();
-    let same = |j: usize, n: usize| {
-        if j + 1 == len && !last_complete {
-            w[j - n].0.starts_with(w[j].0.as_str())
-        } else {
-            w[j].0 == w[j - n].0
-        }
-    };
+    let same = |j: usize, n: usize| w[j].0 == w[j - n].0;
     let mut earliest: Option<usize> = None;
     for n in 1..=rule.max_ngram_words.min(len.saturating_sub(1)) {
         // The tail w[from..] repeats the n words before it.
@@ -304,10 +280,16 @@ mod tests {
     #[test]
     fn a_pending_repeat_is_held_back_until_it_breaks_off() {
         let r = &DRAFT_LOOPS;
-        let t = "Use the Patient Portal, Patient Portal, Pat";
-        assert_eq!(pending_repeat(t, r), t.rfind(" Patient Portal, Pat"));
-        let t = "Use the Patient Portal, Patient";
-        assert_eq!(pending_repeat(t, r), t.rfind(" Patient"));
+        let t = "Use the Patient Portal, Patient Portal, ";
+        assert_eq!(pending_repeat(t, r), t.rfind(" Patient Portal, "));
+        let t = "Use the Patient Portal, Patient ";
+        assert_eq!(pending_repeat(t, r), t.rfind(" Patient "));
+        let t = "Use the Patient Portal,\n1. Patient ";
+        assert_eq!(
+            pending_repeat(t, r),
+            t.rfind("\n1. Patient "),
+            "list numbers are skipped"
+        );
         let t = "Ice the knee and the hip";
         assert_eq!(pending_repeat(t, r), None, "the pattern broke off");
         assert_eq!(pending_repeat("Use the portal.", r), None);

@@ -253,8 +253,19 @@ impl GgufDrafter {
         cancel: &AtomicBool,
     ) -> Result<candle_core::Tensor, DraftError> {
         self.weights.clear_kv_cache();
+        self.feed(tokens, 0, cancel)
+    }
+
+    /// Reads `tokens` in chunks into the KV cache, which already holds
+    /// `start_pos` tokens; returns the logits of the last token.
+    fn feed(
+        &mut self,
+        tokens: &[u32],
+        start_pos: usize,
+        cancel: &AtomicBool,
+    ) -> Result<candle_core::Tensor, DraftError> {
         let mut logits = None;
-        let mut pos = 0;
+        let mut pos = start_pos;
         for chunk in tokens.chunks(PREFILL_CHUNK_TOKENS) {
             if cancel.load(Ordering::Relaxed) {
                 return Err(DraftError::Cancelled);
@@ -319,21 +330,15 @@ impl GgufDrafter {
             .collect();
         let (context, prompt) = all.split_at(depth);
         let never = AtomicBool::new(false);
+        self.weights.clear_kv_cache();
         if !context.is_empty() {
-            self.prefill(context, &never)
+            self.feed(context, 0, &never)
                 .map_err(DraftError::into_llm)?;
-        } else {
-            self.weights.clear_kv_cache();
         }
         let t0 = Instant::now();
-        let mut logits = None;
-        for (i, chunk) in prompt.chunks(PREFILL_CHUNK_TOKENS).enumerate() {
-            logits = Some(
-                self.weights
-                    .forward(chunk, depth + i * PREFILL_CHUNK_TOKENS)?,
-            );
-        }
-        let mut logits = logits.ok_or_else(|| LlmError::Inference("empty prompt".to_string()))?;
+        let mut logits = self
+            .feed(prompt, depth, &never)
+            .map_err(DraftError::into_llm)?;
         let prefill_ms = t0.elapsed().as_secs_f64() * 1000.0;
         let mut sampler = LogitsProcessor::new(0, None, None);
         let t1 = Instant::now();
