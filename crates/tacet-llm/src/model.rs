@@ -84,13 +84,20 @@ impl ModelWeights {
     pub(crate) fn forward(&mut self, tokens: &[u32], index_pos: usize) -> Result<Tensor, LlmError> {
         let input = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
         // Every model code returns (batch, vocab) for the last position.
-        let logits = match self {
-            ModelWeights::Llama(m) => m.forward(&input, index_pos)?,
-            ModelWeights::Gemma3(m) => m.forward(&input, index_pos)?,
-            ModelWeights::Qwen2(m) => m.forward(&input, index_pos)?,
-            ModelWeights::Qwen3(m) => m.forward(&input, index_pos)?,
-            ModelWeights::Phi3(m) => m.forward(&input, index_pos)?,
-        };
+        // The pass runs on a thread of rayon's pool, not on the caller's: a
+        // parallel loop started from outside the pool hands its work to the
+        // pool and sleeps until it is done, a wake-up of every worker per
+        // loop, and a decoded token has about 150 of them (matrices,
+        // attention heads, candle's element-wise ops). From inside, the
+        // loops run where they start and the other workers steal, spinning
+        // between loops instead of sleeping.
+        let logits = rayon::scope(|_| match self {
+            ModelWeights::Llama(m) => m.forward(&input, index_pos),
+            ModelWeights::Gemma3(m) => m.forward(&input, index_pos),
+            ModelWeights::Qwen2(m) => m.forward(&input, index_pos),
+            ModelWeights::Qwen3(m) => m.forward(&input, index_pos),
+            ModelWeights::Phi3(m) => m.forward(&input, index_pos),
+        })?;
         Ok(logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?)
     }
 
