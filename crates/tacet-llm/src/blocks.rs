@@ -393,7 +393,6 @@ impl candle_core::CustomOp1 for DecodeAttention<'_> {
         }) {
             candle_core::bail!("decode attention: cache view past its buffer");
         }
-        use half::slice::HalfFloatSliceExt;
         use rayon::prelude::*;
         let group = d.n_head / d.n_kv_head;
         let scale = d.attn_scale;
@@ -408,35 +407,16 @@ impl candle_core::CustomOp1 for DecodeAttention<'_> {
             else {
                 return; // checked above
             };
-            // The cache is widened a few positions at a time into a buffer
-            // that stays in L1.
-            let mut wide = vec![0f32; DECODE_WIDEN_POSITIONS * hd];
+            // f16 keys and values widened in registers (F16C) as they are read.
             let mut scores = vec![0f32; len];
             let mut max = f32::NEG_INFINITY;
-            for (sc, kc) in scores
-                .chunks_mut(DECODE_WIDEN_POSITIONS)
-                .zip(kh.chunks(DECODE_WIDEN_POSITIONS * hd))
-            {
-                let w = &mut wide[..kc.len()];
-                kc.convert_to_f32_slice(w);
-                for (s, kt) in sc.iter_mut().zip(w.chunks_exact(hd)) {
-                    *s = dot(qh, kt) * scale;
-                    max = max.max(*s);
-                }
+            for (s, kt) in scores.iter_mut().zip(kh.chunks_exact(hd)) {
+                *s = crate::kernels::dot_f16(qh, kt) * scale;
+                max = max.max(*s);
             }
             let sum = crate::kernels::exp_sub_sum(&mut scores, 1.0, max);
-            for (sc, vc) in scores
-                .chunks(DECODE_WIDEN_POSITIONS)
-                .zip(vh.chunks(DECODE_WIDEN_POSITIONS * hd))
-            {
-                let w = &mut wide[..vc.len()];
-                vc.convert_to_f32_slice(w);
-                for (s, vt) in sc.iter().zip(w.chunks_exact(hd)) {
-                    let p = s / sum;
-                    for (o, v) in oh.iter_mut().zip(vt) {
-                        *o += p * v;
-                    }
-                }
+            for (s, vt) in scores.iter().zip(vh.chunks_exact(hd)) {
+                crate::kernels::axpy_f16(s / sum, vt, oh);
             }
         });
         Ok((
@@ -444,28 +424,6 @@ impl candle_core::CustomOp1 for DecodeAttention<'_> {
             candle_core::Shape::from((1, d.n_head, 1, hd)),
         ))
     }
-}
-
-/// Cache positions widened to f32 at a time in decode attention (64 × 64
-/// values of SmolLM2: 16 KB).
-const DECODE_WIDEN_POSITIONS: usize = 64;
-
-/// A dot product the compiler vectorises (eight independent sums).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// Which keys the queries of a prefill chunk see: a query at position `p`

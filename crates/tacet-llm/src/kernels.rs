@@ -404,6 +404,30 @@ fn simd_available() -> bool {
     }
 }
 
+/// `q · k` for f32 `q` and an f16 `k` of the same length (a query against
+/// one cached key), widened in registers.
+pub(crate) fn dot_f16(q: &[f32], k: &[f16]) -> f32 {
+    debug_assert_eq!(q.len(), k.len());
+    #[cfg(target_arch = "x86_64")]
+    if simd_available() {
+        // SAFETY: AVX2, FMA and F16C are present; lengths are checked inside.
+        return unsafe { x86::dot_f16(q, k) };
+    }
+    q.iter().zip(k).map(|(a, b)| a * b.to_f32()).sum()
+}
+
+/// `out += p · v` for an f16 `v` (a cached value row).
+pub(crate) fn axpy_f16(p: f32, v: &[f16], out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if simd_available() {
+        // SAFETY: as in `dot_f16`.
+        return unsafe { x86::axpy_f16(p, v, out) };
+    }
+    for (o, x) in out.iter_mut().zip(v) {
+        *o += p * x.to_f32();
+    }
+}
+
 /// Which kernels run here (checked once): AVX-512 VNNI (`vpdpbusd`: a
 /// block's 32 byte products summed in fours in one instruction, two blocks
 /// per 512-bit register) where the CPU has it, else AVX2, else scalar.
@@ -513,6 +537,51 @@ mod x86 {
             sum += *x;
         }
         sum
+    }
+
+    /// # Safety
+    /// AVX2, FMA and F16C must be present.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn dot_f16(q: &[f32], k: &[half::f16]) -> f32 {
+        let n = q.len().min(k.len());
+        let (qp, kp) = (q.as_ptr(), k.as_ptr().cast::<u16>());
+        let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let mut i = 0;
+        while i + 16 <= n {
+            let k0 = _mm256_cvtph_ps(_mm_loadu_si128(kp.add(i).cast()));
+            let k1 = _mm256_cvtph_ps(_mm_loadu_si128(kp.add(i + 8).cast()));
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i)), k0, a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i + 8)), k1, a1);
+            i += 16;
+        }
+        let mut sum = hsum(_mm256_add_ps(a0, a1));
+        while i < n {
+            sum += q[i] * k[i].to_f32();
+            i += 1;
+        }
+        sum
+    }
+
+    /// # Safety
+    /// AVX2, FMA and F16C must be present.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    pub(super) unsafe fn axpy_f16(p: f32, v: &[half::f16], out: &mut [f32]) {
+        let n = out.len().min(v.len());
+        let (vp, op) = (v.as_ptr().cast::<u16>(), out.as_mut_ptr());
+        let pv = _mm256_set1_ps(p);
+        let mut i = 0;
+        while i + 8 <= n {
+            let x = _mm256_cvtph_ps(_mm_loadu_si128(vp.add(i).cast()));
+            _mm256_storeu_ps(
+                op.add(i),
+                _mm256_fmadd_ps(pv, x, _mm256_loadu_ps(op.add(i))),
+            );
+            i += 8;
+        }
+        while i < n {
+            out[i] += p * v[i].to_f32();
+            i += 1;
+        }
     }
 
     /// # Safety
@@ -818,6 +887,27 @@ mod tests {
         let mut v = vec![2.0f32; 9];
         let s = exp_sub_sum(&mut v, 0.5, 1.0);
         assert!(v.iter().all(|x| (x - 1.0).abs() < 1e-6) && (s - 9.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn f16_dot_and_axpy_match_the_widened_f32() {
+        for n in [0, 7, 16, 64, 77] {
+            let q: Vec<f32> = (0..n).map(|i| (i as f32 * 0.37).sin()).collect();
+            let k: Vec<f16> = (0..n)
+                .map(|i| f16::from_f32((i as f32 * 0.11).cos() * 3.0))
+                .collect();
+            let want: f32 = q.iter().zip(&k).map(|(a, b)| a * b.to_f32()).sum();
+            let got = dot_f16(&q, &k);
+            assert!(
+                (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                "n {n}: {got} vs {want}"
+            );
+            let mut out = q.clone();
+            axpy_f16(0.5, &k, &mut out);
+            for ((o, a), b) in out.iter().zip(&q).zip(&k) {
+                assert!((o - (a + 0.5 * b.to_f32())).abs() <= 1e-6, "n {n}");
+            }
+        }
     }
 
     #[test]
