@@ -186,7 +186,11 @@ pub fn pending_repeat(text: &str, rule: &LoopRule) -> Option<usize> {
     let w = words(text, rule);
     let len = w.len();
     let same = |j: usize, n: usize| w[j].0 == w[j - n].0;
-    let mut earliest: Option<usize> = None;
+    // Trailing list numbers wait for the next word: a loop's cut leaves out
+    // the numbering before its second copy.
+    let last_end = w.last().map_or(0, |x| x.2);
+    let mut earliest =
+        (rule.skip_list_markers && !text[last_end..].trim().is_empty()).then_some(last_end);
     for n in 1..=rule.max_ngram_words.min(len.saturating_sub(1)) {
         // The tail w[from..] repeats the n words before it.
         let mut from = len;
@@ -296,6 +300,13 @@ mod tests {
         assert_eq!(pending_repeat("no no", r), Some(2));
         assert_eq!(pending_repeat("no no thanks", r), None);
         assert_eq!(pending_repeat("", r), None);
+        let t = "Rest the knee.\n2. ";
+        assert_eq!(
+            pending_repeat(t, r),
+            t.find("\n2."),
+            "a trailing list number waits"
+        );
+        assert_eq!(pending_repeat(t, &TRANSCRIPT_LOOPS), None);
     }
 
     proptest::proptest! {

@@ -613,7 +613,11 @@ mod tests {
         let data: Vec<f32> = (0..heads)
             .flat_map(|h| {
                 (from..from + n)
-                    .flat_map(move |p| (0..hd).map(move |i| (h * 100_000 + p * 10 + i) as f32))
+                    // Integers below 2,048, exact in the f16 cache; each
+                    // head shifted so that heads differ.
+                    .flat_map(move |p| {
+                        (0..hd).map(move |i| ((h * 1000 + p * hd + i) % 2048) as f32)
+                    })
             })
             .collect();
         Tensor::from_vec(data, (1, heads, n, hd), &Device::Cpu).unwrap()
