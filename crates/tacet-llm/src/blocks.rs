@@ -378,21 +378,25 @@ impl candle_core::CustomOp1 for DecodeAttention<'_> {
         else {
             candle_core::bail!("decode attention wants f16 caches on the CPU");
         };
-        fn head(
-            data: &[half::f16],
-            off: usize,
-            stride: usize,
-            g: usize,
-            n: usize,
-        ) -> Option<&[half::f16]> {
-            data.get(off + g * stride..off + g * stride + n)
+        if d.n_kv_head == 0 || !d.n_head.is_multiple_of(d.n_kv_head) {
+            candle_core::bail!(
+                "decode attention: {} heads over {} key/value heads",
+                d.n_head,
+                d.n_kv_head
+            );
         }
+        // Each key/value head's cached run, checked once.
         let n = len * hd;
-        if (0..d.n_kv_head).any(|g| {
-            head(kd, k_off, k_head, g, n).is_none() || head(vd, v_off, v_head, g, n).is_none()
-        }) {
-            candle_core::bail!("decode attention: cache view past its buffer");
-        }
+        let heads: Vec<(&[half::f16], &[half::f16])> = (0..d.n_kv_head)
+            .map(|g| {
+                let k = kd.get(k_off + g * k_head..k_off + g * k_head + n);
+                let v = vd.get(v_off + g * v_head..v_off + g * v_head + n);
+                k.zip(v)
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| {
+                candle_core::Error::Msg("decode attention: cache view past its buffer".into())
+            })?;
         use rayon::prelude::*;
         let group = d.n_head / d.n_kv_head;
         let scale = d.attn_scale;
@@ -400,13 +404,8 @@ impl candle_core::CustomOp1 for DecodeAttention<'_> {
         // One head per task: at a long context each head reads megabytes of
         // cache, and one thread alone does not reach the memory bandwidth.
         out.par_chunks_mut(hd).enumerate().for_each(|(h, oh)| {
-            let g = h / group;
+            let (kh, vh) = heads[h / group];
             let qh = &q[h * hd..(h + 1) * hd];
-            let (Some(kh), Some(vh)) =
-                (head(kd, k_off, k_head, g, n), head(vd, v_off, v_head, g, n))
-            else {
-                return; // checked above
-            };
             // f16 keys and values widened in registers (F16C) as they are read.
             let mut scores = vec![0f32; len];
             let mut max = f32::NEG_INFINITY;

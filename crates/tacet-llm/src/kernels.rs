@@ -605,25 +605,19 @@ mod x86 {
         debug_assert!(r0.len() == blocks * 20 && r1.len() == blocks * 20);
         let (w0, w1) = (r0.as_ptr(), r1.as_ptr());
         let (x, xd, xds) = (a.qs.as_ptr(), a.d.as_ptr(), a.ds.as_ptr());
-        let mask = _mm256_set1_epi8(0x0F);
-        let ones = _mm256_set1_epi16(1);
         let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
         // Lane 1 of each collects m · d_x · Σq_x (lane 0 is unused).
         let (mut off0, mut off1) = (_mm_setzero_ps(), _mm_setzero_ps());
         for i in 0..blocks {
-            let xq = _mm256_loadu_si256(x.add(i * BLOCK).cast());
+            let xb = x.add(i * BLOCK);
             let sx = _mm256_set1_ps(*xd.add(i));
             let sxs = _mm_set1_ps(*xds.add(i));
             let p0 = w0.add(i * 20);
             let p1 = w1.add(i * 20);
             let dm0 = _mm_cvtph_ps(_mm_cvtsi32_si128(p0.cast::<i32>().read_unaligned()));
             let dm1 = _mm_cvtph_ps(_mm_cvtsi32_si128(p1.cast::<i32>().read_unaligned()));
-            let q0 = _mm_loadu_si128(p0.add(4).cast());
-            let q1 = _mm_loadu_si128(p1.add(4).cast());
-            let n0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q0, 4), q0), mask);
-            let n1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(q1, 4), q1), mask);
-            let d0 = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(n0, xq), ones));
-            let d1 = _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(n1, xq), ones));
+            let d0 = block_q4_1(p0, xb);
+            let d1 = block_q4_1(p1, xb);
             acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(dm0), sx), d0, acc0);
             acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(dm1), sx), d1, acc1);
             off0 = _mm_fmadd_ps(dm0, sxs, off0);
