@@ -186,7 +186,7 @@ fn unsafe_in_the_drafting_engine_is_only_its_simd_kernels() {
     rust_files(&workspace_root().join("crates/tacet-llm/src"), &mut files);
     let offenders: Vec<_> = files
         .iter()
-        .filter(|f| !f.ends_with("kernels.rs"))
+        .filter(|f| !f.ends_with("kernels.rs") && !f.ends_with("flash.rs"))
         .filter(|f| {
             std::fs::read_to_string(f)
                 .unwrap()
@@ -196,6 +196,6 @@ fn unsafe_in_the_drafting_engine_is_only_its_simd_kernels() {
         .collect();
     assert!(
         offenders.is_empty(),
-        "unsafe outside tacet-llm's kernels.rs: {offenders:?}"
+        "unsafe outside tacet-llm's kernels.rs and flash.rs: {offenders:?}"
     );
 }

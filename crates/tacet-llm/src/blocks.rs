@@ -309,7 +309,7 @@ pub(crate) struct DecodeAttention<'a> {
 /// A cache view's storage, the offset of its first element, and its head
 /// stride: `(1, kv_heads, len, head_dim)` with each head's positions one
 /// contiguous run (a prefix of the buffer's capacity).
-fn kv_view(t: &Tensor) -> Result<(StorageRef<'_>, usize, usize)> {
+pub(crate) fn kv_view(t: &Tensor) -> Result<(StorageRef<'_>, usize, usize)> {
     let (storage, layout) = t.storage_and_layout();
     let stride = layout.stride();
     if stride.len() != 4 || stride[3] != 1 || stride[2] != layout.dims()[3] {
@@ -437,7 +437,7 @@ pub(crate) struct Causal {
 
 impl Causal {
     /// The keys query position `p` sees, as a half-open range of positions.
-    fn visible(&self, p: usize) -> std::ops::Range<usize> {
+    pub(crate) fn visible(&self, p: usize) -> std::ops::Range<usize> {
         let lo = self.window.map_or(0, |w| (p + 1).saturating_sub(w));
         lo..p + 1
     }
@@ -535,6 +535,9 @@ const SCORE_BLOCK_BYTES: usize = 32 << 20;
 /// `(group * seq_len, head_dim)` matrix per key/value head, so no head is
 /// copied. With a sliding window, keys that no query of the chunk sees are
 /// left out of the products.
+///
+/// Where the CPU has AVX-512 the fused kernel of [`crate::flash`] runs
+/// instead (same result, the scores never written to memory).
 pub(crate) fn prefill_attention(
     q: &Tensor,
     k: &Tensor,
@@ -542,6 +545,9 @@ pub(crate) fn prefill_attention(
     causal: Causal,
     d: Dims,
 ) -> Result<Tensor> {
+    if crate::flash::supports(d.head_dim) {
+        return crate::flash::prefill_attention(q, k, v, causal, d);
+    }
     attention_in_blocks(q, k, v, causal, d, SCORE_BLOCK_BYTES)
 }
 
@@ -741,6 +747,69 @@ mod tests {
             reference_attention(&q, &k16, &v16, d, len - n, n, None),
         );
         assert!(off < 1e-5, "prefill off by {off}");
+    }
+
+    /// The fused AVX-512 path ([`crate::flash`]) for each head size it is
+    /// compiled for: a chunk of 45 queries (row blocks of 32 that cross a
+    /// query-head boundary) after 150 cached positions in the f16 cache
+    /// (key blocks of 96 with a ragged end), with and without a sliding
+    /// window, against the plain loops. Skipped where the CPU has no
+    /// AVX-512 (the unfused path is the one that runs there).
+    #[test]
+    fn fused_prefill_attention_matches_plain_loops() {
+        if !crate::flash::supports(64) {
+            eprintln!("skipped: no AVX-512 here, the fused attention never runs");
+            return;
+        }
+        let val = |i: usize, salt: usize| ((i * 7919 + salt * 104_729) % 1000) as f32 / 250.0 - 2.0;
+        let dev = Device::Cpu;
+        for hd in [64, 96, 128, 256] {
+            let d = Dims {
+                n_head: 6,
+                n_kv_head: 2,
+                head_dim: hd,
+                eps: 1e-5,
+                attn_scale: 1.0 / (hd as f32).sqrt(),
+            };
+            let (from, n) = (150, 45);
+            let len = from + n;
+            let kv = |salt| -> Vec<f32> {
+                (0..d.n_kv_head * len * hd)
+                    .map(|i| half::f16::from_f32(val(i, salt)).to_f32())
+                    .collect()
+            };
+            let (k, v) = (kv(2), kv(3));
+            let full =
+                |x: &[f32]| Tensor::from_vec(x.to_vec(), (1, d.n_kv_head, len, hd), &dev).unwrap();
+            let (mut kc, mut vc) = (KvBuffer::new(), KvBuffer::new());
+            let kview = kc.write(&full(&k), 0).unwrap();
+            let vview = vc.write(&full(&v), 0).unwrap();
+            let q: Vec<f32> = (0..d.n_head * n * hd).map(|i| val(i, 1)).collect();
+            let qt = Tensor::from_vec(q.clone(), (1, d.n_head, n, hd), &dev).unwrap();
+            for window in [None, Some(7), Some(100), Some(500)] {
+                let causal = Causal {
+                    index_pos: from,
+                    window,
+                };
+                let got = crate::flash::prefill_attention(&qt, &kview, &vview, causal, d)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                let want = reference_attention(&q, &k, &v, d, from, n, window);
+                assert_eq!(got.len(), want.len());
+                let worst = got
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst < 1e-4,
+                    "head size {hd}, window {window:?}: off by {worst}"
+                );
+            }
+        }
     }
 
     #[test]

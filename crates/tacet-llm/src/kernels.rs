@@ -462,6 +462,25 @@ fn isa() -> Isa {
     }
 }
 
+/// Whether AVX-512F code may run here: the CPU has it and neither
+/// `TACET_DANGER_AVX2_KERNELS` nor `TACET_DANGER_SCALAR_KERNELS` is set
+/// (checked once). For kernels outside this module ([`crate::flash`]).
+pub(crate) fn avx512_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        static AVX512: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVX512.get_or_init(|| {
+            simd_available()
+                && std::env::var_os("TACET_DANGER_AVX2_KERNELS").is_none()
+                && is_x86_feature_detected!("avx512f")
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::{QuantRow, BLOCK};

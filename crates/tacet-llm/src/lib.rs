@@ -21,6 +21,7 @@ mod blocks;
 pub mod chat;
 pub mod drafter;
 mod error;
+mod flash;
 mod gemma3;
 mod kernels;
 mod llama;
