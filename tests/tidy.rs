@@ -181,12 +181,14 @@ fn ci_runs_the_readme_test_command() {
 }
 
 #[test]
-fn unsafe_in_the_drafting_engine_is_only_its_simd_kernels() {
+fn unsafe_in_the_drafting_engine_is_only_its_simd_kernels_and_spin_pool() {
     let mut files = Vec::new();
     rust_files(&workspace_root().join("crates/tacet-llm/src"), &mut files);
     let offenders: Vec<_> = files
         .iter()
-        .filter(|f| !f.ends_with("kernels.rs") && !f.ends_with("flash.rs"))
+        .filter(|f| {
+            !f.ends_with("kernels.rs") && !f.ends_with("flash.rs") && !f.ends_with("spin.rs")
+        })
         .filter(|f| {
             std::fs::read_to_string(f)
                 .unwrap()
@@ -196,6 +198,6 @@ fn unsafe_in_the_drafting_engine_is_only_its_simd_kernels() {
         .collect();
     assert!(
         offenders.is_empty(),
-        "unsafe outside tacet-llm's kernels.rs and flash.rs: {offenders:?}"
+        "unsafe outside tacet-llm's kernels.rs, flash.rs and spin.rs: {offenders:?}"
     );
 }

@@ -397,13 +397,12 @@ impl candle_core::CustomOp1 for DecodeAttention<'_> {
             .ok_or_else(|| {
                 candle_core::Error::Msg("decode attention: cache view past its buffer".into())
             })?;
-        use rayon::prelude::*;
         let group = d.n_head / d.n_kv_head;
         let scale = d.attn_scale;
         let mut out = vec![0f32; d.n_head * hd];
         // One head per task: at a long context each head reads megabytes of
         // cache, and one thread alone does not reach the memory bandwidth.
-        out.par_chunks_mut(hd).enumerate().for_each(|(h, oh)| {
+        crate::spin::for_each_chunk_mut(&mut out, hd, |h, oh| {
             let (kh, vh) = heads[h / group];
             let qh = &q[h * hd..(h + 1) * hd];
             // f16 keys and values widened in registers (F16C) as they are read.

@@ -33,8 +33,10 @@
 //!   AVX2 stays the path that matters. `TACET_DANGER_AVX2_KERNELS` skips the
 //!   AVX-512 path (for measuring it); `TACET_DANGER_SCALAR_KERNELS` skips
 //!   both.
-//! - **Rows split across threads** with rayon (its pool is sized by
-//!   [`crate::threads`]); with one thread there is no pool at all.
+//! - **Rows split across threads** on [`crate::spin`]'s spinning pool
+//!   (sized by [`crate::threads`]): decode runs ~150 of these loops per
+//!   token, too short to wake a sleeping thread for each; with one thread
+//!   there is no pool at all.
 //! - **Prefill is not done here.** Many rows at once are a GEMM: the layer
 //!   dequantizes the matrix (cheap next to 512 rows of work) and runs
 //!   candle's f32 GEMM, which is tiled and vectorised.
@@ -330,9 +332,9 @@ impl QuantMatrix {
         } else {
             // An even number of rows per task keeps the pairs whole.
             let per = (self.rows.div_ceil(threads * 4).max(16) + 1) & !1;
-            out.par_chunks_mut(per)
-                .zip(self.blocks.par_chunks(per * rb))
-                .for_each(|(o, w)| rows(o, w));
+            crate::spin::for_each_chunk_mut(out, per, |i, o| {
+                rows(o, &self.blocks[i * per * rb..][..o.len() * rb]);
+            });
         }
     }
 }

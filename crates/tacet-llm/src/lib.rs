@@ -28,6 +28,7 @@ mod llama;
 mod meta;
 mod model;
 mod spans;
+mod spin;
 pub mod threads;
 pub mod tokenizer;
 

@@ -90,7 +90,9 @@ impl ModelWeights {
         // loop, and a decoded token has about 150 of them (matrices,
         // attention heads, candle's element-wise ops). From inside, the
         // loops run where they start and the other workers steal, spinning
-        // between loops instead of sleeping.
+        // between loops instead of sleeping. (Decode's matrix-vector
+        // products and attention heads go further, to `crate::spin`'s pool,
+        // whose helpers spin between loops for as long as a token takes.)
         let logits = rayon::scope(|_| match self {
             ModelWeights::Llama(m) => m.forward(&input, index_pos),
             ModelWeights::Gemma3(m) => m.forward(&input, index_pos),
