@@ -67,6 +67,13 @@ pub enum Command<'a> {
     Draft {
         session: SessionId,
     },
+    /// Read the session's transcript into the drafter ahead of its draft
+    /// (while the clinician reads the transcript), so that the draft starts
+    /// writing at once. `cancel` stops it between chunks of the prompt and
+    /// what was read is kept; nothing is stored.
+    Prewarm {
+        session: SessionId,
+    },
     ShowNote {
         session: SessionId,
     },
@@ -114,6 +121,7 @@ pub enum Outcome {
     Drafted {
         draft: Draft,
     },
+    Prewarmed,
     Note {
         text: String,
         attested: bool,
@@ -196,6 +204,22 @@ pub fn execute(
                 .map_err(|e| AppError::Drafting(e.0))?;
             store.put_draft(session, &draft)?;
             Ok(Outcome::Drafted { draft })
+        }
+        Command::Prewarm { session } => {
+            let summary = store.session(session)?;
+            let template = engines
+                .templates
+                .get(&summary.template_id)
+                .ok_or_else(|| AppError::UnknownTemplate(summary.template_id.clone()))?;
+            let transcript = store.transcript(session)?;
+            let drafter = engines
+                .drafter
+                .as_deref_mut()
+                .ok_or(AppError::NoEngine("drafting"))?;
+            drafter
+                .prewarm(&transcript, template, cancel)
+                .map_err(|e| AppError::Drafting(e.0))?;
+            Ok(Outcome::Prewarmed)
         }
         Command::ShowNote { session } => {
             let (text, attested) = match store.attested(session) {

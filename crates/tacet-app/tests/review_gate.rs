@@ -187,8 +187,22 @@ impl Transcriber for FakeAsr {
     }
 }
 
-struct FakeLlm;
+/// Drafts "drafted" in every section; counts what it reads ahead.
+#[derive(Default)]
+struct FakeLlm {
+    prewarmed: Vec<(String, usize)>,
+}
 impl Drafter for FakeLlm {
+    fn prewarm(
+        &mut self,
+        t: &Transcript,
+        template: &Template,
+        _c: &AtomicBool,
+    ) -> Result<(), EngineError> {
+        self.prewarmed.push((template.id.clone(), t.segments.len()));
+        Ok(())
+    }
+
     fn draft(
         &mut self,
         _t: &Transcript,
@@ -233,6 +247,7 @@ enum Op {
     Attest(usize, u8),
     Export(usize),
     Show(usize),
+    Prewarm(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -242,6 +257,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..4, 0u8..3).prop_map(|(s, t)| Op::Attest(s, t)),
         (0usize..4).prop_map(Op::Export),
         (0usize..4).prop_map(Op::Show),
+        (0usize..4).prop_map(Op::Prewarm),
     ]
 }
 
@@ -252,7 +268,7 @@ proptest! {
         let lib = TemplateLibrary::built_in().unwrap();
         let clock = FixedClock;
         let mut asr = FakeAsr;
-        let mut llm = FakeLlm;
+        let mut llm = FakeLlm::default();
         let mut store = FakeStore { actor: Actor::new("dr", Role::Clinician), sessions: HashMap::new(), next: 0, events: vec![] };
         let mut ids: Vec<SessionId> = vec![];
         // What the clinician last attested per session, as the test saw it.
@@ -281,6 +297,12 @@ proptest! {
                 Op::Show(i) => if let Some(id) = pick(i) {
                     let _ = execute(&mut store, &mut e, Command::ShowNote { session: id }, &mut |_| {}, &no);
                 },
+                // Reading ahead changes nothing stored: no state, no draft.
+                Op::Prewarm(i) => if let Some(id) = pick(i) {
+                    let before = store.sessions.get(&id).map(|s| (s.state, s.draft.clone()));
+                    let _ = execute(&mut store, &mut e, Command::Prewarm { session: id }, &mut |_| {}, &no);
+                    prop_assert_eq!(before, store.sessions.get(&id).map(|s| (s.state, s.draft.clone())));
+                },
                 Op::Export(i) => if let Some(id) = pick(i) {
                     let mut written: Vec<String> = vec![];
                     let mut write = |note: &str, _c: &str| -> std::io::Result<()> { written.push(note.to_string()); Ok(()) };
@@ -303,7 +325,7 @@ proptest! {
 #[test]
 fn fail_export_without_attestation_is_refused_and_audited() {
     let lib = TemplateLibrary::built_in().unwrap();
-    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm, FixedClock);
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
     let mut store = FakeStore {
         actor: Actor::new("dr", Role::Clinician),
         sessions: HashMap::new(),
@@ -357,9 +379,62 @@ fn fail_export_without_attestation_is_refused_and_audited() {
 }
 
 #[test]
+fn prewarm_reads_the_stored_transcript_with_the_sessions_template() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
+    let mut store = FakeStore {
+        actor: Actor::new("dr", Role::Clinician),
+        sessions: HashMap::new(),
+        next: 0,
+        events: vec![],
+    };
+    let no = AtomicBool::new(false);
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let Ok(Outcome::SessionStarted { session, .. }) = execute(
+        &mut store,
+        &mut e,
+        Command::NewSessionFromAudio {
+            template_id: "soap".into(),
+            patient: PatientRef::new("p"),
+            samples_16k: vec![0.0; 16],
+        },
+        &mut |_| {},
+        &no,
+    ) else {
+        panic!("no session");
+    };
+    let r = execute(
+        &mut store,
+        &mut e,
+        Command::Prewarm { session },
+        &mut |_| {},
+        &no,
+    );
+    assert!(matches!(r, Ok(Outcome::Prewarmed)));
+    let missing = SessionId([99; 16]);
+    let r = execute(
+        &mut store,
+        &mut e,
+        Command::Prewarm { session: missing },
+        &mut |_| {},
+        &no,
+    );
+    assert!(
+        r.is_err(),
+        "an unknown session is an error, not a silent read"
+    );
+    assert_eq!(llm.prewarmed, vec![("soap".to_string(), 0)]);
+}
+
+#[test]
 fn fail_unknown_template_and_empty_audio() {
     let lib = TemplateLibrary::built_in().unwrap();
-    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm, FixedClock);
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
     let mut store = FakeStore {
         actor: Actor::new("dr", Role::Clinician),
         sessions: HashMap::new(),
@@ -452,7 +527,7 @@ fn consent_is_audited_either_way_and_needs_a_known_template() {
 #[test]
 fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
     let lib = TemplateLibrary::built_in().unwrap();
-    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm, FixedClock);
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
     let mut store = FakeStore {
         actor: Actor::new("dr", Role::Clinician),
         sessions: HashMap::new(),

@@ -26,6 +26,10 @@ pub enum DraftProgress<'a> {
 }
 
 /// Transcript + template to a draft note. `cancel` is polled between tokens.
+///
+/// A draft leaves nothing of the transcript in the drafter's memory. Only
+/// [`Drafter::prewarm`] keeps something there, until the next draft or
+/// [`Drafter::forget`].
 pub trait Drafter {
     fn draft(
         &mut self,
@@ -34,6 +38,23 @@ pub trait Drafter {
         progress: &mut dyn FnMut(DraftProgress<'_>),
         cancel: &AtomicBool,
     ) -> Result<Draft, EngineError>;
+
+    /// Reads ahead the prompt a draft of `transcript` with `template` would
+    /// start with, so that the next draft (of this transcript, or of one
+    /// that extends it) starts where this left off. Cancelling keeps what
+    /// was read so far. Optional: the default does nothing.
+    fn prewarm(
+        &mut self,
+        _transcript: &Transcript,
+        _template: &Template,
+        _cancel: &AtomicBool,
+    ) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    /// Overwrites and drops whatever a prewarm left in memory (the session
+    /// was locked, closed or destroyed before its draft).
+    fn forget(&mut self) {}
 }
 
 /// Wall-clock time; a port so tests can fix it.

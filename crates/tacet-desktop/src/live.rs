@@ -30,16 +30,26 @@
 //! - **If the live transcriber fails**, the audio is still sealed; at stop
 //!   the session is finished by recovery (one batch pass over the sealed
 //!   audio), so the clinician still gets a transcript.
+//! - **The draft's prompt is read while the visit is recorded.** A thread
+//!   of its own holds the drafter for the recording and, at most every
+//!   [`READ_AHEAD_EVERY`], reads the committed transcript so far into it
+//!   (`Drafter::prewarm`); each read costs only the text committed since
+//!   the last. At stop the draft starts on a prompt already read, instead
+//!   of reading a whole visit's transcript first. Snapshots go over a
+//!   one-slot channel that drops rather than waits, so sealing never waits
+//!   on the drafter; stop cancels a read between chunks.
 
 use std::path::Path;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 use tacet_app::recording::{self, LiveChunk, LiveInput, LiveProgress, Recorder};
 use tacet_app::{AppError, TemplateLibrary};
 use tacet_asr::{StreamingConfig, StreamingTranscriber, WhisperTranscriber};
 use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
-use tacet_core::ports::{RecoveryStore, SessionStore};
-use tacet_core::{PatientRef, SessionId};
+use tacet_core::ports::{Drafter, RecoveryStore, SessionStore};
+use tacet_core::{PatientRef, SessionId, Template, Transcript};
+use tacet_llm::GgufDrafter;
 use tacet_ui::backend::{InputDevice, LiveLevel, LiveSegment};
 use tacet_ui::{Event, Op, Request};
 use tacet_vault::Unlocked;
@@ -107,18 +117,80 @@ pub struct Start {
     pub device: Option<String>,
 }
 
+/// How often the committed transcript is read ahead into the drafter while
+/// recording: often enough that little is left at stop, rarely enough that
+/// the reads (a few hundred tokens each) stay a small load beside live
+/// transcription on a 2-core laptop.
+const READ_AHEAD_EVERY: Duration = Duration::from_secs(20);
+
+/// What a recording hands back to the worker.
+pub struct Recorded {
+    /// The speech model, for the worker's cache.
+    pub asr: Option<WhisperTranscriber>,
+    /// The drafter, for the worker's cache (loaded here if it was not).
+    pub drafter: Option<GgufDrafter>,
+    /// A request that ended the recording, still to be served (Lock).
+    pub deferred: Option<Request>,
+    /// The session whose final transcript was shown.
+    pub transcribed: Option<SessionId>,
+    /// Whether the drafter now holds part of that session's transcript.
+    pub read_ahead: bool,
+}
+
+/// Reads each snapshot of committed segments into the drafter (loading it
+/// with `load` on the first) until the channel closes or `stop` is set;
+/// returns the drafter and whether anything was read.
+fn read_ahead<D: Drafter>(
+    mut drafter: Option<D>,
+    load: impl FnOnce() -> Option<D>,
+    template: Option<&Template>,
+    snapshots: Receiver<Vec<tacet_core::Segment>>,
+    stop: &AtomicBool,
+) -> (Option<D>, bool) {
+    let Some(template) = template else {
+        return (drafter, false);
+    };
+    let mut load = Some(load);
+    let mut read = false;
+    while let Ok(segments) = snapshots.recv() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        if drafter.is_none() {
+            // None when no drafting model is installed: nothing to read into.
+            drafter = load.take().and_then(|l| l());
+        }
+        let Some(d) = drafter.as_mut() else { break };
+        let so_far = Transcript {
+            language: "en".into(),
+            segments,
+            model_sha256: String::new(),
+        };
+        read |= d.prewarm(&so_far, template, stop).is_ok();
+    }
+    (drafter, read)
+}
+
 /// Records one live session until the window stops it (or locks, or
-/// closes). Returns the speech model for the worker's cache, and a request
-/// that ended the recording which the worker must still serve (Lock).
+/// closes), reading the transcript ahead into `drafter` as it goes.
+#[allow(clippy::too_many_arguments)]
 pub fn record(
     store: &mut Unlocked<'_>,
     templates: &TemplateLibrary,
     data_dir: &Path,
     asr: WhisperTranscriber,
+    drafter: Option<GgufDrafter>,
     start: Start,
     rx: &Receiver<Request>,
     out: &dyn Sink,
-) -> (Option<WhisperTranscriber>, Option<Request>) {
+) -> Recorded {
+    let give_back = |asr, drafter| Recorded {
+        asr,
+        drafter,
+        deferred: None,
+        transcribed: None,
+        read_ahead: false,
+    };
     // The device: asked for now, else remembered if connected, else default.
     let remembered = recording::remembered_input_device(data_dir).unwrap_or_else(|e| {
         fail(out, format!("{e}; the default input is used"));
@@ -147,79 +219,111 @@ pub fn record(
                 out,
                 format!("The microphone could not be started: {e}. Choose another input device."),
             );
-            return (Some(asr), None);
+            return give_back(Some(asr), drafter);
         }
     };
     let mut live = match StreamingTranscriber::new(asr, StreamingConfig::default()) {
         Ok(l) => l,
         Err(e) => {
             fail(out, format!("The live transcriber could not start: {e}"));
-            return (None, None);
+            return give_back(None, drafter);
         }
     };
     let device = capture.device_id().to_string();
     let patient = PatientRef::new(start.patient_ref);
-    let result = {
-        let store_dyn: &mut dyn SessionStore = &mut *store;
-        match Recorder::new_session(
-            store_dyn,
-            &mut live,
-            templates,
-            &start.template_id,
-            &patient,
-        ) {
-            Err(e) => Err((None, e)),
-            Ok(rec) => {
-                let session = rec.session();
-                if let recording::DeviceChoice::Requested(id) = &choice {
-                    if let Err(e) = recording::remember_input_device(data_dir, id) {
-                        fail(out, e.to_string());
-                    }
-                }
-                out.emit(Event::RecordingStarted {
-                    session,
-                    device: device.clone(),
-                    notice: choice.notice(),
-                });
-                let mut inputs = Inputs {
-                    rx,
-                    out,
-                    data_dir,
-                    capture: Some(capture),
-                    events,
-                    device,
-                    pending: Vec::new(),
-                    samples: 0,
-                    next_chunk: 0,
-                    paused: false,
-                    lost: false,
-                    stopping: false,
-                    finished: false,
-                    deferred: None,
-                    last_level: Instant::now(),
+    let template = templates.get(&start.template_id);
+    let stop_reading = AtomicBool::new(false);
+    let (snapshot_tx, snapshot_rx) = sync_channel::<Vec<tacet_core::Segment>>(1);
+    let (result, (drafter, read)) = std::thread::scope(|scope| {
+        let reader = std::thread::Builder::new()
+            .name("tacet-read-ahead".into())
+            .spawn_scoped(scope, || {
+                let load = || {
+                    tacet_runtime::model_store(data_dir)
+                        .ok()
+                        .and_then(|m| tacet_runtime::drafter(&m).ok())
                 };
-                let mut failed_once = false;
-                let mut progress = |p: &LiveProgress| {
-                    if p.transcription_failed && !failed_once {
-                        failed_once = true;
-                        fail(out, "Live transcription failed; the audio is still being sealed and will be transcribed when you stop.");
+                read_ahead(drafter, load, template, snapshot_rx, &stop_reading)
+            });
+        let result = {
+            let store_dyn: &mut dyn SessionStore = &mut *store;
+            match Recorder::new_session(
+                store_dyn,
+                &mut live,
+                templates,
+                &start.template_id,
+                &patient,
+            ) {
+                Err(e) => Err((None, e)),
+                Ok(rec) => {
+                    let session = rec.session();
+                    if let recording::DeviceChoice::Requested(id) = &choice {
+                        if let Err(e) = recording::remember_input_device(data_dir, id) {
+                            fail(out, e.to_string());
+                        }
                     }
-                    out.emit(Event::LiveUpdate {
-                        elapsed_ms: p.recorded_ms,
-                        level: None,
-                        committed: segments(&p.committed),
-                        tentative: Some(segments(&p.tentative)),
+                    out.emit(Event::RecordingStarted {
+                        session,
+                        device: device.clone(),
+                        notice: choice.notice(),
                     });
-                };
-                let r = recording::record_live(rec, &mut inputs, &mut progress);
-                let deferred = inputs.deferred.take();
-                match r {
-                    Ok(summary) => Ok((session, summary, deferred)),
-                    Err(e) => Err((Some((session, deferred)), e)),
+                    let mut inputs = Inputs {
+                        rx,
+                        out,
+                        data_dir,
+                        capture: Some(capture),
+                        events,
+                        device,
+                        pending: Vec::new(),
+                        samples: 0,
+                        next_chunk: 0,
+                        paused: false,
+                        lost: false,
+                        stopping: false,
+                        finished: false,
+                        deferred: None,
+                        last_level: Instant::now(),
+                    };
+                    let mut failed_once = false;
+                    let mut committed: Vec<tacet_core::Segment> = Vec::new();
+                    let mut last_read = Instant::now();
+                    let mut progress = |p: &LiveProgress| {
+                        committed.extend(p.committed.iter().cloned());
+                        if !p.committed.is_empty() && last_read.elapsed() >= READ_AHEAD_EVERY {
+                            // Full: the reader is still on the last snapshot.
+                            let _ = snapshot_tx.try_send(committed.clone());
+                            last_read = Instant::now();
+                        }
+                        if p.transcription_failed && !failed_once {
+                            failed_once = true;
+                            fail(out, "Live transcription failed; the audio is still being sealed and will be transcribed when you stop.");
+                        }
+                        out.emit(Event::LiveUpdate {
+                            elapsed_ms: p.recorded_ms,
+                            level: None,
+                            committed: segments(&p.committed),
+                            tentative: Some(segments(&p.tentative)),
+                        });
+                    };
+                    let r = recording::record_live(rec, &mut inputs, &mut progress);
+                    let deferred = inputs.deferred.take();
+                    match r {
+                        Ok(summary) => Ok((session, summary, deferred)),
+                        Err(e) => Err((Some((session, deferred)), e)),
+                    }
                 }
             }
-        }
-    };
+        };
+        stop_reading.store(true, Ordering::SeqCst);
+        drop(snapshot_tx);
+        // A reader that could not start, or panicked, leaves no drafter: the
+        // worker loads one again for the draft.
+        let back = reader
+            .ok()
+            .and_then(|h| h.join().ok())
+            .unwrap_or((None, false));
+        (result, back)
+    });
     let mut whisper = live.into_inner();
     match result {
         Ok((session, summary, deferred)) => {
@@ -231,11 +335,17 @@ pub fn record(
                 session,
                 transcript: summary.transcript,
             });
-            (Some(whisper), deferred)
+            Recorded {
+                asr: Some(whisper),
+                drafter,
+                deferred,
+                transcribed: Some(session),
+                read_ahead: read,
+            }
         }
         Err((None, e)) => {
             fail(out, format!("The recording could not start: {e}"));
-            (Some(whisper), None)
+            give_back(Some(whisper), drafter)
         }
         Err((Some((session, deferred)), AppError::Transcription(_))) => {
             // The audio and its final flag are sealed: one batch pass.
@@ -253,14 +363,29 @@ pub fn record(
                         session,
                         transcript: r.transcript,
                     });
+                    Recorded {
+                        asr: Some(whisper),
+                        drafter,
+                        deferred,
+                        transcribed: Some(session),
+                        read_ahead: read,
+                    }
                 }
-                Err(e) => fail(out, unfinished(session, &e)),
+                Err(e) => {
+                    fail(out, unfinished(session, &e));
+                    Recorded {
+                        deferred,
+                        ..give_back(Some(whisper), drafter)
+                    }
+                }
             }
-            (Some(whisper), deferred)
         }
         Err((Some((session, deferred)), e)) => {
             fail(out, unfinished(session, &e));
-            (Some(whisper), deferred)
+            Recorded {
+                deferred,
+                ..give_back(Some(whisper), drafter)
+            }
         }
     }
 }
@@ -513,6 +638,10 @@ mod pulse;
 #[cfg(test)]
 mod tests {
     use super::pulse;
+    use super::{
+        read_ahead, sync_channel, AtomicBool, Drafter, Ordering, Template, TemplateLibrary,
+        Transcript,
+    };
     use std::time::{Duration, Instant};
     use tacet_ui::{Backend, Event, Request, Secret};
 
@@ -549,6 +678,86 @@ mod tests {
     /// text and level, pause, resume, the device disappearing (a warning,
     /// the recording kept), stop while lost, and the transcript ready for
     /// drafting with the spoken words in it.
+    /// Counts what it is asked to read ahead.
+    #[derive(Default)]
+    struct Reads(Vec<usize>);
+
+    impl Drafter for Reads {
+        fn draft(
+            &mut self,
+            _: &Transcript,
+            _: &Template,
+            _: &mut dyn FnMut(tacet_core::ports::DraftProgress<'_>),
+            _: &AtomicBool,
+        ) -> Result<tacet_core::Draft, tacet_core::ports::EngineError> {
+            Err(tacet_core::ports::EngineError("not in this test".into()))
+        }
+        fn prewarm(
+            &mut self,
+            t: &Transcript,
+            _: &Template,
+            _: &AtomicBool,
+        ) -> Result<(), tacet_core::ports::EngineError> {
+            self.0.push(t.segments.len());
+            Ok(())
+        }
+    }
+
+    fn seg(i: u32) -> tacet_core::Segment {
+        tacet_core::Segment {
+            id: i,
+            start_ms: u64::from(i) * 1000,
+            end_ms: u64::from(i) * 1000 + 900,
+            speaker: None,
+            text: format!("segment {i}"),
+            confidence: 1.0,
+            unsure: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn read_ahead_reads_each_snapshot_loads_once_and_stops_when_told() {
+        let library = TemplateLibrary::built_in().unwrap();
+        let template = library.get("soap");
+        let stop = AtomicBool::new(false);
+        let (tx, rx) = sync_channel(4);
+        for n in [1, 3, 6] {
+            tx.send((0..n).map(seg).collect()).unwrap();
+        }
+        drop(tx);
+        let mut loads = 0;
+        let (d, read) = read_ahead(
+            None,
+            || {
+                loads += 1;
+                Some(Reads::default())
+            },
+            template,
+            rx,
+            &stop,
+        );
+        assert!(read);
+        assert_eq!(loads, 1);
+        assert_eq!(d.unwrap().0, vec![1, 3, 6]);
+        // Stopped: the next snapshot is not read; no model: nothing is.
+        let (tx, rx) = sync_channel(1);
+        tx.send(vec![seg(0)]).unwrap();
+        stop.store(true, Ordering::SeqCst);
+        let (d, read) = read_ahead(Some(Reads::default()), || None, template, rx, &stop);
+        assert!(!read && d.unwrap().0.is_empty());
+        let (tx, rx) = sync_channel(1);
+        tx.send(vec![seg(0)]).unwrap();
+        drop(tx);
+        let (d, read) = read_ahead(
+            None,
+            || None::<Reads>,
+            template,
+            rx,
+            &AtomicBool::new(false),
+        );
+        assert!(!read && d.is_none());
+    }
+
     #[test]
     fn the_worker_records_live_pauses_survives_a_lost_device_and_stops() {
         let Some(cache) = tacet_models::cache_root() else {

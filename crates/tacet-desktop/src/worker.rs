@@ -10,7 +10,18 @@
 //! another, and each one asks the window to repaint. A live recording runs
 //! inside the worker (`live`), which reads the window's requests itself
 //! until the recording stops. Engines are loaded on
-//! first use and kept across locks (they hold no patient data).
+//! first use and kept across locks; the drafter holds patient data only
+//! while it reads a transcript ahead (below), and forgets it on lock.
+//!
+//! Reading ahead: once a session's transcript is final, the worker reads it
+//! into the drafter (`Command::Prewarm`) while the clinician reads the
+//! transcript, so that pressing Draft starts writing at once instead of
+//! after the whole prompt is read (tens of seconds for a long visit on a
+//! laptop). It runs only while no request waits: every request the window
+//! sends sets a flag the prewarm polls between chunks of the prompt, the
+//! request is served, and the prewarm resumes where it stopped. Anything
+//! but a draft of that session, or looking at the session list, makes the
+//! drafter forget what it read.
 
 use crate::compose;
 
@@ -20,7 +31,7 @@ use crate::compose;
 mod live;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 use tacet_app::{execute, AppError, Command, Engines, Outcome, TemplateLibrary};
 use tacet_asr::WhisperTranscriber;
@@ -44,12 +55,17 @@ pub struct WorkerBackend {
     tx: SyncSender<Request>,
     rx: Receiver<Event>,
     cancel: Arc<AtomicBool>,
+    /// Set with every request sent: a read-ahead yields to it.
+    preempt: Arc<AtomicBool>,
 }
 
 impl Backend for WorkerBackend {
     fn send(&mut self, request: Request) -> Result<(), BackendError> {
         match self.tx.try_send(request) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.preempt.store(true, Ordering::SeqCst);
+                Ok(())
+            }
             Err(TrySendError::Full(_)) => Err(BackendError::Busy),
             Err(TrySendError::Disconnected(_)) => Err(BackendError::Stopped),
         }
@@ -73,6 +89,8 @@ pub fn spawn(
     let (ev_tx, rx) = sync_channel::<Event>(EVENT_QUEUE);
     let cancel = Arc::new(AtomicBool::new(false));
     let worker_cancel = Arc::clone(&cancel);
+    let preempt = Arc::new(AtomicBool::new(false));
+    let worker_preempt = Arc::clone(&preempt);
     std::thread::Builder::new()
         .name("tacet-worker".into())
         .spawn(move || {
@@ -80,9 +98,14 @@ pub fn spawn(
                 tx: ev_tx,
                 repaint: Box::new(repaint),
             };
-            run(&data_dir, &req_rx, &out, &worker_cancel);
+            run(&data_dir, &req_rx, &out, &worker_cancel, &worker_preempt);
         })?;
-    Ok(WorkerBackend { tx, rx, cancel })
+    Ok(WorkerBackend {
+        tx,
+        rx,
+        cancel,
+        preempt,
+    })
 }
 
 /// The event side of the worker.
@@ -183,7 +206,13 @@ impl PassCheck {
     }
 }
 
-fn run(data_dir: &Path, rx: &Receiver<Request>, out: &Out, cancel: &AtomicBool) {
+fn run(
+    data_dir: &Path,
+    rx: &Receiver<Request>,
+    out: &Out,
+    cancel: &AtomicBool,
+    preempt: &AtomicBool,
+) {
     let mut vault = match Vault::open(data_dir) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -252,13 +281,31 @@ fn run(data_dir: &Path, rx: &Receiver<Request>, out: &Out, cancel: &AtomicBool) 
                     rx,
                     deferred: None,
                     kept_export: None,
+                    preempt,
+                    read_ahead: None,
+                    warm: None,
                 };
                 loop {
                     let req = match s.deferred.take() {
                         Some(req) => req,
-                        None => match rx.recv() {
-                            Ok(req) => req,
-                            Err(_) => return,
+                        None => match s.read_ahead {
+                            Some(session) => {
+                                // Clear first: a request sent from here on
+                                // either shows in try_recv or stops the prewarm.
+                                preempt.store(false, Ordering::SeqCst);
+                                match rx.try_recv() {
+                                    Ok(req) => req,
+                                    Err(TryRecvError::Disconnected) => return,
+                                    Err(TryRecvError::Empty) => {
+                                        s.prewarm(session);
+                                        continue;
+                                    }
+                                }
+                            }
+                            None => match rx.recv() {
+                                Ok(req) => req,
+                                Err(_) => return,
+                            },
                         },
                     };
                     match req {
@@ -269,6 +316,7 @@ fn run(data_dir: &Path, rx: &Receiver<Request>, out: &Out, cancel: &AtomicBool) 
                         other => s.serve(other),
                     }
                 }
+                s.forget_read_ahead();
                 out.emit(Event::Locked);
             }
             Request::Lock => {
@@ -300,6 +348,12 @@ struct Served<'a, 'v> {
     /// session is destroyed; dropped at the next request that is not an
     /// export (finishing the session sends one) and on lock.
     kept_export: Option<KeptExport>,
+    /// Set with every request the window sends (see the module docs).
+    preempt: &'a AtomicBool,
+    /// The session whose transcript is still to be read ahead.
+    read_ahead: Option<tacet_core::SessionId>,
+    /// The session whose transcript the drafter holds, read ahead.
+    warm: Option<tacet_core::SessionId>,
 }
 
 impl Served<'_, '_> {
@@ -332,10 +386,69 @@ impl Served<'_, '_> {
         self.exec(cmd, false, false, &mut |_| {})
     }
 
+    /// Reads `session`'s transcript ahead into the drafter, loading it if
+    /// needed; stops early when a request arrives and is resumed after it.
+    /// Silent: a read-ahead that fails costs only the time it would have
+    /// saved, and the draft reports its own errors.
+    fn prewarm(&mut self, session: tacet_core::SessionId) {
+        if self.engines.llm.is_none() {
+            let loaded = compose::model_store(self.data_dir)
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|m| compose::drafter(&m).map_err(|e| format!("{e:#}")));
+            match loaded {
+                Ok(d) => self.engines.llm = Some(d),
+                Err(_) => {
+                    self.read_ahead = None;
+                    return;
+                }
+            }
+        }
+        let Some(drafter) = self.engines.llm.as_mut() else {
+            return;
+        };
+        let clock = compose::SystemClock;
+        let mut e = Engines {
+            transcriber: None,
+            drafter: Some(drafter as &mut dyn Drafter),
+            clock: &clock,
+            templates: self.templates,
+        };
+        self.warm = Some(session);
+        let done = execute(
+            &mut *self.store,
+            &mut e,
+            Command::Prewarm { session },
+            &mut |_| {},
+            self.preempt,
+        );
+        if done.is_err() || !self.preempt.load(Ordering::SeqCst) {
+            self.read_ahead = None;
+        }
+    }
+
+    /// Makes the drafter forget a transcript it read ahead.
+    fn forget_read_ahead(&mut self) {
+        self.read_ahead = None;
+        if self.warm.take().is_some() {
+            if let Some(d) = self.engines.llm.as_mut() {
+                d.forget();
+            }
+        }
+    }
+
     fn serve(&mut self, req: Request) {
         let op = op_of(&req);
         if !matches!(req, Request::Export { .. }) {
             self.kept_export = None;
+        }
+        match &req {
+            // The draft the read-ahead was for: it uses and then drops it.
+            Request::Draft { session } if self.warm == Some(*session) => {
+                self.read_ahead = None;
+                self.warm = None;
+            }
+            Request::ListSessions | Request::ListInputDevices => {}
+            _ => self.forget_read_ahead(),
         }
         if let Err(message) = self.try_serve(req) {
             self.out.fail(op, message);
@@ -382,17 +495,24 @@ impl Served<'_, '_> {
                     patient_ref,
                     device,
                 };
-                let (asr, deferred) = live::record(
+                let recorded = live::record(
                     self.store,
                     self.templates,
                     self.data_dir,
                     asr,
+                    self.engines.llm.take(),
                     start,
                     self.rx,
                     out,
                 );
-                self.engines.asr = asr;
-                self.deferred = deferred;
+                self.engines.asr = recorded.asr;
+                self.engines.llm = recorded.drafter;
+                self.deferred = recorded.deferred;
+                // Catch up with what was committed after the last read.
+                self.read_ahead = recorded.transcribed;
+                if recorded.read_ahead {
+                    self.warm = recorded.transcribed;
+                }
             }
             Request::PauseRecording | Request::ResumeRecording { .. } | Request::StopRecording => {
                 return Err("Nothing is recording.".into());
@@ -436,6 +556,7 @@ impl Served<'_, '_> {
                         session,
                         transcript,
                     });
+                    self.read_ahead = Some(session);
                 }
             }
             Request::Draft { session } => {

@@ -1,7 +1,11 @@
 //! Drafts a note from a plain-text transcript (one utterance a line) with a
 //! GGUF model: for trying prompts and models by hand.
 //!
-//! `cargo run -p tacet-llm --example draft_file -- MODEL.gguf TRANSCRIPT.txt [soap|dap|…]`
+//! `cargo run -p tacet-llm --example draft_file -- MODEL.gguf TRANSCRIPT.txt [soap|dap|…] [N]`
+//!
+//! With `N`, the first `N` lines are read ahead first (`Drafter::prewarm`,
+//! as the desktop does while recording) and only the draft after it is
+//! timed: the wait a clinician sees at stop.
 
 use std::sync::atomic::AtomicBool;
 use tacet_core::ports::{DraftProgress, Drafter};
@@ -47,6 +51,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
         LlmOptions::default(),
     )?;
+    if let Some(n) = args.get(4).map(|n| n.parse::<usize>()).transpose()? {
+        let early = Transcript {
+            segments: transcript.segments[..n.min(transcript.segments.len())].to_vec(),
+            ..transcript.clone()
+        };
+        let t0 = std::time::Instant::now();
+        d.prewarm(&early, &template, &AtomicBool::new(false))?;
+        eprintln!(
+            "read ahead {n} lines in {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
+    }
     let started = std::time::Instant::now();
     let draft = d.draft(
         &transcript,
@@ -59,7 +75,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &AtomicBool::new(false),
     )?;
     print!("{}", draft.render_text());
-    eprintln!("({:.1} s)", started.elapsed().as_secs_f64());
+    eprintln!(
+        "({:.1} s; {} of {} prompt tokens read ahead)",
+        started.elapsed().as_secs_f64(),
+        d.reused_prompt_tokens(),
+        draft.provenance.prompt_tokens
+    );
     for s in &draft.provenance.section_inputs {
         eprintln!(
             "{}: {} segments read, {} left out ({} characters)",

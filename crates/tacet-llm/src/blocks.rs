@@ -211,6 +211,19 @@ impl KvBuffer {
         self.len = 0;
     }
 
+    /// Overwrites the buffer with zeros and frees it: it holds keys and
+    /// values computed from the transcript, and freed memory is not
+    /// cleared by the allocator. Best effort: if the zeros cannot be
+    /// written (allocation failure), the buffer is still dropped.
+    pub(crate) fn wipe(&mut self) {
+        if let Some(data) = self.data.take() {
+            if let Ok(zeros) = data.zeros_like() {
+                let _ = data.slice_set(&zeros, 2, 0);
+            }
+        }
+        self.len = 0;
+    }
+
     /// Writes `src` (`(1, kv_heads, n, head_dim)`) at `pos` and returns the
     /// valid prefix `..pos + n` as a view.
     pub(crate) fn write(&mut self, src: &Tensor, pos: usize) -> Result<Tensor> {

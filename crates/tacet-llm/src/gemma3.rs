@@ -168,6 +168,14 @@ impl Gemma3 {
         }
     }
 
+    /// Zeroes and frees every layer's cache ([`crate::blocks::KvBuffer::wipe`]).
+    pub(crate) fn wipe_kv_cache(&mut self) {
+        for l in &mut self.layers {
+            l.k_cache.wipe();
+            l.v_cache.wipe();
+        }
+    }
+
     /// Runs `tokens` (`(1, seq_len)` u32) at positions `index_pos..` and
     /// returns the last position's logits, `(1, vocab)`.
     pub(crate) fn forward(&mut self, tokens: &Tensor, index_pos: usize) -> Result<Tensor> {

@@ -103,6 +103,25 @@ impl ModelWeights {
         Ok(logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?)
     }
 
+    /// Whether a pass may start at any position up to what the cache holds,
+    /// overwriting what follows (our llama and gemma3 code), so that a
+    /// prompt sharing a prefix with the last one reads only the rest.
+    /// candle's models only append.
+    pub(crate) fn rewinds(&self) -> bool {
+        matches!(self, ModelWeights::Llama(_) | ModelWeights::Gemma3(_))
+    }
+
+    /// Zeroes and frees the KV cache where the model code is ours; drops
+    /// it as [`Self::clear_kv_cache`] does for candle's (whose buffers we
+    /// cannot reach).
+    pub(crate) fn wipe_kv_cache(&mut self) {
+        match self {
+            ModelWeights::Llama(m) => m.wipe_kv_cache(),
+            ModelWeights::Gemma3(m) => m.wipe_kv_cache(),
+            _ => self.clear_kv_cache(),
+        }
+    }
+
     /// Drops what the KV cache holds (see the module docs for phi3).
     pub(crate) fn clear_kv_cache(&mut self) {
         match self {

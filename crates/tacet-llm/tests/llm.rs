@@ -305,6 +305,43 @@ fn same_settings_give_the_same_draft() {
     assert_eq!(c, e, "seeded sampling is reproducible");
 }
 
+/// Reading ahead while the visit is still being transcribed: a draft after
+/// a prewarm on the first segments reads only the prompt after them, and
+/// is the draft a cold start gives; a draft, or `forget`, leaves nothing
+/// behind.
+#[test]
+fn a_prewarmed_draft_reads_only_what_is_new_and_is_the_same_draft() {
+    let Some(mut d) = drafter() else { return };
+    d.set_sampling(test_sampling());
+    let full = knee_visit();
+    let cold = run_draft(&mut d, &full).0;
+    assert_eq!(
+        d.reused_prompt_tokens(),
+        0,
+        "the draft before left no cache"
+    );
+    let mut early = full.clone();
+    early.segments.truncate(7);
+    let never = AtomicBool::new(false);
+    d.prewarm(&early, &soap(), &never).unwrap();
+    let warm = run_draft(&mut d, &full).0;
+    let reused = d.reused_prompt_tokens();
+    let total = warm.provenance.prompt_tokens as usize;
+    assert!(
+        reused > total / 2 && reused < total,
+        "reused {reused} of {total} prompt tokens"
+    );
+    assert_eq!(warm, cold, "the same draft, read ahead or not");
+    // A cancelled prewarm keeps nothing it did not finish, and forget
+    // drops what it kept.
+    d.prewarm(&early, &soap(), &AtomicBool::new(true)).unwrap();
+    d.prewarm(&early, &soap(), &never).unwrap();
+    d.forget();
+    let after = run_draft(&mut d, &full).0;
+    assert_eq!(d.reused_prompt_tokens(), 0, "forget dropped the cache");
+    assert_eq!(after, cold);
+}
+
 #[test]
 fn cancel_stops_the_draft() {
     let Some(mut d) = drafter() else { return };
