@@ -74,10 +74,12 @@ impl Script {
         if std::env::var_os("TACET_SCRIPT_LIVE").is_some() {
             steps.extend([
                 cmd(UiCommand::StartRecording),
+                // 45 s: long enough for two reads of the transcript into
+                // the drafter while recording (every 20 s).
                 Step::Wait(Box::new(|u| {
                     let live = &u.state.live;
-                    live.elapsed_ms > 12_000
-                        && (!live.committed.is_empty() || live.elapsed_ms > 60_000)
+                    live.elapsed_ms > 45_000
+                        && (!live.committed.is_empty() || live.elapsed_ms > 90_000)
                 })),
                 Step::Shot("04b-record-live"),
                 cmd(UiCommand::PauseRecording),
