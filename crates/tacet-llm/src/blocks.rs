@@ -40,6 +40,12 @@ impl Linear {
         Ok(Linear::Candle { q, mm })
     }
 
+    /// Whether this matrix runs on candle's kernels (and so on candle's
+    /// own spinning thread pool in decode).
+    pub(crate) fn on_candle(&self) -> bool {
+        matches!(self, Linear::Candle { .. })
+    }
+
     /// Rows `ids` of the matrix in f32, `(…ids, cols)`: the lookup of a
     /// tied embedding table.
     pub(crate) fn rows(&self, ids: &Tensor) -> Result<Tensor> {
@@ -151,6 +157,14 @@ impl Projections {
                 .map(Linear::new)
                 .collect::<Result<_>>()?,
         ))
+    }
+
+    /// Whether any of the projections runs on candle's kernels.
+    pub(crate) fn on_candle(&self) -> bool {
+        match self {
+            Projections::Stacked { linear, .. } => linear.on_candle(),
+            Projections::Separate(ws) => ws.iter().any(Linear::on_candle),
+        }
     }
 
     pub(crate) fn forward(&self, xs: &Tensor) -> Result<Vec<Tensor>> {

@@ -129,6 +129,14 @@ impl Llama {
         }
     }
 
+    /// Whether any matrix runs on candle's kernels (see `crate::spin`).
+    pub(crate) fn on_candle_kernels(&self) -> bool {
+        self.output.on_candle()
+            || self.layers.iter().any(|l| {
+                l.qkv.on_candle() || l.wo.on_candle() || l.gate_up.on_candle() || l.down.on_candle()
+            })
+    }
+
     /// Zeroes and frees every layer's cache ([`crate::blocks::KvBuffer::wipe`]).
     pub(crate) fn wipe_kv_cache(&mut self) {
         for l in &mut self.layers {

@@ -93,12 +93,23 @@ impl ModelWeights {
         // between loops instead of sleeping. (Decode's matrix-vector
         // products and attention heads go further, to `crate::spin`'s pool,
         // whose helpers spin between loops for as long as a token takes.)
-        let logits = rayon::scope(|_| match self {
-            ModelWeights::Llama(m) => m.forward(&input, index_pos),
-            ModelWeights::Gemma3(m) => m.forward(&input, index_pos),
-            ModelWeights::Qwen2(m) => m.forward(&input, index_pos),
-            ModelWeights::Qwen3(m) => m.forward(&input, index_pos),
-            ModelWeights::Phi3(m) => m.forward(&input, index_pos),
+        // A model with matrices on candle's kernels also runs candle's own
+        // spinning pool in decode: our helpers spinning beside it left a
+        // 2-core machine three busy threads (Gemma 3 270M's tg128 33 → 26
+        // tok/s), so there our loops stay on rayon's pool.
+        let spin = match self {
+            ModelWeights::Llama(m) => !m.on_candle_kernels(),
+            ModelWeights::Gemma3(m) => !m.on_candle_kernels(),
+            _ => false,
+        };
+        let logits = rayon::scope(|_| {
+            crate::spin::allowed_while(spin, || match self {
+                ModelWeights::Llama(m) => m.forward(&input, index_pos),
+                ModelWeights::Gemma3(m) => m.forward(&input, index_pos),
+                ModelWeights::Qwen2(m) => m.forward(&input, index_pos),
+                ModelWeights::Qwen3(m) => m.forward(&input, index_pos),
+                ModelWeights::Phi3(m) => m.forward(&input, index_pos),
+            })
         })?;
         Ok(logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?)
     }

@@ -24,6 +24,11 @@
 //!   chunk of rows.
 //! - **One job at a time.** A second caller (another thread, or a task that
 //!   calls in again) does not wait for the pool: it runs its loop itself.
+//! - **Not beside another spinning pool.** A model with matrices on
+//!   candle's kernels (Gemma 3's Q4_K and Q6_K) also runs candle's barrier
+//!   pool in decode; with our helpers spinning too a 2-core machine had
+//!   three busy threads and decode slowed by a fifth. Its forward pass runs
+//!   inside [`allowed_while`]`(false, …)`, and the loops go to rayon's pool.
 //! - **One `unsafe`:** a helper reads the job, a closure on the caller's
 //!   stack, through a pointer; the caller does not return (or unwind)
 //!   until every helper that joined has left it, which is the whole proof.
@@ -189,10 +194,33 @@ impl Drop for Closer<'_> {
     }
 }
 
+thread_local! {
+    static ALLOWED: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Runs `f` with loops started on this thread going to the spinning pool
+/// (`allowed`) or to rayon's pool.
+pub(crate) fn allowed_while<R>(allowed: bool, f: impl FnOnce() -> R) -> R {
+    /// Restores the setting, also when `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ALLOWED.with(|a| a.set(self.0));
+        }
+    }
+    let _restore = Restore(ALLOWED.with(|a| a.replace(allowed)));
+    f()
+}
+
 /// Runs `f(0)`, …, `f(tasks - 1)`, on the calling thread and the pool's
 /// helpers, and returns when all have run. Serial when there is no pool
-/// (one thread) or the pool is busy with another caller's job.
+/// (one thread) or the pool is busy with another caller's job; on rayon's
+/// pool inside [`allowed_while`]`(false, …)`.
 pub(crate) fn run(tasks: usize, f: &(dyn Fn(usize) + Sync)) {
+    if !ALLOWED.with(std::cell::Cell::get) {
+        use rayon::prelude::*;
+        return (0..tasks).into_par_iter().for_each(f);
+    }
     let pool = match pool() {
         Some(p) if tasks > 1 => p,
         _ => return (0..tasks).for_each(f),
@@ -297,6 +325,21 @@ mod tests {
             sum.fetch_add(i, Ordering::Relaxed);
         });
         assert_eq!(sum.into_inner(), 28);
+    }
+
+    #[test]
+    fn loops_go_to_rayon_where_spinning_is_not_allowed_and_the_setting_is_restored() {
+        let sum = AtomicUsize::new(0);
+        allowed_while(false, || {
+            assert!(!ALLOWED.with(std::cell::Cell::get));
+            run(50, &|i| {
+                sum.fetch_add(i, Ordering::Relaxed);
+            });
+        });
+        assert!(ALLOWED.with(std::cell::Cell::get));
+        assert_eq!(sum.into_inner(), 1225);
+        let unwound = std::panic::catch_unwind(|| allowed_while(false, || panic!("inside")));
+        assert!(unwound.is_err() && ALLOWED.with(std::cell::Cell::get));
     }
 
     #[test]
