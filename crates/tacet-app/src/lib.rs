@@ -153,6 +153,26 @@ pub struct Engines<'e> {
     pub templates: &'e TemplateLibrary,
 }
 
+/// What a draft (or a read-ahead) of `session` works from: the session's
+/// template, its transcript, and the drafter.
+fn draft_inputs<'a>(
+    store: &mut dyn SessionStore,
+    engines: &'a mut Engines<'_>,
+    session: SessionId,
+) -> Result<(&'a tacet_core::Template, Transcript, &'a mut dyn Drafter), AppError> {
+    let summary = store.session(session)?;
+    let template = engines
+        .templates
+        .get(&summary.template_id)
+        .ok_or_else(|| AppError::UnknownTemplate(summary.template_id.clone()))?;
+    let transcript = store.transcript(session)?;
+    let drafter = engines
+        .drafter
+        .as_deref_mut()
+        .ok_or(AppError::NoEngine("drafting"))?;
+    Ok((template, transcript, drafter))
+}
+
 /// Runs one command. `progress` hears drafting tokens; `cancel` stops a draft.
 pub fn execute(
     store: &mut dyn SessionStore,
@@ -189,16 +209,7 @@ pub fn execute(
             })
         }
         Command::Draft { session } => {
-            let summary = store.session(session)?;
-            let template = engines
-                .templates
-                .get(&summary.template_id)
-                .ok_or_else(|| AppError::UnknownTemplate(summary.template_id.clone()))?;
-            let transcript = store.transcript(session)?;
-            let drafter = engines
-                .drafter
-                .as_deref_mut()
-                .ok_or(AppError::NoEngine("drafting"))?;
+            let (template, transcript, drafter) = draft_inputs(store, engines, session)?;
             let draft = drafter
                 .draft(&transcript, template, progress, cancel)
                 .map_err(|e| AppError::Drafting(e.0))?;
@@ -206,16 +217,7 @@ pub fn execute(
             Ok(Outcome::Drafted { draft })
         }
         Command::Prewarm { session } => {
-            let summary = store.session(session)?;
-            let template = engines
-                .templates
-                .get(&summary.template_id)
-                .ok_or_else(|| AppError::UnknownTemplate(summary.template_id.clone()))?;
-            let transcript = store.transcript(session)?;
-            let drafter = engines
-                .drafter
-                .as_deref_mut()
-                .ok_or(AppError::NoEngine("drafting"))?;
+            let (template, transcript, drafter) = draft_inputs(store, engines, session)?;
             drafter
                 .prewarm(&transcript, template, cancel)
                 .map_err(|e| AppError::Drafting(e.0))?;

@@ -233,6 +233,16 @@ impl Drafter for FakeLlm {
     }
 }
 
+/// An empty store for a clinician.
+fn clinician_store() -> FakeStore {
+    FakeStore {
+        actor: Actor::new("dr", Role::Clinician),
+        sessions: HashMap::new(),
+        next: 0,
+        events: vec![],
+    }
+}
+
 struct FixedClock;
 impl Clock for FixedClock {
     fn now_unix_ms(&self) -> u64 {
@@ -326,12 +336,7 @@ proptest! {
 fn fail_export_without_attestation_is_refused_and_audited() {
     let lib = TemplateLibrary::built_in().unwrap();
     let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
-    let mut store = FakeStore {
-        actor: Actor::new("dr", Role::Clinician),
-        sessions: HashMap::new(),
-        next: 0,
-        events: vec![],
-    };
+    let mut store = clinician_store();
     let no = AtomicBool::new(false);
     let mut e = Engines {
         transcriber: Some(&mut asr),
@@ -382,12 +387,7 @@ fn fail_export_without_attestation_is_refused_and_audited() {
 fn prewarm_reads_the_stored_transcript_with_the_sessions_template() {
     let lib = TemplateLibrary::built_in().unwrap();
     let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
-    let mut store = FakeStore {
-        actor: Actor::new("dr", Role::Clinician),
-        sessions: HashMap::new(),
-        next: 0,
-        events: vec![],
-    };
+    let mut store = clinician_store();
     let no = AtomicBool::new(false);
     let mut e = Engines {
         transcriber: Some(&mut asr),
@@ -435,12 +435,7 @@ fn prewarm_reads_the_stored_transcript_with_the_sessions_template() {
 fn fail_unknown_template_and_empty_audio() {
     let lib = TemplateLibrary::built_in().unwrap();
     let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
-    let mut store = FakeStore {
-        actor: Actor::new("dr", Role::Clinician),
-        sessions: HashMap::new(),
-        next: 0,
-        events: vec![],
-    };
+    let mut store = clinician_store();
     let no = AtomicBool::new(false);
     let mut e = Engines {
         transcriber: Some(&mut asr),
@@ -478,12 +473,7 @@ fn fail_unknown_template_and_empty_audio() {
 fn consent_is_audited_either_way_and_needs_a_known_template() {
     let lib = TemplateLibrary::built_in().unwrap();
     let clock = FixedClock;
-    let mut store = FakeStore {
-        actor: Actor::new("dr", Role::Clinician),
-        sessions: HashMap::new(),
-        next: 0,
-        events: vec![],
-    };
+    let mut store = clinician_store();
     let no = AtomicBool::new(false);
     let mut e = Engines {
         transcriber: None,
@@ -528,12 +518,7 @@ fn consent_is_audited_either_way_and_needs_a_known_template() {
 fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
     let lib = TemplateLibrary::built_in().unwrap();
     let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
-    let mut store = FakeStore {
-        actor: Actor::new("dr", Role::Clinician),
-        sessions: HashMap::new(),
-        next: 0,
-        events: vec![],
-    };
+    let mut store = clinician_store();
     let no = AtomicBool::new(false);
     let mut e = Engines {
         transcriber: Some(&mut asr),

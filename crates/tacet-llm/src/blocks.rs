@@ -87,6 +87,18 @@ impl Linear {
     }
 }
 
+/// Whether a model's output matrix, or any of its layers' projections
+/// (q/k/v, attention output, gate/up, down), runs on candle's kernels.
+pub(crate) fn any_on_candle<'a>(
+    output: &Linear,
+    layers: impl IntoIterator<Item = (&'a Projections, &'a Linear, &'a Projections, &'a Linear)>,
+) -> bool {
+    output.on_candle()
+        || layers.into_iter().any(|(qkv, wo, gate_up, down)| {
+            qkv.on_candle() || wo.on_candle() || gate_up.on_candle() || down.on_candle()
+        })
+}
+
 /// The token embedding table: a tensor of its own, or, when the file ties
 /// it to the output matrix (no `output.weight`), that matrix, so a tied
 /// model holds one copy of the table instead of two (Gemma 3 270M's is

@@ -290,29 +290,24 @@ mod x86 {
     use super::{DIM_TILE, KEY_BLOCK, KEY_TILE, ROWS};
     use std::arch::x86_64::*;
 
-    /// `exp` of sixteen lanes, as `kernels`' eight-lane `exp8`: inputs
-    /// clamped to [-87.3, 88], `x = n·ln 2 + r`, Cephes' polynomial.
+    /// `exp` of sixteen lanes, computed as `kernels`' eight-lane one (see
+    /// [`crate::kernels::EXP_POLY`]).
     #[inline]
     #[target_feature(enable = "avx512f")]
     unsafe fn exp16(x: __m512) -> __m512 {
+        use crate::kernels::{EXP_LN2_HI, EXP_LN2_LO, EXP_MAX, EXP_MIN, EXP_POLY};
         let x = _mm512_min_ps(
-            _mm512_max_ps(x, _mm512_set1_ps(-87.336_55)),
-            _mm512_set1_ps(88.0),
+            _mm512_max_ps(x, _mm512_set1_ps(EXP_MIN)),
+            _mm512_set1_ps(EXP_MAX),
         );
         let n = _mm512_roundscale_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(
             _mm512_mul_ps(x, _mm512_set1_ps(std::f32::consts::LOG2_E)),
         );
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693_359_4), x);
-        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.121_944_4e-4), r);
-        let mut p = _mm512_set1_ps(1.987_569_1e-4);
-        for c in [
-            1.398_199_9e-3,
-            8.333_452e-3,
-            4.166_579_6e-2,
-            0.166_666_65,
-            0.5,
-        ] {
-            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_HI), x);
+        let r = _mm512_fnmadd_ps(n, _mm512_set1_ps(EXP_LN2_LO), r);
+        let mut p = _mm512_set1_ps(EXP_POLY[0]);
+        for c in &EXP_POLY[1..] {
+            p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(*c));
         }
         let y = _mm512_fmadd_ps(
             p,

@@ -170,10 +170,12 @@ impl Gemma3 {
 
     /// Whether any matrix runs on candle's kernels (see `crate::spin`).
     pub(crate) fn on_candle_kernels(&self) -> bool {
-        self.output.on_candle()
-            || self.layers.iter().any(|l| {
-                l.qkv.on_candle() || l.wo.on_candle() || l.gate_up.on_candle() || l.down.on_candle()
-            })
+        crate::blocks::any_on_candle(
+            &self.output,
+            self.layers
+                .iter()
+                .map(|l| (&l.qkv, &l.wo, &l.gate_up, &l.down)),
+        )
     }
 
     /// Zeroes and frees every layer's cache ([`crate::blocks::KvBuffer::wipe`]).

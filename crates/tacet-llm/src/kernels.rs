@@ -388,6 +388,24 @@ pub(crate) fn exp_sub_sum(xs: &mut [f32], scale: f32, max: f32) -> f32 {
     sum
 }
 
+/// `exp(x)` as every SIMD `exp` here computes it: `x` clamped to
+/// `[EXP_MIN, EXP_MAX]`, `x = n·ln 2 + r` with ln 2 in two parts (so
+/// `n·ln 2` is exact enough for f32), Cephes' degree-6 polynomial
+/// (`EXP_POLY`, highest power first) for `exp(r)`, and `2^n` built in the
+/// exponent bits.
+pub(crate) const EXP_MIN: f32 = -87.336_55;
+pub(crate) const EXP_MAX: f32 = 88.0;
+pub(crate) const EXP_LN2_HI: f32 = 0.693_359_4;
+pub(crate) const EXP_LN2_LO: f32 = -2.121_944_4e-4;
+pub(crate) const EXP_POLY: [f32; 6] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    0.166_666_65,
+    0.5,
+];
+
 /// Whether the SIMD kernels can run here (checked once).
 fn simd_available() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -510,26 +528,20 @@ mod x86 {
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn exp8(x: __m256) -> __m256 {
+        use super::{EXP_LN2_HI, EXP_LN2_LO, EXP_MAX, EXP_MIN, EXP_POLY};
         let x = _mm256_min_ps(
-            _mm256_max_ps(x, _mm256_set1_ps(-87.336_55)),
-            _mm256_set1_ps(88.0),
+            _mm256_max_ps(x, _mm256_set1_ps(EXP_MIN)),
+            _mm256_set1_ps(EXP_MAX),
         );
         let n = _mm256_round_ps(
             _mm256_mul_ps(x, _mm256_set1_ps(std::f32::consts::LOG2_E)),
             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC,
         );
-        // ln 2 in two parts, so n·ln 2 is exact enough for f32.
-        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693_359_4), x);
-        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.121_944_4e-4), r);
-        let mut p = _mm256_set1_ps(1.987_569_1e-4);
-        for c in [
-            1.398_199_9e-3,
-            8.333_452e-3,
-            4.166_579_6e-2,
-            0.166_666_65,
-            0.5,
-        ] {
-            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c));
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_HI), x);
+        let r = _mm256_fnmadd_ps(n, _mm256_set1_ps(EXP_LN2_LO), r);
+        let mut p = _mm256_set1_ps(EXP_POLY[0]);
+        for c in &EXP_POLY[1..] {
+            p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(*c));
         }
         let y = _mm256_fmadd_ps(
             p,
