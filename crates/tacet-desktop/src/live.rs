@@ -238,11 +238,7 @@ pub fn record(
         let reader = std::thread::Builder::new()
             .name("tacet-read-ahead".into())
             .spawn_scoped(scope, || {
-                let load = || {
-                    tacet_runtime::model_store(data_dir)
-                        .ok()
-                        .and_then(|m| tacet_runtime::drafter(&m).ok())
-                };
+                let load = || super::load_drafter(data_dir).ok();
                 read_ahead(drafter, load, template, snapshot_rx, &stop_reading)
             });
         let result = {

@@ -327,6 +327,13 @@ fn run(
     }
 }
 
+/// The installed drafting model, loaded (for a draft, or for reading a
+/// transcript ahead).
+fn load_drafter(data_dir: &Path) -> Result<GgufDrafter, String> {
+    let models = compose::model_store(data_dir).map_err(|e| format!("{e:#}"))?;
+    compose::drafter(&models).map_err(|e| format!("{e:#}"))
+}
+
 /// One unlocked user's requests.
 struct Served<'a, 'v> {
     store: &'a mut Unlocked<'v>,
@@ -364,6 +371,19 @@ impl Served<'_, '_> {
         llm: bool,
         progress: &mut dyn FnMut(DraftProgress<'_>),
     ) -> Result<Outcome, AppError> {
+        let cancel = self.cancel;
+        self.exec_until(cmd, asr, llm, progress, cancel)
+    }
+
+    /// [`Self::exec`] stopped by `cancel` instead of the window's Cancel.
+    fn exec_until(
+        &mut self,
+        cmd: Command<'_>,
+        asr: bool,
+        llm: bool,
+        progress: &mut dyn FnMut(DraftProgress<'_>),
+        cancel: &AtomicBool,
+    ) -> Result<Outcome, AppError> {
         let clock = compose::SystemClock;
         let mut e = Engines {
             transcriber: if asr {
@@ -379,7 +399,7 @@ impl Served<'_, '_> {
             clock: &clock,
             templates: self.templates,
         };
-        execute(&mut *self.store, &mut e, cmd, progress, self.cancel)
+        execute(&mut *self.store, &mut e, cmd, progress, cancel)
     }
 
     fn plain(&mut self, cmd: Command<'_>) -> Result<Outcome, AppError> {
@@ -392,10 +412,7 @@ impl Served<'_, '_> {
     /// saved, and the draft reports its own errors.
     fn prewarm(&mut self, session: tacet_core::SessionId) {
         if self.engines.llm.is_none() {
-            let loaded = compose::model_store(self.data_dir)
-                .map_err(|e| format!("{e:#}"))
-                .and_then(|m| compose::drafter(&m).map_err(|e| format!("{e:#}")));
-            match loaded {
+            match load_drafter(self.data_dir) {
                 Ok(d) => self.engines.llm = Some(d),
                 Err(_) => {
                     self.read_ahead = None;
@@ -403,23 +420,14 @@ impl Served<'_, '_> {
                 }
             }
         }
-        let Some(drafter) = self.engines.llm.as_mut() else {
-            return;
-        };
-        let clock = compose::SystemClock;
-        let mut e = Engines {
-            transcriber: None,
-            drafter: Some(drafter as &mut dyn Drafter),
-            clock: &clock,
-            templates: self.templates,
-        };
         self.warm = Some(session);
-        let done = execute(
-            &mut *self.store,
-            &mut e,
+        let preempt = self.preempt;
+        let done = self.exec_until(
             Command::Prewarm { session },
+            false,
+            true,
             &mut |_| {},
-            self.preempt,
+            preempt,
         );
         if done.is_err() || !self.preempt.load(Ordering::SeqCst) {
             self.read_ahead = None;
@@ -563,10 +571,7 @@ impl Served<'_, '_> {
                 self.cancel.store(false, Ordering::Relaxed);
                 if self.engines.llm.is_none() {
                     out.emit(Event::Progress("Loading the drafting model…".into()));
-                    let models =
-                        compose::model_store(self.data_dir).map_err(|e| format!("{e:#}"))?;
-                    self.engines.llm =
-                        Some(compose::drafter(&models).map_err(|e| format!("{e:#}"))?);
+                    self.engines.llm = Some(load_drafter(self.data_dir)?);
                 }
                 out.emit(Event::Progress("Reading the transcript…".into()));
                 let mut progress = |p: DraftProgress<'_>| {

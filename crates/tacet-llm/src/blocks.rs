@@ -361,29 +361,53 @@ pub(crate) fn kv_view(t: &Tensor) -> Result<(StorageRef<'_>, usize, usize)> {
 /// same shape, each head's run widened in one pass (F16C where the CPU has
 /// it); an f32 view is returned as it is.
 pub(crate) fn widen_kv(t: &Tensor) -> Result<Tensor> {
-    use half::slice::HalfFloatSliceExt;
     if t.dtype() == DType::F32 {
         return Ok(t.clone());
     }
     let (b, heads, len, hd) = t.dims4()?;
-    let mut out = vec![0f32; b * heads * len * hd];
-    {
-        let (storage, offset, head_stride) = kv_view(t)?;
-        let candle_core::Storage::Cpu(candle_core::CpuStorage::F16(data)) = &*storage else {
-            candle_core::bail!("KV cache: wants f16 or f32 on the CPU");
-        };
-        if b != 1 {
-            candle_core::bail!("KV cache: batch of {b}");
-        }
-        for (h, o) in out.chunks_exact_mut(len * hd).enumerate() {
-            let from = offset + h * head_stride;
-            let Some(src) = data.get(from..from + len * hd) else {
-                candle_core::bail!("KV cache: view past its buffer");
-            };
-            src.convert_to_f32_slice(o);
-        }
+    Tensor::from_vec(widen_heads(t, 0, len, 0)?, (b, heads, len, hd), t.device())
+}
+
+/// Positions `from..from + n` of every head of a cache view (f16, or f32),
+/// as f32, head after head, each head's run followed by `pad_rows` rows of
+/// zeros (the fused attention reads whole tiles of keys).
+pub(crate) fn widen_heads(t: &Tensor, from: usize, n: usize, pad_rows: usize) -> Result<Vec<f32>> {
+    use half::slice::HalfFloatSliceExt;
+    use rayon::prelude::*;
+    let (b, heads, len, hd) = t.dims4()?;
+    if b != 1 || from + n > len {
+        candle_core::bail!(
+            "KV cache: view {:?} for positions {from}..{}",
+            t.dims(),
+            from + n
+        );
     }
-    Tensor::from_vec(out, (b, heads, len, hd), t.device())
+    let run = (n + pad_rows) * hd;
+    let mut out = vec![0f32; heads * run];
+    let (storage, offset, head_stride) = kv_view(t)?;
+    let src =
+        |h: usize| offset + h * head_stride + from * hd..offset + h * head_stride + (from + n) * hd;
+    let ok = match &*storage {
+        candle_core::Storage::Cpu(candle_core::CpuStorage::F16(data)) => {
+            out.par_chunks_mut(run).enumerate().all(|(h, o)| {
+                data.get(src(h))
+                    .map(|s| s.convert_to_f32_slice(&mut o[..n * hd]))
+                    .is_some()
+            })
+        }
+        candle_core::Storage::Cpu(candle_core::CpuStorage::F32(data)) => {
+            out.chunks_mut(run).enumerate().all(|(h, o)| {
+                data.get(src(h))
+                    .map(|s| o[..n * hd].copy_from_slice(s))
+                    .is_some()
+            })
+        }
+        _ => candle_core::bail!("KV cache: wants f16 or f32 on the CPU"),
+    };
+    if !ok {
+        candle_core::bail!("KV cache: view past its buffer");
+    }
+    Ok(out)
 }
 
 impl candle_core::CustomOp1 for DecodeAttention<'_> {

@@ -304,37 +304,32 @@ impl GgufDrafter {
         if keep == 0 {
             self.weights.clear_kv_cache();
         }
-        let mut logits = None;
-        let mut pos = keep;
-        for chunk in tokens[keep..].chunks(PREFILL_CHUNK_TOKENS) {
-            if cancel.load(Ordering::Relaxed) {
-                return Err(DraftError::Cancelled);
-            }
-            logits = Some(self.weights.forward(chunk, pos)?);
-            pos += chunk.len();
-            if self.weights.rewinds() {
-                self.cached.extend_from_slice(chunk);
-            }
-        }
-        logits.ok_or_else(|| DraftError::Llm(LlmError::Inference("empty prompt".to_string())))
+        self.feed(&tokens[keep..], keep, cancel)
     }
 
     /// Reads `tokens` in chunks into the KV cache, which already holds
-    /// `start_pos` tokens; returns the logits of the last token.
+    /// `start_pos` tokens; returns the logits of the last token. Where the
+    /// model rewinds, `cached` follows: each chunk written at `pos` ends
+    /// what was valid from `pos` on, and becomes valid once read.
     fn feed(
         &mut self,
         tokens: &[u32],
         start_pos: usize,
         cancel: &AtomicBool,
     ) -> Result<candle_core::Tensor, DraftError> {
+        let rewinds = self.weights.rewinds();
         let mut logits = None;
         let mut pos = start_pos;
         for chunk in tokens.chunks(PREFILL_CHUNK_TOKENS) {
             if cancel.load(Ordering::Relaxed) {
                 return Err(DraftError::Cancelled);
             }
+            self.cached.truncate(pos);
             logits = Some(self.weights.forward(chunk, pos)?);
             pos += chunk.len();
+            if rewinds {
+                self.cached.extend_from_slice(chunk);
+            }
         }
         logits.ok_or_else(|| DraftError::Llm(LlmError::Inference("empty prompt".to_string())))
     }

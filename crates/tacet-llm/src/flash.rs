@@ -85,42 +85,6 @@ pub(crate) fn prefill_attention(
     }
 }
 
-/// The cache positions `from..from + n` of every head of a cache view, as
-/// f32, each head's run followed by `KEY_TILE` rows of zeros.
-fn widen_padded(t: &Tensor, from: usize, n: usize, hd: usize) -> Result<Vec<f32>> {
-    use half::slice::HalfFloatSliceExt;
-    let (b, heads, len, thd) = t.dims4()?;
-    if b != 1 || thd != hd || from + n > len {
-        candle_core::bail!("fused attention: cache view {:?}", t.dims());
-    }
-    let run = (n + KEY_TILE) * hd;
-    let mut out = vec![0f32; heads * run];
-    let (storage, offset, head_stride) = crate::blocks::kv_view(t)?;
-    let ok = match &*storage {
-        candle_core::Storage::Cpu(candle_core::CpuStorage::F16(data)) => {
-            out.par_chunks_mut(run).enumerate().all(|(h, o)| {
-                let at = offset + h * head_stride + from * hd;
-                data.get(at..at + n * hd)
-                    .map(|src| src.convert_to_f32_slice(&mut o[..n * hd]))
-                    .is_some()
-            })
-        }
-        candle_core::Storage::Cpu(candle_core::CpuStorage::F32(data)) => {
-            out.chunks_mut(run).enumerate().all(|(h, o)| {
-                let at = offset + h * head_stride + from * hd;
-                data.get(at..at + n * hd)
-                    .map(|src| o[..n * hd].copy_from_slice(src))
-                    .is_some()
-            })
-        }
-        _ => candle_core::bail!("fused attention wants an f16 or f32 cache on the CPU"),
-    };
-    if !ok {
-        candle_core::bail!("fused attention: cache view past its buffer");
-    }
-    Ok(out)
-}
-
 /// One task's rows: where each lane's query comes from and which key
 /// positions it sees (lanes past the last row repeat it).
 struct RowBlock {
@@ -170,9 +134,10 @@ fn fused<const HD: usize>(
     d: Dims,
 ) -> Result<Tensor> {
     let (b, n_head, seq_len, hd) = q.dims4()?;
-    let (_, n_kv_head, len, _) = k.dims4()?;
+    let (_, n_kv_head, len, khd) = k.dims4()?;
     if b != 1
         || hd != HD
+        || khd != HD
         || n_head != d.n_head
         || n_kv_head != d.n_kv_head
         || n_kv_head == 0
@@ -193,8 +158,8 @@ fn fused<const HD: usize>(
     // Keys no query of the chunk sees (before a sliding window) are not read.
     let key_offset = causal.visible(causal.index_pos).start.min(len);
     let keys = len - key_offset;
-    let kf = widen_padded(k, key_offset, keys, HD)?;
-    let vf = widen_padded(v, key_offset, keys, HD)?;
+    let kf = crate::blocks::widen_heads(k, key_offset, keys, KEY_TILE)?;
+    let vf = crate::blocks::widen_heads(v, key_offset, keys, KEY_TILE)?;
     let q = q.contiguous()?;
     let qs = {
         let (storage, layout) = q.storage_and_layout();
@@ -263,7 +228,7 @@ fn attend_block<const HD: usize>(
     while b0 < to {
         let n = KEY_BLOCK.min(to - b0);
         // SAFETY: supports() checked AVX-512F; `kh` and `vh` hold `to`
-        // rows plus a tile of padding (widen_padded), and each buffer is
+        // rows plus a tile of padding (widen_heads), and each buffer is
         // sized for a whole block.
         unsafe {
             x86::scores::<HD>(&qt, &kh[b0 * HD..], n, &mut st);
