@@ -10,7 +10,9 @@
 //! types, `q8_0` converts every Q4_1/Q5_x tensor to Q8_0 at load. Prints one line per repeat, then
 //! `best PREFILL DECODE` (tokens/s, best of the repeats). With DEPTH, that
 //! many tokens are read into the context first, untimed (llama-bench's `-d`).
-//! candle's thread
+//! `TACET_LLM_DEVICE=cuda` runs it on the first GPU (a build with
+//! `--features cuda`); `TACET_LLM_PORTABLE_OPS=1` runs the ops a GPU runs on
+//! the CPU. candle's thread
 //! count is process-wide and fixed at the first load.
 
 use std::path::PathBuf;
@@ -42,10 +44,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let repeats = arg(5, 3)?.max(1);
     let depth = arg(6, 0)?;
+    let device = match std::env::var("TACET_LLM_DEVICE") {
+        Ok(d) => d.parse()?,
+        Err(_) => tacet_llm::LlmDevice::Cpu,
+    };
     let opts = LlmOptions {
         threads,
         requantize_to_q8_0: requantize,
         requantize_all_to_q8_0: requantize,
+        device,
+        portable_ops: std::env::var_os("TACET_LLM_PORTABLE_OPS").is_some_and(|v| v == "1"),
         ..LlmOptions::default()
     };
     let info = ModelInfo {
@@ -55,8 +63,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut model = GgufDrafter::load(&path, info, opts)?;
     let load = model.load_report().clone();
     println!(
-        "model {} | threads {} | pp{prompt_tokens} / tg{decode_tokens} at depth {depth} | load {} ms, {} tensors converted, context {}",
+        "model {} | device {} | threads {} | pp{prompt_tokens} / tg{decode_tokens} at depth {depth} | load {} ms, {} tensors converted, context {}",
         path.display(),
+        load.device,
         load.threads,
         load.load_ms,
         load.requantized_tensors,

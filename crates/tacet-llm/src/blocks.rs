@@ -20,6 +20,34 @@ const KV_CACHE_INITIAL_POSITIONS: usize = 256;
 /// What the KV cache holds (see [`KvBuffer`]).
 const KV_DTYPE: DType = DType::F16;
 
+/// Which code runs a model's matrix products and attention.
+///
+/// Our kernels ([`crate::kernels`], [`crate::flash`], [`DecodeAttention`])
+/// read and write CPU memory; every other device (CUDA) runs candle's ops
+/// alone: its quantized matmul, its matmul and softmax for attention. The
+/// portable path is also selectable on the CPU
+/// ([`crate::LlmOptions::portable_ops`]), so the code a GPU runs is the code
+/// the golden tests hold to llama.cpp's logits here, where no GPU is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ops {
+    /// Our CPU kernels where they cover the format, candle's elsewhere.
+    Tuned,
+    /// candle's ops only, on whatever device the tensors are on.
+    Portable,
+}
+
+impl Ops {
+    /// The ops a model on `device` runs: [`Ops::Tuned`] only on the CPU and
+    /// when not asked for the portable path.
+    pub(crate) fn for_device(device: &Device, portable: bool) -> Self {
+        if device.is_cpu() && !portable {
+            Ops::Tuned
+        } else {
+            Ops::Portable
+        }
+    }
+}
+
 /// A weight matrix: our kernels when the format has one (see
 /// [`crate::kernels`]), else the quantized tensor with candle's matmul.
 pub(crate) enum Linear {
@@ -28,12 +56,14 @@ pub(crate) enum Linear {
 }
 
 impl Linear {
-    pub(crate) fn new(q: QTensor) -> Result<Self> {
-        if let Some(m) = QuantMatrix::from_qtensor(&q)? {
-            return Ok(Linear::Ours {
-                m,
-                threads: crate::threads::effective_threads(),
-            });
+    pub(crate) fn new(q: QTensor, ops: Ops) -> Result<Self> {
+        if ops == Ops::Tuned {
+            if let Some(m) = QuantMatrix::from_qtensor(&q)? {
+                return Ok(Linear::Ours {
+                    m,
+                    threads: crate::threads::effective_threads(),
+                });
+            }
         }
         let q = Arc::new(q);
         let mm = QMatMul::from_arc(q.clone())?;
@@ -77,7 +107,7 @@ impl Linear {
             }
             Linear::Candle { q, mm } => {
                 if rows >= GEMM_MIN_ROWS {
-                    let w = q.dequantize(&Device::Cpu)?;
+                    let w = q.dequantize(xs.device())?;
                     xs.broadcast_matmul(&w.t()?)
                 } else {
                     mm.forward(xs)
@@ -104,7 +134,7 @@ pub(crate) fn any_on_candle<'a>(
 /// model holds one copy of the table instead of two (Gemma 3 270M's is
 /// 262,144 × 640, 178 MB as Q8_0).
 pub(crate) enum Embeddings {
-    Own(QTensor),
+    Own(Box<QTensor>),
     TiedToOutput,
 }
 
@@ -115,14 +145,15 @@ impl Embeddings {
     pub(crate) fn with_output_from_gguf<R: std::io::Read + std::io::Seek>(
         ct: &Content,
         reader: &mut R,
+        dev: &Device,
+        ops: Ops,
     ) -> Result<(Self, Linear)> {
-        let dev = &Device::Cpu;
         if ct.tensor_infos.contains_key("output.weight") {
             let own = ct.tensor(reader, "token_embd.weight", dev)?;
-            let output = Linear::new(ct.tensor(reader, "output.weight", dev)?)?;
-            Ok((Embeddings::Own(own), output))
+            let output = Linear::new(ct.tensor(reader, "output.weight", dev)?, ops)?;
+            Ok((Embeddings::Own(Box::new(own)), output))
         } else {
-            let output = Linear::new(ct.tensor(reader, "token_embd.weight", dev)?)?;
+            let output = Linear::new(ct.tensor(reader, "token_embd.weight", dev)?, ops)?;
             Ok((Embeddings::TiedToOutput, output))
         }
     }
@@ -145,9 +176,9 @@ pub(crate) enum Projections {
 }
 
 impl Projections {
-    pub(crate) fn new(tensors: Vec<QTensor>) -> Result<Self> {
+    pub(crate) fn new(tensors: Vec<QTensor>, ops: Ops) -> Result<Self> {
         let mut ours = Vec::with_capacity(tensors.len());
-        for q in &tensors {
+        for q in tensors.iter().filter(|_| ops == Ops::Tuned) {
             match QuantMatrix::from_qtensor(q)? {
                 Some(m) => ours.push(m),
                 None => break,
@@ -166,7 +197,7 @@ impl Projections {
         Ok(Projections::Separate(
             tensors
                 .into_iter()
-                .map(Linear::new)
+                .map(|q| Linear::new(q, ops))
                 .collect::<Result<_>>()?,
         ))
     }
@@ -311,13 +342,14 @@ pub(crate) fn md_f32(ct: &Content, key: &str) -> Option<f32> {
     ct.metadata.get(key).and_then(|v| v.to_f32().ok())
 }
 
-/// RoPE cos/sin tables `(positions, head_dim / 2)`; `freq_scale` < 1 is
-/// linear position scaling (position × scale).
+/// RoPE cos/sin tables `(positions, head_dim / 2)` on `device`; `freq_scale`
+/// < 1 is linear position scaling (position × scale).
 pub(crate) fn rope_tables(
     head_dim: usize,
     freq_base: f32,
     freq_scale: f32,
     positions: usize,
+    device: &Device,
 ) -> Result<(Tensor, Tensor)> {
     let dev = &Device::Cpu;
     let theta: Vec<f32> = (0..head_dim)
@@ -331,7 +363,10 @@ pub(crate) fn rope_tables(
         .affine(f64::from(freq_scale), 0.0)?
         .reshape((positions, 1))?;
     let angles = idx.matmul(&theta)?;
-    Ok((angles.cos()?, angles.sin()?))
+    Ok((
+        angles.cos()?.to_device(device)?,
+        angles.sin()?.to_device(device)?,
+    ))
 }
 
 /// Attention of one new token over the cache, in one pass per head: the
@@ -606,11 +641,68 @@ pub(crate) fn prefill_attention(
     v: &Tensor,
     causal: Causal,
     d: Dims,
+    ops: Ops,
 ) -> Result<Tensor> {
+    if ops == Ops::Portable {
+        return portable_attention(q, k, v, causal, d);
+    }
     if crate::flash::supports(d.head_dim) {
         return crate::flash::prefill_attention(q, k, v, causal, d);
     }
     attention_in_blocks(q, k, v, causal, d, SCORE_BLOCK_BYTES)
+}
+
+/// Attention in candle's ops alone, on any device, for prefill and decode
+/// alike: `q` `(1, heads, seq_len, head_dim)` at positions `index_pos..`
+/// over the cache views `k`, `v` (`(1, kv_heads, len, head_dim)`, f16);
+/// returns `(1, seq_len, heads × head_dim)`. Each query group is folded
+/// into the rows of one matmul per key/value head (no repeated keys), the
+/// mask (causal, and the window's lower edge) is built on the CPU and
+/// added to the scores; a decoded token, which sees every key it is given,
+/// needs none. Keys before the first query's visible range are not read.
+/// A chunk's scores are held at once (512 queries × query group × keys × 4
+/// bytes: 100 MB per layer for SmolLM2 at 16k positions, freed after it),
+/// which is what a GPU's memory is for and why the CPU has its own path.
+pub(crate) fn portable_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    causal: Causal,
+    d: Dims,
+) -> Result<Tensor> {
+    let (b, _, seq_len, _) = q.dims4()?;
+    let group = d.n_head / d.n_kv_head;
+    let len = k.dim(2)?;
+    let key_offset = causal.visible(causal.index_pos).start.min(len);
+    let keys = len - key_offset;
+    let k = k.narrow(2, key_offset, keys)?.to_dtype(DType::F32)?;
+    let v = v.narrow(2, key_offset, keys)?.to_dtype(DType::F32)?;
+    let q = q.reshape((b, d.n_kv_head, group * seq_len, d.head_dim))?;
+    let scores = (q.matmul(&k.t()?.contiguous()?)? * f64::from(d.attn_scale))?;
+    let scores = if seq_len == 1 {
+        scores
+    } else {
+        let mut mask = vec![0f32; seq_len * keys];
+        for (i, row) in mask.chunks_mut(keys.max(1)).enumerate().take(seq_len) {
+            let visible = causal.visible(causal.index_pos + i);
+            for (j, m) in row.iter_mut().enumerate() {
+                if !visible.contains(&(key_offset + j)) {
+                    *m = f32::NEG_INFINITY;
+                }
+            }
+        }
+        let mask = Tensor::from_vec(mask, (1, 1, 1, seq_len, keys), &Device::Cpu)?
+            .to_device(q.device())?;
+        scores
+            .reshape((b, d.n_kv_head, group, seq_len, keys))?
+            .broadcast_add(&mask)?
+            .reshape((b, d.n_kv_head, group * seq_len, keys))?
+    };
+    let p = candle_nn::ops::softmax_last_dim(&scores)?;
+    p.matmul(&v.contiguous()?)?
+        .reshape((b, d.n_head, seq_len, d.head_dim))?
+        .transpose(1, 2)?
+        .reshape((b, seq_len, d.n_head * d.head_dim))
 }
 
 fn attention_in_blocks(
@@ -803,12 +895,39 @@ mod tests {
             index_pos: len - n,
             window: None,
         };
-        let got = prefill_attention(&qt, &kview, &vview, causal, d).unwrap();
+        let got = prefill_attention(&qt, &kview, &vview, causal, d, Ops::Tuned).unwrap();
+        let want = reference_attention(&q, &k16, &v16, d, len - n, n, None);
+        let off = worst(got, want.clone());
+        assert!(off < 1e-5, "prefill off by {off}");
+        // The portable path (what a GPU runs), prefill and decode, with and
+        // without a window.
+        let got = prefill_attention(&qt, &kview, &vview, causal, d, Ops::Portable).unwrap();
+        let off = worst(got, want);
+        assert!(off < 1e-5, "portable prefill off by {off}");
+        let windowed = Causal {
+            index_pos: len - n,
+            window: Some(7),
+        };
+        let got = portable_attention(&qt, &kview, &vview, windowed, d).unwrap();
         let off = worst(
             got,
-            reference_attention(&q, &k16, &v16, d, len - n, n, None),
+            reference_attention(&q, &k16, &v16, d, len - n, n, Some(7)),
         );
-        assert!(off < 1e-5, "prefill off by {off}");
+        assert!(off < 1e-5, "portable windowed prefill off by {off}");
+        let q1: Vec<f32> = (0..d.n_head * d.head_dim).map(|i| val(i, 1)).collect();
+        let q1t = Tensor::from_vec(q1.clone(), (1, d.n_head, 1, d.head_dim), &dev).unwrap();
+        for window in [None, Some(4)] {
+            let causal = Causal {
+                index_pos: len - 1,
+                window,
+            };
+            let got = portable_attention(&q1t, &kview, &vview, causal, d).unwrap();
+            let off = worst(
+                got,
+                reference_attention(&q1, &k16, &v16, d, len - 1, 1, window),
+            );
+            assert!(off < 1e-5, "portable decode ({window:?}) off by {off}");
+        }
     }
 
     /// The fused AVX-512 path ([`crate::flash`]) for each head size it is

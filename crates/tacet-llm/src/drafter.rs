@@ -39,6 +39,7 @@
 //! [`Drafter::forget`].
 
 use crate::chat::ChatTemplate;
+use crate::device::LlmDevice;
 use crate::error::LlmError;
 use crate::model::{self, ModelWeights};
 use crate::spans;
@@ -89,6 +90,12 @@ pub struct LlmOptions {
     /// Use at most this many positions, below what the file and the model
     /// code allow (the KV cache grows with what is used). `None`: no cap.
     pub max_context_tokens: Option<usize>,
+    /// Where the model runs (CPU unless asked; see [`LlmDevice`]).
+    pub device: LlmDevice,
+    /// Run candle's ops alone, as every non-CPU device does, instead of our
+    /// CPU kernels: slower on the CPU; for tests that hold the GPU's code
+    /// to llama.cpp's logits on a machine without a GPU.
+    pub portable_ops: bool,
 }
 
 impl Default for LlmOptions {
@@ -99,6 +106,8 @@ impl Default for LlmOptions {
             requantize_to_q8_0: true,
             requantize_all_to_q8_0: false,
             max_context_tokens: None,
+            device: LlmDevice::Cpu,
+            portable_ops: false,
         }
     }
 }
@@ -111,6 +120,7 @@ pub struct LoadReport {
     pub context_length: usize,
     pub requantized_tensors: usize,
     pub threads: usize,
+    pub device: LlmDevice,
 }
 
 /// Prefill and decode speed measured by [`GgufDrafter::speed_probe`].
@@ -181,6 +191,8 @@ impl GgufDrafter {
             &mut file,
             opts.requantize_to_q8_0,
             opts.requantize_all_to_q8_0,
+            opts.device,
+            opts.portable_ops,
         )?;
         let report = LoadReport {
             load_ms: started.elapsed().as_millis() as u64,
@@ -188,6 +200,7 @@ impl GgufDrafter {
             context_length: loaded.context_length,
             requantized_tensors: loaded.requantized_tensors,
             threads,
+            device: opts.device,
         };
         Ok(Self {
             info,

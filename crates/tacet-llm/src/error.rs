@@ -42,6 +42,18 @@ pub enum LlmError {
     Weights { path: PathBuf, problem: String },
     #[error("inference failed: {0}")]
     Inference(String),
+    #[error("device {device}: {problem}")]
+    Device { device: String, problem: String },
+}
+
+/// A candle error without the stack trace its Display prints when
+/// `RUST_BACKTRACE` is set.
+pub(crate) fn without_backtrace(e: candle_core::Error) -> candle_core::Error {
+    let mut e = e;
+    while let candle_core::Error::WithBacktrace { inner, .. } = e {
+        e = *inner;
+    }
+    e
 }
 
 impl From<candle_core::Error> for LlmError {
@@ -49,11 +61,7 @@ impl From<candle_core::Error> for LlmError {
         // With RUST_BACKTRACE set, candle wraps its errors with a stack
         // trace that its Display prints: a clinician's error box gets the
         // message, not the trace.
-        let mut e = e;
-        while let candle_core::Error::WithBacktrace { inner, .. } = e {
-            e = *inner;
-        }
-        LlmError::Inference(e.to_string())
+        LlmError::Inference(without_backtrace(e).to_string())
     }
 }
 

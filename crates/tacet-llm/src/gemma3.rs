@@ -35,7 +35,7 @@
 
 use crate::blocks::{
     check_context, md_f32, md_u32, prefill_attention, rope_tables, Causal, DecodeAttention, Dims,
-    Embeddings, KvBuffer, Linear, Projections,
+    Embeddings, KvBuffer, Linear, Ops, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, IndexOp, Result, Tensor};
@@ -77,6 +77,7 @@ pub(crate) struct Gemma3 {
     dims: Dims,
     sliding_window: usize,
     context_length: usize,
+    ops: Ops,
 }
 
 impl Gemma3 {
@@ -86,8 +87,9 @@ impl Gemma3 {
         ct: &Content,
         reader: &mut R,
         context_length: usize,
+        dev: &Device,
+        ops: Ops,
     ) -> Result<Self> {
-        let dev = &Device::Cpu;
         let n_head = md_u32(ct, "gemma3.attention.head_count")?;
         let n_kv_head = md_u32(ct, "gemma3.attention.head_count_kv")?;
         let blocks = md_u32(ct, "gemma3.block_count")?;
@@ -109,9 +111,9 @@ impl Gemma3 {
         } else {
             1.0 / (head_dim as f32).sqrt()
         };
-        let local_rope = rope_tables(head_dim, LOCAL_ROPE_FREQ_BASE, 1.0, context_length)?;
-        let global_rope = rope_tables(head_dim, freq_base, freq_scale, context_length)?;
-        let (embeddings, output) = Embeddings::with_output_from_gguf(ct, reader)?;
+        let local_rope = rope_tables(head_dim, LOCAL_ROPE_FREQ_BASE, 1.0, context_length, dev)?;
+        let global_rope = rope_tables(head_dim, freq_base, freq_scale, context_length, dev)?;
+        let (embeddings, output) = Embeddings::with_output_from_gguf(ct, reader, dev, ops)?;
         let norm = ct
             .tensor(reader, "output_norm.weight", dev)?
             .dequantize(dev)?;
@@ -126,10 +128,10 @@ impl Gemma3 {
             let ffn_norm = f32_of("ffn_norm")?;
             let post_ffw_norm = f32_of("post_ffw_norm")?;
             layers.push(Layer {
-                qkv: Projections::new(vec![t("attn_q")?, t("attn_k")?, t("attn_v")?])?,
-                wo: Linear::new(t("attn_output")?)?,
-                gate_up: Projections::new(vec![t("ffn_gate")?, t("ffn_up")?])?,
-                down: Linear::new(t("ffn_down")?)?,
+                qkv: Projections::new(vec![t("attn_q")?, t("attn_k")?, t("attn_v")?], ops)?,
+                wo: Linear::new(t("attn_output")?, ops)?,
+                gate_up: Projections::new(vec![t("ffn_gate")?, t("ffn_up")?], ops)?,
+                down: Linear::new(t("ffn_down")?, ops)?,
                 attn_norm,
                 q_norm,
                 k_norm,
@@ -158,6 +160,7 @@ impl Gemma3 {
             },
             sliding_window,
             context_length,
+            ops,
         })
     }
 
@@ -200,12 +203,13 @@ impl Gemma3 {
         let local = rope(&self.local_rope)?;
         let global = rope(&self.global_rope)?;
         let d = self.dims;
+        let ops = self.ops;
         let window = self.sliding_window;
         let mut x = (self.embeddings.lookup(&self.output, tokens)? * self.embed_scale)?;
         for layer in &mut self.layers {
             let (cos, sin) = if layer.sliding { &local } else { &global };
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, d.eps)?;
-            let attn = attention(layer, &h, d, cos, sin, index_pos, window)?;
+            let attn = attention(layer, &h, d, cos, sin, index_pos, window, ops)?;
             let attn = candle_nn::ops::rms_norm(&attn, &layer.post_attn_norm, d.eps)?;
             x = (attn + &x)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, d.eps)?;
@@ -230,6 +234,7 @@ fn attention(
     sin: &Tensor,
     index_pos: usize,
     window: usize,
+    ops: Ops,
 ) -> Result<Tensor> {
     let (b, seq_len, _) = x.dims3()?;
     let qkv = layer.qkv.forward(x)?;
@@ -250,7 +255,7 @@ fn attention(
     let k = layer.k_cache.write(&k, index_pos)?;
     let v = layer.v_cache.write(&v, index_pos)?;
     let width = d.n_head * d.head_dim;
-    if seq_len == 1 {
+    if seq_len == 1 && ops == Ops::Tuned {
         // Only the window's keys: a view of the cache's last positions.
         let kv_len = index_pos + 1;
         let start = if layer.sliding {
@@ -267,6 +272,6 @@ fn attention(
         index_pos,
         window: layer.sliding.then_some(window),
     };
-    let y = prefill_attention(&q, &k, &v, causal, d)?;
+    let y = prefill_attention(&q, &k, &v, causal, d, ops)?;
     layer.wo.forward(&y)
 }

@@ -19,6 +19,7 @@
 
 mod blocks;
 pub mod chat;
+mod device;
 pub mod drafter;
 mod error;
 mod flash;
@@ -33,6 +34,7 @@ pub mod threads;
 pub mod tokenizer;
 
 pub use chat::{ChatMessage, ChatTemplate};
+pub use device::LlmDevice;
 pub use drafter::{
     GgufDrafter, LlmOptions, LoadReport, ModelInfo, PromptPlan, SectionPlan, SpeedReport,
 };

@@ -36,7 +36,7 @@
 
 use crate::blocks::{
     check_context, md_f32, md_u32, prefill_attention, rope_tables, Causal, DecodeAttention, Dims,
-    Embeddings, KvBuffer, Linear, Projections,
+    Embeddings, KvBuffer, Linear, Ops, Projections,
 };
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, IndexOp, Result, Tensor};
@@ -63,6 +63,7 @@ pub(crate) struct Llama {
     sin: Tensor,
     dims: Dims,
     context_length: usize,
+    ops: Ops,
 }
 
 impl Llama {
@@ -72,8 +73,9 @@ impl Llama {
         ct: &Content,
         reader: &mut R,
         context_length: usize,
+        dev: &Device,
+        ops: Ops,
     ) -> Result<Self> {
-        let dev = &Device::Cpu;
         if md_u32(ct, "llama.expert_count").unwrap_or(0) > 1 {
             candle_core::bail!("mixture-of-experts llama models are not supported");
         }
@@ -85,8 +87,8 @@ impl Llama {
         let eps = md_f32(ct, "llama.attention.layer_norm_rms_epsilon").unwrap_or(1e-5);
         let freq_base = md_f32(ct, "llama.rope.freq_base").unwrap_or(10_000.0);
         let head_dim = embd / n_head;
-        let (cos, sin) = rope_tables(rope_dim, freq_base, 1.0, context_length)?;
-        let (embeddings, output) = Embeddings::with_output_from_gguf(ct, reader)?;
+        let (cos, sin) = rope_tables(rope_dim, freq_base, 1.0, context_length, dev)?;
+        let (embeddings, output) = Embeddings::with_output_from_gguf(ct, reader, dev, ops)?;
         let norm = ct
             .tensor(reader, "output_norm.weight", dev)?
             .dequantize(dev)?;
@@ -94,10 +96,10 @@ impl Llama {
         for i in 0..blocks {
             let mut t = |name: &str| ct.tensor(reader, &format!("blk.{i}.{name}.weight"), dev);
             layers.push(Layer {
-                qkv: Projections::new(vec![t("attn_q")?, t("attn_k")?, t("attn_v")?])?,
-                wo: Linear::new(t("attn_output")?)?,
-                gate_up: Projections::new(vec![t("ffn_gate")?, t("ffn_up")?])?,
-                down: Linear::new(t("ffn_down")?)?,
+                qkv: Projections::new(vec![t("attn_q")?, t("attn_k")?, t("attn_v")?], ops)?,
+                wo: Linear::new(t("attn_output")?, ops)?,
+                gate_up: Projections::new(vec![t("ffn_gate")?, t("ffn_up")?], ops)?,
+                down: Linear::new(t("ffn_down")?, ops)?,
                 attn_norm: t("attn_norm")?.dequantize(dev)?,
                 ffn_norm: t("ffn_norm")?.dequantize(dev)?,
                 k_cache: KvBuffer::new(),
@@ -119,6 +121,7 @@ impl Llama {
                 attn_scale: 1.0 / (head_dim as f32).sqrt(),
             },
             context_length,
+            ops,
         })
     }
 
@@ -155,10 +158,11 @@ impl Llama {
         let cos = self.cos.narrow(0, index_pos, seq_len)?;
         let sin = self.sin.narrow(0, index_pos, seq_len)?;
         let d = self.dims;
+        let ops = self.ops;
         let mut x = self.embeddings.lookup(&self.output, tokens)?;
         for layer in &mut self.layers {
             let h = candle_nn::ops::rms_norm(&x, &layer.attn_norm, d.eps)?;
-            let attn = attention(layer, &h, d, &cos, &sin, index_pos)?;
+            let attn = attention(layer, &h, d, &cos, &sin, index_pos, ops)?;
             x = (attn + &x)?;
             let h = candle_nn::ops::rms_norm(&x, &layer.ffn_norm, d.eps)?;
             let gu = layer.gate_up.forward(&h)?;
@@ -178,6 +182,7 @@ fn attention(
     cos: &Tensor,
     sin: &Tensor,
     index_pos: usize,
+    ops: Ops,
 ) -> Result<Tensor> {
     let (b, seq_len, embd) = x.dims3()?;
     let qkv = layer.qkv.forward(x)?;
@@ -191,7 +196,7 @@ fn attention(
     let v = heads(&qkv[2], d.n_kv_head)?;
     let k = layer.k_cache.write(&k, index_pos)?;
     let v = layer.v_cache.write(&v, index_pos)?;
-    if seq_len == 1 {
+    if seq_len == 1 && ops == Ops::Tuned {
         let y = q.apply_op1_no_bwd(&DecodeAttention { k: &k, v: &v, d })?;
         return layer.wo.forward(&y.reshape((b, 1, embd))?);
     }
@@ -199,6 +204,6 @@ fn attention(
         index_pos,
         window: None,
     };
-    let y = prefill_attention(&q, &k, &v, causal, d)?;
+    let y = prefill_attention(&q, &k, &v, causal, d, ops)?;
     layer.wo.forward(&y)
 }

@@ -44,6 +44,8 @@
 //! 0, so clearing runs one token at position 0 (the transcript's keys and
 //! values are dropped; one position of filler remains until the next prompt).
 
+use crate::blocks::Ops;
+use crate::device::LlmDevice;
 use crate::error::LlmError;
 use crate::gemma3::Gemma3;
 use crate::llama::Llama;
@@ -69,8 +71,13 @@ const PHI3_DEFAULT_ORIGINAL_CONTEXT: usize = 4096;
 /// Upper bound on layers; a file claiming more is corrupt.
 const MAX_BLOCKS: u64 = 1024;
 
-/// The model code for one architecture.
-pub(crate) enum ModelWeights {
+/// The model code for one architecture, and the device it runs on.
+pub(crate) struct ModelWeights {
+    code: ModelCode,
+    device: Device,
+}
+
+enum ModelCode {
     Llama(Box<Llama>),
     Gemma3(Box<Gemma3>),
     Qwen2(Box<quantized_qwen2::ModelWeights>),
@@ -80,9 +87,9 @@ pub(crate) enum ModelWeights {
 
 impl ModelWeights {
     /// Runs `tokens` at positions `index_pos..` and returns the logits of the
-    /// last one, as a 1-D f32 tensor.
+    /// last one, as a 1-D f32 tensor on the CPU.
     pub(crate) fn forward(&mut self, tokens: &[u32], index_pos: usize) -> Result<Tensor, LlmError> {
-        let input = Tensor::new(tokens, &Device::Cpu)?.unsqueeze(0)?;
+        let input = Tensor::new(tokens, &self.device)?.unsqueeze(0)?;
         // Every model code returns (batch, vocab) for the last position.
         // The pass runs on a thread of rayon's pool, not on the caller's: a
         // parallel loop started from outside the pool hands its work to the
@@ -97,21 +104,25 @@ impl ModelWeights {
         // spinning pool in decode: our helpers spinning beside it left a
         // 2-core machine three busy threads (Gemma 3 270M's tg128 33 → 26
         // tok/s), so there our loops stay on rayon's pool.
-        let spin = match self {
-            ModelWeights::Llama(m) => !m.on_candle_kernels(),
-            ModelWeights::Gemma3(m) => !m.on_candle_kernels(),
+        let spin = match &self.code {
+            ModelCode::Llama(m) => !m.on_candle_kernels(),
+            ModelCode::Gemma3(m) => !m.on_candle_kernels(),
             _ => false,
         };
+        let code = &mut self.code;
         let logits = rayon::scope(|_| {
-            crate::spin::allowed_while(spin, || match self {
-                ModelWeights::Llama(m) => m.forward(&input, index_pos),
-                ModelWeights::Gemma3(m) => m.forward(&input, index_pos),
-                ModelWeights::Qwen2(m) => m.forward(&input, index_pos),
-                ModelWeights::Qwen3(m) => m.forward(&input, index_pos),
-                ModelWeights::Phi3(m) => m.forward(&input, index_pos),
+            crate::spin::allowed_while(spin, || match code {
+                ModelCode::Llama(m) => m.forward(&input, index_pos),
+                ModelCode::Gemma3(m) => m.forward(&input, index_pos),
+                ModelCode::Qwen2(m) => m.forward(&input, index_pos),
+                ModelCode::Qwen3(m) => m.forward(&input, index_pos),
+                ModelCode::Phi3(m) => m.forward(&input, index_pos),
             })
         })?;
-        Ok(logits.squeeze(0)?.to_dtype(candle_core::DType::F32)?)
+        Ok(logits
+            .squeeze(0)?
+            .to_dtype(candle_core::DType::F32)?
+            .to_device(&Device::Cpu)?)
     }
 
     /// Whether a pass may start at any position up to what the cache holds,
@@ -119,32 +130,32 @@ impl ModelWeights {
     /// prompt sharing a prefix with the last one reads only the rest.
     /// candle's models only append.
     pub(crate) fn rewinds(&self) -> bool {
-        matches!(self, ModelWeights::Llama(_) | ModelWeights::Gemma3(_))
+        matches!(self.code, ModelCode::Llama(_) | ModelCode::Gemma3(_))
     }
 
     /// Zeroes and frees the KV cache where the model code is ours; drops
     /// it as [`Self::clear_kv_cache`] does for candle's (whose buffers we
     /// cannot reach).
     pub(crate) fn wipe_kv_cache(&mut self) {
-        match self {
-            ModelWeights::Llama(m) => m.wipe_kv_cache(),
-            ModelWeights::Gemma3(m) => m.wipe_kv_cache(),
+        match &mut self.code {
+            ModelCode::Llama(m) => m.wipe_kv_cache(),
+            ModelCode::Gemma3(m) => m.wipe_kv_cache(),
             _ => self.clear_kv_cache(),
         }
     }
 
     /// Drops what the KV cache holds (see the module docs for phi3).
     pub(crate) fn clear_kv_cache(&mut self) {
-        match self {
-            ModelWeights::Llama(m) => m.clear_kv_cache(),
-            ModelWeights::Gemma3(m) => m.clear_kv_cache(),
-            ModelWeights::Qwen2(m) => m.clear_kv_cache(),
-            ModelWeights::Qwen3(m) => m.clear_kv_cache(),
-            ModelWeights::Phi3(m) => {
+        match &mut self.code {
+            ModelCode::Llama(m) => m.clear_kv_cache(),
+            ModelCode::Gemma3(m) => m.clear_kv_cache(),
+            ModelCode::Qwen2(m) => m.clear_kv_cache(),
+            ModelCode::Qwen3(m) => m.clear_kv_cache(),
+            ModelCode::Phi3(m) => {
                 // A pass at position 0 makes candle's phi3 reset every layer's
                 // cache. Best effort: if it failed, the next prompt (which
                 // also starts at 0) resets the cache anyway.
-                let _ = Tensor::new(&[0u32], &Device::Cpu)
+                let _ = Tensor::new(&[0u32], &self.device)
                     .and_then(|t| t.unsqueeze(0))
                     .and_then(|t| m.forward(&t, 0));
             }
@@ -585,8 +596,9 @@ fn build<R: Read + Seek>(
     arch: Arch,
     ct: Content,
     reader: &mut R,
-) -> candle_core::Result<ModelWeights> {
-    let dev = &Device::Cpu;
+    dev: &Device,
+    ops: Ops,
+) -> candle_core::Result<ModelCode> {
     Ok(match arch {
         Arch::Llama => {
             let context = ct
@@ -594,7 +606,7 @@ fn build<R: Read + Seek>(
                 .get("llama.context_length")
                 .and_then(|v| v.to_u32().ok())
                 .map_or(2048, |n| n as usize);
-            ModelWeights::Llama(Box::new(Llama::from_gguf(&ct, reader, context)?))
+            ModelCode::Llama(Box::new(Llama::from_gguf(&ct, reader, context, dev, ops)?))
         }
         Arch::Gemma3 => {
             let context = ct
@@ -602,16 +614,16 @@ fn build<R: Read + Seek>(
                 .get("gemma3.context_length")
                 .and_then(|v| v.to_u32().ok())
                 .map_or(2048, |n| n as usize);
-            ModelWeights::Gemma3(Box::new(Gemma3::from_gguf(&ct, reader, context)?))
+            ModelCode::Gemma3(Box::new(Gemma3::from_gguf(&ct, reader, context, dev, ops)?))
         }
-        Arch::Qwen2 => ModelWeights::Qwen2(Box::new(quantized_qwen2::ModelWeights::from_gguf(
+        Arch::Qwen2 => ModelCode::Qwen2(Box::new(quantized_qwen2::ModelWeights::from_gguf(
             ct, reader, dev,
         )?)),
-        Arch::Qwen3 => ModelWeights::Qwen3(Box::new(quantized_qwen3::ModelWeights::from_gguf(
+        Arch::Qwen3 => ModelCode::Qwen3(Box::new(quantized_qwen3::ModelWeights::from_gguf(
             ct, reader, dev,
         )?)),
         // Flash attention is a CUDA feature (unimplemented! otherwise).
-        Arch::Phi3 => ModelWeights::Phi3(Box::new(quantized_phi3::ModelWeights::from_gguf(
+        Arch::Phi3 => ModelCode::Phi3(Box::new(quantized_phi3::ModelWeights::from_gguf(
             false, ct, reader, dev,
         )?)),
     })
@@ -624,18 +636,24 @@ fn guarded_build<R: Read + Seek>(
     ct: Content,
     reader: &mut R,
     path: &Path,
+    device: &Device,
+    ops: Ops,
 ) -> Result<ModelWeights, LlmError> {
     let weights_err = |problem: String| LlmError::Weights {
         path: PathBuf::from(path),
         problem,
     };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| build(arch, ct, reader)))
-        .map_err(|_| {
-            weights_err(
-                "the model code rejected the file's tensors (inconsistent shapes)".to_string(),
-            )
-        })?
-        .map_err(|e| weights_err(e.to_string()))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        build(arch, ct, reader, device, ops)
+    }))
+    .map_err(|_| {
+        weights_err("the model code rejected the file's tensors (inconsistent shapes)".to_string())
+    })?
+    .map_err(|e| weights_err(e.to_string()))
+    .map(|code| ModelWeights {
+        code,
+        device: device.clone(),
+    })
 }
 
 /// Loads the model weights for the file's architecture.
@@ -645,6 +663,8 @@ pub(crate) fn load_weights(
     file: &mut std::fs::File,
     requantize: bool,
     requantize_all: bool,
+    device: LlmDevice,
+    portable_ops: bool,
 ) -> Result<Loaded, LlmError> {
     let name = meta::req_str(ct, "general.architecture")?.to_string();
     let Some(arch) = Arch::from_name(&name) else {
@@ -657,6 +677,8 @@ pub(crate) fn load_weights(
     };
     validate(arch, &hp)?;
     let context_length = context_cap(arch, &hp)?;
+    let dev = device.open()?;
+    let ops = Ops::for_device(&dev, portable_ops);
     let needs_conversion = requantize
         && ct
             .tensor_infos
@@ -666,7 +688,10 @@ pub(crate) fn load_weights(
         let convert = |t| should_requantize(arch, t, requantize_all);
         let (mut store, mut cursor, converted) = tensor_store(convert, ct, file, path)?;
         loader_metadata(arch, &mut store, context_length);
-        (guarded_build(arch, store, &mut cursor, path)?, converted)
+        (
+            guarded_build(arch, store, &mut cursor, path, &dev, ops)?,
+            converted,
+        )
     } else {
         let mut header = Content {
             magic: ct.magic,
@@ -686,7 +711,7 @@ pub(crate) fn load_weights(
             tensor_data_offset: ct.tensor_data_offset,
         };
         loader_metadata(arch, &mut header, context_length);
-        (guarded_build(arch, header, file, path)?, 0)
+        (guarded_build(arch, header, file, path, &dev, ops)?, 0)
     };
     Ok(Loaded {
         weights,

@@ -310,6 +310,7 @@ fn opts() -> LlmOptions {
         requantize_to_q8_0: true,
         requantize_all_to_q8_0: false,
         max_context_tokens: None,
+        ..LlmOptions::default()
     }
 }
 

@@ -65,11 +65,12 @@ fn fixture(name: &str) -> Golden {
     Golden { ids, steps }
 }
 
-fn load(path: &Path, requantize: bool) -> GgufDrafter {
+fn load(path: &Path, requantize: bool, portable_ops: bool) -> GgufDrafter {
     let opts = LlmOptions {
         threads: 1,
         requantize_to_q8_0: requantize,
         requantize_all_to_q8_0: requantize,
+        portable_ops,
         ..LlmOptions::default()
     };
     let info = ModelInfo {
@@ -131,15 +132,16 @@ fn check(model: &mut GgufDrafter, prompt: &str, golden: &Golden, tolerance: f32)
 }
 
 /// Runs every golden prompt of `name` with and without the conversion to
-/// Q8_0 at load.
+/// Q8_0 at load, and on the portable ops a GPU runs (candle's ops alone,
+/// here on the CPU; the file as stored).
 fn holds(path: &Path, name: &str, tolerance: f32) {
-    for requantize in [false, true] {
-        let mut model = load(path, requantize);
+    for (requantize, portable) in [(false, false), (true, false), (false, true)] {
+        let mut model = load(path, requantize, portable);
         for prompt in ["chat", "stress", "long"] {
             let golden = fixture(&format!("{name}.{prompt}.tsv"));
             let worst = check(&mut model, &format!("{prompt}.txt"), &golden, tolerance);
             eprintln!(
-                "{name} {prompt} (requantize {requantize}): {} ids, {} steps, largest logit difference {worst:.3}",
+                "{name} {prompt} (requantize {requantize}, portable ops {portable}): {} ids, {} steps, largest logit difference {worst:.3}",
                 golden.ids.len(),
                 golden.steps.len()
             );

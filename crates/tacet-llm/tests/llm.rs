@@ -44,6 +44,7 @@ fn drafter() -> Option<MutexGuard<'static, GgufDrafter>> {
             requantize_to_q8_0: true,
             requantize_all_to_q8_0: false,
             max_context_tokens: None,
+            ..LlmOptions::default()
         };
         let info = ModelInfo {
             id: "smollm2-135m-instruct-q4_1".into(),
@@ -266,6 +267,7 @@ fn gemma3_drafts_every_section_with_provenance() {
         requantize_to_q8_0: true,
         requantize_all_to_q8_0: false,
         max_context_tokens: None,
+        ..LlmOptions::default()
     };
     let info = ModelInfo {
         id: "gemma3-270m-q4_k_m".into(),

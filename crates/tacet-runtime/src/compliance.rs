@@ -151,6 +151,10 @@ pub fn compliance_facts(u: &mut Unlocked<'_>, data_dir: &Path, clock: &dyn Clock
         Err(e) => Fact::Unknown(e.to_string()),
     };
     let chunk_s = tacet_vault::AUDIO_CHUNK_SAMPLES as f64 / 16_000.0;
+    let (llm_device, on_gpu) = match crate::compose::llm_device() {
+        Ok(d) => (d.to_string(), d != tacet_llm::LlmDevice::Cpu),
+        Err(e) => (format!("an unusable setting: {e}"), false),
+    };
     Facts {
         generated_at_utc: format_utc_ms(clock.now_unix_ms()),
         app_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -195,8 +199,13 @@ pub fn compliance_facts(u: &mut Unlocked<'_>, data_dir: &Path, clock: &dyn Clock
             },
             FlowStage {
                 stage: "draft".into(),
-                component: "tacet-llm (candle)".into(),
-                plaintext: "in memory while drafting; the draft is sealed when done".into(),
+                component: format!("tacet-llm (candle, on {llm_device})"),
+                plaintext: if on_gpu {
+                    "in CPU and GPU memory while drafting (the GPU's KV cache is zeroed after each draft); the draft is sealed when done"
+                } else {
+                    "in memory while drafting; the draft is sealed when done"
+                }
+                .into(),
             },
             FlowStage {
                 stage: "review and attestation".into(),

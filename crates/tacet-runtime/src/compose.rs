@@ -14,6 +14,10 @@ use tacet_models::{Manifest, ModelRole, ModelStore};
 pub const ASR_THREADS_VAR: &str = "TACET_ASR_THREADS";
 /// The environment variable that sets the drafting engine's threads.
 pub const LLM_THREADS_VAR: &str = "TACET_LLM_THREADS";
+/// The environment variable that puts the drafting model on a GPU: `cpu`
+/// (the default), `cuda` or `cuda:N`; a GPU needs a build with the `cuda`
+/// feature (docs/GPU.md).
+pub const LLM_DEVICE_VAR: &str = "TACET_LLM_DEVICE";
 
 /// The wall clock, in Unix milliseconds (0 if the clock is before 1970).
 pub struct SystemClock;
@@ -93,6 +97,16 @@ pub fn live_asr_threads() -> usize {
         .clamp(1, 4)
 }
 
+/// The drafting model's device: `$TACET_LLM_DEVICE` when set, else the
+/// CPU. A value that names no device is an error, not the CPU: a practice
+/// that configured a GPU should hear that it is not used.
+pub fn llm_device() -> Result<tacet_llm::LlmDevice, tacet_llm::LlmError> {
+    match std::env::var(LLM_DEVICE_VAR) {
+        Ok(v) => v.parse(),
+        Err(_) => Ok(tacet_llm::LlmDevice::Cpu),
+    }
+}
+
 /// The installed model for `role`, re-hashed and its header checked before
 /// any engine parses it.
 fn checked_model(
@@ -134,8 +148,13 @@ pub fn transcriber(store: &ModelStore) -> Result<WhisperTranscriber, RuntimeErro
 /// The default drafting model, checked and loaded.
 pub fn drafter(store: &ModelStore) -> Result<GgufDrafter, RuntimeError> {
     let m = checked_model(store, ModelRole::Llm)?;
+    let device = llm_device().map_err(|cause| RuntimeError::LoadLlm {
+        id: m.id.clone(),
+        cause,
+    })?;
     let opts = LlmOptions {
         threads: engine_threads(LLM_THREADS_VAR),
+        device,
         ..LlmOptions::default()
     };
     GgufDrafter::load(

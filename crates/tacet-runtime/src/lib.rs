@@ -33,7 +33,7 @@ pub use compliance::{
     REPORT_TITLE,
 };
 pub use compose::{
-    data_dir, drafter, engine_threads, live_asr_threads, manifest, model_store, transcriber,
-    SystemClock, ASR_THREADS_VAR, LLM_THREADS_VAR,
+    data_dir, drafter, engine_threads, live_asr_threads, llm_device, manifest, model_store,
+    transcriber, SystemClock, ASR_THREADS_VAR, LLM_DEVICE_VAR, LLM_THREADS_VAR,
 };
 pub use error::RuntimeError;

@@ -3,7 +3,7 @@
 //! grounding flag rate as Markdown (docs/EVAL.md, "Drafting (ACI-Bench)").
 //!
 //! `cargo run -p tacet-eval -- [--csv PATH] [--model PATH] [--limit N]
-//! [--max-tokens-per-section N] [--threads N]`
+//! [--max-tokens-per-section N] [--threads N] [--device cpu|cuda|cuda:N]`
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,6 +42,10 @@ struct Args {
     /// spin at barriers and collapse when oversubscribed).
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// Where the model runs: cpu, cuda or cuda:N (a GPU needs a build with
+    /// `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: tacet_llm::LlmDevice,
 }
 
 fn workspace_root() -> PathBuf {
@@ -74,6 +78,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let opts = LlmOptions {
         threads: args.threads,
         sampling: sampling.clone(),
+        device: args.device,
         ..LlmOptions::default()
     };
     let mut drafter = GgufDrafter::load(
@@ -99,11 +104,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     writeln!(
         out,
-        "architecture {}, context {}, {} tensors requantized to Q8_0, {} thread(s), loaded in {} ms; greedy, seed {}, up to {} tokens per section\n",
+        "architecture {}, context {}, {} tensors requantized to Q8_0, {} thread(s) on {}, loaded in {} ms; greedy, seed {}, up to {} tokens per section\n",
         load.architecture,
         load.context_length,
         load.requantized_tensors,
         load.threads,
+        load.device,
         load.load_ms,
         sampling.seed,
         sampling.max_tokens_per_section
