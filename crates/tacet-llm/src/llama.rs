@@ -30,7 +30,7 @@
 //!   `output.weight`, as SmolLM2 and Gemma 3) looks its rows up in the
 //!   output matrix, so the table is held once, not twice.
 //!
-//! The matrix products run on [`crate::kernels`] (Q4_1, Q8_0) or candle's
+//! The matrix products run on [`crate::kernels`] (Q4_1, Q8_0, and Q4_K and Q6_K rewritten into them) or candle's
 //! quantized matmul (other formats); `tests/golden.rs` holds the result to
 //! llama.cpp's logits.
 

@@ -25,7 +25,8 @@
 //! - **One job at a time.** A second caller (another thread, or a task that
 //!   calls in again) does not wait for the pool: it runs its loop itself.
 //! - **Not beside another spinning pool.** A model with matrices on
-//!   candle's kernels (Gemma 3's Q4_K and Q6_K) also runs candle's barrier
+//!   candle's kernels (Gemma 3's Q5_0 when it is not widened at load, or a
+//!   format we have no kernel for) also runs candle's barrier
 //!   pool in decode; with our helpers spinning too a 2-core machine had
 //!   three busy threads and decode slowed by a fifth. Its forward pass runs
 //!   inside [`allowed_while`]`(false, …)`, and the loops go to rayon's pool.
