@@ -30,9 +30,10 @@
 //!   `output.weight`, as SmolLM2 and Gemma 3) looks its rows up in the
 //!   output matrix, so the table is held once, not twice.
 //!
-//! The matrix products run on [`crate::kernels`] (Q4_1, Q8_0, and Q4_K and Q6_K rewritten into them) or candle's
-//! quantized matmul (other formats); `tests/golden.rs` holds the result to
-//! llama.cpp's logits.
+//! The matrix products run on [`crate::kernels`] (Q4_1 and Q8_0, and Q4_K
+//! and Q6_K rewritten into them at load) or candle's quantized matmul
+//! (other formats); `tests/golden.rs` holds the result to llama.cpp's
+//! logits.
 
 use crate::blocks::{
     check_context, md_f32, md_u32, prefill_attention, rope_tables, Causal, DecodeAttention, Dims,
