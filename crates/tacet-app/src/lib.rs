@@ -8,6 +8,7 @@
 //! before recording, review before export, destruction after export) is
 //! testable with fakes.
 
+pub mod read_ahead;
 pub mod recording;
 pub mod templates;
 

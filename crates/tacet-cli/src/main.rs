@@ -197,6 +197,10 @@ pub enum SessionCmd {
         /// Stop after this many seconds (otherwise on `s`, Enter or Ctrl-C).
         #[arg(long)]
         seconds: Option<f64>,
+        /// Draft the note when the recording stops; the drafting model reads
+        /// the transcript while you record, so the draft starts at once.
+        #[arg(long)]
+        draft: bool,
     },
     /// Input devices that can record.
     Devices,

@@ -24,14 +24,24 @@
 //! preference: see `tacet_app::recording` for why it is not a vault
 //! setting); without `--device` the remembered one is used if it is
 //! connected, else the default input, and the user is told so.
+//!
+//! `--draft` drafts the note when the recording stops, in the same
+//! process: a reader thread loads the drafting model on the first
+//! transcript snapshot and reads the committed transcript into it every
+//! `tacet_app::read_ahead::READ_AHEAD_EVERY` (the desktop's worker runs
+//! the same code), so at stop the draft starts on a prompt already read.
+//! Snapshots go over a one-slot channel that drops rather than waits:
+//! sealing never waits on the drafter.
 
 use anyhow::{Context, Result};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tacet_app::read_ahead::{read_ahead, Snapshots};
 use tacet_app::recording::{self, LiveChunk, LiveInput, LiveProgress, Recorder};
 use tacet_asr::{StreamingConfig, StreamingTranscriber};
 use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
@@ -178,14 +188,72 @@ fn choose_device(data_dir: &Path, requested: Option<&str>) -> recording::DeviceC
     choice
 }
 
+/// What `tacet session record` was asked for.
+pub struct ToRecord<'a> {
+    pub template: &'a str,
+    pub patient: &'a str,
+    pub device: Option<&'a str>,
+    pub seconds: Option<f64>,
+    /// Draft when the recording stops, reading the transcript ahead while
+    /// it runs.
+    pub draft: bool,
+}
+
+/// The drafter reading the transcript while the visit is recorded (see
+/// `tacet_app::read_ahead`): a thread of its own that loads the model on
+/// the first snapshot and reads each one into it.
+struct Reader {
+    snapshots: SyncSender<Vec<tacet_core::Segment>>,
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Option<tacet_llm::GgufDrafter>>,
+}
+
+impl Reader {
+    fn start(data_dir: &Path, template: Option<tacet_core::Template>) -> Self {
+        let (snapshots, rx) = sync_channel(1);
+        let stop = Arc::new(AtomicBool::new(false));
+        let data_dir = data_dir.to_path_buf();
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let load = || match crate::compose::model_store(&data_dir)
+                .and_then(|m| crate::compose::drafter(&m))
+            {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    eprintln!("\nwarning: the drafting model could not be loaded ({e}); the draft is tried again at stop");
+                    None
+                }
+            };
+            read_ahead(None, load, template.as_ref(), rx, &flag).0
+        });
+        Self {
+            snapshots,
+            stop,
+            thread,
+        }
+    }
+
+    /// Stops reading (a read in progress ends at its next chunk) and hands
+    /// back the drafter, if one was loaded.
+    fn finish(self) -> Option<tacet_llm::GgufDrafter> {
+        self.stop.store(true, Ordering::SeqCst);
+        drop(self.snapshots);
+        self.thread.join().ok().flatten()
+    }
+}
+
 pub fn record(
     data_dir: &Path,
     store: &mut tacet_vault::Unlocked<'_>,
-    template: &str,
-    patient: &str,
-    device: Option<&str>,
-    seconds: Option<f64>,
+    to: ToRecord<'_>,
 ) -> Result<ExitCode> {
+    let ToRecord {
+        template,
+        patient,
+        device,
+        seconds,
+        draft,
+    } = to;
     let lib = crate::run::templates(data_dir)?;
     if lib.get(template).is_none() {
         anyhow::bail!("unknown template {template:?}");
@@ -330,10 +398,19 @@ pub fn record(
         tty: std::io::stdout().is_terminal(),
         tentative_shown: false,
     };
-    let result = recording::record_live(rec, chunks, &mut |p| printer.show(p));
+    let reader = draft.then(|| Reader::start(data_dir, lib.get(template).cloned()));
+    let mut snapshots = Snapshots::new();
+    let result = recording::record_live(rec, chunks, &mut |p| {
+        printer.show(p);
+        if let (Some(r), Some(so_far)) = (&reader, snapshots.push(&p.committed)) {
+            // Full: the reader is still on the last snapshot.
+            let _ = r.snapshots.try_send(so_far);
+        }
+    });
     printer.clear();
     done.store(true, Ordering::SeqCst);
     let _ = controller.join();
+    let drafter = reader.and_then(Reader::finish);
     let summary = result.with_context(|| {
         format!("recording session {session} (its audio is sealed; `tacet session recover {session}` finishes it)")
     })?;
@@ -345,8 +422,19 @@ pub fn record(
         summary.stop_to_transcript.as_millis()
     );
     println!("Session {session} ({template})");
-    println!("\nNext: tacet draft {session}");
-    Ok(ExitCode::SUCCESS)
+    if !draft {
+        println!("\nNext: tacet draft {session}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut llm = match drafter {
+        Some(d) => d,
+        None => {
+            eprintln!("Loading the drafting model…");
+            crate::compose::drafter(&crate::compose::model_store(data_dir)?)?
+        }
+    };
+    println!();
+    crate::run::draft_with(data_dir, store, session, &mut llm)
 }
 
 pub fn recover(

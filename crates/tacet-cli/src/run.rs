@@ -373,8 +373,16 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
             patient,
             device,
             seconds,
+            draft,
         } => with_unlocked(data_dir, user, |u| {
-            crate::record::record(data_dir, u, template, patient, device.as_deref(), *seconds)
+            let to_record = crate::record::ToRecord {
+                template,
+                patient,
+                device: device.as_deref(),
+                seconds: *seconds,
+                draft: *draft,
+            };
+            crate::record::record(data_dir, u, to_record)
         }),
         SessionCmd::Devices => crate::record::devices(),
         SessionCmd::Recover { session } => {
@@ -480,9 +488,21 @@ fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result
     let models = compose::model_store(data_dir)?;
     eprintln!("Loading the drafting model…");
     let mut llm = compose::drafter(&models)?;
+    draft_with(data_dir, store, id, &mut llm)
+}
+
+/// Drafts session `id` with a drafter already loaded (by `tacet draft`, or
+/// by `tacet session record --draft`, which read the transcript ahead into
+/// it while recording), streaming the draft to stdout.
+pub(crate) fn draft_with(
+    data_dir: &Path,
+    store: &mut dyn SessionStore,
+    id: SessionId,
+    llm: &mut tacet_llm::GgufDrafter,
+) -> Result<ExitCode> {
     let lib = templates(data_dir)?;
     let clock = SystemClock;
-    let mut e = engines(None, Some(&mut llm), &lib, &clock);
+    let mut e = engines(None, Some(&mut *llm), &lib, &clock);
     let started = std::time::Instant::now();
     let mut out = std::io::stdout();
     let mut progress = |p: DraftProgress<'_>| {
@@ -517,6 +537,10 @@ fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result
         );
         if let Some(notice) = draft.provenance.coverage_notice() {
             println!("NOTE: {notice}");
+        }
+        let reused = llm.reused_prompt_tokens();
+        if reused > 0 {
+            println!("[{reused} prompt tokens were read while recording]");
         }
         println!("Next: review it (tacet review {id}), then attest (tacet review {id} --attest).");
     }

@@ -33,13 +33,23 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The cached whisper model; read before the PulseAudio helper moves HOME.
-fn cached_asr() -> Option<PathBuf> {
+fn cache_files() -> Option<PathBuf> {
     let root = std::env::var_os("TACET_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let dir = root.join("files/whisper-tiny.en-ct2");
+    Some(root.join("files"))
+}
+
+/// The cached whisper model; read before the PulseAudio helper moves HOME.
+fn cached_asr() -> Option<PathBuf> {
+    let dir = cache_files()?.join("whisper-tiny.en-ct2");
     dir.join("model.bin").exists().then_some(dir)
+}
+
+/// The cached SmolLM2, for the recording that drafts when it stops.
+fn cached_llm() -> Option<PathBuf> {
+    let file = cache_files()?.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    file.exists().then_some(file)
 }
 
 struct Tacet {
@@ -70,18 +80,20 @@ impl Tacet {
     }
     /// Starts a recording; its stderr lines arrive on the receiver.
     fn spawn_record(&self, seconds: &str) -> (Child, Receiver<String>) {
+        self.spawn_record_with(seconds, &[])
+    }
+    fn spawn_record_with(&self, seconds: &str, extra: &[&str]) -> (Child, Receiver<String>) {
+        let mut args = vec![
+            "session",
+            "record",
+            "--seconds",
+            seconds,
+            "--patient",
+            "MRN-LIVE-0001",
+        ];
+        args.extend_from_slice(extra);
         let mut child = self
-            .command(
-                "clinician",
-                &[
-                    "session",
-                    "record",
-                    "--seconds",
-                    seconds,
-                    "--patient",
-                    "MRN-LIVE-0001",
-                ],
-            )
+            .command("clinician", &args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -140,6 +152,7 @@ fn live_recording_and_recovery_after_kill_9() {
         eprintln!("skipping: the whisper model is not cached (run scripts/fetch-models.sh)");
         return;
     };
+    let llm = cached_llm();
     let t0 = Instant::now();
     let Some(server) = pulse::PulseServer::start() else {
         return;
@@ -196,6 +209,49 @@ fn live_recording_and_recovery_after_kill_9() {
     );
     let stored = ok(&t.run("clinician", &["session", "transcript", &id]));
     assert_eq!(found_words(&stored).len(), KEY_WORDS.len(), "{stored}");
+
+    // (b2) A recording that drafts when it stops, the drafting model
+    // reading the transcript while it runs: the sentence, then another
+    // after the first read-ahead interval (a snapshot is taken when new
+    // text is committed after it), so the draft starts on a prompt already
+    // read.
+    if let Some(llm) = &llm {
+        ok(&t.run("admin", &["models", "import", llm.to_str().unwrap()]));
+        // Another sentence: the streaming guard drops a repeated one.
+        let second_dir = server.dir.path().join("second");
+        std::fs::create_dir_all(&second_dir).unwrap();
+        let second = pulse::espeak_clip(&second_dir, "She has taken aspirin every morning.")
+            .expect("espeak-ng made the first clip");
+        let t3 = Instant::now();
+        let (child, rx) = t.spawn_record_with("40", &["--draft"]);
+        let mut log = wait_recording(&rx);
+        server.play(&clip);
+        // Past the interval, with time left for the text to be committed
+        // and read before the recording stops.
+        std::thread::sleep(Duration::from_secs(18));
+        server.play(&second);
+        let out = child.wait_with_output().unwrap();
+        log.extend(rx.try_iter());
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        eprintln!(
+            "record --draft: {:.1} s\n{stdout}\n{}",
+            t3.elapsed().as_secs_f64(),
+            log.join("\n")
+        );
+        assert!(out.status.success(), "record --draft failed");
+        let (transcript, draft) = stdout
+            .split_once("DRAFT (AI-generated; not reviewed):")
+            .expect("the draft follows the recording");
+        assert!(!found_words(transcript).is_empty(), "{transcript}");
+        assert!(draft.contains("[drafted in"), "{draft}");
+        assert!(
+            draft.contains("prompt tokens were read while recording"),
+            "the transcript was not read ahead:\n{draft}"
+        );
+        assert!(draft.contains("Next: review it"), "{draft}");
+    } else {
+        eprintln!("skipping the drafting recording: SmolLM2 is not cached");
+    }
 
     // (c) kill -9 in the middle of a recording, then recovery.
     let t2 = Instant::now();

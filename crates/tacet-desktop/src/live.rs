@@ -32,7 +32,7 @@
 //!   audio), so the clinician still gets a transcript.
 //! - **The draft's prompt is read while the visit is recorded.** A thread
 //!   of its own holds the drafter for the recording and, at most every
-//!   [`READ_AHEAD_EVERY`], reads the committed transcript so far into it
+//!   [`tacet_app::read_ahead::READ_AHEAD_EVERY`] (`tacet_app::read_ahead`, shared with the CLI), reads the committed transcript so far into it
 //!   (`Drafter::prewarm`); each read costs only the text committed since
 //!   the last. At stop the draft starts on a prompt already read, instead
 //!   of reading a whole visit's transcript first. Snapshots go over a
@@ -43,12 +43,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
+use tacet_app::read_ahead::{read_ahead, Snapshots};
 use tacet_app::recording::{self, LiveChunk, LiveInput, LiveProgress, Recorder};
 use tacet_app::{AppError, TemplateLibrary};
 use tacet_asr::{StreamingConfig, StreamingTranscriber, WhisperTranscriber};
 use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
-use tacet_core::ports::{Drafter, RecoveryStore, SessionStore};
-use tacet_core::{PatientRef, SessionId, Template, Transcript};
+use tacet_core::ports::{RecoveryStore, SessionStore};
+use tacet_core::{PatientRef, SessionId};
 use tacet_llm::GgufDrafter;
 use tacet_ui::backend::{InputDevice, LiveLevel, LiveSegment};
 use tacet_ui::{Event, Op, Request};
@@ -117,12 +118,6 @@ pub struct Start {
     pub device: Option<String>,
 }
 
-/// How often the committed transcript is read ahead into the drafter while
-/// recording: often enough that little is left at stop, rarely enough that
-/// the reads (a few hundred tokens each) stay a small load beside live
-/// transcription on a 2-core laptop.
-const READ_AHEAD_EVERY: Duration = Duration::from_secs(20);
-
 /// What a recording hands back to the worker.
 pub struct Recorded {
     /// The speech model, for the worker's cache.
@@ -135,40 +130,6 @@ pub struct Recorded {
     pub transcribed: Option<SessionId>,
     /// Whether the drafter now holds part of that session's transcript.
     pub read_ahead: bool,
-}
-
-/// Reads each snapshot of committed segments into the drafter (loading it
-/// with `load` on the first) until the channel closes or `stop` is set;
-/// returns the drafter and whether anything was read.
-fn read_ahead<D: Drafter>(
-    mut drafter: Option<D>,
-    load: impl FnOnce() -> Option<D>,
-    template: Option<&Template>,
-    snapshots: Receiver<Vec<tacet_core::Segment>>,
-    stop: &AtomicBool,
-) -> (Option<D>, bool) {
-    let Some(template) = template else {
-        return (drafter, false);
-    };
-    let mut load = Some(load);
-    let mut read = false;
-    while let Ok(segments) = snapshots.recv() {
-        if stop.load(Ordering::SeqCst) {
-            break;
-        }
-        if drafter.is_none() {
-            // None when no drafting model is installed: nothing to read into.
-            drafter = load.take().and_then(|l| l());
-        }
-        let Some(d) = drafter.as_mut() else { break };
-        let so_far = Transcript {
-            language: "en".into(),
-            segments,
-            model_sha256: String::new(),
-        };
-        read |= d.prewarm(&so_far, template, stop).is_ok();
-    }
-    (drafter, read)
 }
 
 /// Records one live session until the window stops it (or locks, or
@@ -281,14 +242,11 @@ pub fn record(
                         last_level: Instant::now(),
                     };
                     let mut failed_once = false;
-                    let mut committed: Vec<tacet_core::Segment> = Vec::new();
-                    let mut last_read = Instant::now();
+                    let mut snapshots = Snapshots::new();
                     let mut progress = |p: &LiveProgress| {
-                        committed.extend(p.committed.iter().cloned());
-                        if !p.committed.is_empty() && last_read.elapsed() >= READ_AHEAD_EVERY {
+                        if let Some(so_far) = snapshots.push(&p.committed) {
                             // Full: the reader is still on the last snapshot.
-                            let _ = snapshot_tx.try_send(committed.clone());
-                            last_read = Instant::now();
+                            let _ = snapshot_tx.try_send(so_far);
                         }
                         if p.transcription_failed && !failed_once {
                             failed_once = true;
@@ -634,10 +592,6 @@ mod pulse;
 #[cfg(test)]
 mod tests {
     use super::pulse;
-    use super::{
-        read_ahead, sync_channel, AtomicBool, Drafter, Ordering, Template, TemplateLibrary,
-        Transcript,
-    };
     use std::time::{Duration, Instant};
     use tacet_ui::{Backend, Event, Request, Secret};
 
@@ -674,86 +628,6 @@ mod tests {
     /// text and level, pause, resume, the device disappearing (a warning,
     /// the recording kept), stop while lost, and the transcript ready for
     /// drafting with the spoken words in it.
-    /// Counts what it is asked to read ahead.
-    #[derive(Default)]
-    struct Reads(Vec<usize>);
-
-    impl Drafter for Reads {
-        fn draft(
-            &mut self,
-            _: &Transcript,
-            _: &Template,
-            _: &mut dyn FnMut(tacet_core::ports::DraftProgress<'_>),
-            _: &AtomicBool,
-        ) -> Result<tacet_core::Draft, tacet_core::ports::EngineError> {
-            Err(tacet_core::ports::EngineError("not in this test".into()))
-        }
-        fn prewarm(
-            &mut self,
-            t: &Transcript,
-            _: &Template,
-            _: &AtomicBool,
-        ) -> Result<(), tacet_core::ports::EngineError> {
-            self.0.push(t.segments.len());
-            Ok(())
-        }
-    }
-
-    fn seg(i: u32) -> tacet_core::Segment {
-        tacet_core::Segment {
-            id: i,
-            start_ms: u64::from(i) * 1000,
-            end_ms: u64::from(i) * 1000 + 900,
-            speaker: None,
-            text: format!("segment {i}"),
-            confidence: 1.0,
-            unsure: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn read_ahead_reads_each_snapshot_loads_once_and_stops_when_told() {
-        let library = TemplateLibrary::built_in().unwrap();
-        let template = library.get("soap");
-        let stop = AtomicBool::new(false);
-        let (tx, rx) = sync_channel(4);
-        for n in [1, 3, 6] {
-            tx.send((0..n).map(seg).collect()).unwrap();
-        }
-        drop(tx);
-        let mut loads = 0;
-        let (d, read) = read_ahead(
-            None,
-            || {
-                loads += 1;
-                Some(Reads::default())
-            },
-            template,
-            rx,
-            &stop,
-        );
-        assert!(read);
-        assert_eq!(loads, 1);
-        assert_eq!(d.unwrap().0, vec![1, 3, 6]);
-        // Stopped: the next snapshot is not read; no model: nothing is.
-        let (tx, rx) = sync_channel(1);
-        tx.send(vec![seg(0)]).unwrap();
-        stop.store(true, Ordering::SeqCst);
-        let (d, read) = read_ahead(Some(Reads::default()), || None, template, rx, &stop);
-        assert!(!read && d.unwrap().0.is_empty());
-        let (tx, rx) = sync_channel(1);
-        tx.send(vec![seg(0)]).unwrap();
-        drop(tx);
-        let (d, read) = read_ahead(
-            None,
-            || None::<Reads>,
-            template,
-            rx,
-            &AtomicBool::new(false),
-        );
-        assert!(!read && d.is_none());
-    }
-
     #[test]
     fn the_worker_records_live_pauses_survives_a_lost_device_and_stops() {
         let Some(cache) = tacet_models::cache_root() else {
