@@ -433,6 +433,26 @@ impl QuantMatrix {
         };
         let rows = |o: &mut [f32], w: &[u8]| {
             #[cfg(target_arch = "x86_64")]
+            if isa == Isa::Avx512Vnni && self.format == Format::Q8_0 {
+                let mut pairs = o.chunks_exact_mut(2);
+                let mut wp = w.chunks_exact(2 * rb);
+                for (v, ww) in (&mut pairs).zip(&mut wp) {
+                    let (r0, r1) = ww.split_at(rb);
+                    // SAFETY: as above; each half is one whole row.
+                    let (a0, a1) = unsafe { x86::dot2_q8_0_vnni(r0, r1, &a) };
+                    v[0] = a0;
+                    v[1] = a1;
+                }
+                for (v, row) in pairs
+                    .into_remainder()
+                    .iter_mut()
+                    .zip(wp.remainder().chunks_exact(rb))
+                {
+                    *v = dot(row);
+                }
+                return;
+            }
+            #[cfg(target_arch = "x86_64")]
             if isa != Isa::Scalar && self.format == Format::Q4_1 {
                 let mut pairs = o.chunks_exact_mut(2);
                 let mut wp = w.chunks_exact(2 * rb);
@@ -926,6 +946,57 @@ mod x86 {
                 let p = w.add(i * 20);
                 let (d, m) = q4_1_dm(p);
                 *s += hsum(block_q4_1(p, x.add(i * BLOCK))) * d * sx + m * sxs;
+            }
+        }
+        (s0, s1)
+    }
+
+    /// [`dot_q8_0_vnni`] for two rows at once: each block pair of the
+    /// activations is loaded once for both, and the two rows' sums are two
+    /// independent chains.
+    ///
+    /// # Safety
+    /// As [`dot_q8_0_vnni`], for both rows.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+    pub(super) unsafe fn dot2_q8_0_vnni(r0: &[u8], r1: &[u8], a: &QuantRow) -> (f32, f32) {
+        let blocks = a.d.len();
+        debug_assert!(r0.len() == blocks * 34 && r1.len() == blocks * 34);
+        let (w0, w1) = (r0.as_ptr(), r1.as_ptr());
+        let (x, xd) = (a.qs.as_ptr(), a.d.as_ptr());
+        let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+        let mut i = 0;
+        while i + 1 < blocks {
+            let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
+            let (sxa, sxb) = (*xd.add(i), *xd.add(i + 1));
+            for (w, acc) in [(w0, &mut acc0), (w1, &mut acc1)] {
+                let (pa, pb) = (w.add(i * 34), w.add((i + 1) * 34));
+                let wq = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_loadu_si256(pa.add(2).cast())),
+                    _mm256_loadu_si256(pb.add(2).cast()),
+                    1,
+                );
+                let neg = _mm512_movepi8_mask(wq);
+                let xs = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+                let dots = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
+                    _mm512_setzero_si512(),
+                    _mm512_abs_epi8(wq),
+                    xs,
+                ));
+                let scale = _mm512_mask_blend_ps(
+                    0xFF00,
+                    _mm512_set1_ps(f16_to_f32(pa) * sxa),
+                    _mm512_set1_ps(f16_to_f32(pb) * sxb),
+                );
+                *acc = _mm512_fmadd_ps(scale, dots, *acc);
+            }
+            i += 2;
+        }
+        let (mut s0, mut s1) = (_mm512_reduce_add_ps(acc0), _mm512_reduce_add_ps(acc1));
+        if i < blocks {
+            let sx = *xd.add(i);
+            for (w, s) in [(w0, &mut s0), (w1, &mut s1)] {
+                let p = w.add(i * 34);
+                *s += hsum(block_q8_0(p, x.add(i * BLOCK))) * f16_to_f32(p) * sx;
             }
         }
         (s0, s1)
