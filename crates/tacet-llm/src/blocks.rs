@@ -538,6 +538,14 @@ impl Causal {
         let lo = self.window.map_or(0, |w| (p + 1).saturating_sub(w));
         lo..p + 1
     }
+
+    /// The cache positions a chunk reads out of `len`: from the first
+    /// query's lowest visible key to the end, as `(first, count)` (a window
+    /// leaves the keys before it unread).
+    pub(crate) fn keys_read(&self, len: usize) -> (usize, usize) {
+        let first = self.visible(self.index_pos).start.min(len);
+        (first, len - first)
+    }
 }
 
 /// Scale, causal mask and softmax of a block of attention scores in place,
@@ -673,8 +681,7 @@ pub(crate) fn portable_attention(
     let (b, _, seq_len, _) = q.dims4()?;
     let group = d.n_head / d.n_kv_head;
     let len = k.dim(2)?;
-    let key_offset = causal.visible(causal.index_pos).start.min(len);
-    let keys = len - key_offset;
+    let (key_offset, keys) = causal.keys_read(len);
     let k = k.narrow(2, key_offset, keys)?.to_dtype(DType::F32)?;
     let v = v.narrow(2, key_offset, keys)?.to_dtype(DType::F32)?;
     let q = q.reshape((b, d.n_kv_head, group * seq_len, d.head_dim))?;
@@ -716,8 +723,7 @@ fn attention_in_blocks(
     let (b, _, seq_len, _) = q.dims4()?;
     let group = d.n_head / d.n_kv_head;
     let len = k.dim(2)?;
-    let key_offset = causal.visible(causal.index_pos).start.min(len);
-    let keys = len - key_offset;
+    let (key_offset, keys) = causal.keys_read(len);
     let (k, v) = (
         widen_kv(&k.narrow(2, key_offset, keys)?)?,
         widen_kv(&v.narrow(2, key_offset, keys)?)?,

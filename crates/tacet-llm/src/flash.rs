@@ -156,8 +156,7 @@ fn fused<const HD: usize>(
     }
     let group = n_head / n_kv_head;
     // Keys no query of the chunk sees (before a sliding window) are not read.
-    let key_offset = causal.visible(causal.index_pos).start.min(len);
-    let keys = len - key_offset;
+    let (key_offset, keys) = causal.keys_read(len);
     let kf = crate::blocks::widen_heads(k, key_offset, keys, KEY_TILE)?;
     let vf = crate::blocks::widen_heads(v, key_offset, keys, KEY_TILE)?;
     let q = q.contiguous()?;

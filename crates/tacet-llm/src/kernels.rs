@@ -431,41 +431,27 @@ impl QuantMatrix {
                 (Format::Q8_0, _) => scalar_dot_q8_0(row, &a),
             }
         };
+        // Two rows per call where there is a kernel for it: the activations
+        // are loaded once for both, and the two sums are independent chains.
+        type Dot2 = unsafe fn(&[u8], &[u8], &QuantRow) -> (f32, f32);
+        let dot2: Option<Dot2> = match (self.format, isa) {
+            #[cfg(target_arch = "x86_64")]
+            (Format::Q4_1, Isa::Avx512Vnni) => Some(x86::dot2_q4_1_vnni),
+            #[cfg(target_arch = "x86_64")]
+            (Format::Q4_1, Isa::Avx2) => Some(x86::dot2_q4_1),
+            #[cfg(target_arch = "x86_64")]
+            (Format::Q8_0, Isa::Avx512Vnni) => Some(x86::dot2_q8_0_vnni),
+            _ => None,
+        };
         let rows = |o: &mut [f32], w: &[u8]| {
-            #[cfg(target_arch = "x86_64")]
-            if isa == Isa::Avx512Vnni && self.format == Format::Q8_0 {
+            if let Some(dot2) = dot2 {
                 let mut pairs = o.chunks_exact_mut(2);
                 let mut wp = w.chunks_exact(2 * rb);
                 for (v, ww) in (&mut pairs).zip(&mut wp) {
                     let (r0, r1) = ww.split_at(rb);
-                    // SAFETY: as above; each half is one whole row.
-                    let (a0, a1) = unsafe { x86::dot2_q8_0_vnni(r0, r1, &a) };
-                    v[0] = a0;
-                    v[1] = a1;
-                }
-                for (v, row) in pairs
-                    .into_remainder()
-                    .iter_mut()
-                    .zip(wp.remainder().chunks_exact(rb))
-                {
-                    *v = dot(row);
-                }
-                return;
-            }
-            #[cfg(target_arch = "x86_64")]
-            if isa != Isa::Scalar && self.format == Format::Q4_1 {
-                let mut pairs = o.chunks_exact_mut(2);
-                let mut wp = w.chunks_exact(2 * rb);
-                for (v, ww) in (&mut pairs).zip(&mut wp) {
-                    let (r0, r1) = ww.split_at(rb);
-                    // SAFETY: as above; each half is one whole row.
-                    let (a0, a1) = unsafe {
-                        if isa == Isa::Avx512Vnni {
-                            x86::dot2_q4_1_vnni(r0, r1, &a)
-                        } else {
-                            x86::dot2_q4_1(r0, r1, &a)
-                        }
-                    };
+                    // SAFETY: `isa()` names only what the CPU has; each half
+                    // is one whole row of cols/32 blocks, as `a` holds.
+                    let (a0, a1) = unsafe { dot2(r0, r1, &a) };
                     v[0] = a0;
                     v[1] = a1;
                 }
