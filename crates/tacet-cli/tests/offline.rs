@@ -404,7 +404,8 @@ fn live_session(off: &mut Offline, data: &Path, cache: &Path) -> bool {
     let stdout = off.keep(&["session", "record"], &out);
     assert!(
         lower_contains_all(&stdout, &LIVE_WORDS),
-        "the live transcript lacks the sentence:\n{stdout}"
+        "the live transcript lacks the sentence:\n{stdout}\nstderr so far:\n{}",
+        off.stderr_log
     );
     let id = stdout
         .lines()
