@@ -937,6 +937,44 @@ mod x86 {
         (s0, s1)
     }
 
+    /// `acc + scales · (w · x)` for the two Q8_0 blocks at `p` (two blocks
+    /// of one row, 34 bytes apart) against `xq`, the activations' two
+    /// blocks, whose scales are `sxa` and `sxb`: `vpdpbusd` of |w| by x
+    /// with w's sign (AVX-512 has no `vpsignb`, so x is negated under a
+    /// mask of w's negative bytes), eight lanes per block.
+    ///
+    /// # Safety
+    /// As [`dot_q8_0_vnni`]; `p` points at two whole blocks.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
+    unsafe fn fma_pair_q8_0_vnni(
+        p: *const u8,
+        xq: __m512i,
+        sxa: f32,
+        sxb: f32,
+        acc: __m512,
+    ) -> __m512 {
+        let (pa, pb) = (p, p.add(34));
+        let wq = _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_loadu_si256(pa.add(2).cast())),
+            _mm256_loadu_si256(pb.add(2).cast()),
+            1,
+        );
+        let neg = _mm512_movepi8_mask(wq);
+        let xs = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+        let dots = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
+            _mm512_setzero_si512(),
+            _mm512_abs_epi8(wq),
+            xs,
+        ));
+        let scale = _mm512_mask_blend_ps(
+            0xFF00,
+            _mm512_set1_ps(f16_to_f32(pa) * sxa),
+            _mm512_set1_ps(f16_to_f32(pb) * sxb),
+        );
+        _mm512_fmadd_ps(scale, dots, acc)
+    }
+
     /// [`dot_q8_0_vnni`] for two rows at once: each block pair of the
     /// activations is loaded once for both, and the two rows' sums are two
     /// independent chains.
@@ -955,25 +993,7 @@ mod x86 {
             let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
             let (sxa, sxb) = (*xd.add(i), *xd.add(i + 1));
             for (w, acc) in [(w0, &mut acc0), (w1, &mut acc1)] {
-                let (pa, pb) = (w.add(i * 34), w.add((i + 1) * 34));
-                let wq = _mm512_inserti64x4(
-                    _mm512_castsi256_si512(_mm256_loadu_si256(pa.add(2).cast())),
-                    _mm256_loadu_si256(pb.add(2).cast()),
-                    1,
-                );
-                let neg = _mm512_movepi8_mask(wq);
-                let xs = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
-                let dots = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
-                    _mm512_setzero_si512(),
-                    _mm512_abs_epi8(wq),
-                    xs,
-                ));
-                let scale = _mm512_mask_blend_ps(
-                    0xFF00,
-                    _mm512_set1_ps(f16_to_f32(pa) * sxa),
-                    _mm512_set1_ps(f16_to_f32(pb) * sxb),
-                );
-                *acc = _mm512_fmadd_ps(scale, dots, *acc);
+                *acc = fma_pair_q8_0_vnni(w.add(i * 34), xq, sxa, sxb, *acc);
             }
             i += 2;
         }
@@ -1003,26 +1023,8 @@ mod x86 {
         let mut acc = _mm512_setzero_ps();
         let mut i = 0;
         while i + 1 < blocks {
-            let (pa, pb) = (w.add(i * 34), w.add((i + 1) * 34));
-            let wq = _mm512_inserti64x4(
-                _mm512_castsi256_si512(_mm256_loadu_si256(pa.add(2).cast())),
-                _mm256_loadu_si256(pb.add(2).cast()),
-                1,
-            );
             let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
-            let neg = _mm512_movepi8_mask(wq);
-            let xs = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
-            let dots = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
-                _mm512_setzero_si512(),
-                _mm512_abs_epi8(wq),
-                xs,
-            ));
-            let scale = _mm512_mask_blend_ps(
-                0xFF00,
-                _mm512_set1_ps(f16_to_f32(pa) * *xd.add(i)),
-                _mm512_set1_ps(f16_to_f32(pb) * *xd.add(i + 1)),
-            );
-            acc = _mm512_fmadd_ps(scale, dots, acc);
+            acc = fma_pair_q8_0_vnni(w.add(i * 34), xq, *xd.add(i), *xd.add(i + 1), acc);
             i += 2;
         }
         let mut sum = _mm512_reduce_add_ps(acc);
