@@ -665,9 +665,9 @@ pub(crate) fn prefill_attention(
 /// over the cache views `k`, `v` (`(1, kv_heads, len, head_dim)`, f16);
 /// returns `(1, seq_len, heads × head_dim)`. Each query group is folded
 /// into the rows of one matmul per key/value head (no repeated keys), the
-/// mask (causal, and the window's lower edge) is built on the CPU and
-/// added to the scores; a decoded token, which sees every key it is given,
-/// needs none. Keys before the first query's visible range are not read.
+/// mask (causal, and the window's lower edge) is computed on the device
+/// from each query's visible range and added to the scores; a decoded
+/// token, which sees every key it is given, needs none. Keys before the first query's visible range are not read.
 /// A chunk's scores are held at once (512 queries × query group × keys × 4
 /// bytes: 100 MB per layer for SmolLM2 at 16k positions, freed after it),
 /// which is what a GPU's memory is for and why the CPU has its own path.
@@ -689,17 +689,31 @@ pub(crate) fn portable_attention(
     let scores = if seq_len == 1 {
         scores
     } else {
-        let mut mask = vec![0f32; seq_len * keys];
-        for (i, row) in mask.chunks_mut(keys.max(1)).enumerate().take(seq_len) {
+        // Each query's visible range (2 × seq_len numbers go to the device),
+        // compared there with the key positions: the mask itself is never
+        // built on the CPU and copied (512 × 16k scores would be 32 MB per
+        // layer).
+        let dev = q.device();
+        let pos = |p: usize| {
+            u32::try_from(p).map_err(|_| candle_core::Error::Msg(format!("position {p}")))
+        };
+        let (mut lo, mut hi) = (Vec::with_capacity(seq_len), Vec::with_capacity(seq_len));
+        for i in 0..seq_len {
             let visible = causal.visible(causal.index_pos + i);
-            for (j, m) in row.iter_mut().enumerate() {
-                if !visible.contains(&(key_offset + j)) {
-                    *m = f32::NEG_INFINITY;
-                }
-            }
+            lo.push(pos(visible.start)?);
+            hi.push(pos(visible.end)?);
         }
-        let mask = Tensor::from_vec(mask, (1, 1, 1, seq_len, keys), &Device::Cpu)?
-            .to_device(q.device())?;
+        let lo = Tensor::from_vec(lo, (seq_len, 1), dev)?;
+        let hi = Tensor::from_vec(hi, (seq_len, 1), dev)?;
+        let key_pos = Tensor::arange(pos(key_offset)?, pos(len)?, dev)?.reshape((1, keys))?;
+        let seen = key_pos
+            .broadcast_ge(&lo)?
+            .mul(&key_pos.broadcast_lt(&hi)?)?;
+        let open = Tensor::new(0f32, dev)?.broadcast_as((seq_len, keys))?;
+        let hidden = Tensor::new(f32::NEG_INFINITY, dev)?.broadcast_as((seq_len, keys))?;
+        let mask = seen
+            .where_cond(&open, &hidden)?
+            .reshape((1, 1, 1, seq_len, keys))?;
         scores
             .reshape((b, d.n_kv_head, group, seq_len, keys))?
             .broadcast_add(&mask)?
