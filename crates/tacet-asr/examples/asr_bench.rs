@@ -74,6 +74,12 @@ fn batch(clip: &Path, threads: usize, runs: usize) {
         ("whisper-rs f16 (ours)", None),
         ("whisper-rs q8_0 (ours)", Some(Quantization::Q8_0)),
     ] {
+        // `ASR_BENCH_ONLY=q8_0` (or `f16`) runs one model, for profiling.
+        if let Ok(only) = std::env::var("ASR_BENCH_ONLY") {
+            if !name.contains(only.as_str()) {
+                continue;
+            }
+        }
         let mut asr = load(&ggml(quant), threads);
         let mut best = f64::MAX;
         let mut text = String::new();
