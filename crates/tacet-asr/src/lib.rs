@@ -29,29 +29,17 @@
 //!   patched library is the one linked.
 
 mod error;
+mod fused_attention;
 pub mod guards;
 mod streaming;
 mod transcriber;
 mod wer;
 
 pub use error::AsrError;
+pub use fused_attention::fused_attention_version;
 pub use streaming::{StreamUpdate, StreamingConfig, StreamingTranscriber};
 pub use transcriber::{
     audio_ctx_frames, check_ggml_file, merge_by_time, transcribe_channels, AsrOptions,
     WhisperTranscriber, GGML_MAGIC,
 };
 pub use wer::{normalize_words, word_error_rate};
-
-extern "C" {
-    // Defined in whisper-cpp/tacet-encoder-attn.h, compiled into whisper.cpp.
-    fn tacet_whisper_encoder_attn_version() -> std::os::raw::c_int;
-}
-
-/// The version of Tacet's fused encoder attention compiled into the linked
-/// whisper.cpp. A build without the workspace's `.cargo/config.toml` (so
-/// without the patch) fails to link here rather than running unpatched.
-pub fn fused_attention_version() -> u32 {
-    // SAFETY: a C function with no arguments that returns a constant.
-    let version = unsafe { tacet_whisper_encoder_attn_version() };
-    u32::try_from(version).unwrap_or(0)
-}

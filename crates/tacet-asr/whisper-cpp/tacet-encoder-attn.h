@@ -226,33 +226,37 @@ static void rows(const float * q, const float * k, const float * v, float * out,
     }
 }
 
-// The ggml custom op: dst = softmax(Q·Kᵀ/8)·V per head, [n_state, n_ctx].
-// userdata carries n_head.
-static void op(struct ggml_tensor * dst, const struct ggml_tensor * q,
-               const struct ggml_tensor * k, const struct ggml_tensor * v,
-               int ith, int nth, void * userdata) {
-    const int n_head = (int) (intptr_t) userdata;
-    const int n_state = (int) q->ne[0];
-    const int n_ctx = (int) q->ne[1];
-    GGML_ASSERT(n_state == n_head * HEAD);
-    GGML_ASSERT(ggml_is_contiguous(q) && ggml_is_contiguous(k) && ggml_is_contiguous(v));
-    GGML_ASSERT(ggml_is_contiguous(dst) && dst->type == GGML_TYPE_F32);
+// Thread ith of nth: its range of query frames, with per-thread scratch
+// reused across layers and calls (ggml's pool threads live as long as the
+// context's threadpool).
+static void run(const float * q, const float * k, const float * v, float * out,
+                int n_ctx, int n_head, int ith, int nth) {
     const int q_begin = (int) ((int64_t) n_ctx * ith / nth);
     const int q_end = (int) ((int64_t) n_ctx * (ith + 1) / nth);
     if (q_begin >= q_end) {
         return;
     }
     const int n_kv_pad = (n_ctx + KEYS - 1) / KEYS * KEYS;
-    // Per-thread scratch, reused across layers and calls (ggml's pool
-    // threads live as long as the context's threadpool).
     static thread_local std::vector<float> scratch;
     const size_t need = (size_t) (HEAD + ROWS) * n_kv_pad;
     if (scratch.size() < need) {
         scratch.assign(need, 0.0f);
     }
-    rows((const float *) q->data, (const float *) k->data, (const float *) v->data,
-         (float *) dst->data, n_ctx, n_head, q_begin, q_end, 1.0f / std::sqrt((float) HEAD),
+    rows(q, k, v, out, n_ctx, n_head, q_begin, q_end, 1.0f / std::sqrt((float) HEAD),
          scratch.data(), scratch.data() + (size_t) HEAD * n_kv_pad);
+}
+
+// The ggml custom op: dst = softmax(Q·Kᵀ/8)·V per head, [n_state, n_ctx].
+// userdata carries n_head.
+static void op(struct ggml_tensor * dst, const struct ggml_tensor * q,
+               const struct ggml_tensor * k, const struct ggml_tensor * v,
+               int ith, int nth, void * userdata) {
+    const int n_head = (int) (intptr_t) userdata;
+    GGML_ASSERT(q->ne[0] == (int64_t) n_head * HEAD);
+    GGML_ASSERT(ggml_is_contiguous(q) && ggml_is_contiguous(k) && ggml_is_contiguous(v));
+    GGML_ASSERT(ggml_is_contiguous(dst) && dst->type == GGML_TYPE_F32);
+    run((const float *) q->data, (const float *) k->data, (const float *) v->data,
+        (float *) dst->data, (int) q->ne[1], n_head, ith, nth);
 }
 
 // Whether the encoder graph should use this op for tensors of this shape.
@@ -272,3 +276,12 @@ static bool usable(const struct ggml_tensor * q, const struct ggml_tensor * k,
 }
 
 } // namespace tacet_attn
+
+// For tacet-asr's tests: the kernel on plain arrays ([n_ctx][n_head·64]
+// f32 each), thread ith of nth's share, so the tests can check it against
+// attention computed directly, for any shape and split.
+extern "C" void tacet_whisper_encoder_attn_f32(const float * q, const float * k,
+                                               const float * v, float * out,
+                                               int n_ctx, int n_head, int ith, int nth) {
+    tacet_attn::run(q, k, v, out, n_ctx, n_head, ith, nth);
+}

@@ -1,0 +1,158 @@
+//! The link to Tacet's fused encoder attention in whisper.cpp
+//! (`whisper-cpp/tacet-encoder-attn.h`, compiled into the library that
+//! whisper-rs-sys builds; `whisper-cpp/patch.cmake` puts it there).
+//!
+//! Two C functions cross: the kernel's version, which proves the patched
+//! library is the one linked (a build without the workspace's
+//! `.cargo/config.toml` fails to link instead of running unpatched), and,
+//! for this module's tests only, one thread's share of the kernel on plain
+//! arrays, checked against attention computed the obvious way in f64.
+
+use std::os::raw::c_int;
+
+extern "C" {
+    fn tacet_whisper_encoder_attn_version() -> c_int;
+    #[cfg(test)]
+    fn tacet_whisper_encoder_attn_f32(
+        q: *const f32,
+        k: *const f32,
+        v: *const f32,
+        out: *mut f32,
+        n_ctx: c_int,
+        n_head: c_int,
+        ith: c_int,
+        nth: c_int,
+    );
+}
+
+/// The version of Tacet's fused encoder attention compiled into the linked
+/// whisper.cpp.
+pub fn fused_attention_version() -> u32 {
+    // SAFETY: a C function with no arguments that returns a constant.
+    let version = unsafe { tacet_whisper_encoder_attn_version() };
+    u32::try_from(version).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: usize = 64;
+
+    /// Deterministic values uniform in -amp..amp.
+    fn values(n: usize, seed: u32, amp: f32) -> Vec<f32> {
+        let mut state = seed | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state as f32 / u32::MAX as f32 * 2.0 - 1.0) * amp
+            })
+            .collect()
+    }
+
+    /// softmax(q·kᵀ/8)·v per head, in f64; rows are frames, heads side by side.
+    fn reference(q: &[f32], k: &[f32], v: &[f32], n_ctx: usize, n_head: usize) -> Vec<f32> {
+        let n_state = n_head * HEAD;
+        let mut out = vec![0f32; n_ctx * n_state];
+        for h in 0..n_head {
+            for i in 0..n_ctx {
+                let qi = &q[i * n_state + h * HEAD..][..HEAD];
+                let scores: Vec<f64> = (0..n_ctx)
+                    .map(|j| {
+                        let kj = &k[j * n_state + h * HEAD..][..HEAD];
+                        qi.iter()
+                            .zip(kj)
+                            .map(|(a, b)| *a as f64 * *b as f64)
+                            .sum::<f64>()
+                            / 8.0
+                    })
+                    .collect();
+                let max = scores.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                let weights: Vec<f64> = scores.iter().map(|s| (s - max).exp()).collect();
+                let sum: f64 = weights.iter().sum();
+                for d in 0..HEAD {
+                    let o: f64 = (0..n_ctx)
+                        .map(|j| weights[j] * v[j * n_state + h * HEAD + d] as f64)
+                        .sum();
+                    out[i * n_state + h * HEAD + d] = (o / sum) as f32;
+                }
+            }
+        }
+        out
+    }
+
+    fn fused(q: &[f32], k: &[f32], v: &[f32], n_ctx: usize, n_head: usize, nth: usize) -> Vec<f32> {
+        let mut out = vec![f32::NAN; n_ctx * n_head * HEAD];
+        for ith in 0..nth {
+            // SAFETY: q, k, v and out each hold n_ctx rows of n_head·64
+            // floats, which is what the kernel reads and writes.
+            unsafe {
+                tacet_whisper_encoder_attn_f32(
+                    q.as_ptr(),
+                    k.as_ptr(),
+                    v.as_ptr(),
+                    out.as_mut_ptr(),
+                    n_ctx as c_int,
+                    n_head as c_int,
+                    ith as c_int,
+                    nth as c_int,
+                );
+            }
+        }
+        out
+    }
+
+    fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn the_patched_whisper_cpp_is_linked() {
+        assert_eq!(fused_attention_version(), 1);
+    }
+
+    #[test]
+    fn fused_attention_is_softmax_attention_for_every_shape_and_split() {
+        // Frame counts around the kernel's blocks (8 queries, 32 keys), and
+        // thread counts above the frame count (threads with no rows).
+        for (n_ctx, n_head) in [
+            (1, 1),
+            (7, 2),
+            (8, 1),
+            (31, 3),
+            (32, 2),
+            (33, 6),
+            (100, 6),
+            (301, 2),
+        ] {
+            let n = n_ctx * n_head * HEAD;
+            let (q, k, v) = (values(n, 1, 2.0), values(n, 2, 2.0), values(n, 3, 1.0));
+            let want = reference(&q, &k, &v, n_ctx, n_head);
+            for nth in [1, 2, 3, 16] {
+                let got = fused(&q, &k, &v, n_ctx, n_head, nth);
+                let diff = max_abs_diff(&got, &want);
+                assert!(
+                    diff < 1e-5,
+                    "n_ctx {n_ctx}, {n_head} heads, {nth} threads: {diff}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn fused_attention_holds_with_scores_far_apart() {
+        // Scores spanning hundreds: weights under e^-87 are clamped there,
+        // which must not show against the row's largest.
+        let (n_ctx, n_head) = (64, 1);
+        let n = n_ctx * n_head * HEAD;
+        let (q, k, v) = (values(n, 4, 6.0), values(n, 5, 6.0), values(n, 6, 1.0));
+        let want = reference(&q, &k, &v, n_ctx, n_head);
+        let got = fused(&q, &k, &v, n_ctx, n_head, 2);
+        assert!(max_abs_diff(&got, &want) < 1e-5);
+    }
+}
