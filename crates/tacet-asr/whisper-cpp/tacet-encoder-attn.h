@@ -37,9 +37,10 @@
 #include <initializer_list>
 #include <vector>
 
-// Bumped whenever the kernel's arithmetic changes; read by tacet-asr to
-// prove the patched whisper.cpp is the one linked.
-#define TACET_ENCODER_ATTN_VERSION 1
+// The patch's version, bumped whenever either kernel's arithmetic (this
+// one, tacet-encoder-q8.h) changes; read by tacet-asr to prove the patched
+// whisper.cpp is the one linked.
+#define TACET_ENCODER_ATTN_VERSION 2
 
 extern "C" int tacet_whisper_encoder_attn_version(void) {
     return TACET_ENCODER_ATTN_VERSION;

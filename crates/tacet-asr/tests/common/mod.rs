@@ -14,14 +14,27 @@ pub fn workspace_root() -> PathBuf {
 
 pub fn model_path() -> Option<PathBuf> {
     static MODEL: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    MODEL.get_or_init(find_or_convert_model).clone()
+    MODEL.get_or_init(|| find_or_convert_model(None)).clone()
 }
 
-pub fn find_or_convert_model() -> Option<PathBuf> {
+/// The tiny.en model quantised to q8_0 by our converter (cached beside the
+/// f16 one as `ggml-tiny.en-q8_0.bin`, the name the benchmark uses).
+pub fn model_path_q8_0() -> Option<PathBuf> {
+    static MODEL: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    MODEL
+        .get_or_init(|| find_or_convert_model(Some(tacet_models::store::Quantization::Q8_0)))
+        .clone()
+}
+
+pub fn find_or_convert_model(quant: Option<tacet_models::store::Quantization>) -> Option<PathBuf> {
     let cache = std::env::var_os("TACET_CACHE")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let path = cache.join("files/ggml-tiny.en.bin");
+    let name = match quant {
+        None => "files/ggml-tiny.en.bin",
+        Some(_) => "files/ggml-tiny.en-q8_0.bin",
+    };
+    let path = cache.join(name);
     if path.is_file() {
         return Some(path);
     }
@@ -34,7 +47,7 @@ pub fn find_or_convert_model() -> Option<PathBuf> {
         read("config.json"),
         read("vocabulary.txt"),
     ) {
-        if let Ok(bytes) = tacet_models::convert::ct2_to_ggml(&m, &c, &v, None) {
+        if let Ok(bytes) = tacet_models::convert::ct2_to_ggml(&m, &c, &v, quant) {
             let tmp = path.with_extension(format!("tmp{}", std::process::id()));
             if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, &path).is_ok() {
                 return Some(path);

@@ -1,12 +1,13 @@
-//! The link to Tacet's fused encoder attention in whisper.cpp
-//! (`whisper-cpp/tacet-encoder-attn.h`, compiled into the library that
-//! whisper-rs-sys builds; `whisper-cpp/patch.cmake` puts it there).
+//! The link to Tacet's two encoder kernels in whisper.cpp (the fused
+//! attention, `whisper-cpp/tacet-encoder-attn.h`, and the q8_0 matrix
+//! product, `whisper-cpp/tacet-encoder-q8.h`), compiled into the library
+//! that whisper-rs-sys builds; `whisper-cpp/patch.cmake` puts them there.
 //!
-//! Two C functions cross: the kernel's version, which proves the patched
-//! library is the one linked (a build without the workspace's
-//! `.cargo/config.toml` fails to link instead of running unpatched), and,
-//! for this module's tests only, one thread's share of the kernel on plain
-//! arrays, checked against attention computed the obvious way in f64.
+//! C functions cross: the patch's version, which proves the patched library
+//! is the one linked (a build without the workspace's `.cargo/config.toml`
+//! fails to link instead of running unpatched), and, for this module's tests
+//! only, one thread's share of each kernel on plain arrays, checked against
+//! the same arithmetic done the obvious way in f64.
 
 use std::os::raw::c_int;
 
@@ -23,11 +24,22 @@ extern "C" {
         ith: c_int,
         nth: c_int,
     );
+    #[cfg(test)]
+    fn tacet_whisper_encoder_q8_f32(
+        w: *const u8,
+        x: *const f32,
+        out: *mut f32,
+        m: c_int,
+        k: c_int,
+        n: c_int,
+        ith: c_int,
+        nth: c_int,
+    ) -> c_int;
 }
 
-/// The version of Tacet's fused encoder attention compiled into the linked
-/// whisper.cpp.
-pub fn fused_attention_version() -> u32 {
+/// The version of Tacet's whisper.cpp patch compiled into the linked
+/// library.
+pub fn whisper_patch_version() -> u32 {
     // SAFETY: a C function with no arguments that returns a constant.
     let version = unsafe { tacet_whisper_encoder_attn_version() };
     u32::try_from(version).unwrap_or(0)
@@ -113,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_patched_whisper_cpp_is_linked() {
-        assert_eq!(fused_attention_version(), 1);
+        assert_eq!(whisper_patch_version(), 2);
     }
 
     #[test]
@@ -154,5 +166,87 @@ mod tests {
         let want = reference(&q, &k, &v, n_ctx, n_head);
         let got = fused(&q, &k, &v, n_ctx, n_head, 2);
         assert!(max_abs_diff(&got, &want) < 1e-5);
+    }
+
+    /// m rows of k/32 q8_0 blocks (f16 scale bits, 32 signed quants), with
+    /// scales 2^-7·(1 + i/16), which f16 holds exactly.
+    fn q8_0_weights(m: usize, k: usize, seed: u32) -> (Vec<u8>, Vec<f32>) {
+        let quants = values(m * k, seed, 127.0);
+        let (mut bytes, mut scales) = (Vec::new(), Vec::new());
+        for b in 0..m * k / 32 {
+            let i = (b % 16) as u16;
+            bytes.extend_from_slice(&((8u16 << 10) | (i * 64)).to_le_bytes());
+            scales.push((1.0 + i as f32 / 16.0) / 128.0);
+            bytes.extend(quants[b * 32..][..32].iter().map(|q| q.round() as i8 as u8));
+        }
+        (bytes, scales)
+    }
+
+    /// x · wᵀ as q8_0 × q8_0 in f64: each 32-value block of a frame quantised
+    /// to round(x/d), d = max|x|/127, ties to even.
+    fn q8_reference(w: &[u8], scales: &[f32], x: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut out = vec![0f32; n * m];
+        for f in 0..n {
+            for r in 0..m {
+                let mut total = 0f64;
+                for b in 0..k / 32 {
+                    let xb = &x[f * k + b * 32..][..32];
+                    let d = xb.iter().fold(0f32, |a, v| a.max(v.abs())) / 127.0;
+                    let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+                    let block = &w[(r * k / 32 + b) * 34..][..34];
+                    let dot: i64 = (0..32)
+                        .map(|i| (xb[i] * id).round_ties_even() as i64 * block[2 + i] as i8 as i64)
+                        .sum();
+                    total += dot as f64 * scales[r * k / 32 + b] as f64 * d as f64;
+                }
+                out[f * m + r] = total as f32;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn q8_product_is_q8_0_times_q8_0_for_every_shape_and_split() {
+        for (m, k, n) in [
+            (4, 64, 1),
+            (8, 128, 3),
+            (12, 64, 5),
+            (16, 384, 17),
+            (4, 1536, 9),
+        ] {
+            let (w, scales) = q8_0_weights(m, k, 7);
+            let mut x = values(n * k, 8, 3.0);
+            x[..32].fill(0.0); // a silent block: scale 0
+            let want = q8_reference(&w, &scales, &x, m, k, n);
+            let scale = want.iter().fold(1f32, |a, v| a.max(v.abs()));
+            for nth in [1, 2, 3, 16] {
+                let mut got = vec![f32::NAN; n * m];
+                for ith in 0..nth {
+                    // SAFETY: w holds m·k/32 blocks of 34 bytes, x n·k floats
+                    // and got n·m, which is what the kernel reads and writes.
+                    let ran = unsafe {
+                        tacet_whisper_encoder_q8_f32(
+                            w.as_ptr(),
+                            x.as_ptr(),
+                            got.as_mut_ptr(),
+                            m as c_int,
+                            k as c_int,
+                            n as c_int,
+                            ith as c_int,
+                            nth as c_int,
+                        )
+                    };
+                    if ran == 0 {
+                        eprintln!("skipping: this CPU has no AVX-512 VNNI (whisper.cpp's own product runs)");
+                        return;
+                    }
+                }
+                let diff = max_abs_diff(&got, &want);
+                assert!(
+                    diff <= 1e-5 * scale,
+                    "m {m}, k {k}, n {n}, {nth} threads: {diff} of {scale}"
+                );
+            }
+        }
     }
 }
