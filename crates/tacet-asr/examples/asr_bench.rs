@@ -11,6 +11,12 @@
 //! lag is (live audio at the moment it was committed) − (segment end). It
 //! prints the lag percentiles, the stop-to-final latency (`finish()` after
 //! the last chunk) and the final hypothesis.
+//!
+//! `asr_bench stream-sync <long.wav> <threads> -`: the same transcriber fed
+//! one second at a time with a pass after each, no clock: the windows, and
+//! so the transcript, are the same on every run, for comparing accuracy
+//! (`TACET_WHISPER_STOCK_ATTN=1 TACET_WHISPER_STOCK_Q8=1` for whisper.cpp's
+//! own kernels).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
@@ -152,10 +158,57 @@ fn stream(path: &Path, threads: usize, speed: f64) {
     );
 }
 
+/// The same streaming transcriber fed one second at a time with a pass
+/// after each (no clock, no feeder thread), so the windows, and so the
+/// transcript, do not depend on timing: for comparing engines' accuracy.
+fn stream_sync(path: &Path, threads: usize) {
+    let audio = read_16k(path);
+    let asr = load(&ggml(Some(Quantization::Q8_0)), threads);
+    let mut st = StreamingTranscriber::new(asr, StreamingConfig::default()).expect("config");
+    let t0 = Instant::now();
+    let trace = std::env::var_os("ASR_BENCH_TRACE").is_some();
+    for chunk in audio.chunks(16_000) {
+        let update = st.push(chunk).expect("pass");
+        if let (true, Some(u)) = (trace, update) {
+            for s in &u.committed {
+                eprintln!(
+                    "{:>7} commit {:>7}-{:<7} {}",
+                    u.audio_ms,
+                    s.start_ms,
+                    s.end_ms,
+                    s.text.trim()
+                );
+            }
+            for s in &u.tentative {
+                eprintln!(
+                    "{:>7} tent   {:>7}-{:<7} {}",
+                    u.audio_ms,
+                    s.start_ms,
+                    s.end_ms,
+                    s.text.trim()
+                );
+            }
+        }
+    }
+    let t = st.finish().expect("finish");
+    if std::env::var_os("ASR_BENCH_SEGMENTS").is_some() {
+        for s in &t.segments {
+            eprintln!("{:>7} {:>7} {}", s.start_ms, s.end_ms, s.text.trim());
+        }
+    }
+    let (passes, _) = st.pass_counts();
+    println!(
+        "stream-sync\t{:.1}\t{passes}\t{:.1}\t{}",
+        audio.len() as f64 / 16_000.0,
+        t0.elapsed().as_secs_f64(),
+        one_line(&t.plain_text())
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let usage =
-        "usage: asr_bench batch <clip.wav> <threads> <runs> | stream <long.wav> <threads> <speed>";
+        "usage: asr_bench batch <clip.wav> <threads> <runs> | stream <long.wav> <threads> <speed> | stream-sync <long.wav> <threads> -";
     if args.len() != 5 {
         eprintln!("{usage}");
         std::process::exit(2);
@@ -168,6 +221,7 @@ fn main() {
             threads,
             args[4].parse().expect("speed"),
         ),
+        "stream-sync" => stream_sync(Path::new(&args[2]), threads),
         _ => {
             eprintln!("{usage}");
             std::process::exit(2);

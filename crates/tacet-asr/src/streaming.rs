@@ -15,7 +15,12 @@
 //!   else is tentative: shown to the clinician greyed out, replaced at the
 //!   next pass. When a window reaches its cap without agreement, all of its
 //!   segments but the last are committed anyway, so memory and the cost of a
-//!   pass stay bounded whatever the session's length.
+//!   pass stay bounded whatever the session's length. A full window for which
+//!   whisper gives no words is dropped only if the pass before gave none
+//!   either (noise); otherwise that pass's reading is committed. And when
+//!   whisper's first segment starts two seconds or more into the window, the
+//!   voiced audio before it is transcribed on its own first: no stretch of
+//!   speech is cut away unheard.
 //! - **Silence costs nothing.** An energy gate (the same 100 ms RMS gate as
 //!   the batch guards) trims silence from the start of the window and skips
 //!   the pass when the window holds no speech; whisper never sees silence.
@@ -40,6 +45,11 @@ const LEAD_IN_SAMPLES: usize = 3_200;
 
 /// Two passes agree on a segment only if its starts are this close.
 const AGREE_START_MS: u64 = 1_000;
+
+/// A window whose first segment starts this far into it has a hole: whisper
+/// began its text late (it can, when a window opens mid-sentence), and the
+/// voiced audio before that is transcribed on its own before committing.
+const HOLE_MS: u64 = 2_000;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamingConfig {
@@ -200,10 +210,16 @@ impl StreamingTranscriber {
     }
 
     fn run_window(&mut self) -> Result<Vec<Segment>, AsrError> {
+        self.run_first(self.buf.len())
+    }
+
+    /// Transcribes the window's first `samples` samples.
+    fn run_first(&mut self, samples: usize) -> Result<Vec<Segment>, AsrError> {
         let offset_ms = self.window_start / SAMPLES_PER_MS;
+        let audio = &self.buf[..samples.min(self.buf.len())];
         let t = self
             .asr
-            .transcribe_window(&self.buf, self.cfg.speaker, self.cfg.shrink_encoder)?;
+            .transcribe_window(audio, self.cfg.speaker, self.cfg.shrink_encoder)?;
         Ok(t.segments
             .into_iter()
             .map(|mut s| {
@@ -212,6 +228,29 @@ impl StreamingTranscriber {
                 s
             })
             .collect())
+    }
+
+    /// The segments of the voiced audio between the window's start and
+    /// `first` (the first segment whisper gave for the window) when that is
+    /// a hole of at least [`HOLE_MS`]; nothing otherwise. Without this, the
+    /// cut after committing `first` would drop that audio unheard.
+    fn fill_hole(&mut self, first: Option<&Segment>) -> Result<Vec<Segment>, AsrError> {
+        let Some(first) = first else {
+            return Ok(Vec::new());
+        };
+        let window_start_ms = self.window_start / SAMPLES_PER_MS;
+        if first.start_ms < window_start_ms + HOLE_MS {
+            return Ok(Vec::new());
+        }
+        let samples = ((first.start_ms - window_start_ms) * SAMPLES_PER_MS) as usize;
+        let voiced = self.buf[..samples.min(self.buf.len())]
+            .chunks(GATE_FRAME_SAMPLES)
+            .any(frame_is_voiced);
+        if !voiced {
+            return Ok(Vec::new());
+        }
+        self.passes += 1;
+        self.run_first(samples)
     }
 
     fn commit(&mut self, segs: &[Segment]) -> Vec<Segment> {
@@ -266,8 +305,17 @@ impl StreamingTranscriber {
             // The next pass would exceed the cap: commit all but the last.
             n_commit = cur.len().saturating_sub(1);
         }
-        let committed = self.commit(&cur[..n_commit]);
+        let mut to_commit = cur[..n_commit].to_vec();
         let rest = cur[n_commit..].to_vec();
+        if full && cur.is_empty() && !self.prev.is_empty() {
+            // No words from a full window the previous pass heard words in
+            // (whisper on a shrunk encoder is not stable on every window):
+            // keep the previous reading rather than let the audio go.
+            to_commit = std::mem::take(&mut self.prev);
+        }
+        let hole = self.fill_hole(to_commit.first())?;
+        let mut committed = self.commit(&hole);
+        committed.extend(self.commit(&to_commit));
         if let Some(last) = committed.last() {
             // Cut where the next segment starts (or the committed one ends).
             let cut = rest
@@ -275,7 +323,8 @@ impl StreamingTranscriber {
                 .map_or(last.end_ms, |r| r.start_ms.min(last.end_ms));
             self.cut_at_ms(cut);
         } else if full && rest.is_empty() {
-            // Sound but no words for a whole window (noise): let it go.
+            // Sound but no words for a whole window, in this pass and the
+            // one before (noise): let it go.
             self.cut_at_ms(guard_end_ms);
         }
         self.prev = rest;
@@ -299,6 +348,8 @@ impl StreamingTranscriber {
         } else {
             Vec::new()
         };
+        let hole = self.fill_hole(tail.first())?;
+        self.commit(&hole);
         self.commit(&tail);
         self.buf.clear();
         self.window_start = self.total;
