@@ -16,7 +16,8 @@
 //! one second at a time with a pass after each, no clock: the windows, and
 //! so the transcript, are the same on every run, for comparing accuracy
 //! (`TACET_WHISPER_STOCK_ATTN=1 TACET_WHISPER_STOCK_Q8=1` for whisper.cpp's
-//! own kernels).
+//! own kernels). `ASR_BENCH_TRACE=1` prints every pass's committed and
+//! tentative segments to stderr, `ASR_BENCH_SEGMENTS=1` the final ones.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;
@@ -170,18 +171,10 @@ fn stream_sync(path: &Path, threads: usize) {
     for chunk in audio.chunks(16_000) {
         let update = st.push(chunk).expect("pass");
         if let (true, Some(u)) = (trace, update) {
-            for s in &u.committed {
+            let committed = u.committed.iter().map(|s| ("commit", s));
+            for (kind, s) in committed.chain(u.tentative.iter().map(|s| ("tent", s))) {
                 eprintln!(
-                    "{:>7} commit {:>7}-{:<7} {}",
-                    u.audio_ms,
-                    s.start_ms,
-                    s.end_ms,
-                    s.text.trim()
-                );
-            }
-            for s in &u.tentative {
-                eprintln!(
-                    "{:>7} tent   {:>7}-{:<7} {}",
+                    "{:>7} {kind:<6} {:>7}-{:<7} {}",
                     u.audio_ms,
                     s.start_ms,
                     s.end_ms,

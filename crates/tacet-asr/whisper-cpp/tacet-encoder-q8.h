@@ -50,10 +50,6 @@ struct block_q8_0 {
 };
 static_assert(sizeof(block_q8_0) == 34, "ggml's q8_0 block is 34 bytes");
 
-static inline float f16_to_f32(uint16_t h) {
-    return ggml_fp16_to_fp32(h);
-}
-
 #if TACET_Q8_X86
 #define TACET_Q8_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
@@ -100,7 +96,7 @@ static void unpack_weights(const block_q8_0 * w, int m, int k, int8_t * wq, floa
         for (int b = 0; b < blocks; ++b) {
             const block_q8_0 & blk = w[(size_t) r * blocks + b];
             std::memcpy(wq + (size_t) r * k + b * BLOCK, blk.qs, BLOCK);
-            const float d = f16_to_f32(blk.d);
+            const float d = ggml_fp16_to_fp32(blk.d);
             float * lanes = ws + ((size_t) r * steps + b / 2) * 16 + (b % 2) * 8;
             for (int l = 0; l < 8; ++l) {
                 lanes[l] = d;
@@ -169,13 +165,11 @@ static bool cpu_has_vnni() {
                             __builtin_cpu_supports("avx512vnni");
     return has;
 }
-#endif // TACET_Q8_X86
 
 // Thread ith of nth: frames [n·ith/nth, n·(ith+1)/nth) of out ([n][m] f32)
 // = x ([n][k] f32) · wᵀ (w: m rows of k/32 q8_0 blocks).
 static void run(const void * w, const float * x, float * out, int m, int k, int n, int ith,
                 int nth) {
-#if TACET_Q8_X86
     const int f_begin = (int) ((int64_t) n * ith / nth);
     const int f_end = (int) ((int64_t) n * (ith + 1) / nth);
     if (f_begin >= f_end) {
@@ -194,10 +188,6 @@ static void run(const void * w, const float * x, float * out, int m, int k, int 
     unpack_weights((const block_q8_0 *) w, m, k, wq.data(), ws.data());
     quantize_frames(x, k, f_begin, f_end, xq.data(), xs.data());
     product(wq.data(), ws.data(), xq.data(), xs.data(), m, k, n_f, out + (size_t) f_begin * m, m);
-#else
-    (void) w; (void) x; (void) out; (void) m; (void) k; (void) n; (void) ith; (void) nth;
-    GGML_ABORT("tacet_q8 needs x86-64");
-#endif
 }
 
 static void op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
@@ -209,6 +199,7 @@ static void op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
     run(w->data, (const float *) x->data, (float *) dst->data, (int) w->ne[1], (int) w->ne[0],
         (int) x->ne[1], ith, nth);
 }
+#endif // TACET_Q8_X86
 
 // ggml_mul_mat(ctx, a, b) for the encoder graph: the op above where it
 // applies, ggml's own everywhere else.
