@@ -334,18 +334,13 @@ impl WhisperTranscriber {
             raw.push((start_ms, end_ms, text, confidence, unsure));
         }
 
-        // A run of identical segments is a decoding loop: keep the first.
-        let mut run = 0usize;
-        let mut prev_norm: Vec<String> = Vec::new();
-        for (start_ms, end_ms, text, confidence, unsure) in raw {
-            let norm = normalize_words(&text);
-            if norm == prev_norm {
-                run += 1;
-            } else {
-                run = 1;
-                prev_norm = norm;
-            }
-            if run_is_loop(run) {
+        let spans: Vec<(u64, u64, &str)> = raw
+            .iter()
+            .map(|(start_ms, end_ms, text, _, _)| (*start_ms, *end_ms, text.as_str()))
+            .collect();
+        let keep = segments_to_keep(&spans);
+        for ((start_ms, end_ms, text, confidence, unsure), keep) in raw.into_iter().zip(keep) {
+            if !keep {
                 continue;
             }
             transcript.segments.push(Segment {
@@ -416,9 +411,81 @@ fn run_is_loop(run: usize) -> bool {
     run >= SEGMENT_LOOP_RUN
 }
 
+/// Fewer milliseconds than this per word and a segment cannot have been
+/// said (500 words a minute; fast speech is under 250).
+const MIN_MS_PER_WORD: u64 = 120;
+
+/// Which of one window's segments (start, end, text) to keep: a run of
+/// identical segments is a decoding loop (the first two are kept), and a
+/// segment repeating the one before it in less time than its words take to
+/// say is whisper decoding its padding: when the audio ends right after a
+/// sentence, whisper can emit that sentence again in the last 100 ms
+/// (seen: "…shortness of breath when walking." at 300–5300 ms, then again
+/// at 5300–5418 ms).
+fn segments_to_keep(segments: &[(u64, u64, &str)]) -> Vec<bool> {
+    let mut run = 0usize;
+    let mut prev_norm: Vec<String> = Vec::new();
+    segments
+        .iter()
+        .map(|(start_ms, end_ms, text)| {
+            let norm = normalize_words(text);
+            if norm == prev_norm {
+                run += 1;
+            } else {
+                run = 1;
+                prev_norm = norm;
+            }
+            let too_fast =
+                end_ms.saturating_sub(*start_ms) < prev_norm.len() as u64 * MIN_MS_PER_WORD;
+            !(run_is_loop(run) || (run >= 2 && too_fast))
+        })
+        .collect()
+}
+
 impl Transcriber for WhisperTranscriber {
     fn transcribe(&mut self, samples_16k_mono: &[f32]) -> Result<Transcript, EngineError> {
         self.transcribe_channel(samples_16k_mono, None)
             .map_err(EngineError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SENTENCE: &str = "The patient reports chest pain and shortness of breath when walking.";
+
+    #[test]
+    fn a_repeat_too_short_to_say_is_padding_and_dropped() {
+        // What whisper gave for a window that ended 118 ms after the sentence.
+        let segs = [(300, 5_300, SENTENCE), (5_300, 5_418, SENTENCE)];
+        assert_eq!(segments_to_keep(&segs), [true, false]);
+    }
+
+    #[test]
+    fn a_repeat_said_again_is_kept_once_and_a_loop_cut() {
+        let segs = [
+            (0, 2_000, "Take it twice a day."),
+            (2_000, 4_000, "take it twice a day"),
+            (4_000, 6_000, "Take it twice a day."),
+            (6_000, 6_100, "Yes."),
+            (6_100, 6_200, "No."),
+        ];
+        // The 2nd copy was said (two seconds for five words); the 3rd is a
+        // loop. Short segments that are not repeats stay, however short.
+        assert_eq!(segments_to_keep(&segs), [true, true, false, true, true]);
+    }
+
+    #[test]
+    fn fail_a_short_repeat_is_not_taken_for_speech() {
+        // A one-word repeat in under 120 ms, and a second loop after a break.
+        let segs = [
+            (0, 500, "Okay."),
+            (500, 560, "Okay."),
+            (600, 2_000, "Chest pain."),
+            (2_000, 3_000, "Chest pain."),
+            (3_000, 3_050, "Chest pain."),
+        ];
+        assert_eq!(segments_to_keep(&segs), [true, false, true, true, false]);
     }
 }

@@ -121,10 +121,14 @@ fn rms(samples: &[f32]) -> f32 {
 }
 
 /// Where committed and tentative text go: committed lines always; the
-/// tentative line only on a terminal, overwritten in place.
+/// tentative line only on a terminal, overwritten in place. It remembers
+/// which segments it printed, so that at stop the ones the final pass
+/// committed (the tentative tail, or a short recording that never reached
+/// agreement) are printed too: see [`unprinted`].
 struct Printer {
     tty: bool,
     tentative_shown: bool,
+    printed: Vec<(u64, String)>,
 }
 
 impl Printer {
@@ -136,6 +140,7 @@ impl Printer {
         }
         for s in &p.committed {
             let _ = writeln!(out, "[{}] {}", mm_ss(s.start_ms), s.marked_text().0);
+            self.printed.push((s.start_ms, s.text.clone()));
         }
         if self.tty {
             let text: Vec<&str> = p.tentative.iter().map(|s| s.text.trim()).collect();
@@ -160,6 +165,39 @@ impl Printer {
             self.tentative_shown = false;
         }
     }
+
+    /// Prints the final transcript's segments not printed while recording.
+    fn show_rest(&mut self, transcript: &tacet_core::Transcript) {
+        let mut out = std::io::stdout().lock();
+        for s in unprinted(&mut self.printed, &transcript.segments) {
+            let _ = writeln!(out, "[{}] {}", mm_ss(s.start_ms), s.marked_text().0);
+        }
+        let _ = out.flush();
+    }
+}
+
+/// The segments of `segments` (the final transcript) not among `printed`
+/// (start and text of each segment printed live), in order. Each printed
+/// entry answers for one segment, so a sentence said twice is printed
+/// twice; `printed` is drained of the entries it matched.
+fn unprinted<'a>(
+    printed: &mut Vec<(u64, String)>,
+    segments: &'a [tacet_core::Segment],
+) -> Vec<&'a tacet_core::Segment> {
+    let mut rest = Vec::new();
+    for s in segments {
+        match printed
+            .iter()
+            .position(|(start_ms, text)| *start_ms == s.start_ms && *text == s.text)
+        {
+            Some(i) => {
+                printed.swap_remove(i);
+            }
+            None if s.text.trim().is_empty() => {}
+            None => rest.push(s),
+        }
+    }
+    rest
 }
 
 /// The device to record from: `requested`, else the remembered one if it
@@ -397,6 +435,7 @@ pub fn record(
     let mut printer = Printer {
         tty: std::io::stdout().is_terminal(),
         tentative_shown: false,
+        printed: Vec::new(),
     };
     let reader = draft.then(|| Reader::start(data_dir, lib.get(template).cloned()));
     let mut snapshots = Snapshots::new();
@@ -414,6 +453,7 @@ pub fn record(
     let summary = result.with_context(|| {
         format!("recording session {session} (its audio is sealed; `tacet session recover {session}` finishes it)")
     })?;
+    printer.show_rest(&summary.transcript);
     eprintln!(
         "Stopped: {} of audio sealed in {} chunk(s); paused {} time(s); final transcript {} ms after stop.",
         mm_ss(summary.recorded_ms),
@@ -485,5 +525,51 @@ mod tests {
         assert_eq!(parse_control("\n"), Control::Stop);
         assert_eq!(parse_control("s"), Control::Stop);
         assert_eq!(parse_control("x"), Control::Unknown);
+    }
+
+    fn seg(start_ms: u64, text: &str) -> tacet_core::Segment {
+        tacet_core::Segment {
+            id: 0,
+            start_ms,
+            end_ms: start_ms + 1_000,
+            speaker: None,
+            text: text.into(),
+            confidence: 1.0,
+            unsure: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn at_stop_what_the_final_pass_committed_is_printed_once() {
+        // Printed live: two segments, one of them said twice.
+        let mut printed = vec![
+            (0, " Good morning.".to_string()),
+            (2_000, " Again.".to_string()),
+        ];
+        // The final transcript: the live ones, a repeat of one of them, a
+        // segment the hole filling put before them, and the tail.
+        let last = [
+            seg(0, " Good morning."),
+            seg(1_000, " Before."),
+            seg(2_000, " Again."),
+            seg(3_000, " Again."),
+            seg(4_000, "  "),
+            seg(5_000, " Chest pain when walking."),
+        ];
+        let rest: Vec<(u64, &str)> = unprinted(&mut printed, &last)
+            .iter()
+            .map(|s| (s.start_ms, s.text.as_str()))
+            .collect();
+        assert_eq!(
+            rest,
+            [
+                (1_000, " Before."),
+                (3_000, " Again."),
+                (5_000, " Chest pain when walking.")
+            ]
+        );
+        assert!(printed.is_empty());
+        // Nothing printed live (a short recording): all of it now.
+        assert_eq!(unprinted(&mut Vec::new(), &last).len(), 5);
     }
 }

@@ -394,7 +394,7 @@ fn live_session(off: &mut Offline, data: &Path, cache: &Path) -> bool {
     );
 
     let cwd = tempfile::tempdir().unwrap();
-    let (child, rx) = start_recording(off, &vault, "8", cwd.path(), false);
+    let (child, rx) = start_recording(off, &vault, "10", cwd.path(), false);
     server.play(&clip);
     let out = child.wait_with_output().unwrap();
     for line in rx.try_iter() {
