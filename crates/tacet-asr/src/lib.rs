@@ -45,4 +45,4 @@ pub use transcriber::{
     WhisperTranscriber, GGML_MAGIC,
 };
 pub use wer::{normalize_words, word_error_rate};
-pub use whisper_patch::whisper_patch_version;
+pub use whisper_patch::{q8_0_is_fast_here, whisper_patch_version};
