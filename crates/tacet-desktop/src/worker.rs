@@ -745,7 +745,7 @@ impl Served<'_, '_> {
                     message: tacet_runtime::manage::describe_verification(&v),
                 });
             }
-            Request::ImportModel { path } => {
+            Request::ImportModel { path, q8_0 } => {
                 // Hashing a model takes seconds: it runs here, on the
                 // worker, never on the window's thread.
                 let models = compose::model_store(self.data_dir).map_err(|e| e.to_string())?;
@@ -753,7 +753,10 @@ impl Served<'_, '_> {
                     &mut *self.store,
                     &models,
                     Path::new(&path),
-                    &tacet_models::ImportOptions::default(),
+                    &tacet_models::ImportOptions {
+                        quantize: q8_0.then_some(tacet_models::Quantization::Q8_0),
+                        ..tacet_models::ImportOptions::default()
+                    },
                 )
                 .map_err(|e| capitalised(&e.to_string()))?;
                 out.emit(Event::ModelImported { id: m.id });
@@ -1233,6 +1236,7 @@ mod tests {
         let missing = d.path().join("no-such-model.gguf");
         b.send(Request::ImportModel {
             path: missing.display().to_string(),
+            q8_0: false,
         })
         .unwrap();
         let m = failed(&mut b);
@@ -1242,10 +1246,37 @@ mod tests {
         std::fs::write(&truncated, b"GGUF\x03\x00\x00\x00").unwrap();
         b.send(Request::ImportModel {
             path: truncated.display().to_string(),
+            q8_0: false,
         })
         .unwrap();
         let m = failed(&mut b);
         assert!(m.contains("truncated.gguf"), "{m}");
+        // The 8-bit choice reaches the store: the cached CTranslate2 tiny.en
+        // (when this machine has it) is installed quantised.
+        let ct2 = std::env::var_os("TACET_CACHE")
+            .map(std::path::PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/tacet")))
+            .map(|c| c.join("files/whisper-tiny.en-ct2"))
+            .filter(|d| d.join("model.bin").is_file());
+        if let Some(ct2) = ct2 {
+            b.send(Request::ImportModel {
+                path: ct2.display().to_string(),
+                q8_0: true,
+            })
+            .unwrap();
+            match next_event(&mut b) {
+                Event::ModelImported { id } => assert_eq!(id, "whisper-tiny.en-q8_0"),
+                other => panic!("expected the import, got {other:?}"),
+            }
+            match next_event(&mut b) {
+                Event::Models(list) => {
+                    assert!(list.iter().any(|m| m.id == "whisper-tiny.en-q8_0"))
+                }
+                other => panic!("expected the model list, got {other:?}"),
+            }
+        } else {
+            eprintln!("q8_0 import skipped: the CTranslate2 tiny.en is not cached");
+        }
         b.send(Request::Lock).unwrap();
         assert!(matches!(next_event(&mut b), Event::Locked));
 

@@ -572,8 +572,9 @@ impl TacetUi {
                 }
                 st.error = None;
                 st.admin.import_result = None;
+                let q8_0 = st.admin.import_q8_0;
                 self.send(
-                    Request::ImportModel { path },
+                    Request::ImportModel { path, q8_0 },
                     Some("Importing the model (checking its SHA-256)…"),
                 );
             }

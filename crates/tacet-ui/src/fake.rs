@@ -761,7 +761,7 @@ impl FakeBackend {
                     self.fail(Op::Admin, &format!("no installed model has the id {id}"));
                 }
             }
-            Request::ImportModel { path } => {
+            Request::ImportModel { path, q8_0 } => {
                 if self.signed_in.as_ref().map(|s| s.1) != Some(Role::Admin) {
                     self.fail(Op::Admin, "Only an admin can import models.");
                     return;
@@ -777,6 +777,15 @@ impl FakeBackend {
                         self.fail(
                             Op::Admin,
                             &format!("{path} is not a model file Tacet can import (no GGUF or whisper header)"),
+                        );
+                    }
+                    Ok(_) if q8_0 => {
+                        // As the real store: only a CTranslate2 export is
+                        // quantised (while it is converted).
+                        self.audit("model.imported", "failed");
+                        self.fail(
+                            Op::Admin,
+                            "quantisation is applied while converting a CTranslate2 export; import the CT2 directory or wheel instead",
                         );
                     }
                     Ok(_) => {

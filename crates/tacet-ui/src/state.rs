@@ -405,6 +405,8 @@ pub struct AdminView {
     pub retention_saved: Option<String>,
     /// Where to import a model from (a file, directory or wheel).
     pub import_path: String,
+    /// Quantise a whisper model imported from a CTranslate2 export to q8_0.
+    pub import_q8_0: bool,
     /// What the last import did, in words.
     pub import_result: Option<String>,
     /// The last verification of each model: (id, ok, what was found).

@@ -141,6 +141,32 @@ fn the_admin_imports_a_model_from_a_file() {
 }
 
 #[test]
+fn fail_the_8_bit_choice_on_a_gguf_file_is_refused_in_the_stores_words() {
+    let (mut h, probe) = admin();
+    let dir = std::env::temp_dir().join(format!("tacet-admin-q8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    std::fs::write(&path, b"GGUF fake model").unwrap();
+    type_into(
+        &mut h,
+        "Import a model from (path of a file, directory or wheel)",
+        &path.display().to_string(),
+    );
+    click(
+        &mut h,
+        "8-bit speech model (q8_0, for a CTranslate2 whisper export)",
+    );
+    assert!(h.state().state.admin.import_q8_0);
+    click(&mut h, "Import from file…");
+    h.run();
+    let err = h.state().state.error.clone().unwrap_or_default();
+    assert!(err.contains("CTranslate2 export"), "{err}");
+    assert!(audited(&probe, "model.imported", "failed"));
+    assert_eq!(h.state().state.admin.models.clone().unwrap().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn fail_importing_a_missing_file_shows_the_error() {
     let (mut h, probe) = admin();
     let missing = "/nonexistent/tacet/model.gguf";

@@ -475,6 +475,14 @@ fn models(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCom
                 out.push(UiCommand::ImportModel);
             }
         });
+        ui.checkbox(
+            &mut st.admin.import_q8_0,
+            "8-bit speech model (q8_0, for a CTranslate2 whisper export)",
+        )
+        .on_hover_text(
+            "Same words on Tacet's test sets; about half the transcription time on a CPU with \
+             AVX-512 VNNI, slower than the default on others (docs/BENCHMARKS.md).",
+        );
         ui.label(
             RichText::new("The file's SHA-256 is checked against Tacet's manifest before anything reads it; a wrong or truncated file is refused. Imports are audited.")
                 .color(t.palette.text_weak)
