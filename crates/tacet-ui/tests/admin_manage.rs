@@ -113,18 +113,25 @@ fn the_model_manager_shows_size_hash_licence_and_verifies() {
     assert!(!texts_containing(&h, "the file is intact").is_empty());
 }
 
-#[test]
-fn the_admin_imports_a_model_from_a_file() {
-    let (mut h, probe) = admin();
-    let dir = std::env::temp_dir().join(format!("tacet-admin-manage-{}", std::process::id()));
+/// A fake GGUF file in a new folder (returned, for removal), its path typed
+/// into the import field.
+fn fake_gguf_typed(h: &mut Harness<'static, TacetUi>, tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
     std::fs::write(&path, b"GGUF fake model").unwrap();
     type_into(
-        &mut h,
+        h,
         "Import a model from (path of a file, directory or wheel)",
         &path.display().to_string(),
     );
+    dir
+}
+
+#[test]
+fn the_admin_imports_a_model_from_a_file() {
+    let (mut h, probe) = admin();
+    let dir = fake_gguf_typed(&mut h, "tacet-admin-manage");
     click(&mut h, "Import from file…");
     h.run();
     assert!(
@@ -143,15 +150,7 @@ fn the_admin_imports_a_model_from_a_file() {
 #[test]
 fn fail_the_8_bit_choice_on_a_gguf_file_is_refused_in_the_stores_words() {
     let (mut h, probe) = admin();
-    let dir = std::env::temp_dir().join(format!("tacet-admin-q8-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    std::fs::write(&path, b"GGUF fake model").unwrap();
-    type_into(
-        &mut h,
-        "Import a model from (path of a file, directory or wheel)",
-        &path.display().to_string(),
-    );
+    let dir = fake_gguf_typed(&mut h, "tacet-admin-q8");
     click(
         &mut h,
         "8-bit speech model (q8_0, for a CTranslate2 whisper export)",
