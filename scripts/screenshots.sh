@@ -40,7 +40,9 @@ PA
   pulse_pids+=($!)
   export TACET_SCRIPT_LIVE=1
 fi
-trap 'kill "${pulse_pids[@]}" 2>/dev/null || true; rm -rf "$shots"' EXIT
+# Wait for the PulseAudio processes to exit before removing the folder they
+# write into (else rm races them and the script ends with an error).
+trap 'kill "${pulse_pids[@]}" 2>/dev/null || true; wait "${pulse_pids[@]}" 2>/dev/null || true; rm -rf "$shots"' EXIT
 xvfb-run -a -s '-screen 0 1280x800x24' bash -c '
   shots=$0 out=$1
   target/debug/tacet-desktop --demo --screenshot-dir "$shots" & app=$!
