@@ -34,7 +34,7 @@ const MIN_INPUT_SAMPLES: usize = 17_600;
 const MAX_THREADS: usize = 256;
 
 /// A run of identical consecutive segments at least this long is a loop:
-/// only its first segment is kept.
+/// its first two segments are kept (see [`run_is_loop`]), the rest dropped.
 const SEGMENT_LOOP_RUN: usize = 3;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -139,7 +139,7 @@ impl Printer {
             self.tentative_shown = false;
         }
         for s in &p.committed {
-            let _ = writeln!(out, "[{}] {}", mm_ss(s.start_ms), s.marked_text().0);
+            write_segment(&mut out, s);
             self.printed.push((s.start_ms, s.text.clone()));
         }
         if self.tty {
@@ -170,10 +170,16 @@ impl Printer {
     fn show_rest(&mut self, transcript: &tacet_core::Transcript) {
         let mut out = std::io::stdout().lock();
         for s in unprinted(&mut self.printed, &transcript.segments) {
-            let _ = writeln!(out, "[{}] {}", mm_ss(s.start_ms), s.marked_text().0);
+            write_segment(&mut out, s);
         }
         let _ = out.flush();
     }
+}
+
+/// One committed segment as the terminal shows it: `[mm:ss] text`, unsure
+/// words marked.
+fn write_segment(out: &mut impl Write, s: &tacet_core::Segment) {
+    let _ = writeln!(out, "[{}] {}", mm_ss(s.start_ms), s.marked_text().0);
 }
 
 /// The segments of `segments` (the final transcript) not among `printed`

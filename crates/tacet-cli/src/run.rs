@@ -14,12 +14,12 @@ use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef, Role, SessionId};
 use tacet_crypto::Passphrase;
 use tacet_models::{ImportOptions, ModelRole, Quantization};
+use tacet_vault::{KdfChoice, NewUser, Vault};
 
 /// Said after an f16 whisper import on a CPU that runs Tacet's q8_0 product.
 const Q8_0_HINT: &str = "note: this CPU has AVX-512 VNNI: importing the CTranslate2 export with \
      --q8-0 transcribes in about half the time, with the same words on Tacet's test sets \
      (docs/BENCHMARKS.md)";
-use tacet_vault::{KdfChoice, NewUser, Vault};
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let data_dir = compose::data_dir(cli.data_dir.clone())?;

@@ -1253,9 +1253,7 @@ mod tests {
         assert!(m.contains("truncated.gguf"), "{m}");
         // The 8-bit choice reaches the store: the cached CTranslate2 tiny.en
         // (when this machine has it) is installed quantised.
-        let ct2 = std::env::var_os("TACET_CACHE")
-            .map(std::path::PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/tacet")))
+        let ct2 = tacet_models::cache_root()
             .map(|c| c.join("files/whisper-tiny.en-ct2"))
             .filter(|d| d.join("model.bin").is_file());
         if let Some(ct2) = ct2 {
