@@ -37,6 +37,10 @@ pub enum AppError {
     UnknownTemplate(String),
     #[error("{0} flagged sentence(s) in the draft are not resolved: edit or remove them, or accept them with a reason")]
     UnresolvedFlags(usize),
+    /// The note says nothing and the clinician did not confirm that it is
+    /// meant to be empty.
+    #[error("the note has no content: every section is empty or only says \"Not discussed.\" (or \"None.\"). Add what the visit covered; or, if the note is meant to be empty, confirm that explicitly: in the CLI with `tacet review <session> --attest --confirm-empty`, in the app by ticking \"{}\"", tacet_core::review::CONFIRM_EMPTY_STATEMENT)]
+    EmptyNoteNotConfirmed,
     #[error("no {0} engine is loaded")]
     NoEngine(&'static str),
     #[error("the audio is empty: nothing to transcribe")]
@@ -81,11 +85,14 @@ pub enum Command<'a> {
     /// The clinician attests `text` (the draft as shown, or their edit).
     /// Every grounding flag on a sentence still present in `text` must be
     /// resolved: edited or removed (it is then absent from `text`), or
-    /// accepted with a reason in `accept_flags`.
+    /// accepted with a reason in `accept_flags`. A note with no content
+    /// ([`tacet_core::review::is_empty_note`]) is attested only with
+    /// `confirm_empty`, and the confirmation is audited.
     Attest {
         session: SessionId,
         text: String,
         accept_flags: Option<String>,
+        confirm_empty: bool,
     },
     /// The draft's grounding: evidence links and flags per sentence.
     Grounding {
@@ -244,6 +251,7 @@ pub fn execute(
             session,
             text,
             accept_flags,
+            confirm_empty,
         } => {
             // There must be a draft to review: attestation is of a draft.
             let draft = store.draft(session)?;
@@ -255,6 +263,12 @@ pub fn execute(
                 (n, Some(reason)) if reason.chars().count() >= 3 => n,
                 (n, _) => return Err(AppError::UnresolvedFlags(n)),
             };
+            // A note that says nothing is never attested silently. (A blank
+            // text is refused by the gate itself, confirmed or not.)
+            let empty = !text.trim().is_empty() && tacet_core::review::is_empty_note(&text);
+            if empty && !confirm_empty {
+                return Err(AppError::EmptyNoteNotConfirmed);
+            }
             let reviewer = store.actor().user.clone();
             let note = AttestedNote::attest(session, text, reviewer, engines.clock.now_unix_ms())
                 .map_err(StoreError::from)?;
@@ -270,6 +284,16 @@ pub fn execute(
                         .content_hash(note.attestation().note_sha256)
                         .detail(Detail::Count(accepted as u64)),
                 )?;
+            }
+            if empty {
+                let actor = store.actor().clone();
+                let sections = tacet_core::review::section_count(note.text()) as u64;
+                store.record(AuditEvent::empty_note_confirmed(
+                    actor,
+                    session,
+                    note.attestation().note_sha256,
+                    sections,
+                ))?;
             }
             Ok(Outcome::Attested {
                 note_sha256_hex: hex_encode(&note.attestation().note_sha256),

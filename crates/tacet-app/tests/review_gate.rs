@@ -25,6 +25,8 @@ struct FakeStore {
     sessions: HashMap<SessionId, FakeSession>,
     next: u8,
     events: Vec<AuditAction>,
+    /// Every event the application layer recorded itself, whole.
+    recorded: Vec<AuditEvent>,
 }
 
 impl FakeStore {
@@ -157,6 +159,7 @@ impl SessionStore for FakeStore {
     }
     fn record(&mut self, ev: AuditEvent) -> Result<u64, StoreError> {
         self.events.push(ev.action);
+        self.recorded.push(ev);
         Ok(0)
     }
     fn verify_audit(&mut self, _e: &[String]) -> Result<AuditVerification, StoreError> {
@@ -240,6 +243,7 @@ fn clinician_store() -> FakeStore {
         sessions: HashMap::new(),
         next: 0,
         events: vec![],
+        recorded: vec![],
     }
 }
 
@@ -279,7 +283,7 @@ proptest! {
         let clock = FixedClock;
         let mut asr = FakeAsr;
         let mut llm = FakeLlm::default();
-        let mut store = FakeStore { actor: Actor::new("dr", Role::Clinician), sessions: HashMap::new(), next: 0, events: vec![] };
+        let mut store = FakeStore { actor: Actor::new("dr", Role::Clinician), sessions: HashMap::new(), next: 0, events: vec![], recorded: vec![] };
         let mut ids: Vec<SessionId> = vec![];
         // What the clinician last attested per session, as the test saw it.
         let mut attested: HashMap<SessionId, String> = HashMap::new();
@@ -300,7 +304,7 @@ proptest! {
                 },
                 Op::Attest(i, t) => if let Some(id) = pick(i) {
                     let text = format!("NOTE {t}");
-                    if execute(&mut store, &mut e, Command::Attest { session: id, text: text.clone(), accept_flags: None }, &mut |_| {}, &no).is_ok() {
+                    if execute(&mut store, &mut e, Command::Attest { session: id, text: text.clone(), accept_flags: None, confirm_empty: false }, &mut |_| {}, &no).is_ok() {
                         attested.insert(id, text);
                     }
                 },
@@ -554,6 +558,7 @@ fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
             session,
             text: "SUBJECTIVE:\nReviewed.\n".into(),
             accept_flags: Some("reviewed with the patient".into()),
+            confirm_empty: false,
         },
         &mut |_| {},
         &no,
@@ -599,5 +604,186 @@ fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
     assert_eq!(
         store.sessions[&session].state,
         Some(SessionState::Destroyed)
+    );
+}
+
+/// A drafted session of the SOAP template, ready to attest.
+fn drafted(store: &mut FakeStore, e: &mut Engines<'_>) -> SessionId {
+    let no = AtomicBool::new(false);
+    let Ok(Outcome::SessionStarted { session, .. }) = execute(
+        store,
+        e,
+        Command::NewSessionFromAudio {
+            template_id: "soap".into(),
+            patient: PatientRef::new("p"),
+            samples_16k: vec![0.0; 16],
+        },
+        &mut |_| {},
+        &no,
+    ) else {
+        panic!("session")
+    };
+    execute(store, e, Command::Draft { session }, &mut |_| {}, &no).unwrap();
+    session
+}
+
+fn attest(
+    store: &mut FakeStore,
+    e: &mut Engines<'_>,
+    session: SessionId,
+    text: &str,
+    confirm_empty: bool,
+) -> Result<Outcome, tacet_app::AppError> {
+    execute(
+        store,
+        e,
+        Command::Attest {
+            session,
+            text: text.into(),
+            accept_flags: None,
+            confirm_empty,
+        },
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )
+}
+
+/// The SOAP note with nothing in it: two sections left empty (the renderer
+/// writes "(nothing recorded)"), two that say only "Not discussed.".
+fn empty_soap_note() -> String {
+    tacet_core::draft::render_sections(
+        [
+            ("SUBJECTIVE", "Not discussed."),
+            ("OBJECTIVE", ""),
+            ("ASSESSMENT", "not discussed"),
+            ("PLAN", " "),
+        ]
+        .into_iter(),
+    )
+}
+
+fn empty_note_events(store: &FakeStore) -> Vec<&AuditEvent> {
+    store
+        .recorded
+        .iter()
+        .filter(|ev| ev.object.as_deref() == Some(tacet_core::audit::EMPTY_NOTE_CONFIRMED))
+        .collect()
+}
+
+#[test]
+fn fail_an_empty_note_is_not_attested_without_an_explicit_confirmation() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
+    let mut store = clinician_store();
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let session = drafted(&mut store, &mut e);
+    let text = empty_soap_note();
+    assert!(text.contains("(nothing recorded)"), "{text}");
+    let err = attest(&mut store, &mut e, session, &text, false)
+        .err()
+        .expect("an empty note needs a confirmation");
+    assert!(
+        matches!(err, tacet_app::AppError::EmptyNoteNotConfirmed),
+        "{err}"
+    );
+    let words = err.to_string();
+    assert!(words.contains("no content"), "{words}");
+    assert!(words.contains("--confirm-empty"), "{words}");
+    assert!(
+        words.contains(tacet_core::review::CONFIRM_EMPTY_STATEMENT),
+        "{words}"
+    );
+    // Nothing was attested, nothing audited as attested, nothing exportable.
+    assert!(matches!(
+        store.attested(session),
+        Err(StoreError::Gate(GateError::NotAttested))
+    ));
+    assert!(!store.events.contains(&AuditAction::ReviewAttested));
+    assert!(empty_note_events(&store).is_empty());
+    // A blank text is refused by the gate itself, confirmed or not.
+    let blank = attest(&mut store, &mut e, session, "  \n", true).err();
+    assert!(
+        matches!(
+            blank,
+            Some(tacet_app::AppError::Store(StoreError::Gate(
+                GateError::Empty
+            )))
+        ),
+        "{blank:?}"
+    );
+}
+
+#[test]
+fn an_empty_note_confirmed_explicitly_is_attested_and_the_confirmation_audited() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
+    let mut store = clinician_store();
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let session = drafted(&mut store, &mut e);
+    let text = empty_soap_note();
+    let ok = attest(&mut store, &mut e, session, &text, true);
+    assert!(matches!(ok, Ok(Outcome::Attested { .. })));
+    assert_eq!(store.attested(session).unwrap().text(), text);
+    let confirmed = empty_note_events(&store);
+    assert_eq!(confirmed.len(), 1);
+    let ev = confirmed[0];
+    assert_eq!(ev.action, AuditAction::ReviewAttested);
+    assert_eq!(ev.outcome, tacet_core::Outcome::Success);
+    assert_eq!(ev.session, Some(session));
+    assert_eq!(ev.content_sha256, Some(sha256(text.as_bytes())));
+    assert_eq!(
+        ev.details,
+        vec![tacet_core::audit::Detail::Count(4)],
+        "the number of sections, no text"
+    );
+    // The attestation itself is recorded as for any note, before the
+    // confirmation.
+    assert!(store
+        .events
+        .ends_with(&[AuditAction::ReviewAttested, AuditAction::ReviewAttested]));
+}
+
+#[test]
+fn a_note_with_one_real_sentence_needs_no_confirmation_and_records_none() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
+    let mut store = clinician_store();
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let text = tacet_core::draft::render_sections(
+        [
+            ("SUBJECTIVE", "Not discussed."),
+            ("OBJECTIVE", ""),
+            ("ASSESSMENT", "None."),
+            ("PLAN", "Rest the knee for a week."),
+        ]
+        .into_iter(),
+    );
+    for confirm_empty in [false, true] {
+        let session = drafted(&mut store, &mut e);
+        let ok = attest(&mut store, &mut e, session, &text, confirm_empty);
+        assert!(
+            matches!(ok, Ok(Outcome::Attested { .. })),
+            "{confirm_empty}"
+        );
+        assert_eq!(store.attested(session).unwrap().text(), text);
+    }
+    assert!(
+        empty_note_events(&store).is_empty(),
+        "a note with content is not recorded as empty, even when the box was ticked"
     );
 }

@@ -68,6 +68,11 @@ pub enum Cmd {
         /// Accept the flags on sentences you keep, giving your reason.
         #[arg(long)]
         accept_flags: Option<String>,
+        /// With --attest: confirm that a note with no content (every
+        /// section empty or "Not discussed.") is meant to be empty. Without
+        /// it such a note is not attested. The confirmation is audited.
+        #[arg(long, requires = "attest")]
+        confirm_empty: bool,
     },
     /// Export the attested note (to a file, or stdout), then destroy the session.
     Export {

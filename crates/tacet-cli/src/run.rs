@@ -42,15 +42,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             attest,
             ref edited,
             ref accept_flags,
+            confirm_empty,
         } => {
             let id = parse_id(session)?;
             with_store(&data_dir, cli.user.clone(), |store| {
-                review(
+                review_confirming(
                     store,
                     id,
-                    attest,
-                    edited.as_deref(),
-                    accept_flags.as_deref(),
+                    Attest {
+                        attest,
+                        edited: edited.as_deref(),
+                        accept_flags: accept_flags.as_deref(),
+                        confirm_empty,
+                    },
                 )
             })
         }
@@ -565,6 +569,41 @@ fn review(
     edited: Option<&Path>,
     accept_flags: Option<&str>,
 ) -> Result<ExitCode> {
+    review_confirming(
+        store,
+        id,
+        Attest {
+            attest,
+            edited,
+            accept_flags,
+            confirm_empty: false,
+        },
+    )
+}
+
+/// What `tacet review` was asked to do beyond showing the note.
+struct Attest<'a> {
+    attest: bool,
+    /// Attest this file's text instead of the draft as shown.
+    edited: Option<&'a Path>,
+    accept_flags: Option<&'a str>,
+    /// The clinician confirms that a note with no content is meant to be
+    /// empty (`--confirm-empty`).
+    confirm_empty: bool,
+}
+
+/// `tacet review`: show the note (with its grounding), or attest it.
+fn review_confirming(
+    store: &mut dyn SessionStore,
+    id: SessionId,
+    ask: Attest<'_>,
+) -> Result<ExitCode> {
+    let Attest {
+        attest,
+        edited,
+        accept_flags,
+        confirm_empty,
+    } = ask;
     let lib = TemplateLibrary::built_in()?;
     let clock = SystemClock;
     let mut e = engines(None, None, &lib, &clock);
@@ -609,6 +648,9 @@ fn review(
             g.sentences.len(),
             open
         );
+        if tacet_core::review::is_empty_note(&text) {
+            println!("{}", empty_draft_warning(id));
+        }
         println!("To sign it as reviewed: tacet review {id} --attest  (or --edited FILE with your corrected text;");
         println!(
             "flags on sentences you keep must be accepted: --accept-flags \"why they are right\")"
@@ -620,6 +662,7 @@ fn review(
             .with_context(|| format!("cannot read the edited note {}", p.display()))?,
         None => text,
     };
+    let confirmed_empty = confirm_empty && tacet_core::review::is_empty_note(&text);
     let Outcome::Attested { note_sha256_hex } = execute(
         store,
         &mut e,
@@ -627,6 +670,7 @@ fn review(
             session: id,
             text,
             accept_flags: accept_flags.map(str::to_string),
+            confirm_empty,
         },
         &mut |_| {},
         &no,
@@ -640,8 +684,24 @@ fn review(
         tacet_core::review::ATTESTATION_STATEMENT
     );
     println!("  note sha256 {note_sha256_hex}");
+    if confirmed_empty {
+        println!(
+            "  confirmed: \"{}\" (recorded in the audit log)",
+            tacet_core::review::CONFIRM_EMPTY_STATEMENT
+        );
+    }
     println!("Next: tacet export {id} [--out note.txt]");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The warning `tacet review` prints above the attest hint when the draft
+/// says nothing.
+fn empty_draft_warning(id: SessionId) -> String {
+    format!(
+        "WARNING: this draft has no content: every section is empty or says \"Not discussed.\". \
+         Check the transcript, and attest it with --edited FILE holding what the visit covered; \
+         if the note is meant to be empty, attest with: tacet review {id} --attest --confirm-empty"
+    )
 }
 
 /// Exports the attested note in `format` to `out` (or stdout), then the
@@ -1032,4 +1092,21 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
 fn step(s: &str) {
     let _ = std::io::stderr().flush();
     println!("\n=== {s}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_empty_draft_warning_says_what_is_wrong_and_how_to_confirm() {
+        let id = SessionId([0xab; 16]);
+        let w = empty_draft_warning(id);
+        assert!(w.starts_with("WARNING: this draft has no content"), "{w}");
+        assert!(
+            w.contains(&format!("tacet review {id} --attest --confirm-empty")),
+            "{w}"
+        );
+        assert!(!w.contains('\n'), "one line: {w}");
+    }
 }

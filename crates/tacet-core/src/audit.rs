@@ -219,6 +219,29 @@ impl AuditEvent {
     }
 }
 
+/// The object of the [`AuditAction::ReviewAttested`] event that records a
+/// note attested although it has no content (see
+/// [`crate::review::is_empty_note`]), after the clinician confirmed
+/// explicitly that it is meant to be empty.
+pub const EMPTY_NOTE_CONFIRMED: &str = "empty-note-confirmed";
+
+impl AuditEvent {
+    /// A clinician confirmed explicitly that the note they attest is meant
+    /// to be empty: the note's hash and its number of sections, no text.
+    pub fn empty_note_confirmed(
+        actor: Actor,
+        session: SessionId,
+        note_sha256: [u8; 32],
+        sections: u64,
+    ) -> Self {
+        AuditEvent::new(AuditAction::ReviewAttested, actor)
+            .session(session)
+            .object(EMPTY_NOTE_CONFIRMED)
+            .content_hash(note_sha256)
+            .detail(Detail::Count(sections))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,5 +253,20 @@ mod tests {
             assert!(seen.insert(a.code()));
             assert_eq!(AuditAction::from_code(a.code()), Some(a));
         }
+    }
+
+    #[test]
+    fn a_confirmed_empty_note_is_an_attestation_event_without_text() {
+        let ev = AuditEvent::empty_note_confirmed(
+            Actor::new("dr", crate::ids::Role::Clinician),
+            SessionId([3; 16]),
+            [7; 32],
+            4,
+        );
+        assert_eq!(ev.action, AuditAction::ReviewAttested);
+        assert_eq!(ev.outcome, Outcome::Success);
+        assert_eq!(ev.object.as_deref(), Some(EMPTY_NOTE_CONFIRMED));
+        assert_eq!(ev.content_sha256, Some([7; 32]));
+        assert_eq!(ev.details, vec![Detail::Count(4)]);
     }
 }

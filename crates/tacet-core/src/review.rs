@@ -22,6 +22,10 @@ pub struct Attestation {
 
 pub const ATTESTATION_STATEMENT: &str = "I have reviewed this note and it is accurate.";
 
+/// What a clinician ticks (or, in the CLI, `--confirm-empty` says) to attest
+/// a note with no content ([`is_empty_note`]).
+pub const CONFIRM_EMPTY_STATEMENT: &str = "I confirm this note is intentionally empty";
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum GateError {
     #[error("the note has not been reviewed: a clinician must review and attest it before it can be exported")]
@@ -92,6 +96,74 @@ impl AttestedNote {
     }
 }
 
+/// Whether a note says nothing: every section's body (the text under each
+/// `HEADING:` line, as [`crate::draft::render_sections`] lays it out) is
+/// empty, the renderer's "(nothing recorded)", or a placeholder such as
+/// "Not discussed.", "None." or "N/A" (any case, full stop optional). A text
+/// with neither headings nor content is empty too. Such a note can still be
+/// attested, but only with the clinician's explicit confirmation, never
+/// silently (the application layer enforces it).
+pub fn is_empty_note(text: &str) -> bool {
+    text.lines().all(|line| match split_heading(line) {
+        Some((_, body)) => is_placeholder_body(body),
+        None => is_placeholder_body(line),
+    })
+}
+
+/// The number of sections (heading lines) in a note text; what the audit
+/// record of a confirmed empty note counts.
+pub fn section_count(text: &str) -> usize {
+    text.lines().filter(|l| split_heading(l).is_some()).count()
+}
+
+/// Whether a section body (or one line of it) holds no content: only
+/// blanks, bullets and placeholders ("Not discussed.", "None.", "N/A",
+/// "(nothing recorded)"), sentence by sentence.
+pub fn is_placeholder_body(body: &str) -> bool {
+    body.lines().all(|line| {
+        let line = line.trim();
+        let line = ["-", "*", "\u{2022}"]
+            .iter()
+            .find_map(|b| line.strip_prefix(b))
+            .unwrap_or(line);
+        line.split('.').all(|piece| {
+            let t = piece
+                .trim()
+                .trim_matches(|c: char| c == '(' || c == ')' || c.is_whitespace())
+                .to_lowercase();
+            PLACEHOLDERS.contains(&t.as_str())
+        })
+    })
+}
+
+/// What a drafter or a clinician writes for a section with nothing in it
+/// (lower case, without brackets or the full stop).
+const PLACEHOLDERS: [&str; 9] = [
+    "",
+    "not discussed",
+    "none",
+    "n/a",
+    "nil",
+    "nothing recorded",
+    "none recorded",
+    "not recorded",
+    "not applicable",
+];
+
+/// A heading line as `render_sections` writes it (`HEADING:` on its own
+/// line), or a heading with its body on the same line (`PLAN: Rest.`): the
+/// heading and the rest of the line. A heading is upper case with at least
+/// one letter, as templates require.
+fn split_heading(line: &str) -> Option<(&str, &str)> {
+    let (heading, rest) = line.trim().split_once(':')?;
+    let heading = heading.trim();
+    let is_heading = !heading.is_empty()
+        && heading.len() <= 80
+        && heading.chars().any(char::is_alphabetic)
+        && heading == heading.to_uppercase();
+    is_heading.then_some((heading, rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +221,50 @@ mod tests {
             AttestedNote::attest(sid(), "  ".into(), UserName("dr".into()), 5).unwrap_err(),
             GateError::Empty
         );
+    }
+
+    #[test]
+    fn a_note_of_empty_sections_and_placeholders_is_empty() {
+        let rendered = crate::draft::render_sections(
+            [("SUBJECTIVE", ""), ("OBJECTIVE", "  "), ("PLAN", "")].into_iter(),
+        );
+        assert!(is_empty_note(&rendered), "{rendered}");
+        assert_eq!(section_count(&rendered), 3);
+        for text in [
+            "SUBJECTIVE:\nNot discussed.\n\nPLAN:\nnot discussed\n",
+            "SUBJECTIVE:\nNone.\n\nASSESSMENT AND PLAN:\nN/A\n",
+            "SUBJECTIVE:\n(nothing recorded)\n\nPLAN:\nNOT DISCUSSED.\n",
+            "SUBJECTIVE:\nNot discussed. None.\n- N/A\n\nPLAN:\n",
+            "SUBJECTIVE: Not discussed.\nPLAN: none\n",
+            "",
+            "  \n\n ",
+        ] {
+            assert!(is_empty_note(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn fail_a_note_with_one_real_sentence_is_not_empty() {
+        for text in [
+            "SUBJECTIVE:\nNot discussed.\n\nPLAN:\nRest the knee for a week.\n",
+            "SUBJECTIVE:\n(nothing recorded)\n\nPLAN:\nNone. Ibuprofen 400 mg.\n",
+            "SUBJECTIVE:\nNot discussed in detail; knee pain.\n",
+            "PLAN: Rest.\n",
+            "NOTE 1",
+            "Knee pain.",
+            "SUBJECTIVE:\nNone.\nBP: 120/80\n",
+        ] {
+            assert!(!is_empty_note(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn placeholders_are_whole_bodies_in_any_case() {
+        assert!(is_placeholder_body("Not discussed"));
+        assert!(is_placeholder_body(" none. "));
+        assert!(is_placeholder_body("(Nothing recorded)"));
+        assert!(is_placeholder_body("n/a."));
+        assert!(!is_placeholder_body("None of the above applies to her."));
+        assert!(!is_placeholder_body("Nonsmoker."));
     }
 }

@@ -608,6 +608,7 @@ impl Served<'_, '_> {
                 text,
                 passphrase,
                 accept_flags,
+                confirm_empty,
             } => {
                 let pass = Passphrase::new(passphrase.expose().to_string());
                 drop(passphrase);
@@ -629,6 +630,7 @@ impl Served<'_, '_> {
                         session,
                         text,
                         accept_flags,
+                        confirm_empty,
                     })
                     .map_err(words)?
                 {

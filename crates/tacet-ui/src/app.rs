@@ -439,6 +439,7 @@ impl TacetUi {
                     .collect();
                 let text = render_sections(sections.iter().map(|(h, t)| (h.as_str(), t.as_str())));
                 let accept_flags = st.work.accept_flags_reason();
+                let confirm_empty = st.work.confirm_empty && st.work.is_empty_note();
                 let passphrase = Secret::new(std::mem::take(&mut st.work.attest_passphrase));
                 self.pending_attest = Some(sections);
                 self.send(
@@ -447,6 +448,7 @@ impl TacetUi {
                         text,
                         passphrase,
                         accept_flags,
+                        confirm_empty,
                     },
                     Some("Checking your passphrase and signing…"),
                 );
@@ -839,6 +841,8 @@ impl TacetUi {
                     st.templates.iter().find(|t| t.id == st.work.template_id),
                 );
                 st.work.coverage_notice = draft.provenance.coverage_notice();
+                // A new draft needs its own confirmation if it is empty.
+                st.work.confirm_empty = false;
                 st.work.focused = None;
                 st.screen = Screen::Review;
             }
@@ -1019,6 +1023,12 @@ pub fn attest_blocker(work: &Work) -> Option<String> {
     if work.sections.is_empty() {
         return Some("There is no draft to attest.".into());
     }
+    if work.is_empty_note() && !work.confirm_empty {
+        return Some(format!(
+            "{EMPTY_NOTE_WARNING} Add what the visit covered, or tick \"{}\" to attest it as it is.",
+            tacet_core::review::CONFIRM_EMPTY_STATEMENT
+        ));
+    }
     if !work.attest_checked {
         return Some(format!(
             "Tick \"{}\" to attest.",
@@ -1030,6 +1040,11 @@ pub fn attest_blocker(work: &Work) -> Option<String> {
     }
     None
 }
+
+/// What the review screen says above an empty note (and the start of the
+/// reason attesting it is refused without the confirmation).
+pub const EMPTY_NOTE_WARNING: &str =
+    "This note has no content: every section is empty or says \"Not discussed.\".";
 
 /// "1 flag unresolved", "2 flags unresolved".
 pub fn flags_unresolved(n: usize) -> String {
@@ -1259,5 +1274,35 @@ mod tests {
         assert_eq!(attest_blocker(&w), None);
         w.attest_passphrase.clear();
         assert!(attest_blocker(&w).unwrap().contains("passphrase"));
+    }
+
+    #[test]
+    fn fail_attest_an_empty_note_until_it_is_confirmed_empty() {
+        let mut w = Work {
+            sections: vec![sec(SectionStatus::Accepted), sec(SectionStatus::Edited)],
+            attest_checked: true,
+            attest_passphrase: "p".into(),
+            ..Work::default()
+        };
+        w.sections[0].text = "Not discussed.".into();
+        w.sections[1].text = String::new();
+        assert!(w.is_empty_note());
+        let why = attest_blocker(&w).unwrap();
+        assert!(why.contains("no content"), "{why}");
+        assert!(
+            why.contains(tacet_core::review::CONFIRM_EMPTY_STATEMENT),
+            "{why}"
+        );
+        w.confirm_empty = true;
+        assert_eq!(attest_blocker(&w), None);
+        // One real sentence and it is a note again: no confirmation asked.
+        w.confirm_empty = false;
+        w.sections[1].text = "Rest the knee.".into();
+        assert!(!w.is_empty_note());
+        assert_eq!(attest_blocker(&w), None);
+        assert!(
+            !Work::default().is_empty_note(),
+            "no draft is not an empty note"
+        );
     }
 }

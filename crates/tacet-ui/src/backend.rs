@@ -161,11 +161,15 @@ pub enum Request {
     /// Attest exactly `text`; `passphrase` is the clinician's, re-entered.
     /// `accept_flags` carries the clinician's reasons for keeping flagged
     /// sentences as written (joined); `None` when no flag was accepted.
+    /// `confirm_empty`: the clinician ticked that a note with no content is
+    /// meant to be empty (the application layer refuses such a note
+    /// without it, and audits it with it).
     Attest {
         session: SessionId,
         text: String,
         passphrase: Secret,
         accept_flags: Option<String>,
+        confirm_empty: bool,
     },
     Export {
         session: SessionId,

@@ -10,6 +10,11 @@
 //! sentence is still in the note, unless the request accepts the flags with
 //! a reason — the application layer's rule.
 //!
+//! A note with no content (every section empty or "Not discussed.") is
+//! attested only when the request confirms it, and the confirmation is
+//! recorded — the application layer's rule too. [`FakeLog::empty_draft`]
+//! makes its drafts such a note.
+//!
 //! Its installation report is a fixed Markdown text in the real report's
 //! shape (the same headings), filled from the fake's users, sessions and
 //! deletions; setting [`FakeLog::audit_tampered`] makes its audit log fail
@@ -40,6 +45,14 @@ pub struct FakeLog {
     pub files: Vec<(String, String)>,
     /// The `accept_flags` of every attest request, in order.
     pub accept_flags: Vec<Option<String>>,
+    /// The `confirm_empty` of every attest request, in order.
+    pub confirm_empty: Vec<bool>,
+    /// Sessions attested as empty notes with the clinician's confirmation
+    /// (the real backend's `empty-note-confirmed` audit record).
+    pub empty_notes_confirmed: Vec<SessionId>,
+    /// Set by a test: drafts say "Not discussed." in every section (a
+    /// visit the model found nothing in), with no flag.
+    pub empty_draft: bool,
     /// Set by a test: the fake's audit log fails verification.
     pub audit_tampered: bool,
     /// Set by a test: the microphone disappears (reported at the next
@@ -465,7 +478,20 @@ impl FakeBackend {
                 };
                 let mut sections = Vec::new();
                 let mut grounding = GroundingView::default();
+                let empty_draft = self.log().empty_draft;
                 for s in &t.sections {
+                    if empty_draft {
+                        // Placeholders are never grounded: no sentence, no flag.
+                        self.events
+                            .push_back(Event::DraftSection(s.heading.clone()));
+                        self.events
+                            .push_back(Event::DraftToken("Not discussed.".into()));
+                        sections.push(DraftSection {
+                            heading: s.heading.clone(),
+                            text: "Not discussed.".into(),
+                        });
+                        continue;
+                    }
                     let first = format!(
                         "{} (from: {}).",
                         s.heading.to_lowercase(),
@@ -531,8 +557,10 @@ impl FakeBackend {
                 text,
                 passphrase,
                 accept_flags,
+                confirm_empty,
             } => {
                 self.log().accept_flags.push(accept_flags.clone());
+                self.log().confirm_empty.push(confirm_empty);
                 let ok = self
                     .users
                     .iter()
@@ -557,7 +585,22 @@ impl FakeBackend {
                         &format!("{open} flagged sentence(s) in the draft are not resolved: edit or remove them, or accept them with a reason"),
                     );
                 }
+                let empty = tacet_core::review::is_empty_note(&text);
+                if empty && !confirm_empty {
+                    // The application layer's words, which the worker shows.
+                    return self.fail(
+                        Op::Attest,
+                        &format!(
+                            "the note has no content: every section is empty or only says \"Not discussed.\" (or \"None.\"). Add what the visit covered; or, if the note is meant to be empty, confirm that explicitly: in the CLI with `tacet review <session> --attest --confirm-empty`, in the app by ticking \"{}\"",
+                            tacet_core::review::CONFIRM_EMPTY_STATEMENT
+                        ),
+                    );
+                }
                 self.audit("session.review_attested", "success");
+                if empty {
+                    self.audit("session.review_attested", "success");
+                    self.log().empty_notes_confirmed.push(session);
+                }
                 self.set_state(session, SessionState::Attested);
                 self.events.push_back(Event::Attested {
                     note_sha256_hex: "ab".repeat(32),

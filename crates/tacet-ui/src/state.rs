@@ -229,6 +229,10 @@ pub struct Work {
     /// The section keyboard navigation points at.
     pub focused: Option<usize>,
     pub attest_checked: bool,
+    /// The clinician confirms that a note with no content is meant to be
+    /// empty ([`tacet_core::review::CONFIRM_EMPTY_STATEMENT`]); asked for,
+    /// and sent, only while [`Work::is_empty_note`].
+    pub confirm_empty: bool,
     pub attest_passphrase: String,
     /// Why the last attestation attempt was refused, in plain words.
     pub attest_refusal: Option<String>,
@@ -256,6 +260,13 @@ impl Work {
                 .iter()
                 .map(|s| (s.heading.as_str(), s.text.trim())),
         )
+    }
+
+    /// A draft is on screen and the note as it would be attested now says
+    /// nothing: every section empty or a placeholder ("Not discussed.").
+    /// The application layer attests it only with an explicit confirmation.
+    pub fn is_empty_note(&self) -> bool {
+        !self.sections.is_empty() && tacet_core::review::is_empty_note(&self.note_text())
     }
 
     /// For each grounding sentence, whether its flags still count: flagged,

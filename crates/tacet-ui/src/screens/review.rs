@@ -13,12 +13,12 @@
 //! section is shown whole, with the flagged sentences it still holds below.
 
 use super::{chip, field, TranscriptLine, UNSURE_HOVER};
-use crate::app::{attest_blocker, flags_unresolved};
+use crate::app::{attest_blocker, flags_unresolved, EMPTY_NOTE_WARNING};
 use crate::backend::{SentenceView, LOW_CONFIDENCE_BELOW};
 use crate::state::{FlagAcceptance, SectionReview, SectionStatus, UiCommand, ViewState, Work};
 use crate::tokens::Tokens;
 use egui::RichText;
-use tacet_core::review::ATTESTATION_STATEMENT;
+use tacet_core::review::{ATTESTATION_STATEMENT, CONFIRM_EMPTY_STATEMENT};
 
 pub fn show(
     ui: &mut egui::Ui,
@@ -63,8 +63,25 @@ pub fn show(
             ui.label(RichText::new(notice));
         });
     }
+    let empty_note = st.work.is_empty_note();
+    if empty_note {
+        // Never silently: a note that says nothing is attested only with the
+        // confirmation below (and the application layer checks it again).
+        t.banner(t.palette.warning).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(
+                RichText::new(EMPTY_NOTE_WARNING)
+                    .strong()
+                    .color(t.palette.warning),
+            );
+            ui.label(format!(
+                "Check the transcript and edit the sections that the visit covered. If the note is meant to be empty, tick \"{CONFIRM_EMPTY_STATEMENT}\" below."
+            ));
+        });
+    }
     ui.add_space(t.space_s);
-    let attest_height = 170.0;
+    // The attestation card below, one row taller with the empty-note box.
+    let attest_height = if empty_note { 200.0 } else { 170.0 };
     let height = (ui.available_height() - attest_height).max(200.0);
     let present: Vec<bool> = st
         .work
@@ -258,6 +275,9 @@ pub fn show(
     t.card().show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new("Attestation").size(t.text_heading).strong());
+        if empty_note {
+            ui.checkbox(&mut st.work.confirm_empty, CONFIRM_EMPTY_STATEMENT);
+        }
         ui.checkbox(&mut st.work.attest_checked, ATTESTATION_STATEMENT);
         ui.horizontal(|ui| {
             let pass = field(
