@@ -231,6 +231,7 @@ impl Drafter for FakeLlm {
                 prompt_tokens: 0,
                 omitted_transcript_chars: 0,
                 section_inputs: Vec::new(),
+                sentences: Vec::new(),
             },
         })
     }

@@ -249,7 +249,7 @@ pub struct ToRecord<'a> {
 struct Reader {
     snapshots: SyncSender<Vec<tacet_core::Segment>>,
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<Option<tacet_llm::GgufDrafter>>,
+    thread: std::thread::JoinHandle<Option<tacet_runtime::NoteDrafter>>,
 }
 
 impl Reader {
@@ -279,7 +279,7 @@ impl Reader {
 
     /// Stops reading (a read in progress ends at its next chunk) and hands
     /// back the drafter, if one was loaded.
-    fn finish(self) -> Option<tacet_llm::GgufDrafter> {
+    fn finish(self) -> Option<tacet_runtime::NoteDrafter> {
         self.stop.store(true, Ordering::SeqCst);
         drop(self.snapshots);
         self.thread.join().ok().flatten()

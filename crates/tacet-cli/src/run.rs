@@ -501,7 +501,9 @@ fn new_session(
 
 fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result<ExitCode> {
     let models = compose::model_store(data_dir)?;
-    eprintln!("Loading the drafting model…");
+    if tacet_runtime::draft_mode()? == tacet_runtime::DraftMode::Rephrased {
+        eprintln!("Loading the drafting model…");
+    }
     let mut llm = compose::drafter(&models)?;
     draft_with(data_dir, store, id, &mut llm)
 }
@@ -513,10 +515,11 @@ pub(crate) fn draft_with(
     data_dir: &Path,
     store: &mut dyn SessionStore,
     id: SessionId,
-    llm: &mut tacet_llm::GgufDrafter,
+    llm: &mut tacet_runtime::NoteDrafter,
 ) -> Result<ExitCode> {
     let lib = templates(data_dir)?;
     let clock = SystemClock;
+    let mode = llm.mode();
     let mut e = engines(None, Some(&mut *llm), &lib, &clock);
     let started = std::time::Instant::now();
     let mut out = std::io::stdout();
@@ -531,7 +534,15 @@ pub(crate) fn draft_with(
         }
         let _ = out.flush();
     };
-    println!("DRAFT (AI-generated; not reviewed):");
+    println!(
+        "DRAFT ({}; not reviewed):",
+        match mode {
+            tacet_runtime::DraftMode::Composed =>
+                "composed from the facts of the transcript, each sentence with its evidence",
+            tacet_runtime::DraftMode::Rephrased =>
+                "composed from the facts of the transcript, reworded by the local model where the wording kept every fact",
+        }
+    );
     let outcome = execute(
         store,
         &mut e,
@@ -540,6 +551,18 @@ pub(crate) fn draft_with(
         &AtomicBool::new(false),
     )?;
     if let Outcome::Drafted { draft } = outcome {
+        let rephrased = draft
+            .provenance
+            .sentences
+            .iter()
+            .filter(|s| s.origin == tacet_core::SentenceOrigin::Rephrased)
+            .count();
+        if !draft.provenance.sentences.is_empty() {
+            println!(
+                "\n\n[{} sentence(s) composed from the transcript, {rephrased} of them reworded by the model]",
+                draft.provenance.sentences.len()
+            );
+        }
         println!(
             "\n\n[drafted in {:.1} s by {} (sha256 {}…), template {} v{}, greedy={}, seed {}]",
             started.elapsed().as_secs_f64(),
@@ -1033,7 +1056,7 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     ));
     let id = new_session(&dir, &mut clin, &audio, template, "demo-patient-0001")?;
 
-    step("4. Draft the note with the local language model");
+    step("4. Draft the note: facts read from the transcript, each sentence with its evidence");
     draft(&dir, &mut clin, id)?;
 
     step("5. Try to export before review: the gate refuses");
@@ -1050,14 +1073,25 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
 
     step("6. Clinician reviews and attests the note");
     review(&mut clin, id, false, None, None)?;
-    println!("\n(The demo accepts the flags it cannot fix; a clinician would edit the sentences instead.)");
-    review(
-        &mut clin,
-        id,
-        true,
-        None,
-        Some("demo: small model, reviewed against the transcript"),
-    )?;
+    // Flags on the note's content would stop the demo here. What may be
+    // left are words the recogniser was unsure of: a clinician plays those
+    // moments back before signing, which the demo cannot, so it says so and
+    // accepts exactly those.
+    let unsure = demo_unsure_words_only(&mut clin, id)?;
+    if unsure > 0 {
+        println!(
+            "\n{unsure} flag(s) remain, each a word the recogniser was unsure of (not a fact the draft got wrong). A clinician plays those moments back before signing; the demo accepts them, saying so."
+        );
+        review(
+            &mut clin,
+            id,
+            true,
+            None,
+            Some("demo: the unsure words were checked against the audio"),
+        )?;
+    } else {
+        review(&mut clin, id, true, None, None)?;
+    }
 
     step("7. Export (stdout), then the session is destroyed");
     export(
@@ -1087,6 +1121,40 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
         dir.display()
     );
     Ok(code)
+}
+
+/// The demo's unresolved flags when every one is a low-confidence word
+/// (their count); an error when any flag is about the note's content.
+fn demo_unsure_words_only(store: &mut dyn SessionStore, id: SessionId) -> Result<usize> {
+    let lib = TemplateLibrary::built_in()?;
+    let clock = SystemClock;
+    let mut e = engines(None, None, &lib, &clock);
+    let Outcome::Grounding(g) = execute(
+        store,
+        &mut e,
+        Command::Grounding { session: id },
+        &mut |_| {},
+        &AtomicBool::new(false),
+    )?
+    else {
+        bail!("unexpected outcome");
+    };
+    let open: Vec<&tacet_ground::Flag> = g
+        .sentences
+        .iter()
+        .flat_map(|s| &s.flags)
+        .filter(|f| f.resolution.is_none())
+        .collect();
+    if let Some(f) = open
+        .iter()
+        .find(|f| f.kind != tacet_ground::FlagKind::LowConfidenceSource)
+    {
+        bail!(
+            "the demo's draft has a {} flag: the composed note contradicts its transcript",
+            f.kind.label()
+        );
+    }
+    Ok(open.len())
 }
 
 fn step(s: &str) {

@@ -42,6 +42,35 @@ pub struct Provenance {
     /// did not see is recorded here so the reviewer is told.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub section_inputs: Vec<SectionInput>,
+    /// Per sentence of a composed draft, in note order: whether it was
+    /// composed from the visit's facts or rephrased by a model, and the
+    /// transcript segments its facts rest on. Empty for a draft a model
+    /// wrote alone (and for drafts written before composition existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sentences: Vec<SentenceSource>,
+}
+
+/// How a sentence of a draft came to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SentenceOrigin {
+    /// Written by the composer from facts extracted from the transcript.
+    Composed,
+    /// A composed sentence rephrased by a language model that kept its
+    /// facts and passed grounding.
+    Rephrased,
+}
+
+/// Where one sentence of a composed draft came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentenceSource {
+    /// The section heading the sentence stands under.
+    pub section: String,
+    /// The sentence as drafted.
+    pub text: String,
+    pub origin: SentenceOrigin,
+    /// Ids of the transcript segments its facts were read from.
+    pub segments: Vec<u32>,
 }
 
 /// What one section's prompt held when a long session was drafted section
@@ -171,6 +200,7 @@ mod tests {
             prompt_tokens: 10,
             omitted_transcript_chars: 0,
             section_inputs: Vec::new(),
+            sentences: Vec::new(),
         };
         assert_eq!(p.coverage_notice(), None);
         p.section_inputs = vec![

@@ -18,7 +18,9 @@ pub mod template;
 pub mod transcript;
 
 pub use audit::{AuditAction, AuditEvent, Outcome};
-pub use draft::{Draft, DraftSection, Provenance, SamplingParams, SectionInput};
+pub use draft::{
+    Draft, DraftSection, Provenance, SamplingParams, SectionInput, SentenceOrigin, SentenceSource,
+};
 pub use ids::{Actor, PatientRef, Role, SessionId, UserName};
 pub use lifecycle::{LifecycleError, SessionState};
 pub use review::{AttestedNote, GateError};

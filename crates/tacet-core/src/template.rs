@@ -30,7 +30,33 @@ pub struct TemplateSection {
     /// What belongs in the section, in a sentence or two (shown to the model
     /// and to the reviewer).
     pub guidance: String,
+    /// The kinds of visit fact the composed note puts here, in order (see
+    /// [`FACT_KINDS`]). A template that names none has them chosen from its
+    /// heading and guidance by the composer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub draws: Vec<String>,
 }
+
+/// The kinds of visit fact a section may draw, with what each holds.
+pub const FACT_KINDS: &[(&str, &str)] = &[
+    ("complaint", "the reason for the visit, in a few words"),
+    ("history", "the patient's account of the problem: symptoms with onset, duration, course and what changes them"),
+    ("past-history", "past conditions, surgeries and social history as stated"),
+    ("symptoms-reviewed", "symptoms asked about, reported or denied"),
+    ("medications", "medications with dose, frequency and what is being done with them"),
+    ("allergies", "allergies with the reaction"),
+    ("vitals", "vital signs and measurements with units"),
+    ("exam", "examination findings as stated"),
+    ("results", "test, laboratory and imaging results"),
+    ("assessment", "the clinician's impression or diagnosis as said"),
+    ("plan", "treatment, prescriptions, tests, referrals and advice"),
+    ("follow-up", "when the patient is seen again"),
+    ("client-report", "what the client reports: mood, events, concerns"),
+    ("observations", "the clinician's observations of behaviour and affect"),
+    ("interventions", "what the clinician did in the session"),
+    ("response", "how the client responded"),
+    ("goals", "the goals the session worked on"),
+];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
@@ -152,6 +178,13 @@ pub enum TemplateError {
     BadHeading { id: String, heading: String },
     #[error("template {id:?}: section {heading:?} appears twice")]
     DuplicateHeading { id: String, heading: String },
+    #[error("template {id:?}: section {heading:?} draws {kind:?}, which is not a kind of fact (known: {known})")]
+    UnknownFactKind {
+        id: String,
+        heading: String,
+        kind: String,
+        known: String,
+    },
     #[error("template {id:?}: loinc {code:?} is not a LOINC code with a correct check digit (like \"11506-3\")")]
     BadLoinc { id: String, code: String },
 }
@@ -192,6 +225,22 @@ impl Template {
                 return Err(TemplateError::BadHeading {
                     id: self.id.clone(),
                     heading: s.heading.clone(),
+                });
+            }
+            if let Some(kind) = s
+                .draws
+                .iter()
+                .find(|k| !FACT_KINDS.iter().any(|(known, _)| known == k))
+            {
+                return Err(TemplateError::UnknownFactKind {
+                    id: self.id.clone(),
+                    heading: s.heading.clone(),
+                    kind: kind.clone(),
+                    known: FACT_KINDS
+                        .iter()
+                        .map(|(k, _)| *k)
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 });
             }
             if !seen.insert(h.to_string()) {

@@ -50,7 +50,7 @@ use tacet_asr::{StreamingConfig, StreamingTranscriber, WhisperTranscriber};
 use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
 use tacet_core::ports::{RecoveryStore, SessionStore};
 use tacet_core::{PatientRef, SessionId};
-use tacet_llm::GgufDrafter;
+use tacet_runtime::NoteDrafter;
 use tacet_ui::backend::{InputDevice, LiveLevel, LiveSegment};
 use tacet_ui::{Event, Op, Request};
 use tacet_vault::Unlocked;
@@ -123,7 +123,7 @@ pub struct Recorded {
     /// The speech model, for the worker's cache.
     pub asr: Option<WhisperTranscriber>,
     /// The drafter, for the worker's cache (loaded here if it was not).
-    pub drafter: Option<GgufDrafter>,
+    pub drafter: Option<NoteDrafter>,
     /// A request that ended the recording, still to be served (Lock).
     pub deferred: Option<Request>,
     /// The session whose final transcript was shown.
@@ -140,7 +140,7 @@ pub fn record(
     templates: &TemplateLibrary,
     data_dir: &Path,
     asr: WhisperTranscriber,
-    drafter: Option<GgufDrafter>,
+    drafter: Option<NoteDrafter>,
     start: Start,
     rx: &Receiver<Request>,
     out: &dyn Sink,

@@ -38,7 +38,7 @@ use tacet_asr::WhisperTranscriber;
 use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef};
 use tacet_crypto::{derive_key, KdfParams, Key256, Passphrase};
-use tacet_llm::GgufDrafter;
+use tacet_runtime::NoteDrafter;
 use tacet_ui::{
     Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
     Op, ReportFormat, Request, SentenceView,
@@ -174,7 +174,7 @@ fn op_of(r: &Request) -> Op {
 #[derive(Default)]
 struct EngineCache {
     asr: Option<WhisperTranscriber>,
-    llm: Option<GgufDrafter>,
+    llm: Option<NoteDrafter>,
 }
 
 /// Checks a re-entered passphrase without touching the vault: a key is
@@ -329,7 +329,7 @@ fn run(
 
 /// The installed drafting model, loaded (for a draft, or for reading a
 /// transcript ahead).
-fn load_drafter(data_dir: &Path) -> Result<GgufDrafter, String> {
+fn load_drafter(data_dir: &Path) -> Result<NoteDrafter, String> {
     let models = compose::model_store(data_dir).map_err(|e| format!("{e:#}"))?;
     compose::drafter(&models).map_err(|e| format!("{e:#}"))
 }
@@ -1342,6 +1342,7 @@ mod tests {
                 prompt_tokens: 0,
                 omitted_transcript_chars: 0,
                 section_inputs: Vec::new(),
+                sentences: Vec::new(),
             },
         };
         let g = tacet_ground::ground(&draft, &transcript);

@@ -171,6 +171,29 @@ pub fn transcript_from_dialogue(dialogue: &str) -> Transcript {
     }
 }
 
+/// The transcript as a one-microphone recording gives it: no channel, no
+/// speaker label in the text; and, per segment, whether the data set's tag
+/// said the doctor spoke it (`Some(true)`), the patient (`Some(false)`), or
+/// someone else (`None`) — the truth speaker roles are measured against.
+pub fn untagged(transcript: &Transcript) -> (Transcript, Vec<Option<bool>>) {
+    let mut truth = Vec::with_capacity(transcript.segments.len());
+    let mut out = transcript.clone();
+    for s in &mut out.segments {
+        truth.push(match s.speaker {
+            Some(Speaker::Channel0) => Some(true),
+            Some(Speaker::Channel1) => Some(false),
+            None => None,
+        });
+        if let Some((label, text)) = s.text.split_once(": ") {
+            if !label.contains(' ') || label.starts_with("Patient") {
+                s.text = text.to_string();
+            }
+        }
+        s.speaker = None;
+    }
+    (out, truth)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,12 +30,14 @@
 
 mod data;
 mod error;
+mod facts;
 mod report;
 mod run;
 mod score;
 
-pub use data::{parse_encounters, read_encounters, transcript_from_dialogue, Encounter};
+pub use data::{parse_encounters, read_encounters, transcript_from_dialogue, untagged, Encounter};
 pub use error::EvalError;
+pub use facts::{fact_counts, fact_misses, FactCounts};
 pub use report::{note_table_header, note_table_row, summary_table, ModelRow};
 pub use run::{
     aci_bench_template, default_csv_path, default_model_path, evaluate_encounter, file_sha256,

@@ -7,8 +7,8 @@ use crate::{NoteResult, Summary};
 
 /// Header of the per-note table.
 pub fn note_table_header() -> String {
-    "| encounter | dataset | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | sections filled | s | flagged sentences | transcript left out |\n\
-|---|---|---|---|---|---|---|---|---|\n"
+    "| encounter | dataset | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | sections filled | s | flagged sentences | transcript left out | facts found | unsupported | roles right |\n\
+|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         .to_string()
 }
 
@@ -16,7 +16,7 @@ pub fn note_table_header() -> String {
 pub fn note_table_row(r: &NoteResult, template_sections: usize) -> String {
     let filled = (r.section_coverage * template_sections as f64).round() as usize;
     format!(
-        "| {} | {} | {:.2} | {:.2} | {:.2} | {}/{} | {:.1} | {}/{} ({:.0}%) | {} |\n",
+        "| {} | {} | {:.2} | {:.2} | {:.2} | {}/{} | {:.3} | {}/{} ({:.0}%) | {} | {}/{} | {} | {} |\n",
         r.encounter_id,
         r.dataset,
         100.0 * r.rouge.rouge1,
@@ -33,6 +33,13 @@ pub fn note_table_row(r: &NoteResult, template_sections: usize) -> String {
         } else {
             format!("{} chars", r.omitted_transcript_chars)
         },
+        r.facts.found,
+        r.facts.stated,
+        r.facts.unsupported,
+        match r.roles {
+            Some((ok, n)) => format!("{ok}/{n}"),
+            None => "-".into(),
+        },
     )
 }
 
@@ -47,13 +54,13 @@ pub enum ModelRow {
 /// The summary table, one row per model.
 pub fn summary_table(rows: &[ModelRow]) -> String {
     let mut out = String::from(
-        "| model | notes | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | section coverage | s/note | flagged sentences | flags/sentence |\n\
-|---|---|---|---|---|---|---|---|---|\n",
+        "| model | notes | ROUGE-1 | ROUGE-2 | ROUGE-Lsum | section coverage | s/note | flagged sentences | flags/sentence | fact recall | unsupported facts | speaker roles |\n\
+|---|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         match row {
             ModelRow::Ran { model, summary: s } => out.push_str(&format!(
-                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.1}% | {:.1} | {}/{} ({:.1}%) | {:.2} |\n",
+                "| {} | {} | {:.2} | {:.2} | {:.2} | {:.1}% | {:.3} | {}/{} ({:.1}%) | {:.2} | {}/{} ({:.1}%) | {} | {} |\n",
                 model,
                 s.notes,
                 s.rouge1,
@@ -65,9 +72,18 @@ pub fn summary_table(rows: &[ModelRow]) -> String {
                 s.grounding.sentences,
                 s.flagged_sentence_pct(),
                 s.flags_per_sentence(),
+                s.facts.found,
+                s.facts.stated,
+                pct(s.facts.found, s.facts.stated),
+                s.facts.unsupported,
+                if s.roles.1 == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{}/{} ({:.1}%)", s.roles.0, s.roles.1, pct(s.roles.0, s.roles.1))
+                },
             )),
             ModelRow::NotRun { model, why } => {
-                out.push_str(&format!("| {model} | not run: {why} | | | | | | | |\n"))
+                out.push_str(&format!("| {model} | not run: {why} | | | | | | | | | | |\n"))
             }
         }
     }
@@ -98,6 +114,8 @@ mod tests {
             },
             prompt_tokens: 1000,
             omitted_transcript_chars: 0,
+            facts: crate::FactCounts::default(),
+            roles: None,
         };
         assert_eq!(
             note_table_row(&r, 6),

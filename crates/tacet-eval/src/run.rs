@@ -75,6 +75,11 @@ pub struct NoteResult {
     pub prompt_tokens: u32,
     /// Transcript characters left out because they did not fit the context.
     pub omitted_transcript_chars: u64,
+    /// Doses, vitals, allergies and orders: stated, found, unsupported.
+    pub facts: crate::FactCounts,
+    /// Turns whose speaker was inferred right, of those with a doctor or
+    /// patient tag (`None` when roles were not inferred).
+    pub roles: Option<(usize, usize)>,
 }
 
 /// Drafts `encounter` with `template` and scores the draft against the
@@ -103,6 +108,12 @@ pub fn evaluate_encounter(
         grounding: grounding_counts(&draft, &encounter.transcript),
         prompt_tokens: draft.provenance.prompt_tokens,
         omitted_transcript_chars: draft.provenance.omitted_transcript_chars,
+        facts: crate::fact_counts(
+            &encounter.reference_note,
+            &note_text(&draft),
+            &encounter.transcript,
+        ),
+        roles: None,
     };
     Ok((draft, result))
 }
@@ -121,6 +132,9 @@ pub struct Summary {
     pub grounding: GroundingCounts,
     /// Notes whose transcript did not fit the context whole.
     pub notes_with_omissions: usize,
+    pub facts: crate::FactCounts,
+    /// Turns with the right speaker, of the turns scored.
+    pub roles: (usize, usize),
 }
 
 impl Summary {
@@ -155,7 +169,14 @@ pub fn summarize(results: &[NoteResult]) -> Summary {
     }
     let mean = |f: &dyn Fn(&NoteResult) -> f64| results.iter().map(f).sum::<f64>() / n as f64;
     let mut grounding = GroundingCounts::default();
+    let mut facts = crate::FactCounts::default();
+    let mut roles = (0, 0);
     for r in results {
+        facts.add(&r.facts);
+        if let Some((ok, n)) = r.roles {
+            roles.0 += ok;
+            roles.1 += n;
+        }
         grounding.sentences += r.grounding.sentences;
         grounding.flagged_sentences += r.grounding.flagged_sentences;
         grounding.flags += r.grounding.flags;
@@ -172,6 +193,8 @@ pub fn summarize(results: &[NoteResult]) -> Summary {
             .iter()
             .filter(|r| r.omitted_transcript_chars > 0)
             .count(),
+        facts,
+        roles,
     }
 }
 
@@ -211,6 +234,7 @@ mod tests {
                     prompt_tokens: 10,
                     omitted_transcript_chars: 0,
                     section_inputs: Vec::new(),
+                    sentences: Vec::new(),
                 },
             })
         }

@@ -131,6 +131,7 @@ mod tests {
                 prompt_tokens: 0,
                 omitted_transcript_chars: 0,
                 section_inputs: Vec::new(),
+                sentences: Vec::new(),
             },
         }
     }
@@ -197,6 +198,7 @@ mod tests {
                 .map(|h| TemplateSection {
                     heading: h.to_string(),
                     guidance: String::new(),
+                    draws: Vec::new(),
                 })
                 .collect(),
         };

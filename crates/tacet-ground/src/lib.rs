@@ -55,6 +55,33 @@ use index::{content_key, Index};
 
 pub use text::split_sentences;
 
+/// The grounding checks' word lists, shared with the note composer
+/// (`tacet-facts`) so that what the composer reads as a drug, a symptom or a
+/// body part is exactly what the checks compare.
+pub mod vocab {
+    /// Whether a lower-case word names a medication (list and suffix rules).
+    pub fn is_drug(word: &str) -> bool {
+        crate::lexicon::is_drug(word)
+    }
+    /// The generic name for a brand name (or the word itself).
+    pub fn generic(word: &str) -> String {
+        crate::lexicon::generic(word)
+    }
+    /// Whether a lower-case word names a body part.
+    pub fn is_body_part(word: &str) -> bool {
+        crate::lexicon::is_body_part(word)
+    }
+    /// The symptom groups: each a list of phrases meaning one finding, the
+    /// first its name.
+    pub fn symptom_groups() -> &'static [&'static [&'static str]] {
+        crate::lexicon::SYMPTOMS
+    }
+    /// The canonical unit for a unit word, and whether it is a dose unit.
+    pub fn unit_of(word: &str) -> Option<(&'static str, bool)> {
+        crate::lexicon::unit_of(word)
+    }
+}
+
 /// A sentence whose best evidence window covers less than this share of its
 /// IDF-weighted content words is flagged unsupported.
 pub const SUPPORT_THRESHOLD: f32 = 0.30;
@@ -210,13 +237,21 @@ impl Grounding {
     }
 }
 
-/// Grounds every sentence of `draft` in `transcript`.
+/// Grounds every sentence of `draft` in `transcript`. A sentence the
+/// composer wrote names the segments its facts came from
+/// (`Provenance::sentences`); those are its evidence where they support it.
 pub fn ground(draft: &Draft, transcript: &Transcript) -> Grounding {
     let idx = Index::build(transcript);
     let mut sentences = Vec::new();
     for section in &draft.sections {
         for (i, s) in split_sentences(&section.text).into_iter().enumerate() {
-            sentences.push(ground_sentence(&idx, &section.heading, i, s));
+            let sources = draft
+                .provenance
+                .sentences
+                .iter()
+                .find(|src| src.section == section.heading && src.text.trim() == s.trim())
+                .map(|src| src.segments.as_slice());
+            sentences.push(ground_sentence(&idx, &section.heading, i, s, sources));
         }
     }
     Grounding { sentences }
@@ -228,8 +263,11 @@ fn idf(idx: &Index, id: u32) -> f32 {
     1.0 + (n / df).ln()
 }
 
-/// (start segment index, window length, score), best first.
-fn score_windows(idx: &Index, toks: &[text::Tok]) -> (Vec<(usize, usize, f32)>, bool) {
+/// Each content word of a sentence with the vocabulary ids it matches and
+/// its weight; and the total weight.
+type Matched = (Vec<(Vec<u32>, f32)>, f32);
+
+fn match_keys(idx: &Index, toks: &[text::Tok]) -> Option<Matched> {
     // Each content word with its plain-language alternatives.
     let mut keys: Vec<(String, Vec<String>)> = Vec::new();
     for t in toks {
@@ -249,7 +287,7 @@ fn score_windows(idx: &Index, toks: &[text::Tok]) -> (Vec<(usize, usize, f32)>, 
         keys.push((k, alts));
     }
     if keys.is_empty() || idx.segs.is_empty() {
-        return (Vec::new(), keys.is_empty());
+        return None;
     }
     let n = idx.segs.len() as f32;
     let unmatched_weight = 1.0 + n.ln();
@@ -270,22 +308,40 @@ fn score_windows(idx: &Index, toks: &[text::Tok]) -> (Vec<(usize, usize, f32)>, 
         })
         .collect();
     let total: f32 = matched.iter().map(|m| m.1).sum();
+    Some((matched, total))
+}
+
+/// The share of the sentence's weight the segments at `positions` cover.
+fn coverage(idx: &Index, m: &Matched, positions: &[usize]) -> f32 {
+    let (matched, total) = m;
+    let covered: f32 = matched
+        .iter()
+        .filter(|(ids, _)| {
+            ids.iter()
+                .any(|id| positions.iter().any(|&k| idx.segs[k].keys.contains(id)))
+        })
+        .map(|m| m.1)
+        .sum();
+    if *total > 0.0 {
+        covered / total
+    } else {
+        0.0
+    }
+}
+
+/// (start segment index, window length, score), best first.
+fn score_windows(idx: &Index, m: Option<&Matched>) -> Vec<(usize, usize, f32)> {
+    let Some(m) = m else {
+        return Vec::new();
+    };
     let mut windows = Vec::new();
     for start in 0..idx.segs.len() {
         for len in 1..=3usize {
             if start + len > idx.segs.len() {
                 break;
             }
-            let segs = &idx.segs[start..start + len];
-            let covered: f32 = matched
-                .iter()
-                .filter(|(ids, _)| {
-                    ids.iter()
-                        .any(|id| segs.iter().any(|s| s.keys.contains(id)))
-                })
-                .map(|m| m.1)
-                .sum();
-            let score = if total > 0.0 { covered / total } else { 0.0 };
+            let positions: Vec<usize> = (start..start + len).collect();
+            let score = coverage(idx, m, &positions);
             if score > 0.0 {
                 windows.push((start, len, score));
             }
@@ -293,16 +349,45 @@ fn score_windows(idx: &Index, toks: &[text::Tok]) -> (Vec<(usize, usize, f32)>, 
     }
     // Best score first; among equals, the shorter window.
     windows.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.1.cmp(&b.1)).then(a.0.cmp(&b.0)));
-    (windows, false)
+    windows
 }
 
-fn ground_sentence(idx: &Index, heading: &str, i: usize, text: String) -> SentenceGrounding {
+fn ground_sentence(
+    idx: &Index,
+    heading: &str,
+    i: usize,
+    text: String,
+    sources: Option<&[u32]>,
+) -> SentenceGrounding {
     let toks = text::tokenize(&text);
-    let (windows, no_content) = score_windows(idx, &toks);
+    let matched = match_keys(idx, &toks);
+    let no_content = matched.is_none();
+    let windows = score_windows(idx, matched.as_ref());
     let best = windows.first().map(|w| w.2).unwrap_or(0.0);
     let mut evidence: Vec<Evidence> = Vec::new();
     let mut used: HashSet<usize> = HashSet::new();
     let mut chosen = 0;
+    // A composed sentence names the segments its facts were read from: they
+    // are its evidence when they support it, and the checks run on them.
+    if let (Some(ids), Some(m)) = (sources, matched.as_ref()) {
+        let positions: Vec<usize> = (0..idx.segs.len())
+            .filter(|&k| ids.contains(&idx.segs[k].id))
+            .collect();
+        let score = coverage(idx, m, &positions);
+        if !positions.is_empty() && score >= SUPPORT_THRESHOLD {
+            for &k in &positions {
+                used.insert(k);
+                let s = &idx.segs[k];
+                evidence.push(Evidence {
+                    segment_id: s.id,
+                    start_ms: s.start_ms,
+                    end_ms: s.end_ms,
+                    score,
+                });
+            }
+            chosen = MAX_WINDOWS;
+        }
+    }
     for &(start, len, score) in &windows {
         if chosen == MAX_WINDOWS || score < SUPPORT_THRESHOLD || score < 0.8 * best {
             break;

@@ -47,6 +47,7 @@ fn draft(sections: &[(&str, &str)]) -> Draft {
             prompt_tokens: 0,
             omitted_transcript_chars: 0,
             section_inputs: Vec::new(),
+            sentences: Vec::new(),
         },
     }
 }

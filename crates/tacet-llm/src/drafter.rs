@@ -1074,8 +1074,59 @@ impl GgufDrafter {
                 prompt_tokens: plan.prompt_tokens() as u32,
                 omitted_transcript_chars: unseen_chars,
                 section_inputs,
+                sentences: Vec::new(),
             },
         })
+    }
+}
+
+impl GgufDrafter {
+    /// Answers one chat turn (`system`, `user`) greedily, at most
+    /// `max_tokens` tokens, and forgets it: the KV cache and token ids are
+    /// wiped after, as after a draft. Used to rephrase a composed section,
+    /// a short prompt holding only that section's facts.
+    pub fn complete(
+        &mut self,
+        system: &str,
+        user: &str,
+        max_tokens: usize,
+        cancel: &AtomicBool,
+    ) -> Result<String, EngineError> {
+        let result = self.complete_inner(system, user, max_tokens, cancel);
+        self.wipe();
+        result.map_err(DraftError::into_engine)
+    }
+
+    fn complete_inner(
+        &mut self,
+        system: &str,
+        user: &str,
+        max_tokens: usize,
+        cancel: &AtomicBool,
+    ) -> Result<String, DraftError> {
+        let ids = self.encode_prompt(&self.chat.render(system, user)?)?;
+        if ids.len() + max_tokens > self.context_length() {
+            return Err(
+                LlmError::Inference("the prompt does not fit the model's context".into()).into(),
+            );
+        }
+        let mut logits = self.prefill(&ids, cancel)?;
+        let mut pos = ids.len();
+        let mut sampler = LogitsProcessor::new(0, None, None);
+        let mut out: Vec<u32> = Vec::new();
+        while out.len() < max_tokens {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(DraftError::Cancelled);
+            }
+            let tok = sampler.sample(&logits)?;
+            if self.stop_ids.contains(&tok) {
+                break;
+            }
+            out.push(tok);
+            logits = self.weights.forward(&[tok], pos)?;
+            pos += 1;
+        }
+        Ok(self.decode(&out)?)
     }
 }
 

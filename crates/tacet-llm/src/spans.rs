@@ -438,6 +438,7 @@ mod tests {
         TemplateSection {
             heading: heading.into(),
             guidance: guidance.into(),
+            draws: Vec::new(),
         }
     }
 

@@ -324,6 +324,7 @@ fn template() -> Template {
     let s = |h: &str| TemplateSection {
         heading: h.into(),
         guidance: String::new(),
+        draws: Vec::new(),
     };
     Template {
         id: "two".into(),

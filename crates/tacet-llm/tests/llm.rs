@@ -60,6 +60,7 @@ fn soap() -> Template {
     let s = |h: &str, g: &str| TemplateSection {
         heading: h.into(),
         guidance: g.into(),
+        draws: Vec::new(),
     };
     Template {
         id: "soap".into(),

@@ -145,8 +145,19 @@ pub fn transcriber(store: &ModelStore) -> Result<WhisperTranscriber, RuntimeErro
         .map_err(|cause| RuntimeError::LoadAsr { id: m.id, cause })
 }
 
+/// At most this many tokens of a model's answer when it rewords one
+/// section.
+pub const LLM_DRAFTER_MAX_TOKENS: usize = 256;
+
 /// The default drafting model, checked and loaded.
-pub fn drafter(store: &ModelStore) -> Result<GgufDrafter, RuntimeError> {
+pub fn llm_drafter(store: &ModelStore) -> Result<GgufDrafter, RuntimeError> {
+    checked_llm(store).map(|(l, _, _)| l)
+}
+
+/// The default drafting model, checked and loaded, with its id and hash.
+pub(crate) fn checked_llm(
+    store: &ModelStore,
+) -> Result<(GgufDrafter, String, String), RuntimeError> {
     let m = checked_model(store, ModelRole::Llm)?;
     let device = llm_device().map_err(|cause| RuntimeError::LoadLlm {
         id: m.id.clone(),
@@ -157,7 +168,7 @@ pub fn drafter(store: &ModelStore) -> Result<GgufDrafter, RuntimeError> {
         device,
         ..LlmOptions::default()
     };
-    GgufDrafter::load(
+    let llm = GgufDrafter::load(
         &m.path,
         ModelInfo {
             id: m.id.clone(),
@@ -165,7 +176,11 @@ pub fn drafter(store: &ModelStore) -> Result<GgufDrafter, RuntimeError> {
         },
         opts,
     )
-    .map_err(|cause| RuntimeError::LoadLlm { id: m.id, cause })
+    .map_err(|cause| RuntimeError::LoadLlm {
+        id: m.id.clone(),
+        cause,
+    })?;
+    Ok((llm, m.id, m.sha256))
 }
 
 #[cfg(test)]

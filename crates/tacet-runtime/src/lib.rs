@@ -16,6 +16,9 @@
 //! * [`compliance`]: the facts of the installation report, read from the
 //!   running system ([`compliance_facts`]), and the admin-only report built
 //!   from them ([`compliance_report`]), whose reading is itself audited.
+//! * [`drafting`]: the drafter both front ends use — the note composed
+//!   from the visit's facts, reworded by the installed model only when the
+//!   drafting mode (`TACET_DRAFTER`) says so.
 //! * [`manage`]: the admin's management (retention bounds, the audited
 //!   model import, verification in plain words, adding users).
 //!
@@ -25,6 +28,7 @@
 
 pub mod compliance;
 pub mod compose;
+pub mod drafting;
 mod error;
 pub mod manage;
 
@@ -33,7 +37,8 @@ pub use compliance::{
     REPORT_TITLE,
 };
 pub use compose::{
-    data_dir, drafter, engine_threads, live_asr_threads, llm_device, manifest, model_store,
+    data_dir, engine_threads, live_asr_threads, llm_device, llm_drafter, manifest, model_store,
     transcriber, SystemClock, ASR_THREADS_VAR, LLM_DEVICE_VAR, LLM_THREADS_VAR,
 };
+pub use drafting::{draft_mode, drafter, DraftMode, NoteDrafter, DRAFTER_VAR};
 pub use error::RuntimeError;

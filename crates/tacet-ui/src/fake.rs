@@ -546,6 +546,7 @@ impl FakeBackend {
                             prompt_tokens: 10,
                             omitted_transcript_chars: 0,
                             section_inputs,
+                            sentences: Vec::new(),
                         },
                     },
                 });

@@ -166,6 +166,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             prompt_tokens: 10,
             omitted_transcript_chars: 0,
             section_inputs: Vec::new(),
+            sentences: Vec::new(),
         },
     };
     let second: Vec<f32> = (0..16_000)

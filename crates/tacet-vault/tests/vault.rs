@@ -68,6 +68,7 @@ fn draft() -> Draft {
             prompt_tokens: 10,
             omitted_transcript_chars: 0,
             section_inputs: Vec::new(),
+            sentences: Vec::new(),
         },
     }
 }

@@ -1,9 +1,16 @@
-//! `tacet-eval`: drafts every encounter of an ACI-Bench-format CSV with a
-//! GGUF model and prints ROUGE, section coverage, seconds per note and the
-//! grounding flag rate as Markdown (docs/EVAL.md, "Drafting (ACI-Bench)").
+//! `tacet-eval`: drafts every encounter of an ACI-Bench-format CSV and
+//! prints ROUGE, section coverage, seconds per note, the grounding flag
+//! rate, the fact score and (composed drafting) speaker-role accuracy as
+//! Markdown (docs/EVAL.md, "Drafting (ACI-Bench)").
 //!
-//! `cargo run -p tacet-eval -- [--csv PATH] [--model PATH] [--limit N]
+//! `cargo run -p tacet-eval -- [--drafter composed|rephrased|model]
+//! [--out DIR] [--csv PATH] [--model PATH] [--limit N]
 //! [--max-tokens-per-section N] [--threads N] [--device cpu|cuda|cuda:N]`
+//!
+//! `composed` (the app's default) and `rephrased` read the dialogue as a
+//! one-microphone recording gives it: speaker tags removed, so the roles
+//! are inferred and scored against the tags. `model` is the language model
+//! writing the whole note from the tagged transcript (the old way).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,8 +20,8 @@ use clap::Parser;
 use tacet_core::SamplingParams;
 use tacet_eval::{
     aci_bench_template, default_csv_path, default_model_path, evaluate_encounter, file_sha256,
-    note_table_header, note_table_row, read_encounters, summarize, summary_table, ModelRow,
-    NoteScorer,
+    note_table_header, note_table_row, note_text, read_encounters, summarize, summary_table,
+    untagged, ModelRow, NoteScorer,
 };
 use tacet_llm::{GgufDrafter, LlmOptions, ModelInfo};
 
@@ -46,6 +53,54 @@ struct Args {
     /// `--features cuda`).
     #[arg(long, default_value = "cpu")]
     device: tacet_llm::LlmDevice,
+    /// How notes are drafted: composed (facts from the transcript, no
+    /// model), rephrased (composed, then reworded by the model where the
+    /// wording keeps the facts), model (the model writes the whole note).
+    #[arg(long, default_value = "composed", value_parser = ["composed", "rephrased", "model"])]
+    drafter: String,
+    /// Write every draft (one file per encounter, `<id>.txt`) and the
+    /// tables (`scores.md`) to this folder.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// The model as the composer's rewriter.
+struct Llm(GgufDrafter);
+
+impl tacet_facts::Rewriter for Llm {
+    fn rewrite(
+        &mut self,
+        system: &str,
+        user: &str,
+        cancel: &std::sync::atomic::AtomicBool,
+    ) -> Option<String> {
+        self.0.complete(system, user, 256, cancel).ok()
+    }
+}
+
+/// Turns whose speaker the composer inferred right: the majority role of
+/// each segment's sentences against its tag.
+fn role_accuracy(transcript: &tacet_core::Transcript, truth: &[Option<bool>]) -> (usize, usize) {
+    let visit = tacet_facts::read_visit(transcript, false);
+    let (mut ok, mut n) = (0, 0);
+    for (seg, want) in transcript.segments.iter().zip(truth) {
+        let Some(doctor) = want else { continue };
+        let (mut c, mut p) = (0, 0);
+        for u in visit.utterances.iter().filter(|u| u.segment == seg.id) {
+            match u.role {
+                tacet_facts::Role::Clinician => c += u.text.len(),
+                tacet_facts::Role::Patient => p += u.text.len(),
+            }
+        }
+        if c + p == 0 {
+            continue;
+        }
+        n += 1;
+        if (c > p) == *doctor {
+            ok += 1;
+        }
+    }
+    (ok, n)
 }
 
 fn workspace_root() -> PathBuf {
@@ -56,83 +111,146 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let csv = args
         .csv
         .unwrap_or_else(|| default_csv_path(&workspace_root()));
-    let model = match args.model.or_else(default_model_path) {
-        Some(p) => p,
-        None => return Err("no --model given and neither TACET_CACHE nor HOME is set".into()),
-    };
     let mut encounters = read_encounters(&csv)?;
     if let Some(n) = args.limit {
         encounters.truncate(n);
     }
     let template = aci_bench_template()?;
     let scorer = NoteScorer::new()?;
-    let sha256 = file_sha256(&model)?;
-    let model_name = model
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| model.display().to_string());
-    let sampling = SamplingParams {
-        max_tokens_per_section: args.max_tokens_per_section,
-        ..SamplingParams::default()
+    let composed = args.drafter != "model";
+    let mut header = String::new();
+    let (mut drafter, label): (Box<dyn tacet_core::ports::Drafter>, String) = if args.drafter
+        == "composed"
+    {
+        header.push_str(&format!(
+                "Composing {} encounters of {} from their facts (rules sha256 {}), template {} v{}; speaker tags removed\n\n",
+                encounters.len(),
+                csv.canonicalize().unwrap_or_else(|_| csv.clone()).display(),
+                tacet_facts::rules_sha256(),
+                template.id,
+                template.version
+            ));
+        (
+            Box::new(tacet_facts::ComposedDrafter),
+            "composed".to_string(),
+        )
+    } else {
+        let model = match args.model.clone().or_else(default_model_path) {
+            Some(p) => p,
+            None => return Err("no --model given and neither TACET_CACHE nor HOME is set".into()),
+        };
+        let sha256 = file_sha256(&model)?;
+        let model_name = model
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| model.display().to_string());
+        let sampling = SamplingParams {
+            max_tokens_per_section: args.max_tokens_per_section,
+            ..SamplingParams::default()
+        };
+        let opts = LlmOptions {
+            threads: args.threads,
+            sampling: sampling.clone(),
+            device: args.device,
+            ..LlmOptions::default()
+        };
+        let llm = GgufDrafter::load(
+            &model,
+            ModelInfo {
+                id: model_name.clone(),
+                sha256: sha256.clone(),
+            },
+            opts,
+        )?;
+        let load = llm.load_report().clone();
+        header.push_str(&format!(
+            "Drafting ({}) {} encounters of {} with {} (sha256 {}), template {} v{}\n",
+            args.drafter,
+            encounters.len(),
+            csv.canonicalize().unwrap_or_else(|_| csv.clone()).display(),
+            model_name,
+            sha256,
+            template.id,
+            template.version
+        ));
+        header.push_str(&format!(
+                "architecture {}, context {}, {} tensors requantized to Q8_0, {} thread(s) on {}, loaded in {} ms; greedy, seed {}, up to {} tokens per section\n\n",
+                load.architecture,
+                load.context_length,
+                load.requantized_tensors,
+                load.threads,
+                load.device,
+                load.load_ms,
+                sampling.seed,
+                sampling.max_tokens_per_section
+            ));
+        if args.drafter == "rephrased" {
+            (
+                Box::new(tacet_facts::RephrasingDrafter {
+                    rewriter: Llm(llm),
+                    model_id: model_name.clone(),
+                    model_sha256: sha256,
+                }),
+                format!("composed + {model_name} rephrasing"),
+            )
+        } else {
+            (Box::new(llm), model_name)
+        }
     };
-    let opts = LlmOptions {
-        threads: args.threads,
-        sampling: sampling.clone(),
-        device: args.device,
-        ..LlmOptions::default()
-    };
-    let mut drafter = GgufDrafter::load(
-        &model,
-        ModelInfo {
-            id: model_name.clone(),
-            sha256: sha256.clone(),
-        },
-        opts,
-    )?;
-    let load = drafter.load_report().clone();
 
     let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "Drafting {} encounters of {} with {} (sha256 {}), template {} v{}",
-        encounters.len(),
-        csv.canonicalize().unwrap_or_else(|_| csv.clone()).display(),
-        model_name,
-        sha256,
-        template.id,
-        template.version
-    )?;
-    writeln!(
-        out,
-        "architecture {}, context {}, {} tensors requantized to Q8_0, {} thread(s) on {}, loaded in {} ms; greedy, seed {}, up to {} tokens per section\n",
-        load.architecture,
-        load.context_length,
-        load.requantized_tensors,
-        load.threads,
-        load.device,
-        load.load_ms,
-        sampling.seed,
-        sampling.max_tokens_per_section
-    )?;
+    let mut tables = header.clone();
+    write!(out, "{header}")?;
+    tables.push_str(&note_table_header());
     write!(out, "{}", note_table_header())?;
     out.flush()?;
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir)?;
+    }
     let mut results = Vec::with_capacity(encounters.len());
     for enc in &encounters {
-        let (_, r) = evaluate_encounter(&mut drafter, enc, &template, &scorer)?;
-        write!(out, "{}", note_table_row(&r, template.sections.len()))?;
+        let (enc, truth) = if composed {
+            let (t, truth) = untagged(&enc.transcript);
+            (
+                tacet_eval::Encounter {
+                    transcript: t,
+                    ..enc.clone()
+                },
+                Some(truth),
+            )
+        } else {
+            (enc.clone(), None)
+        };
+        let (draft, mut r) = evaluate_encounter(drafter.as_mut(), &enc, &template, &scorer)?;
+        if let Some(truth) = &truth {
+            r.roles = Some(role_accuracy(&enc.transcript, truth));
+        }
+        if let Some(dir) = &args.out {
+            let name: String = enc
+                .encounter_id
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            std::fs::write(dir.join(format!("{name}.txt")), note_text(&draft) + "\n")?;
+        }
+        let row = note_table_row(&r, template.sections.len());
+        tables.push_str(&row);
+        write!(out, "{row}")?;
         out.flush()?;
         results.push(r);
     }
     let summary = summarize(&results);
+    let table = summary_table(&[ModelRow::Ran {
+        model: label,
+        summary,
+    }]);
     writeln!(out)?;
-    write!(
-        out,
-        "{}",
-        summary_table(&[ModelRow::Ran {
-            model: model_name,
-            summary,
-        }])
-    )?;
+    write!(out, "{table}")?;
+    tables.push('\n');
+    tables.push_str(&table);
+    if let Some(dir) = &args.out {
+        std::fs::write(dir.join("scores.md"), tables)?;
+    }
     Ok(())
 }
 

@@ -144,6 +144,7 @@ pub fn draft_of(note: &str) -> Draft {
             prompt_tokens: 0,
             omitted_transcript_chars: 0,
             section_inputs: Vec::new(),
+            sentences: Vec::new(),
         },
     }
 }

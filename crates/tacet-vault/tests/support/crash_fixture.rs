@@ -58,6 +58,7 @@ pub fn draft(id: SessionId) -> Draft {
             prompt_tokens: 1,
             omitted_transcript_chars: 0,
             section_inputs: Vec::new(),
+            sentences: Vec::new(),
         },
     }
 }

@@ -1,0 +1,777 @@
+//! Spoken text made readable: tidying a recogniser's or a transcriber's
+//! spacing, splitting speech into sentences, numbers as digits, and the
+//! speaker's "I" and "you" turned into the third person a note is written in.
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// Tidies spoken text: "do n't" → "don't", "gon na" → "gonna", no space
+/// before punctuation, one space between words.
+pub fn normalize(text: &str) -> String {
+    static FIXES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let fixes = FIXES.get_or_init(|| {
+        [
+            (r"\s+n't\b", "n't"),
+            (r"\b(gon|wan) na\b", "${1}na"),
+            (r"\s+'(s|re|ve|ll|d|m)\b", "'$1"),
+            (r"\s+([,.;:!?])", "$1"),
+            (r"([,;:])([^\s\d])", "$1 $2"),
+            (r"(?i)\bhey,?\s*dragon\s*[,.?]?\s*", ""),
+            (r"\s+", " "),
+            (r"(\.\s*){2,}", ". "),
+        ]
+        .into_iter()
+        .filter_map(|(p, r)| Regex::new(p).ok().map(|re| (re, r)))
+        .collect()
+    });
+    let mut s = text.replace(['’', '‘'], "'");
+    for (re, rep) in fixes {
+        s = re.replace_all(&s, *rep).into_owned();
+    }
+    s.trim().to_string()
+}
+
+const ABBREVIATIONS: &[&str] = &[
+    "dr", "mr", "mrs", "ms", "st", "vs", "e.g", "i.e", "etc", "approx", "jr", "sr", "prof", "a.m",
+    "p.m", "b.i.d", "t.i.d", "p.o", "q.d",
+];
+
+/// Splits normalised speech into sentences at `.`, `!` or `?` followed by
+/// a space, whatever the case of the next word (transcripts are often lower
+/// case), except after a title or abbreviation. A decimal point has no
+/// space after it and never splits.
+pub fn sentences(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let bytes: Vec<(usize, char)> = text.char_indices().collect();
+    for (k, &(pos, c)) in bytes.iter().enumerate() {
+        if !matches!(c, '.' | '!' | '?') {
+            continue;
+        }
+        let next = bytes.get(k + 1).map(|x| x.1);
+        if next.is_some_and(|n| !n.is_whitespace()) {
+            continue;
+        }
+        if c == '.' {
+            let last = text[start..pos]
+                .rsplit(char::is_whitespace)
+                .next()
+                .unwrap_or("")
+                .to_lowercase();
+            if ABBREVIATIONS.contains(&last.as_str()) {
+                continue;
+            }
+        }
+        let end = pos + c.len_utf8();
+        push_sentence(&mut out, &text[start..end]);
+        start = end;
+    }
+    push_sentence(&mut out, &text[start..]);
+    out
+}
+
+/// Words that start a new clause after a comma in run-on speech ("It
+/// started last Monday, it is worse at night"), as recognisers write it.
+const CLAUSE_STARTERS: &[&str] = &[
+    "i", "i'm", "i've", "i'd", "i'll", "it", "it's", "my", "your", "you", "you're", "you've",
+    "please", "is", "are", "do", "does", "did", "what", "how", "when", "where", "why", "we",
+    "we'll", "we're", "let's", "let", "he", "she", "there", "thank", "can", "could", "have", "has",
+];
+
+/// Determiners that start a clause only when a verb follows ("the right
+/// ear is fine").
+const CLAUSE_DETERMINERS: &[&str] = &["the", "this", "that", "that's"];
+
+/// Splits a sentence into clauses at commas where an independent clause
+/// begins: recognisers join a speaker's sentences with commas ("Good
+/// morning, I have had a cough", "My left ear also hurts, the right ear is
+/// fine"). The full stop stays with the last clause.
+pub fn clauses(sentence: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    for (pos, _) in sentence.match_indices(", ") {
+        let rest = &sentence[pos + 2..];
+        let next: String = rest
+            .split(|c: char| !(c.is_alphanumeric() || c == '\''))
+            .next()
+            .unwrap_or("")
+            .to_lowercase();
+        let verb_follows = || {
+            let clause = rest.split([',', '.']).next().unwrap_or("").to_lowercase();
+            [" is ", " are ", " was ", " were ", " looks ", " feels "]
+                .iter()
+                .any(|v| clause.contains(v))
+        };
+        let starts = CLAUSE_STARTERS.contains(&next.as_str())
+            || (CLAUSE_DETERMINERS.contains(&next.as_str()) && verb_follows());
+        let before = sentence[start..pos].trim();
+        // "you know, i…", "so i…": a filler before the comma is no clause.
+        let before_words = before.split_whitespace().count();
+        if starts
+            && before_words >= 1
+            && !matches!(
+                before.to_lowercase().as_str(),
+                "so" | "and" | "but" | "you know" | "i mean" | "like" | "because" | "if"
+            )
+        {
+            out.push(sentence[start..pos].trim().to_string());
+            start = pos + 2;
+        }
+    }
+    out.push(sentence[start..].trim().to_string());
+    // "let's continue the prozac and do you need a refill?": a statement
+    // and a question joined by "and".
+    let mut split = Vec::with_capacity(out.len());
+    for c in out {
+        let lower = c.to_lowercase();
+        let at = [
+            " and do you ",
+            " and are you ",
+            " and have you ",
+            " and is that ",
+            " and can you ",
+            " and does that ",
+            " and would you ",
+            " and did you ",
+        ]
+        .iter()
+        .filter_map(|q| lower.find(q))
+        .min();
+        match at {
+            Some(at) if at > 0 && c.is_char_boundary(at) => {
+                split.push(format!("{}.", c[..at].trim()));
+                split.push(c[at + 5..].trim().to_string());
+            }
+            _ => split.push(c),
+        }
+    }
+    split.retain(|c| c.chars().any(char::is_alphanumeric));
+    split
+}
+
+fn push_sentence(out: &mut Vec<String>, s: &str) {
+    let s = s.trim().trim_start_matches(['.', ',', '-', ' ']).trim();
+    if s.chars().any(char::is_alphanumeric) {
+        out.push(s.to_string());
+    }
+}
+
+/// Lower-case words of a sentence (letters, digits, apostrophes, hyphens,
+/// decimal points and slashes kept inside a word).
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| {
+        !(c.is_alphanumeric() || c == '\'' || c == '-' || c == '.' || c == '/' || c == '%')
+    })
+    .map(|w| {
+        w.trim_matches(|c: char| c == '.' || c == '\'' || c == '-')
+            .to_lowercase()
+    })
+    .filter(|w| !w.is_empty())
+    .collect()
+}
+
+/// Whether `phrase` (lower case, words) occurs in `lower` on word
+/// boundaries.
+pub fn has_phrase(lower: &str, phrase: &str) -> bool {
+    let phrase = phrase.trim();
+    if phrase.is_empty() {
+        return false;
+    }
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(phrase) {
+        let at = from + i;
+        let before_ok = at == 0
+            || !lower[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '\'');
+        let end = at + phrase.len();
+        let after_ok = end >= lower.len()
+            || phrase.ends_with(|c: char| !c.is_alphanumeric())
+            || !lower[end..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || c == '\'');
+        if before_ok && after_ok {
+            return true;
+        }
+        from = at + phrase.len().max(1);
+        while from < lower.len() && !lower.is_char_boundary(from) {
+            from += 1;
+        }
+    }
+    false
+}
+
+/// How many of `phrases` occur in `lower`.
+pub fn count_phrases(lower: &str, phrases: &[String]) -> usize {
+    phrases.iter().filter(|p| has_phrase(lower, p)).count()
+}
+
+const SMALL: &[(&str, u32)] = &[
+    ("one", 1),
+    ("two", 2),
+    ("three", 3),
+    ("four", 4),
+    ("five", 5),
+    ("six", 6),
+    ("seven", 7),
+    ("eight", 8),
+    ("nine", 9),
+    ("ten", 10),
+    ("eleven", 11),
+    ("twelve", 12),
+    ("thirteen", 13),
+    ("fourteen", 14),
+    ("fifteen", 15),
+    ("sixteen", 16),
+    ("seventeen", 17),
+    ("eighteen", 18),
+    ("nineteen", 19),
+    ("twenty", 20),
+    ("thirty", 30),
+    ("forty", 40),
+    ("fifty", 50),
+    ("sixty", 60),
+    ("seventy", 70),
+    ("eighty", 80),
+    ("ninety", 90),
+];
+
+/// The value of a spoken number word from one to ninety-nine ("seven",
+/// "twenty-five", "twenty five").
+pub fn number_word(w: &str) -> Option<u32> {
+    let w = w.to_lowercase();
+    if let Some(v) = SMALL.iter().find(|(n, _)| *n == w).map(|(_, v)| *v) {
+        return Some(v);
+    }
+    let (tens, ones) = w.split_once(['-', ' '])?;
+    let t = SMALL.iter().find(|(n, v)| *n == tens && *v >= 20)?.1;
+    let o = SMALL.iter().find(|(n, v)| *n == ones && *v < 10)?.1;
+    Some(t + o)
+}
+
+/// Spoken counts before a unit as digits ("for seven days" → "for 7 days",
+/// "eighty one milligrams" → "81 mg"), and milligrams as mg.
+pub fn digits(text: &str) -> String {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    static MG: OnceLock<Option<Regex>> = OnceLock::new();
+    let words = SMALL.iter().map(|(w, _)| *w).collect::<Vec<_>>().join("|");
+    let re = RE.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?i)\b((?:{words})(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)\s+(days?|weeks?|months?|years?|hours?|minutes?|times?|milligrams?|mg|micrograms?|tablets?|pills?|capsules?|pounds?|miles?|percent|units?|puffs?|cigarettes?|drinks?|nights?|mornings?)\b"
+        ))
+        .ok()
+    });
+    let mg = MG.get_or_init(|| Regex::new(r"(?i)(\d)\s*(milligrams?|mgs)\b").ok());
+    let mut s = text.to_string();
+    if let Some(re) = re {
+        s = re
+            .replace_all(&s, |c: &regex::Captures<'_>| {
+                match number_word(&c[1].replace(' ', "-")) {
+                    Some(v) => format!("{v} {}", &c[2]),
+                    None => c[0].to_string(),
+                }
+            })
+            .into_owned();
+    }
+    if let Some(mg) = mg {
+        s = mg.replace_all(&s, "$1 mg").into_owned();
+    }
+    s
+}
+
+/// Upper-cases a sentence's first letter and makes sure it ends with a
+/// full stop (or the `?`/`!` it had).
+pub fn as_sentence(s: &str) -> String {
+    let mut s = s
+        .trim()
+        .trim_start_matches([',', ';', ':', '-', ' '])
+        .trim_end_matches([',', ';', ':', '-', ' ', '.']);
+    // "…looks really good, and." — a sentence cut before its next clause.
+    loop {
+        let lower = s.to_lowercase();
+        let cut = [
+            " and", " but", " so", " or", " because", " which", " that", " um", " uh",
+        ]
+        .iter()
+        .find(|w| lower.ends_with(*w))
+        .map(|w| w.len());
+        match cut {
+            Some(n) if s.len() > n => {
+                s = s[..s.len() - n].trim_end_matches([',', ';', ':', '-', ' ']);
+            }
+            _ => break,
+        }
+    }
+    let mut chars = s.chars();
+    let mut out = match chars.next() {
+        Some(c) => c.to_uppercase().collect::<String>() + chars.as_str(),
+        None => return String::new(),
+    };
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    if out.ends_with('?') {
+        out.pop();
+        out.push('.');
+    }
+    out
+}
+
+/// The patient's pronouns as the note uses them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gender {
+    Male,
+    Female,
+    Unknown,
+}
+
+impl Gender {
+    pub fn subject(self) -> &'static str {
+        match self {
+            Gender::Male => "he",
+            Gender::Female => "she",
+            Gender::Unknown => "the patient",
+        }
+    }
+    pub fn object(self) -> &'static str {
+        match self {
+            Gender::Male => "him",
+            Gender::Female => "her",
+            Gender::Unknown => "the patient",
+        }
+    }
+    /// Possessive in the patient's own words ("my knee").
+    pub fn possessive(self) -> &'static str {
+        match self {
+            Gender::Male => "his",
+            Gender::Female => "her",
+            Gender::Unknown => "the patient's",
+        }
+    }
+    /// Possessive where the clinician says "your" (mostly of a body part or
+    /// a result: "your left ear" → "the left ear").
+    pub fn possessive_short(self) -> &'static str {
+        match self {
+            Gender::Male => "his",
+            Gender::Female => "her",
+            Gender::Unknown => "the",
+        }
+    }
+    pub fn reflexive(self) -> &'static str {
+        match self {
+            Gender::Male => "himself",
+            Gender::Female => "herself",
+            Gender::Unknown => "themselves",
+        }
+    }
+}
+
+/// The third-person singular of a verb ("take" → "takes", "don't" →
+/// "does not"), or the word itself for modals and past forms.
+fn third_person_verb(v: &str) -> String {
+    match v {
+        "have" => return "has".into(),
+        "do" => return "does".into(),
+        "go" => return "goes".into(),
+        "am" | "'m" => return "is".into(),
+        "don't" => return "does not".into(),
+        "haven't" => return "has not".into(),
+        "can't" => return "cannot".into(),
+        "didn't" => return "did not".into(),
+        "wasn't" => return "was not".into(),
+        "won't" => return "will not".into(),
+        "wouldn't" => return "would not".into(),
+        "couldn't" => return "could not".into(),
+        "shouldn't" => return "should not".into(),
+        "'ve" | "ve" => return "has".into(),
+        "'ll" => return "will".into(),
+        "'d" => return "would".into(),
+        _ => {}
+    }
+    const KEEP: &[&str] = &[
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "might",
+        "must",
+        "may",
+        "did",
+        "was",
+        "had",
+        "shall",
+        "used",
+        "got",
+        "went",
+        "felt",
+        "took",
+        "thought",
+        "heard",
+        "said",
+        "told",
+        "came",
+        "saw",
+        "made",
+        "knew",
+        "found",
+        "gave",
+        "kept",
+        "left",
+        "lost",
+        "put",
+        "ran",
+        "sat",
+        "slept",
+        "stood",
+        "woke",
+        "wore",
+        "ate",
+        "drank",
+        "fell",
+        "hurt",
+        "hit",
+        "broke",
+        "began",
+        "bought",
+        "brought",
+        "caught",
+        "forgot",
+        "held",
+        "meant",
+        "met",
+        "paid",
+        "read",
+        "sent",
+        "set",
+        "spent",
+        "spoke",
+        "stuck",
+        "threw",
+        "understood",
+        "wrote",
+        "became",
+        "let",
+        "cut",
+        "quit",
+        "tore",
+        "twisted",
+        "rolled",
+        "slipped",
+        "just",
+        "guess",
+        "mean",
+    ];
+    if KEEP.contains(&v)
+        || v.ends_with("ed")
+        || v.len() < 2
+        || !v.chars().all(|c| c.is_ascii_alphabetic())
+    {
+        return v.to_string();
+    }
+    if v.ends_with('s') && !v.ends_with("ss") {
+        return v.to_string();
+    }
+    if v.ends_with("ss")
+        || v.ends_with("sh")
+        || v.ends_with("ch")
+        || v.ends_with('x')
+        || v.ends_with('z')
+        || v.ends_with('o')
+    {
+        return format!("{v}es");
+    }
+    if let Some(stem) = v.strip_suffix('y') {
+        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
+            return format!("{stem}ies");
+        }
+    }
+    format!("{v}s")
+}
+
+const ADVERBS: &[&str] = &[
+    "also",
+    "just",
+    "still",
+    "really",
+    "usually",
+    "never",
+    "always",
+    "only",
+    "actually",
+    "sometimes",
+    "often",
+    "normally",
+    "definitely",
+    "mostly",
+    "generally",
+    "probably",
+    "even",
+    "kinda",
+    "occasionally",
+    "recently",
+    "finally",
+    "already",
+    "typically",
+    "barely",
+];
+
+/// Which speaker's words are being turned around.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Voice {
+    /// The patient speaking of themselves: I, my, me.
+    Patient,
+    /// The clinician speaking to the patient: you, your.
+    Clinician,
+}
+
+/// `sentence` in the third person: the patient's "I have" becomes "he has"
+/// (or "the patient has"), "my" "his"; the clinician's "you" and "your"
+/// likewise. Other words are kept as spoken.
+pub fn third_person(sentence: &str, voice: Voice, g: Gender) -> String {
+    let toks = split_keep(sentence);
+    let mut out: Vec<String> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    let is_word = |t: &str| t.chars().next().is_some_and(|c| c.is_alphanumeric());
+    let prev_word = |out: &Vec<String>| -> Option<String> {
+        out.iter()
+            .rev()
+            .find(|t| !t.trim().is_empty())
+            .map(|t| t.to_lowercase())
+    };
+    while i < toks.len() {
+        let t = &toks[i];
+        let lower = t.to_lowercase();
+        let next_word = |from: usize| -> Option<(usize, String)> {
+            (from..toks.len())
+                .find(|&k| !toks[k].trim().is_empty())
+                .map(|k| (k, toks[k].to_lowercase()))
+        };
+        let subject_here = |out: &Vec<String>| match prev_word(out) {
+            None => true,
+            Some(p) => {
+                !is_word(&p)
+                    || matches!(
+                        p.as_str(),
+                        "and"
+                            | "but"
+                            | "so"
+                            | "that"
+                            | "if"
+                            | "when"
+                            | "because"
+                            | "think"
+                            | "as"
+                            | "since"
+                            | "until"
+                            | "unless"
+                            | "or"
+                            | "then"
+                            | "while"
+                            | "where"
+                            | "once"
+                            | "before"
+                            | "after"
+                            | "like"
+                            | "yes"
+                            | "no"
+                            | "yeah"
+                            | "okay"
+                            | "um"
+                            | "uh"
+                            | "well"
+                            | "know"
+                            | "guess"
+                            | "mean"
+                            | "said"
+                            | "how"
+                            | "what"
+                            | "whether"
+                            | "why"
+                    )
+            }
+        };
+        let (me, my, mine, myself) = match voice {
+            Voice::Patient => ("i", "my", "mine", "myself"),
+            Voice::Clinician => ("you", "your", "yours", "yourself"),
+        };
+        // Contractions of the subject pronoun.
+        let contraction = match (voice, lower.as_str()) {
+            (Voice::Patient, "i'm") | (Voice::Clinician, "you're") => Some("is"),
+            (Voice::Patient, "i've") | (Voice::Clinician, "you've") => Some("has"),
+            (Voice::Patient, "i'll") | (Voice::Clinician, "you'll") => Some("will"),
+            (Voice::Patient, "i'd") | (Voice::Clinician, "you'd") => Some("would"),
+            _ => None,
+        };
+        if let Some(verb) = contraction {
+            out.push(format!("{} {verb}", g.subject()));
+            i += 1;
+            continue;
+        }
+        if lower == me {
+            if voice == Voice::Clinician && !subject_here(&out) {
+                out.push(g.object().to_string());
+                i += 1;
+                continue;
+            }
+            // The subject: conjugate the verb after it (past adverbs).
+            out.push(g.subject().to_string());
+            let mut k = i + 1;
+            loop {
+                match next_word(k) {
+                    Some((j, w)) if ADVERBS.contains(&w.as_str()) => {
+                        out.extend(toks[k..=j].iter().cloned());
+                        k = j + 1;
+                    }
+                    Some((j, w)) if is_word(&w) => {
+                        out.extend(toks[k..j].iter().cloned());
+                        let verb = if voice == Voice::Clinician && (w == "are" || w == "were") {
+                            if w == "are" {
+                                "is".to_string()
+                            } else {
+                                "was".to_string()
+                            }
+                        } else {
+                            third_person_verb(&w)
+                        };
+                        out.push(verb);
+                        k = j + 1;
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            i = k;
+            continue;
+        }
+        if lower == my {
+            out.push(match voice {
+                Voice::Patient => g.possessive().to_string(),
+                Voice::Clinician => g.possessive_short().to_string(),
+            });
+        } else if lower == mine {
+            out.push(match g {
+                Gender::Male => "his".into(),
+                Gender::Female => "hers".into(),
+                Gender::Unknown => "the patient's".into(),
+            });
+        } else if lower == myself {
+            out.push(g.reflexive().to_string());
+        } else if voice == Voice::Patient && lower == "me" {
+            out.push(g.object().to_string());
+        } else {
+            out.push(t.clone());
+        }
+        i += 1;
+    }
+    let s = out.concat();
+    // "the patient is" after a full stop or at the start reads right; tidy
+    // doubled spaces.
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Splits into words and the runs between them, keeping everything.
+fn split_keep(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    for c in s.chars() {
+        let w = c.is_alphanumeric() || c == '\'' || c == '-';
+        if w != in_word && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        in_word = w;
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speech_is_tidied_and_split() {
+        let t = normalize("i do n't know , i 'm gon na try . it hurts .");
+        assert_eq!(t, "i don't know, i'm gonna try. it hurts.");
+        assert_eq!(
+            sentences(&t),
+            vec!["i don't know, i'm gonna try.", "it hurts."]
+        );
+        assert_eq!(
+            sentences("Dr. Lee said 38.5 is high. ok"),
+            vec!["Dr. Lee said 38.5 is high.", "ok"]
+        );
+    }
+
+    #[test]
+    fn run_on_speech_splits_into_clauses() {
+        assert_eq!(
+            clauses("Good morning, I have had a cough, and it hurts."),
+            vec!["Good morning", "I have had a cough, and it hurts."]
+        );
+        assert_eq!(
+            clauses("My left ear also hurts, the right ear is fine."),
+            vec!["My left ear also hurts", "the right ear is fine."]
+        );
+        assert_eq!(
+            clauses("Yes, some thick yellow mucus, the color of the sun."),
+            vec!["Yes, some thick yellow mucus, the color of the sun."]
+        );
+        assert_eq!(clauses("so, i think so."), vec!["so, i think so."]);
+    }
+
+    #[test]
+    fn counts_become_digits() {
+        assert_eq!(digits("for seven days"), "for 7 days");
+        assert_eq!(digits("eighty one milligrams"), "81 mg");
+        assert_eq!(digits("twenty-five mg"), "25 mg");
+        assert_eq!(digits("one of them"), "one of them");
+    }
+
+    #[test]
+    fn first_person_becomes_third() {
+        let g = Gender::Unknown;
+        assert_eq!(
+            third_person("I have had a cough for 5 days.", Voice::Patient, g),
+            "the patient has had a cough for 5 days."
+        );
+        assert_eq!(
+            third_person(
+                "It is worse at night, and I feel very tired.",
+                Voice::Patient,
+                g
+            ),
+            "It is worse at night, and the patient feels very tired."
+        );
+        assert_eq!(
+            third_person(
+                "I also take my pills, I'm fine.",
+                Voice::Patient,
+                Gender::Female
+            ),
+            "she also takes her pills, she is fine."
+        );
+        assert_eq!(
+            third_person(
+                "your left ear drum is red and you have crackles.",
+                Voice::Clinician,
+                g
+            ),
+            "the left ear drum is red and the patient has crackles."
+        );
+        assert_eq!(
+            third_person(
+                "I will give you an antibiotic.",
+                Voice::Clinician,
+                Gender::Male
+            ),
+            "I will give him an antibiotic."
+        );
+    }
+}
