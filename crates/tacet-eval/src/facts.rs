@@ -27,13 +27,7 @@ const ORDERS: &[&[&str]] = &[
     &["urinalysis", "urine test"],
 ];
 
-const VITALS: &[&str] = &[
-    "blood pressure",
-    "heart rate",
-    "pulse",
-    "temperature",
-    "oxygen",
-];
+const VITALS: &[&str] = &["heart rate", "pulse", "temperature", "oxygen"];
 
 /// One kind of fact: its key (what must be found) by kind.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,7 +94,14 @@ fn spoken_numbers(text: &str) -> String {
 }
 
 fn keys(text: &str) -> Vec<Key> {
-    let lower = spoken_numbers(&tacet_facts::text::digits(text));
+    // Spoken numbers as digits on every side alike ("one twenty over
+    // eighty", "twenty milligrams"), so a draft is not scored against the
+    // way a number was said.
+    let lower = spoken_numbers(&tacet_facts::text::spoken_measures(
+        &tacet_facts::text::digits(text),
+    ))
+    .replace("o2 sat", "oxygen")
+    .replace("pulse ox", "oxygen");
     let mut out = Vec::new();
     // A dose belongs to the drug of its own sentence.
     for sentence in lower
@@ -112,10 +113,11 @@ fn keys(text: &str) -> Vec<Key> {
     for v in VITALS {
         if let Some(at) = lower.find(v) {
             let rest: String = lower[at + v.len()..].chars().take(40).collect();
-            if let Some(n) = words(&rest)
-                .into_iter()
-                .find(|x| x.chars().next().is_some_and(|c| c.is_ascii_digit()) && !x.contains('/'))
-            {
+            if let Some(n) = words(&rest).into_iter().find(|x| {
+                x.len() >= 2
+                    && x.chars().next().is_some_and(|c| c.is_ascii_digit())
+                    && !x.contains('/')
+            }) {
                 out.push(Key::Vital(format!("{v} {n}")));
             }
         }
@@ -130,6 +132,23 @@ fn sentence_keys(lower: &str, out: &mut Vec<Key>) {
     for (i, w) in ws.iter().enumerate() {
         if tacet_ground::vocab::is_drug(w) {
             let generic = tacet_ground::vocab::generic(w);
+            // "fifty milligrams of ultram": the dose right before.
+            let at = |k: usize| {
+                i.checked_sub(k)
+                    .and_then(|j| ws.get(j))
+                    .map(String::as_str)
+                    .unwrap_or("")
+            };
+            let (unit, n) = if at(1) == "of" {
+                (at(2), at(3))
+            } else {
+                (at(1), at(2))
+            };
+            if n.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                if let Some((u, true)) = tacet_ground::vocab::unit_of(unit) {
+                    out.push(Key::Dose(generic.clone(), format!("{n} {u}")));
+                }
+            }
             // A dose within the next four words.
             for (k, n) in ws.iter().enumerate().skip(i + 1).take(4) {
                 if n.chars().next().is_some_and(|c| c.is_ascii_digit()) {

@@ -119,7 +119,7 @@ mod tests {
         };
         assert_eq!(
             note_table_row(&r, 6),
-            "| D2N001 | aci | 50.00 | 25.00 | 12.50 | 3/6 | 12.3 | 4/10 (40%) | none |\n"
+            "| D2N001 | aci | 50.00 | 25.00 | 12.50 | 3/6 | 12.340 | 4/10 (40%) | none | 0/0 | 0 | - |\n"
         );
         let s = crate::summarize(&[r]);
         let t = summary_table(&[
@@ -133,7 +133,8 @@ mod tests {
             },
         ]);
         assert!(
-            t.contains("| m | 1 | 50.00 | 25.00 | 12.50 | 50.0% | 12.3 | 4/10 (40.0%) | 0.50 |")
+            t.contains("| m | 1 | 50.00 | 25.00 | 12.50 | 50.0% | 12.340 | 4/10 (40.0%) | 0.50 | 0/0 (0.0%) | 0 | - |"),
+            "{t}"
         );
         assert!(t.contains("| g | not run: no tokenizer |"));
     }

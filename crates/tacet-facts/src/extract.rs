@@ -95,19 +95,23 @@ fn symptoms_in(lower: &str) -> Vec<(String, usize)> {
     out
 }
 
+/// Where `phrase` last stands in `lower` as whole words: in a turn that
+/// holds the question and its answer ("any nausea vomiting … i'm not
+/// vomiting"), the answer comes last.
 fn find_phrase(lower: &str, phrase: &str) -> Option<usize> {
     let mut from = 0;
+    let mut last = None;
     while let Some(i) = lower[from..].find(phrase) {
         let at = from + i;
         let ok_before = at == 0 || !lower.as_bytes()[at - 1].is_ascii_alphanumeric();
         let end = at + phrase.len();
         let ok_after = end >= lower.len() || !lower.as_bytes()[end].is_ascii_alphanumeric();
         if ok_before && ok_after {
-            return Some(at);
+            last = Some(at);
         }
         from = end;
     }
-    None
+    last
 }
 
 /// Whether the finding at byte `at` of `lower` is negated: a negation cue
@@ -160,7 +164,7 @@ fn strip_lead(s: &str) -> String {
     let mut out = s.trim().to_string();
     if let Some(lead) = re(
         &LEAD,
-        r"(?i)^(?:(?:yes|yeah|yep|yup|no|nope|nah|mm-hmm|mhm|uh-huh|um|uh|so|okay|ok|well|oh|and|but|alright|all right|right|correct|sure|you know|like|actually|i mean|hey)\b[\s,.]*)+",
+        r"(?i)^(?:(?:(?:yes|yeah|yep|yup|no|nope|nah|mm-hmm|mhm|uh-huh|okay|ok|alright|all right|right|correct|sure)(?:[,.!]+\s*|$))|(?:(?:um|uh|so|well|oh|and|but|you know|like|actually|i mean|hey)\b[\s,.]*))+",
     ) {
         out = lead.replace(&out, "").into_owned();
     }
@@ -288,6 +292,10 @@ fn medications(u: &Utterance, g: Gender) -> Vec<Fact> {
     let lower = text::digits(&u.lower);
     let words = text::words(&lower);
     let mut out = Vec::new();
+    // A drug named beside an allergy is the allergen, not a medication.
+    if lower.contains("allerg") {
+        return out;
+    }
     for (i, w) in words.iter().enumerate() {
         if !vocab::is_drug(w) || words[..i].iter().any(|x| x == w) {
             continue;
@@ -333,11 +341,30 @@ fn medications(u: &Utterance, g: Gender) -> Vec<Fact> {
         while bs > 0 && !lower.is_char_boundary(bs) {
             bs -= 1;
         }
-        let around = format!(
-            "{} {}",
-            &lower[bs..lower.find(w.as_str()).unwrap_or(0)],
-            window
-        );
+        // A dose said before the drug counts only right before it
+        // ("fifty milligrams of ultram"), never one of the drug before.
+        static BEFORE: OnceLock<Option<Regex>> = OnceLock::new();
+        let before_text = &lower[bs..lower.find(w.as_str()).unwrap_or(0)];
+        let dose_before = re(
+            &BEFORE,
+            r"(\d+(?:\.\d+)?\s*(?:mg|mcg|micrograms?|g|grams?|ml|units?))\s+(?:of\s+)?(?:the\s+)?$",
+        )
+        .and_then(|r| r.captures(before_text))
+        .map(|c| c[1].to_string())
+        .unwrap_or_default();
+        let around = format!("{dose_before} {window}");
+        // How often may come first ("every morning I take aspirin"), but
+        // not from another drug's words.
+        let own_before = before_text
+            .split_whitespace()
+            .rev()
+            .take_while(|x| !vocab::is_drug(x.trim_matches(|c: char| !c.is_alphanumeric())))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let freq_text = format!("{own_before} {window}");
         let dose = re(
             &DOSE,
             r"\b(\d+(?:\.\d+)?)\s*(mg|mcg|micrograms?|g|grams?|ml|units?|puffs?|tablets?|pills?|capsules?)\b",
@@ -348,7 +375,7 @@ fn medications(u: &Utterance, g: Gender) -> Vec<Fact> {
             &FREQ,
             r"\b(once a day|twice a day|three times a day|four times a day|once daily|twice daily|daily|every day|every morning|every night|every evening|each morning|in the morning|at night|at bedtime|before bed|as needed|every \d+ hours|once a week|weekly|a day)\b",
         )
-        .and_then(|r| r.captures(&around))
+        .and_then(|r| r.captures(&freq_text))
         .map(|c| c[1].to_string());
         let purpose = re(
             &PURPOSE,
@@ -517,7 +544,7 @@ fn vitals(lower: &str) -> Vec<(&'static str, String)> {
     static RR: OnceLock<Option<Regex>> = OnceLock::new();
     static SPO2: OnceLock<Option<Regex>> = OnceLock::new();
     static WT: OnceLock<Option<Regex>> = OnceLock::new();
-    let l = text::digits(lower);
+    let l = text::spoken_measures(&text::digits(lower));
     let mut out = Vec::new();
     if let Some(c) = re(
         &TEMP,
@@ -833,6 +860,19 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
         || lower.contains("diagnos")
         || lower.contains("consistent with");
     let plan_start = [
+        "order ",
+        "prescribe",
+        "refer ",
+        "schedule",
+        "increase",
+        "decrease",
+        "repeat",
+        "i do want",
+        "i do wanna",
+        "i wanna",
+        "we can prescribe",
+        "we can start",
+        "we can get",
         "i will",
         "i'll",
         "i'm going to",
@@ -903,6 +943,23 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
         return Some(FactKind::Assessment);
     }
     if words.iter().any(|w| w.ends_with("year-old")) || lower.contains("presents") {
+        return Some(FactKind::History);
+    }
+    // Dictated history: "The patient reports chest pain…".
+    let dictated = [
+        "the patient",
+        "patient reports",
+        "he reports",
+        "she reports",
+        "complains of",
+        "he has",
+        "she has",
+        "he's had",
+        "she's had",
+    ]
+    .iter()
+    .any(|p| text::has_phrase(lower, p));
+    if dictated && !symptoms_in(lower).is_empty() {
         return Some(FactKind::History);
     }
     None
@@ -1037,7 +1094,11 @@ pub fn facts(utts: &[Utterance], g: Gender, cues: &Cues, therapy: bool) -> Vec<F
                 let Some(kind) = clinician_kind(&u.lower, cues, therapy) else {
                     // A drug the patient is on, as the clinician says it
                     // ("I see you're on Norvasc").
+                    let starting = ["put you on", "start you on", "get you on", "switch you"]
+                        .iter()
+                        .any(|p| text::has_phrase(&u.lower, p));
                     if !u.question
+                        && !starting
                         && (text::has_phrase(&u.lower, "you on")
                             || text::has_phrase(&u.lower, "you're on")
                             || text::has_phrase(&u.lower, "you are on")
@@ -1051,6 +1112,12 @@ pub fn facts(utts: &[Utterance], g: Gender, cues: &Cues, therapy: bool) -> Vec<F
                 let sentence = clinician_sentence(kind, &u.text, g);
                 if !worth_stating(kind, &sentence) {
                     continue;
+                }
+                if kind == FactKind::History {
+                    for (name, at) in symptoms_in(&u.lower) {
+                        let denied = negated_at(&u.lower, at, cues);
+                        out.push(symptom_fact(&name, !denied, vec![u.segment]));
+                    }
                 }
                 out.push(Fact {
                     kind,
@@ -1160,11 +1227,13 @@ fn patient_sentence(rest: &str, yes_no: Option<bool>, topic: Option<&str>, g: Ge
     )
     .and_then(|r| r.captures(&s))
     {
-        return text::as_sentence(&format!(
-            "Reports {} pain{}",
-            &c[1],
-            text::third_person(&c[2], Voice::Patient, g)
-        ));
+        let rest = text::third_person(&c[2], Voice::Patient, g);
+        let sep = if rest.starts_with([',', '.', ';']) || rest.is_empty() {
+            ""
+        } else {
+            " "
+        };
+        return text::as_sentence(&format!("Reports {} pain{sep}{rest}", &c[1]));
     }
     let mut s = s;
     if let (Some(t), Some(c)) = (
@@ -1197,4 +1266,24 @@ fn starts_with_subject(s: &str) -> bool {
     ]
     .iter()
     .any(|p| l.starts_with(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_and_prescriptions_are_plan() {
+        let c = crate::cues::cues();
+        for s in [
+            "i also wanna go ahead and just order an autoimmune panel.",
+            "order an autoimmune panel.",
+            "and prescribe some ultram 50 milligrams every six hours as needed.",
+        ] {
+            let k = clinician_kind(s, c, false);
+            assert_eq!(k, Some(FactKind::Plan), "{s}");
+            let out = clinician_sentence(FactKind::Plan, s, Gender::Male);
+            assert!(worth_stating(FactKind::Plan, &out), "{s} -> {out}");
+        }
+    }
 }

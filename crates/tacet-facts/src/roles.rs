@@ -100,6 +100,9 @@ pub fn assign(transcript: &Transcript, cues: &Cues) -> Vec<Utterance> {
             .flat_map(|s| text::clauses(s))
             .enumerate()
         {
+            // "…an acute exacerbation of your arthritis, okay?" states; the
+            // tag at its end asks nothing.
+            let s = text::drop_tag_question(&s);
             let lower = s.to_lowercase();
             let question = s.trim_end().ends_with('?');
             let score = cue_score(&lower, question, cues);

@@ -146,7 +146,70 @@ pub fn clauses(sentence: &str) -> Vec<String> {
         }
     }
     split.retain(|c| c.chars().any(char::is_alphanumeric));
-    split
+    split.into_iter().flat_map(|c| run_on(&c)).collect()
+}
+
+/// Words that start a new thought in unpunctuated speech (a recogniser
+/// that writes no full stops gives a whole turn as one "sentence").
+const RUN_ON_MARKERS: &[&str] = &[
+    "so",
+    "okay",
+    "alright",
+    "now",
+    "and then",
+    "i think",
+    "i want",
+    "i wanna",
+    "i'm going to",
+    "i'm gonna",
+    "let's",
+    "we'll",
+    "we're going to",
+    "i'd like",
+    "and i",
+    "and we",
+    "but i",
+    "my plan",
+    "for your",
+    "i also",
+    "i'll",
+    "you know i",
+    "i don't",
+    "i do",
+    "it's",
+];
+
+/// A clause of more than 30 words split before the words that start a new
+/// thought, each piece at least 5 words.
+fn run_on(clause: &str) -> Vec<String> {
+    let words: Vec<&str> = clause.split_whitespace().collect();
+    if words.len() <= 30 {
+        return vec![clause.to_string()];
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut cur: Vec<&str> = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let starts = cur.len() >= 5
+            && words.len() - i >= 5
+            && RUN_ON_MARKERS.iter().any(|m| {
+                let mw: Vec<&str> = m.split(' ').collect();
+                words[i..]
+                    .iter()
+                    .zip(&mw)
+                    .filter(|(a, b)| a.trim_matches(',').eq_ignore_ascii_case(b))
+                    .count()
+                    == mw.len()
+            });
+        if starts {
+            out.push(cur.join(" "));
+            cur.clear();
+        }
+        cur.push(w);
+    }
+    if !cur.is_empty() {
+        out.push(cur.join(" "));
+    }
+    out
 }
 
 fn push_sentence(out: &mut Vec<String>, s: &str) {
@@ -154,6 +217,41 @@ fn push_sentence(out: &mut Vec<String>, s: &str) {
     if s.chars().any(char::is_alphanumeric) {
         out.push(s.to_string());
     }
+}
+
+/// A statement ending in a tag question ("…, okay?", "…, right?") as the
+/// statement it is ("…."); other sentences unchanged.
+pub fn drop_tag_question(s: &str) -> String {
+    let t = s.trim_end();
+    let Some(body) = t.strip_suffix('?') else {
+        return s.to_string();
+    };
+    let lower = body.to_lowercase();
+    for tag in [
+        "okay",
+        "ok",
+        "all right",
+        "alright",
+        "right",
+        "you know",
+        "does that sound good",
+        "sound good",
+        "does that make sense",
+        "is that okay",
+        "okay with you",
+        "fair",
+    ] {
+        if let Some(stem) = lower.strip_suffix(tag) {
+            let stem_t = stem.trim_end();
+            if stem_t.ends_with(',') || stem_t.ends_with('.') {
+                let cut = stem_t.trim_end_matches([',', '.']).trim_end();
+                if cut.split_whitespace().count() >= 3 {
+                    return format!("{}.", &body[..cut.len()]);
+                }
+            }
+        }
+    }
+    s.to_string()
 }
 
 /// Lower-case words of a sentence (letters, digits, apostrophes, hyphens,
@@ -279,6 +377,70 @@ pub fn digits(text: &str) -> String {
         s = mg.replace_all(&s, "$1 mg").into_owned();
     }
     s
+}
+
+/// Spoken measurements as digits, the way clinicians say them: "one
+/// twenty eight over seventy two" → "128 over 72", "ninety eight point
+/// six" → "98.6", "a hundred and two" → "102". Only number words are read;
+/// everything else is kept.
+pub fn spoken_measures(text: &str) -> String {
+    let words: Vec<&str> = text.split(' ').collect();
+    let bare = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric() && c != '-')
+            .to_lowercase()
+    };
+    let tens = |w: &str| number_word(w).filter(|v| *v >= 20 && v % 10 == 0);
+    let small = |w: &str| number_word(w).filter(|v| *v < 20);
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w0 = bare(words[i]);
+        let w1 = words.get(i + 1).map(|w| bare(w)).unwrap_or_default();
+        let w2 = words.get(i + 2).map(|w| bare(w)).unwrap_or_default();
+        let w3 = words.get(i + 3).map(|w| bare(w)).unwrap_or_default();
+        // "one twenty eight", "one forty": hundreds said as a digit.
+        if let (Some(h), Some(t)) = (small(&w0).filter(|h| (1..=2).contains(h)), tens(&w1)) {
+            let (o, used) = match small(&w2).filter(|o| (1..10).contains(o)) {
+                Some(o) => (o, 3),
+                None => (0, 2),
+            };
+            out.push(format!("{}", h * 100 + t + o));
+            i += used;
+            continue;
+        }
+        // "a hundred and two", "one hundred two".
+        if (w0 == "a" || w0 == "one") && w1 == "hundred" {
+            let (rest, used) = match (w2.as_str(), small(&w3), number_word(&w2)) {
+                ("and", Some(v), _) => (v, 4),
+                (_, _, Some(v)) if v < 100 => (v, 3),
+                _ => (0, 2),
+            };
+            out.push(format!("{}", 100 + rest));
+            i += used;
+            continue;
+        }
+        // "seventy two", "ninety eight point six".
+        if let Some(t) = tens(&w0) {
+            let (mut v, mut used) = match small(&w1).filter(|o| (1..10).contains(o)) {
+                Some(o) => (format!("{}", t + o), 2),
+                None => (format!("{t}"), 1),
+            };
+            let after = words.get(i + used).map(|w| bare(w)).unwrap_or_default();
+            let digit = words.get(i + used + 1).map(|w| bare(w)).unwrap_or_default();
+            if after == "point" {
+                if let Some(d) = small(&digit).filter(|d| *d < 10) {
+                    v = format!("{v}.{d}");
+                    used += 2;
+                }
+            }
+            out.push(v);
+            i += used;
+            continue;
+        }
+        out.push(words[i].to_string());
+        i += 1;
+    }
+    out.join(" ")
 }
 
 /// Upper-cases a sentence's first letter and makes sure it ends with a
@@ -464,7 +626,17 @@ fn third_person_verb(v: &str) -> String {
         "guess",
         "mean",
     ];
+    const NOT_VERBS: &[&str] = &[
+        "when", "with", "been", "she", "he", "they", "we", "you", "it", "the", "a", "an", "my",
+        "your", "to", "of", "in", "on", "at", "for", "and", "but", "or", "so", "if", "then",
+        "that", "this", "what", "where", "who", "how", "why", "because", "like", "about", "from",
+        "um", "uh", "yeah", "yes", "no", "not", "too", "well", "here", "there", "his", "her",
+        "our", "their", "me", "i", "as", "by", "up", "out", "over", "into", "maybe", "kinda",
+    ];
     if KEEP.contains(&v)
+        || NOT_VERBS.contains(&v)
+        || v.ends_with("ly")
+        || v.ends_with("ing")
         || v.ends_with("ed")
         || v.len() < 2
         || !v.chars().all(|c| c.is_ascii_alphabetic())
@@ -724,6 +896,46 @@ mod tests {
             vec!["Yes, some thick yellow mucus, the color of the sun."]
         );
         assert_eq!(clauses("so, i think so."), vec!["so, i think so."]);
+    }
+
+    #[test]
+    fn an_unpunctuated_turn_splits_into_thoughts() {
+        let turn = "so for your knee pain i think this is your arthritis and i want to prescribe some meloxicam fifteen milligrams a day and we'll get an x-ray of the knee so we can see what is going on with it";
+        let parts = clauses(turn);
+        assert!(parts.len() >= 3, "{parts:?}");
+        assert!(
+            parts
+                .iter()
+                .any(|p| p.starts_with("and i want to prescribe")),
+            "{parts:?}"
+        );
+    }
+
+    #[test]
+    fn a_tag_question_does_not_make_a_statement_a_question() {
+        assert_eq!(
+            drop_tag_question("i think this is your arthritis, okay?"),
+            "i think this is your arthritis."
+        );
+        assert_eq!(drop_tag_question("okay?"), "okay?");
+        assert_eq!(
+            drop_tag_question("is it worse at night?"),
+            "is it worse at night?"
+        );
+    }
+
+    #[test]
+    fn spoken_vitals_become_digits() {
+        assert_eq!(
+            spoken_measures("pressure is one twenty eight over seventy two today"),
+            "pressure is 128 over 72 today"
+        );
+        assert_eq!(
+            spoken_measures("a temperature of ninety eight point six"),
+            "a temperature of 98.6"
+        );
+        assert_eq!(spoken_measures("a hundred and two degrees"), "102 degrees");
+        assert_eq!(spoken_measures("one forty over ninety"), "140 over 90");
     }
 
     #[test]

@@ -234,3 +234,26 @@ fn the_review_shows_each_sentence_with_the_segments_its_facts_came_from() {
         assert_eq!(ids, src.segments, "{}", s.text);
     }
 }
+
+#[test]
+fn a_dictated_sentence_is_history() {
+    let t = Transcript {
+        segments: vec![Segment {
+            id: 0,
+            start_ms: 0,
+            end_ms: 5000,
+            speaker: None,
+            text: "The patient reports chest pain and shortness of breath when walking.".into(),
+            confidence: 0.9,
+            unsure: Vec::new(),
+        }],
+        ..Default::default()
+    };
+    let d = tacet_facts::draft_note(&t, &template("soap"));
+    let s = section(&d, "SUBJECTIVE").to_lowercase();
+    assert!(
+        s.contains("chest pain") && s.contains("walking"),
+        "{}",
+        d.render_text()
+    );
+}
