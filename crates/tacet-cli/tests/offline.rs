@@ -222,6 +222,39 @@ fn a_whole_session_opens_no_network_socket_and_leaves_no_plaintext() {
         &["demo", "--keep", vault.to_str().unwrap()],
     );
     assert!(stdout.contains("VERIFIED"), "{stdout}");
+    // What the clinician exported: the note composed from the visit, with
+    // the facts a clinician looks for (issue #21's list, as the hook
+    // before a stop checks it), and no content flag accepted on the way.
+    let exported = stdout
+        .split("=== 7.")
+        .nth(1)
+        .and_then(|s| s.split("=== 8.").next())
+        .unwrap_or("")
+        .to_lowercase();
+    for fact in [
+        "cough",
+        "sore throat",
+        "38.5",
+        "aspirin",
+        "81",
+        "penicillin",
+        "hives",
+        "120/80",
+        "left ear",
+        "crackles",
+        "x-ray",
+        "7 days",
+    ] {
+        assert!(
+            exported.contains(fact),
+            "the exported note lacks {fact:?}:\n{exported}"
+        );
+    }
+    assert!(!exported.contains("nothing recorded"), "{exported}");
+    assert!(
+        !stdout.contains("demo: small model"),
+        "the demo accepted content flags:\n{stdout}"
+    );
     assert!(
         lower_contains_all(&stdout, &DEMO_WORDS[..2]),
         "the demo transcript lacks the canary words, so their absence proves nothing:\n{stdout}"
