@@ -50,7 +50,32 @@ fn fact_words(s: &str) -> Vec<String> {
             out.push(w.trim_end_matches(['.', '%']).to_string());
         } else if vocab::is_drug(w) {
             out.push(vocab::generic(w));
-        } else if matches!(w.as_str(), "left" | "right" | "bilateral" | "both") {
+        } else if matches!(w.as_str(), "left" | "right" | "bilateral" | "both")
+            || vocab::unit_of(w).is_some()
+            || matches!(
+                w.as_str(),
+                "while"
+                    | "night"
+                    | "morning"
+                    | "evening"
+                    | "daily"
+                    | "weekly"
+                    | "monthly"
+                    | "today"
+                    | "yesterday"
+                    | "tomorrow"
+                    | "i"
+                    | "me"
+                    | "my"
+                    | "myself"
+                    | "we"
+                    | "our"
+                    | "you"
+                    | "your"
+            )
+        {
+            // Sides, units and times ("every once in a while" is not "in a
+            // few years"), and who is speaking.
             out.push(w.clone());
         }
     }
@@ -72,9 +97,31 @@ fn fact_words(s: &str) -> Vec<String> {
     out
 }
 
-/// Whether `reworded` states exactly the facts of `composed`.
+/// Content words (four letters or more, lower case) of a sentence.
+fn content_words(s: &str) -> Vec<String> {
+    let mut w: Vec<String> = text::words(&s.to_lowercase())
+        .into_iter()
+        .filter(|w| w.chars().count() >= 4)
+        .map(|w| w.trim_end_matches('s').to_string())
+        .collect();
+    w.sort();
+    w.dedup();
+    w
+}
+
+/// Whether `reworded` states exactly the facts of `composed` and says
+/// nothing else: the same numbers, drugs, sides, units, times, symptoms,
+/// negations and pronouns, at least 80% of the composed sentence's content
+/// words (nothing dropped), and at least 60% of its own from the composed
+/// sentence (nothing added).
 pub fn keeps_facts(composed: &str, reworded: &str) -> bool {
-    fact_words(composed) == fact_words(reworded)
+    if fact_words(composed) != fact_words(reworded) {
+        return false;
+    }
+    let (c, r) = (content_words(composed), content_words(reworded));
+    let kept = c.iter().filter(|w| r.contains(w)).count();
+    let own = r.iter().filter(|w| c.contains(w)).count();
+    (c.is_empty() || kept * 5 >= c.len() * 4) && (r.is_empty() || own * 5 >= r.len() * 3)
 }
 
 /// Whether a sentence, alone, grounds in the transcript without a flag.
@@ -103,10 +150,25 @@ pub fn grounds_cleanly(sentence: &str, transcript: &Transcript) -> bool {
 /// Which reworded sentences to take: for each composed sentence, the model's
 /// wording where it keeps the facts and grounds cleanly, else `None`.
 pub fn accept(composed: &[String], answer: &str, transcript: &Transcript) -> Vec<Option<String>> {
+    let mut taken: Vec<String> = Vec::new();
     parse_answer(answer, composed.len())
         .into_iter()
         .zip(composed)
-        .map(|(r, c)| r.filter(|r| r != c && keeps_facts(c, r) && grounds_cleanly(r, transcript)))
+        .map(|(r, c)| {
+            // A wording that repeats another sentence of the section is a
+            // copy, not a rewording.
+            let r = r.filter(|r| {
+                r != c
+                    && !taken.contains(r)
+                    && !composed.contains(r)
+                    && keeps_facts(c, r)
+                    && grounds_cleanly(r, transcript)
+            });
+            if let Some(r) = &r {
+                taken.push(r.clone());
+            }
+            r
+        })
         .collect()
 }
 
@@ -164,6 +226,18 @@ mod tests {
         assert!(!keeps_facts("Denies chest pain.", "Reports chest pain."));
         assert!(!keeps_facts("Reports cough.", "Reports cough and fever."));
         assert!(!keeps_facts("Start an antibiotic.", "Start amoxicillin."));
+        assert!(!keeps_facts(
+            "Reports feeling lightheaded every once in a while.",
+            "Reports feeling lightheaded every once in a few years."
+        ));
+        assert!(!keeps_facts(
+            "Advised to weigh themselves every day.",
+            "Advised to weigh myself every day."
+        ));
+        assert!(!keeps_facts(
+            "The echocardiogram shows reduced pumping function and mitral regurgitation.",
+            "The echocardiogram shows reduced pumping function."
+        ));
     }
 
     #[test]
