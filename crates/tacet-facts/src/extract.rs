@@ -164,7 +164,7 @@ fn strip_lead(s: &str) -> String {
     let mut out = s.trim().to_string();
     if let Some(lead) = re(
         &LEAD,
-        r"(?i)^(?:(?:(?:yes|yeah|yep|yup|no|nope|nah|mm-hmm|mhm|uh-huh|okay|ok|alright|all right|right|correct|sure)(?:[,.!]+\s*|$))|(?:(?:um|uh|so|well|oh|and|but|you know|like|actually|i mean|hey)\b[\s,.]*))+",
+        r"(?i)^(?:(?:(?:yes|yeah|yep|yup|no|nope|nah|mm-hmm|mhm|uh-huh|okay|ok|alright|all right|right|correct|sure)(?:[,.!]+\s*|$))|(?:(?:um|uh|so|well|oh|and|but|then|now|also|you know|like|actually|i mean|hey)\b[\s,.]*))+",
     ) {
         out = lead.replace(&out, "").into_owned();
     }
@@ -911,6 +911,70 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
     ]
     .iter()
     .any(|p| starts(p));
+    // An order said in passing ("…and we'll get you into physical therapy
+    // a few weeks after surgery"): a test, imaging, referral or therapy
+    // named with a verb that orders it, and no word that reports a result.
+    const ORDER_NOUNS: &[&str] = &[
+        "x-ray",
+        "xray",
+        "mri",
+        "ct scan",
+        "cat scan",
+        "ultrasound",
+        "echocardiogram",
+        "echo",
+        "ekg",
+        "ecg",
+        "labs",
+        "lab work",
+        "blood work",
+        "bloodwork",
+        "a1c",
+        "panel",
+        "referral",
+        "physical therapy",
+        "colonoscopy",
+        "mammogram",
+        "biopsy",
+        "stress test",
+        "urinalysis",
+        "specialist",
+        "injection",
+        "vaccine",
+    ];
+    const ORDER_VERBS: &[&str] = &[
+        "order",
+        "get",
+        "schedule",
+        "refer",
+        "send",
+        "set you up",
+        "repeat",
+        "check",
+        "do",
+        "have you see",
+        "see a",
+        "put in",
+    ];
+    const REPORTED: &[&str] = &[
+        "showed",
+        "shows",
+        "came back",
+        "revealed",
+        "results show",
+        "results were",
+        "was normal",
+        "were normal",
+        "looked",
+        "we did",
+        "you had",
+    ];
+    let orders_something = ORDER_NOUNS.iter().any(|n| text::has_phrase(lower, n))
+        && ORDER_VERBS.iter().any(|v| text::has_phrase(lower, v))
+        && !REPORTED.iter().any(|r| text::has_phrase(lower, r));
+    if orders_something && !assess_start {
+        return Some(FactKind::Plan);
+    }
     let result = any(&st.results) && any(&st.result_reported) && !plan_start;
     if result {
         return Some(FactKind::Results);
