@@ -174,12 +174,10 @@ fn strip_lead(s: &str) -> String {
 /// Drops fillers inside a sentence ("um", "uh", "you know", doubled words).
 fn tidy(s: &str) -> String {
     static FILL: OnceLock<Option<Regex>> = OnceLock::new();
-    static DOUBLE: OnceLock<Option<Regex>> = OnceLock::new();
     let mut out = s.to_string();
     if let Some(fill) = re(&FILL, r"(?i)\b(?:um+|uh+|er|ah|hmm|you know)\b[,]?\s*") {
         out = fill.replace_all(&out, "").into_owned();
     }
-    let _ = &DOUBLE;
     // A word said twice or more in a row ("the, the, the last year"):
     // once. (The regex crate has no back-references.)
     let mut kept: Vec<&str> = Vec::new();
@@ -285,7 +283,7 @@ fn has_clinical_content(lower: &str) -> bool {
 
 /// The medication facts in a sentence: each drug with its dose and how
 /// often, and what is being done with it.
-fn medications(u: &Utterance, g: Gender) -> Vec<Fact> {
+fn medications(u: &Utterance) -> Vec<Fact> {
     static DOSE: OnceLock<Option<Regex>> = OnceLock::new();
     static FREQ: OnceLock<Option<Regex>> = OnceLock::new();
     static PURPOSE: OnceLock<Option<Regex>> = OnceLock::new();
@@ -432,7 +430,6 @@ fn medications(u: &Utterance, g: Gender) -> Vec<Fact> {
                 {
                     format!("Start {desc}")
                 } else {
-                    let _ = g;
                     format!("Takes {desc}")
                 }
             }
@@ -1068,7 +1065,7 @@ pub fn facts(utts: &[Utterance], g: Gender, cues: &Cues, therapy: bool) -> Vec<F
                     out.push(f);
                     continue;
                 }
-                let meds = medications(u, g);
+                let meds = medications(u);
                 if !meds.is_empty() {
                     out.extend(meds);
                     continue;
@@ -1169,7 +1166,7 @@ pub fn facts(utts: &[Utterance], g: Gender, cues: &Cues, therapy: bool) -> Vec<F
                             || text::has_phrase(&u.lower, "you're taking")
                             || text::has_phrase(&u.lower, "you take"))
                     {
-                        out.extend(medications(u, g));
+                        out.extend(medications(u));
                     }
                     continue;
                 };
@@ -1300,17 +1297,13 @@ fn patient_sentence(rest: &str, yes_no: Option<bool>, topic: Option<&str>, g: Ge
         return text::as_sentence(&format!("Reports {} pain{sep}{rest}", &c[1]));
     }
     let mut s = s;
-    if let (Some(t), Some(c)) = (
-        topic,
-        re(
-            &IT,
-            r"(?i)^it(?:'s| is| was| started| began| gets| has| comes| goes)\b",
-        )
-        .and_then(|r| r.find(&s)),
-    ) {
-        let _ = c;
+    let leading_it = re(
+        &IT,
+        r"(?i)^it(?:'s| is| was| started| began| gets| has| comes| goes)\b",
+    )
+    .is_some_and(|r| r.is_match(&s));
+    if let (Some(t), true) = (topic, leading_it) {
         s = format!("the {t}{}", &s[2..]);
-        s = s.replace("the {t}'s", "the {t} is");
         if s.starts_with(&format!("the {t}'s")) {
             s = format!("the {t} is{}", &s[t.len() + 6..]);
         }
