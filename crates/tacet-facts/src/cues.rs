@@ -7,21 +7,21 @@ use std::sync::OnceLock;
 /// composed draft's provenance).
 pub const CUES_TOML: &str = include_str!("../data/cues.toml");
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Roles {
     pub clinician: Vec<String>,
     pub patient: Vec<String>,
     pub answers: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Polarity {
     pub negation: Vec<String>,
     pub yes: Vec<String>,
     pub no: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Statements {
     pub pleasantry: Vec<String>,
     pub exam_instruction: Vec<String>,
@@ -33,7 +33,7 @@ pub struct Statements {
     pub follow_up: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Therapy {
     pub intervention: Vec<String>,
     pub observation: Vec<String>,
@@ -41,7 +41,7 @@ pub struct Therapy {
     pub response: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub struct Cues {
     pub roles: Roles,
     pub polarity: Polarity,
@@ -54,36 +54,7 @@ pub struct Cues {
 /// empty lists stand in (the composer then reads less, it never panics).
 pub fn cues() -> &'static Cues {
     static C: OnceLock<Cues> = OnceLock::new();
-    C.get_or_init(|| {
-        toml::from_str(CUES_TOML).unwrap_or_else(|_| Cues {
-            roles: Roles {
-                clinician: vec![],
-                patient: vec![],
-                answers: vec![],
-            },
-            polarity: Polarity {
-                negation: vec![],
-                yes: vec![],
-                no: vec![],
-            },
-            statements: Statements {
-                pleasantry: vec![],
-                exam_instruction: vec![],
-                exam: vec![],
-                results: vec![],
-                result_reported: vec![],
-                assessment: vec![],
-                plan: vec![],
-                follow_up: vec![],
-            },
-            therapy: Therapy {
-                intervention: vec![],
-                observation: vec![],
-                goal: vec![],
-                response: vec![],
-            },
-        })
-    })
+    C.get_or_init(|| toml::from_str(CUES_TOML).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -173,10 +173,7 @@ mod tests {
 
     #[test]
     fn the_composer_needs_no_model() {
-        let d = tempfile::tempdir().unwrap();
-        let store = crate::model_store(d.path()).unwrap();
         let mut drafter = NoteDrafter::composed();
-        let _ = store;
         let t: Template = Template::from_toml(
             "id = \"t\"\nversion = 1\nname = \"T\"\n[[sections]]\nheading = \"PLAN\"\nguidance = \"g\"\ndraws = [\"plan\"]\n",
         )
