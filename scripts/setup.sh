@@ -14,9 +14,15 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 # Tests need: a PulseAudio null sink for live capture (pulseaudio, pulseaudio-utils,
 # libasound2-plugins), strace and util-linux's unshare for the offline proof.
 # Benchmarks: GNU time for peak memory (benches/llm/run.sh).
+# Run needs (the desktop window loads these at start, by name, so the linker
+# never lists them; tacet-desktop's tests/runtime_libs.rs checks each one the
+# binary names is installed): X11/xcb, xkbcommon, EGL/GL with Mesa's
+# software renderer, Wayland. qemu-user runs the CPU-floor test
+# (tacet-cli's tests/portable_cpu.rs: the build on an emulated AVX2 CPU).
+runtime="libx11-6 libx11-xcb1 libxcb1 libxcursor1 libxi6 libxrender1 libxrandr2 libxkbcommon0 libxkbcommon-x11-0 libegl1 libgl1 libgl1-mesa-dri libwayland-client0 libwayland-egl1 libwayland-cursor0 qemu-user"
 pkgs="build-essential cmake clang libclang-dev pkg-config libasound2-dev espeak-ng sox python3 python3-pip git ca-certificates curl pulseaudio pulseaudio-utils libasound2-plugins strace util-linux time"
 missing=""
-for p in $pkgs; do
+for p in $pkgs $runtime; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 if [ -n "$missing" ]; then

@@ -262,6 +262,12 @@ pub enum AuditCmd {
 }
 
 fn main() -> std::process::ExitCode {
+    // A CPU below the build's floor would die with an illegal instruction
+    // once transcription starts: say so now, before anything is opened.
+    if let Err(e) = tacet_runtime::cpu::check_floor() {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(1);
+    }
     // First, before any patient data is in memory: no core dumps, no
     // network (see tacet-sandbox).
     for warning in tacet_sandbox::harden().warnings() {

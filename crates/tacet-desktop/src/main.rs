@@ -64,6 +64,9 @@ impl eframe::App for DesktopApp {
 }
 
 fn main() -> Result<()> {
+    // A CPU below the build's floor would die with an illegal instruction
+    // once transcription starts: say so now, before anything is opened.
+    tacet_runtime::cpu::check_floor()?;
     // First, before any patient data is in memory: no core dumps, no
     // network (see tacet-sandbox).
     for warning in tacet_sandbox::harden().warnings() {

@@ -10,6 +10,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    #[error("this computer's processor lacks {missing}: Tacet needs a CPU with {floor} (most made since 2015); nothing was opened", floor = crate::cpu::FLOOR)]
+    CpuBelowFloor { missing: String },
     #[error("cannot find a data directory: set --data-dir or TACET_DATA_DIR")]
     NoDataDir,
     #[error("cannot create {}: {cause}", path.display())]

@@ -16,6 +16,7 @@
 //! * [`compliance`]: the facts of the installation report, read from the
 //!   running system ([`compliance_facts`]), and the admin-only report built
 //!   from them ([`compliance_report`]), whose reading is itself audited.
+//! * [`cpu`]: the CPU floor of the one portable build, checked first.
 //! * [`drafting`]: the drafter both front ends use — the note composed
 //!   from the visit's facts, reworded by the installed model only when the
 //!   drafting mode (`TACET_DRAFTER`) says so.
@@ -28,6 +29,7 @@
 
 pub mod compliance;
 pub mod compose;
+pub mod cpu;
 pub mod drafting;
 mod error;
 pub mod manage;
