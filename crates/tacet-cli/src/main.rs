@@ -255,13 +255,16 @@ pub enum AuditCmd {
     /// Drop the contents of audit records older than the retention period
     /// (six years by default), keeping their hashes so the log still verifies.
     Prune {
-        /// Prune records older than this many days [default: six years].
+        /// Prune records older than this many days [default and least: six years;
+        /// the vault refuses anything younger]
         #[arg(long)]
         older_than_days: Option<f64>,
     },
 }
 
 fn main() -> std::process::ExitCode {
+    // A panic's message may hold patient text: say where, never what.
+    tacet_runtime::panic::install_hook();
     // A CPU below the build's floor would die with an illegal instruction
     // once transcription starts: say so now, before anything is opened.
     if let Err(e) = tacet_runtime::cpu::check_floor() {

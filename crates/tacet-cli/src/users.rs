@@ -69,10 +69,10 @@ pub fn add(
 ) -> Result<ExitCode> {
     let role = parse_role(role)?;
     with_unlocked(data_dir, user, |u| {
-        if role == Role::Clinician && u.role() != Role::Clinician {
-            bail!(
-                "a new clinician is enrolled by an existing clinician (who holds the data key); ask a clinician to run `tacet users add {name} --role clinician`"
-            );
+        // Said before asking for the new passphrase; the vault refuses (and
+        // audits) the same attempt whatever front end makes it.
+        if !u.role().may_add(role) {
+            bail!("{}", u.role().may_not_add_reason(role));
         }
         let pass = new_passphrase(name)?;
         let kdf = if fast_kdf {

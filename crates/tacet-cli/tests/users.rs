@@ -123,6 +123,34 @@ fn fail_an_admin_cannot_enrol_a_clinician() {
     assert!(!String::from_utf8_lossy(&o.stdout).contains("drpatel"));
 }
 
+/// Issue 22, item 6: a clinician could create admin accounts, contrary to
+/// the README. The binary refuses; so does the vault itself, whatever front
+/// end asks, and the attempt is in the audit log.
+#[test]
+fn fail_a_clinician_cannot_create_an_admin() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("vault");
+    init(&dir);
+    let o = tacet(
+        &dir,
+        "clinician",
+        CLIN_PASS,
+        &["users", "add", "eve", "--role", "admin", "--fast-kdf"],
+        Some(NEW_PASS),
+    );
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("only an admin can add an admin"),
+        "{}",
+        text(&o)
+    );
+    let o = tacet(&dir, "admin", ADMIN_PASS, &["users", "list"], None);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("eve"));
+    // Eve cannot sign in.
+    let o = tacet(&dir, "eve", NEW_PASS, &["users", "list"], None);
+    assert!(!o.status.success());
+}
+
 #[test]
 fn fail_a_short_passphrase_or_a_taken_name_is_refused() {
     let d = tempfile::tempdir().unwrap();

@@ -103,6 +103,26 @@ impl Role {
             _ => None,
         }
     }
+
+    /// Who may enrol whom, the one rule every front end and the vault read:
+    /// admins add admins; clinicians add clinicians (a new clinician's key
+    /// is wrapped from the data key only a clinician holds). Neither role
+    /// creates the other, so a clinician cannot make an admin account and an
+    /// admin cannot make a clinician who would then read patient data.
+    pub fn may_add(self, new: Role) -> bool {
+        self == new
+    }
+
+    /// Why [`Role::may_add`] says no, in words for the person refused.
+    pub fn may_not_add_reason(self, new: Role) -> &'static str {
+        match (self, new) {
+            (Role::Admin, Role::Clinician) => {
+                "a new clinician is enrolled by an existing clinician, who holds the data key"
+            }
+            (Role::Clinician, Role::Admin) => "only an admin can add an admin",
+            _ => "",
+        }
+    }
 }
 
 impl fmt::Display for Role {

@@ -8,11 +8,16 @@
 //!   a canonical length-prefixed encoding of named fields (table, row, column,
 //!   chunk index, key id…). A ciphertext moved to another row, column or
 //!   session fails to open.
-//! * Nonces are never random and never chosen by callers: a [`NonceSequence`]
-//!   hands out 96-bit nonces from a per-key counter and refuses, by
-//!   construction, to go past [`NONCE_LIMIT`] (2^31, far below GCM's 2^32
-//!   safety bound for one key). Callers persist the counter in the same
-//!   transaction as the ciphertext, so a nonce is never reused after a crash.
+//! * Nonces are never chosen by callers and never derived from state on
+//!   disk: a [`NonceSequence`] hands out fresh random 96-bit nonces from the
+//!   operating system's generator, and counts them per key so that one key
+//!   seals at most [`NONCE_LIMIT`] (2^31) messages, under the 2^32 bound NIST
+//!   SP 800-38D sets for random GCM nonces (a collision chance below 2^-33
+//!   even at the limit). The count is persisted beside the ciphertext only
+//!   as that usage bound: resetting it, or restoring an old copy of the
+//!   vault, cannot make a nonce repeat (issue 22: a counter-derived nonce
+//!   did, and a known JSON prefix then revealed what had been sealed
+//!   earlier under the same nonce).
 //! * [`derive_key`] is Argon2id with parameters stored beside the record,
 //!   never below OWASP's floor (m = 19 MiB, t = 2).
 
@@ -166,12 +171,13 @@ pub fn derive_key(pass: &Passphrase, params: &KdfParams) -> Result<Key256, Crypt
 }
 
 /// A 96-bit nonce, obtainable only from a [`NonceSequence`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Nonce([u8; NONCE_LEN]);
 
-/// Issues nonces for one key from a counter: 4 zero bytes ‖ counter (u64,
-/// big-endian). The counter is the caller's to persist ([`Self::next_counter`])
-/// and to resume ([`Self::resume`]).
+/// Issues random nonces for one key and counts them. The count is the
+/// caller's to persist ([`Self::next_counter`]) and to resume
+/// ([`Self::resume`]); it bounds how many messages one key seals and plays
+/// no part in the nonces themselves.
 #[derive(Debug)]
 pub struct NonceSequence {
     next: u64,
@@ -193,8 +199,7 @@ impl NonceSequence {
         if self.next >= NONCE_LIMIT {
             return Err(CryptoError::NonceExhausted);
         }
-        let mut n = [0u8; NONCE_LEN];
-        n[4..].copy_from_slice(&self.next.to_be_bytes());
+        let n = random_bytes::<NONCE_LEN>()?;
         self.next += 1;
         Ok(Nonce(n))
     }
@@ -389,6 +394,21 @@ mod tests {
         let b = seq.next_nonce().unwrap();
         assert_ne!(a, b);
         assert_eq!(seq.next_counter(), 2);
+    }
+
+    /// Issue 22, item 3: the count a vault stores on disk can be reset or
+    /// restored from a backup. A sequence resumed from the same count must
+    /// still never give a nonce it gave before.
+    #[test]
+    fn fail_a_restored_count_does_not_repeat_a_nonce() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..64 {
+            let mut seq = NonceSequence::resume(5).unwrap();
+            for _ in 0..16 {
+                assert!(seen.insert(seq.next_nonce().unwrap()), "a nonce repeated");
+            }
+        }
+        assert_eq!(seen.len(), 64 * 16);
     }
 
     #[test]

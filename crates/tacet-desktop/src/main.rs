@@ -64,6 +64,8 @@ impl eframe::App for DesktopApp {
 }
 
 fn main() -> Result<()> {
+    // A panic's message may hold patient text: say where, never what.
+    tacet_runtime::panic::install_hook();
     // A CPU below the build's floor would die with an illegal instruction
     // once transcription starts: say so now, before anything is opened.
     tacet_runtime::cpu::check_floor()?;

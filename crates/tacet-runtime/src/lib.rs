@@ -17,6 +17,7 @@
 //!   running system ([`compliance_facts`]), and the admin-only report built
 //!   from them ([`compliance_report`]), whose reading is itself audited.
 //! * [`cpu`]: the CPU floor of the one portable build, checked first.
+//! * [`panic`]: a panic hook that names the place and withholds the message.
 //! * [`drafting`]: the drafter both front ends use — the note composed
 //!   from the visit's facts, reworded by the installed model only when the
 //!   drafting mode (`TACET_DRAFTER`) says so.
@@ -33,6 +34,7 @@ pub mod cpu;
 pub mod drafting;
 mod error;
 pub mod manage;
+pub mod panic;
 
 pub use compliance::{
     compliance_facts, compliance_report, format_utc_ms, write_new_private_file, ComplianceReport,

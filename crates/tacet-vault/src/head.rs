@@ -48,7 +48,11 @@ pub(crate) fn write(conn: &Connection, dir: &Path) -> Result<(), VaultError> {
             format!("writing the head marker {}: {e}", tmp.display()),
         ))
     };
-    let mut f = File::create(&tmp).map_err(named)?;
+    let mut options = File::options();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&tmp).map_err(named)?;
     writeln!(f, "{MAGIC}\n{count}\n{}", hex::encode(leaf)).map_err(named)?;
     f.sync_all().map_err(named)?;
     drop(f);

@@ -148,6 +148,8 @@ pub enum VaultError {
     RotationBlocked(String),
     #[error("invalid setting: {0}")]
     BadSetting(String),
+    #[error("refused: audit records are kept for {years} years (the retention floor), and this prune would reach younger ones; nothing was pruned and the attempt is in the audit log")]
+    BelowRetentionFloor { years: u64 },
 }
 
 impl From<rusqlite::Error> for VaultError {
@@ -182,10 +184,29 @@ impl From<VaultError> for StoreError {
 }
 
 fn now_ms() -> u64 {
-    std::time::SystemTime::now()
+    let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+        .unwrap_or(0);
+    wall.saturating_add_signed(danger::CLOCK_SHIFT_MS.with(std::cell::Cell::get))
+}
+
+/// Escape hatches for tests of the vault's time-based rules; no program
+/// calls them (a tidy test in tacet-cli checks the binaries' sources).
+pub mod danger {
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(crate) static CLOCK_SHIFT_MS: Cell<i64> = const { Cell::new(0) };
+    }
+
+    /// Moves the vault's clock, on this thread only, by `ms` from the wall
+    /// clock: records written afterwards carry the shifted time. Tests use
+    /// it to write "old" records and then prune them after the retention
+    /// floor, which nothing else can reach.
+    pub fn shift_clock_for_tests(ms: i64) {
+        CLOCK_SHIFT_MS.with(|c| c.set(ms));
+    }
 }
 
 fn valid_user_name(n: &str) -> bool {
@@ -231,8 +252,51 @@ fn open_connection(path: &Path) -> Result<Connection, VaultError> {
     Ok(conn)
 }
 
+/// The vault's folder is its owner's alone (0700) and every file in it
+/// (database, write-ahead log, shared memory, lock) 0600: another account
+/// on the practice PC cannot even copy the ciphertext or read the audit
+/// log's metadata. Applied at creation and again at every open, so a
+/// folder made looser by hand (or by an older Tacet, which left 0755/0644)
+/// is tightened. SQLite gives its -wal and -shm files the mode of the
+/// database file, which exists before SQLite first opens it.
+#[cfg(unix)]
+fn make_private(dir: &Path) -> Result<(), VaultError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    let db = dir.join(DB_FILE);
+    if !db.exists() {
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&db)?;
+    }
+    for name in [
+        DB_FILE.to_string(),
+        format!("{DB_FILE}-wal"),
+        format!("{DB_FILE}-shm"),
+        LOCK_FILE.to_string(),
+        head::HEAD_FILE.to_string(),
+    ] {
+        let p = dir.join(name);
+        if p.exists() {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_dir: &Path) -> Result<(), VaultError> {
+    Ok(())
+}
+
 fn lock_dir(dir: &Path) -> Result<File, VaultError> {
-    let f = File::options()
+    let mut options = File::options();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let f = options
         .create(true)
         .truncate(false)
         .write(true)
@@ -293,6 +357,7 @@ impl Vault {
         if path.exists() {
             return Err(VaultError::Exists(path));
         }
+        make_private(dir)?;
         for u in users {
             if !valid_user_name(u.name) {
                 return Err(VaultError::BadUserName);
@@ -370,7 +435,7 @@ impl Vault {
             )
         })?;
         for u in users {
-            session.add_user_inner(u, kdf, schema_v1)?;
+            session.add_user_inner(u, kdf, schema_v1, true)?;
         }
         session.write_checkpoint()?;
         drop(session);
@@ -385,6 +450,7 @@ impl Vault {
             return Err(VaultError::Missing(dir.to_path_buf()));
         }
         let lock = lock_dir(dir)?;
+        make_private(dir)?;
         let mut conn = open_connection(&path).map_err(|e| VaultError::Corrupt(e.to_string()))?;
         let check: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -875,9 +941,22 @@ impl<'v> Unlocked<'v> {
         u: &NewUser<'_>,
         kdf: KdfChoice,
         schema_v1: bool,
+        bootstrap: bool,
     ) -> Result<(), VaultError> {
         if !valid_user_name(u.name) {
             return Err(VaultError::BadUserName);
+        }
+        // `Vault::create` enrols the first users itself (`bootstrap`); after
+        // that, who may add whom is the one rule in tacet-core.
+        if !bootstrap && !self.actor.role.may_add(u.role) {
+            // Audited: an attempt to create an account of the other role.
+            let ev = AuditEvent::new(AuditAction::UserAdded, self.actor.clone())
+                .object(format!("user:{}:{}", u.name, u.role))
+                .outcome(Outcome::Denied);
+            self.write(|tx, s| s.append_audit(tx, ev))?;
+            return Err(
+                StoreError::Denied(self.actor.role.may_not_add_reason(u.role).into()).into(),
+            );
         }
         if u.passphrase.danger_expose().chars().count() < 8 {
             return Err(VaultError::WeakPassphrase);
@@ -953,9 +1032,10 @@ impl<'v> Unlocked<'v> {
         Ok(())
     }
 
-    /// Adds a user (an admin may add admins; a clinician may add clinicians).
+    /// Adds a user: an admin may add admins, a clinician clinicians
+    /// ([`Role::may_add`]); any other attempt is refused and audited.
     pub fn add_user(&mut self, u: &NewUser<'_>, kdf: KdfChoice) -> Result<(), VaultError> {
-        self.add_user_inner(u, kdf, false)
+        self.add_user_inner(u, kdf, false, false)
     }
 
     /// Users and roles (names and roles only).

@@ -87,7 +87,10 @@ impl Unlocked<'_> {
                 continue; // pruned
             }
             let rec = AuditRecord::decode(&bytes)?;
-            if rec.action == AuditAction::RetentionRun.code() && last_run_unix_ms.is_none() {
+            if rec.action == AuditAction::RetentionRun.code()
+                && rec.outcome == Outcome::Success.as_str()
+                && last_run_unix_ms.is_none()
+            {
                 last_run_unix_ms = Some(rec.wall_unix_ms);
             }
             if rec.action == AuditAction::KeyRotated.code() && last_rotation_unix_ms.is_none() {
@@ -181,6 +184,20 @@ impl Unlocked<'_> {
     pub fn prune_audit(&mut self, older_than_unix_ms: u64) -> Result<PruneOutcome, VaultError> {
         if self.actor.role != Role::Admin {
             return Err(StoreError::Denied("only an admin can prune the audit log".into()).into());
+        }
+        // The retention floor is the vault's rule, not the caller's: no
+        // account, front end or flag prunes a record younger than six years
+        // (`audit prune --older-than-days 0` used to empty every record).
+        // The refusal is itself audited.
+        let floor = tacet_audit::retention_cutoff_unix_ms(now_ms(), tacet_audit::RETENTION_YEARS);
+        if older_than_unix_ms > floor {
+            let ev = AuditEvent::new(AuditAction::RetentionRun, self.actor.clone())
+                .object("audit-log")
+                .outcome(Outcome::Denied);
+            self.write(|tx, s| s.append_audit(tx, ev))?;
+            return Err(VaultError::BelowRetentionFloor {
+                years: tacet_audit::RETENTION_YEARS,
+            });
         }
         let check = self.verify_audit_full(&[])?;
         if !check.is_ok() {

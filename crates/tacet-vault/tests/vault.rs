@@ -362,3 +362,138 @@ fn migrating_from_the_first_schema_equals_a_fresh_one() {
         tacet_vault::describe_schema(&cb).unwrap()
     );
 }
+
+/// Issue 22, item 6: who may create whom is the vault's rule, the same for
+/// every front end: a clinician cannot create an admin, an admin cannot
+/// create a clinician, and each refusal is audited.
+#[test]
+fn fail_neither_role_creates_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let p = pass("new-user-passphrase");
+    for (who, who_pass, role, why) in [
+        (
+            "drlee",
+            "clinician-passphrase",
+            Role::Admin,
+            "only an admin can add an admin",
+        ),
+        (
+            "admin",
+            "admin-passphrase",
+            Role::Clinician,
+            "enrolled by an existing clinician",
+        ),
+    ] {
+        let mut u = v.unlock(who, &pass(who_pass)).unwrap();
+        let e = u
+            .add_user(
+                &NewUser {
+                    name: "eve",
+                    role,
+                    passphrase: &p,
+                },
+                KdfChoice::Floor,
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains(why), "{e}");
+        assert!(!u.users().unwrap().iter().any(|(n, _)| n == "eve"));
+        let denied = u
+            .audit_records()
+            .unwrap()
+            .iter()
+            .map(|r| tacet_audit::AuditRecord::decode(&r.bytes).unwrap())
+            .filter(|r| r.action == "user.added" && r.outcome == "denied")
+            .count();
+        assert!(denied >= 1);
+    }
+    assert!(v.unlock("eve", &p).is_err());
+}
+
+/// Every sealed artifact blob in the vault (version ‖ nonce ‖ ciphertext ‖ tag).
+fn artifact_blobs(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    let mut st = conn.prepare("SELECT sealed FROM artifacts").unwrap();
+    let rows = st
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect();
+    rows
+}
+
+/// Issue 22, item 3: the per-key nonce counter was stored in clear, and a
+/// nonce was made from it: resetting it (or restoring a backup) made
+/// AES-GCM reuse a nonce under the same session key. The attack is played
+/// on a real vault: the counter is set back to 0 on disk and more is
+/// sealed, three times; no two different blobs may share a nonce.
+#[test]
+fn fail_a_reset_nonce_counter_does_not_reuse_a_nonce() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let (id, _) = full_session(&mut v);
+    drop(v);
+    let mut blobs: std::collections::BTreeSet<Vec<u8>> =
+        artifact_blobs(dir.path()).into_iter().collect();
+    for round in 0..3 {
+        let conn = rusqlite::Connection::open(dir.path().join(tacet_vault::DB_FILE)).unwrap();
+        conn.execute("UPDATE sessions SET nonce_counter = 0", [])
+            .unwrap();
+        drop(conn);
+        let mut v = Vault::open(dir.path()).unwrap();
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        let mut d = draft();
+        d.sections[0].text = format!("Edited draft, round {round}.");
+        u.put_draft(id, &d).unwrap();
+        assert_eq!(u.draft(id).unwrap().sections[0].text, d.sections[0].text);
+        drop(u);
+        drop(v);
+        blobs.extend(artifact_blobs(dir.path()));
+    }
+    let mut nonces: Vec<&[u8]> = blobs.iter().map(|b| &b[1..13]).collect();
+    nonces.sort();
+    nonces.dedup();
+    assert_eq!(
+        nonces.len(),
+        blobs.len(),
+        "two different sealed blobs share a nonce"
+    );
+    assert!(blobs.len() > 4, "{}", blobs.len());
+}
+
+/// Issue 22, low: the vault folder and database were created 0755/0644,
+/// so any account on the PC could copy them. Now 0700/0600, at creation and
+/// again at every open (a loosened folder is tightened).
+#[cfg(unix)]
+#[test]
+fn fail_the_vault_is_readable_by_no_other_account() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("vault");
+    let mut v = new_vault(&dir);
+    full_session(&mut v);
+    let check = |dir: &std::path::Path| {
+        assert_eq!(mode(dir), 0o700, "the vault folder");
+        let mut files = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                assert_eq!(mode(&p), 0o600, "{}", p.display());
+                files += 1;
+            }
+        }
+        assert!(files >= 3, "{files} files");
+    };
+    check(&dir);
+    drop(v);
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        dir.join(tacet_vault::DB_FILE),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let v = Vault::open(&dir).unwrap();
+    check(&dir);
+    drop(v);
+}
