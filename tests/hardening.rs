@@ -47,3 +47,28 @@ fn fail_a_main_that_parses_arguments_first_is_caught() {
         .unwrap()
         .contains("tacet_sandbox::harden()"));
 }
+
+/// Right after hardening, both programs replace the panic hook with one
+/// that prints the place and withholds the message (it may hold patient
+/// text), and check the CPU floor before anything is opened.
+#[test]
+fn both_binaries_install_the_quiet_panic_hook_and_check_the_cpu() {
+    for main in [
+        "crates/tacet-cli/src/main.rs",
+        "crates/tacet-desktop/src/main.rs",
+    ] {
+        let source = std::fs::read_to_string(workspace_root().join(main)).unwrap();
+        let body = &source[source.find("\nfn main(").expect("fn main")..];
+        let hook = body
+            .find("tacet_runtime::panic::report(info)")
+            .unwrap_or_else(|| panic!("{main}: no quiet panic hook"));
+        let floor = body
+            .find("tacet_runtime::cpu::check_floor()")
+            .unwrap_or_else(|| panic!("{main}: no CPU floor check"));
+        let parse = body.find("::parse()").expect("argument parsing");
+        assert!(
+            hook < parse && floor < parse,
+            "{main}: hook and floor check come before parsing"
+        );
+    }
+}

@@ -201,3 +201,43 @@ fn unsafe_in_the_drafting_engine_is_only_its_simd_kernels_and_spin_pool() {
         "unsafe outside tacet-llm's kernels.rs, flash.rs and spin.rs: {offenders:?}"
     );
 }
+
+/// One build for every practice PC: ggml never with `GGML_NATIVE` (its
+/// `-march=native` put the build machine's AVX-512 into the package, and an
+/// AVX2 laptop died with SIGILL); no `-march=native`/`target-cpu=native`
+/// in anything that builds what ships. (benches/ may tune for the machine
+/// they measure; they ship nothing.)
+#[test]
+fn nothing_that_ships_is_built_for_the_build_machine_alone() {
+    let root = workspace_root();
+    let config = std::fs::read_to_string(root.join(".cargo/config.toml")).unwrap();
+    for line in [
+        "GGML_NATIVE = \"OFF\"",
+        "GGML_AVX2 = \"ON\"",
+        "GGML_AVX512 = \"OFF\"",
+    ] {
+        assert!(config.contains(line), ".cargo/config.toml lacks {line}");
+    }
+    let mut files = vec![
+        root.join(".cargo/config.toml"),
+        root.join("Cargo.toml"),
+        root.join("crates/tacet-asr/whisper-cpp/patch.cmake"),
+    ];
+    for dir in ["scripts", ".ci"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap().flatten() {
+            files.push(e.path());
+        }
+    }
+    for e in std::fs::read_dir(root.join("crates")).unwrap().flatten() {
+        files.push(e.path().join("Cargo.toml"));
+        files.push(e.path().join("build.rs"));
+    }
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        for bad in ["march=native", "target-cpu=native", "GGML_NATIVE = \"ON\""] {
+            assert!(!text.contains(bad), "{} contains {bad}", f.display());
+        }
+    }
+}

@@ -23,3 +23,33 @@ pub fn passphrase(env_var: &str, prompt: &str) -> Result<Passphrase> {
         .with_context(|| format!("no terminal to ask for a passphrase: set {env_var}"))?;
     Ok(Passphrase::new(p))
 }
+
+/// The patient reference for a new session, from standard input's first
+/// line (`--patient-stdin`) or asked on a terminal; empty when neither
+/// (a session with no reference). Never from the command line: a value
+/// given with `--patient` is refused, because it stays in the shell's
+/// history and any account can read it in the process list.
+pub fn patient(from_stdin: bool, on_command_line: Option<&str>) -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if on_command_line.is_some() {
+        anyhow::bail!(
+            "--patient is refused: a patient reference on the command line stays in the shell's \
+             history and any account on this computer can read it in the process list. Run \
+             without it to be asked, or give it on standard input with --patient-stdin"
+        );
+    }
+    let stdin = std::io::stdin();
+    let ask = !from_stdin && stdin.is_terminal();
+    if !from_stdin && !ask {
+        return Ok(String::new());
+    }
+    if ask {
+        eprint!("Patient reference (the practice's record number; Enter for none): ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the patient reference from standard input")?;
+    Ok(line.trim().to_owned())
+}

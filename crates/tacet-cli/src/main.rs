@@ -178,9 +178,15 @@ pub enum SessionCmd {
         audio: PathBuf,
         #[arg(long, default_value = "soap")]
         template: String,
-        /// The practice's opaque reference for the patient (stored encrypted).
-        #[arg(long, default_value = "")]
-        patient: String,
+        /// Read the practice's reference for the patient (stored encrypted)
+        /// from the first line of standard input. Without it, a terminal is
+        /// asked; never on the command line, where it would stay in the
+        /// shell's history and the process list.
+        #[arg(long)]
+        patient_stdin: bool,
+        /// Refused (see --patient-stdin).
+        #[arg(long, hide = true)]
+        patient: Option<String>,
     },
     /// Record a session live from a microphone, transcribing as it goes.
     /// Every second of audio is sealed into the vault as it arrives.
@@ -191,9 +197,15 @@ pub enum SessionCmd {
     Record {
         #[arg(long, default_value = "soap")]
         template: String,
-        /// The practice's opaque reference for the patient (stored encrypted).
-        #[arg(long, default_value = "")]
-        patient: String,
+        /// Read the practice's reference for the patient (stored encrypted)
+        /// from the first line of standard input. Without it, a terminal is
+        /// asked; never on the command line, where it would stay in the
+        /// shell's history and the process list.
+        #[arg(long)]
+        patient_stdin: bool,
+        /// Refused (see --patient-stdin).
+        #[arg(long, hide = true)]
+        patient: Option<String>,
         /// Input device id (see `tacet session devices`); remembered for the
         /// next recording [default: the remembered device if connected,
         /// else the default input]
@@ -263,18 +275,20 @@ pub enum AuditCmd {
 }
 
 fn main() -> std::process::ExitCode {
+    // First, before any patient data is in memory: no core dumps, no
+    // network (see tacet-sandbox).
+    for warning in tacet_sandbox::harden().warnings() {
+        eprintln!("warning: {warning}");
+    }
     // A panic's message may hold patient text: say where, never what.
-    tacet_runtime::panic::install_hook();
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{}", tacet_runtime::panic::report(info));
+    }));
     // A CPU below the build's floor would die with an illegal instruction
     // once transcription starts: say so now, before anything is opened.
     if let Err(e) = tacet_runtime::cpu::check_floor() {
         eprintln!("error: {e}");
         return std::process::ExitCode::from(1);
-    }
-    // First, before any patient data is in memory: no core dumps, no
-    // network (see tacet-sandbox).
-    for warning in tacet_sandbox::harden().warnings() {
-        eprintln!("warning: {warning}");
     }
     let cli = Cli::parse();
     match run::run(cli) {

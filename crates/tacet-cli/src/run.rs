@@ -377,28 +377,36 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
         SessionCmd::New {
             audio,
             template,
+            patient_stdin,
             patient,
-        } => with_store(data_dir, user, |store| {
-            let id = new_session(data_dir, store, audio, template, patient)?;
-            println!("\nNext: tacet draft {id}");
-            Ok(ExitCode::SUCCESS)
-        }),
+        } => {
+            let patient = compose::patient(*patient_stdin, patient.as_deref())?;
+            with_store(data_dir, user, |store| {
+                let id = new_session(data_dir, store, audio, template, &patient)?;
+                println!("\nNext: tacet draft {id}");
+                Ok(ExitCode::SUCCESS)
+            })
+        }
         SessionCmd::Record {
             template,
+            patient_stdin,
             patient,
             device,
             seconds,
             draft,
-        } => with_unlocked(data_dir, user, |u| {
-            let to_record = crate::record::ToRecord {
-                template,
-                patient,
-                device: device.as_deref(),
-                seconds: *seconds,
-                draft: *draft,
-            };
-            crate::record::record(data_dir, u, to_record)
-        }),
+        } => {
+            let patient = compose::patient(*patient_stdin, patient.as_deref())?;
+            with_unlocked(data_dir, user, |u| {
+                let to_record = crate::record::ToRecord {
+                    template,
+                    patient: &patient,
+                    device: device.as_deref(),
+                    seconds: *seconds,
+                    draft: *draft,
+                };
+                crate::record::record(data_dir, u, to_record)
+            })
+        }
         SessionCmd::Devices => crate::record::devices(),
         SessionCmd::Recover { session } => {
             let id = parse_id(session)?;

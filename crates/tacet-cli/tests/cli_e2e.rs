@@ -3,6 +3,8 @@
 //! Needs the default models in the cache (`scripts/fetch-models.sh`);
 //! without them the test says so and returns.
 
+#[path = "support/patient.rs"]
+mod patient;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -26,14 +28,15 @@ struct Tacet {
 
 impl Tacet {
     fn run(&self, user: &str, pass: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tacet"))
-            .current_dir(repo_root())
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
+        let args = patient::on_stdin(&mut c, args);
+        c.current_dir(repo_root())
             .env("TACET_DATA_DIR", self.data.path())
             .env("TACET_USER", user)
             .env("TACET_PASSPHRASE", pass)
             .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
             .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-            .args(args)
+            .args(&args)
             .output()
             .expect("run tacet")
     }

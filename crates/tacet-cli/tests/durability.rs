@@ -30,6 +30,8 @@
 #[path = "support/pulse.rs"]
 mod pulse;
 
+#[path = "support/patient.rs"]
+mod patient;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -145,6 +147,7 @@ impl Tacet {
                 c
             }
         };
+        let args = patient::on_stdin(&mut c, args);
         c.current_dir(repo_root())
             .env("TACET_DATA_DIR", self.data.path())
             .env("TACET_USER", user)
@@ -152,7 +155,7 @@ impl Tacet {
             .env("TACET_ADMIN_PASSPHRASE", ADMIN_PASS)
             .env("TACET_CLINICIAN_PASSPHRASE", CLINICIAN_PASS)
             .env("TACET_ASR_THREADS", "2")
-            .args(args);
+            .args(&args);
         c
     }
     fn run(&self, user: &str, args: &[&str]) -> Output {
@@ -164,7 +167,6 @@ impl Tacet {
     fn run_killed(&self, args: &[&str], delay: Duration, marker: Option<&str>) -> Run {
         let mut child = self
             .command("clinician", args)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

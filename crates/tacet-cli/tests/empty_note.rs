@@ -6,6 +6,8 @@
 //! note) needs the default models and is skipped, with a message, without
 //! them.
 
+#[path = "support/patient.rs"]
+mod patient;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -26,14 +28,15 @@ impl Env {
         } else {
             "clinician-passphrase-1"
         };
-        Command::new(env!("CARGO_BIN_EXE_tacet"))
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
+        let args = patient::on_stdin(&mut c, args);
+        c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
             .env("TACET_DATA_DIR", self.data.path())
             .env("TACET_USER", user)
             .env("TACET_PASSPHRASE", pass)
             .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
             .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-            .args(args)
+            .args(&args)
             .output()
             .expect("run tacet")
     }

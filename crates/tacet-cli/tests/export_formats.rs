@@ -6,6 +6,8 @@
 //! tacet-export.) Needs the default models (it transcribes and drafts real
 //! sessions); skipped with a message when they are not cached.
 
+#[path = "support/patient.rs"]
+mod patient;
 use base64ct::{Base64, Encoding};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -21,14 +23,15 @@ impl Env {
         } else {
             "clinician-passphrase-1"
         };
-        Command::new(env!("CARGO_BIN_EXE_tacet"))
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
+        let args = patient::on_stdin(&mut c, args);
+        c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
             .env("TACET_DATA_DIR", self.data.path())
             .env("TACET_USER", user)
             .env("TACET_PASSPHRASE", pass)
             .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
             .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-            .args(args)
+            .args(&args)
             .output()
             .expect("run tacet")
     }

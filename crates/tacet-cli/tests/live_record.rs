@@ -15,6 +15,8 @@
 #[path = "support/pulse.rs"]
 mod pulse;
 
+#[path = "support/patient.rs"]
+mod patient;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -64,6 +66,7 @@ impl Tacet {
             "clinician-passphrase-1"
         };
         let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
+        let args = patient::on_stdin(&mut c, args);
         c.current_dir(repo_root())
             .env("TACET_DATA_DIR", self.data.path())
             .env("TACET_USER", user)
@@ -72,7 +75,7 @@ impl Tacet {
             .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
             // Two cores shared with the capture threads.
             .env("TACET_ASR_THREADS", "2")
-            .args(args);
+            .args(&args);
         c
     }
     fn run(&self, user: &str, args: &[&str]) -> Output {
@@ -94,7 +97,6 @@ impl Tacet {
         args.extend_from_slice(extra);
         let mut child = self
             .command("clinician", &args)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

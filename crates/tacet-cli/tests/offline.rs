@@ -36,7 +36,7 @@
 #[path = "support/pulse.rs"]
 mod pulse;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -340,14 +340,8 @@ fn start_recording(
     cwd: &Path,
     lift_core_limit: bool,
 ) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let args = [
-        "session",
-        "record",
-        "--seconds",
-        seconds,
-        "--patient",
-        LIVE_PATIENT,
-    ];
+    // The patient reference is the first line of stdin (never an argument).
+    let args = ["session", "record", "--seconds", seconds, "--patient-stdin"];
     let inner = off.command(vault, "clinician", &args);
     // `ulimit -c unlimited` in a shell, then exec strace with the same
     // arguments and environment: the hardening must do better than the
@@ -370,11 +364,12 @@ fn start_recording(
     };
     let mut child = c
         .current_dir(cwd)
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    writeln!(child.stdin.as_mut().unwrap(), "{LIVE_PATIENT}").unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

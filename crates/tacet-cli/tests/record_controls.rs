@@ -67,7 +67,8 @@ impl Tacet {
     }
     /// Starts a recording with piped stdin; stderr lines arrive on the receiver.
     fn spawn_record(&self, extra: &[&str]) -> (Child, Receiver<String>) {
-        let mut args = vec!["session", "record", "--patient", "MRN-CTRL-0001"];
+        // The patient reference is the first line on stdin; the controls follow.
+        let mut args = vec!["session", "record", "--patient-stdin"];
         args.extend_from_slice(extra);
         let mut child = self
             .command("clinician", &args)
@@ -76,6 +77,7 @@ impl Tacet {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tacet session record");
+        writeln!(child.stdin.as_mut().unwrap(), "MRN-CTRL-0001").unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = channel();
         std::thread::spawn(move || {

@@ -64,16 +64,18 @@ impl eframe::App for DesktopApp {
 }
 
 fn main() -> Result<()> {
-    // A panic's message may hold patient text: say where, never what.
-    tacet_runtime::panic::install_hook();
-    // A CPU below the build's floor would die with an illegal instruction
-    // once transcription starts: say so now, before anything is opened.
-    tacet_runtime::cpu::check_floor()?;
     // First, before any patient data is in memory: no core dumps, no
     // network (see tacet-sandbox).
     for warning in tacet_sandbox::harden().warnings() {
         eprintln!("warning: {warning}");
     }
+    // A panic's message may hold patient text: say where, never what.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{}", tacet_runtime::panic::report(info));
+    }));
+    // A CPU below the build's floor would die with an illegal instruction
+    // once transcription starts: say so now, before anything is opened.
+    tacet_runtime::cpu::check_floor()?;
     // The window needs a core of its own while the engines work: on this
     // project's 2-core machine, drafting with candle on every core held the
     // software-rendered window to 54–58 frames per second and one thread

@@ -11,7 +11,10 @@ const CANARY: &str = "CANARY-PATIENT-Jane-Roe-MRN-77341";
 #[test]
 fn a_panic_names_its_place_and_withholds_its_message() {
     if std::env::var_os(CHILD).is_some() {
-        tacet_runtime::panic::install_hook();
+        // The hook as both programs install it.
+        std::panic::set_hook(Box::new(|info| {
+            eprintln!("{}", tacet_runtime::panic::report(info));
+        }));
         let text = String::from(CANARY);
         panic!("failed while handling {text}");
     }

@@ -1,0 +1,49 @@
+//! Issue 22, item 10: `--patient MRN` on the command line landed in shell
+//! history and in `/proc/*/cmdline`, which every account can read. The
+//! reference now comes from standard input (`--patient-stdin`) or a prompt;
+//! a value on the command line is refused before anything is opened, and
+//! the help no longer offers it.
+
+use std::process::Command;
+
+fn tacet(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tacet"))
+        .current_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+        .env("TACET_DATA_DIR", dir)
+        .env("TACET_USER", "clinician")
+        .env("TACET_PASSPHRASE", "clinician-passphrase-1")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn fail_a_patient_reference_on_the_command_line_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    for args in [
+        &[
+            "session",
+            "new",
+            "--audio",
+            "assets/demo/visit.wav",
+            "--patient",
+            "MRN-ARGV-9931",
+        ][..],
+        &["session", "record", "--patient", "MRN-ARGV-9931"][..],
+    ] {
+        let o = tacet(d.path(), args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains("--patient is refused"), "{stderr}");
+        assert!(stderr.contains("--patient-stdin"), "{stderr}");
+        assert!(!stderr.contains("MRN-ARGV-9931"), "{stderr}");
+    }
+    // Refused before anything was opened or created.
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+    for sub in ["new", "record"] {
+        let o = tacet(d.path(), &["session", sub, "--help"]);
+        let help = String::from_utf8_lossy(&o.stdout);
+        assert!(help.contains("--patient-stdin"), "{help}");
+        assert!(!help.contains("--patient <"), "{help}");
+    }
+}
