@@ -64,10 +64,10 @@ fn transcribes_on_an_avx2_cpu_without_avx512() {
     );
     let words = stdout
         .lines()
-        .find_map(|l| l.strip_prefix("TRANSCRIPT: "))
+        .find_map(|l| l.split_once("TRANSCRIPT: ").map(|(_, t)| t))
         .unwrap_or_else(|| panic!("the child printed no transcript:\n{stdout}\n{stderr}"))
         .to_lowercase();
-    for expected in ["good morning", "sam patel"] {
+    for expected in ["my name is sam patel", "what brings you in"] {
         assert!(words.contains(expected), "{expected:?} not in {words:?}");
     }
 }
