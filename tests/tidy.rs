@@ -241,3 +241,32 @@ fn nothing_that_ships_is_built_for_the_build_machine_alone() {
         }
     }
 }
+
+/// The support log is the only place tracing events are made: its closed
+/// `Event` type has no field for free text, and a `tracing::info!` written
+/// anywhere else could format a transcript into the log.
+#[test]
+fn only_the_support_log_emits_tracing_events() {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(workspace_root().join("crates"))
+        .unwrap()
+        .flatten()
+    {
+        rust_files(&e.path().join("src"), &mut files);
+    }
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|f| !f.ends_with("tacet-runtime/src/support_log.rs"))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            ["tracing::", "use tracing"]
+                .iter()
+                .any(|m| text.contains(m))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        offenders.is_empty(),
+        "tracing used outside the support log: {offenders:?}"
+    );
+}

@@ -22,7 +22,89 @@ const Q8_0_HINT: &str = "note: this CPU has AVX-512 VNNI: importing the CTransla
      (docs/BENCHMARKS.md)";
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    use tacet_runtime::support_log::{self as slog, Event, Outcome};
     let data_dir = compose::data_dir(cli.data_dir.clone())?;
+    // The support log (ids, codes and durations only). Clinical work goes
+    // on without it when the folder cannot hold it: the error that matters
+    // (a read-only folder, say) is the vault's, said below.
+    let _log = slog::open(&data_dir).ok();
+    slog::log(&slog::started("tacet", env!("CARGO_PKG_VERSION")));
+    slog::log_models(&data_dir);
+    let step = step_name(&cli.cmd);
+    slog::log(&Event::StepStarted { step });
+    let t0 = std::time::Instant::now();
+    let result = dispatch(cli, &data_dir);
+    let outcome = match &result {
+        Ok(code) if *code == ExitCode::SUCCESS => Outcome::Ok,
+        Ok(_) => Outcome::Failed("exit-code"),
+        Err(e) => Outcome::Failed(error_code(e)),
+    };
+    slog::log(&Event::StepEnded {
+        step,
+        took: t0.elapsed(),
+        outcome,
+    });
+    result
+}
+
+/// The command's name for the support log.
+fn step_name(cmd: &Cmd) -> &'static str {
+    match cmd {
+        Cmd::Init { .. } => "init",
+        Cmd::Models { .. } => "models",
+        Cmd::Session { cmd } => match cmd {
+            SessionCmd::New { .. } => "session.new",
+            SessionCmd::Record { .. } => "session.record",
+            SessionCmd::Recover { .. } => "session.recover",
+            _ => "session",
+        },
+        Cmd::Draft { .. } => "draft",
+        Cmd::Review { .. } => "review",
+        Cmd::Export { .. } => "export",
+        Cmd::Audit { .. } => "audit",
+        Cmd::Settings { .. } => "settings",
+        Cmd::Users { .. } => "users",
+        Cmd::RotateKeys => "rotate-keys",
+        Cmd::Compliance { .. } => "compliance",
+        Cmd::Demo { .. } => "demo",
+    }
+}
+
+/// The kind of an error, for the support log: which layer said no, never
+/// what it said (a message can hold a file name or a patient's words).
+fn error_code(e: &anyhow::Error) -> &'static str {
+    for cause in e.chain() {
+        if let Some(v) = cause.downcast_ref::<tacet_vault::VaultError>() {
+            return match v {
+                tacet_vault::VaultError::BadCredentials => "vault.bad-credentials",
+                tacet_vault::VaultError::Throttled { .. } => "vault.throttled",
+                tacet_vault::VaultError::Missing(_) => "vault.missing",
+                tacet_vault::VaultError::Locked(_) => "vault.locked",
+                tacet_vault::VaultError::NotWritable(_) => "vault.not-writable",
+                tacet_vault::VaultError::Corrupt(_) => "vault.corrupt",
+                tacet_vault::VaultError::LostWrites { .. } => "vault.lost-writes",
+                tacet_vault::VaultError::Storage(_) => "vault.storage",
+                _ => "vault",
+            };
+        }
+        if cause.is::<tacet_runtime::RuntimeError>() {
+            return "runtime";
+        }
+        if cause.is::<tacet_app::AppError>() {
+            return "app";
+        }
+        if cause.is::<tacet_audio::AudioError>() {
+            return "audio";
+        }
+        if cause.is::<std::io::Error>() {
+            return "io";
+        }
+    }
+    "other"
+}
+
+fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
+    let data_dir = data_dir.to_path_buf();
     match cli.cmd {
         Cmd::Init {
             ref admin,

@@ -38,8 +38,18 @@ fn fail_a_patient_reference_on_the_command_line_is_refused() {
         assert!(stderr.contains("--patient-stdin"), "{stderr}");
         assert!(!stderr.contains("MRN-ARGV-9931"), "{stderr}");
     }
-    // Refused before anything was opened or created.
-    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+    // Refused before anything was opened: the data folder holds only the
+    // support log, which says the step failed and nothing of the value.
+    let names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["logs"]);
+    for f in std::fs::read_dir(d.path().join("logs")).unwrap() {
+        let log = std::fs::read_to_string(f.unwrap().path()).unwrap();
+        assert!(log.contains("step=\"session.new\""), "{log}");
+        assert!(!log.contains("MRN-ARGV"), "{log}");
+    }
     for sub in ["new", "record"] {
         let o = tacet(d.path(), &["session", sub, "--help"]);
         let help = String::from_utf8_lossy(&o.stdout);

@@ -514,6 +514,33 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     assert_eq!(h.state().state.screen, Screen::Unlock);
     lap("admin", &mut phases);
 
+    // The support log (issue 25): each step the worker ran, by name, with
+    // its outcome, and no patient reference or word of the visit.
+    let logs = tacet_runtime::support_log::dir(&vault_dir);
+    let log: String = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    for step in [
+        "unlock",
+        "consent",
+        "transcribe",
+        "draft",
+        "attest",
+        "export",
+    ] {
+        assert!(
+            log.contains(&format!("event=\"step.ended\" step=\"{step}\"")),
+            "{step} not in the support log:\n{log}"
+        );
+    }
+    for needle in std::iter::once(PATIENT_REF).chain(heard.iter().copied()) {
+        assert!(
+            !log.to_lowercase().contains(&needle.to_lowercase()),
+            "{needle:?} is in the support log"
+        );
+    }
+
     eprintln!(
         "kittest flow: {:.1} s in all; first token after {:.1} s, {streamed_chars} chars streamed, {} flag(s) answered, {} section(s)",
         t0.elapsed().as_secs_f64(),

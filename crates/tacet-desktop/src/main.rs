@@ -121,6 +121,14 @@ fn main() -> Result<()> {
     };
     let demo_mode = args.demo;
     let shots = args.screenshot_dir.clone();
+    // The support log: this start's facts and the installed models (ids
+    // and hashes); the worker logs each step. Ids and codes only.
+    let _log = tacet_runtime::support_log::open(&data_dir).ok();
+    tacet_runtime::support_log::log(&tacet_runtime::support_log::started(
+        "tacet-desktop",
+        env!("CARGO_PKG_VERSION"),
+    ));
+    tacet_runtime::support_log::log_models(&data_dir);
     let worker_dir = data_dir.clone();
     let result = eframe::run_native(
         "Tacet",

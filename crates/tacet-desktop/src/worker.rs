@@ -38,6 +38,7 @@ use tacet_asr::WhisperTranscriber;
 use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef};
 use tacet_crypto::{derive_key, KdfParams, Key256, Passphrase};
+use tacet_runtime::support_log as slog;
 use tacet_runtime::NoteDrafter;
 use tacet_ui::{
     Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
@@ -97,6 +98,7 @@ pub fn spawn(
             let out = Out {
                 tx: ev_tx,
                 repaint: Box::new(repaint),
+                failed: AtomicBool::new(false),
             };
             run(&data_dir, &req_rx, &out, &worker_cancel, &worker_preempt);
         })?;
@@ -112,6 +114,8 @@ pub fn spawn(
 struct Out {
     tx: SyncSender<Event>,
     repaint: Box<dyn Fn() + Send>,
+    /// Set when a failure is reported, for the support log's outcome.
+    failed: std::sync::atomic::AtomicBool,
 }
 
 impl Out {
@@ -122,6 +126,7 @@ impl Out {
         ok
     }
     fn fail(&self, op: Op, message: impl Into<String>) {
+        self.failed.store(true, Ordering::Relaxed);
         self.emit(Event::Failed {
             op,
             message: message.into(),
@@ -137,6 +142,56 @@ impl live::Sink for Out {
         if self.tx.try_send(ev).is_ok() {
             (self.repaint)();
         }
+    }
+}
+
+/// A request's name in the support log.
+fn step_name(op: Op) -> &'static str {
+    match op {
+        Op::Unlock => "unlock",
+        Op::Sessions => "sessions",
+        Op::Consent => "consent",
+        Op::Transcribe => "transcribe",
+        Op::Record => "record",
+        Op::Draft => "draft",
+        Op::Attest => "attest",
+        Op::Export => "export",
+        Op::Admin => "admin",
+    }
+}
+
+/// Logs a step's start now and its end (duration, and whether a failure
+/// was reported meanwhile) when dropped, however the handling returns.
+struct LoggedStep<'a> {
+    step: &'static str,
+    started: std::time::Instant,
+    out: &'a Out,
+}
+
+impl<'a> LoggedStep<'a> {
+    fn start(step: &'static str, out: &'a Out) -> Self {
+        out.failed.store(false, Ordering::Relaxed);
+        slog::log(&slog::Event::StepStarted { step });
+        Self {
+            step,
+            started: std::time::Instant::now(),
+            out,
+        }
+    }
+}
+
+impl Drop for LoggedStep<'_> {
+    fn drop(&mut self) {
+        let outcome = if self.out.failed.load(Ordering::Relaxed) {
+            slog::Outcome::Failed("reported")
+        } else {
+            slog::Outcome::Ok
+        };
+        slog::log(&slog::Event::StepEnded {
+            step: self.step,
+            took: self.started.elapsed(),
+            outcome,
+        });
     }
 }
 
@@ -234,7 +289,11 @@ fn run(
         }
     };
     let mut engines = EngineCache::default();
+    // The support log (ids, codes and durations only), for this thread's
+    // steps; work goes on without it when the folder cannot hold it.
+    let _log = slog::open(data_dir).ok();
     while let Ok(req) = rx.recv() {
+        let step = LoggedStep::start(step_name(op_of(&req)), out);
         match req {
             Request::Unlock { user, passphrase } => {
                 let Some(vault) = vault.as_mut() else {
@@ -269,6 +328,9 @@ fn run(
                 }) {
                     return;
                 }
+                // Unlocking ends here; each request served while unlocked
+                // is a step of its own.
+                drop(step);
                 let mut s = Served {
                     store: &mut unlocked,
                     templates: &templates,
@@ -313,7 +375,10 @@ fn run(
                         Request::Unlock { .. } => {
                             out.fail(Op::Unlock, "Tacet is already unlocked; lock it first.")
                         }
-                        other => s.serve(other),
+                        other => {
+                            let _step = LoggedStep::start(step_name(op_of(&other)), out);
+                            s.serve(other)
+                        }
                     }
                 }
                 s.forget_read_ahead();
@@ -1232,7 +1297,7 @@ mod tests {
         })
         .unwrap();
         let m = failed(&mut b);
-        assert!(m.contains("Only a clinician"), "{m}");
+        assert!(m.contains("enrolled by an existing clinician"), "{m}");
 
         // A missing file is refused with the store's words, naming it.
         let missing = d.path().join("no-such-model.gguf");

@@ -18,6 +18,7 @@
 //!   from them ([`compliance_report`]), whose reading is itself audited.
 //! * [`cpu`]: the CPU floor of the one portable build, checked first.
 //! * [`panic`]: a panic hook that names the place and withholds the message.
+//! * [`support_log`]: the support log, a closed set of events with no text.
 //! * [`drafting`]: the drafter both front ends use — the note composed
 //!   from the visit's facts, reworded by the installed model only when the
 //!   drafting mode (`TACET_DRAFTER`) says so.
@@ -35,6 +36,7 @@ pub mod drafting;
 mod error;
 pub mod manage;
 pub mod panic;
+pub mod support_log;
 
 pub use compliance::{
     compliance_facts, compliance_report, format_utc_ms, write_new_private_file, ComplianceReport,

@@ -233,6 +233,11 @@ mod imp {
 
     pub fn harden() -> HardeningReport {
         let threads_at_start = thread_count();
+        // Every file and folder the program creates from here on is its
+        // user's alone (0600/0700): the vault, exports, the support log,
+        // anything a library writes. umask cannot fail.
+        // SAFETY: umask takes and returns a plain integer.
+        unsafe { libc::umask(0o077) };
         let (core_limit_zero, not_dumpable) = no_core_dumps();
         let landlock_abi = landlock_abi();
         let landlock_network = landlock_network(landlock_abi);
