@@ -803,8 +803,13 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
     if any(&st.exam_instruction) || lower.trim_start().starts_with("show me") {
         return None;
     }
-    // "I see we have you on Norvasc": a current medication, not a finding.
-    if text::words(lower).iter().any(|w| vocab::is_drug(w))
+    // "I see we have you on Norvasc": a current medication, not a finding
+    // — but "start you on", "put you on" order one.
+    let starting = ["put you on", "start you on", "get you on", "switch you"]
+        .iter()
+        .any(|p| text::has_phrase(lower, p));
+    if !starting
+        && text::words(lower).iter().any(|w| vocab::is_drug(w))
         && [
             "you on",
             "you're on",
@@ -970,6 +975,33 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
         && ORDER_VERBS.iter().any(|v| text::has_phrase(lower, v))
         && !REPORTED.iter().any(|r| text::has_phrase(lower, r));
     if orders_something && !assess_start {
+        return Some(FactKind::Plan);
+    }
+    // A medication ordered in passing ("so that said i want you to go ahead
+    // and continue your lisinopril twenty milligrams a day", "prescribe
+    // protonix it's forty milligrams"): a drug named with a verb that
+    // changes or keeps what the patient takes, and no result reported.
+    const MED_VERBS: &[&str] = &[
+        "continue",
+        "start",
+        "put you on",
+        "prescribe",
+        "increase",
+        "decrease",
+        "refill",
+        "switch",
+        "add",
+        "stop",
+        "discontinue",
+        "go up on",
+        "bump",
+    ];
+    let names_drug = words.iter().any(|w| vocab::is_drug(w));
+    if names_drug
+        && !assess_start
+        && MED_VERBS.iter().any(|v| text::has_phrase(lower, v))
+        && !REPORTED.iter().any(|r| text::has_phrase(lower, r))
+    {
         return Some(FactKind::Plan);
     }
     let result = any(&st.results) && any(&st.result_reported) && !plan_start;

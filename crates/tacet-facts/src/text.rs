@@ -102,8 +102,17 @@ pub fn clauses(sentence: &str) -> Vec<String> {
                 .iter()
                 .any(|v| clause.contains(v))
         };
-        let starts = CLAUSE_STARTERS.contains(&next.as_str())
-            || (CLAUSE_DETERMINERS.contains(&next.as_str()) && verb_follows());
+        // "some lasix, you know, 20 milligrams a day": a filler between
+        // commas starts nothing.
+        let filler = {
+            let r = rest.to_lowercase();
+            ["you know,", "you know ,", "i mean,", "i mean ,"]
+                .iter()
+                .any(|f| r.starts_with(f))
+        };
+        let starts = !filler
+            && (CLAUSE_STARTERS.contains(&next.as_str())
+                || (CLAUSE_DETERMINERS.contains(&next.as_str()) && verb_follows()));
         let before = sentence[start..pos].trim();
         // "you know, i…", "so i…": a filler before the comma is no clause.
         let before_words = before.split_whitespace().count();
