@@ -805,9 +805,16 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
     }
     // "I see we have you on Norvasc": a current medication, not a finding
     // — but "start you on", "put you on" order one.
-    let starting = ["put you on", "start you on", "get you on", "switch you"]
-        .iter()
-        .any(|p| text::has_phrase(lower, p));
+    let starting = [
+        "put you on",
+        "start you on",
+        "get you on",
+        "switch you",
+        "continue you on",
+        "keep you on",
+    ]
+    .iter()
+    .any(|p| text::has_phrase(lower, p));
     if !starting
         && text::words(lower).iter().any(|w| vocab::is_drug(w))
         && [
@@ -827,7 +834,10 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
         .to_lowercase()
         .replacen("i also ", "i ", 1)
         .replacen("we also ", "we ", 1)
-        .replacen("i'll also ", "i'll ", 1);
+        .replacen("i'll also ", "i'll ", 1)
+        .replacen("i'm also ", "i'm ", 1)
+        .replacen("we're also ", "we're ", 1)
+        .replacen("we'll also ", "we'll ", 1);
     let starts = |p: &str| lower.starts_with(p) || plain.starts_with(p);
     if any(&st.follow_up)
         && (lower.contains("week")
