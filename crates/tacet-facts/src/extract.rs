@@ -1007,9 +1007,18 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
         "bump",
     ];
     let names_drug = words.iter().any(|w| vocab::is_drug(w));
+    // Or dictated as a prescription: the drug with its dose and how often
+    // ("okay, so tramadol, 50 milligrams, every six hours as needed",
+    // "it's going to be mobic 15 milligrams, once a day").
+    static PRESCRIPTION: OnceLock<Option<Regex>> = OnceLock::new();
+    let prescribed = re(
+        &PRESCRIPTION,
+        r"\b\d+(?:\.\d+)?\s*(?:mg|mcg|milligrams?|micrograms?|units?)\b.*\b(?:once|twice|three times|daily|a day|every|as needed|at night|at bedtime|in the morning)\b",
+    )
+    .is_some_and(|r| r.is_match(&text::digits(lower)));
     if names_drug
         && !assess_start
-        && MED_VERBS.iter().any(|v| text::has_phrase(lower, v))
+        && (MED_VERBS.iter().any(|v| text::has_phrase(lower, v)) || prescribed)
         && !REPORTED.iter().any(|r| text::has_phrase(lower, r))
     {
         return Some(FactKind::Plan);
