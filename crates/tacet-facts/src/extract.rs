@@ -1185,6 +1185,17 @@ pub fn facts(utts: &[Utterance], g: Gender, cues: &Cues, therapy: bool) -> Vec<F
                 if u.question {
                     continue;
                 }
+                // The chart read aloud: "I have that you're allergic to
+                // penicillin".
+                if ["you're allergic to", "you are allergic to"]
+                    .iter()
+                    .any(|p| text::has_phrase(&u.lower, p))
+                {
+                    if let Some(f) = allergy(u, None) {
+                        out.push(f);
+                        continue;
+                    }
+                }
                 let found = vitals(&u.lower);
                 if !found.is_empty() {
                     for (name, value) in found {
