@@ -101,7 +101,10 @@ fn keys(text: &str) -> Vec<Key> {
         &tacet_facts::text::digits(text),
     ))
     .replace("o2 sat", "oxygen")
-    .replace("pulse ox", "oxygen");
+    .replace("pulse ox", "oxygen")
+    // "you're satting at 98", "your sat at 98": the saturation, said short.
+    .replace("satting", "oxygen")
+    .replace(" sat at ", " oxygen at ");
     let mut out = Vec::new();
     // A dose belongs to the drug of its own sentence.
     for sentence in lower

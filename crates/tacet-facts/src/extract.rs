@@ -576,7 +576,7 @@ fn vitals(lower: &str) -> Vec<(&'static str, String)> {
     }
     if let Some(c) = re(
         &SPO2,
-        r"\b(?:oxygen saturation|oxygen level|oxygen|o2 sat|sats?|pulse ox)\b[^.?!\d]{0,25}?(\d{2,3})\s*(?:%|percent)",
+        r"\b(?:oxygen saturation|oxygen level|oxygen|o2 saturation|o2 sat|saturation|sats?|satting|pulse ox)\b[^.?!\d]{0,40}?(\d{2,3})\s*(?:%|percent)",
     )
     .and_then(|r| r.captures(&l))
     {

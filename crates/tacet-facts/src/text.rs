@@ -417,10 +417,30 @@ pub fn spoken_measures(text: &str) -> String {
             i += used;
             continue;
         }
-        // "a hundred and two", "one hundred two".
+        // "one eighteen over seventy two": hundreds as a digit, then a teen.
+        if let (Some(h), Some(t)) = (
+            small(&w0).filter(|h| (1..=2).contains(h)),
+            small(&w1).filter(|t| (10..20).contains(t)),
+        ) {
+            if w2 == "over" || bare(words.get(i.wrapping_sub(1)).unwrap_or(&"")) == "over" {
+                out.push(format!("{}", h * 100 + t));
+                i += 2;
+                continue;
+            }
+        }
+        // "a hundred and two", "one hundred two", "a hundred and sixty nine".
         if (w0 == "a" || w0 == "one") && w1 == "hundred" {
+            let w4 = words.get(i + 4).map(|w| bare(w)).unwrap_or_default();
+            let ones = |w: &str| small(w).filter(|o| (1..10).contains(o));
             let (rest, used) = match (w2.as_str(), small(&w3), number_word(&w2)) {
                 ("and", Some(v), _) => (v, 4),
+                ("and", None, _) if tens(&w3).is_some() => match ones(&w4) {
+                    Some(o) => (tens(&w3).unwrap_or(0) + o, 5),
+                    None => (tens(&w3).unwrap_or(0), 4),
+                },
+                (_, _, Some(t)) if tens(&w2).is_some() && ones(&w3).is_some() => {
+                    (t + ones(&w3).unwrap_or(0), 4)
+                }
                 (_, _, Some(v)) if v < 100 => (v, 3),
                 _ => (0, 2),
             };
@@ -945,6 +965,23 @@ mod tests {
         );
         assert_eq!(spoken_measures("a hundred and two degrees"), "102 degrees");
         assert_eq!(spoken_measures("one forty over ninety"), "140 over 90");
+        assert_eq!(
+            spoken_measures("was one eighteen over seventy two"),
+            "was 118 over 72"
+        );
+        assert_eq!(
+            spoken_measures("is a hundred and sixty nine over seventy four"),
+            "is 169 over 74"
+        );
+        assert_eq!(
+            spoken_measures("one hundred sixty over eighty"),
+            "160 over 80"
+        );
+        // A digit and a teen outside a pressure stay words.
+        assert_eq!(
+            spoken_measures("one of eleven children"),
+            "one of eleven children"
+        );
     }
 
     #[test]
