@@ -486,6 +486,12 @@ fn decode_with_symphonia(bytes: &[u8], origin: &str) -> Result<PcmAudio, AudioEr
     };
     let ch = usize::from(channels);
     let mut samples = out.samples;
+    // A stated length counts frames at the stated rate; a decoder that
+    // outputs another (AAC's core of an HE-AAC stream at half rate) makes
+    // the two incomparable, and the structure checks are all that is left.
+    if params.sample_rate.is_some_and(|r| r != sample_rate_hz) {
+        promised = None;
+    }
 
     // MP4: drop the encoder's priming and padding as the edit list says.
     if let Some(edit) = facts.mp4_edit.filter(|e| {
