@@ -14,6 +14,8 @@ const IO_OR_ENGINE: &[&str] = &[
     "candle-transformers",
     "tokenizers",
     "hound",
+    "symphonia",
+    "opus-decoder",
     "rubato",
     "cpal",
     "zip",

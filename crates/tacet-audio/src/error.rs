@@ -1,10 +1,13 @@
 //! Errors of the audio layer, worded for the person holding the file.
 //!
 //! Every variant names where the audio came from (`origin`: a file path, or
-//! "WAV data" for bytes handed in directly) and what is wrong with it, so the
-//! message alone tells someone what to fix.
+//! "WAV data" / "audio data" for bytes handed in directly) and what is wrong
+//! with it, so the message alone tells someone what to fix.
 
 use std::path::PathBuf;
+
+/// The recordings Tacet reads, as error messages list them.
+pub const READABLE_FORMATS: &str = "WAV, FLAC, MP3, M4A (AAC), OGG Vorbis and Opus (in Ogg)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
@@ -18,8 +21,27 @@ pub enum AudioError {
     #[error("{origin} is not a readable WAV file: {problem}")]
     NotWav { origin: String, problem: String },
 
-    #[error("{origin} uses a WAV encoding Tacet does not read ({encoding}); convert it to 16-bit PCM WAV")]
+    #[error("{origin} uses an audio encoding Tacet does not read ({encoding}); Tacet reads {formats}: convert the recording to one of those (16-bit PCM WAV always works)", formats = READABLE_FORMATS)]
     UnsupportedEncoding { origin: String, encoding: String },
+
+    #[error("{origin} is not a recording Tacet can read ({problem}); Tacet reads {formats}", formats = READABLE_FORMATS)]
+    NotAudio { origin: String, problem: String },
+
+    #[error("{origin} is a damaged {format} recording: {problem}; refusing to import it")]
+    Corrupt {
+        origin: String,
+        format: String,
+        problem: String,
+    },
+
+    #[error(
+        "{origin} is a partial {format} recording, cut short: {problem}; refusing to import it"
+    )]
+    CutShort {
+        origin: String,
+        format: String,
+        problem: String,
+    },
 
     #[error("{origin} is truncated: header promises {promised_samples} samples, file holds {held_samples}; refusing to import a partial recording")]
     Truncated {
@@ -28,7 +50,7 @@ pub enum AudioError {
         held_samples: u64,
     },
 
-    #[error("{origin} holds no audio (its data chunk is empty)")]
+    #[error("{origin} holds no audio (not a single sample in it)")]
     Empty { origin: String },
 
     #[error("{origin} contains non-finite samples (NaN or infinity, first at sample {index})")]

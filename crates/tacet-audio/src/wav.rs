@@ -104,7 +104,7 @@ fn sample_error(
     }
 }
 
-fn decode_wav_from(bytes: &[u8], origin: &str) -> Result<PcmAudio, AudioError> {
+pub(crate) fn decode_wav_from(bytes: &[u8], origin: &str) -> Result<PcmAudio, AudioError> {
     // Pass 1: header only, to learn the format, where the data starts and
     // how many samples the header promises.
     let probe = hound::WavReader::new(Cursor::new(bytes)).map_err(|e| header_error(origin, e))?;
