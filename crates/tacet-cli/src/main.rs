@@ -172,7 +172,8 @@ pub enum UsersCmd {
 
 #[derive(Subcommand)]
 pub enum SessionCmd {
-    /// Start a session from a WAV recording (any rate, any channels) and transcribe it.
+    /// Start a session from a recording (WAV, FLAC, MP3, M4A, OGG Vorbis or Opus; any rate, any
+    /// channels) and transcribe it.
     New {
         #[arg(long)]
         audio: PathBuf,

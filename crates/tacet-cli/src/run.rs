@@ -546,7 +546,7 @@ fn new_session(
     template: &str,
     patient: &str,
 ) -> Result<SessionId> {
-    let pcm = tacet_audio::read_wav_file(audio)?;
+    let pcm = tacet_audio::read_audio_file(audio)?;
     let samples = tacet_audio::to_mono_16k(&pcm)?;
     eprintln!(
         "Read {} ({} Hz, {} channel(s), {:.1} s); transcribing on this machine…",

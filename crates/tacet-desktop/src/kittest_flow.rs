@@ -275,7 +275,7 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     lap("consent", &mut phases);
 
     // Transcribe the clip.
-    type_into(&mut h, "WAV file path", &clip.display().to_string());
+    type_into(&mut h, "Recording file path", &clip.display().to_string());
     assert_eq!(
         h.state().state.new_session.wav_path,
         clip.display().to_string()

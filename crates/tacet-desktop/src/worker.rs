@@ -596,8 +596,8 @@ impl Served<'_, '_> {
                 wav_path,
             } => {
                 out.emit(Event::Progress("Reading the recording…".into()));
-                let pcm =
-                    tacet_audio::read_wav_file(Path::new(&wav_path)).map_err(|e| e.to_string())?;
+                let pcm = tacet_audio::read_audio_file(Path::new(&wav_path))
+                    .map_err(|e| e.to_string())?;
                 let samples = tacet_audio::to_mono_16k(&pcm).map_err(|e| e.to_string())?;
                 if self.engines.asr.is_none() {
                     out.emit(Event::Progress("Loading the speech model…".into()));

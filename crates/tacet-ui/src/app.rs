@@ -69,6 +69,24 @@ impl TacetUi {
     }
 
     /// Draws one frame. Call it from `eframe::App::ui` (or a test harness).
+    /// A recording dropped on the window becomes the file to transcribe
+    /// (on the Record screen, where its path field shows it); anything
+    /// else dropped is ignored with a word.
+    fn take_dropped_file(&mut self, ctx: &egui::Context) {
+        let dropped = ctx.input(|i| i.raw.dropped_files.clone());
+        let Some(path) = dropped.first().map(|f| f.path().to_path_buf()) else {
+            return;
+        };
+        let st = &mut self.state;
+        if st.live.is_active() || st.busy.is_some() {
+            st.error = Some("Finish what is running before dropping a recording.".into());
+            return;
+        }
+        st.new_session.wav_path = path.display().to_string();
+        st.notice =
+            Some("Recording chosen: press Transcribe recording to start its session.".into());
+    }
+
     pub fn ui(&mut self, ui: &mut egui::Ui) {
         let ctx = ui.ctx().clone();
         self.now_s = ctx.input(|i| i.time);
@@ -83,6 +101,7 @@ impl TacetUi {
             self.tokens().apply(&ctx);
             self.applied_theme = Some(self.state.settings.theme);
         }
+        self.take_dropped_file(&ctx);
         let tokens = self.tokens();
         let mut commands = self.shortcuts(&ctx);
         screens::frame(
@@ -294,7 +313,10 @@ impl TacetUi {
                     return;
                 }
                 if st.new_session.wav_path.trim().is_empty() {
-                    st.error = Some("Enter the path of a WAV recording to transcribe.".into());
+                    st.error = Some(
+                        "Enter the path of a recording to transcribe, or drop the file on the window."
+                            .into(),
+                    );
                     return;
                 }
                 st.error = None;

@@ -343,8 +343,12 @@ impl FakeBackend {
                 if self.role() != Some(Role::Clinician) {
                     return self.fail(Op::Transcribe, "Only a clinician can record sessions.");
                 }
-                if !wav_path.ends_with(".wav") {
-                    return self.fail(Op::Transcribe, "That file is not a WAV recording.");
+                let readable = [".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus"];
+                if !readable
+                    .iter()
+                    .any(|e| wav_path.to_lowercase().ends_with(e))
+                {
+                    return self.fail(Op::Transcribe, "That file is not a recording Tacet reads.");
                 }
                 let id = SessionId([self.next_id; 16]);
                 self.next_id = self.next_id.wrapping_add(1);

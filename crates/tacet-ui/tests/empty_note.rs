@@ -33,7 +33,7 @@ fn to_review(empty: bool) -> (Harness<'static, TacetUi>, FakeProbe) {
         "MRN-003",
     );
     click(&mut h, "Yes, the patient consents");
-    type_into(&mut h, "WAV file path", "/tmp/visit.wav");
+    type_into(&mut h, "Recording file path", "/tmp/visit.wav");
     click(&mut h, "Transcribe recording (Ctrl+R)");
     assert_eq!(h.state().state.screen, Screen::Review);
     (h, probe)

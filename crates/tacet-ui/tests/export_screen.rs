@@ -37,7 +37,7 @@ fn to_review(h: &mut Harness<'_, TacetUi>) {
         "MRN-001",
     );
     click(h, "Yes, the patient consents");
-    type_into(h, "WAV file path", "/tmp/visit.wav");
+    type_into(h, "Recording file path", "/tmp/visit.wav");
     click(h, "Transcribe recording (Ctrl+R)");
     assert_eq!(h.state().state.screen, Screen::Review);
     for s in ["Accept DATA", "Accept ASSESSMENT", "Accept PLAN"] {

@@ -51,7 +51,7 @@ fn to_review(h: &mut Harness<'_, TacetUi>) {
         .get_by_label("Record from microphone")
         .accesskit_node()
         .is_disabled());
-    type_into(h, "WAV file path", "/tmp/visit.wav");
+    type_into(h, "Recording file path", "/tmp/visit.wav");
     click(h, "Transcribe recording (Ctrl+R)");
     // Transcription, then drafting, streamed by the fake; the draft ends on Review.
     assert_eq!(h.state().state.screen, Screen::Review);
@@ -202,7 +202,7 @@ fn fail_consent_refusal_shows_no_recording_control() {
     h.get_by_label("consent declined");
     for absent in [
         "Transcribe recording (Ctrl+R)",
-        "WAV file path",
+        "Recording file path",
         "Record from microphone",
     ] {
         assert!(

@@ -65,7 +65,7 @@ fn record_pause_resume_stop_with_the_live_transcript() {
     // The picker is filled and the secondary WAV path is still there.
     assert!(h.state().state.live.devices_loaded);
     h.get_by_label("Input device");
-    h.get_by_label("WAV file path");
+    h.get_by_label("Recording file path");
     h.get_by_label("Transcribe recording (Ctrl+R)");
     assert!(has_text(&h, "Input level: not recording"));
 

@@ -1,4 +1,4 @@
-//! The Record screen: live recording from a microphone, with a WAV file as
+//! The Record screen: live recording from a microphone, with a recording file as
 //! the secondary way in.
 //!
 //! Design decisions:
@@ -346,13 +346,13 @@ fn live_transcript(ui: &mut egui::Ui, st: &ViewState, t: &Tokens) {
 
 fn wav(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, now_s: f64, out: &mut Vec<UiCommand>) {
     let usable = st.busy.is_none() && !st.live.is_active();
-    egui::CollapsingHeader::new("Or transcribe a recording (WAV)…")
+    egui::CollapsingHeader::new("Or transcribe a recording (WAV, FLAC, MP3, M4A, OGG, Opus)…")
         .default_open(true)
         .show(ui, |ui| {
-            ui.label(RichText::new("Any sample rate or channel count; it is converted to 16 kHz mono and sealed in the vault.").color(t.palette.text_weak));
+            ui.label(RichText::new("Type its path or drop the file on this window. Any sample rate or channel count; it is converted to 16 kHz mono and sealed in the vault.").color(t.palette.text_weak));
             ui.add_space(t.space_s);
             ui.add_enabled_ui(usable, |ui| {
-                field(ui, "WAV file path", &mut st.new_session.wav_path, false, 520.0);
+                field(ui, "Recording file path", &mut st.new_session.wav_path, false, 520.0);
             });
             ui.add_space(t.space_s);
             if ui
