@@ -510,6 +510,28 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     for w in &heard {
         assert!(!view.contains(w), "the admin's view state holds {w:?}");
     }
+    // A copy of the support log for whoever supports the practice.
+    let copy = dir.path().join("support-copy.log");
+    type_into(
+        &mut h,
+        "Save a copy of the support log to (path of a new file)",
+        &copy.display().to_string(),
+    );
+    click(&mut h, "Save a copy for support");
+    wait_until(&mut h, "the support log copy", STEP_TIMEOUT, |u| {
+        u.state.admin.support_log_saved.is_some()
+    });
+    let saved = std::fs::read_to_string(&copy).unwrap();
+    assert!(
+        saved.contains("event=\"step.ended\" step=\"export\""),
+        "{saved}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     click(&mut h, "Lock");
     assert_eq!(h.state().state.screen, Screen::Unlock);
     lap("admin", &mut phases);

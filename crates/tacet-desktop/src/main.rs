@@ -130,6 +130,7 @@ fn main() -> Result<()> {
     ));
     tacet_runtime::support_log::log_models(&data_dir);
     let worker_dir = data_dir.clone();
+    let log_dir = tacet_runtime::support_log::dir(&data_dir);
     let result = eframe::run_native(
         "Tacet",
         options,
@@ -137,6 +138,7 @@ fn main() -> Result<()> {
             let ctx = cc.egui_ctx.clone();
             let backend = worker::spawn(worker_dir, move || ctx.request_repaint())?;
             let mut ui = TacetUi::new(Box::new(backend));
+            ui.state.settings.support_log_dir = log_dir.display().to_string();
             if demo_mode {
                 ui.state.unlock.user = demo::CLINICIAN.0.into();
                 ui.state.settings.default_wav_path = demo::demo_wav().unwrap_or_default();

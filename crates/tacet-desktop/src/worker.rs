@@ -216,6 +216,7 @@ fn op_of(r: &Request) -> Op {
         | Request::Models
         | Request::ComplianceReport
         | Request::SaveComplianceReport { .. }
+        | Request::SaveSupportLog { .. }
         | Request::Retention
         | Request::SetRetention { .. }
         | Request::VerifyModel { .. }
@@ -766,6 +767,18 @@ impl Served<'_, '_> {
                         }
                     })?;
                 out.emit(Event::CheckpointSaved { path, checkpoint });
+            }
+            Request::SaveSupportLog { path } => {
+                let bytes = slog::collect(self.data_dir)
+                    .map_err(|e| format!("The support log could not be read: {e}"))?;
+                tacet_runtime::write_new_private_file(Path::new(&path), &bytes).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        format!("{path} already exists; choose a new file name (a copy never overwrites a file).")
+                    } else {
+                        format!("The copy could not be saved to {path}: {e}")
+                    }
+                })?;
+                out.emit(Event::SupportLogSaved { path });
             }
             Request::SaveComplianceReport { path, format } => {
                 let report = self

@@ -187,6 +187,26 @@ pub fn log_models(data_dir: &Path) {
     }
 }
 
+/// Every kept day of the log, oldest first, as one text (for a copy sent
+/// to support).
+pub fn collect(data_dir: &Path) -> Result<Vec<u8>, std::io::Error> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir(data_dir))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("tacet.log"))
+        })
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        out.extend(std::fs::read(f)?);
+    }
+    Ok(out)
+}
+
 /// The facts of this start, for [`Event::Started`].
 #[must_use]
 pub fn started(program: &'static str, version: &'static str) -> Event {

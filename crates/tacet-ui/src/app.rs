@@ -551,6 +551,25 @@ impl TacetUi {
                     Some("Saving the report…"),
                 );
             }
+            UiCommand::SaveSupportLog => {
+                let path = st.admin.support_log_path.trim().to_string();
+                if path.is_empty() {
+                    st.error = Some(
+                        "Enter where to save the copy of the support log (a path to a new file)."
+                            .into(),
+                    );
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.admin.support_log_saved = None;
+                self.send(
+                    Request::SaveSupportLog { path },
+                    Some("Saving a copy of the support log…"),
+                );
+            }
             UiCommand::LoadRetention => self.send(Request::Retention, None),
             UiCommand::SaveRetention => {
                 match crate::state::parse_retention(
@@ -961,6 +980,12 @@ impl TacetUi {
                 st.busy = None;
                 st.admin.checkpoint = Some(checkpoint);
                 st.notice = Some(format!("The signed checkpoint was saved to {path}."));
+            }
+            Event::SupportLogSaved { path } => {
+                st.busy = None;
+                st.admin.support_log_saved = Some(format!(
+                    "A copy of the support log was saved to {path}: send it to whoever supports Tacet."
+                ));
             }
             Event::ComplianceSaved { path, format } => {
                 st.busy = None;

@@ -193,6 +193,12 @@ pub enum Request {
         path: String,
         format: ReportFormat,
     },
+    /// Save a copy of the support log (every day kept, oldest first) to a
+    /// new file at `path`, readable by its owner only. It holds ids, codes
+    /// and durations, never patient text.
+    SaveSupportLog {
+        path: String,
+    },
     /// The retention settings and the last retention run.
     Retention,
     /// Change the retention settings (admins only; audited).
@@ -499,6 +505,10 @@ pub enum Event {
     ComplianceSaved {
         path: String,
         format: ReportFormat,
+    },
+    /// A copy of the support log was saved.
+    SupportLogSaved {
+        path: String,
     },
     Retention(RetentionRow),
     /// A model was re-hashed; `message` says what was found, in words.

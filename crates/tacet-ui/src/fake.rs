@@ -743,6 +743,19 @@ impl FakeBackend {
                 self.events
                     .push_back(Event::ComplianceSaved { path, format });
             }
+            Request::SaveSupportLog { path } => {
+                if self.log().files.iter().any(|(p, _)| *p == path) {
+                    return self.fail(
+                        Op::Admin,
+                        &format!("{path} already exists; choose a new file name."),
+                    );
+                }
+                self.log().files.push((
+                    path.clone(),
+                    "INFO event=\"step.ended\" step=\"unlock\" ms=12 outcome=\"ok\"\n".into(),
+                ));
+                self.events.push_back(Event::SupportLogSaved { path });
+            }
             Request::Deletions => {
                 self.audit("audit.viewed", "success");
                 self.events

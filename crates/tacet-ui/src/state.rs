@@ -77,6 +77,8 @@ pub enum UiCommand {
     ComplianceReport,
     /// Save the report on screen to the path in the admin's form.
     SaveReport(ReportFormat),
+    /// Save a copy of the support log to the path in the admin's form.
+    SaveSupportLog,
     /// Ask for the retention settings.
     LoadRetention,
     /// Save the retention settings in the admin's form (validated first).
@@ -102,6 +104,9 @@ pub struct Settings {
     /// The WAV path a new session starts with (the demo recording in the
     /// desktop app's `--demo` mode; empty otherwise).
     pub default_wav_path: String,
+    /// Where the support log is written (shown to the admin; set by the
+    /// program that owns the data folder; empty when unknown).
+    pub support_log_dir: String,
 }
 
 impl Default for Settings {
@@ -111,6 +116,7 @@ impl Default for Settings {
             auto_lock_minutes: 5,
             clipboard_clear_s: 30,
             default_wav_path: String::new(),
+            support_log_dir: String::new(),
         }
     }
 }
@@ -406,6 +412,10 @@ pub struct AdminView {
     pub checkpoint_path: String,
     /// What was last saved, for the confirmation.
     pub report_saved: Option<String>,
+    /// Where to save a copy of the support log (a new file).
+    pub support_log_path: String,
+    /// The confirmation after a copy was saved.
+    pub support_log_saved: Option<String>,
     /// Scroll the report into view once, when it arrives.
     pub scroll_to_report: bool,
     pub retention: Option<RetentionRow>,

@@ -57,8 +57,49 @@ pub fn show(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiC
             ui.add_space(t.space_m);
             users(ui, st, t, out);
             ui.add_space(t.space_m);
+            support_log(ui, st, t, out);
+            ui.add_space(t.space_m);
             super::clinician::settings(ui, st, t);
         });
+}
+
+/// Where the support log is, and a copy of it saved for whoever supports
+/// the practice (ids, codes and durations only; no patient text).
+fn support_log(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+    t.card().show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("Support log").size(t.text_heading).strong());
+        let dir = if st.settings.support_log_dir.is_empty() {
+            "the data folder's logs folder".to_string()
+        } else {
+            st.settings.support_log_dir.clone()
+        };
+        ui.label(
+            RichText::new(format!(
+                "Each start and step, with how long it took and how it ended, is written to {dir} (one file a day, 14 days kept, readable by this account only). It holds codes and durations, never patient text, names or passphrases."
+            ))
+            .color(t.palette.text_weak),
+        );
+        ui.add_space(t.space_s);
+        ui.horizontal_wrapped(|ui| {
+            field(
+                ui,
+                "Save a copy of the support log to (path of a new file)",
+                &mut st.admin.support_log_path,
+                false,
+                360.0,
+            );
+            if ui
+                .add_enabled(st.busy.is_none(), egui::Button::new("Save a copy for support"))
+                .clicked()
+            {
+                out.push(UiCommand::SaveSupportLog);
+            }
+        });
+        if let Some(saved) = &st.admin.support_log_saved {
+            ui.label(RichText::new(saved).color(t.palette.success));
+        }
+    });
 }
 
 fn audit(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
