@@ -20,7 +20,8 @@ use std::path::PathBuf;
     about = "Tacet: a local-first AI medical scribe (headless)"
 )]
 pub struct Cli {
-    /// Where the vault and models live [env: TACET_DATA_DIR; default: ~/.local/share/tacet]
+    /// Where the vault and models live [env: TACET_DATA_DIR; default: the platform's data folder,
+    /// ~/.local/share/tacet on Linux]
     #[arg(long, global = true)]
     pub data_dir: Option<PathBuf>,
     /// Who is acting [env: TACET_USER]. The passphrase is read from

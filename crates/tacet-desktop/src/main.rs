@@ -26,7 +26,8 @@ use tacet_ui::TacetUi;
     about = "Tacet, the local AI medical scribe: the desktop app"
 )]
 struct Args {
-    /// The vault folder (default: $TACET_DATA_DIR, $XDG_DATA_HOME/tacet or ~/.local/share/tacet).
+    /// The vault folder (default: $TACET_DATA_DIR, else the platform's data folder:
+    /// $XDG_DATA_HOME/tacet or ~/.local/share/tacet on Linux).
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Create a throwaway vault with demo users (drlee, admin) and the

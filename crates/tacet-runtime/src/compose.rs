@@ -31,8 +31,11 @@ impl Clock for SystemClock {
     }
 }
 
-/// The vault folder: `flag` when given, else `$TACET_DATA_DIR`, else
-/// `$XDG_DATA_HOME/tacet`, else `~/.local/share/tacet`.
+/// The vault folder: `flag` when given, else `$TACET_DATA_DIR`, else the
+/// platform's data folder for Tacet as the `directories` crate names it —
+/// `$XDG_DATA_HOME/tacet` or `~/.local/share/tacet` on Linux,
+/// `~/Library/Application Support/Tacet` on macOS, `%APPDATA%\Tacet\data`
+/// on Windows.
 pub fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf, RuntimeError> {
     if let Some(d) = flag {
         return Ok(d);
@@ -40,11 +43,9 @@ pub fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf, RuntimeError> {
     if let Some(d) = std::env::var_os("TACET_DATA_DIR") {
         return Ok(PathBuf::from(d));
     }
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME") {
-        return Ok(PathBuf::from(d).join("tacet"));
-    }
-    let home = std::env::var_os("HOME").ok_or(RuntimeError::NoDataDir)?;
-    Ok(PathBuf::from(home).join(".local/share/tacet"))
+    directories::ProjectDirs::from("", "", "Tacet")
+        .map(|p| p.data_dir().to_path_buf())
+        .ok_or(RuntimeError::NoDataDir)
 }
 
 /// The model store in `data_dir/models` (created when missing).
