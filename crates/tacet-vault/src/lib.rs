@@ -1136,7 +1136,7 @@ impl<'v> Unlocked<'v> {
         &mut self,
         id: SessionId,
         transition: Option<Transition>,
-        replace_kind: Option<&str>,
+        replace_kinds: &[&str],
         items: &[(&str, u64, bool, &[u8])],
         ev: AuditEvent,
     ) -> Result<u64, VaultError> {
@@ -1159,7 +1159,7 @@ impl<'v> Unlocked<'v> {
         }
         let counter = nonces.next_counter();
         self.write(|tx, s| {
-            if let Some(kind) = replace_kind {
+            for kind in replace_kinds {
                 tx.execute(
                     "DELETE FROM artifacts WHERE session_id = ?1 AND kind = ?2",
                     params![id.as_bytes().to_vec(), kind],
@@ -1443,7 +1443,7 @@ impl SessionStore for Unlocked<'_> {
                 .content(&all)
                 .detail(Detail::Count(n as u64));
             drop(all);
-            self.put_sealed(id, transition, None, &items, ev)?;
+            self.put_sealed(id, transition, &[], &items, ev)?;
             Ok(n as u64)
         })())
     }
@@ -1477,7 +1477,7 @@ impl SessionStore for Unlocked<'_> {
         store(self.put_sealed(
             id,
             Some(Transition::FinishTranscript),
-            Some("transcript"),
+            &["transcript"],
             &[("transcript", 0, true, &bytes)],
             ev,
         ))?;
@@ -1501,21 +1501,17 @@ impl SessionStore for Unlocked<'_> {
                 ev = ev.detail(Detail::ModelSha256(arr));
             }
         }
-        store((|| {
-            self.put_sealed(
-                id,
-                Some(Transition::StoreDraft),
-                Some("draft"),
-                &[("draft", 0, true, &bytes)],
-                ev,
-            )?;
-            // A new draft voids any earlier attestation.
-            self.vault.conn.execute(
-                "DELETE FROM artifacts WHERE session_id = ?1 AND kind IN ('note', 'attestation')",
-                params![id.as_bytes().to_vec()],
-            )?;
-            Ok(())
-        })())
+        // A new draft voids any earlier note and attestation, in the same
+        // transaction as the draft: a crash between the two can no longer
+        // leave a new draft beside an old attested note.
+        store(self.put_sealed(
+            id,
+            Some(Transition::StoreDraft),
+            &["draft", "note", "attestation"],
+            &[("draft", 0, true, &bytes)],
+            ev,
+        ))
+        .map(|_| ())
     }
 
     fn draft(&mut self, id: SessionId) -> Result<Draft, StoreError> {
@@ -1545,15 +1541,13 @@ impl SessionStore for Unlocked<'_> {
         store(self.put_sealed(
             id,
             Some(Transition::Attest),
-            Some("note"),
+            &["note", "attestation"],
             &[
                 ("note", 0, true, note.text().as_bytes()),
                 ("attestation", 0, true, att.as_bytes()),
             ],
             ev,
         ))?;
-        // A re-attestation always follows a new draft, which removed the
-        // earlier note and attestation rows.
         Ok(())
     }
 
