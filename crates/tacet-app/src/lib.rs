@@ -257,7 +257,7 @@ pub fn execute(
             let draft = store.draft(session)?;
             let transcript = store.transcript(session)?;
             let grounding = tacet_ground::ground(&draft, &transcript);
-            let open = open_flags(&grounding, &text);
+            let open = open_flags_after_edits(&grounding, &text, &draft, &transcript);
             let accepted = match (open, accept_flags.as_deref().map(str::trim)) {
                 (0, _) => 0,
                 (n, Some(reason)) if reason.chars().count() >= 3 => n,
@@ -380,16 +380,102 @@ pub fn execute(
     }
 }
 
-/// Flags on sentences that are still, word for word, in the text being
-/// attested. A sentence the clinician edited or removed no longer is.
+/// Flags on sentences that are still, word for word, in `text` (for the
+/// draft's own text, every flag). A sentence the clinician edited or
+/// removed no longer is; [`open_flags_after_edits`] is what attestation
+/// counts.
 pub fn open_flags(g: &tacet_ground::Grounding, text: &str) -> usize {
-    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     let attested = squash(text);
     g.sentences
         .iter()
         .filter(|s| !s.flags.is_empty() && attested.contains(&squash(&s.text)))
         .map(|s| s.flags.iter().filter(|f| f.resolution.is_none()).count())
         .sum()
+}
+
+/// The flags still open in the text being attested: a flagged sentence kept
+/// (whatever invisible characters or spacing were put into it) keeps its
+/// flags; a flagged sentence the clinician edited is grounded again as
+/// edited, so a one-character change that leaves the wrong dose, side or
+/// negation in place is still flagged, and a real correction clears it; a
+/// flagged sentence removed has none.
+pub fn open_flags_after_edits(
+    g: &tacet_ground::Grounding,
+    text: &str,
+    draft: &tacet_core::Draft,
+    transcript: &tacet_core::Transcript,
+) -> usize {
+    let attested = squash(text);
+    let attested_sentences: Vec<String> = text
+        .lines()
+        .map(squash)
+        .flat_map(|line| {
+            line.split_inclusive(['.', '!', '?'])
+                .map(|x| x.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .filter(|x| x.chars().any(char::is_alphanumeric))
+        .collect();
+    let mut open = 0;
+    for s in &g.sentences {
+        let unresolved = s.flags.iter().filter(|f| f.resolution.is_none()).count();
+        if unresolved == 0 {
+            continue;
+        }
+        let flagged = squash(&s.text);
+        if attested.contains(&flagged) {
+            open += unresolved;
+            continue;
+        }
+        // An edit of it: a sentence sharing at least half its words.
+        let Some(edited) = attested_sentences
+            .iter()
+            .filter(|a| word_overlap(a, &flagged) >= 0.5)
+            .max_by(|a, b| word_overlap(a, &flagged).total_cmp(&word_overlap(b, &flagged)))
+        else {
+            continue;
+        };
+        let mut provenance = draft.provenance.clone();
+        provenance.sentences.clear();
+        provenance.section_inputs.clear();
+        let one = tacet_core::Draft {
+            sections: vec![tacet_core::DraftSection {
+                heading: s.section.clone(),
+                text: edited.clone(),
+            }],
+            provenance,
+        };
+        open += tacet_ground::ground(&one, transcript).unresolved_flag_count();
+    }
+    open
+}
+
+/// Whitespace squashed and invisible format characters (zero-width spaces
+/// and joiners, direction marks, soft hyphens, the BOM) removed: what a
+/// reader sees.
+fn squash(s: &str) -> String {
+    let visible: String = s
+        .chars()
+        .filter(|c| {
+            !matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+        })
+        .collect();
+    visible.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The share of `b`'s words (lower case, letters and digits) that `a` has.
+fn word_overlap(a: &str, b: &str) -> f64 {
+    let words = |s: &str| -> std::collections::BTreeSet<String> {
+        s.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (wa, wb) = (words(a), words(b));
+    if wb.is_empty() {
+        return 0.0;
+    }
+    wb.intersection(&wa).count() as f64 / wb.len() as f64
 }
 
 fn hex_encode(b: &[u8]) -> String {
