@@ -348,8 +348,8 @@ impl<'a> Recorder<'a> {
 }
 
 /// Chunks queued for the transcriber worker in [`record_live`] before the
-/// sealing loop waits for it (ten minutes of one-second chunks).
-const ASR_QUEUE_CHUNKS: usize = 600;
+/// sealing loop waits for it (ten minutes of half-second chunks).
+const ASR_QUEUE_CHUNKS: usize = 1200;
 
 /// Records from `chunks` until the iterator ends (the front end's stop),
 /// reporting to `progress` after every chunk (and after every pause and

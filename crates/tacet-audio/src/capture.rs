@@ -12,7 +12,8 @@
 //!   interleaved native frames are averaged to mono, resampled to 16 kHz by a
 //!   streaming `rubato::FftFixedIn` (band-limited; the resampler's delay is
 //!   removed, so sample 0 of the output is sample 0 of the input), the level
-//!   meter is updated, and chunks of at most one second are handed to the
+//!   meter is updated, and chunks of half a second (at most one second) are
+//!   handed to the
 //!   [`CaptureSink`]. The sink runs on that thread; the vault can seal there.
 //! - **One owner thread holds the cpal stream** (cpal streams are not `Send`
 //!   on every platform), so a [`Capture`] can be moved between threads freely
@@ -42,6 +43,11 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+/// Chunk length of a live recording: half a second, so that a crash loses
+/// at most the half second not yet sealed (plus the time sealing takes),
+/// within the one second the durability promise allows.
+pub const LIVE_CHUNK_MS: u32 = 500;
 
 /// Longest chunk ever delivered: one second at 16 kHz.
 pub const MAX_CHUNK_SAMPLES: usize = TARGET_SAMPLE_RATE_HZ as usize;
@@ -177,7 +183,8 @@ impl std::fmt::Debug for CaptureSink {
 pub struct CaptureConfig {
     /// Device id from [`list_input_devices`]; `None` for the default input.
     pub device: Option<String>,
-    /// Chunk length in milliseconds, 10 to 1000.
+    /// Chunk length in milliseconds, 10 to 1000 ([`LIVE_CHUNK_MS`] by
+    /// default).
     pub chunk_ms: u32,
     /// Index of the first chunk (to continue a session after a device loss).
     pub first_chunk_index: u64,
@@ -189,7 +196,7 @@ impl Default for CaptureConfig {
     fn default() -> Self {
         Self {
             device: None,
-            chunk_ms: 1000,
+            chunk_ms: LIVE_CHUNK_MS,
             first_chunk_index: 0,
             first_sample: 0,
         }
@@ -249,7 +256,7 @@ struct Opened {
 
 impl Capture {
     /// Starts capturing from `device` (by id; `None` for the default
-    /// input) with one-second chunks.
+    /// input) with chunks of [`LIVE_CHUNK_MS`].
     pub fn start(device: Option<&str>, sink: CaptureSink) -> Result<Capture, AudioError> {
         Self::start_with(
             CaptureConfig {

@@ -39,7 +39,7 @@ mod wav;
 
 pub use capture::{
     list_input_devices, Capture, CaptureConfig, CaptureEvent, CaptureSink, DeviceInfo, Level,
-    StreamResampler, MAX_CHUNK_SAMPLES,
+    StreamResampler, LIVE_CHUNK_MS, MAX_CHUNK_SAMPLES,
 };
 pub use chunk::{chunk_samples, le_bytes_to_samples, samples_to_le_bytes};
 pub use decode::{decode_audio, read_audio_file, MAX_SAMPLES_PER_BYTE};

@@ -4,7 +4,7 @@
 //! into the vault as it arrives and feeds the streaming transcriber.
 //!
 //! Threads: the capture's own consumer thread converts audio and sends
-//! chunks into a bounded channel (64 one-second chunks: a minute of slack
+//! chunks into a bounded channel (128 half-second chunks: a minute of slack
 //! if a transcription pass runs long; the capture's ring absorbs more
 //! before anything is dropped, and a drop is reported). This thread
 //! receives, seals and transcribes. A small controller thread owns the
@@ -48,8 +48,8 @@ use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
 use tacet_core::ports::{RecoveryStore, SessionStore};
 use tacet_core::{PatientRef, SessionId};
 
-/// Chunks (of up to one second) queued between capture and the vault.
-const CHANNEL_CHUNKS: usize = 64;
+/// Chunks (of half a second) queued between capture and the vault.
+const CHANNEL_CHUNKS: usize = 128;
 
 /// Set by the SIGINT handler; polled by the controller thread.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

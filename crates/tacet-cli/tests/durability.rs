@@ -732,7 +732,7 @@ fn kill_9_at_every_stage_loses_no_acknowledged_write() {
             let state = states.get(&id).cloned().unwrap_or_default();
             let fed_s = r.ran.as_secs_f64();
             if state == "created" {
-                // Killed before its first chunk (one second) was sealed:
+                // Killed before its first chunk (half a second) was sealed:
                 // an empty session, nothing to recover.
                 println!("  recording killed after {fed_s:.2} s: no chunk sealed yet (session left {state})");
                 *fig.partial.entry(format!("recording {state}")).or_default() += 1;

@@ -56,9 +56,9 @@ use tacet_ui::{Event, Op, Request};
 use tacet_vault::Unlocked;
 
 /// Capture events queued between the capture thread and the sealing loop
-/// (chunks of at most one second; the capture's ring holds four seconds
+/// (128 half-second chunks, a minute; the capture's ring holds four seconds
 /// more before anything is dropped).
-const CAPTURE_QUEUE: usize = 64;
+const CAPTURE_QUEUE: usize = 128;
 /// How long the loop waits for a request before looking at the capture.
 const POLL: Duration = Duration::from_millis(10);
 /// How often the level meter and the clock are sent.
