@@ -188,6 +188,12 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
                 "Rotated the data master key ({} → {}): {} session key(s) re-wrapped for {} clinician(s); audit record {}.",
                 r.old_master_id_hex, r.new_master_id_hex, r.session_keys_rewrapped, r.clinicians, r.audit_seq
             );
+            if !r.refused.is_empty() {
+                eprintln!(
+                    "warning: not wrapped for {} — their roster entries were added or changed outside Tacet (audited as user.roster_refused). Check `tacet users list` and the audit log.",
+                    r.refused.join(", ")
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }),
         Cmd::Settings {
@@ -256,7 +262,21 @@ pub(crate) fn with_unlocked(
     let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
     let mut unlocked = vault.unlock(&user, &pass)?;
     drop(pass);
-    f(&mut unlocked)
+    warn_housekeeping(&unlocked, None);
+    let before = unlocked.housekeeping_problem().map(str::to_owned);
+    let out = f(&mut unlocked);
+    warn_housekeeping(&unlocked, before.as_deref());
+    out
+}
+
+/// Says on stderr what the vault's own housekeeping (retention, key
+/// rotation) could not do, unless it was already said (`shown`).
+fn warn_housekeeping(u: &tacet_vault::Unlocked<'_>, shown: Option<&str>) {
+    if let Some(p) = u.housekeeping_problem() {
+        if Some(p) != shown {
+            eprintln!("warning: {p}");
+        }
+    }
 }
 
 /// Opens and unlocks the vault for the acting user, runs `f`.
@@ -270,7 +290,11 @@ fn with_store(
     let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
     let mut unlocked = vault.unlock(&user, &pass)?;
     drop(pass);
-    f(&mut unlocked)
+    warn_housekeeping(&unlocked, None);
+    let before = unlocked.housekeeping_problem().map(str::to_owned);
+    let out = f(&mut unlocked);
+    warn_housekeeping(&unlocked, before.as_deref());
+    out
 }
 
 fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result<ExitCode> {

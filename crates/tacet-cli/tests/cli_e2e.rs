@@ -474,3 +474,47 @@ fn fail_read_only_vault_is_a_clear_error_and_work_resumes() {
     ok(&t.clinician(&["session", "list"]));
     assert!(ok(&t.admin(&["audit", "verify"])).contains("VERIFIED"));
 }
+
+#[test]
+fn fail_a_clinician_row_planted_in_the_file_gets_no_key_and_is_reported() {
+    // Issue 22, item 1, through the binary: someone who can write the vault
+    // file but holds no clinician passphrase adds a clinician row with a
+    // key of their own, and waits for a key rotation.
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    {
+        let c = rusqlite::Connection::open(t.data.path().join("vault.sqlite3")).unwrap();
+        let n = c
+            .execute(
+                "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public) \
+                 SELECT 'mallory', 'clinician', kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, ?1 FROM users WHERE name = 'admin'",
+                [vec![0x42u8; 32]],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let o = t.clinician(&["rotate-keys"]);
+    let out = ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(out.contains("for 1 clinician(s)"), "{out}");
+    assert!(
+        err.contains("not wrapped for mallory") && err.contains("outside Tacet"),
+        "{err}"
+    );
+    {
+        let c = rusqlite::Connection::open(t.data.path().join("vault.sqlite3")).unwrap();
+        let wrapped: Option<Vec<u8>> = c
+            .query_row(
+                "SELECT wrapped_data_master_pk FROM users WHERE name = 'mallory'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(wrapped, None, "the planted key got the data master");
+    }
+    let report = ok(&t.admin(&["audit", "access-report"]));
+    assert!(report.contains("user.roster_refused"), "{report}");
+    ok(&t.admin(&["audit", "verify"]));
+}

@@ -46,10 +46,16 @@ pub enum AuditAction {
     /// A paused live recording resumed (details: milliseconds of audio
     /// recorded before the gap, the same position as its pause).
     RecordingResumed,
+    /// The clinician roster was authenticated for the first time (details:
+    /// how many clinician rows were tagged).
+    RosterSealed,
+    /// A clinician row failed its roster check and was given no data key
+    /// (object: the row's user; outcome denied).
+    RosterRowRefused,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 30] = [
+    pub const ALL: [AuditAction; 32] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -80,6 +86,8 @@ impl AuditAction {
         AuditAction::RecordingRecovered,
         AuditAction::RecordingPaused,
         AuditAction::RecordingResumed,
+        AuditAction::RosterSealed,
+        AuditAction::RosterRowRefused,
     ];
 
     pub fn code(self) -> &'static str {
@@ -114,6 +122,8 @@ impl AuditAction {
             AuditAction::RecordingRecovered => "session.recording_recovered",
             AuditAction::RecordingPaused => "session.recording_paused",
             AuditAction::RecordingResumed => "session.recording_resumed",
+            AuditAction::RosterSealed => "user.roster_sealed",
+            AuditAction::RosterRowRefused => "user.roster_refused",
         }
     }
 

@@ -70,6 +70,7 @@ mod maintenance;
 mod pk;
 mod recovery;
 mod report;
+mod roster;
 mod schema;
 
 pub use maintenance::{RetentionReport, RetentionSettings, RotationReport, MAX_EXPORT_GRACE_MS};
@@ -102,6 +103,8 @@ pub const DB_FILE: &str = "vault.sqlite3";
 const LOCK_FILE: &str = "vault.lock";
 /// Samples per sealed audio chunk: one second at 16 kHz.
 pub const AUDIO_CHUNK_SAMPLES: usize = 16_000;
+/// Meta key present once every clinician row carries a roster tag.
+const ROSTER_SEALED: &str = "roster_sealed";
 /// Failed unlocks allowed before a pause is enforced.
 const THROTTLE_AFTER: i64 = 5;
 const THROTTLE_MS: u64 = 30_000;
@@ -408,6 +411,10 @@ impl Vault {
         )?;
         set_meta(&tx, "data_nonce_counter", &0u64.to_be_bytes())?;
         set_meta(&tx, "data_master_id", &tacet_crypto::random_bytes::<16>()?)?;
+        if !schema_v1 {
+            // Every clinician row is tagged as it is added (roster.rs).
+            set_meta(&tx, ROSTER_SEALED, &[1])?;
+        }
         let verifier = SigningKey::from_pkcs8(&pkcs8, &origin)?.verifier();
         set_meta(&tx, "audit_vkey", verifier.to_vkey_string().as_bytes())?;
         tx.commit()?;
@@ -600,10 +607,14 @@ impl Vault {
                     }
                 };
                 let w = pk::wrap_to(&pair.public, user, &master_id, dm)?;
+                let tag = roster::RosterKey::derive(dm)?.tag(user, Role::Clinician, &pair.public)?;
                 tx.execute(
-                    "UPDATE users SET x25519_public = ?2, sealed_x25519_secret = ?3, wrapped_data_master_pk = ?4, wrapped_data_master = NULL WHERE name = ?1",
-                    params![user, pair.public.to_vec(), sealed, w],
+                    "UPDATE users SET x25519_public = ?2, sealed_x25519_secret = ?3, wrapped_data_master_pk = ?4, wrapped_data_master = NULL, roster_tag = ?5 WHERE name = ?1",
+                    params![user, pair.public.to_vec(), sealed, w, tag],
                 )?;
+            }
+            if let Some(dm) = &s.data_master {
+                seal_roster_once(tx, s, dm)?;
             }
             // Fold failed attempts recorded while no key was at hand.
             let pending: Vec<(i64, String, String)> = {
@@ -692,6 +703,43 @@ fn set_meta(tx: &Transaction<'_>, k: &str, v: &[u8]) -> Result<(), rusqlite::Err
     tx.execute(
         "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
         params![k, v],
+    )?;
+    Ok(())
+}
+
+/// Tags every clinician row present now, once, for a vault from before the
+/// roster tags (roster.rs): trust on first use, audited with the count.
+fn seal_roster_once(tx: &Transaction<'_>, s: &Unlocked<'_>, dm: &Key256) -> Result<(), VaultError> {
+    let sealed: Option<Vec<u8>> = tx
+        .query_row(
+            "SELECT v FROM meta WHERE k = ?1",
+            params![ROSTER_SEALED],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if sealed.is_some() {
+        return Ok(());
+    }
+    let rows: Vec<(String, Vec<u8>)> = {
+        let mut st = tx.prepare(
+            "SELECT name, x25519_public FROM users WHERE role = 'clinician' AND x25519_public IS NOT NULL ORDER BY name",
+        )?;
+        let r = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        r.collect::<Result<_, _>>()?
+    };
+    let key = roster::RosterKey::derive(dm)?;
+    for (name, public) in &rows {
+        let tag = key.tag(name, Role::Clinician, public)?;
+        tx.execute(
+            "UPDATE users SET roster_tag = ?2 WHERE name = ?1",
+            params![name, tag],
+        )?;
+    }
+    set_meta(tx, ROSTER_SEALED, &[1])?;
+    s.append_audit(
+        tx,
+        AuditEvent::new(AuditAction::RosterSealed, s.actor.clone())
+            .detail(Detail::Count(rows.len() as u64)),
     )?;
     Ok(())
 }
@@ -991,7 +1039,9 @@ impl<'v> Unlocked<'v> {
                 )?;
                 let master_id = get_meta(&self.vault.conn, "data_master_id")?;
                 let wrapped = pk::wrap_to(&pair.public, u.name, &master_id, dm)?;
-                Some((Some(pair.public), sealed, Some(wrapped)))
+                let tag =
+                    roster::RosterKey::derive(dm)?.tag(u.name, Role::Clinician, &pair.public)?;
+                Some((Some(pair.public), sealed, Some((wrapped, tag))))
             }
             (Role::Clinician, None) => {
                 return Err(StoreError::Denied(
@@ -1001,9 +1051,12 @@ impl<'v> Unlocked<'v> {
             }
             (Role::Admin, _) => None,
         };
-        let (public, sealed_secret, wdm_pk) = match pair {
-            Some((p, s, w)) => (p.map(|p| p.to_vec()), Some(s), w),
-            None => (None, None, None),
+        let (public, sealed_secret, wdm_pk, tag) = match pair {
+            Some((p, s, w)) => {
+                let (w, t) = w.map_or((None, None), |(w, t)| (Some(w), Some(t)));
+                (p.map(|p| p.to_vec()), Some(s), w, t)
+            }
+            None => (None, None, None, None),
         };
         let actor = self.actor.clone();
         let name = u.name.to_string();
@@ -1023,8 +1076,8 @@ impl<'v> Unlocked<'v> {
                 )?;
             } else {
                 tx.execute(
-                    "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public, sealed_x25519_secret, wrapped_data_master_pk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![name, role.as_str(), params.m_cost_kib, params.t_cost, params.p_cost, params.salt.to_vec(), wam, now_ms(), public, sealed_secret, wdm_pk],
+                    "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public, sealed_x25519_secret, wrapped_data_master_pk, roster_tag) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![name, role.as_str(), params.m_cost_kib, params.t_cost, params.p_cost, params.salt.to_vec(), wam, now_ms(), public, sealed_secret, wdm_pk, tag],
                 )?;
             }
             s.append_audit(tx, AuditEvent::new(AuditAction::UserAdded, actor.clone()).object(format!("user:{name}:{role}")))

@@ -3,6 +3,7 @@
 //! in the crate documentation; this module is its implementation.
 
 use super::*;
+use crate::roster::RosterKey;
 
 /// The longest export grace period a practice may set: 72 hours.
 pub const MAX_EXPORT_GRACE_MS: u64 = 72 * 3_600_000;
@@ -85,6 +86,10 @@ pub struct RotationReport {
     pub session_keys_rewrapped: u64,
     /// Clinicians the new master was wrapped for.
     pub clinicians: u64,
+    /// Clinician rows whose roster tag failed (added or changed outside
+    /// Tacet): they got no wrap, lost the old one and were audited
+    /// `user.roster_refused`.
+    pub refused: Vec<String>,
     pub audit_seq: u64,
 }
 
@@ -286,7 +291,15 @@ impl Unlocked<'_> {
     fn finish_deletions(&mut self) -> Result<Option<RotationReport>, VaultError> {
         let rotation = if self.data_master.is_some() && self.rotation_due()? {
             match self.rotate_data_master() {
-                Ok(r) => Some(r),
+                Ok(r) => {
+                    if !r.refused.is_empty() {
+                        self.housekeeping_problem = Some(format!(
+                            "the key rotation refused roster entries changed outside Tacet: {}",
+                            r.refused.join(", ")
+                        ));
+                    }
+                    Some(r)
+                }
                 Err(e) => {
                     self.housekeeping_problem = Some(e.to_string());
                     None
@@ -315,17 +328,18 @@ impl Unlocked<'_> {
             )
         })?;
         let conn = &self.vault.conn;
-        let clinicians: Vec<(String, Option<Vec<u8>>)> = {
+        type Row = (String, Option<Vec<u8>>, Option<Vec<u8>>);
+        let clinicians: Vec<Row> = {
             let mut st = conn.prepare(
-                "SELECT name, x25519_public FROM users WHERE role = 'clinician' ORDER BY name",
+                "SELECT name, x25519_public, roster_tag FROM users WHERE role = 'clinician' ORDER BY name",
             )?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             rows.collect::<Result<_, _>>()?
         };
         let blocked: Vec<&str> = clinicians
             .iter()
-            .filter(|(_, p)| p.is_none())
-            .map(|(n, _)| n.as_str())
+            .filter(|(_, p, _)| p.is_none())
+            .map(|(n, _, _)| n.as_str())
             .collect();
         if !blocked.is_empty() {
             return Err(VaultError::RotationBlocked(blocked.join(", ")));
@@ -356,12 +370,34 @@ impl Unlocked<'_> {
                 tacet_crypto::wrap_key(&new, nonces.next_nonce()?, &aad, &k)?,
             ));
         }
+        // Only rows whose roster tag verifies under the old master get the
+        // new one (roster.rs); the signed-in clinician's own row must, or
+        // nothing changes: refusing it would leave the new master with no
+        // one to open it.
+        let old_roster = RosterKey::derive(&old)?;
+        let new_roster = RosterKey::derive(&new)?;
         let mut for_users = Vec::with_capacity(clinicians.len());
-        for (name, public) in &clinicians {
-            let public: [u8; 32] = public.clone().unwrap_or_default().try_into().map_err(|_| {
+        let mut refused = Vec::new();
+        for (name, public, tag) in &clinicians {
+            let public = public.clone().unwrap_or_default();
+            if !old_roster.verifies(name, Role::Clinician, &public, tag.as_deref()) {
+                if *name == self.actor.user.0 {
+                    return Err(VaultError::Corrupt(format!(
+                        "the roster entry for {name} was changed outside Tacet; rotation stopped, nothing changed"
+                    )));
+                }
+                refused.push(name.clone());
+                continue;
+            }
+            let public: [u8; 32] = public.try_into().map_err(|_| {
                 VaultError::Corrupt(format!("user {name}'s public key is malformed"))
             })?;
-            for_users.push((name.clone(), pk::wrap_to(&public, name, &new_id, &new)?));
+            let tag = new_roster.tag(name, Role::Clinician, &public)?;
+            for_users.push((
+                name.clone(),
+                pk::wrap_to(&public, name, &new_id, &new)?,
+                tag,
+            ));
         }
         let ev = AuditEvent::new(AuditAction::KeyRotated, self.actor.clone())
             .object("data-master")
@@ -372,10 +408,22 @@ impl Unlocked<'_> {
             for (sid, w) in &rewrapped {
                 tx.execute("UPDATE sessions SET wrapped_key = ?2 WHERE id = ?1", params![sid, w])?;
             }
-            for (name, w) in &for_users {
+            for (name, w, tag) in &for_users {
                 tx.execute(
-                    "UPDATE users SET wrapped_data_master_pk = ?2, wrapped_data_master = NULL WHERE name = ?1",
-                    params![name, w],
+                    "UPDATE users SET wrapped_data_master_pk = ?2, wrapped_data_master = NULL, roster_tag = ?3 WHERE name = ?1",
+                    params![name, w, tag],
+                )?;
+            }
+            for name in &refused {
+                tx.execute(
+                    "UPDATE users SET wrapped_data_master_pk = NULL, wrapped_data_master = NULL, roster_tag = NULL WHERE name = ?1",
+                    params![name],
+                )?;
+                s.append_audit(
+                    tx,
+                    AuditEvent::new(AuditAction::RosterRowRefused, s.actor.clone())
+                        .object(format!("user:{name}"))
+                        .outcome(Outcome::Denied),
                 )?;
             }
             set_meta(tx, "data_master_id", &new_id)?;
@@ -393,6 +441,7 @@ impl Unlocked<'_> {
             new_master_id_hex: hex::encode(new_id),
             session_keys_rewrapped: rewrapped.len() as u64,
             clinicians: for_users.len() as u64,
+            refused,
             audit_seq: seq,
         })
     }

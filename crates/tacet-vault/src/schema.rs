@@ -14,10 +14,13 @@
 //! session's rows so a crash before the WAL is truncated is detected and
 //! finished at the next open. A v1 clinician row keeps its symmetric
 //! `wrapped_data_master` until that clinician's next unlock upgrades it.
+//!
+//! Version 3 adds `users.roster_tag`: each clinician row authenticated under
+//! a key derived from the data master (see `roster.rs`).
 
 use rusqlite::Connection;
 
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -86,8 +89,12 @@ CREATE TABLE pending_shred (
 ) STRICT;
 "#;
 
+const V3: &str = r#"
+ALTER TABLE users ADD COLUMN roster_tag BLOB;
+"#;
+
 /// Each entry migrates from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2];
+const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {

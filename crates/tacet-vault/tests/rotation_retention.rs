@@ -388,3 +388,187 @@ fn fail_an_export_cut_off_before_the_write_does_not_lose_the_note() {
     assert_eq!(u.session(id).unwrap().state, SessionState::Destroyed);
     assert!(u.verify_audit(&[]).unwrap().is_ok());
 }
+
+/// The audit records with this action code, decoded.
+fn audited(u: &tacet_vault::Unlocked<'_>, action: &str) -> Vec<tacet_audit::AuditRecord> {
+    u.audit_records()
+        .unwrap()
+        .iter()
+        .map(|r| tacet_audit::AuditRecord::decode(&r.bytes).unwrap())
+        .filter(|r| r.action == action)
+        .collect()
+}
+
+/// Someone with write access to the file and no clinician passphrase (an
+/// admin, an insider) plants a key of their own in the roster.
+fn forge_roster(dir: &std::path::Path, sql: &str) {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    let n = conn
+        .execute(sql, rusqlite::params![[0x42u8; 32].to_vec()])
+        .unwrap();
+    assert_eq!(n, 1, "{sql}");
+}
+
+fn wrap_of(dir: &std::path::Path, name: &str) -> Vec<Vec<u8>> {
+    blobs(
+        dir,
+        &format!("SELECT wrapped_data_master_pk FROM users WHERE name = '{name}' AND wrapped_data_master_pk IS NOT NULL"),
+    )
+}
+
+/// Plays issue 22's first attack: a row added or turned into a clinician's
+/// outside Tacet, then a destroy, whose rotation used to wrap the new data
+/// master to the planted key.
+fn planted_row_gets_nothing(plant: &str, who: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let (keep, gone) = {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        (session(&mut u), session(&mut u))
+    };
+    drop(v);
+    forge_roster(dir.path(), plant);
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    u.destroy(gone, "discarded").unwrap();
+    assert!(!u.rotation_due().unwrap(), "{:?}", u.housekeeping_problem());
+    let problem = u.housekeeping_problem().unwrap_or_default().to_string();
+    assert!(problem.contains(who), "{problem}");
+    let refused = audited(&u, "user.roster_refused");
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].object.as_deref(), Some(&*format!("user:{who}")));
+    assert_eq!(refused[0].outcome, "denied");
+    // The planted key got no copy of the new master; the clinician's work
+    // still opens, now and after signing in again.
+    assert!(wrap_of(dir.path(), who).is_empty());
+    assert_eq!(u.transcript(keep).unwrap(), fixture::transcript(keep));
+    // A second rotation refuses it again, and still wraps for drlee.
+    let r = u.rotate_data_master().unwrap();
+    assert_eq!(
+        (r.clinicians, r.refused.clone()),
+        (1, vec![who.to_string()])
+    );
+    assert!(u.verify_audit(&[]).unwrap().is_ok());
+    drop(u);
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert_eq!(u.transcript(keep).unwrap(), fixture::transcript(keep));
+    assert!(wrap_of(dir.path(), who).is_empty());
+}
+
+#[test]
+fn fail_a_clinician_row_inserted_outside_tacet_gets_no_data_key() {
+    planted_row_gets_nothing(
+        "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public) \
+         SELECT 'mallory', 'clinician', kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, ?1 FROM users WHERE name = 'admin'",
+        "mallory",
+    );
+}
+
+#[test]
+fn fail_an_admin_row_turned_clinician_outside_tacet_gets_no_data_key() {
+    planted_row_gets_nothing(
+        "UPDATE users SET role = 'clinician', x25519_public = ?1 WHERE name = 'admin'",
+        "admin",
+    );
+}
+
+#[test]
+fn fail_a_clinician_row_whose_key_was_swapped_gets_no_data_key() {
+    // drkim is real; the insider replaces only her public key.
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let kim = pass("kim-passphrase");
+    let id = {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        u.add_user(
+            &NewUser {
+                name: "drkim",
+                role: Role::Clinician,
+                passphrase: &kim,
+            },
+            KdfChoice::Floor,
+        )
+        .unwrap();
+        session(&mut u)
+    };
+    drop(v);
+    forge_roster(
+        dir.path(),
+        "UPDATE users SET x25519_public = ?1 WHERE name = 'drkim'",
+    );
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let r = u.rotate_data_master().unwrap();
+    assert_eq!((r.clinicians, r.refused), (1, vec!["drkim".to_string()]));
+    assert!(wrap_of(dir.path(), "drkim").is_empty());
+    assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
+}
+
+#[test]
+fn fail_rotation_stops_when_the_signed_in_clinicians_own_row_was_changed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let id = session(&mut v.unlock("drlee", &pass("clinician-passphrase")).unwrap());
+    drop(v);
+    {
+        let conn = rusqlite::Connection::open(dir.path().join(tacet_vault::DB_FILE)).unwrap();
+        conn.execute(
+            "UPDATE users SET roster_tag = zeroblob(32) WHERE name = 'drlee'",
+            [],
+        )
+        .unwrap();
+    }
+    let before = wrap_of(dir.path(), "drlee");
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let err = u.rotate_data_master().unwrap_err();
+    assert!(err.to_string().contains("changed outside Tacet"), "{err}");
+    // Nothing changed: the old wrap still opens everything.
+    assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
+    drop(u);
+    assert_eq!(wrap_of(dir.path(), "drlee"), before);
+}
+
+#[test]
+fn a_vault_from_before_the_roster_tags_is_sealed_once_at_the_first_clinician_unlock() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, c, k) = (
+        pass("admin-passphrase"),
+        pass("clinician-passphrase"),
+        pass("kim-passphrase"),
+    );
+    let users = [
+        NewUser {
+            name: "admin",
+            role: Role::Admin,
+            passphrase: &a,
+        },
+        NewUser {
+            name: "drlee",
+            role: Role::Clinician,
+            passphrase: &c,
+        },
+        NewUser {
+            name: "drkim",
+            role: Role::Clinician,
+            passphrase: &k,
+        },
+    ];
+    drop(Vault::create_schema_v1_for_tests(dir.path(), &users, KdfChoice::Floor).unwrap());
+    let mut v = Vault::open(dir.path()).unwrap();
+    // Both clinicians sign in once (the v1 → v2 key upgrade), the first
+    // of them seals the roster: one row has a public key at that moment.
+    drop(v.unlock("drlee", &c).unwrap());
+    drop(v.unlock("drkim", &k).unwrap());
+    let mut u = v.unlock("drlee", &c).unwrap();
+    let sealed = audited(&u, "user.roster_sealed");
+    assert_eq!(sealed.len(), 1, "sealed once only");
+    assert_eq!(sealed[0].actor, "drlee");
+    assert!(sealed[0]
+        .details
+        .contains(&("count".to_string(), "1".to_string())));
+    let r = u.rotate_data_master().unwrap();
+    assert_eq!((r.clinicians, r.refused.len()), (2, 0));
+    drop(u);
+    drop(v.unlock("drkim", &k).unwrap());
+}
