@@ -98,7 +98,7 @@ fn keys(text: &str) -> Vec<Key> {
     // eighty", "twenty milligrams"), so a draft is not scored against the
     // way a number was said.
     let lower = spoken_numbers(&tacet_facts::text::spoken_measures(
-        &tacet_facts::text::digits(text),
+        &tacet_facts::text::digits(&tacet_facts::text::spoken_points(text)),
     ))
     .replace("o2 sat", "oxygen")
     .replace("pulse ox", "oxygen")

@@ -45,7 +45,7 @@ fn symptoms_in(lower: &str) -> Vec<(String, usize)> {
     for group in vocab::symptom_groups() {
         for phrase in group.iter() {
             if let Some(at) = find_phrase(lower, phrase) {
-                if !out.iter().any(|(n, _)| n == group[0]) {
+                if !out.iter().any(|(n, _)| *n == group[0]) {
                     out.push((group[0].to_string(), at));
                 }
                 break;

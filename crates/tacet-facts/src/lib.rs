@@ -507,10 +507,11 @@ pub fn to_draft(note: &ComposedNote, template: &Template) -> Draft {
     }
 }
 
-/// SHA-256 (hex) of the composer's rule data: names the rule set a draft
-/// was composed with, as a model's hash names its weights.
+/// SHA-256 (hex) of the composer's rule data (its cue file and the shared
+/// lexicon): names the rule set a draft was composed with, as a model's hash names its weights.
 pub fn rules_sha256() -> String {
     let mut bytes = cues::CUES_TOML.as_bytes().to_vec();
+    bytes.extend_from_slice(tacet_ground::vocab::LEXICON_TOML.as_bytes());
     bytes.extend_from_slice(env!("CARGO_PKG_VERSION").as_bytes());
     tacet_core::sha256(&bytes)
         .iter()

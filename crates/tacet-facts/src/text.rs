@@ -5,6 +5,31 @@
 use regex::Regex;
 use std::sync::OnceLock;
 
+/// A recogniser writes a spoken "point" as a full stop between two numbers
+/// ("ninety eight . two", "twelve . five milligrams", "4 . 4"): a decimal,
+/// not a sentence end. Written back as "point" (or as the digits' decimal)
+/// so that [`digits`] and [`spoken_measures`] read the value said.
+pub fn spoken_points(text: &str) -> String {
+    static FIXES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let fixes = FIXES.get_or_init(|| {
+        [
+            (
+                r"(?i)\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|zero)\s+\.\s+(zero|one|two|three|four|five|six|seven|eight|nine)\b",
+                "$1 point $2",
+            ),
+            (r"(\d)\s+\.\s+(\d)", "$1.$2"),
+        ]
+        .into_iter()
+        .filter_map(|(p, r)| Regex::new(p).ok().map(|re| (re, r)))
+        .collect()
+    });
+    let mut s = text.to_string();
+    for (re, rep) in fixes {
+        s = re.replace_all(&s, *rep).into_owned();
+    }
+    s
+}
+
 /// Tidies spoken text: "do n't" → "don't", "gon na" → "gonna", no space
 /// before punctuation, one space between words.
 pub fn normalize(text: &str) -> String {
@@ -24,7 +49,7 @@ pub fn normalize(text: &str) -> String {
         .filter_map(|(p, r)| Regex::new(p).ok().map(|re| (re, r)))
         .collect()
     });
-    let mut s = text.replace(['’', '‘'], "'");
+    let mut s = spoken_points(&text.replace(['’', '‘'], "'"));
     for (re, rep) in fixes {
         s = re.replace_all(&s, *rep).into_owned();
     }
@@ -358,6 +383,42 @@ pub fn number_word(w: &str) -> Option<u32> {
     Some(t + o)
 }
 
+/// Spoken decimals as digits: "zero point four" → "0.4", "twelve point
+/// five" → "12.5", "2 point 5" → "2.5", "zero point zero five" → "0.05"
+/// (up to three digits after the point).
+fn decimals(text: &str) -> String {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let words = SMALL.iter().map(|(w, _)| *w).collect::<Vec<_>>().join("|");
+    let re = RE.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?i)\b(zero|\d+|(?:{words})(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)\s+point((?:\s+(?:zero|one|two|three|four|five|six|seven|eight|nine|\d)\b){{1,3}})"
+        ))
+        .ok()
+    });
+    let value = |w: &str| -> Option<u32> {
+        match w.to_lowercase().as_str() {
+            "zero" => Some(0),
+            d if d.chars().all(|c| c.is_ascii_digit()) => d.parse().ok(),
+            d => number_word(&d.replace(' ', "-")),
+        }
+    };
+    match re {
+        Some(re) => re
+            .replace_all(text, |c: &regex::Captures<'_>| {
+                let frac: Option<String> = c[2]
+                    .split_whitespace()
+                    .map(|d| value(d).filter(|d| *d < 10).map(|d| d.to_string()))
+                    .collect();
+                match (value(&c[1]), frac) {
+                    (Some(whole), Some(f)) => format!("{whole}.{f}"),
+                    _ => c[0].to_string(),
+                }
+            })
+            .into_owned(),
+        None => text.to_string(),
+    }
+}
+
 /// Spoken counts before a unit as digits ("for seven days" → "for 7 days",
 /// "eighty one milligrams" → "81 mg"), and milligrams as mg.
 pub fn digits(text: &str) -> String {
@@ -371,7 +432,7 @@ pub fn digits(text: &str) -> String {
         .ok()
     });
     let mg = MG.get_or_init(|| Regex::new(r"(?i)(\d)\s*(milligrams?|mgs)\b").ok());
-    let mut s = text.to_string();
+    let mut s = decimals(text);
     if let Some(re) = re {
         s = re
             .replace_all(&s, |c: &regex::Captures<'_>| {
@@ -907,6 +968,41 @@ mod tests {
         assert_eq!(
             sentences("Dr. Lee said 38.5 is high. ok"),
             vec!["Dr. Lee said 38.5 is high.", "ok"]
+        );
+    }
+
+    #[test]
+    fn a_recognisers_full_stop_between_numbers_is_a_decimal_point() {
+        let t = normalize("your temperature is ninety eight . two your pulse is seventy two .");
+        assert_eq!(
+            t,
+            "your temperature is ninety eight point two your pulse is seventy two."
+        );
+        assert_eq!(sentences(&t).len(), 1);
+        assert_eq!(
+            spoken_measures(&t),
+            "your temperature is 98.2 your pulse is 72"
+        );
+        assert_eq!(normalize("a 4 . 4 cm nodule"), "a 4.4 cm nodule");
+        assert_eq!(
+            digits("flomax zero point four milligrams once a day"),
+            "flomax 0.4 mg once a day"
+        );
+        assert_eq!(
+            digits("aldactone twelve point five milligrams"),
+            "aldactone 12.5 mg"
+        );
+        assert_eq!(digits("the point is two"), "the point is two");
+        assert_eq!(
+            digits("clobetasol zero point zero five percent"),
+            "clobetasol 0.05 percent"
+        );
+        assert_eq!(digits("point one two five mg"), "point one two five mg");
+        // A sentence that ends on a number and one that starts with a word
+        // stay two sentences.
+        assert_eq!(
+            sentences(&normalize("i took two . then i slept .")).len(),
+            2
         );
     }
 

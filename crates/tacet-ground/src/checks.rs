@@ -602,7 +602,7 @@ pub(crate) fn negation(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &mu
             .find(|m| m.1 != p && nearby.contains(&m.0))
             .or_else(|| mentions.iter().find(|m| m.1 != p))
             .map(|m| idx.segs[m.0].id);
-        let name = lexicon::SYMPTOMS[g][0];
+        let name = &lexicon::symptoms()[g][0];
         let detail = match p {
             Polarity::Affirmed => {
                 format!("the note states {name} is present; the transcript says it is absent")

@@ -249,7 +249,7 @@ pub(crate) fn polarity_at(
                 if w == "not" && toks.get(k + 1).and_then(Tok::word) == Some("only") {
                     continue;
                 }
-                if !in_note && k == 0 && matches!(w, "no" | "nope") && is_answer_particle(toks) {
+                if k == 0 && matches!(w, "no" | "nope") && is_answer_particle(toks) {
                     break;
                 }
                 return Some(Polarity::Negated);
@@ -258,11 +258,10 @@ pub(crate) fn polarity_at(
             // and i do feel a little nauseous", "i have n't noticed any
             // shortness of breath it just seems to be a dry cough"), and so
             // does "some" in a spoken list ("no fever some chills").
-            if !in_note
-                && matches!(
-                    w,
-                    "i" | "i'm" | "i've" | "it" | "it's" | "he" | "she" | "they" | "we" | "some"
-                )
+            if matches!(
+                w,
+                "i" | "i'm" | "i've" | "it" | "it's" | "he" | "she" | "they" | "we"
+            ) || (!in_note && w == "some")
             {
                 break;
             }
@@ -337,7 +336,7 @@ fn is_answer_particle(toks: &[Tok]) -> bool {
 pub(crate) fn symptom_mentions(toks: &[Tok]) -> Vec<(usize, usize, usize)> {
     let stems: Vec<Option<String>> = toks.iter().map(|t| t.word().map(stem)).collect();
     let mut out = Vec::new();
-    for (g, phrases) in lexicon::SYMPTOMS.iter().enumerate() {
+    for (g, phrases) in lexicon::symptoms().iter().enumerate() {
         for phrase in phrases.iter() {
             let ps: Vec<String> = phrase.split(' ').map(stem).collect();
             if ps.is_empty() {
@@ -520,7 +519,7 @@ fn is_list_word(w: &str) -> bool {
     matches!(
         w,
         "or" | "and" | "a" | "an" | "any" | "like" | "other" | "symptoms" | "such" | "as" | "of"
-    ) || lexicon::SYMPTOMS
+    ) || lexicon::symptoms()
         .iter()
         .flat_map(|g| g.iter())
         .any(|p| p.split(' ').any(|x| x == w))
@@ -620,7 +619,7 @@ impl Index {
             df,
             numbers,
             pairs,
-            symptoms: vec![Vec::new(); lexicon::SYMPTOMS.len()],
+            symptoms: vec![Vec::new(); lexicon::symptoms().len()],
             allergens: Vec::new(),
             words,
             drug_generics,

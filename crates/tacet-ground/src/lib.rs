@@ -59,6 +59,9 @@ pub use text::split_sentences;
 /// (`tacet-facts`) so that what the composer reads as a drug, a symptom or a
 /// body part is exactly what the checks compare.
 pub mod vocab {
+    /// The word lists' data file (`data/lexicon.toml`), compiled in; its
+    /// hash is part of a composed draft's rule-set name.
+    pub use crate::lexicon::LEXICON_TOML;
     /// Whether a lower-case word names a medication (list and suffix rules).
     pub fn is_drug(word: &str) -> bool {
         crate::lexicon::is_drug(word)
@@ -73,8 +76,8 @@ pub mod vocab {
     }
     /// The symptom groups: each a list of phrases meaning one finding, the
     /// first its name.
-    pub fn symptom_groups() -> &'static [&'static [&'static str]] {
-        crate::lexicon::SYMPTOMS
+    pub fn symptom_groups() -> &'static [Vec<String>] {
+        crate::lexicon::symptoms()
     }
     /// The canonical unit for a unit word, and whether it is a dose unit.
     pub fn unit_of(word: &str) -> Option<(&'static str, bool)> {
