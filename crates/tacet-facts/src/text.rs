@@ -533,9 +533,45 @@ pub fn spoken_measures(text: &str) -> String {
     out.join(" ")
 }
 
+/// Speech's restarts said once: a run of one to four words said twice in a
+/// row ("the patient was the patient was", "of the of the", "mild to
+/// moderate mild to moderate") keeps its second saying. Runs with a digit
+/// are kept as said ("5 5" may be two values).
+pub fn drop_repeats(s: &str) -> String {
+    let mut toks: Vec<&str> = s.split(' ').filter(|t| !t.is_empty()).collect();
+    let key = |t: &str| {
+        t.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+            .to_lowercase()
+    };
+    let mut changed = true;
+    while changed {
+        changed = false;
+        'scan: for n in (1..=4).rev() {
+            let mut i = 0;
+            while i + 2 * n <= toks.len() {
+                let a: Vec<String> = toks[i..i + n].iter().map(|t| key(t)).collect();
+                let b: Vec<String> = toks[i + n..i + 2 * n].iter().map(|t| key(t)).collect();
+                if a == b
+                    && a.iter()
+                        .all(|w| !w.is_empty() && !w.chars().any(|c| c.is_ascii_digit()))
+                {
+                    toks.drain(i..i + n);
+                    changed = true;
+                    break 'scan;
+                }
+                i += 1;
+            }
+        }
+    }
+    toks.join(" ")
+}
+
 /// Upper-cases a sentence's first letter and makes sure it ends with a
-/// full stop (or the `?`/`!` it had).
+/// full stop (or the `?`/`!` it had); a restart said twice is said once
+/// ([`drop_repeats`]).
 pub fn as_sentence(s: &str) -> String {
+    let s = drop_repeats(s);
+    let s = s.as_str();
     let mut s = s
         .trim()
         .trim_start_matches([',', ';', ':', '-', ' '])
@@ -969,6 +1005,25 @@ mod tests {
             sentences("Dr. Lee said 38.5 is high. ok"),
             vec!["Dr. Lee said 38.5 is high.", "ok"]
         );
+    }
+
+    #[test]
+    fn a_restart_said_twice_is_written_once() {
+        assert_eq!(
+            as_sentence("the patient was the patient was straining the urine"),
+            "The patient was straining the urine."
+        );
+        assert_eq!(
+            drop_repeats("tenderness of the of the left medial knee"),
+            "tenderness of the left medial knee"
+        );
+        assert_eq!(
+            drop_repeats("mild to moderate mild to moderate pain"),
+            "mild to moderate pain"
+        );
+        assert_eq!(drop_repeats("no, no chest pain"), "no chest pain");
+        assert_eq!(drop_repeats("take 5 5 mg"), "take 5 5 mg");
+        assert_eq!(drop_repeats("a cough and a fever"), "a cough and a fever");
     }
 
     #[test]

@@ -224,10 +224,17 @@ fn fold_number_words(toks: Vec<Tok>) -> Vec<Tok> {
                             j += 1;
                             continue;
                         }
-                        let ok = match kind {
-                            0 => matches!(last, 2..=4 | 9),
-                            _ => matches!(last, 3 | 4 | 9),
-                        };
+                        // "five hundred five hundred" is a number said
+                        // twice, not 50,500: a unit after a hundred that
+                        // is itself followed by "hundred" starts anew.
+                        let restart = kind == 0
+                            && last == 3
+                            && toks.get(j + 1).and_then(Tok::word) == Some("hundred");
+                        let ok = !restart
+                            && match kind {
+                                0 => matches!(last, 2..=4 | 9),
+                                _ => matches!(last, 3 | 4 | 9),
+                            };
                         if !ok {
                             break;
                         }
@@ -706,6 +713,16 @@ mod tests {
         let t = tokenize("BP one hundred twenty over eighty, temp thirty eight point five");
         let nums: Vec<f64> = t.iter().filter_map(Tok::num).collect();
         assert_eq!(nums, vec![120.0, 80.0, 38.5]);
+        assert_eq!(
+            tokenize("five hundred five hundred milligrams")
+                .iter()
+                .filter_map(|t| match t {
+                    Tok::Num(v) => Some(*v),
+                    _ => None,
+                })
+                .collect::<Vec<_>>(),
+            vec![500.0, 500.0]
+        );
         let t = tokenize("twenty-five mg, one hundred and five, 1,000 units, 38.5");
         let nums: Vec<f64> = t.iter().filter_map(Tok::num).collect();
         assert_eq!(nums, vec![25.0, 105.0, 1000.0, 38.5]);
