@@ -104,6 +104,12 @@ pub fn show_settings(u: &Unlocked<'_>) -> Result<ExitCode> {
             "no"
         }
     );
+    match u.anchor_dir()? {
+        Some(d) => println!("Audit checkpoints anchored in:           {}", d.display()),
+        None => {
+            println!("Audit checkpoints anchored in:           nowhere yet (--anchor-dir FOLDER)")
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

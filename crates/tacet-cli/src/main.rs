@@ -93,7 +93,8 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
-    /// Retention settings (admins change them; everyone may read them).
+    /// Retention settings and the audit anchor folder (admins change them;
+    /// everyone may read them).
     Settings {
         /// Destroy unexported sessions after this many days.
         #[arg(long)]
@@ -101,6 +102,14 @@ pub enum Cmd {
         /// Keep exported sessions this many hours before destroying them (0–72).
         #[arg(long)]
         grace_hours: Option<f64>,
+        /// Anchor every signed audit checkpoint in this folder outside the
+        /// data folder (a second disk, a share, a USB stick); `audit verify`
+        /// reads it by itself.
+        #[arg(long, value_name = "FOLDER", conflicts_with = "no_anchor")]
+        anchor_dir: Option<PathBuf>,
+        /// Stop anchoring checkpoints (audited).
+        #[arg(long)]
+        no_anchor: bool,
     },
     /// Users and roles: list them, add one (an admin adds admins; a
     /// clinician adds clinicians, as only a clinician holds the data key).

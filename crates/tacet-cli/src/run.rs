@@ -199,7 +199,14 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
         Cmd::Settings {
             retention_days,
             grace_hours,
+            ref anchor_dir,
+            no_anchor,
         } => with_unlocked(&data_dir, cli.user.clone(), |u| {
+            if let Some(dir) = anchor_dir {
+                tacet_runtime::manage::set_anchor_dir(u, Some(dir))?;
+            } else if no_anchor {
+                tacet_runtime::manage::set_anchor_dir(u, None)?;
+            }
             if retention_days.is_none() && grace_hours.is_none() {
                 crate::admin::show_settings(u)
             } else {
@@ -308,7 +315,7 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
     } else {
         KdfChoice::CalibratedMs(500)
     };
-    Vault::create(
+    let vault = Vault::create(
         data_dir,
         &[
             NewUser {
@@ -329,6 +336,13 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
         "  admin:     {admin} (manages models, users and the audit log; cannot open patient data)"
     );
     println!("  clinician: {clinician} (records, reviews and exports notes)");
+    println!(
+        "Audit verifier key (keep a copy outside this computer):\n  {}",
+        vault.audit_verifier_key()?.trim()
+    );
+    println!(
+        "Anchor the audit log outside the data folder (a second disk, a share, a USB stick):\n  tacet settings --anchor-dir FOLDER"
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1022,6 +1036,9 @@ fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
                 "Audit log: {} records, root {}, {} checkpoint(s) checked",
                 v.records, v.root_hex, v.checkpoints_checked
             );
+            if let Some(a) = &v.anchors {
+                println!("Anchors: {a}.");
+            }
             if v.is_ok() {
                 println!(
                     "VERIFIED: every record, hash chain link and signed checkpoint is consistent."

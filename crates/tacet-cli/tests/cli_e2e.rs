@@ -518,3 +518,53 @@ fn fail_a_clinician_row_planted_in_the_file_gets_no_key_and_is_reported() {
     assert!(report.contains("user.roster_refused"), "{report}");
     ok(&t.admin(&["audit", "verify"]));
 }
+
+#[test]
+fn checkpoints_are_anchored_in_the_folder_the_admin_chose() {
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    let stick = tempfile::tempdir().unwrap();
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    let inside = t.admin(&["settings", "--anchor-dir", t.data.path().to_str().unwrap()]);
+    assert!(!inside.status.success());
+    let set = ok(&t.admin(&["settings", "--anchor-dir", stick.path().to_str().unwrap()]));
+    assert!(
+        set.contains(&format!(
+            "Audit checkpoints anchored in:           {}",
+            stick.path().display()
+        )),
+        "{set}"
+    );
+    ok(&t.clinician(&["rotate-keys"]));
+    let v = ok(&t.admin(&["audit", "verify"]));
+    assert!(v.contains("VERIFIED"), "{v}");
+    let anchored = v
+        .lines()
+        .find(|l| l.starts_with("Anchors: "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(anchored.contains("anchored checkpoint(s) read from"), "{v}");
+    let n: usize = anchored["Anchors: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(n >= 2, "{v}");
+    // What is on the stick: the pinned verifier key and the checkpoints.
+    let folder = std::fs::read_dir(stick.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let key = std::fs::read_to_string(folder.join("verifier.vkey")).unwrap();
+    let shown = ok(&t.admin(&["audit", "verifier-key"]));
+    assert_eq!(key.trim(), shown.trim());
+    let report = ok(&t.admin(&["compliance", "report"]));
+    assert!(
+        report.contains("Anchoring: ") && report.contains(key.trim()),
+        "{report}"
+    );
+}

@@ -67,6 +67,10 @@ pub struct AuditFact {
     pub latest_checkpoint: String,
     pub problems: Vec<String>,
     pub sessions_destroyed: u64,
+    /// Where checkpoints are anchored outside the data folder (one line).
+    pub anchors: String,
+    /// The public key that verifies the log's checkpoints (C2SP vkey).
+    pub verifier_key: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -282,7 +286,9 @@ pub fn render_markdown(f: &Facts) -> String {
                     let _ = writeln!(o, "  - {p}");
                 }
             }
-            let _ = writeln!(o, "\nLatest signed checkpoint (keep a copy elsewhere; later verification proves the log still contains it):\n\n```\n{}```\n", a.latest_checkpoint);
+            let _ = writeln!(o, "- Anchoring: {}.", a.anchors);
+            let _ = writeln!(o, "\nVerifier key (pin it outside this computer; a log signed again with another key no longer matches it):\n\n```\n{}\n```\n", a.verifier_key.trim());
+            let _ = writeln!(o, "Latest signed checkpoint (keep a copy elsewhere; later verification proves the log still contains it):\n\n```\n{}```\n", a.latest_checkpoint);
         }
         Fact::Unknown(why) => unknown_line(&mut o, "the audit log's state", why),
     }
@@ -434,6 +440,8 @@ mod tests {
                 latest_checkpoint: "origin\n10\nroot\n".into(),
                 problems: vec![],
                 sessions_destroyed: 1,
+                anchors: "no anchor folder is set".into(),
+                verifier_key: "tacet.local/vault/00+abcd+key".into(),
             }),
             network: NetworkFact {
                 controls: vec!["no HTTP client in the dependency graph (tested)".into()],

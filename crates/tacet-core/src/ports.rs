@@ -109,6 +109,8 @@ pub struct AuditVerification {
     pub root_hex: String,
     pub checkpoints_checked: u64,
     pub problems: Vec<String>,
+    /// Where anchored checkpoints came from, or why none did (one line).
+    pub anchors: Option<String>,
 }
 
 impl AuditVerification {

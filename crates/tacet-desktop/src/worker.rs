@@ -219,6 +219,7 @@ fn op_of(r: &Request) -> Op {
         | Request::SaveSupportLog { .. }
         | Request::Retention
         | Request::SetRetention { .. }
+        | Request::SetAnchorDir { .. }
         | Request::VerifyModel { .. }
         | Request::ImportModel { .. }
         | Request::Users
@@ -326,6 +327,7 @@ fn run(
                     user,
                     role,
                     templates: templates.all().to_vec(),
+                    warning: unlocked.housekeeping_problem().map(str::to_owned),
                 }) {
                     return;
                 }
@@ -815,6 +817,11 @@ impl Served<'_, '_> {
                 .map_err(|e| capitalised(&e.to_string()))?;
                 out.emit(Event::Retention(retention_row(r)));
             }
+            Request::SetAnchorDir { path } => {
+                let r = tacet_runtime::manage::set_anchor_dir(self.store, Some(Path::new(&path)))
+                    .map_err(|e| capitalised(&e.to_string()))?;
+                out.emit(Event::Retention(retention_row(r)));
+            }
             Request::VerifyModel { id } => {
                 let models = compose::model_store(self.data_dir).map_err(|e| e.to_string())?;
                 let v =
@@ -879,6 +886,7 @@ fn retention_row(r: tacet_runtime::manage::RetentionView) -> tacet_ui::backend::
         retention_days: r.retention_days,
         grace_hours: r.grace_hours,
         last_run_unix_ms: r.last_run_unix_ms,
+        anchor_dir: r.anchor_dir.map(|d| d.display().to_string()),
     }
 }
 
@@ -1271,6 +1279,38 @@ mod tests {
             Event::Retention(r) => assert_eq!((r.retention_days, r.grace_hours), (14.0, 24.0)),
             other => panic!("expected the new settings, got {other:?}"),
         }
+        // The audit anchor: refused inside the data folder, then set on a
+        // folder elsewhere, where the verifier key and checkpoints appear.
+        b.send(Request::SetAnchorDir {
+            path: d.path().display().to_string(),
+        })
+        .unwrap();
+        let m = failed(&mut b);
+        assert!(m.contains("outside the data folder"), "{m}");
+        let stick = tempfile::tempdir().unwrap();
+        b.send(Request::SetAnchorDir {
+            path: stick.path().display().to_string(),
+        })
+        .unwrap();
+        match next_event(&mut b) {
+            Event::Retention(r) => {
+                assert_eq!(r.anchor_dir, Some(stick.path().display().to_string()));
+            }
+            other => panic!("expected the settings with the anchor, got {other:?}"),
+        }
+        let anchored: Vec<String> = std::fs::read_dir(stick.path())
+            .unwrap()
+            .flat_map(|e| std::fs::read_dir(e.unwrap().path()).unwrap())
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            anchored.iter().any(|n| n == "verifier.vkey"),
+            "{anchored:?}"
+        );
+        assert!(
+            anchored.iter().any(|n| n.ends_with(".checkpoint")),
+            "{anchored:?}"
+        );
         for (days, hours, says) in [(7.0, 100.0, "72 hours"), (0.0, 0.0, "at least one hour")] {
             b.send(Request::SetRetention {
                 retention_days: days,

@@ -100,6 +100,8 @@ fn audit_fact(u: &mut Unlocked<'_>) -> Result<AuditFact, RuntimeError> {
         latest_checkpoint: checkpoint,
         problems: v.problems,
         sessions_destroyed: destroyed,
+        anchors: v.anchors.unwrap_or_default(),
+        verifier_key: u.audit_verifier_key()?,
     })
 }
 

@@ -40,6 +40,9 @@ pub struct RetentionView {
     pub rotate_after_deletions: bool,
     /// When retention last ran (from the audit log), if it has.
     pub last_run_unix_ms: Option<u64>,
+    /// Where signed audit checkpoints are anchored outside the data
+    /// folder, if an admin chose a folder.
+    pub anchor_dir: Option<std::path::PathBuf>,
 }
 
 /// Checks a requested change against the bounds `tacet settings` applies;
@@ -74,7 +77,29 @@ pub fn retention(u: &Unlocked<'_>) -> Result<RetentionView, RuntimeError> {
         grace_hours: f.settings.export_grace_ms as f64 / HOUR_MS,
         rotate_after_deletions: f.settings.rotate_after_deletions,
         last_run_unix_ms: f.last_run_unix_ms,
+        anchor_dir: u.anchor_dir()?,
     })
+}
+
+/// Sets (or clears) the folder outside the data folder where every signed
+/// audit checkpoint is anchored (admins only; audited as
+/// `settings.changed`); the current checkpoint and the verifier key are
+/// written there at once.
+pub fn set_anchor_dir(
+    u: &mut Unlocked<'_>,
+    dir: Option<&std::path::Path>,
+) -> Result<RetentionView, RuntimeError> {
+    if u.role() != Role::Admin {
+        return Err(RuntimeError::AdminOnly("choose the audit anchor folder"));
+    }
+    let dir = match dir {
+        Some(d) => Some(std::path::absolute(d).map_err(|e| {
+            RuntimeError::InvalidSetting(format!("cannot resolve {}: {e}", d.display()))
+        })?),
+        None => None,
+    };
+    u.set_anchor_dir(dir.as_deref())?;
+    retention(u)
 }
 
 /// Changes the settings given (admins only); the vault audits the change

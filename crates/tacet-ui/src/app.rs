@@ -593,6 +593,18 @@ impl TacetUi {
                     }
                 }
             }
+            UiCommand::SaveAnchor => {
+                let path = st.admin.anchor_input.trim().to_string();
+                st.admin.retention_saved = None;
+                if path.is_empty() {
+                    st.error = Some(
+                        "Enter the full path of a folder outside the data folder (a second disk, a share, a USB stick).".into(),
+                    );
+                } else {
+                    st.error = None;
+                    self.send(Request::SetAnchorDir { path }, Some(SAVING_ANCHOR));
+                }
+            }
             UiCommand::VerifyModel(id) => {
                 if st.busy.is_some() {
                     return;
@@ -730,10 +742,11 @@ impl TacetUi {
                 user,
                 role,
                 templates,
+                warning,
             } => {
                 st.busy = None;
                 st.error = None;
-                st.notice = None;
+                st.notice = warning.map(|w| format!("Warning: {w}"));
                 wipe(&mut st.unlock.passphrase);
                 st.signed_in = Some(SignedIn { user, role });
                 st.templates = templates;
@@ -932,12 +945,20 @@ impl TacetUi {
             Event::Checkpoint(c) => st.admin.checkpoint = Some(c),
             Event::Models(m) => st.admin.models = Some(m),
             Event::Retention(r) => {
-                let saved = st.busy.take().is_some_and(|b| b.label == SAVING_RETENTION);
-                if saved {
+                let busy = st.busy.take().map(|b| b.label);
+                if busy.as_deref() == Some(SAVING_RETENTION) {
                     st.admin.retention_saved = Some(format!(
                         "Saved: unexported sessions are destroyed after {} days, exported ones after {} hours.",
                         r.retention_days, r.grace_hours
                     ));
+                }
+                if busy.as_deref() == Some(SAVING_ANCHOR) {
+                    if let Some(d) = &r.anchor_dir {
+                        st.admin.retention_saved = Some(format!(
+                            "Saved: every signed checkpoint is now anchored in {d}, and the verifier key is pinned there."
+                        ));
+                        st.admin.anchor_input.clear();
+                    }
                 }
                 st.admin.retention_days_input = format!("{}", r.retention_days);
                 st.admin.grace_hours_input = format!("{}", r.grace_hours);
@@ -1034,6 +1055,7 @@ fn reset_live(live: &mut LiveView) {
 /// The busy label while retention settings are saved (the answer to a save
 /// is confirmed; the answer to a refresh is not).
 const SAVING_RETENTION: &str = "Saving the retention settings…";
+const SAVING_ANCHOR: &str = "Anchoring the audit log…";
 
 /// A role as the confirmation says it.
 fn role_words(role: Role) -> &'static str {

@@ -206,6 +206,11 @@ pub enum Request {
         retention_days: f64,
         grace_hours: f64,
     },
+    /// Anchor every signed audit checkpoint in this folder outside the
+    /// data folder (admins only; audited). Answered with [`Event::Retention`].
+    SetAnchorDir {
+        path: String,
+    },
     /// Re-hash one installed model against its record and the manifest.
     VerifyModel {
         id: String,
@@ -238,6 +243,9 @@ pub struct RetentionRow {
     pub grace_hours: f64,
     /// When retention last ran, if the audit log records a run.
     pub last_run_unix_ms: Option<u64>,
+    /// Where signed audit checkpoints are anchored outside the data
+    /// folder, if an admin chose a folder.
+    pub anchor_dir: Option<String>,
 }
 
 /// A user as the admin sees them: a name and a role, nothing else.
@@ -417,6 +425,10 @@ pub enum Event {
         user: String,
         role: Role,
         templates: Vec<Template>,
+        /// What the vault's own housekeeping at unlock (retention, key
+        /// rotation) could not do, in plain words, such as a roster entry
+        /// changed outside Tacet that the key rotation refused.
+        warning: Option<String>,
     },
     Locked,
     Sessions(Vec<SessionSummary>),

@@ -64,6 +64,8 @@ pub struct FakeLog {
     /// The fake's retention settings (days, hours); `None` is the
     /// defaults (7 days, 0 hours).
     pub retention: Option<(f64, f64)>,
+    /// The anchor folder an admin chose.
+    pub anchor_dir: Option<String>,
     /// Models the fake "imported", by id.
     pub imported_models: Vec<String>,
     /// Set by a test: drafts come from a session too long for the model,
@@ -133,6 +135,8 @@ pub struct FakeBackend {
     /// The attested note of the last export, kept (like the worker keeps
     /// it) until the next request that is not an export.
     kept_export: Option<(SessionId, String)>,
+    /// What the next unlock reports the vault's housekeeping could not do.
+    pub unlock_warning: Option<String>,
 }
 
 /// Demo users of the fake: a clinician and an admin.
@@ -163,6 +167,7 @@ impl FakeBackend {
             next_id: 1,
             live: None,
             kept_export: None,
+            unlock_warning: None,
         };
         (fake, FakeProbe(log))
     }
@@ -308,6 +313,7 @@ impl FakeBackend {
                             user,
                             role,
                             templates: fake_templates(),
+                            warning: self.unlock_warning.clone(),
                         });
                     }
                     None => {
@@ -708,6 +714,7 @@ impl FakeBackend {
                         root_hex: "ef".repeat(32),
                         checkpoints_checked: 2,
                         problems,
+                        anchors: None,
                     }));
             }
             Request::ComplianceReport => {
@@ -787,6 +794,23 @@ impl FakeBackend {
             Request::Retention => {
                 let row = self.fake_retention();
                 self.events.push_back(Event::Retention(row));
+            }
+            Request::SetAnchorDir { path } => {
+                if self.signed_in.as_ref().map(|s| s.1) != Some(Role::Admin) {
+                    self.fail(
+                        Op::Admin,
+                        "Only an admin can choose the audit anchor folder.",
+                    );
+                } else if !path.starts_with('/') {
+                    self.fail(
+                        Op::Admin,
+                        "The anchor folder must be an existing folder given by its full path.",
+                    );
+                } else {
+                    self.log().anchor_dir = Some(path);
+                    let row = self.fake_retention();
+                    self.events.push_back(Event::Retention(row));
+                }
             }
             Request::SetRetention {
                 retention_days,
@@ -930,6 +954,7 @@ impl FakeBackend {
             retention_days,
             grace_hours,
             last_run_unix_ms: Some(1_763_900_000_000),
+            anchor_dir: self.log().anchor_dir.clone(),
         }
     }
 

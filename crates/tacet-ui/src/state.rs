@@ -83,6 +83,8 @@ pub enum UiCommand {
     LoadRetention,
     /// Save the retention settings in the admin's form (validated first).
     SaveRetention,
+    /// Anchor the audit log in the folder the admin typed.
+    SaveAnchor,
     /// Re-hash this installed model.
     VerifyModel(String),
     /// Import the model at the path in the admin's form.
@@ -424,6 +426,8 @@ pub struct AdminView {
     pub grace_hours_input: String,
     /// The confirmation after a change.
     pub retention_saved: Option<String>,
+    /// The anchor folder the admin types (outside the data folder).
+    pub anchor_input: String,
     /// Where to import a model from (a file, directory or wheel).
     pub import_path: String,
     /// Quantise a whisper model imported from a CTranslate2 export to q8_0.

@@ -309,3 +309,27 @@ fn fail_a_checkpoint_without_a_path_is_not_sent() {
     assert!(error.contains("where to save the checkpoint"), "{error}");
     assert!(probe.log().files.is_empty());
 }
+
+#[test]
+fn the_admin_anchors_the_audit_log_in_a_folder_elsewhere() {
+    let (mut h, probe) = admin();
+    assert!(!texts_containing(&h, "not anchored outside this computer").is_empty());
+    click(&mut h, "Anchor the audit log here");
+    assert!(h
+        .state()
+        .state
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("outside the data folder")));
+    type_into(
+        &mut h,
+        "Anchor folder (outside the data folder)",
+        "/media/usb-stick",
+    );
+    click(&mut h, "Anchor the audit log here");
+    assert_eq!(probe.log().anchor_dir.as_deref(), Some("/media/usb-stick"));
+    assert!(
+        !texts_containing(&h, "anchored in /media/usb-stick; verification reads them").is_empty()
+    );
+    assert!(!texts_containing(&h, "verifier key is pinned there").is_empty());
+}

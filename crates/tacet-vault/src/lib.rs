@@ -5,18 +5,27 @@
 //! artifacts, users, and the audit log. The key hierarchy:
 //!
 //! ```text
-//! passphrase ─Argon2id─► user key ─seals─► clinician's X25519 secret ─ECDH─► data master ─wraps─► session key ─seals─► artifacts
+//! passphrase ─Argon2id─► user key ─seals─► clinician's X25519 secret ─ECDH─► session key (own sessions only) ─seals─► artifacts
+//!                                 │                                   └ECDH─► data master ─► roster tags, legacy session keys
 //!                                 └wraps─► audit master ─seals─► audit signing key, chain keys
 //! ```
 //! An admin's user record wraps only the audit master: an admin verifies the
 //! log and the deletions but cannot open a session. A clinician's record
-//! holds both, and a clinician opens only the sessions they own.
+//! holds both. Each session key is wrapped to its owner's X25519 public key
+//! alone (`sessions.key_wrap = 'owner'`, associated data binding owner,
+//! session and key id), so a clinician opens only the sessions they own —
+//! by the keys, not by an SQL filter: a colleague with the file and their
+//! own passphrase, or with the owner column rewritten, opens nothing. A
+//! session from before schema 3 was wrapped under the data master; the next
+//! clinician unlock re-wraps it to its owner (public key from a verified
+//! roster row) and schedules a rotation.
 //!
 //! ## Rotation (why key pairs)
 //!
-//! A destroyed session's wrapped key may survive in free pages, the WAL or
-//! flash remapping, where the data master would still open it. Rotating
-//! the data master — a new master, every surviving session key re-wrapped,
+//! A legacy (master-wrapped) session's destroyed key may survive in free
+//! pages, the WAL or flash remapping, where the data master would still
+//! open it. Rotating the data master — a new master, every surviving
+//! master-wrapped session key re-wrapped,
 //! the old master dropped and every wrapped copy overwritten — makes the
 //! shred complete. Rotation must hand the new master to *every* clinician
 //! without their passphrases, so the data master is not wrapped under the
@@ -65,6 +74,7 @@
 //! [`Vault::recovered_shreds`]); `rotation_due` stays set until a clinician
 //! rotates.
 
+mod anchor;
 mod head;
 mod maintenance;
 mod pk;
@@ -431,6 +441,7 @@ impl Vault {
             vault: &mut v,
             actor: system.clone(),
             data_master: Some(data_master.clone()),
+            pair: None,
             audit_master: audit_master.clone(),
             started: Instant::now(),
             housekeeping_problem: None,
@@ -478,6 +489,14 @@ impl Vault {
 
     /// How many interrupted deletions this open finished (WAL truncated
     /// after a crash between a destroy's commit and its shred).
+    /// The public key that verifies the audit log's checkpoints (C2SP
+    /// vkey text): public, readable without unlocking, to be pinned
+    /// outside this computer at setup.
+    pub fn audit_verifier_key(&self) -> Result<String, VaultError> {
+        String::from_utf8(get_meta(&self.conn, "audit_vkey")?)
+            .map_err(|_| VaultError::Corrupt("the audit verifier key is not text".into()))
+    }
+
     pub fn recovered_shreds(&self) -> usize {
         self.recovered_shreds
     }
@@ -558,17 +577,20 @@ impl Vault {
         // The data master: through the key pair (v2), or the v1 symmetric
         // wrap, which is then upgraded in the unlock transaction below.
         let mut upgrade: Option<(pk::KeyPair, Vec<u8>)> = None;
+        let mut own_pair: Option<pk::KeyPair> = None;
         let data_master = match (sealed_secret, wdm_pk, wdm) {
             (Some(sealed), Some(w), _) => {
                 let secret =
                     tacet_crypto::open(&user_key, &user_wrap_aad("x25519-secret", user), &sealed)?;
                 let pair = pk::KeyPair::from_secret_bytes(&secret)?;
                 let master_id = get_meta(&self.conn, "data_master_id")?;
-                Some(pk::unwrap_with(&pair, user, &master_id, &w).map_err(|_| {
+                let dm = pk::unwrap_with(&pair, user, &master_id, &w).map_err(|_| {
                     VaultError::Corrupt(format!(
                         "the data key wrapped for user {user} does not open"
                     ))
-                })?)
+                })?;
+                own_pair = (role == Role::Clinician).then_some(pair);
+                Some(dm)
             }
             (_, _, Some(w)) if role == Role::Clinician => {
                 let dm = tacet_crypto::unwrap_key(&user_key, &user_wrap_aad("data", user), &w)?;
@@ -580,17 +602,22 @@ impl Vault {
                     &user_wrap_aad("x25519-secret", user),
                     pair.secret.as_bytes(),
                 )?;
+                own_pair = Some(pk::KeyPair::from_secret_bytes(pair.secret.as_bytes())?);
                 upgrade = Some((pair, sealed));
                 Some(dm)
             }
             _ => None,
         };
         drop(user_key);
+        // Only a clinician acts with the data key: a clinician row edited
+        // to `admin` in the file gets none (issue 22, item 2).
+        let data_master = data_master.filter(|_| role == Role::Clinician);
         let actor = Actor::new(user, role);
         let mut u = Unlocked {
             vault: self,
             actor: actor.clone(),
             data_master,
+            pair: own_pair,
             audit_master,
             started: Instant::now(),
             housekeeping_problem: None,
@@ -615,6 +642,7 @@ impl Vault {
             }
             if let Some(dm) = &s.data_master {
                 seal_roster_once(tx, s, dm)?;
+                wrap_sessions_to_owners(tx, s, dm)?;
             }
             // Fold failed attempts recorded while no key was at hand.
             let pending: Vec<(i64, String, String)> = {
@@ -744,6 +772,90 @@ fn seal_roster_once(tx: &Transaction<'_>, s: &Unlocked<'_>, dm: &Key256) -> Resu
     Ok(())
 }
 
+/// Re-wraps every live session key still under the data master (a session
+/// from before schema 3) to its owner's public key, read from a roster row
+/// whose tag verifies; a session whose owner has no verified key stays as
+/// it is and is tried again at the next unlock. Marks the data master for
+/// rotation when it moved any, so the master that opened the old wraps is
+/// replaced too.
+fn wrap_sessions_to_owners(
+    tx: &Transaction<'_>,
+    s: &Unlocked<'_>,
+    dm: &Key256,
+) -> Result<(), VaultError> {
+    type Row = (
+        Vec<u8>,
+        String,
+        Vec<u8>,
+        Vec<u8>,
+        Option<Vec<u8>>,
+        Option<Vec<u8>>,
+    );
+    let rows: Vec<Row> = {
+        let mut st = tx.prepare(
+            "SELECT s.id, s.owner, s.key_id, s.wrapped_key, u.x25519_public, u.roster_tag FROM sessions s LEFT JOIN users u ON u.name = s.owner AND u.role = 'clinician' WHERE s.key_wrap = 'master' AND s.wrapped_key IS NOT NULL",
+        )?;
+        let r = st.query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        r.collect::<Result<_, _>>()?
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let roster = roster::RosterKey::derive(dm)?;
+    let mut moved = 0u64;
+    for (sid, owner, key_id, wrapped, public, tag) in rows {
+        let Some(public) = public else { continue };
+        if !roster.verifies(&owner, Role::Clinician, &public, tag.as_deref()) {
+            continue;
+        }
+        let Ok(public) = <[u8; 32]>::try_from(public.as_slice()) else {
+            continue;
+        };
+        let id = session_id_of(&sid)?;
+        let key = tacet_crypto::unwrap_key(dm, &session_key_aad(id, &key_id), &wrapped).map_err(
+            |_| {
+                VaultError::Corrupt(format!(
+                    "session {}'s wrapped key does not open",
+                    id.short()
+                ))
+            },
+        )?;
+        let to_owner =
+            pk::wrap_to_aad(&public, &pk::session_wrap_aad(&owner, &sid, &key_id), &key)?;
+        tx.execute(
+            "UPDATE sessions SET wrapped_key = ?2, key_wrap = 'owner' WHERE id = ?1",
+            params![sid, to_owner],
+        )?;
+        moved += 1;
+    }
+    if moved > 0 {
+        set_meta(tx, "rotation_due", &[1])?;
+        s.append_audit(
+            tx,
+            AuditEvent::new(AuditAction::KeyRotated, s.actor.clone())
+                .object("session-keys:to-owners")
+                .detail(Detail::Count(moved)),
+        )?;
+    }
+    Ok(())
+}
+
+fn session_id_of(bytes: &[u8]) -> Result<SessionId, VaultError> {
+    let id: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| VaultError::Corrupt("a session id is malformed".into()))?;
+    Ok(SessionId(id))
+}
+
 fn get_meta(conn: &Connection, k: &str) -> Result<Vec<u8>, VaultError> {
     conn.query_row("SELECT v FROM meta WHERE k = ?1", params![k], |r| r.get(0))
         .optional()?
@@ -758,6 +870,22 @@ fn get_counter(conn: &Connection, k: &str) -> Result<u64, VaultError> {
     Ok(u64::from_be_bytes(arr))
 }
 
+fn anchor_dir(conn: &Connection) -> Result<Option<PathBuf>, VaultError> {
+    let v: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT v FROM meta WHERE k = ?1",
+            params![anchor::META],
+            |r| r.get(0),
+        )
+        .optional()?;
+    v.map(|b| {
+        String::from_utf8(b)
+            .map(PathBuf::from)
+            .map_err(|_| VaultError::Corrupt("the anchor folder setting is not text".into()))
+    })
+    .transpose()
+}
+
 fn verify_with(
     conn: &Connection,
     external: &[String],
@@ -765,6 +893,36 @@ fn verify_with(
 ) -> Result<AuditVerification, VaultError> {
     let vkey = String::from_utf8(get_meta(conn, "audit_vkey")?)
         .map_err(|_| VaultError::Corrupt("the audit verifier key is not text".into()))?;
+    // Checkpoints anchored outside the data folder count as external ones.
+    let mut external = external.to_vec();
+    let mut anchor_problems = Vec::new();
+    let anchors = match anchor_dir(conn)? {
+        None => "no anchor folder is set (tacet settings --anchor-dir)".to_string(),
+        Some(dir) => {
+            let origin = String::from_utf8(get_meta(conn, "origin")?)
+                .map_err(|_| VaultError::Corrupt("the vault origin is not text".into()))?;
+            match anchor::read(&dir, &origin) {
+                Ok(a) => {
+                    if let Some(pinned) = &a.pinned_vkey {
+                        if *pinned != vkey.trim() {
+                            anchor_problems.push(format!(
+                                "the audit verifier key in the vault is not the one pinned in {} when anchoring began: the log was signed again with another key",
+                                dir.display()
+                            ));
+                        }
+                    }
+                    let n = a.notes.len();
+                    external.extend(a.notes);
+                    format!("{n} anchored checkpoint(s) read from {}", dir.display())
+                }
+                Err(e) => format!(
+                    "the anchor folder {} could not be read ({e}); checked without its anchors",
+                    dir.display()
+                ),
+            }
+        }
+    };
+    let external = external.as_slice();
     let verifier: VerifierKey = tacet_audit::parse_vkey(&vkey)?;
     let records: Vec<StoredRecord> = {
         let mut st =
@@ -809,7 +967,13 @@ fn verify_with(
         records: report.records,
         root_hex: hex::encode(report.root),
         checkpoints_checked: (stored.len() + external.len()) as u64,
-        problems: report.problems.iter().map(|p| p.message.clone()).collect(),
+        problems: report
+            .problems
+            .iter()
+            .map(|p| p.message.clone())
+            .chain(anchor_problems)
+            .collect(),
+        anchors: Some(anchors),
     })
 }
 
@@ -818,6 +982,9 @@ pub struct Unlocked<'v> {
     vault: &'v mut Vault,
     actor: Actor,
     data_master: Option<Key256>,
+    /// The signed-in clinician's X25519 key pair: opens the session keys
+    /// wrapped to them (`key_wrap = 'owner'`). The secret zeroizes on drop.
+    pair: Option<pk::KeyPair>,
     audit_master: Key256,
     started: Instant,
     housekeeping_problem: Option<String>,
@@ -830,6 +997,8 @@ struct SessionRow {
     created_at_ms: u64,
     key_id: Vec<u8>,
     wrapped_key: Option<Vec<u8>>,
+    /// `key_wrap = 'owner'`: the key is wrapped to the owner's public key.
+    owner_wrapped: bool,
     nonce_counter: u64,
     receipt_id: Option<String>,
 }
@@ -969,11 +1138,12 @@ impl<'v> Unlocked<'v> {
         let pkcs8 =
             tacet_crypto::open(&self.audit_master, &Aad::new("audit-signing-key"), &sealed)?;
         let key = SigningKey::from_pkcs8(&pkcs8, &origin)?;
+        let root = log.root();
         let note = tacet_audit::sign_checkpoint(
             &Checkpoint {
-                origin,
+                origin: origin.clone(),
                 size,
-                root: log.root(),
+                root,
             },
             &key,
         );
@@ -981,7 +1151,82 @@ impl<'v> Unlocked<'v> {
             "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
             params![size as i64, note],
         )?;
+        if let Some(dir) = anchor_dir(conn)? {
+            let vkey = String::from_utf8(get_meta(conn, "audit_vkey")?)
+                .map_err(|_| VaultError::Corrupt("the audit verifier key is not text".into()))?;
+            if let Err(e) = anchor::write(&dir, &origin, size, &root, &note, &vkey) {
+                // Never blocks work; said at the unlock and by `audit verify`.
+                self.housekeeping_problem = Some(format!(
+                    "the audit checkpoint could not be anchored in {}: {e}",
+                    dir.display()
+                ));
+            }
+        }
         Ok(note)
+    }
+
+    /// The folder outside the data folder where checkpoints are anchored,
+    /// if the practice chose one.
+    pub fn anchor_dir(&self) -> Result<Option<PathBuf>, VaultError> {
+        anchor_dir(&self.vault.conn)
+    }
+
+    /// Sets (or, with `None`, clears) the anchor folder: admins only,
+    /// audited as `settings.changed`. The folder must exist; the current
+    /// checkpoint and the verifier key are written there at once.
+    pub fn set_anchor_dir(&mut self, dir: Option<&Path>) -> Result<(), VaultError> {
+        if self.actor.role != Role::Admin {
+            return Err(
+                StoreError::Denied("only an admin can choose the anchor folder".into()).into(),
+            );
+        }
+        let value = match dir {
+            Some(d) => {
+                if !d.is_absolute() || !d.is_dir() {
+                    return Err(VaultError::BadSetting(format!(
+                        "the anchor folder must be an existing folder given by its full path ({} is not)",
+                        d.display()
+                    )));
+                }
+                if d.starts_with(&self.vault.dir) {
+                    return Err(VaultError::BadSetting(
+                        "the anchor folder must be outside the data folder (a second disk, a share, a USB stick)".into(),
+                    ));
+                }
+                Some(
+                    d.to_str()
+                        .ok_or_else(|| {
+                            VaultError::BadSetting(
+                                "the anchor folder's path is not valid text".into(),
+                            )
+                        })?
+                        .to_string(),
+                )
+            }
+            None => None,
+        };
+        let ev = AuditEvent::new(AuditAction::SettingsChanged, self.actor.clone()).object(
+            if value.is_some() {
+                "settings:anchor_dir=set"
+            } else {
+                "settings:anchor_dir=cleared"
+            },
+        );
+        self.write(|tx, s| {
+            match &value {
+                Some(v) => set_meta(tx, anchor::META, v.as_bytes())?,
+                None => {
+                    tx.execute("DELETE FROM meta WHERE k = ?1", params![anchor::META])?;
+                }
+            }
+            s.append_audit(tx, ev)
+        })?;
+        self.housekeeping_problem = None;
+        self.write_checkpoint()?;
+        match self.housekeeping_problem.take() {
+            Some(p) => Err(VaultError::BadSetting(p)),
+            None => Ok(()),
+        }
     }
 
     fn add_user_inner(
@@ -1116,7 +1361,7 @@ impl<'v> Unlocked<'v> {
             .vault
             .conn
             .query_row(
-                "SELECT owner, state, template_id, created_at_ms, key_id, wrapped_key, nonce_counter, receipt_id FROM sessions WHERE id = ?1",
+                "SELECT owner, state, template_id, created_at_ms, key_id, wrapped_key, nonce_counter, receipt_id, key_wrap FROM sessions WHERE id = ?1",
                 params![id.as_bytes().to_vec()],
                 |r| {
                     Ok((
@@ -1128,6 +1373,7 @@ impl<'v> Unlocked<'v> {
                         r.get::<_, Option<Vec<u8>>>(5)?,
                         r.get::<_, u64>(6)?,
                         r.get::<_, Option<String>>(7)?,
+                        r.get::<_, String>(8)?,
                     ))
                 },
             )
@@ -1141,6 +1387,7 @@ impl<'v> Unlocked<'v> {
             wrapped_key,
             nonce_counter,
             receipt_id,
+            key_wrap,
         )) = row
         else {
             return Err(StoreError::NoSuchSession(id.to_string()).into());
@@ -1158,23 +1405,66 @@ impl<'v> Unlocked<'v> {
             created_at_ms,
             key_id,
             wrapped_key,
+            owner_wrapped: key_wrap == "owner",
             nonce_counter,
             receipt_id,
         })
     }
 
+    /// Puts a session's key back under the data master, as a vault from
+    /// before schema 3 held it. For the migration tests only.
+    #[doc(hidden)]
+    pub fn wrap_under_master_for_tests(&mut self, id: SessionId) -> Result<(), VaultError> {
+        let row = self.load_session(id)?;
+        let key = self.session_key(id, &row)?;
+        let dm = self
+            .data_master
+            .clone()
+            .ok_or_else(|| StoreError::Denied("this user holds no data key".into()))?;
+        let w = tacet_crypto::wrap_key(
+            &dm,
+            NonceSequence::new().next_nonce()?,
+            &session_key_aad(id, &row.key_id),
+            &key,
+        )?;
+        self.write(|tx, _| {
+            tx.execute(
+                "UPDATE sessions SET wrapped_key = ?2, key_wrap = 'master' WHERE id = ?1",
+                params![id.as_bytes().to_vec(), w],
+            )?;
+            Ok(())
+        })
+    }
+
     fn session_key(&self, id: SessionId, row: &SessionRow) -> Result<Key256, VaultError> {
-        let dm = self.data_master.as_ref().ok_or_else(|| {
+        let denied = || {
             StoreError::Denied(
                 "an admin cannot open patient data; sign in as the session's clinician".into(),
             )
-        })?;
+        };
         let wrapped = row.wrapped_key.as_ref().ok_or_else(|| {
             StoreError::Denied(format!(
                 "session {} was destroyed; its key no longer exists",
                 id.short()
             ))
         })?;
+        if row.owner_wrapped {
+            // Wrapped to the owner's public key: only the owner's secret
+            // opens it, and only under the owner's own name.
+            let pair = self.pair.as_ref().ok_or_else(denied)?;
+            if self.actor.role != Role::Clinician || row.owner != self.actor.user.0 {
+                return Err(denied().into());
+            }
+            let aad = pk::session_wrap_aad(&row.owner, id.as_bytes(), &row.key_id);
+            return pk::unwrap_with_aad(pair, &aad, wrapped).map_err(|_| {
+                VaultError::Corrupt(format!(
+                    "session {}'s key does not open with {}'s key (changed outside Tacet?)",
+                    id.short(),
+                    row.owner
+                ))
+            });
+        }
+        let dm = self.data_master.as_ref().ok_or_else(denied)?;
         Ok(tacet_crypto::unwrap_key(
             dm,
             &session_key_aad(id, &row.key_id),
@@ -1343,14 +1633,17 @@ impl SessionStore for Unlocked<'_> {
             let id = SessionId(tacet_crypto::random_bytes()?);
             let key_id: [u8; 16] = tacet_crypto::random_bytes()?;
             let key = Key256::generate()?;
-            let dm = self
-                .data_master
-                .clone()
+            // The key is wrapped to the owner's public key only: no other
+            // clinician, and not the data master, opens it.
+            let pair = self
+                .pair
+                .as_ref()
                 .ok_or_else(|| StoreError::Denied("this user holds no data key".into()))?;
-            let mut dn =
-                NonceSequence::resume(get_counter(&self.vault.conn, "data_nonce_counter")?)?;
-            let wrapped =
-                tacet_crypto::wrap_key(&dm, dn.next_nonce()?, &session_key_aad(id, &key_id), &key)?;
+            let wrapped = pk::wrap_to_aad(
+                &pair.public,
+                &pk::session_wrap_aad(&self.actor.user.0, id.as_bytes(), &key_id),
+                &key,
+            )?;
             let mut sn = NonceSequence::new();
             let sealed_ref = tacet_crypto::seal(
                 &key,
@@ -1362,10 +1655,9 @@ impl SessionStore for Unlocked<'_> {
             let actor = self.actor.clone();
             let tid = template_id.to_string();
             self.write(|tx, s| {
-                set_meta(tx, "data_nonce_counter", &dn.next_counter().to_be_bytes())?;
                 let now = now_ms();
                 tx.execute(
-                    "INSERT INTO sessions (id, owner, state, template_id, created_at_ms, updated_at_ms, key_id, wrapped_key, nonce_counter) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO sessions (id, owner, state, template_id, created_at_ms, updated_at_ms, key_id, wrapped_key, nonce_counter, key_wrap) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, 'owner')",
                     params![id.as_bytes().to_vec(), owner, SessionState::Created.as_str(), tid, now, key_id.to_vec(), wrapped, sn.next_counter() as i64],
                 )?;
                 tx.execute(

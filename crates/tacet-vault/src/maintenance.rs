@@ -316,7 +316,9 @@ impl Unlocked<'_> {
     }
 
     /// Replaces the data master: a new random master, every surviving
-    /// session key re-wrapped under it (a fresh nonce sequence, its counter
+    /// session key still under the master (a session from before schema 3
+    /// whose owner has no verified key yet; keys wrapped to their owners
+    /// need nothing) re-wrapped under it (a fresh nonce sequence, its counter
     /// persisted), the new master wrapped to every clinician's public key,
     /// the old wrapped copies overwritten (`secure_delete`), the WAL
     /// truncated and the old master dropped (zeroized). One transaction: a
@@ -347,7 +349,7 @@ impl Unlocked<'_> {
         let old_id = get_meta(conn, "data_master_id")?;
         let sessions: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = {
             let mut st = conn.prepare(
-                "SELECT id, key_id, wrapped_key FROM sessions WHERE wrapped_key IS NOT NULL",
+                "SELECT id, key_id, wrapped_key FROM sessions WHERE wrapped_key IS NOT NULL AND key_wrap = 'master'",
             )?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             rows.collect::<Result<_, _>>()?

@@ -53,6 +53,16 @@ fn wrap_aad(user: &str, master_id: &[u8]) -> Aad {
         .field("master_id", master_id)
 }
 
+/// What a session key wrapped to its owner is bound to: the owner's name,
+/// the session and the key id. Renaming the owner in the database, or
+/// moving the blob to another session, makes it fail to open.
+pub(crate) fn session_wrap_aad(owner: &str, session: &[u8], key_id: &[u8]) -> Aad {
+    Aad::new("session-key-pk")
+        .field("owner", owner.as_bytes())
+        .field("session", session)
+        .field("key_id", key_id)
+}
+
 fn kek(shared: &[u8; 32], eph_pub: &[u8; 32], recipient: &[u8; 32]) -> Result<Key256, CryptoError> {
     let mut salt = [0u8; 64];
     salt[..32].copy_from_slice(eph_pub);
@@ -71,23 +81,7 @@ pub(crate) fn wrap_to(
     master_id: &[u8],
     master: &Key256,
 ) -> Result<Vec<u8>, CryptoError> {
-    let eph = StaticSecret::from(tacet_crypto::random_bytes::<32>()?);
-    let eph_pub = PublicKey::from(&eph).to_bytes();
-    let shared = eph.diffie_hellman(&PublicKey::from(*recipient));
-    if !shared.was_contributory() {
-        return Err(CryptoError::Seal);
-    }
-    let k = kek(shared.as_bytes(), &eph_pub, recipient)?;
-    let wrapped = tacet_crypto::wrap_key(
-        &k,
-        NonceSequence::new().next_nonce()?,
-        &wrap_aad(user, master_id),
-        master,
-    )?;
-    let mut out = Vec::with_capacity(EPH_LEN + wrapped.len());
-    out.extend_from_slice(&eph_pub);
-    out.extend_from_slice(&wrapped);
-    Ok(out)
+    wrap_to_aad(recipient, &wrap_aad(user, master_id), master)
 }
 
 /// Opens what [`wrap_to`] made for this key pair.
@@ -95,6 +89,35 @@ pub(crate) fn unwrap_with(
     pair: &KeyPair,
     user: &str,
     master_id: &[u8],
+    blob: &[u8],
+) -> Result<Key256, CryptoError> {
+    unwrap_with_aad(pair, &wrap_aad(user, master_id), blob)
+}
+
+/// Wraps `key` to `recipient` under associated data `aad`.
+pub(crate) fn wrap_to_aad(
+    recipient: &[u8; 32],
+    aad: &Aad,
+    master: &Key256,
+) -> Result<Vec<u8>, CryptoError> {
+    let eph = StaticSecret::from(tacet_crypto::random_bytes::<32>()?);
+    let eph_pub = PublicKey::from(&eph).to_bytes();
+    let shared = eph.diffie_hellman(&PublicKey::from(*recipient));
+    if !shared.was_contributory() {
+        return Err(CryptoError::Seal);
+    }
+    let k = kek(shared.as_bytes(), &eph_pub, recipient)?;
+    let wrapped = tacet_crypto::wrap_key(&k, NonceSequence::new().next_nonce()?, aad, master)?;
+    let mut out = Vec::with_capacity(EPH_LEN + wrapped.len());
+    out.extend_from_slice(&eph_pub);
+    out.extend_from_slice(&wrapped);
+    Ok(out)
+}
+
+/// Opens what [`wrap_to_aad`] made for this key pair under `aad`.
+pub(crate) fn unwrap_with_aad(
+    pair: &KeyPair,
+    aad: &Aad,
     blob: &[u8],
 ) -> Result<Key256, CryptoError> {
     if blob.len() < EPH_LEN + tacet_crypto::SEAL_OVERHEAD {
@@ -108,7 +131,7 @@ pub(crate) fn unwrap_with(
         return Err(CryptoError::Open);
     }
     let k = kek(shared.as_bytes(), &eph_pub, &pair.public)?;
-    tacet_crypto::unwrap_key(&k, &wrap_aad(user, master_id), &blob[EPH_LEN..])
+    tacet_crypto::unwrap_key(&k, aad, &blob[EPH_LEN..])
 }
 
 #[cfg(test)]

@@ -16,7 +16,11 @@
 //! `wrapped_data_master` until that clinician's next unlock upgrades it.
 //!
 //! Version 3 adds `users.roster_tag`: each clinician row authenticated under
-//! a key derived from the data master (see `roster.rs`).
+//! a key derived from the data master (see `roster.rs`); and
+//! `sessions.key_wrap`: `owner` when the session key is wrapped to its
+//! owner's X25519 public key (issue 22, item 2: the data master no longer
+//! opens a colleague's session), `master` for a session from before, until
+//! the next clinician unlock re-wraps it to its owner.
 
 use rusqlite::Connection;
 
@@ -91,6 +95,7 @@ CREATE TABLE pending_shred (
 
 const V3: &str = r#"
 ALTER TABLE users ADD COLUMN roster_tag BLOB;
+ALTER TABLE sessions ADD COLUMN key_wrap TEXT NOT NULL DEFAULT 'master' CHECK (key_wrap IN ('master', 'owner'));
 "#;
 
 /// Each entry migrates from version `i` to `i + 1`.

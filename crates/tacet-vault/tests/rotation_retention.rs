@@ -111,15 +111,22 @@ fn destroy_rotates_the_data_master_for_every_clinician() {
         kims = session(&mut k);
     }
     drop(v);
-    // Every wrapped copy that the old master could open, as stored now.
-    let old_wrapped: Vec<Vec<u8>> = blobs(dir.path(), "SELECT wrapped_key FROM sessions")
-        .into_iter()
-        .chain(blobs(
-            dir.path(),
-            "SELECT wrapped_data_master_pk FROM users WHERE wrapped_data_master_pk IS NOT NULL",
-        ))
-        .collect();
-    assert_eq!(old_wrapped.len(), 5);
+    // The destroyed session's wrapped key and every wrap of the old
+    // master, as stored now.
+    let old_wrapped: Vec<Vec<u8>> = blobs(
+        dir.path(),
+        &format!(
+            "SELECT wrapped_key FROM sessions WHERE hex(id) = '{}'",
+            gone.to_string().to_uppercase()
+        ),
+    )
+    .into_iter()
+    .chain(blobs(
+        dir.path(),
+        "SELECT wrapped_data_master_pk FROM users WHERE wrapped_data_master_pk IS NOT NULL",
+    ))
+    .collect();
+    assert_eq!(old_wrapped.len(), 3);
 
     let mut v = Vault::open(dir.path()).unwrap();
     let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
@@ -129,7 +136,8 @@ fn destroy_rotates_the_data_master_for_every_clinician() {
     // The survivor still opens under the new master.
     assert_eq!(u.transcript(keep).unwrap(), fixture::transcript(keep));
     let r = u.rotate_data_master().unwrap();
-    assert_eq!((r.session_keys_rewrapped, r.clinicians), (2, 2));
+    // Session keys are wrapped to their owners; the master wraps none.
+    assert_eq!((r.session_keys_rewrapped, r.clinicians), (0, 2));
     assert_ne!(r.old_master_id_hex, r.new_master_id_hex);
     assert!(u.verify_audit(&[]).unwrap().is_ok());
     drop(u);
@@ -571,4 +579,137 @@ fn a_vault_from_before_the_roster_tags_is_sealed_once_at_the_first_clinician_unl
     assert_eq!((r.clinicians, r.refused.len()), (2, 0));
     drop(u);
     drop(v.unlock("drkim", &k).unwrap());
+}
+
+/// Two clinicians; drlee has one session. Returns the vault's folder,
+/// drkim's passphrase and the session.
+fn two_clinicians() -> (tempfile::TempDir, Passphrase, tacet_core::SessionId) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let kim = pass("kim-passphrase");
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    u.add_user(
+        &NewUser {
+            name: "drkim",
+            role: Role::Clinician,
+            passphrase: &kim,
+        },
+        KdfChoice::Floor,
+    )
+    .unwrap();
+    let id = session(&mut u);
+    drop(u);
+    drop(v);
+    (dir, kim, id)
+}
+
+fn exec(dir: &std::path::Path, sql: &str) {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    conn.execute(sql, []).unwrap();
+}
+
+#[test]
+fn fail_a_colleague_who_rewrites_the_owner_column_still_cannot_open_the_session() {
+    // Issue 22, item 2: the owner check was an SQL filter and every
+    // clinician held the key that opened every session key. drkim edits the
+    // file so that drlee's session is hers, and signs in.
+    let (dir, kim, id) = two_clinicians();
+    exec(dir.path(), "UPDATE sessions SET owner = 'drkim'");
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut k = v.unlock("drkim", &kim).unwrap();
+    assert!(k.list_sessions().unwrap().iter().any(|s| s.id == id));
+    let err = k.transcript(id).unwrap_err().to_string();
+    assert!(err.contains("does not open"), "{err}");
+    assert!(k.draft(id).is_err() && k.patient_ref(id).is_err());
+    drop(k);
+    // Put back, the owner opens it as before.
+    exec(dir.path(), "UPDATE sessions SET owner = 'drlee'");
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
+}
+
+#[test]
+fn fail_a_clinician_row_edited_to_admin_gets_no_data_key() {
+    // drlee turns their own row into an admin's in the file: the unlock as
+    // an admin holds no data key and opens no session, not even their own.
+    let (dir, _kim, id) = two_clinicians();
+    exec(
+        dir.path(),
+        "UPDATE users SET role = 'admin' WHERE name = 'drlee'",
+    );
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert_eq!(u.role(), Role::Admin);
+    let err = u.transcript(id).unwrap_err().to_string();
+    assert!(err.contains("admin cannot open patient data"), "{err}");
+    assert!(u.rotate_data_master().is_err());
+}
+
+#[test]
+fn sessions_from_before_schema_3_move_to_their_owners_keys_at_the_next_unlock() {
+    let (dir, kim, id) = two_clinicians();
+    let master = || {
+        blobs(
+            dir.path(),
+            "SELECT id FROM sessions WHERE key_wrap = 'master' AND wrapped_key IS NOT NULL",
+        )
+        .len()
+    };
+    let mut v = Vault::open(dir.path()).unwrap();
+    let kims = {
+        let mut k = v.unlock("drkim", &kim).unwrap();
+        let kims = session(&mut k);
+        k.wrap_under_master_for_tests(kims).unwrap();
+        kims
+    };
+    assert_eq!(master(), 1);
+    // drlee's unlock moves drkim's session to drkim's key (wrapping needs
+    // only her public key, read from a verified roster row) and rotates the
+    // master that opened the old wrap.
+    {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        assert_eq!(master(), 0);
+        assert!(!u.rotation_due().unwrap(), "{:?}", u.housekeeping_problem());
+        let moved = audited(&u, "key.rotated");
+        assert!(moved
+            .iter()
+            .any(|r| r.object.as_deref() == Some("session-keys:to-owners")
+                && r.details.contains(&("count".to_string(), "1".to_string()))));
+        u.wrap_under_master_for_tests(id).unwrap();
+    }
+    assert_eq!(master(), 1);
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert_eq!(master(), 0);
+    assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
+    drop(u);
+    let mut k = v.unlock("drkim", &kim).unwrap();
+    assert_eq!(k.transcript(kims).unwrap(), fixture::transcript(kims));
+}
+
+#[test]
+fn fail_a_legacy_session_is_not_moved_to_a_swapped_public_key() {
+    let (dir, kim, id) = two_clinicians();
+    let mut v = Vault::open(dir.path()).unwrap();
+    let kims = {
+        let mut k = v.unlock("drkim", &kim).unwrap();
+        let kims = session(&mut k);
+        k.wrap_under_master_for_tests(kims).unwrap();
+        kims
+    };
+    drop(v);
+    // The insider swaps drkim's public key for their own before anyone
+    // signs in again: the roster tag fails and her session is not moved.
+    forge_roster(
+        dir.path(),
+        "UPDATE users SET x25519_public = ?1 WHERE name = 'drkim'",
+    );
+    let mut v = Vault::open(dir.path()).unwrap();
+    let u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let still: Vec<Vec<u8>> = blobs(
+        dir.path(),
+        "SELECT id FROM sessions WHERE key_wrap = 'master'",
+    );
+    assert_eq!(still, vec![kims.0.to_vec()]);
+    drop(u);
+    let _ = id;
 }

@@ -128,6 +128,9 @@ fn audit(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiCommand>
                     v.records, v.checkpoints_checked
                 ));
                 ui.label(RichText::new(format!("root {}", v.root_hex)).monospace().size(t.text_small));
+                if let Some(a) = &v.anchors {
+                    ui.label(RichText::new(format!("Anchors: {a}.")).color(t.palette.text_weak));
+                }
             }
             Some(v) => {
                 chip(ui, t, "FAILED", t.palette.danger);
@@ -616,6 +619,29 @@ fn retention(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<Ui
                 .color(t.palette.text_weak)
                 .size(t.text_small),
         );
+        ui.add_space(t.space_s);
+        ui.label(match &r.anchor_dir {
+            Some(d) => format!("Signed audit checkpoints are anchored in {d}; verification reads them there."),
+            None => "Audit checkpoints are not anchored outside this computer yet: a rewritten or rolled-back log is caught only against checkpoints kept elsewhere.".to_string(),
+        });
+        ui.horizontal_wrapped(|ui| {
+            field(
+                ui,
+                "Anchor folder (outside the data folder)",
+                &mut st.admin.anchor_input,
+                false,
+                320.0,
+            );
+            if ui
+                .add_enabled(
+                    st.busy.is_none(),
+                    egui::Button::new("Anchor the audit log here"),
+                )
+                .clicked()
+            {
+                out.push(UiCommand::SaveAnchor);
+            }
+        });
         if let Some(saved) = &st.admin.retention_saved {
             ui.label(RichText::new(saved).color(t.palette.success));
         }

@@ -1,0 +1,29 @@
+//! Issue 22, item 1: when the key rotation done at unlock refuses a roster
+//! entry changed outside Tacet, the person signing in is told, in words.
+
+use egui_kittest::Harness;
+use tacet_ui::fake::{FakeBackend, FAKE_CLINICIAN};
+use tacet_ui::{Screen, TacetUi};
+
+mod support;
+use support::unlock;
+
+#[test]
+fn a_refused_roster_entry_is_shown_at_sign_in() {
+    let (mut fake, _probe) = FakeBackend::new("CANARY-roster");
+    fake.unlock_warning =
+        Some("the key rotation refused roster entries changed outside Tacet: mallory".into());
+    let app = TacetUi::new(Box::new(fake));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    unlock(&mut h, FAKE_CLINICIAN);
+    assert_eq!(h.state().state.screen, Screen::Sessions);
+    let shown = support::texts_containing(&h, "mallory");
+    assert!(
+        shown
+            .iter()
+            .any(|t| t.contains("Warning:") && t.contains("changed outside Tacet")),
+        "{shown:?}"
+    );
+}
