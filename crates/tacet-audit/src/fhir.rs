@@ -99,7 +99,11 @@ pub fn event_mapping(action_code: &str) -> EventMapping {
     let rest = |code: &'static str, action| m(REST, Some((RESTFUL, code, code)), action);
     match action_code {
         "user.unlock" | "user.unlock_failed" => m(USER_AUTH, Some((DCM, "110122", "Login")), "E"),
-        "user.added" | "user.roster_sealed" | "user.roster_refused" => m(
+        "user.added"
+        | "user.roster_sealed"
+        | "user.roster_refused"
+        | "user.passphrase_changed"
+        | "user.removed" => m(
             SECURITY_ALERT,
             Some((DCM, "110137", "User Security Attributes Changed")),
             "E",

@@ -178,6 +178,17 @@ pub enum UsersCmd {
         #[arg(long)]
         fast_kdf: bool,
     },
+    /// Change your own passphrase (the current one is asked again; the new
+    /// one comes from TACET_NEW_PASSPHRASE or is asked twice). A
+    /// clinician's key pair is replaced with it.
+    Passwd {
+        /// Use the fastest safe key derivation (OWASP floor).
+        #[arg(long)]
+        fast_kdf: bool,
+    },
+    /// Remove an account (admins only; refused for yourself, for the last
+    /// clinician, and for a clinician who still owns sessions).
+    Remove { name: String },
 }
 
 #[derive(Subcommand)]

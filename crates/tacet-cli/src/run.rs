@@ -181,6 +181,12 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
                 role,
                 fast_kdf,
             } => crate::users::add(&data_dir, cli.user.clone(), name, role, *fast_kdf),
+            crate::UsersCmd::Passwd { fast_kdf } => {
+                crate::users::passwd(&data_dir, cli.user.clone(), *fast_kdf)
+            }
+            crate::UsersCmd::Remove { name } => {
+                crate::users::remove(&data_dir, cli.user.clone(), name)
+            }
         },
         Cmd::RotateKeys => with_unlocked(&data_dir, cli.user.clone(), |u| {
             let r = u.rotate_data_master()?;

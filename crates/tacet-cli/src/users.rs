@@ -40,18 +40,20 @@ pub fn parse_role(s: &str) -> Result<Role> {
     }
 }
 
+/// The environment variable a changed passphrase may come from (for
+/// scripts; otherwise it is asked twice on the terminal).
+pub const NEW_PASSPHRASE_VAR: &str = "TACET_NEW_PASSPHRASE";
+
 fn new_passphrase(name: &str) -> Result<Passphrase> {
-    if std::env::var_os(NEW_USER_PASSPHRASE_VAR).is_some() {
-        return compose::passphrase(NEW_USER_PASSPHRASE_VAR, "");
+    new_passphrase_from(NEW_USER_PASSPHRASE_VAR, name)
+}
+
+fn new_passphrase_from(var: &str, name: &str) -> Result<Passphrase> {
+    if std::env::var_os(var).is_some() {
+        return compose::passphrase(var, "");
     }
-    let a = compose::passphrase(
-        NEW_USER_PASSPHRASE_VAR,
-        &format!("New passphrase for {name}: "),
-    )?;
-    let b = compose::passphrase(
-        NEW_USER_PASSPHRASE_VAR,
-        &format!("Repeat the passphrase for {name}: "),
-    )?;
+    let a = compose::passphrase(var, &format!("New passphrase for {name}: "))?;
+    let b = compose::passphrase(var, &format!("Repeat the passphrase for {name}: "))?;
     if a.danger_expose() != b.danger_expose() {
         bail!("the two passphrases differ");
     }
@@ -83,6 +85,45 @@ pub fn add(
         tacet_runtime::manage::add_user(u, name, role, &pass, kdf)?;
         drop(pass);
         println!("Added {name} ({role}).");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Changes the signed-in user's own passphrase (the current one is asked,
+/// or read from TACET_PASSPHRASE; the new one from TACET_NEW_PASSPHRASE or
+/// asked twice). A clinician's key pair is replaced with it.
+pub fn passwd(data_dir: &Path, user: Option<String>, fast_kdf: bool) -> Result<ExitCode> {
+    let mut vault = tacet_vault::Vault::open(data_dir)?;
+    let user = compose::user(user)?;
+    let current = compose::passphrase(
+        "TACET_PASSPHRASE",
+        &format!("Current passphrase for {user}: "),
+    )?;
+    let mut u = vault.unlock(&user, &current)?;
+    let new = new_passphrase_from(NEW_PASSPHRASE_VAR, &user)?;
+    let kdf = if fast_kdf {
+        KdfChoice::Floor
+    } else {
+        KdfChoice::CalibratedMs(500)
+    };
+    let moved = u.change_passphrase(&current, &new, kdf)?;
+    drop((current, new));
+    if u.role() == Role::Clinician {
+        println!(
+            "Changed the passphrase for {user}, with a new key pair: {moved} session key(s) now open only with the new passphrase."
+        );
+    } else {
+        println!("Changed the passphrase for {user}.");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes an account (admins only; the vault refuses and audits the
+/// cases that would lose data or lock the practice out).
+pub fn remove(data_dir: &Path, user: Option<String>, name: &str) -> Result<ExitCode> {
+    with_unlocked(data_dir, user, |u| {
+        u.remove_user(name)?;
+        println!("Removed {name}. Their passphrase opens nothing in this vault any more.");
         Ok(ExitCode::SUCCESS)
     })
 }

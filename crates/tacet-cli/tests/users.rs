@@ -182,3 +182,95 @@ fn fail_a_short_passphrase_or_a_taken_name_is_refused() {
     );
     assert!(!o.status.success());
 }
+
+fn with_new(dir: &Path, user: &str, pass: &str, args: &[&str], new: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tacet"))
+        .arg("--data-dir")
+        .arg(dir)
+        .arg("--user")
+        .arg(user)
+        .args(args)
+        .env("TACET_PASSPHRASE", pass)
+        .env("TACET_NEW_PASSPHRASE", new)
+        .env("TACET_NEW_USER_PASSPHRASE", new)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_passphrase_is_changed_and_an_account_removed_through_the_binary() {
+    // Issue 22, item 9.
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("vault");
+    init(&dir);
+    let changed = "a changed passphrase 9";
+    let o = with_new(
+        &dir,
+        "clinician",
+        CLIN_PASS,
+        &["users", "passwd", "--fast-kdf"],
+        changed,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("with a new key pair"), "{}", text(&o));
+    assert!(!text(&o).contains(changed));
+    let old = tacet(&dir, "clinician", CLIN_PASS, &["users", "list"], None);
+    assert!(
+        !old.status.success(),
+        "the old passphrase still opens the vault"
+    );
+    let wrong = with_new(
+        &dir,
+        "admin",
+        "not-the-passphrase",
+        &["users", "passwd"],
+        changed,
+    );
+    assert!(!wrong.status.success());
+
+    // The clinician enrols a colleague; the admin removes her.
+    let o = with_new(
+        &dir,
+        "clinician",
+        changed,
+        &["users", "add", "drkim", "--role", "clinician", "--fast-kdf"],
+        NEW_PASS,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let o = tacet(
+        &dir,
+        "clinician",
+        changed,
+        &["users", "remove", "drkim"],
+        None,
+    );
+    assert!(!o.status.success(), "a clinician removed an account");
+    let o = tacet(
+        &dir,
+        "admin",
+        ADMIN_PASS,
+        &["users", "remove", "drkim"],
+        None,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("Removed drkim"), "{}", text(&o));
+    let o = tacet(
+        &dir,
+        "admin",
+        ADMIN_PASS,
+        &["users", "remove", "clinician"],
+        None,
+    );
+    assert!(text(&o).contains("last clinician"), "{}", text(&o));
+    let o = tacet(&dir, "drkim", NEW_PASS, &["users", "list"], None);
+    assert!(!o.status.success());
+    let o = tacet(&dir, "admin", ADMIN_PASS, &["users", "list"], None);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(!out.contains("drkim"), "{out}");
+    let o = tacet(&dir, "admin", ADMIN_PASS, &["audit", "access-report"], None);
+    let report = text(&o);
+    assert!(
+        report.contains("user.passphrase_changed") && report.contains("user.removed"),
+        "{report}"
+    );
+}

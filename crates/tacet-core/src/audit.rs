@@ -52,10 +52,15 @@ pub enum AuditAction {
     /// A clinician row failed its roster check and was given no data key
     /// (object: the row's user; outcome denied).
     RosterRowRefused,
+    /// A user changed their passphrase (a clinician's key pair is replaced
+    /// with it; details: how many session keys were wrapped to the new one).
+    PassphraseChanged,
+    /// An admin removed an account (object: the user and role).
+    UserRemoved,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 32] = [
+    pub const ALL: [AuditAction; 34] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -88,6 +93,8 @@ impl AuditAction {
         AuditAction::RecordingResumed,
         AuditAction::RosterSealed,
         AuditAction::RosterRowRefused,
+        AuditAction::PassphraseChanged,
+        AuditAction::UserRemoved,
     ];
 
     pub fn code(self) -> &'static str {
@@ -124,6 +131,8 @@ impl AuditAction {
             AuditAction::RecordingResumed => "session.recording_resumed",
             AuditAction::RosterSealed => "user.roster_sealed",
             AuditAction::RosterRowRefused => "user.roster_refused",
+            AuditAction::PassphraseChanged => "user.passphrase_changed",
+            AuditAction::UserRemoved => "user.removed",
         }
     }
 

@@ -223,7 +223,9 @@ fn op_of(r: &Request) -> Op {
         | Request::VerifyModel { .. }
         | Request::ImportModel { .. }
         | Request::Users
-        | Request::AddUser { .. } => Op::Admin,
+        | Request::AddUser { .. }
+        | Request::RemoveUser { .. }
+        | Request::ChangePassphrase { .. } => Op::Admin,
     }
 }
 
@@ -872,6 +874,35 @@ impl Served<'_, '_> {
                 out.emit(Event::UserAdded { name, role });
                 out.emit(Event::Users(users(self.store)?));
             }
+            Request::RemoveUser { name } => {
+                self.store
+                    .remove_user(&name)
+                    .map_err(|e| capitalised(&e.to_string()))?;
+                out.emit(Event::UserRemoved { name });
+                out.emit(Event::Users(users(self.store)?));
+            }
+            Request::ChangePassphrase { current, new } => {
+                let (cur, new_pass) = (
+                    Passphrase::new(current.expose().to_string()),
+                    Passphrase::new(new.expose().to_string()),
+                );
+                drop((current, new));
+                let session_keys = self
+                    .store
+                    .change_passphrase(
+                        &cur,
+                        &new_pass,
+                        tacet_vault::KdfChoice::CalibratedMs(NEW_USER_KDF_MS),
+                    )
+                    .map_err(|e| match e {
+                        tacet_vault::VaultError::BadCredentials => {
+                            "The current passphrase is not right; nothing was changed.".to_string()
+                        }
+                        e => capitalised(&e.to_string()),
+                    })?;
+                drop((cur, new_pass));
+                out.emit(Event::PassphraseChanged { session_keys });
+            }
         }
         Ok(())
     }
@@ -1152,7 +1183,8 @@ mod tests {
             passphrase: tacet_ui::Secret::new(pass.into()),
         })
         .unwrap();
-        assert!(matches!(next_event(b), Event::Unlocked { .. }));
+        let e = next_event(b);
+        assert!(matches!(e, Event::Unlocked { .. }), "{e:?}");
     }
 
     /// A fresh vault with users `admin` (admin-passphrase-1) and
@@ -1351,6 +1383,38 @@ mod tests {
         .unwrap();
         let m = failed(&mut b);
         assert!(m.contains("enrolled by an existing clinician"), "{m}");
+        // Removing: the last clinician is refused, a third admin goes.
+        b.send(Request::RemoveUser {
+            name: "clinician".into(),
+        })
+        .unwrap();
+        let m = failed(&mut b);
+        assert!(m.contains("last clinician"), "{m}");
+        b.send(Request::AddUser {
+            name: "admin3".into(),
+            role: tacet_core::Role::Admin,
+            passphrase: tacet_ui::Secret::new("third-admin-pass".into()),
+        })
+        .unwrap();
+        assert!(matches!(next_event(&mut b), Event::UserAdded { .. }));
+        assert!(matches!(next_event(&mut b), Event::Users(_)));
+        b.send(Request::RemoveUser {
+            name: "admin3".into(),
+        })
+        .unwrap();
+        assert!(matches!(next_event(&mut b), Event::UserRemoved { .. }));
+        match next_event(&mut b) {
+            Event::Users(u) => assert!(!u.iter().any(|u| u.name == "admin3")),
+            other => panic!("expected the users, got {other:?}"),
+        }
+        // A passphrase change needs the current passphrase.
+        b.send(Request::ChangePassphrase {
+            current: tacet_ui::Secret::new("not-the-passphrase".into()),
+            new: tacet_ui::Secret::new("admin passphrase two".into()),
+        })
+        .unwrap();
+        let m = failed(&mut b);
+        assert!(m.contains("current passphrase is not right"), "{m}");
 
         // A missing file is refused with the store's words, naming it.
         let missing = d.path().join("no-such-model.gguf");

@@ -221,6 +221,9 @@ impl TacetUi {
         wipe(&mut work.attest_passphrase);
         wipe(&mut self.state.admin.new_user.passphrase);
         wipe(&mut self.state.admin.new_user.confirm);
+        wipe(&mut self.state.admin.passwd.current);
+        wipe(&mut self.state.admin.passwd.new);
+        wipe(&mut self.state.admin.passwd.confirm);
         let settings = self.state.settings.clone();
         let user = self
             .state
@@ -634,6 +637,43 @@ impl TacetUi {
                 );
             }
             UiCommand::LoadUsers => self.send(Request::Users, None),
+            UiCommand::RemoveUser(name) => {
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.admin.people_done = None;
+                self.send(Request::RemoveUser { name }, Some("Removing the account…"));
+            }
+            UiCommand::ChangePassphrase => {
+                let form = &mut st.admin.passwd;
+                let refusal = if form.current.is_empty() {
+                    Some("Enter your current passphrase.")
+                } else if form.new.chars().count() < 8 {
+                    Some("The new passphrase must have at least 8 characters.")
+                } else if form.new != form.confirm {
+                    Some("The two new passphrases differ: type the same passphrase twice.")
+                } else {
+                    None
+                };
+                st.admin.people_done = None;
+                if let Some(why) = refusal {
+                    wipe(&mut form.confirm);
+                    st.error = Some(why.into());
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                wipe(&mut form.confirm);
+                let current = Secret::new(std::mem::take(&mut form.current));
+                let new = Secret::new(std::mem::take(&mut form.new));
+                self.send(
+                    Request::ChangePassphrase { current, new },
+                    Some("Changing your passphrase (deriving the new key)…"),
+                );
+            }
             UiCommand::AddUser => {
                 let form = &mut st.admin.new_user;
                 let name = form.name.trim().to_string();
@@ -977,6 +1017,22 @@ impl TacetUi {
                 ));
             }
             Event::Users(u) => st.admin.users = Some(u),
+            Event::UserRemoved { name } => {
+                st.busy = None;
+                st.admin.people_done = Some(format!(
+                    "Removed {name}. Their passphrase opens nothing in this vault any more."
+                ));
+            }
+            Event::PassphraseChanged { session_keys } => {
+                st.busy = None;
+                st.admin.passwd = Default::default();
+                st.admin.people_done = Some(match st.signed_in.as_ref().map(|s| s.role) {
+                    Some(Role::Clinician) => format!(
+                        "Your passphrase changed, with a new key pair: {session_keys} session key(s) now open only with the new passphrase."
+                    ),
+                    _ => "Your passphrase changed.".to_string(),
+                });
+            }
             Event::UserAdded { name, role } => {
                 st.busy = None;
                 st.admin.new_user = crate::state::NewUserForm {

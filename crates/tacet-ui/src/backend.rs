@@ -232,6 +232,17 @@ pub enum Request {
         role: Role,
         passphrase: Secret,
     },
+    /// Remove an account (admins only; audited; the vault refuses what
+    /// would lose data or lock the practice out).
+    RemoveUser {
+        name: String,
+    },
+    /// Change the signed-in user's passphrase (the current one again, and
+    /// the new one); a clinician's key pair is replaced with it.
+    ChangePassphrase {
+        current: Secret,
+        new: Secret,
+    },
 }
 
 /// The retention settings as the admin screen shows them.
@@ -538,6 +549,15 @@ pub enum Event {
     UserAdded {
         name: String,
         role: Role,
+    },
+    /// An account was removed ([`Event::Users`] follows).
+    UserRemoved {
+        name: String,
+    },
+    /// The signed-in user's passphrase changed; for a clinician, this many
+    /// session keys now open only with the new one.
+    PassphraseChanged {
+        session_keys: u64,
     },
     Failed {
         op: Op,

@@ -923,6 +923,58 @@ impl FakeBackend {
                     self.events.push_back(Event::Users(list));
                 }
             }
+            Request::RemoveUser { name } => {
+                let me = self.signed_in.clone();
+                let target = self.users.iter().find(|(u, _, _)| *u == name).map(|u| u.2);
+                let clinicians = self.users.iter().filter(|u| u.2 == Role::Clinician).count();
+                if me.as_ref().map(|m| m.1) != Some(Role::Admin) {
+                    self.audit("user.removed", "denied");
+                    self.fail(Op::Admin, "Only an admin can remove an account.");
+                } else if me.as_ref().is_some_and(|m| m.0 == name) {
+                    self.audit("user.removed", "denied");
+                    self.fail(
+                        Op::Admin,
+                        "You cannot remove your own account; another admin can.",
+                    );
+                } else if target.is_none() {
+                    self.fail(Op::Admin, &format!("There is no user {name}."));
+                } else if target == Some(Role::Clinician) && clinicians <= 1 {
+                    self.audit("user.removed", "denied");
+                    self.fail(
+                        Op::Admin,
+                        &format!("{name} is the last clinician; enrol another clinician first (only a clinician can)."),
+                    );
+                } else {
+                    self.users.retain(|(u, _, _)| *u != name);
+                    self.audit("user.removed", "success");
+                    self.events.push_back(Event::UserRemoved { name });
+                    let list = self.fake_users();
+                    self.events.push_back(Event::Users(list));
+                }
+            }
+            Request::ChangePassphrase { current, new } => {
+                let me = self.signed_in.clone().map(|m| m.0).unwrap_or_default();
+                let ok = self
+                    .users
+                    .iter()
+                    .any(|(u, p, _)| *u == me && p == current.expose());
+                if !ok {
+                    self.audit("user.passphrase_changed", "denied");
+                    self.fail(
+                        Op::Admin,
+                        "The current passphrase is not right; nothing was changed.",
+                    );
+                } else if new.expose().chars().count() < 8 {
+                    self.fail(Op::Admin, "The passphrase must have at least 8 characters.");
+                } else {
+                    for u in self.users.iter_mut().filter(|u| u.0 == me) {
+                        u.1 = new.expose().to_string();
+                    }
+                    self.audit("user.passphrase_changed", "success");
+                    self.events
+                        .push_back(Event::PassphraseChanged { session_keys: 1 });
+                }
+            }
         }
     }
 }

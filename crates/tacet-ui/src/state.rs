@@ -93,6 +93,10 @@ pub enum UiCommand {
     /// Add the user in the new-user form (the admin's card or the
     /// clinician's "Add a colleague").
     AddUser,
+    /// Remove this account (admins only).
+    RemoveUser(String),
+    /// Change the signed-in user's passphrase (the form, validated first).
+    ChangePassphrase,
 }
 
 /// User-adjustable settings.
@@ -441,6 +445,19 @@ pub struct AdminView {
     pub new_user: NewUserForm,
     /// The confirmation after a user was added.
     pub user_added: Option<String>,
+    /// The signed-in user's passphrase change: current, new, repeated.
+    pub passwd: PasswdForm,
+    /// The confirmation after a change or a removal.
+    pub people_done: Option<String>,
+}
+
+/// Changing one's own passphrase. The fields are wiped once sent and on
+/// lock.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PasswdForm {
+    pub current: String,
+    pub new: String,
+    pub confirm: String,
 }
 
 /// A new user's name, role and passphrase (typed twice). The passphrase

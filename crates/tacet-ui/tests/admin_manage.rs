@@ -333,3 +333,52 @@ fn the_admin_anchors_the_audit_log_in_a_folder_elsewhere() {
     );
     assert!(!texts_containing(&h, "verifier key is pinned there").is_empty());
 }
+
+#[test]
+fn the_admin_removes_an_account_and_changes_their_own_passphrase() {
+    // Issue 22, item 9, on the admin screen.
+    let (mut h, probe) = admin();
+    type_into(&mut h, "New user's name", "admin2");
+    type_into(&mut h, "New user's passphrase", "second-admin-pass");
+    type_into(&mut h, "Repeat the passphrase", "second-admin-pass");
+    click(&mut h, "Add user");
+    h.run();
+    // No remove button on one's own row; the last clinician is refused.
+    assert!(h.query_by_label("Remove admin").is_none());
+    click(&mut h, "Remove drlee");
+    assert!(h
+        .state()
+        .state
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("last clinician")));
+    click(&mut h, "Remove admin2");
+    h.run();
+    assert!(h.query_by_label("Remove admin2").is_none());
+    assert!(!texts_containing(&h, "Removed admin2").is_empty());
+    assert!(audited(&probe, "user.removed", "success"));
+    assert!(audited(&probe, "user.removed", "denied"));
+
+    click(&mut h, "My passphrase");
+    type_into(&mut h, "Current passphrase", "not-the-passphrase");
+    type_into(&mut h, "New passphrase", "admin passphrase two");
+    type_into(&mut h, "Repeat the new passphrase", "admin passphrase two");
+    click(&mut h, "Change my passphrase");
+    h.run();
+    assert!(h
+        .state()
+        .state
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("current passphrase is not right")));
+    assert!(audited(&probe, "user.passphrase_changed", "denied"));
+    type_into(&mut h, "Current passphrase", FAKE_ADMIN.1);
+    type_into(&mut h, "New passphrase", "admin passphrase two");
+    type_into(&mut h, "Repeat the new passphrase", "admin passphrase two");
+    click(&mut h, "Change my passphrase");
+    h.run();
+    assert!(!texts_containing(&h, "Your passphrase changed").is_empty());
+    assert!(audited(&probe, "user.passphrase_changed", "success"));
+    // The form is empty again: nothing typed stays on screen.
+    assert_eq!(h.state().state.admin.passwd, Default::default());
+}

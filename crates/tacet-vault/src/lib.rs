@@ -77,6 +77,7 @@
 mod anchor;
 mod head;
 mod maintenance;
+mod people;
 mod pk;
 mod recovery;
 mod report;

@@ -670,13 +670,27 @@ fn users(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiComm
                     .striped(true)
                     .spacing([t.space_m, t.space_xs])
                     .show(ui, |ui| {
-                        for h in ["User", "Role"] {
+                        for h in ["User", "Role", ""] {
                             ui.label(RichText::new(h).strong());
                         }
                         ui.end_row();
+                        let me = st.signed_in.as_ref().map(|s| s.user.as_str());
                         for u in list {
                             ui.label(&u.name);
                             ui.label(u.role.as_str());
+                            if Some(u.name.as_str()) != me {
+                                if ui
+                                    .add_enabled(
+                                        st.busy.is_none(),
+                                        egui::Button::new(format!("Remove {}", u.name)),
+                                    )
+                                    .clicked()
+                                {
+                                    out.push(UiCommand::RemoveUser(u.name.clone()));
+                                }
+                            } else {
+                                ui.label(RichText::new("you").color(t.palette.text_weak));
+                            }
                             ui.end_row();
                         }
                     });
@@ -696,7 +710,53 @@ fn users(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiComm
         if let Some(done) = &st.admin.user_added {
             ui.label(RichText::new(done).color(t.palette.success));
         }
+        ui.label(
+            RichText::new("Removing an account is audited. A clinician who still owns sessions cannot be removed until they are exported or discarded, and the last clinician cannot be removed.")
+                .color(t.palette.text_weak)
+                .size(t.text_small),
+        );
+        ui.add_space(t.space_s);
+        change_passphrase(ui, st, t, out);
     });
+}
+
+/// The signed-in user changes their own passphrase (admin screen and the
+/// clinician's session list).
+pub(crate) fn change_passphrase(
+    ui: &mut egui::Ui,
+    st: &mut ViewState,
+    t: &Tokens,
+    out: &mut Vec<UiCommand>,
+) {
+    egui::CollapsingHeader::new("My passphrase")
+        .id_salt("change_passphrase")
+        .show(ui, |ui| {
+            let form = &mut st.admin.passwd;
+            egui::Grid::new("passwd_grid")
+                .spacing([t.space_m, t.space_xs])
+                .show(ui, |ui| {
+                    field(ui, "Current passphrase", &mut form.current, true, 220.0);
+                    ui.end_row();
+                    field(ui, "New passphrase", &mut form.new, true, 220.0);
+                    ui.end_row();
+                    field(ui, "Repeat the new passphrase", &mut form.confirm, true, 220.0);
+                    ui.end_row();
+                });
+            ui.label(
+                RichText::new("At least 8 characters. For a clinician, the key that opens your sessions is replaced too. The change is audited.")
+                    .color(t.palette.text_weak)
+                    .size(t.text_small),
+            );
+            if ui
+                .add_enabled(st.busy.is_none(), egui::Button::new("Change my passphrase"))
+                .clicked()
+            {
+                out.push(UiCommand::ChangePassphrase);
+            }
+        });
+    if let Some(done) = &st.admin.people_done {
+        ui.label(RichText::new(done).color(t.palette.success));
+    }
 }
 
 /// Why an admin cannot add a clinician, in the words the screen uses.

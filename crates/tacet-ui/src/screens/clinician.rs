@@ -75,6 +75,7 @@ pub fn sessions(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec
     });
     ui.add_space(t.space_l);
     add_colleague(ui, st, t, out);
+    super::admin::change_passphrase(ui, st, t, out);
     settings(ui, st, t);
 }
 
