@@ -397,7 +397,46 @@ fn lower_first(s: &str) -> String {
     }
 }
 
+/// Whether a composed sentence is still a question someone asked ("Do you
+/// notice any pain when you urinate.", "When do the patient has to have the
+/// surgery."): speech without punctuation hides the question mark, and a
+/// question states no fact. Such a sentence is left out rather than turned
+/// into a statement (which could assert what nobody said); the facts in its
+/// answer are read separately (symptoms, medications…).
+pub fn is_question(sentence: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        "do you ",
+        "did you ",
+        "have you ",
+        "are you ",
+        "were you ",
+        "can you ",
+        "could you ",
+        "would you ",
+        "is there ",
+        "are there ",
+        "do the patient ",
+        "does the patient ",
+        "did the patient ",
+        "is the patient ",
+        "has the patient ",
+        "when do ",
+        "when does ",
+        "how do ",
+        "how does ",
+        "what do you ",
+        "what does ",
+        "where do ",
+        "why do ",
+    ];
+    let lower = sentence.trim_start().to_lowercase();
+    OPENERS.iter().any(|o| lower.starts_with(o))
+}
+
 fn push_unique(out: &mut Vec<ComposedSentence>, f: &Fact) {
+    if is_question(&f.sentence) {
+        return;
+    }
     let key = |s: &str| s.to_lowercase().replace(['.', ','], "");
     if out.iter().any(|s| key(&s.text) == key(&f.sentence)) {
         return;
@@ -646,5 +685,28 @@ impl Drafter for ComposedDrafter {
             progress(DraftProgress::Token(&s.text));
         }
         Ok(draft)
+    }
+}
+
+#[cfg(test)]
+mod question_tests {
+    #[test]
+    fn a_question_left_in_unpunctuated_speech_is_not_a_fact() {
+        for q in [
+            "Do you notice any pain when you urinate or when you pee.",
+            "Do you think this pain will ever go away.",
+            "When do the patient has to have the surgery.",
+            "Do you have any nausea vomiting any fever chills the patient feels nauseated.",
+        ] {
+            assert!(super::is_question(q), "{q}");
+        }
+        for s in [
+            "When the patient comes back in a month.",
+            "Denies chest pain.",
+            "What we will do is repeat the x-ray.",
+            "Doing well on metformin.",
+        ] {
+            assert!(!super::is_question(s), "{s}");
+        }
     }
 }
