@@ -456,11 +456,75 @@ impl Unlocked<'_> {
         self.retention_inner(now_unix_ms, true)
     }
 
+    /// Whether the retention settings on disk are the ones the audit log
+    /// last recorded (`settings.changed` names the values; the defaults
+    /// when no change was ever made). The log is tamper-evident and the
+    /// settings row is not, so an edit of the row outside Tacet shows here.
+    /// `None` when the record that set them was pruned (nothing to compare).
+    fn settings_as_audited(&self) -> Result<Option<bool>, VaultError> {
+        let current = self.settings()?;
+        let mut st = self.vault.conn.prepare(
+            "SELECT record FROM audit_log WHERE length(record) = 0 OR instr(record, CAST('settings:unexported_limit_ms=' AS BLOB)) > 0 ORDER BY seq DESC",
+        )?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut pruned = false;
+        for r in rows {
+            let bytes = r?;
+            if bytes.is_empty() {
+                pruned = true;
+                continue;
+            }
+            let rec = AuditRecord::decode(&bytes)?;
+            if rec.action != AuditAction::SettingsChanged.code()
+                || rec.outcome != Outcome::Success.as_str()
+            {
+                continue;
+            }
+            let Some(values) = rec
+                .object
+                .as_deref()
+                .and_then(|o| o.strip_prefix("settings:"))
+            else {
+                continue;
+            };
+            let field = |k: &str| {
+                values
+                    .split(';')
+                    .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+            };
+            let recorded = RetentionSettings {
+                unexported_limit_ms: field("unexported_limit_ms")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(u64::MAX),
+                export_grace_ms: field("export_grace_ms")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(u64::MAX),
+                rotate_after_deletions: field("rotate_after_deletions") == Some("true"),
+            };
+            return Ok(Some(recorded == current));
+        }
+        if pruned {
+            return Ok(None);
+        }
+        Ok(Some(current == RetentionSettings::default()))
+    }
+
     fn retention_inner(
         &mut self,
         now_unix_ms: u64,
         always_audit: bool,
     ) -> Result<RetentionReport, VaultError> {
+        if self.settings_as_audited()? == Some(false) {
+            // Fail safe: destroy nothing on settings nobody set through
+            // Tacet; say so, and record that it was seen.
+            let ev = AuditEvent::new(AuditAction::SettingsChanged, self.actor.clone())
+                .object("settings:changed-outside-tacet")
+                .outcome(Outcome::Failed);
+            self.write(|tx, s| s.append_audit(tx, ev))?;
+            return Err(VaultError::BadSetting(
+                "the retention settings were changed outside Tacet (they are not what the audit log last recorded); retention is paused until an admin saves them again".into(),
+            ));
+        }
         let settings = self.settings()?;
         let due: Vec<(SessionId, &'static str)> = {
             let mut st = self.vault.conn.prepare(

@@ -713,3 +713,67 @@ fn fail_a_legacy_session_is_not_moved_to_a_swapped_public_key() {
     drop(u);
     let _ = id;
 }
+
+#[test]
+fn fail_retention_settings_edited_on_disk_pause_retention_and_are_audited() {
+    // Issue 22, low: the settings row is plain JSON in `meta`. Someone with
+    // the file shortens the limit to an hour to have sessions destroyed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let id = {
+        let mut a = v.unlock("admin", &pass("admin-passphrase")).unwrap();
+        a.set_settings(&RetentionSettings {
+            unexported_limit_ms: 30 * DAY_MS,
+            ..RetentionSettings::default()
+        })
+        .unwrap();
+        drop(a);
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        // Set through Tacet, the settings hold: nothing is due yet.
+        assert!(u
+            .run_retention(now_ms() + 8 * DAY_MS)
+            .unwrap()
+            .receipts
+            .is_empty());
+        session(&mut u)
+    };
+    drop(v);
+    exec(
+        dir.path(),
+        r#"UPDATE meta SET v = CAST('{"unexported_limit_ms":3600000,"export_grace_ms":0,"rotate_after_deletions":true}' AS BLOB) WHERE k = 'settings'"#,
+    );
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let problem = u.housekeeping_problem().unwrap_or_default().to_string();
+    assert!(problem.contains("changed outside Tacet"), "{problem}");
+    let err = u
+        .run_retention(now_ms() + 2 * DAY_MS)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("retention is paused"), "{err}");
+    assert_eq!(u.session(id).unwrap().state, SessionState::Attested);
+    assert!(audited(&u, "settings.changed")
+        .iter()
+        .any(
+            |r| r.object.as_deref() == Some("settings:changed-outside-tacet")
+                && r.outcome == "failed"
+        ));
+    drop(u);
+    // An admin saves settings again: retention resumes on those.
+    let mut a = v.unlock("admin", &pass("admin-passphrase")).unwrap();
+    a.set_settings(&RetentionSettings::default()).unwrap();
+    drop(a);
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert!(
+        u.housekeeping_problem().is_none(),
+        "{:?}",
+        u.housekeeping_problem()
+    );
+    assert_eq!(
+        u.run_retention(now_ms() + 8 * DAY_MS)
+            .unwrap()
+            .receipts
+            .len(),
+        1
+    );
+}
