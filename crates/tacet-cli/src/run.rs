@@ -67,6 +67,7 @@ fn step_name(cmd: &Cmd) -> &'static str {
         Cmd::RotateKeys => "rotate-keys",
         Cmd::Compliance { .. } => "compliance",
         Cmd::Demo { .. } => "demo",
+        Cmd::PackageDocs { .. } => "package-docs",
     }
 }
 
@@ -235,6 +236,19 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
             ref keep,
             ref template,
         } => demo(audio.clone(), keep.clone(), template),
+        Cmd::PackageDocs { ref out } => crate::docs::write(out),
+    }
+}
+
+/// The demo visit: the source tree's copy when run from it, else the one
+/// the Debian package installs.
+fn demo_audio() -> PathBuf {
+    let here = PathBuf::from("assets/demo/visit.wav");
+    let installed = PathBuf::from("/usr/share/tacet/demo/visit.wav");
+    if !here.exists() && installed.exists() {
+        installed
+    } else {
+        here
     }
 }
 
@@ -316,26 +330,16 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
     }
     let ap = new_passphrase("TACET_ADMIN_PASSPHRASE", admin)?;
     let cp = new_passphrase("TACET_CLINICIAN_PASSPHRASE", clinician)?;
-    let kdf = if fast_kdf {
-        KdfChoice::Floor
-    } else {
-        KdfChoice::CalibratedMs(500)
-    };
-    let vault = Vault::create(
+    let created = tacet_runtime::setup::create_vault(
         data_dir,
-        &[
-            NewUser {
-                name: admin,
-                role: Role::Admin,
-                passphrase: &ap,
-            },
-            NewUser {
-                name: clinician,
-                role: Role::Clinician,
-                passphrase: &cp,
-            },
-        ],
-        kdf,
+        &tacet_runtime::setup::FirstAccounts {
+            admin,
+            admin_passphrase: &ap,
+            clinician,
+            clinician_passphrase: &cp,
+        },
+        fast_kdf,
+        &mut |_, _| {},
     )?;
     println!("Created a vault in {}", data_dir.display());
     println!(
@@ -344,7 +348,10 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
     println!("  clinician: {clinician} (records, reviews and exports notes)");
     println!(
         "Audit verifier key (keep a copy outside this computer):\n  {}",
-        vault.audit_verifier_key()?.trim()
+        created.verifier_key
+    );
+    println!(
+        "Import the models (a folder or removable disk):\n  tacet models import-folder FOLDER"
     );
     println!(
         "Anchor the audit log outside the data folder (a second disk, a share, a USB stick):\n  tacet settings --anchor-dir FOLDER"
@@ -410,16 +417,7 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
                 quantize: q8_0.then_some(Quantization::Q8_0),
                 licence: None,
             };
-            let m = store.import(path, &manifest, &opts);
-            let ev = AuditEvent::new(AuditAction::ModelImported, s.actor().clone());
-            let m = match m {
-                Ok(m) => m,
-                Err(e) => {
-                    s.record(ev.outcome(tacet_core::Outcome::Failed))?;
-                    return Err(e.into());
-                }
-            };
-            s.record(model_event(ev, &m))?;
+            let m = tacet_runtime::manage::import_model(s, &store, path, &opts)?;
             println!(
                 "Imported {} ({}, {:.1} MB)\n  sha256 {}\n  {}",
                 m.id,
@@ -435,6 +433,37 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
                 eprintln!("{Q8_0_HINT}");
             }
             Ok(ExitCode::SUCCESS)
+        }),
+        ModelsCmd::ImportFolder { folder } => with_store(data_dir, user, |s| {
+            let results =
+                tacet_runtime::setup::import_folder(s, &store, folder, &mut |i, n, name| {
+                    if !name.is_empty() {
+                        eprintln!("[{}/{n}] checking {name} …", i + 1);
+                    }
+                })?;
+            let mut refused = 0;
+            for r in &results {
+                match &r.outcome {
+                    Ok(m) => println!(
+                        "Imported {} from {} ({}, {:.1} MB, sha256 {})",
+                        m.id,
+                        r.source,
+                        m.role,
+                        m.size_bytes as f64 / 1e6,
+                        m.sha256
+                    ),
+                    Err(e) => {
+                        refused += 1;
+                        println!("Refused {}: {e}", r.source);
+                    }
+                }
+            }
+            println!("{} imported, {refused} refused.", results.len() - refused);
+            Ok(if refused == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
         }),
         ModelsCmd::Verify { id } => {
             let ids: Vec<String> = match id {
@@ -1112,7 +1141,7 @@ fn extract_checkpoint(text: &str) -> String {
 }
 
 fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result<ExitCode> {
-    let audio = audio.unwrap_or_else(|| PathBuf::from("assets/demo/visit.wav"));
+    let audio = audio.unwrap_or_else(demo_audio);
     if !audio.exists() {
         bail!(
             "the demo recording {} is missing (run from the repository root, or pass --audio)",

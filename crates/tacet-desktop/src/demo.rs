@@ -78,12 +78,14 @@ pub fn temp_dir() -> PathBuf {
     std::env::temp_dir().join(format!("tacet-desktop-demo-{}", std::process::id()))
 }
 
-/// The demo recording, when run from the repository root.
+/// The demo recording: the source tree's copy when run from the
+/// repository root, else the one the Debian package installs.
 pub fn demo_wav() -> Option<String> {
-    let p = Path::new("assets/demo/visit.wav");
-    p.exists()
-        .then(|| std::fs::canonicalize(p).ok())
-        .flatten()
+    ["assets/demo/visit.wav", "/usr/share/tacet/demo/visit.wav"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists())
+        .and_then(|p| std::fs::canonicalize(p).ok())
         .map(|p| p.display().to_string())
 }
 

@@ -574,3 +574,153 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
         eprintln!("  {name}: {:.1} s", d.as_secs_f64());
     }
 }
+
+/// First run in the window on the real worker: no vault in the data folder,
+/// so the walk creates it (the key derivation calibrated on this machine),
+/// imports the real models from a folder as a practice brings them (with a
+/// file that is not a model, refused by name), anchors the audit log on a
+/// "stick", shows the consent texts from the vault's settings, and hands
+/// over to the clinician, who signs in with the passphrase chosen in it.
+#[test]
+fn first_run_in_the_window_creates_the_vault_imports_the_models_and_anchors_the_log() {
+    if let Err(why) = inputs() {
+        assert!(
+            std::env::var_os("TACET_CI").is_none(),
+            "the first-run walk needs the cached models in CI: {why}"
+        );
+        eprintln!("skipping the first-run walk: {why}");
+        return;
+    }
+    let cache = tacet_models::cache_root().unwrap().join("files");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let anchor = dir.path().join("usb-stick");
+    std::fs::create_dir(&anchor).unwrap();
+    // The models as a practice brings them, beside a file that is not one.
+    let models = dir.path().join("models-from-the-vendor");
+    std::fs::create_dir(&models).unwrap();
+    for name in ["whisper-tiny.en-ct2", "SmolLM2-135M-Instruct.Q4_1.gguf"] {
+        std::os::unix::fs::symlink(cache.join(name), models.join(name)).unwrap();
+    }
+    std::fs::write(models.join("notes.gguf"), b"GGUF, but minutes of a meeting").unwrap();
+
+    let backend = worker::spawn(data.clone(), || {}).unwrap();
+    let app = TacetUi::new(Box::new(backend));
+    let mut h: H = Harness::builder()
+        .with_size(egui::vec2(1280.0, 2400.0))
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    wait_until(&mut h, "the first-run walk", STEP_TIMEOUT, |u| {
+        u.state.screen == Screen::Setup
+    });
+    assert!(!tacet_vault::Vault::exists(&data));
+
+    type_into(&mut h, "Admin passphrase", "larch quiet tundra forty");
+    type_into(
+        &mut h,
+        "Repeat the admin passphrase",
+        "larch quiet tundra forty",
+    );
+    type_into(&mut h, "Clinician user name", "drmira");
+    type_into(&mut h, "Clinician passphrase", "otter violet canyon seven");
+    type_into(
+        &mut h,
+        "Repeat the clinician passphrase",
+        "otter violet canyon seven",
+    );
+    click(&mut h, "Create the vault");
+    wait_until(
+        &mut h,
+        "the vault and the admin's sign-in",
+        STEP_TIMEOUT,
+        |u| u.state.setup.step == tacet_ui::state::SetupStep::Models && u.state.busy.is_none(),
+    );
+    assert!(tacet_vault::Vault::exists(&data));
+    let key = h.state().state.setup.verifier_key.clone().unwrap();
+    assert!(!key.is_empty());
+
+    type_into(
+        &mut h,
+        "Folder with the model files",
+        &models.display().to_string(),
+    );
+    click(&mut h, "Import the models in this folder");
+    wait_until(&mut h, "the folder import", Duration::from_secs(240), |u| {
+        !u.state.setup.imported.is_empty() && u.state.busy.is_none()
+    });
+    let rows = h.state().state.setup.imported.clone();
+    let outcome = |source: &str| {
+        rows.iter()
+            .find(|r| r.source == source)
+            .map(|r| r.outcome.clone())
+            .unwrap_or_else(|| panic!("{source} not in {rows:?}"))
+    };
+    assert_eq!(
+        outcome("whisper-tiny.en-ct2"),
+        Ok("whisper-tiny.en".to_string())
+    );
+    assert_eq!(
+        outcome("SmolLM2-135M-Instruct.Q4_1.gguf"),
+        Ok("smollm2-135m-instruct-q4_1".to_string())
+    );
+    let refused = outcome("notes.gguf").unwrap_err();
+    assert!(refused.contains("notes.gguf"), "{refused}");
+    assert!(!texts_containing(&h, "refused").is_empty());
+    assert!(
+        texts_containing(&h, "missing").is_empty(),
+        "both roles installed: {:?}",
+        texts_containing(&h, "missing")
+    );
+    let installed = crate::compose::model_store(&data).unwrap().list().unwrap();
+    assert_eq!(installed.len(), 2, "{installed:?}");
+
+    click(&mut h, "Next: audit anchor");
+    type_into(
+        &mut h,
+        "Anchor folder (outside the data folder)",
+        &anchor.display().to_string(),
+    );
+    click(&mut h, "Anchor the audit log here");
+    wait_until(&mut h, "the anchor", STEP_TIMEOUT, |u| {
+        u.state
+            .admin
+            .retention
+            .as_ref()
+            .is_some_and(|r| r.anchor_dir.is_some())
+    });
+    // The vault's own folder on the stick: the pinned key and a checkpoint.
+    let on_stick: Vec<PathBuf> = std::fs::read_dir(&anchor)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(on_stick.len(), 1, "{on_stick:?}");
+    let pinned = std::fs::read_to_string(on_stick[0].join("verifier.vkey")).unwrap();
+    assert_eq!(
+        pinned.trim(),
+        key,
+        "the key shown is the key pinned on the stick"
+    );
+    assert!(
+        std::fs::read_dir(&on_stick[0]).unwrap().count() >= 2,
+        "a checkpoint too"
+    );
+
+    click(&mut h, "Next: consent texts");
+    wait_until(&mut h, "the consent texts", STEP_TIMEOUT, |u| {
+        u.state.setup.consent.is_some()
+    });
+    let (clause, script) = h.state().state.setup.consent.clone().unwrap();
+    assert!(clause.contains("Our practice"), "{clause}");
+    assert!(script.contains("7 days"), "the vault's retention: {script}");
+
+    click(&mut h, "Next: finish");
+    assert!(!texts_containing(&h, &key).is_empty());
+    click(&mut h, "Finish: sign in as drmira");
+    wait_until(&mut h, "the sign-in screen", STEP_TIMEOUT, |u| {
+        u.state.screen == Screen::Unlock && u.state.busy.is_none()
+    });
+    assert_eq!(h.state().state.unlock.user, "drmira");
+    unlock(&mut h, ("drmira", "otter violet canyon seven"));
+    wait_until(&mut h, "the clinician's session list", STEP_TIMEOUT, |u| {
+        u.state.screen == Screen::Sessions && u.state.busy.is_none()
+    });
+}

@@ -37,6 +37,14 @@ struct Args {
     /// Drive the demo through every screen, pausing for screenshots.
     #[arg(long, hide = true, requires = "demo")]
     screenshot_dir: Option<PathBuf>,
+    /// Drive the first-run walk on an empty data folder, pausing for
+    /// screenshots; the models come from $TACET_SCRIPT_MODELS and the audit
+    /// log is anchored in $TACET_SCRIPT_ANCHOR.
+    #[arg(long, hide = true, conflicts_with = "demo")]
+    first_run_screenshot_dir: Option<PathBuf>,
+    /// Write the man page into this folder and exit (packaging).
+    #[arg(long, hide = true)]
+    package_docs: Option<PathBuf>,
 }
 
 struct DesktopApp {
@@ -90,6 +98,15 @@ fn main() -> Result<()> {
         );
     }
     let args = Args::parse();
+    if let Some(out) = &args.package_docs {
+        use clap::CommandFactory;
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let path = out.join("tacet-desktop.1");
+        let mut page = Vec::new();
+        clap_mangen::Man::new(Args::command()).render(&mut page)?;
+        std::fs::write(&path, page).with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(());
+    }
     let mut made_temp = None;
     let data_dir = if args.demo {
         let dir = match args.data_dir.clone() {
@@ -122,6 +139,7 @@ fn main() -> Result<()> {
     };
     let demo_mode = args.demo;
     let shots = args.screenshot_dir.clone();
+    let first_run_shots = args.first_run_screenshot_dir.clone();
     // The support log: this start's facts and the installed models (ids
     // and hashes); the worker logs each step. Ids and codes only.
     let _log = tacet_runtime::support_log::open(&data_dir).ok();
@@ -151,7 +169,15 @@ fn main() -> Result<()> {
                     demo::ADMIN.1
                 ));
             }
-            let script = shots.map(|dir| script::Script::new(dir, demo::CLINICIAN, demo::ADMIN));
+            let script = match (shots, first_run_shots) {
+                (Some(dir), _) => Some(script::Script::new(dir, demo::CLINICIAN, demo::ADMIN)),
+                (None, Some(dir)) => Some(script::Script::first_run(
+                    dir,
+                    std::env::var("TACET_SCRIPT_MODELS").unwrap_or_default(),
+                    std::env::var("TACET_SCRIPT_ANCHOR").unwrap_or_default(),
+                )),
+                (None, None) => None,
+            };
             Ok(Box::new(DesktopApp {
                 ui,
                 script,

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tacet_ui::state::SectionStatus;
+use tacet_ui::state::{SectionStatus, SetupStep};
 use tacet_ui::{Screen, TacetUi, UiCommand};
 
 type Cond = Box<dyn Fn(&TacetUi) -> bool>;
@@ -18,6 +18,8 @@ enum Step {
     Wait(Cond),
     Do(Act),
     Shot(&'static str),
+    /// A shot only when the condition holds (else the step is passed).
+    ShotIf(Cond, &'static str),
     Quit,
 }
 
@@ -90,10 +92,16 @@ impl Script {
             steps.push(cmd(UiCommand::Transcribe));
         }
         steps.extend([
+            // A draft composed from the visit's facts goes straight to
+            // review; a model's rewording streams first.
             Step::Wait(Box::new(|u| {
-                u.state.screen == Screen::Draft && u.state.work.live_draft.len() > 40
+                (u.state.screen == Screen::Draft && u.state.work.live_draft.len() > 40)
+                    || u.state.screen == Screen::Review
             })),
-            Step::Shot("05-draft-streaming"),
+            Step::ShotIf(
+                Box::new(|u| u.state.screen == Screen::Draft),
+                "05-draft-streaming",
+            ),
             Step::Wait(on(Screen::Review)),
             Step::Wait(Box::new(|u| {
                 u.state.work.grounding.is_some() || u.state.error.is_some()
@@ -203,6 +211,69 @@ impl Script {
         }
     }
 
+    /// The first-run walk on an empty data folder: the accounts, the models
+    /// imported from `models` (a folder), the audit log anchored in
+    /// `anchor`, the consent texts, the summary, and the sign-in it hands
+    /// over to. Passphrases show as dots.
+    pub fn first_run(dir: PathBuf, models: String, anchor: String) -> Self {
+        let steps = vec![
+            Step::Wait(on(Screen::Setup)),
+            Step::Do(Box::new(|u| {
+                let s = &mut u.state.setup;
+                s.admin_passphrase = "larch quiet tundra forty".into();
+                s.admin_confirm = s.admin_passphrase.clone();
+                s.clinician = "drmira".into();
+                s.clinician_passphrase = "otter violet canyon seven".into();
+                s.clinician_confirm = s.clinician_passphrase.clone();
+            })),
+            Step::Shot("setup-1-accounts"),
+            cmd(UiCommand::CreateVault),
+            Step::Wait(Box::new(|u| {
+                u.state.setup.step == SetupStep::Models && u.state.busy.is_none()
+            })),
+            Step::Do(Box::new(move |u| {
+                u.state.setup.models_folder = models.clone()
+            })),
+            cmd(UiCommand::ImportModelsFolder),
+            Step::Wait(Box::new(|u| {
+                (!u.state.setup.imported.is_empty() || u.state.error.is_some())
+                    && u.state.busy.is_none()
+            })),
+            Step::Shot("setup-2-models"),
+            cmd(UiCommand::SetupGoTo(SetupStep::Anchor)),
+            Step::Do(Box::new(move |u| {
+                u.state.admin.anchor_input = anchor.clone()
+            })),
+            cmd(UiCommand::SaveAnchor),
+            Step::Wait(Box::new(|u| {
+                (u.state
+                    .admin
+                    .retention
+                    .as_ref()
+                    .is_some_and(|r| r.anchor_dir.is_some())
+                    || u.state.error.is_some())
+                    && u.state.busy.is_none()
+            })),
+            Step::Shot("setup-3-anchor"),
+            cmd(UiCommand::SetupGoTo(SetupStep::Consent)),
+            Step::Wait(Box::new(|u| u.state.setup.consent.is_some())),
+            Step::Shot("setup-4-consent"),
+            cmd(UiCommand::SetupGoTo(SetupStep::Done)),
+            Step::Shot("setup-5-ready"),
+            cmd(UiCommand::FinishSetup),
+            Step::Wait(on(Screen::Unlock)),
+            Step::Shot("setup-6-sign-in"),
+            Step::Quit,
+        ];
+        Self {
+            dir,
+            steps,
+            at: 0,
+            step_started: Instant::now(),
+            ready_written: false,
+        }
+    }
+
     fn next(&mut self) {
         self.at += 1;
         self.step_started = Instant::now();
@@ -230,7 +301,8 @@ impl Script {
                     act(ui);
                     self.next();
                 }
-                Step::Shot(name) => {
+                Step::ShotIf(cond, _) if !cond(ui) => self.next(),
+                Step::Shot(name) | Step::ShotIf(_, name) => {
                     // Let the screen settle and render before it is captured.
                     if self.step_started.elapsed() < Duration::from_millis(1200) {
                         return;

@@ -157,6 +157,7 @@ fn step_name(op: Op) -> &'static str {
         Op::Attest => "attest",
         Op::Export => "export",
         Op::Admin => "admin",
+        Op::Setup => "setup",
     }
 }
 
@@ -197,6 +198,7 @@ impl Drop for LoggedStep<'_> {
 
 fn op_of(r: &Request) -> Op {
     match r {
+        Request::CreateVault { .. } => Op::Setup,
         Request::Unlock { .. } | Request::Lock => Op::Unlock,
         Request::ListSessions => Op::Sessions,
         Request::RecordConsent { .. } => Op::Consent,
@@ -222,6 +224,8 @@ fn op_of(r: &Request) -> Op {
         | Request::SetAnchorDir { .. }
         | Request::VerifyModel { .. }
         | Request::ImportModel { .. }
+        | Request::ImportModelsFrom { .. }
+        | Request::ConsentTexts { .. }
         | Request::Users
         | Request::AddUser { .. }
         | Request::RemoveUser { .. }
@@ -272,11 +276,19 @@ fn run(
     cancel: &AtomicBool,
     preempt: &AtomicBool,
 ) {
-    let mut vault = match Vault::open(data_dir) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            out.fail(Op::Unlock, format!("Cannot open the vault: {e}"));
-            None
+    // No vault yet: the window walks the admin through creating one.
+    let mut vault = if !Vault::exists(data_dir) {
+        out.emit(Event::NeedsSetup {
+            data_dir: data_dir.display().to_string(),
+        });
+        None
+    } else {
+        match Vault::open(data_dir) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                out.fail(Op::Unlock, format!("Cannot open the vault: {e}"));
+                None
+            }
         }
     };
     let templates = match TemplateLibrary::with_custom_dir(&data_dir.join("templates")) {
@@ -299,6 +311,49 @@ fn run(
     while let Ok(req) = rx.recv() {
         let step = LoggedStep::start(step_name(op_of(&req)), out);
         match req {
+            Request::CreateVault {
+                admin,
+                admin_passphrase,
+                clinician,
+                clinician_passphrase,
+            } => {
+                if vault.is_some() || Vault::exists(data_dir) {
+                    out.fail(
+                        Op::Setup,
+                        format!("A vault already exists in {}.", data_dir.display()),
+                    );
+                    continue;
+                }
+                let ap = Passphrase::new(admin_passphrase.expose().to_string());
+                let cp = Passphrase::new(clinician_passphrase.expose().to_string());
+                drop((admin_passphrase, clinician_passphrase));
+                let created = tacet_runtime::setup::create_vault(
+                    data_dir,
+                    &tacet_runtime::setup::FirstAccounts {
+                        admin: &admin,
+                        admin_passphrase: &ap,
+                        clinician: &clinician,
+                        clinician_passphrase: &cp,
+                    },
+                    false,
+                    &mut |fraction, label| {
+                        out.emit(Event::SetupProgress {
+                            fraction,
+                            label: label.to_string(),
+                        });
+                    },
+                );
+                drop((ap, cp));
+                match created.and_then(|c| Ok((c, Vault::open(data_dir)?))) {
+                    Ok((c, v)) => {
+                        vault = Some(v);
+                        out.emit(Event::VaultCreated {
+                            verifier_key: c.verifier_key,
+                        });
+                    }
+                    Err(e) => out.fail(Op::Setup, capitalised(&e.to_string())),
+                }
+            }
             Request::Unlock { user, passphrase } => {
                 let Some(vault) = vault.as_mut() else {
                     out.fail(
@@ -538,6 +593,12 @@ impl Served<'_, '_> {
         let out = self.out;
         match req {
             Request::Unlock { .. } | Request::Lock => {}
+            Request::CreateVault { .. } => {
+                return Err(format!(
+                    "A vault already exists in {}.",
+                    self.data_dir.display()
+                ))
+            }
             Request::ListSessions => {
                 if let Outcome::Sessions(list) = self.plain(Command::ListSessions).map_err(words)? {
                     out.emit(Event::Sessions(list));
@@ -851,6 +912,52 @@ impl Served<'_, '_> {
                 out.emit(Event::ModelImported { id: m.id });
                 let list = models.list().map_err(|e| e.to_string())?;
                 out.emit(Event::Models(list.into_iter().map(model_row).collect()));
+            }
+            Request::ImportModelsFrom { folder } => {
+                // Hashing takes seconds a file: here, never on the window's
+                // thread; each file's progress goes to the window.
+                let models = compose::model_store(self.data_dir).map_err(|e| e.to_string())?;
+                let rows = tacet_runtime::setup::import_folder(
+                    &mut *self.store,
+                    &models,
+                    Path::new(&folder),
+                    &mut |i, n, name| {
+                        if !name.is_empty() {
+                            out.emit(Event::SetupProgress {
+                                fraction: i as f32 / n.max(1) as f32,
+                                label: format!(
+                                    "Checking {name} ({} of {n}): its SHA-256 first…",
+                                    i + 1
+                                ),
+                            });
+                        }
+                    },
+                )
+                .map_err(|e| capitalised(&e.to_string()))?;
+                out.emit(Event::ModelsFolderImported(
+                    rows.into_iter()
+                        .map(|r| tacet_ui::backend::FolderImportRow {
+                            source: r.source,
+                            outcome: r.outcome.map(|m| m.id).map_err(|e| capitalised(&e)),
+                        })
+                        .collect(),
+                ));
+                let list = models.list().map_err(|e| e.to_string())?;
+                out.emit(Event::Models(list.into_iter().map(model_row).collect()));
+            }
+            Request::ConsentTexts { practice } => {
+                let r = tacet_runtime::manage::retention(self.store)
+                    .map_err(|e| capitalised(&e.to_string()))?;
+                let c = tacet_runtime::setup::consent_texts_for(
+                    &practice,
+                    r.retention_days,
+                    r.grace_hours,
+                )
+                .map_err(|e| capitalised(&e.to_string()))?;
+                out.emit(Event::ConsentTexts {
+                    clause: c.clause,
+                    script: c.script,
+                });
             }
             Request::Users => {
                 out.emit(Event::Users(users(self.store)?));

@@ -47,4 +47,17 @@ pub enum RuntimeError {
     Vault(#[from] tacet_vault::VaultError),
     #[error(transparent)]
     Store(#[from] tacet_core::ports::StoreError),
+    #[error("a vault already exists in {}: sign in to it, or choose another data folder", .0.display())]
+    VaultExists(PathBuf),
+    #[error("cannot read the folder {}: {cause}", path.display())]
+    ReadFolder {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("no model files in {} (looked for .gguf, .bin, .whl and .zip files and CTranslate2 folders)", .0.display())]
+    NoModelsInFolder(PathBuf),
+    #[error("{0}")]
+    Crypto(#[from] tacet_crypto::CryptoError),
+    #[error("{0}")]
+    Consent(#[from] tacet_compliance::consent::ConsentError),
 }

@@ -24,6 +24,8 @@
 //!   drafting mode (`TACET_DRAFTER`) says so.
 //! * [`manage`]: the admin's management (retention bounds, the audited
 //!   model import, verification in plain words, adding users).
+//! * [`setup`]: first run — the vault with its first two accounts, the
+//!   models from a folder or removable disk, the consent texts.
 //!
 //! This is a library: it returns a typed [`RuntimeError`] and never prints;
 //! the binaries decide what a person sees. Nothing here handles patient
@@ -36,6 +38,7 @@ pub mod drafting;
 mod error;
 pub mod manage;
 pub mod panic;
+pub mod setup;
 pub mod support_log;
 
 pub use compliance::{

@@ -10,8 +10,9 @@
 use crate::backend::{wipe, Backend, Event, ExportTarget, Op, Request, Secret};
 use crate::screens;
 use crate::state::{
-    AttestedView, Busy, ComplianceView, LivePhase, LiveView, Screen, SectionReview, SectionStatus,
-    SignedIn, UiCommand, ViewState, Work, MIN_REASON_CHARS,
+    setup_accounts_problem, AttestedView, Busy, ComplianceView, LivePhase, LiveView, Screen,
+    SectionReview, SectionStatus, SetupStep, SetupView, SignedIn, UiCommand, ViewState, Work,
+    MIN_REASON_CHARS,
 };
 use crate::tokens::{ThemeKind, Tokens};
 use egui::{Key, Modifiers};
@@ -39,6 +40,9 @@ pub struct TacetUi {
     pending_export: Option<PendingExport>,
     pending_attest: Option<Vec<(String, String)>>,
     scroll_to_focus: bool,
+    /// First run: the new admin's passphrase, held from the vault's
+    /// creation until the walk signs the admin in (then dropped, wiped).
+    setup_passphrase: Option<Secret>,
 }
 
 impl TacetUi {
@@ -54,6 +58,7 @@ impl TacetUi {
             pending_export: None,
             pending_attest: None,
             scroll_to_focus: false,
+            setup_passphrase: None,
         }
     }
 
@@ -224,6 +229,15 @@ impl TacetUi {
         wipe(&mut self.state.admin.passwd.current);
         wipe(&mut self.state.admin.passwd.new);
         wipe(&mut self.state.admin.passwd.confirm);
+        for f in [
+            &mut self.state.setup.admin_passphrase,
+            &mut self.state.setup.admin_confirm,
+            &mut self.state.setup.clinician_passphrase,
+            &mut self.state.setup.clinician_confirm,
+        ] {
+            wipe(f);
+        }
+        self.setup_passphrase = None;
         let settings = self.state.settings.clone();
         let user = self
             .state
@@ -247,6 +261,83 @@ impl TacetUi {
     pub fn handle(&mut self, cmd: UiCommand) {
         let st = &mut self.state;
         match cmd {
+            UiCommand::CreateVault => {
+                if st.busy.is_some() {
+                    return;
+                }
+                if let Some(problem) = setup_accounts_problem(&st.setup) {
+                    st.error = Some(problem);
+                    return;
+                }
+                st.error = None;
+                let s = &mut st.setup;
+                let admin = s.admin.trim().to_string();
+                let clinician = s.clinician.trim().to_string();
+                let admin_passphrase = Secret::new(s.admin_passphrase.clone());
+                let kept = Secret::new(std::mem::take(&mut s.admin_passphrase));
+                let clinician_passphrase = Secret::new(std::mem::take(&mut s.clinician_passphrase));
+                wipe(&mut s.admin_confirm);
+                wipe(&mut s.clinician_confirm);
+                s.progress = Some((0.0, "Starting…".into()));
+                self.setup_passphrase = Some(kept);
+                self.send(
+                    Request::CreateVault {
+                        admin,
+                        admin_passphrase,
+                        clinician,
+                        clinician_passphrase,
+                    },
+                    Some("Creating the vault…"),
+                );
+            }
+            UiCommand::ImportModelsFolder => {
+                let folder = st.setup.models_folder.trim().to_string();
+                if folder.is_empty() {
+                    st.error = Some(
+                        "Enter the full path of the folder (or removable disk) that holds the model files."
+                            .into(),
+                    );
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.setup.imported.clear();
+                self.send(
+                    Request::ImportModelsFrom { folder },
+                    Some("Importing the models (checking each SHA-256)…"),
+                );
+            }
+            UiCommand::LoadConsentTexts => {
+                let practice = match st.setup.practice.trim() {
+                    "" => "Our practice".to_string(),
+                    p => p.to_string(),
+                };
+                self.send(Request::ConsentTexts { practice }, None);
+            }
+            UiCommand::SetupGoTo(step) => {
+                // The vault exists before any later step can be shown.
+                if st.setup.verifier_key.is_none() || st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.admin.retention_saved = None;
+                st.setup.step = step;
+                if step == SetupStep::Consent && st.setup.consent.is_none() {
+                    self.handle(UiCommand::LoadConsentTexts);
+                }
+            }
+            UiCommand::FinishSetup => {
+                if st.setup.verifier_key.is_none() {
+                    return;
+                }
+                let clinician = st.setup.clinician.trim().to_string();
+                self.lock(Some(format!(
+                    "Tacet is ready. {clinician} can sign in now and record the first visit; the admin signs in to manage models, users and the audit log."
+                )));
+                self.state.unlock.user = clinician;
+            }
             UiCommand::Unlock => {
                 if st.unlock.user.trim().is_empty() || st.unlock.passphrase.is_empty() {
                     st.error = Some("Enter your user name and passphrase.".into());
@@ -771,13 +862,71 @@ impl TacetUi {
         // attestation) must not bring a session's screen back.
         let for_signed_in = !matches!(
             ev,
-            Event::Unlocked { .. } | Event::Locked | Event::Failed { op: Op::Unlock, .. }
+            Event::Unlocked { .. }
+                | Event::Locked
+                | Event::Failed {
+                    op: Op::Unlock | Op::Setup,
+                    ..
+                }
+                | Event::NeedsSetup { .. }
+                | Event::SetupProgress { .. }
+                | Event::VaultCreated { .. }
         );
         if for_signed_in && st.signed_in.is_none() {
             st.busy = None;
             return;
         }
         match ev {
+            Event::NeedsSetup { data_dir } => {
+                st.screen = Screen::Setup;
+                st.setup = SetupView {
+                    data_dir,
+                    admin: "admin".into(),
+                    ..SetupView::default()
+                };
+            }
+            Event::SetupProgress { fraction, label } => {
+                st.setup.progress = Some((fraction, label));
+            }
+            Event::VaultCreated { verifier_key } => {
+                st.setup.verifier_key = Some(verifier_key);
+                st.setup.progress = Some((1.0, "Signing in as the admin…".into()));
+                let admin = st.setup.admin.trim().to_string();
+                if let Some(passphrase) = self.setup_passphrase.take() {
+                    self.send(
+                        Request::Unlock {
+                            user: admin,
+                            passphrase,
+                        },
+                        Some("Signing in as the admin…"),
+                    );
+                }
+            }
+            Event::ModelsFolderImported(rows) => {
+                st.busy = None;
+                st.setup.progress = None;
+                st.setup.imported = rows;
+            }
+            Event::ConsentTexts { clause, script } => {
+                st.setup.consent = Some((clause, script));
+            }
+            Event::Unlocked {
+                user,
+                role,
+                templates,
+                ..
+            } if st.screen == Screen::Setup && role == Role::Admin => {
+                // The walk goes on as the admin it just created.
+                st.busy = None;
+                st.error = None;
+                st.signed_in = Some(SignedIn { user, role });
+                st.templates = templates;
+                st.setup.progress = None;
+                st.setup.step = SetupStep::Models;
+                self.last_activity_s = self.now_s;
+                self.send(Request::Models, None);
+                self.send(Request::Retention, None);
+            }
             Event::Unlocked {
                 user,
                 role,
@@ -1073,6 +1222,7 @@ impl TacetUi {
             }
             Event::Failed { op, message } => {
                 st.busy = None;
+                st.setup.progress = None;
                 match op {
                     Op::Attest => {
                         self.pending_attest = None;

@@ -119,6 +119,15 @@ impl ReportFormat {
 /// What the UI asks of the backend. Closed: a new capability is a variant.
 #[derive(Debug)]
 pub enum Request {
+    /// First run: create the vault with its first admin and clinician (the
+    /// key derivation calibrated on this computer). Answered with
+    /// [`Event::SetupProgress`] and then [`Event::VaultCreated`].
+    CreateVault {
+        admin: String,
+        admin_passphrase: Secret,
+        clinician: String,
+        clinician_passphrase: Secret,
+    },
     Unlock {
         user: String,
         passphrase: Secret,
@@ -224,6 +233,18 @@ pub enum Request {
         /// Tacet's test sets); refused for other models.
         q8_0: bool,
     },
+    /// Import every model in a folder or on a removable disk, each
+    /// verified by its pinned SHA-256 first (admins only; each audited).
+    /// Answered with [`Event::SetupProgress`] per file, then
+    /// [`Event::ModelsFolderImported`] and [`Event::Models`].
+    ImportModelsFrom {
+        folder: String,
+    },
+    /// The consent texts (the form's clause and the spoken script), filled
+    /// in with the practice's name and the vault's retention settings.
+    ConsentTexts {
+        practice: String,
+    },
     /// Users and roles (names and roles only).
     Users,
     /// Add a user (an admin adds admins; a clinician adds clinicians).
@@ -257,6 +278,15 @@ pub struct RetentionRow {
     /// Where signed audit checkpoints are anchored outside the data
     /// folder, if an admin chose a folder.
     pub anchor_dir: Option<String>,
+}
+
+/// What became of one file of a folder import.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FolderImportRow {
+    /// The file or folder name in the folder.
+    pub source: String,
+    /// The installed model's id, or why the file was refused.
+    pub outcome: Result<String, String>,
 }
 
 /// A user as the admin sees them: a name and a role, nothing else.
@@ -426,12 +456,36 @@ pub enum Op {
     Attest,
     Export,
     Admin,
+    /// The first-run walk (creating the vault).
+    Setup,
 }
 
 /// What the backend reports. Errors are already in plain words and never
 /// contain patient text.
 #[derive(Debug)]
 pub enum Event {
+    /// There is no vault in the data folder yet: the first-run walk.
+    NeedsSetup {
+        data_dir: String,
+    },
+    /// A long first-run step's progress: the share done (0 to 1) and what
+    /// is running, in words.
+    SetupProgress {
+        fraction: f32,
+        label: String,
+    },
+    /// The vault exists now; `verifier_key` is the audit log's public key,
+    /// for the admin to keep outside this computer.
+    VaultCreated {
+        verifier_key: String,
+    },
+    /// A folder import finished: one row per model source found.
+    ModelsFolderImported(Vec<FolderImportRow>),
+    /// The consent texts, ready to read or print.
+    ConsentTexts {
+        clause: String,
+        script: String,
+    },
     Unlocked {
         user: String,
         role: Role,

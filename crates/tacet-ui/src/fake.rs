@@ -137,7 +137,15 @@ pub struct FakeBackend {
     kept_export: Option<(SessionId, String)>,
     /// What the next unlock reports the vault's housekeeping could not do.
     pub unlock_warning: Option<String>,
+    /// Made by [`FakeBackend::first_run`]: no vault yet, no model installed.
+    first_run: bool,
 }
+
+/// The fake's data folder in the first-run walk.
+pub const FAKE_DATA_DIR: &str = "/fake/tacet-data";
+/// The verifier key the fake's new vault reports.
+pub const FAKE_VERIFIER_KEY: &str =
+    "tacet-audit+5f2c1a9e+AcN3xXr0DlYr9cJq0lS7pQ4bFq1b1vWm8c0vY6c2F0k=";
 
 /// Demo users of the fake: a clinician and an admin.
 pub const FAKE_CLINICIAN: (&str, &str) = ("drlee", "clinician-pass");
@@ -168,8 +176,21 @@ impl FakeBackend {
             live: None,
             kept_export: None,
             unlock_warning: None,
+            first_run: false,
         };
         (fake, FakeProbe(log))
+    }
+
+    /// A fake with no vault yet: it reports [`Event::NeedsSetup`] at once,
+    /// has no users until the walk creates them, and no model installed.
+    pub fn first_run(transcript_text: &str) -> (Self, FakeProbe) {
+        let (mut fake, probe) = Self::new(transcript_text);
+        fake.users.clear();
+        fake.first_run = true;
+        fake.events.push_back(Event::NeedsSetup {
+            data_dir: FAKE_DATA_DIR.into(),
+        });
+        (fake, probe)
     }
 
     fn log(&self) -> MutexGuard<'_, FakeLog> {
@@ -299,6 +320,113 @@ impl FakeBackend {
             self.kept_export = None;
         }
         match req {
+            Request::CreateVault {
+                admin,
+                admin_passphrase,
+                clinician,
+                clinician_passphrase,
+            } => {
+                if !self.users.is_empty() {
+                    self.fail(
+                        Op::Setup,
+                        &format!("A vault already exists in {FAKE_DATA_DIR}: sign in to it, or choose another data folder."),
+                    );
+                    return;
+                }
+                if admin_passphrase.expose().chars().count() < 8
+                    || clinician_passphrase.expose().chars().count() < 8
+                {
+                    self.fail(Op::Setup, "A passphrase needs at least 8 characters.");
+                    return;
+                }
+                for (fraction, label) in [
+                    (0.05, "Measuring how fast this computer derives keys…"),
+                    (
+                        0.35,
+                        "Creating the vault: deriving the admin's and the clinician's keys…",
+                    ),
+                ] {
+                    self.events.push_back(Event::SetupProgress {
+                        fraction,
+                        label: label.into(),
+                    });
+                }
+                self.users = vec![
+                    (
+                        clinician,
+                        clinician_passphrase.expose().to_string(),
+                        Role::Clinician,
+                    ),
+                    (admin, admin_passphrase.expose().to_string(), Role::Admin),
+                ];
+                self.audit("vault.created", "success");
+                self.events.push_back(Event::VaultCreated {
+                    verifier_key: FAKE_VERIFIER_KEY.into(),
+                });
+            }
+            Request::ImportModelsFrom { folder } => {
+                if self.signed_in.as_ref().map(|s| s.1) != Some(Role::Admin) {
+                    self.fail(Op::Admin, "Only an admin can import models.");
+                    return;
+                }
+                let mut entries: Vec<std::path::PathBuf> = match std::fs::read_dir(&folder) {
+                    Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+                    Err(e) => {
+                        self.fail(Op::Admin, &format!("Cannot read the folder {folder}: {e}"));
+                        return;
+                    }
+                };
+                entries.sort();
+                let total = entries.len();
+                let mut rows = Vec::new();
+                for (i, p) in entries.iter().enumerate() {
+                    let source = p
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    self.events.push_back(Event::SetupProgress {
+                        fraction: i as f32 / total.max(1) as f32,
+                        label: format!("Checking {source} ({} of {total})…", i + 1),
+                    });
+                    let outcome = match std::fs::read(p) {
+                        Ok(bytes) if bytes.starts_with(b"GGUF") => {
+                            let id = p
+                                .file_stem()
+                                .map(|s| s.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            self.audit("model.imported", "success");
+                            self.log().imported_models.push(id.clone());
+                            Ok(id)
+                        }
+                        _ => {
+                            self.audit("model.imported", "failed");
+                            Err(format!(
+                                "{}: its SHA-256 is not that of any model Tacet's manifest lists",
+                                p.display()
+                            ))
+                        }
+                    };
+                    rows.push(crate::backend::FolderImportRow { source, outcome });
+                }
+                if rows.is_empty() {
+                    self.fail(
+                        Op::Admin,
+                        &format!("No model files in {folder} (looked for .gguf, .bin, .whl and .zip files and CTranslate2 folders)."),
+                    );
+                    return;
+                }
+                self.events.push_back(Event::ModelsFolderImported(rows));
+                let list = self.fake_models();
+                self.events.push_back(Event::Models(list));
+            }
+            Request::ConsentTexts { practice } => {
+                self.events.push_back(Event::ConsentTexts {
+                    clause: format!(
+                        "{practice} uses Tacet, an assistant that runs only on this computer. The recording is deleted once the note is in your record, or after 7 days at most."
+                    ),
+                    script: "Before we start: I'd like to use a note-taking assistant. It runs only on this computer; nothing is sent anywhere. Is it all right with you if I use it today?".into(),
+                });
+            }
             Request::Unlock { user, passphrase } => {
                 let found = self
                     .users
@@ -981,17 +1109,21 @@ impl FakeBackend {
 
 impl FakeBackend {
     fn fake_models(&self) -> Vec<ModelRow> {
-        let mut list = vec![ModelRow {
-            id: "whisper-tiny.en".into(),
-            role: "asr".into(),
-            size_bytes: 77_691_713,
-            sha256: "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a".into(),
-            licence: "MIT".into(),
-        }];
+        let mut list = Vec::new();
+        if !self.first_run {
+            list.push(ModelRow {
+                id: "whisper-tiny.en".into(),
+                role: "asr".into(),
+                size_bytes: 77_691_713,
+                sha256: "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a".into(),
+                licence: "MIT".into(),
+            });
+        }
         for id in self.log().imported_models.clone() {
+            let role = if id.contains("whisper") { "asr" } else { "llm" };
             list.push(ModelRow {
                 id,
-                role: "llm".into(),
+                role: role.into(),
                 size_bytes: 98_362_432,
                 sha256: "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53".into(),
                 licence: "Apache-2.0".into(),

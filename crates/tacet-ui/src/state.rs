@@ -19,6 +19,8 @@ use tacet_core::{Role, SessionId, Template, Transcript};
 /// Which screen is showing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
+    /// The first-run walk: no vault in the data folder yet.
+    Setup,
     Unlock,
     Sessions,
     NewSession,
@@ -32,6 +34,16 @@ pub enum Screen {
 /// Everything a screen can ask for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UiCommand {
+    /// First run: create the vault from the accounts form (validated first).
+    CreateVault,
+    /// First run: import every model in the folder typed in.
+    ImportModelsFolder,
+    /// First run: fill the consent texts in with the practice's name.
+    LoadConsentTexts,
+    /// First run: go to this step (only once the vault exists).
+    SetupGoTo(SetupStep),
+    /// First run: done; sign out, and let the clinician sign in.
+    FinishSetup,
     Unlock,
     Lock,
     ToggleTheme,
@@ -568,6 +580,7 @@ pub struct ViewState {
     pub work: Work,
     pub admin: AdminView,
     pub live: LiveView,
+    pub setup: SetupView,
 }
 
 impl Default for ViewState {
@@ -586,6 +599,154 @@ impl Default for ViewState {
             work: Work::default(),
             admin: AdminView::default(),
             live: LiveView::default(),
+            setup: SetupView::default(),
         }
     }
+}
+
+/// The first-run walk's steps, in order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SetupStep {
+    #[default]
+    Accounts,
+    Models,
+    Anchor,
+    Consent,
+    Done,
+}
+
+impl SetupStep {
+    pub const ALL: [SetupStep; 5] = [
+        SetupStep::Accounts,
+        SetupStep::Models,
+        SetupStep::Anchor,
+        SetupStep::Consent,
+        SetupStep::Done,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            SetupStep::Accounts => "Accounts",
+            SetupStep::Models => "Models",
+            SetupStep::Anchor => "Audit anchor",
+            SetupStep::Consent => "Consent texts",
+            SetupStep::Done => "Ready",
+        }
+    }
+}
+
+/// The first-run walk's forms and what the backend reported.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SetupView {
+    /// The data folder the vault is created in.
+    pub data_dir: String,
+    pub step: SetupStep,
+    pub admin: String,
+    pub admin_passphrase: String,
+    pub admin_confirm: String,
+    pub clinician: String,
+    pub clinician_passphrase: String,
+    pub clinician_confirm: String,
+    /// The step running now: share done (0 to 1) and what runs.
+    pub progress: Option<(f32, String)>,
+    /// The audit log's verifier key, for the admin to keep elsewhere.
+    pub verifier_key: Option<String>,
+    /// The folder (or removable disk) holding the model files.
+    pub models_folder: String,
+    /// What the last folder import did, file by file.
+    pub imported: Vec<crate::backend::FolderImportRow>,
+    /// The practice's name, for the consent texts.
+    pub practice: String,
+    /// The consent texts: the form's clause and the spoken script.
+    pub consent: Option<(String, String)>,
+}
+
+/// How strong a new passphrase is, in words a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Strength {
+    /// 0 (guessed at once) to 4 (very strong), zxcvbn's score.
+    pub score: u8,
+    pub label: &'static str,
+    /// What makes it guessable, if anything.
+    pub hint: Option<String>,
+}
+
+/// The weakest score the first-run walk accepts (zxcvbn's "somewhat
+/// guessable": more than a million guesses).
+pub const MIN_STRENGTH: u8 = 2;
+
+/// The strength of `passphrase` for an account named `user` (a passphrase
+/// built from the user's name is weaker).
+pub fn passphrase_strength(passphrase: &str, user: &str) -> Strength {
+    if passphrase.is_empty() {
+        return Strength {
+            score: 0,
+            label: "empty",
+            hint: None,
+        };
+    }
+    let e = zxcvbn::zxcvbn(passphrase, &[user, "tacet"]);
+    let score = u8::from(e.score());
+    let label = match score {
+        0 => "very weak",
+        1 => "weak",
+        2 => "fair",
+        3 => "good",
+        _ => "strong",
+    };
+    let hint = e.feedback().and_then(|f| {
+        f.warning()
+            .map(|w| w.to_string())
+            .or_else(|| f.suggestions().first().map(|s| s.to_string()))
+    });
+    Strength { score, label, hint }
+}
+
+/// Why the accounts form cannot create a vault yet, in plain words.
+pub fn setup_accounts_problem(s: &SetupView) -> Option<String> {
+    let valid_name = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    for (who, name, pass, confirm) in [
+        (
+            "admin",
+            s.admin.trim(),
+            &s.admin_passphrase,
+            &s.admin_confirm,
+        ),
+        (
+            "clinician",
+            s.clinician.trim(),
+            &s.clinician_passphrase,
+            &s.clinician_confirm,
+        ),
+    ] {
+        if !valid_name(name) {
+            return Some(format!(
+                "Enter the {who}'s user name: letters, digits, '.', '-' or '_', at most 64."
+            ));
+        }
+        if pass.chars().count() < 8 {
+            return Some(format!(
+                "The {who}'s passphrase needs at least 8 characters."
+            ));
+        }
+        if pass != confirm {
+            return Some(format!("The {who}'s passphrase and its repetition differ."));
+        }
+        if passphrase_strength(pass, name).score < MIN_STRENGTH {
+            return Some(format!(
+                "The {who}'s passphrase is too easy to guess: use a few unrelated words."
+            ));
+        }
+    }
+    if s.admin.trim() == s.clinician.trim() {
+        return Some("The admin and the clinician need different user names.".into());
+    }
+    if s.admin_passphrase == s.clinician_passphrase {
+        return Some("The admin and the clinician need different passphrases.".into());
+    }
+    None
 }

@@ -237,6 +237,10 @@ pub enum KdfChoice {
     Floor,
     /// Calibrated to about this many milliseconds on this machine.
     CalibratedMs(u64),
+    /// These costs (from a calibration done beforehand, so that a caller
+    /// can show it as a step of its own); each user gets a fresh salt.
+    /// Below OWASP's floor is refused.
+    Cost { m_cost_kib: u32, t_cost: u32 },
 }
 
 impl KdfChoice {
@@ -244,6 +248,15 @@ impl KdfChoice {
         match self {
             KdfChoice::Floor => KdfParams::floor(),
             KdfChoice::CalibratedMs(ms) => KdfParams::calibrate(ms),
+            KdfChoice::Cost { m_cost_kib, t_cost } => {
+                let p = KdfParams {
+                    m_cost_kib,
+                    t_cost,
+                    ..KdfParams::floor()?
+                };
+                p.check_floor()?;
+                Ok(p)
+            }
         }
     }
 }

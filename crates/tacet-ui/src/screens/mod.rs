@@ -7,6 +7,7 @@ mod admin;
 pub(crate) mod clinician;
 mod record;
 mod review;
+mod setup;
 mod unlock;
 
 use crate::state::{Screen, UiCommand, ViewState};
@@ -38,6 +39,7 @@ pub fn frame(
         .show(ui, |ui| {
             messages(ui, st, t, out);
             match st.screen {
+                Screen::Setup => setup::show(ui, st, t, out),
                 Screen::Unlock => unlock::show(ui, st, t, out),
                 Screen::Sessions => clinician::sessions(ui, st, t, out),
                 Screen::NewSession => clinician::new_session(ui, st, t, out),
