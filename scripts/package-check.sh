@@ -17,16 +17,17 @@ if ! command -v debootstrap >/dev/null; then
     apt-get install -y -q --no-install-recommends debootstrap
 fi
 root=$(mktemp -d /var/tmp/tacet-root.XXXXXX)
+chmod 755 "$root" # apt's own user reads its lists there
 cleanup() {
     umount "$root/proc" 2>/dev/null || true
-    umount "$root/dev" 2>/dev/null || true
+    umount -R "$root/dev" 2>/dev/null || true
     rm -rf "$root"
 }
 trap cleanup EXIT
 echo "== a bare Debian 12 root in $root"
 debootstrap --variant=minbase bookworm "$root" >/dev/null
 mount -t proc proc "$root/proc"
-mount --bind /dev "$root/dev"
+mount --rbind /dev "$root/dev"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/"
 echo "== apt-get install $(basename "$deb")"
@@ -49,4 +50,5 @@ for fact in cough "sore throat" 38.5 aspirin penicillin 120/80 "x-ray"; do
     fi
 done
 printf '%s\n' "$out" | grep -q VERIFIED || { printf '%s\n' "$out"; echo "no verified audit log" >&2; exit 1; }
+printf '%s\n' "$out" | sed -n '/=== 7\./,/=== 8\./p' | head -40
 echo "OK: installed in a bare Debian 12 root; tacet-desktop starts; tacet demo exported a note with the visit's facts"

@@ -946,12 +946,16 @@ impl Served<'_, '_> {
                 out.emit(Event::Models(list.into_iter().map(model_row).collect()));
             }
             Request::ConsentTexts { practice } => {
-                let r = tacet_runtime::manage::retention(self.store)
+                // The settings alone (not the audit log's last runs): this
+                // is asked at every clinician's unlock.
+                let r = self
+                    .store
+                    .settings()
                     .map_err(|e| capitalised(&e.to_string()))?;
                 let c = tacet_runtime::setup::consent_texts_for(
                     &practice,
-                    r.retention_days,
-                    r.grace_hours,
+                    r.unexported_limit_ms as f64 / 86_400_000.0,
+                    r.export_grace_ms as f64 / 3_600_000.0,
                 )
                 .map_err(|e| capitalised(&e.to_string()))?;
                 out.emit(Event::ConsentTexts {

@@ -908,6 +908,7 @@ impl TacetUi {
                 st.setup.imported = rows;
             }
             Event::ConsentTexts { clause, script } => {
+                st.consent_script = Some(script.clone());
                 st.setup.consent = Some((clause, script));
             }
             Event::Unlocked {
@@ -951,6 +952,14 @@ impl TacetUi {
                     Role::Clinician => {
                         st.screen = Screen::Sessions;
                         self.send(Request::ListSessions, None);
+                        // The script read aloud: the practice's template,
+                        // with this vault's retention filled in.
+                        self.send(
+                            Request::ConsentTexts {
+                                practice: "Our practice".into(),
+                            },
+                            None,
+                        );
                     }
                 }
             }

@@ -581,6 +581,10 @@ pub struct ViewState {
     pub admin: AdminView,
     pub live: LiveView,
     pub setup: SetupView,
+    /// The spoken consent script as the vault's settings fill it in
+    /// (asked for at a clinician's unlock); until it arrives the new
+    /// session screen shows [`crate::CONSENT_SCRIPT`].
+    pub consent_script: Option<String>,
 }
 
 impl Default for ViewState {
@@ -600,6 +604,7 @@ impl Default for ViewState {
             admin: AdminView::default(),
             live: LiveView::default(),
             setup: SetupView::default(),
+            consent_script: None,
         }
     }
 }

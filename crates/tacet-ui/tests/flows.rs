@@ -696,3 +696,18 @@ fn the_compliance_report_holds_no_patient_text() {
     let md = &h.state().state.admin.report.as_ref().unwrap().markdown;
     assert!(!md.contains(CANARY) && !md.contains("MRN-001"));
 }
+
+#[test]
+fn the_consent_script_read_aloud_is_the_practices_filled_in_from_the_vault() {
+    let (mut h, _probe) = harness();
+    unlock(&mut h, FAKE_CLINICIAN);
+    click(&mut h, "Start a new session");
+    // The backend's script (the practice's template with the vault's
+    // settings), not the built-in fallback.
+    assert!(!texts_containing(
+        &h,
+        "Before we start: I'd like to use a note-taking assistant"
+    )
+    .is_empty());
+    assert!(texts_containing(&h, tacet_ui::CONSENT_SCRIPT).is_empty());
+}

@@ -156,7 +156,10 @@ pub fn new_session(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut 
                 .corner_radius(egui::CornerRadius::same(t.radius_s))
                 .inner_margin(egui::Margin::same(t.space_s as i8))
                 .show(ui, |ui| {
-                    ui.label(RichText::new(CONSENT_SCRIPT).italics());
+                    ui.label(
+                        RichText::new(st.consent_script.as_deref().unwrap_or(CONSENT_SCRIPT))
+                            .italics(),
+                    );
                 });
             ui.add_space(t.space_m);
             match st.new_session.consent {
