@@ -72,3 +72,81 @@ fn both_binaries_install_the_quiet_panic_hook_and_check_the_cpu() {
         );
     }
 }
+
+/// `tacet_sandbox::danger_harden_allowing_exec` leaves `execve` open; it is
+/// for test processes that start helpers after hardening. Every use in the
+/// crates' sources must sit in test code: after a `#[cfg(test)]` in its
+/// file, or in a module its parent declares under `#[cfg(test)]`.
+#[test]
+fn the_exec_keeping_hardening_is_called_from_tests_only() {
+    let root = workspace_root().join("crates");
+    let mut uses = 0;
+    for krate in std::fs::read_dir(&root).unwrap() {
+        let src = krate.unwrap().path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let mut stack = vec![src];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|e| e != "rs") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                let Some(at) = text.find("danger_harden_allowing_exec()") else {
+                    continue;
+                };
+                if path.ends_with("tacet-sandbox/src/lib.rs") {
+                    continue;
+                }
+                uses += 1;
+                assert!(
+                    test_only(&path, &text[..at]),
+                    "{}: danger_harden_allowing_exec outside test code",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(
+        uses > 0,
+        "the check found no use at all; is the name right?"
+    );
+}
+
+fn test_only(path: &std::path::Path, before: &str) -> bool {
+    if before.contains("#[cfg(test)]") {
+        return true;
+    }
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        return false;
+    };
+    let dir = path.parent().unwrap();
+    ["main.rs", "lib.rs", "mod.rs"].iter().any(|parent| {
+        std::fs::read_to_string(dir.join(parent)).is_ok_and(|p| {
+            p.contains(&format!("#[cfg(test)]\nmod {stem};"))
+                || p.contains(&format!("#[cfg(test)]\npub mod {stem};"))
+        })
+    })
+}
+
+#[test]
+fn fail_a_danger_call_in_shipped_code_is_caught() {
+    let dir = std::env::temp_dir().join(format!("tacet-tidy-danger-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("worker.rs");
+    let shipped = "fn start() {\n    tacet_sandbox::";
+    assert!(!test_only(&path, shipped));
+    let in_tests =
+        "fn start() {}\n#[cfg(test)]\nmod tests {\n    fn t() {\n        tacet_sandbox::";
+    assert!(test_only(&path, in_tests));
+    std::fs::write(dir.join("main.rs"), "#[cfg(test)]\nmod worker;\n").unwrap();
+    let declared = test_only(&path, shipped);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(declared);
+}

@@ -171,6 +171,19 @@ impl SessionStore for FakeStore {
     fn checkpoint(&mut self) -> Result<String, StoreError> {
         Ok(String::new())
     }
+
+    fn set_model_approval(
+        &mut self,
+        _ev: tacet_core::AuditEvent,
+        _sha256: [u8; 32],
+        _approved: bool,
+    ) -> Result<u64, StoreError> {
+        Err(StoreError::Denied("no models in this test store".into()))
+    }
+
+    fn model_approved(&self, _sha256: &[u8; 32]) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }
 
 impl FakeStore {

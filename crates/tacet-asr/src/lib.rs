@@ -41,8 +41,8 @@ mod whisper_patch;
 pub use error::AsrError;
 pub use streaming::{StreamUpdate, StreamingConfig, StreamingTranscriber};
 pub use transcriber::{
-    audio_ctx_frames, check_ggml_file, merge_by_time, transcribe_channels, AsrOptions,
-    WhisperTranscriber, GGML_MAGIC,
+    audio_ctx_frames, check_ggml_bytes, check_ggml_file, merge_by_time, transcribe_channels,
+    AsrOptions, WhisperTranscriber, GGML_MAGIC,
 };
 pub use wer::{normalize_words, word_error_rate};
 pub use whisper_patch::{q8_0_is_fast_here, whisper_patch_version};

@@ -93,6 +93,21 @@ pub fn check_ggml_file(path: &Path) -> Result<(), AsrError> {
         .take(HEADER_BYTES as u64)
         .read_to_end(&mut head)
         .map_err(unreadable)?;
+    check_ggml_head(&head, meta.len(), path)
+}
+
+/// [`check_ggml_file`] for bytes held in memory (the verified bytes the
+/// engine is then handed); `path` only names them in errors.
+pub fn check_ggml_bytes(bytes: &[u8], path: &Path) -> Result<(), AsrError> {
+    let head = bytes.get(..HEADER_BYTES).unwrap_or(bytes);
+    check_ggml_head(head, bytes.len() as u64, path)
+}
+
+fn check_ggml_head(head: &[u8], len: u64, path: &Path) -> Result<(), AsrError> {
+    let not_ggml = |found_hex: String| AsrError::NotGgml {
+        path: path.to_path_buf(),
+        found_hex,
+    };
     let word = |i: usize| -> Option<u32> {
         let b = head.get(i * 4..i * 4 + 4)?;
         Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -127,13 +142,33 @@ pub fn check_ggml_file(path: &Path) -> Result<(), AsrError> {
     }
     // The token embedding alone takes at least 4 bits per weight.
     let min_size_bytes = HEADER_BYTES as u64 + u64::from(n_vocab) * u64::from(n_text_state) / 2;
-    if meta.len() < min_size_bytes {
+    if len < min_size_bytes {
         return Err(damaged(format!(
             "it is {} bytes, too small to hold its weights (at least {min_size_bytes}); it is probably truncated",
-            meta.len()
+            len
         )));
     }
     Ok(())
+}
+
+fn check_options(opts: &AsrOptions) -> Result<(), AsrError> {
+    if opts.threads == 0 || opts.threads > MAX_THREADS {
+        return Err(AsrError::InvalidOptions {
+            problem: format!("threads must be 1 to {MAX_THREADS}, got {}", opts.threads),
+        });
+    }
+    if whisper_rs::get_lang_id(&opts.language).is_none() {
+        return Err(AsrError::InvalidOptions {
+            problem: format!("unknown language code {:?}", opts.language),
+        });
+    }
+    Ok(())
+}
+
+fn context_params() -> WhisperContextParameters<'static> {
+    let mut params = WhisperContextParameters::default();
+    params.use_gpu(false);
+    params
 }
 
 pub struct WhisperTranscriber {
@@ -154,37 +189,49 @@ impl std::fmt::Debug for WhisperTranscriber {
 }
 
 impl WhisperTranscriber {
-    /// Loads a ggml whisper model. `model_sha256` is recorded in every
-    /// transcript (the caller has verified it against the file).
+    /// Loads a ggml whisper model from a file. `model_sha256` is recorded
+    /// in every transcript (the caller has verified it against the file).
     pub fn load(
         model_path: &Path,
         model_sha256: String,
         opts: AsrOptions,
     ) -> Result<Self, AsrError> {
-        if opts.threads == 0 || opts.threads > MAX_THREADS {
-            return Err(AsrError::InvalidOptions {
-                problem: format!("threads must be 1 to {MAX_THREADS}, got {}", opts.threads),
-            });
-        }
-        if whisper_rs::get_lang_id(&opts.language).is_none() {
-            return Err(AsrError::InvalidOptions {
-                problem: format!("unknown language code {:?}", opts.language),
-            });
-        }
+        check_options(&opts)?;
         check_ggml_file(model_path)?;
-
         // Route whisper.cpp's and ggml's log output into whisper-rs's hooks;
         // with no log backend enabled they go nowhere, so nothing (including
         // any decoded text) reaches stderr.
         whisper_rs::install_logging_hooks();
+        let ctx = WhisperContext::new_with_params(model_path, context_params());
+        Self::finish_load(ctx, model_path, model_sha256, opts)
+    }
 
-        let mut params = WhisperContextParameters::default();
-        params.use_gpu(false);
-        let ctx = WhisperContext::new_with_params(model_path, params).map_err(|e| {
-            AsrError::ModelLoad {
-                path: model_path.to_path_buf(),
-                detail: e.to_string(),
-            }
+    /// Loads a ggml whisper model from bytes in memory: the bytes whose
+    /// SHA-256 the caller verified, so nothing is read from disk again
+    /// between the check and the engine. `path` only names the model in
+    /// messages.
+    pub fn load_bytes(
+        bytes: &[u8],
+        path: &Path,
+        model_sha256: String,
+        opts: AsrOptions,
+    ) -> Result<Self, AsrError> {
+        check_options(&opts)?;
+        check_ggml_bytes(bytes, path)?;
+        whisper_rs::install_logging_hooks();
+        let ctx = WhisperContext::new_from_buffer_with_params(bytes, context_params());
+        Self::finish_load(ctx, path, model_sha256, opts)
+    }
+
+    fn finish_load(
+        ctx: Result<WhisperContext, whisper_rs::WhisperError>,
+        model_path: &Path,
+        model_sha256: String,
+        opts: AsrOptions,
+    ) -> Result<Self, AsrError> {
+        let ctx = ctx.map_err(|e| AsrError::ModelLoad {
+            path: model_path.to_path_buf(),
+            detail: e.to_string(),
         })?;
         if opts.language != "en" && !ctx.is_multilingual() {
             return Err(AsrError::InvalidOptions {

@@ -108,7 +108,7 @@ pub fn event_mapping(action_code: &str) -> EventMapping {
             Some((DCM, "110137", "User Security Attributes Changed")),
             "E",
         ),
-        "key.rotated" => m(
+        "key.rotated" | "sandbox.overridden" => m(
             SECURITY_ALERT,
             Some((DCM, "110129", "Security Configuration")),
             "E",

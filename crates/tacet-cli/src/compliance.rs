@@ -19,7 +19,7 @@ pub fn report(
     let mut vault = Vault::open(data_dir)?;
     let user = compose::user(user)?;
     let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
-    let mut u = vault.unlock(&user, &pass)?;
+    let mut u = crate::run::unlock(&mut vault, &user, &pass)?;
     drop(pass);
     // Refuses a clinician; reading the audit log for the report is audited.
     let report = tacet_runtime::compliance_report(&mut u, data_dir, &compose::SystemClock)?;

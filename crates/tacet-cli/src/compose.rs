@@ -7,7 +7,9 @@
 use anyhow::{Context, Result};
 use tacet_crypto::Passphrase;
 
-pub use tacet_runtime::{data_dir, drafter, manifest, model_store, transcriber, SystemClock};
+pub use tacet_runtime::{
+    data_dir, drafter, manifest, model_store, transcriber, ApprovedModels, SystemClock,
+};
 
 pub fn user(flag: Option<String>) -> Result<String> {
     flag.or_else(|| std::env::var("TACET_USER").ok())
@@ -22,6 +24,27 @@ pub fn passphrase(env_var: &str, prompt: &str) -> Result<Passphrase> {
     let p = rpassword::prompt_password(prompt)
         .with_context(|| format!("no terminal to ask for a passphrase: set {env_var}"))?;
     Ok(Passphrase::new(p))
+}
+
+/// A new passphrase for the account `who`: from `env_var` (scripts), else
+/// asked twice on the terminal. Refused before any key is derived when it
+/// breaks the one rule (`tacet_core::passphrase`), which the vault enforces
+/// again whatever the front end.
+pub fn new_passphrase(env_var: &str, who: &str) -> Result<Passphrase> {
+    let p = if std::env::var_os(env_var).is_some() {
+        passphrase(env_var, "")?
+    } else {
+        let a = passphrase(env_var, &format!("New passphrase for {who}: "))?;
+        let b = passphrase(env_var, &format!("Repeat the passphrase for {who}: "))?;
+        if a.danger_expose() != b.danger_expose() {
+            anyhow::bail!("the two passphrases differ");
+        }
+        a
+    };
+    if let Err(problem) = tacet_core::passphrase::check_new(p.danger_expose(), who) {
+        anyhow::bail!("the passphrase for {who} {problem}");
+    }
+    Ok(p)
 }
 
 /// The patient reference for a new session, from standard input's first

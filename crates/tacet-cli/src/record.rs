@@ -253,14 +253,18 @@ struct Reader {
 }
 
 impl Reader {
-    fn start(data_dir: &Path, template: Option<tacet_core::Template>) -> Self {
+    fn start(
+        data_dir: &Path,
+        approved: crate::compose::ApprovedModels,
+        template: Option<tacet_core::Template>,
+    ) -> Self {
         let (snapshots, rx) = sync_channel(1);
         let stop = Arc::new(AtomicBool::new(false));
         let data_dir = data_dir.to_path_buf();
         let flag = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
             let load = || match crate::compose::model_store(&data_dir)
-                .and_then(|m| crate::compose::drafter(&m))
+                .and_then(|m| crate::compose::drafter(&m, &approved))
             {
                 Ok(d) => Some(d),
                 Err(e) => {
@@ -312,7 +316,8 @@ pub fn record(
         );
     }
     let models = crate::compose::model_store(data_dir)?;
-    let mut asr = crate::compose::transcriber(&models)?;
+    let approved = crate::compose::ApprovedModels::read(&models, store)?;
+    let mut asr = crate::compose::transcriber(&models, &approved)?;
     asr.set_threads(tacet_runtime::live_asr_threads());
     let mut live = StreamingTranscriber::new(asr, StreamingConfig::default())
         .context("starting the streaming transcriber")?;
@@ -443,7 +448,8 @@ pub fn record(
         tentative_shown: false,
         printed: Vec::new(),
     };
-    let reader = draft.then(|| Reader::start(data_dir, lib.get(template).cloned()));
+    let reader =
+        draft.then(|| Reader::start(data_dir, approved.clone(), lib.get(template).cloned()));
     let mut snapshots = Snapshots::new();
     let result = recording::record_live(rec, chunks, &mut |p| {
         printer.show(p);
@@ -476,7 +482,7 @@ pub fn record(
         Some(d) => d,
         None => {
             eprintln!("Loading the drafting model…");
-            crate::compose::drafter(&crate::compose::model_store(data_dir)?)?
+            crate::compose::drafter(&models, &approved)?
         }
     };
     println!();
@@ -500,7 +506,8 @@ pub fn recover(
         );
     }
     let models = crate::compose::model_store(data_dir)?;
-    let mut asr = crate::compose::transcriber(&models)?;
+    let approved = crate::compose::ApprovedModels::read(&models, store)?;
+    let mut asr = crate::compose::transcriber(&models, &approved)?;
     let store: &mut dyn RecoveryStore = store;
     let r = recording::recover(store, id, &mut asr)?;
     eprintln!(

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use tacet_app::{execute, Command, Engines, Outcome, TemplateLibrary};
-use tacet_core::audit::Detail;
 use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef, Role, SessionId};
 use tacet_crypto::Passphrase;
@@ -278,6 +277,23 @@ fn engines<'e>(
     }
 }
 
+/// Unlocks `user`, but only in a process whose network sandbox is in force
+/// (or overridden, which the audit log then records): the one way this
+/// program opens a vault's keys.
+pub(crate) fn unlock<'v>(
+    vault: &'v mut Vault,
+    user: &str,
+    pass: &tacet_crypto::Passphrase,
+) -> Result<tacet_vault::Unlocked<'v>> {
+    let posture = tacet_runtime::posture::require()?;
+    let mut u = vault.unlock(user, pass)?;
+    tacet_runtime::posture::record(&mut u, &posture)?;
+    if let Some(w) = posture.warning() {
+        eprintln!("warning: {w}");
+    }
+    Ok(u)
+}
+
 /// Like [`with_store`], for the admin reports that need the vault itself.
 pub(crate) fn with_unlocked(
     data_dir: &Path,
@@ -287,7 +303,7 @@ pub(crate) fn with_unlocked(
     let mut vault = Vault::open(data_dir)?;
     let user = compose::user(user)?;
     let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
-    let mut unlocked = vault.unlock(&user, &pass)?;
+    let mut unlocked = unlock(&mut vault, &user, &pass)?;
     drop(pass);
     warn_housekeeping(&unlocked, None);
     let before = unlocked.housekeeping_problem().map(str::to_owned);
@@ -315,7 +331,7 @@ fn with_store(
     let mut vault = Vault::open(data_dir)?;
     let user = compose::user(user)?;
     let pass = compose::passphrase("TACET_PASSPHRASE", &format!("Passphrase for {user}: "))?;
-    let mut unlocked = vault.unlock(&user, &pass)?;
+    let mut unlocked = unlock(&mut vault, &user, &pass)?;
     drop(pass);
     warn_housekeeping(&unlocked, None);
     let before = unlocked.housekeeping_problem().map(str::to_owned);
@@ -328,8 +344,8 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
     if Vault::exists(data_dir) {
         bail!("a vault already exists in {}", data_dir.display());
     }
-    let ap = new_passphrase("TACET_ADMIN_PASSPHRASE", admin)?;
-    let cp = new_passphrase("TACET_CLINICIAN_PASSPHRASE", clinician)?;
+    let ap = compose::new_passphrase("TACET_ADMIN_PASSPHRASE", admin)?;
+    let cp = compose::new_passphrase("TACET_CLINICIAN_PASSPHRASE", clinician)?;
     let created = tacet_runtime::setup::create_vault(
         data_dir,
         &tacet_runtime::setup::FirstAccounts {
@@ -357,18 +373,6 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
         "Anchor the audit log outside the data folder (a second disk, a share, a USB stick):\n  tacet settings --anchor-dir FOLDER"
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn new_passphrase(env_var: &str, who: &str) -> Result<Passphrase> {
-    if std::env::var_os(env_var).is_some() {
-        return compose::passphrase(env_var, "");
-    }
-    let a = compose::passphrase(env_var, &format!("New passphrase for {who}: "))?;
-    let b = compose::passphrase(env_var, &format!("Repeat the passphrase for {who}: "))?;
-    if a.danger_expose() != b.danger_expose() {
-        bail!("the two passphrases differ");
-    }
-    Ok(a)
 }
 
 fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<ExitCode> {
@@ -489,35 +493,11 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
         }
         ModelsCmd::Remove { id } => with_store(data_dir, user, |s| {
             require_admin(s)?;
-            let m = store.remove(id)?;
-            s.record(model_event(
-                AuditEvent::new(AuditAction::ModelRemoved, s.actor().clone()),
-                &m,
-            ))?;
+            let m = tacet_runtime::manage::remove_model(s, &store, id)?;
             println!("Removed {}", m.id);
             Ok(ExitCode::SUCCESS)
         }),
     }
-}
-
-/// A model event names the model by id and carries its SHA-256.
-fn model_event(ev: AuditEvent, m: &tacet_models::InstalledModel) -> AuditEvent {
-    let ev = ev.object(format!("model:{}", m.id));
-    match sha_bytes(&m.sha256) {
-        Some(h) => ev.detail(Detail::ModelSha256(h)),
-        None => ev,
-    }
-}
-
-fn sha_bytes(hex_str: &str) -> Option<[u8; 32]> {
-    if hex_str.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex_str.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 fn require_admin(s: &dyn SessionStore) -> Result<()> {
@@ -629,7 +609,8 @@ fn new_session(
         pcm.duration_ms() as f64 / 1000.0
     );
     let models = compose::model_store(data_dir)?;
-    let mut asr = compose::transcriber(&models)?;
+    let approved = compose::ApprovedModels::read(&models, store)?;
+    let mut asr = compose::transcriber(&models, &approved)?;
     let lib = templates(data_dir)?;
     let clock = SystemClock;
     let mut e = engines(Some(&mut asr), None, &lib, &clock);
@@ -667,7 +648,8 @@ fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result
     if tacet_runtime::draft_mode()? == tacet_runtime::DraftMode::Rephrased {
         eprintln!("Loading the drafting model…");
     }
-    let mut llm = compose::drafter(&models)?;
+    let approved = compose::ApprovedModels::read(&models, store)?;
+    let mut llm = compose::drafter(&models, &approved)?;
     draft_with(data_dir, store, id, &mut llm)
 }
 
@@ -1196,15 +1178,15 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
 
     step("2. Admin imports the default models (SHA-256 verified before anything parses them)");
     let models = compose::model_store(&dir)?;
-    let manifest = compose::manifest()?;
     {
-        let mut admin = vault.unlock("admin", &ap)?;
+        let mut admin = unlock(&mut vault, "admin", &ap)?;
         for src in [&asr_src, &llm_src] {
-            let m = models.import(src, &manifest, &ImportOptions::default())?;
-            admin.record(model_event(
-                AuditEvent::new(AuditAction::ModelImported, admin.actor().clone()),
-                &m,
-            ))?;
+            let m = tacet_runtime::manage::import_model(
+                &mut admin,
+                &models,
+                src,
+                &ImportOptions::default(),
+            )?;
             println!(
                 "imported {:<28} {} {:>6.1} MB sha256 {}",
                 m.id,
@@ -1215,7 +1197,7 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
         }
     }
 
-    let mut clin = vault.unlock("drlee", &cp)?;
+    let mut clin = unlock(&mut vault, "drlee", &cp)?;
     step(&format!(
         "3. Clinician starts a session from {} and transcribes it locally",
         audio.display()
@@ -1272,7 +1254,7 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     drop(clin);
 
     step("8. Admin reads the deletion log and verifies the audit trail");
-    let mut admin = vault.unlock("admin", &ap)?;
+    let mut admin = unlock(&mut vault, "admin", &ap)?;
     crate::admin::deletions(&mut admin)?;
     let code = audit(
         &mut admin,

@@ -14,7 +14,6 @@ use anyhow::{bail, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use tacet_core::Role;
-use tacet_crypto::Passphrase;
 use tacet_vault::KdfChoice;
 
 /// The environment variable a new user's passphrase may come from (for
@@ -44,22 +43,6 @@ pub fn parse_role(s: &str) -> Result<Role> {
 /// scripts; otherwise it is asked twice on the terminal).
 pub const NEW_PASSPHRASE_VAR: &str = "TACET_NEW_PASSPHRASE";
 
-fn new_passphrase(name: &str) -> Result<Passphrase> {
-    new_passphrase_from(NEW_USER_PASSPHRASE_VAR, name)
-}
-
-fn new_passphrase_from(var: &str, name: &str) -> Result<Passphrase> {
-    if std::env::var_os(var).is_some() {
-        return compose::passphrase(var, "");
-    }
-    let a = compose::passphrase(var, &format!("New passphrase for {name}: "))?;
-    let b = compose::passphrase(var, &format!("Repeat the passphrase for {name}: "))?;
-    if a.danger_expose() != b.danger_expose() {
-        bail!("the two passphrases differ");
-    }
-    Ok(a)
-}
-
 /// Adds `name` with `role`; `fast_kdf` uses the OWASP floor instead of
 /// calibrating the key derivation to about half a second.
 pub fn add(
@@ -76,7 +59,7 @@ pub fn add(
         if !u.role().may_add(role) {
             bail!("{}", u.role().may_not_add_reason(role));
         }
-        let pass = new_passphrase(name)?;
+        let pass = compose::new_passphrase(NEW_USER_PASSPHRASE_VAR, name)?;
         let kdf = if fast_kdf {
             KdfChoice::Floor
         } else {
@@ -99,8 +82,8 @@ pub fn passwd(data_dir: &Path, user: Option<String>, fast_kdf: bool) -> Result<E
         "TACET_PASSPHRASE",
         &format!("Current passphrase for {user}: "),
     )?;
-    let mut u = vault.unlock(&user, &current)?;
-    let new = new_passphrase_from(NEW_PASSPHRASE_VAR, &user)?;
+    let mut u = crate::run::unlock(&mut vault, &user, &current)?;
+    let new = compose::new_passphrase(NEW_PASSPHRASE_VAR, &user)?;
     let kdf = if fast_kdf {
         KdfChoice::Floor
     } else {

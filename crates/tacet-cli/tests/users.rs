@@ -274,3 +274,45 @@ fn a_passphrase_is_changed_and_an_account_removed_through_the_binary() {
         "{report}"
     );
 }
+
+/// One passphrase rule for both front ends (the first-run walk already
+/// showed and enforced it): `tacet init` and `tacet users add` refuse a
+/// guessable passphrase before deriving any key, say why, and create
+/// nothing.
+#[test]
+fn fail_a_guessable_passphrase_is_refused_with_the_reason() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("vault");
+    let o = Command::new(env!("CARGO_BIN_EXE_tacet"))
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["init", "--fast-kdf"])
+        .env("TACET_ADMIN_PASSPHRASE", "password1")
+        .env("TACET_CLINICIAN_PASSPHRASE", CLIN_PASS)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let said = text(&o);
+    assert!(
+        said.contains("the passphrase for admin is too easy to guess"),
+        "{said}"
+    );
+    assert!(!said.contains("password1"), "{said}");
+    assert!(
+        !dir.join(tacet_vault::DB_FILE).exists(),
+        "no vault was made"
+    );
+
+    init(&dir);
+    let o = tacet(
+        &dir,
+        "clinician",
+        CLIN_PASS,
+        &["users", "add", "drkim", "--role", "clinician", "--fast-kdf"],
+        Some("qwertyuiop"),
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("too easy to guess"), "{}", text(&o));
+    let o = tacet(&dir, "clinician", CLIN_PASS, &["users", "list"], None);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("drkim"));
+}

@@ -57,10 +57,14 @@ pub enum AuditAction {
     PassphraseChanged,
     /// An admin removed an account (object: the user and role).
     UserRemoved,
+    /// A vault was unlocked in a process whose network sandbox was not in
+    /// force, because the operator set the override (object: the layers
+    /// missing). Without the override such a process opens no vault.
+    SandboxOverridden,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 34] = [
+    pub const ALL: [AuditAction; 35] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -95,6 +99,7 @@ impl AuditAction {
         AuditAction::RosterRowRefused,
         AuditAction::PassphraseChanged,
         AuditAction::UserRemoved,
+        AuditAction::SandboxOverridden,
     ];
 
     pub fn code(self) -> &'static str {
@@ -133,6 +138,7 @@ impl AuditAction {
             AuditAction::RosterRowRefused => "user.roster_refused",
             AuditAction::PassphraseChanged => "user.passphrase_changed",
             AuditAction::UserRemoved => "user.removed",
+            AuditAction::SandboxOverridden => "sandbox.overridden",
         }
     }
 

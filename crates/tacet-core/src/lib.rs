@@ -12,6 +12,7 @@ pub mod draft;
 pub mod ids;
 pub mod lifecycle;
 pub mod loops;
+pub mod passphrase;
 pub mod ports;
 pub mod review;
 pub mod template;

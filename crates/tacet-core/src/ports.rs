@@ -191,6 +191,19 @@ pub trait SessionStore {
     /// The latest signed checkpoint (C2SP signed-note text), writing a new
     /// one if the log has grown since the last.
     fn checkpoint(&mut self) -> Result<String, StoreError>;
+    /// Records `ev` (an admin's model import or removal) and, in the same
+    /// transaction, adds the model with this SHA-256 to the list the engines
+    /// may load (`approved`) or withdraws it. The list is authenticated
+    /// under a key only an unlocked account holds, so an edit of the models
+    /// folder's index approves nothing. Admins only.
+    fn set_model_approval(
+        &mut self,
+        ev: crate::AuditEvent,
+        sha256: [u8; 32],
+        approved: bool,
+    ) -> Result<u64, StoreError>;
+    /// Whether an admin approved the model with this SHA-256 through Tacet.
+    fn model_approved(&self, sha256: &[u8; 32]) -> Result<bool, StoreError>;
 }
 
 /// What a live transcriber reports after each push.

@@ -5,4 +5,4 @@
 //! — so the desktop and the CLI cannot describe the installation
 //! differently. Only the window's own wiring lives in this binary.
 
-pub use tacet_runtime::{data_dir, drafter, manifest, model_store, transcriber, SystemClock};
+pub use tacet_runtime::{data_dir, drafter, model_store, transcriber, ApprovedModels, SystemClock};

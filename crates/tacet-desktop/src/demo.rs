@@ -6,9 +6,7 @@
 use crate::compose;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use tacet_core::audit::Detail;
-use tacet_core::ports::SessionStore;
-use tacet_core::{AuditAction, AuditEvent, Role};
+use tacet_core::Role;
 use tacet_crypto::Passphrase;
 use tacet_models::ImportOptions;
 use tacet_vault::{KdfChoice, NewUser, Vault};
@@ -52,18 +50,17 @@ pub fn create(dir: &Path) -> Result<()> {
         KdfChoice::Floor,
     )?;
     let models = compose::model_store(dir)?;
-    let manifest = compose::manifest()?;
+    let posture = tacet_runtime::posture::require()?;
     let mut admin = vault.unlock(ADMIN.0, &ap)?;
+    tacet_runtime::posture::record(&mut admin, &posture)?;
     for src in [&asr_src, &llm_src] {
-        let m = models
-            .import(src, &manifest, &ImportOptions::default())
-            .with_context(|| format!("importing {}", src.display()))?;
-        let mut ev = AuditEvent::new(AuditAction::ModelImported, admin.actor().clone())
-            .object(format!("model:{}", m.id));
-        if let Ok(bytes) = hex_32(&m.sha256) {
-            ev = ev.detail(Detail::ModelSha256(bytes));
-        }
-        admin.record(ev)?;
+        let m = tacet_runtime::manage::import_model(
+            &mut admin,
+            &models,
+            src,
+            &ImportOptions::default(),
+        )
+        .with_context(|| format!("importing {}", src.display()))?;
         eprintln!(
             "demo: imported {} ({:.1} MB)",
             m.id,
@@ -87,15 +84,4 @@ pub fn demo_wav() -> Option<String> {
         .find(|p| p.exists())
         .and_then(|p| std::fs::canonicalize(p).ok())
         .map(|p| p.display().to_string())
-}
-
-fn hex_32(s: &str) -> Result<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if s.len() != 64 {
-        bail!("not a sha256");
-    }
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2).context("not hex")?, 16)?;
-    }
-    Ok(out)
 }

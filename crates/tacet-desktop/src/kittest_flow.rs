@@ -233,6 +233,8 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     let t0 = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let vault_dir = dir.path().join("vault");
+    // The worker unlocks only in a hardened process, as in `main`.
+    tacet_sandbox::danger_harden_allowing_exec();
     demo::create(&vault_dir).unwrap();
     let clip = dir.path().join("visit-clip.wav");
     cut_clip(&wav, &clip, CLIP_START_S, CLIP_S);
@@ -604,6 +606,8 @@ fn first_run_in_the_window_creates_the_vault_imports_the_models_and_anchors_the_
     }
     std::fs::write(models.join("notes.gguf"), b"GGUF, but minutes of a meeting").unwrap();
 
+    // The worker unlocks only in a hardened process, as in `main`.
+    tacet_sandbox::danger_harden_allowing_exec();
     let backend = worker::spawn(data.clone(), || {}).unwrap();
     let app = TacetUi::new(Box::new(backend));
     let mut h: H = Harness::builder()

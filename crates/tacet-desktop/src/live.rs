@@ -195,11 +195,13 @@ pub fn record(
     let template = templates.get(&start.template_id);
     let stop_reading = AtomicBool::new(false);
     let (snapshot_tx, snapshot_rx) = sync_channel::<Vec<tacet_core::Segment>>(1);
+    // Read before the reader starts: the vault stays with this thread.
+    let approved = super::approved_models(data_dir, &*store).unwrap_or_default();
     let (result, (drafter, read)) = std::thread::scope(|scope| {
         let reader = std::thread::Builder::new()
             .name("tacet-read-ahead".into())
             .spawn_scoped(scope, || {
-                let load = || super::load_drafter(data_dir).ok();
+                let load = || super::load_approved_drafter(data_dir, &approved).ok();
                 read_ahead(drafter, load, template, snapshot_rx, &stop_reading)
             });
         let result = {
@@ -650,6 +652,8 @@ mod tests {
         };
         let dir = tempfile::tempdir().unwrap();
         let vault_dir = dir.path().join("vault");
+        // The worker unlocks only in a hardened process, as in `main`.
+        tacet_sandbox::danger_harden_allowing_exec();
         crate::demo::create(&vault_dir).unwrap();
         let mut b = crate::worker::spawn(vault_dir.clone(), || {}).unwrap();
         let mut seen = Vec::new();

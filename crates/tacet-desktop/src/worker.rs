@@ -364,6 +364,15 @@ fn run(
                 };
                 let pass = Passphrase::new(passphrase.expose().to_string());
                 drop(passphrase);
+                // No key is derived in a process whose network sandbox
+                // is not in force, unless overridden (and then audited).
+                let posture = match tacet_runtime::posture::require() {
+                    Ok(p) => p,
+                    Err(e) => {
+                        out.fail(Op::Unlock, capitalised(&e.to_string()));
+                        continue;
+                    }
+                };
                 let mut unlocked = match vault.unlock(&user, &pass) {
                     Ok(u) => u,
                     Err(e) => {
@@ -371,6 +380,10 @@ fn run(
                         continue;
                     }
                 };
+                if let Err(e) = tacet_runtime::posture::record(&mut unlocked, &posture) {
+                    out.fail(Op::Unlock, capitalised(&e.to_string()));
+                    continue;
+                }
                 let Some(check) = PassCheck::new(&pass) else {
                     out.fail(
                         Op::Unlock,
@@ -384,7 +397,11 @@ fn run(
                     user,
                     role,
                     templates: templates.all().to_vec(),
-                    warning: unlocked.housekeeping_problem().map(str::to_owned),
+                    warning: posture
+                        .warning()
+                        .into_iter()
+                        .chain(unlocked.housekeeping_problem().map(str::to_owned))
+                        .reduce(|a, b| format!("{a} {b}")),
                 }) {
                     return;
                 }
@@ -454,9 +471,39 @@ fn run(
 
 /// The installed drafting model, loaded (for a draft, or for reading a
 /// transcript ahead).
-fn load_drafter(data_dir: &Path) -> Result<NoteDrafter, String> {
+/// `vault` is the unlocked vault, whose list of the models an admin
+/// imported counts (issue 22, item 8).
+fn load_drafter(data_dir: &Path, vault: &dyn SessionStore) -> Result<NoteDrafter, String> {
+    let approved = approved_models(data_dir, vault)?;
+    load_approved_drafter(data_dir, &approved)
+}
+
+/// The installed models the vault approves, read once (so that a drafter
+/// can be loaded on another thread).
+fn approved_models(
+    data_dir: &Path,
+    vault: &dyn SessionStore,
+) -> Result<compose::ApprovedModels, String> {
     let models = compose::model_store(data_dir).map_err(|e| format!("{e:#}"))?;
-    compose::drafter(&models).map_err(|e| format!("{e:#}"))
+    compose::ApprovedModels::read(&models, vault).map_err(|e| format!("{e:#}"))
+}
+
+fn load_approved_drafter(
+    data_dir: &Path,
+    approved: &compose::ApprovedModels,
+) -> Result<NoteDrafter, String> {
+    let models = compose::model_store(data_dir).map_err(|e| format!("{e:#}"))?;
+    compose::drafter(&models, approved).map_err(|e| format!("{e:#}"))
+}
+
+/// The speech model, checked against the vault's approvals and loaded.
+fn load_transcriber(
+    data_dir: &Path,
+    vault: &dyn SessionStore,
+) -> Result<tacet_asr::WhisperTranscriber, String> {
+    let models = compose::model_store(data_dir).map_err(|e| format!("{e:#}"))?;
+    let approved = compose::ApprovedModels::read(&models, vault).map_err(|e| format!("{e:#}"))?;
+    compose::transcriber(&models, &approved).map_err(|e| format!("{e:#}"))
 }
 
 /// One unlocked user's requests.
@@ -537,7 +584,7 @@ impl Served<'_, '_> {
     /// saved, and the draft reports its own errors.
     fn prewarm(&mut self, session: tacet_core::SessionId) {
         if self.engines.llm.is_none() {
-            match load_drafter(self.data_dir) {
+            match load_drafter(self.data_dir, &*self.store) {
                 Ok(d) => self.engines.llm = Some(d),
                 Err(_) => {
                     self.read_ahead = None;
@@ -622,11 +669,7 @@ impl Served<'_, '_> {
             } => {
                 let mut asr = match self.engines.asr.take() {
                     Some(asr) => asr,
-                    None => {
-                        let models =
-                            compose::model_store(self.data_dir).map_err(|e| format!("{e:#}"))?;
-                        compose::transcriber(&models).map_err(|e| format!("{e:#}"))?
-                    }
+                    None => load_transcriber(self.data_dir, &*self.store)?,
                 };
                 asr.set_threads(tacet_runtime::live_asr_threads());
                 let start = live::Start {
@@ -667,10 +710,7 @@ impl Served<'_, '_> {
                 let samples = tacet_audio::to_mono_16k(&pcm).map_err(|e| e.to_string())?;
                 if self.engines.asr.is_none() {
                     out.emit(Event::Progress("Loading the speech model…".into()));
-                    let models =
-                        compose::model_store(self.data_dir).map_err(|e| format!("{e:#}"))?;
-                    self.engines.asr =
-                        Some(compose::transcriber(&models).map_err(|e| format!("{e:#}"))?);
+                    self.engines.asr = Some(load_transcriber(self.data_dir, &*self.store)?);
                 }
                 if let Some(asr) = self.engines.asr.as_mut() {
                     // The window must stay responsive while whisper.cpp works:
@@ -702,7 +742,7 @@ impl Served<'_, '_> {
                 self.cancel.store(false, Ordering::Relaxed);
                 if self.engines.llm.is_none() {
                     out.emit(Event::Progress("Loading the drafting model…".into()));
-                    self.engines.llm = Some(load_drafter(self.data_dir)?);
+                    self.engines.llm = Some(load_drafter(self.data_dir, &*self.store)?);
                 }
                 out.emit(Event::Progress("Reading the transcript…".into()));
                 let mut progress = |p: DraftProgress<'_>| {
@@ -1323,6 +1363,8 @@ mod tests {
     #[test]
     fn the_worker_writes_and_saves_the_compliance_report_for_an_admin_only() {
         let d = admin_and_clinician_vault();
+        // The worker unlocks only in a hardened process, as in `main`.
+        tacet_sandbox::danger_harden_allowing_exec();
         let mut b = spawn(d.path().to_path_buf(), || {}).unwrap();
 
         // A clinician is refused.
@@ -1402,6 +1444,8 @@ mod tests {
     #[test]
     fn the_worker_manages_retention_users_and_model_imports_on_a_real_vault() {
         let d = admin_and_clinician_vault();
+        // The worker unlocks only in a hardened process, as in `main`.
+        tacet_sandbox::danger_harden_allowing_exec();
         let mut b = spawn(d.path().to_path_buf(), || {}).unwrap();
         unlock(&mut b, "admin", "admin-passphrase-1");
 

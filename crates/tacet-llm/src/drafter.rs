@@ -170,11 +170,37 @@ impl std::fmt::Debug for GgufDrafter {
 }
 
 impl GgufDrafter {
-    /// Loads a GGUF model: tokenizer, chat template and weights.
+    /// Loads a GGUF model from a file: tokenizer, chat template and weights.
     pub fn load(path: &Path, info: ModelInfo, opts: LlmOptions) -> Result<Self, LlmError> {
         let started = Instant::now();
-        let threads = threads::configure_threads(opts.threads);
         let (content, mut file) = model::read_content(path)?;
+        Self::load_from(content, &mut file, path, info, opts, started)
+    }
+
+    /// Loads a GGUF model from bytes in memory: the bytes whose SHA-256 the
+    /// caller verified, so nothing is read from disk again between the
+    /// check and the engine. `path` only names the model in messages.
+    pub fn load_bytes(
+        bytes: &[u8],
+        path: &Path,
+        info: ModelInfo,
+        opts: LlmOptions,
+    ) -> Result<Self, LlmError> {
+        let started = Instant::now();
+        let mut reader = std::io::Cursor::new(bytes);
+        let content = model::read_content_from(&mut reader, path)?;
+        Self::load_from(content, &mut reader, path, info, opts, started)
+    }
+
+    fn load_from<R: std::io::Read + std::io::Seek>(
+        content: candle_core::quantized::gguf_file::Content,
+        file: &mut R,
+        path: &Path,
+        info: ModelInfo,
+        opts: LlmOptions,
+        started: Instant,
+    ) -> Result<Self, LlmError> {
+        let threads = threads::configure_threads(opts.threads);
         let tokenizer = tokenizer_from_gguf(&content)?;
         let chat = ChatTemplate::from_gguf(&content)?;
         let stop_ids = stop_token_ids(&content, &tokenizer)?;
@@ -188,7 +214,7 @@ impl GgufDrafter {
         let loaded = model::load_weights(
             path,
             &content,
-            &mut file,
+            file,
             opts.requantize_to_q8_0,
             opts.requantize_all_to_q8_0,
             opts.device,

@@ -179,11 +179,20 @@ pub(crate) fn read_content(path: &Path) -> Result<(Content, std::fs::File), LlmE
         path: path.to_path_buf(),
         source,
     })?;
-    let content = Content::read(&mut file).map_err(|e| LlmError::MalformedGguf {
+    let content = read_content_from(&mut file, path)?;
+    Ok((content, file))
+}
+
+/// The GGUF header from any reader (a file, or verified bytes in memory);
+/// `path` names the model in errors.
+pub(crate) fn read_content_from<R: Read + Seek>(
+    reader: &mut R,
+    path: &Path,
+) -> Result<Content, LlmError> {
+    Content::read(reader).map_err(|e| LlmError::MalformedGguf {
         path: path.to_path_buf(),
         problem: e.to_string(),
-    })?;
-    Ok((content, file))
+    })
 }
 
 /// Whether a tensor of `dtype` is converted to Q8_0 at load: the formats
@@ -204,12 +213,12 @@ fn should_requantize(arch: Arch, dtype: GgmlDType, all: bool) -> bool {
 /// the converted tensors are held twice while the model loads, not the
 /// whole file (Gemma 3 270M: its 81 Q5_0 matrices, instead of all 236
 /// tensors grown into one buffer).
-fn tensor_store<'f>(
+fn tensor_store<'f, F: Read + Seek>(
     convert: impl Fn(GgmlDType) -> bool,
     ct: &Content,
-    file: &'f mut std::fs::File,
+    file: &'f mut F,
     path: &Path,
-) -> Result<(Content, SplicedTensors<'f>, usize), LlmError> {
+) -> Result<(Content, SplicedTensors<'f, F>, usize), LlmError> {
     let weights_err = |problem: String| LlmError::Weights {
         path: path.to_path_buf(),
         problem,
@@ -307,14 +316,14 @@ struct Piece {
 
 /// The tensor data of [`tensor_store`]'s table as one readable stream:
 /// pieces from memory and ranges of the file, one after the other.
-struct SplicedTensors<'f> {
-    file: &'f mut std::fs::File,
+struct SplicedTensors<'f, F> {
+    file: &'f mut F,
     pieces: Vec<Piece>,
     pos: u64,
     len: u64,
 }
 
-impl Read for SplicedTensors<'_> {
+impl<F: Read + Seek> Read for SplicedTensors<'_, F> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.pos >= self.len || buf.is_empty() {
             return Ok(0);
@@ -344,7 +353,7 @@ impl Read for SplicedTensors<'_> {
     }
 }
 
-impl Seek for SplicedTensors<'_> {
+impl<F: Read + Seek> Seek for SplicedTensors<'_, F> {
     fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
         let target = match to {
             SeekFrom::Start(n) => Some(n),
@@ -657,10 +666,10 @@ fn guarded_build<R: Read + Seek>(
 }
 
 /// Loads the model weights for the file's architecture.
-pub(crate) fn load_weights(
+pub(crate) fn load_weights<F: Read + Seek>(
     path: &Path,
     ct: &Content,
-    file: &mut std::fs::File,
+    file: &mut F,
     requantize: bool,
     requantize_all: bool,
     device: LlmDevice,

@@ -33,14 +33,14 @@ mod reader;
 pub mod store;
 
 pub use error::ModelError;
-pub use ggml::{check_whisper_ggml, WhisperGgmlInfo, WhisperHparams};
-pub use gguf::{check_gguf, GgufInfo, SUPPORTED_GGUF_ARCHITECTURES};
+pub use ggml::{check_whisper_ggml, check_whisper_ggml_bytes, WhisperGgmlInfo, WhisperHparams};
+pub use gguf::{check_gguf, check_gguf_bytes, GgufInfo, SUPPORTED_GGUF_ARCHITECTURES};
 pub use manifest::{
     Architecture, Manifest, ModelEntry, ModelFormat, ModelRole, SourceEntry, SourceFile, SourceKind,
 };
 pub use store::{
-    ImportOptions, InstalledModel, ManifestMatch, ModelStore, Quantization, VerifyOutcome,
-    VerifyStatus,
+    ImportOptions, InstalledModel, ManifestMatch, ModelStore, Quantization, VerifiedModel,
+    VerifyOutcome, VerifyStatus,
 };
 
 /// The cache root for fetched model files: `$TACET_CACHE`, else

@@ -80,6 +80,25 @@ pub struct InstalledModel {
     pub quantization: Option<String>,
 }
 
+/// An installed model's bytes, read once and hashed as read: what the
+/// engines load (see [`ModelStore::read_verified`]).
+pub struct VerifiedModel {
+    pub model: InstalledModel,
+    pub bytes: Vec<u8>,
+    /// Lower-case hex SHA-256 of `bytes`.
+    pub sha256: String,
+}
+
+impl std::fmt::Debug for VerifiedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedModel")
+            .field("id", &self.model.id)
+            .field("bytes", &self.bytes.len())
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
 /// The result of re-hashing an installed file against the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VerifyStatus {
@@ -331,6 +350,37 @@ impl ModelStore {
             path: m.path,
             status,
             manifest: manifest_match,
+        })
+    }
+
+    /// Reads an installed model's file into memory once, hashing the bytes
+    /// as they arrive, and refuses them unless they are what the index
+    /// recorded. The engine is then handed these very bytes: nothing is
+    /// opened by path again, so a file swapped or rewritten after the check
+    /// never reaches a parser (issue 22, item 8). The size read is bounded
+    /// by the index's size, so a file grown meanwhile is refused, not read.
+    pub fn read_verified(&self, id: &str) -> Result<VerifiedModel, ModelError> {
+        let m = self.get(id)?;
+        let file = match std::fs::File::open(&m.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ModelError::NotInstalled { id: m.id.clone() })
+            }
+            Err(e) => return Err(ModelError::io("open", m.path.clone(), e)),
+        };
+        let (bytes, sha256) = crate::hashing::read_hashed(file, m.size_bytes, &m.path)?;
+        if sha256 != m.sha256 {
+            return Err(ModelError::HashMismatch {
+                path: m.path.clone(),
+                what: "the SHA-256 recorded when it was imported".into(),
+                expected: m.sha256.clone(),
+                actual: sha256,
+            });
+        }
+        Ok(VerifiedModel {
+            model: m,
+            bytes,
+            sha256,
         })
     }
 

@@ -345,6 +345,7 @@ mod network_posture_tests {
                 reason: "kernel without Landlock".into(),
             },
             seccomp_network: LayerStatus::Active,
+            seccomp_process: LayerStatus::Active,
             threads_at_start: 1,
         };
         let controls = network_controls(Some(&report));

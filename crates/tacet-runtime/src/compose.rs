@@ -6,9 +6,9 @@
 use crate::RuntimeError;
 use std::path::{Path, PathBuf};
 use tacet_asr::{AsrOptions, WhisperTranscriber};
-use tacet_core::ports::Clock;
+use tacet_core::ports::{Clock, SessionStore};
 use tacet_llm::{GgufDrafter, LlmOptions, ModelInfo};
-use tacet_models::{Manifest, ModelRole, ModelStore};
+use tacet_models::{Manifest, ModelRole, ModelStore, VerifiedModel};
 
 /// The environment variable that sets the speech engine's threads.
 pub const ASR_THREADS_VAR: &str = "TACET_ASR_THREADS";
@@ -108,58 +108,136 @@ pub fn llm_device() -> Result<tacet_llm::LlmDevice, tacet_llm::LlmError> {
     }
 }
 
-/// The installed model for `role`, re-hashed and its header checked before
-/// any engine parses it.
+/// The installed models an admin approved through Tacet, as the unlocked
+/// vault's authenticated list says ([`SessionStore::model_approved`]), read
+/// once so that an engine can be loaded on another thread. It only ever
+/// narrows what loads: [`checked_model`] compares it with the hash of the
+/// bytes it then hands the engine.
+#[derive(Clone, Debug, Default)]
+pub struct ApprovedModels(std::collections::HashSet<[u8; 32]>);
+
+impl ApprovedModels {
+    /// The approved hashes among the installed models.
+    pub fn read(models: &ModelStore, vault: &dyn SessionStore) -> Result<Self, RuntimeError> {
+        let mut set = std::collections::HashSet::new();
+        for m in models.list()? {
+            if let Some(sha) = hex_32(&m.sha256) {
+                if vault.model_approved(&sha)? {
+                    set.insert(sha);
+                }
+            }
+        }
+        Ok(Self(set))
+    }
+}
+
+/// The installed model for `role`, read into memory once, its SHA-256
+/// checked against the index and its approval, and its header checked —
+/// all on the bytes that the engine is then handed (issue 22, item 8).
+///
+/// A model is approved when the manifest compiled into this binary lists
+/// its hash for this role, or when an admin imported it through Tacet
+/// (the vault's authenticated list, [`SessionStore::model_approved`]). The
+/// models folder's index only says which file to try: editing it approves
+/// nothing, and a file swapped after the check never reaches an engine.
 fn checked_model(
     store: &ModelStore,
     role: ModelRole,
-) -> Result<tacet_models::InstalledModel, RuntimeError> {
+    approved: &ApprovedModels,
+) -> Result<VerifiedModel, RuntimeError> {
     let manifest = manifest()?;
     let m = store.default_for(role, &manifest)?;
-    let v = store.verify(&m.id, &manifest)?;
-    if !v.ok() {
-        return Err(RuntimeError::ModelNotVerified {
+    if m.role != role {
+        return Err(RuntimeError::ModelWrongRole {
             role: role.to_string(),
             id: m.id,
-            status: format!("{:?}", v.status),
+        });
+    }
+    let v = store.read_verified(&m.id).map_err(|e| match e {
+        tacet_models::ModelError::HashMismatch { .. }
+        | tacet_models::ModelError::SizeMismatch { .. }
+        | tacet_models::ModelError::NotInstalled { .. } => RuntimeError::ModelNotVerified {
+            role: role.to_string(),
+            id: m.id.clone(),
+            status: e.to_string(),
+        },
+        other => other.into(),
+    })?;
+    let listed = manifest
+        .by_installed_sha256(&v.sha256)
+        .is_some_and(|e| e.role == role);
+    let ok = listed || hex_32(&v.sha256).is_some_and(|sha| approved.0.contains(&sha));
+    if !ok {
+        return Err(RuntimeError::ModelNotApproved {
+            id: v.model.id,
+            sha256: v.sha256,
         });
     }
     match role {
         ModelRole::Asr => {
-            tacet_models::check_whisper_ggml(&m.path)?;
+            tacet_models::check_whisper_ggml_bytes(&v.bytes).map_err(|e| named(e, &v))?;
         }
         ModelRole::Llm => {
-            tacet_models::check_gguf(&m.path)?;
+            tacet_models::check_gguf_bytes(&v.bytes).map_err(|e| named(e, &v))?;
         }
     }
-    Ok(m)
+    Ok(v)
 }
 
-/// The default speech model, checked and loaded.
-pub fn transcriber(store: &ModelStore) -> Result<WhisperTranscriber, RuntimeError> {
-    let m = checked_model(store, ModelRole::Asr)?;
+/// A check of bytes in memory names them `<memory>`; say which model.
+fn named(e: tacet_models::ModelError, v: &VerifiedModel) -> RuntimeError {
+    RuntimeError::ModelNotVerified {
+        role: v.model.role.to_string(),
+        id: v.model.id.clone(),
+        status: e.to_string(),
+    }
+}
+
+fn hex_32(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+/// The default speech model, checked and loaded from the checked bytes
+/// (`approved`: the vault's list of admin-imported models; see
+/// [`checked_model`]).
+pub fn transcriber(
+    store: &ModelStore,
+    approved: &ApprovedModels,
+) -> Result<WhisperTranscriber, RuntimeError> {
+    let v = checked_model(store, ModelRole::Asr, approved)?;
     let opts = AsrOptions {
         threads: engine_threads(ASR_THREADS_VAR),
         language: "en".into(),
     };
-    WhisperTranscriber::load(&m.path, m.sha256.clone(), opts)
-        .map_err(|cause| RuntimeError::LoadAsr { id: m.id, cause })
+    WhisperTranscriber::load_bytes(&v.bytes, &v.model.path, v.sha256.clone(), opts).map_err(
+        |cause| RuntimeError::LoadAsr {
+            id: v.model.id,
+            cause,
+        },
+    )
 }
 
 /// At most this many tokens of a model's answer when it rewords one
 /// section.
 pub const LLM_DRAFTER_MAX_TOKENS: usize = 256;
 
-/// The default drafting model, checked and loaded.
-pub fn llm_drafter(store: &ModelStore) -> Result<GgufDrafter, RuntimeError> {
-    checked_llm(store).map(|(l, _, _)| l)
+/// The default drafting model, checked and loaded from the checked bytes.
+pub fn llm_drafter(
+    store: &ModelStore,
+    approved: &ApprovedModels,
+) -> Result<GgufDrafter, RuntimeError> {
+    checked_llm(store, approved).map(|(l, _, _)| l)
 }
 
 /// The default drafting model, checked and loaded, with its id and hash.
 pub(crate) fn checked_llm(
     store: &ModelStore,
+    approved: &ApprovedModels,
 ) -> Result<(GgufDrafter, String, String), RuntimeError> {
-    let m = checked_model(store, ModelRole::Llm)?;
+    let v = checked_model(store, ModelRole::Llm, approved)?;
+    let m = &v.model;
     let device = llm_device().map_err(|cause| RuntimeError::LoadLlm {
         id: m.id.clone(),
         cause,
@@ -169,11 +247,12 @@ pub(crate) fn checked_llm(
         device,
         ..LlmOptions::default()
     };
-    let llm = GgufDrafter::load(
+    let llm = GgufDrafter::load_bytes(
+        &v.bytes,
         &m.path,
         ModelInfo {
             id: m.id.clone(),
-            sha256: m.sha256.clone(),
+            sha256: v.sha256.clone(),
         },
         opts,
     )
@@ -181,7 +260,7 @@ pub(crate) fn checked_llm(
         id: m.id.clone(),
         cause,
     })?;
-    Ok((llm, m.id, m.sha256))
+    Ok((llm, m.id.clone(), v.sha256.clone()))
 }
 
 #[cfg(test)]
@@ -194,14 +273,6 @@ mod tests {
         let store = model_store(d.path()).unwrap();
         assert!(d.path().join("models").is_dir());
         assert!(store.list().unwrap().is_empty());
-    }
-
-    #[test]
-    fn fail_no_model_installed_names_the_role() {
-        let d = tempfile::tempdir().unwrap();
-        let store = model_store(d.path()).unwrap();
-        let err = transcriber(&store).unwrap_err().to_string();
-        assert!(err.to_lowercase().contains("asr"), "{err}");
     }
 
     #[test]

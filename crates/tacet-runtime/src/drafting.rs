@@ -122,11 +122,14 @@ impl NoteDrafter {
 }
 
 /// The drafter the settings ask for, loading the model only to rephrase.
-pub fn drafter(store: &ModelStore) -> Result<NoteDrafter, RuntimeError> {
+pub fn drafter(
+    store: &ModelStore,
+    approved: &crate::compose::ApprovedModels,
+) -> Result<NoteDrafter, RuntimeError> {
     match draft_mode()? {
         DraftMode::Composed => Ok(NoteDrafter::composed()),
         DraftMode::Rephrased => {
-            let (llm, id, sha) = checked_llm(store)?;
+            let (llm, id, sha) = checked_llm(store, approved)?;
             Ok(NoteDrafter::rephrasing(llm, id, sha))
         }
     }

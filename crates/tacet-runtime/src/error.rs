@@ -27,6 +27,12 @@ pub enum RuntimeError {
         id: String,
         status: String,
     },
+    #[error("the model {id} (sha256 {sha256}) is not one Tacet lists nor one an admin imported through Tacet; it was not loaded. An admin imports it again (`tacet models import`, or Models in the app)")]
+    ModelNotApproved { id: String, sha256: String },
+    #[error("the {role} model {id} is not a {role} model; it was not loaded")]
+    ModelWrongRole { role: String, id: String },
+    #[error("the network sandbox is not in force in this process ({missing}), and Tacet opens no patient data without it. Where this system cannot provide it, an administrator may set TACET_DANGER_NO_SANDBOX=1 to go on; every unlock is then recorded in the audit log")]
+    SandboxNotInForce { missing: String },
     #[error("loading the ASR model {id}: {cause}")]
     LoadAsr {
         id: String,

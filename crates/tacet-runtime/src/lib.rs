@@ -38,6 +38,7 @@ pub mod drafting;
 mod error;
 pub mod manage;
 pub mod panic;
+pub mod posture;
 pub mod setup;
 pub mod support_log;
 
@@ -47,7 +48,7 @@ pub use compliance::{
 };
 pub use compose::{
     data_dir, engine_threads, live_asr_threads, llm_device, llm_drafter, manifest, model_store,
-    transcriber, SystemClock, ASR_THREADS_VAR, LLM_DEVICE_VAR, LLM_THREADS_VAR,
+    transcriber, ApprovedModels, SystemClock, ASR_THREADS_VAR, LLM_DEVICE_VAR, LLM_THREADS_VAR,
 };
 pub use drafting::{draft_mode, drafter, DraftMode, NoteDrafter, DRAFTER_VAR};
 pub use error::RuntimeError;

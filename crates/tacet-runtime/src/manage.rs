@@ -160,7 +160,14 @@ pub fn import_model(
     let ev = AuditEvent::new(AuditAction::ModelImported, store.actor().clone());
     match models.import(source, &manifest, opts) {
         Ok(m) => {
-            store.record(model_event(ev, &m))?;
+            // The import's record and the model's place on the approved
+            // list, in one transaction: the engines load nothing else
+            // that the manifest does not list.
+            let sha = sha_bytes(&m.sha256).ok_or_else(|| RuntimeError::ModelNotApproved {
+                id: m.id.clone(),
+                sha256: m.sha256.clone(),
+            })?;
+            store.set_model_approval(model_event(ev, &m), sha, true)?;
             Ok(m)
         }
         Err(e) => {
@@ -168,6 +175,30 @@ pub fn import_model(
             Err(e.into())
         }
     }
+}
+
+/// Removes an installed model (admins only) and withdraws it from the
+/// approved list, audited as `model.removed`.
+pub fn remove_model(
+    store: &mut dyn SessionStore,
+    models: &ModelStore,
+    id: &str,
+) -> Result<InstalledModel, RuntimeError> {
+    if store.actor().role != Role::Admin {
+        return Err(RuntimeError::AdminOnly("remove models"));
+    }
+    let m = models.remove(id)?;
+    let ev = model_event(
+        AuditEvent::new(AuditAction::ModelRemoved, store.actor().clone()),
+        &m,
+    );
+    // The same file may be installed under another id: it stays approved.
+    let still_installed = models.list()?.iter().any(|o| o.sha256 == m.sha256);
+    match sha_bytes(&m.sha256) {
+        Some(sha) => store.set_model_approval(ev, sha, still_installed)?,
+        None => store.record(ev)?,
+    };
+    Ok(m)
 }
 
 /// Re-hashes one installed model against its record and the manifest.

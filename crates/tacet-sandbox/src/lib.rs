@@ -35,9 +35,21 @@
 //!   `socket` syscall; libraries treat `ENOSYS` as "use the ordinary path").
 //!   It is installed with `SECCOMP_FILTER_FLAG_TSYNC`, so threads that
 //!   already exist are covered too.
+//! - **The same filter keeps the process to itself**: `ptrace`,
+//!   `process_vm_readv`/`process_vm_writev` and `pidfd_getfd` fail with
+//!   `EPERM` (no reading another process's memory, no taking its connected
+//!   socket or open file), and so do `execve`/`execveat`: after start no
+//!   new program runs in the process or any child it forks (a library that
+//!   shells out, ggml's debugger-on-crash, a helper reached through a
+//!   compromised dependency). Neither program needs to start one.
+//!   [`danger_harden_allowing_exec`] keeps `execve` for test processes that
+//!   start helpers after hardening; nothing shipped calls it.
 //!
-//! Everything is best effort: a layer that fails is reported and the program
-//! goes on, since refusing to start would help no one; the binaries print
+//! Each layer is attempted and reported, never an error here: refusing to
+//! start would help no one (`tacet --version` needs no sandbox). What a
+//! missing layer means is decided where patient data is opened:
+//! `tacet_runtime::posture` unlocks no vault unless the seccomp filter is
+//! in force (or an audited override says so). The binaries print
 //! [`HardeningReport::warnings`] to stderr and the compliance report can
 //! show [`HardeningReport::lines`]. No layer can be undone by the process
 //! later, and all of them are inherited by child processes.
@@ -112,6 +124,9 @@ pub struct HardeningReport {
     pub landlock_network: LayerStatus,
     /// The seccomp filter refusing every socket but `AF_UNIX`/`AF_NETLINK`.
     pub seccomp_network: LayerStatus,
+    /// The same filter's process rules: no `ptrace`, `process_vm_*`,
+    /// `pidfd_getfd`, `execve` or `execveat`.
+    pub seccomp_process: LayerStatus,
     /// Threads the process had when [`harden`] ran. More than one means
     /// some thread started before hardening (the seccomp filter covers it
     /// all the same; Landlock covers it only on kernels with ABI 8).
@@ -121,7 +136,10 @@ pub struct HardeningReport {
 impl HardeningReport {
     /// Whether every layer is in force.
     pub fn fully_hardened(&self) -> bool {
-        self.core_dumps_off() && self.network_denied() && self.landlock_network.is_active()
+        self.core_dumps_off()
+            && self.network_denied()
+            && self.seccomp_process.is_active()
+            && self.landlock_network.is_active()
     }
 
     /// Whether no core dump can be written (both core layers active).
@@ -155,6 +173,10 @@ impl HardeningReport {
                 "seccomp filter (sockets other than AF_UNIX/AF_NETLINK refused): {}",
                 self.seccomp_network
             ),
+            format!(
+                "seccomp filter (no ptrace, no other process's memory or descriptors, no new program): {}",
+                self.seccomp_process
+            ),
         ]
     }
 
@@ -168,6 +190,7 @@ impl HardeningReport {
             ("non-dumpable process", &self.not_dumpable),
             ("Landlock network rules", &self.landlock_network),
             ("seccomp network filter", &self.seccomp_network),
+            ("seccomp process rules", &self.seccomp_process),
         ];
         for (name, status) in layers {
             match status {
@@ -201,7 +224,25 @@ impl fmt::Display for HardeningReport {
 /// docs). Call it first in `main`, before any thread starts. Never fails:
 /// each layer's outcome is in the report.
 pub fn harden() -> HardeningReport {
-    let report = imp::harden();
+    harden_as(Exec::Deny)
+}
+
+/// [`harden`], except that `execve`/`execveat` stay allowed: for a test
+/// process that must start helpers (an audio server, a player) after it
+/// hardened itself. Every other layer is the same; the report says the
+/// process rules are not in force. Nothing shipped calls it.
+pub fn danger_harden_allowing_exec() -> HardeningReport {
+    harden_as(Exec::Allow)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Exec {
+    Deny,
+    Allow,
+}
+
+fn harden_as(exec: Exec) -> HardeningReport {
+    let report = imp::harden(exec);
     // The first result is kept for [`current`]; a second call changes nothing there.
     let _ = APPLIED.set(report.clone());
     report
@@ -225,13 +266,13 @@ pub fn landlock_abi() -> Option<u32> {
 
 #[cfg(target_os = "linux")]
 mod imp {
-    use super::{HardenError, HardeningReport, LayerStatus};
+    use super::{Exec, HardenError, HardeningReport, LayerStatus};
 
     fn errno() -> i32 {
         std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
     }
 
-    pub fn harden() -> HardeningReport {
+    pub fn harden(exec: Exec) -> HardeningReport {
         let threads_at_start = thread_count();
         // Every file and folder the program creates from here on is its
         // user's alone (0600/0700): the vault, exports, the support log,
@@ -241,13 +282,26 @@ mod imp {
         let (core_limit_zero, not_dumpable) = no_core_dumps();
         let landlock_abi = landlock_abi();
         let landlock_network = landlock_network(landlock_abi);
-        let seccomp_network = crate::seccomp::deny_network();
+        let process = match exec {
+            Exec::Deny => crate::seccomp::Process::Deny,
+            Exec::Allow => crate::seccomp::Process::AllowExec,
+        };
+        // One filter holds both rule sets: they are in force together or
+        // not at all, except that the test variant leaves exec allowed.
+        let seccomp_network = crate::seccomp::install(process);
+        let seccomp_process = match (&seccomp_network, exec) {
+            (LayerStatus::Active, Exec::Allow) => LayerStatus::NotSupported {
+                reason: "execve left allowed by danger_harden_allowing_exec (ptrace, process_vm_* and pidfd_getfd are refused)".into(),
+            },
+            (status, _) => status.clone(),
+        };
         HardeningReport {
             core_limit_zero,
             not_dumpable,
             landlock_abi,
             landlock_network,
             seccomp_network,
+            seccomp_process,
             threads_at_start,
         }
     }
@@ -350,9 +404,9 @@ mod seccomp;
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    use super::{HardeningReport, LayerStatus};
+    use super::{Exec, HardeningReport, LayerStatus};
 
-    pub fn harden() -> HardeningReport {
+    pub fn harden(_: Exec) -> HardeningReport {
         let no = || LayerStatus::NotSupported {
             reason: "process hardening is implemented for Linux only".into(),
         };
@@ -362,6 +416,7 @@ mod imp {
             landlock_abi: None,
             landlock_network: no(),
             seccomp_network: no(),
+            seccomp_process: no(),
             threads_at_start: 1,
         }
     }

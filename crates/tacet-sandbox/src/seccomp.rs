@@ -10,9 +10,15 @@
 //!    makes them, and they have their own socket numbers;
 //! 2. (x86_64) an x32 syscall number (bit 30 set) → `EACCES`, same reason;
 //! 3. `io_uring_setup` → `ENOSYS` (io_uring can open sockets itself);
-//! 4. `socket(domain, …)` with `domain` other than `AF_UNIX`/`AF_NETLINK`
+//! 4. `ptrace`, `process_vm_readv`, `process_vm_writev` and `pidfd_getfd`
+//!    → `EPERM`: no reading or steering another process, no taking its
+//!    descriptors (a connected socket, an open file);
+//! 5. `execve` and `execveat` → `EPERM`, unless the caller asked to keep
+//!    them ([`Process::AllowExec`], tests only): no new program can run
+//!    in the process or its children after start;
+//! 6. `socket(domain, …)` with `domain` other than `AF_UNIX`/`AF_NETLINK`
 //!    → `EACCES`;
-//! 5. everything else is allowed.
+//! 7. everything else is allowed.
 
 use crate::{HardenError, LayerStatus};
 
@@ -35,6 +41,17 @@ enum Label {
     Allow,
     DenyEacces,
     DenyEnosys,
+    DenyEperm,
+}
+
+/// What the filter does about other processes and new programs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Process {
+    /// `ptrace`, `process_vm_*`, `pidfd_getfd`, `execve`, `execveat` refused.
+    Deny,
+    /// As `Deny`, but `execve`/`execveat` still allowed (a test process that
+    /// must start helpers after hardening).
+    AllowExec,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -50,7 +67,7 @@ enum Ins {
     Return(u32),
 }
 
-fn program(arch: u32) -> Vec<Ins> {
+fn program(arch: u32, process: Process) -> Vec<Ins> {
     use Ins::*;
     use Label::*;
     let errno = |e: i32| libc::SECCOMP_RET_ERRNO | (e as u32 & libc::SECCOMP_RET_DATA);
@@ -64,6 +81,18 @@ fn program(arch: u32) -> Vec<Ins> {
     }
     p.extend([
         JumpEq(libc::SYS_io_uring_setup as u32, DenyEnosys, Next),
+        JumpEq(libc::SYS_ptrace as u32, DenyEperm, Next),
+        JumpEq(libc::SYS_process_vm_readv as u32, DenyEperm, Next),
+        JumpEq(libc::SYS_process_vm_writev as u32, DenyEperm, Next),
+        JumpEq(libc::SYS_pidfd_getfd as u32, DenyEperm, Next),
+    ]);
+    if process == Process::Deny {
+        p.extend([
+            JumpEq(libc::SYS_execve as u32, DenyEperm, Next),
+            JumpEq(libc::SYS_execveat as u32, DenyEperm, Next),
+        ]);
+    }
+    p.extend([
         JumpEq(libc::SYS_socket as u32, Next, Allow),
         Load(OFFSET_ARG0_LOW),
         JumpEq(libc::AF_UNIX as u32, Allow, Next),
@@ -72,6 +101,8 @@ fn program(arch: u32) -> Vec<Ins> {
         Return(errno(libc::EACCES)),
         Mark(DenyEnosys),
         Return(errno(libc::ENOSYS)),
+        Mark(DenyEperm),
+        Return(errno(libc::EPERM)),
         Mark(Allow),
         Return(libc::SECCOMP_RET_ALLOW),
     ]);
@@ -128,7 +159,9 @@ fn assemble(prog: &[Ins]) -> Option<Vec<libc::sock_filter>> {
     Some(out)
 }
 
-pub(crate) fn deny_network() -> LayerStatus {
+/// Installs the filter; the status covers the whole filter (network and
+/// process rules arrive together or not at all).
+pub(crate) fn install(process: Process) -> LayerStatus {
     let Some(arch) = AUDIT_ARCH else {
         return LayerStatus::NotSupported {
             reason: format!(
@@ -137,7 +170,7 @@ pub(crate) fn deny_network() -> LayerStatus {
             ),
         };
     };
-    let Some(filter) = assemble(&program(arch)) else {
+    let Some(filter) = assemble(&program(arch, process)) else {
         return LayerStatus::NotSupported {
             reason: "the seccomp filter did not assemble (a bug in tacet-sandbox)".into(),
         };
@@ -182,7 +215,12 @@ mod tests {
     #[test]
     fn the_program_assembles_and_every_jump_lands_inside_it() {
         let arch = AUDIT_ARCH.unwrap_or(0);
-        let f = assemble(&program(arch)).expect("assembles");
+        for process in [Process::Deny, Process::AllowExec] {
+            every_jump_lands(&assemble(&program(arch, process)).expect("assembles"));
+        }
+    }
+
+    fn every_jump_lands(f: &[libc::sock_filter]) {
         for (i, ins) in f.iter().enumerate() {
             if ins.code == (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16
                 || ins.code == (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16
@@ -194,6 +232,33 @@ mod tests {
         // It ends in returns only.
         assert_eq!(f.last().unwrap().code, (libc::BPF_RET | libc::BPF_K) as u16);
         assert_eq!(f.last().unwrap().k, libc::SECCOMP_RET_ALLOW);
+    }
+
+    #[test]
+    fn only_the_test_variant_lets_a_new_program_start() {
+        let arch = AUDIT_ARCH.unwrap_or(0);
+        let names = |process| -> Vec<u32> {
+            assemble(&program(arch, process))
+                .expect("assembles")
+                .iter()
+                .filter(|i| i.code == (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16)
+                .map(|i| i.k)
+                .collect()
+        };
+        let deny = names(Process::Deny);
+        let allow = names(Process::AllowExec);
+        for nr in [
+            libc::SYS_ptrace,
+            libc::SYS_process_vm_readv,
+            libc::SYS_process_vm_writev,
+            libc::SYS_pidfd_getfd,
+        ] {
+            assert!(deny.contains(&(nr as u32)) && allow.contains(&(nr as u32)));
+        }
+        for nr in [libc::SYS_execve, libc::SYS_execveat] {
+            assert!(deny.contains(&(nr as u32)));
+            assert!(!allow.contains(&(nr as u32)));
+        }
     }
 
     #[test]

@@ -206,6 +206,188 @@ fn local_sockets_and_files_still_work_after_hardening() {
     assert!(std::fs::read_dir("/").unwrap().count() > 0);
 }
 
+/// `process_vm_readv` of `len` bytes at `at` in process `pid`: Ok(bytes
+/// read) or Err(errno).
+fn read_memory(pid: libc::pid_t, at: *mut u8, len: usize) -> Result<isize, i32> {
+    let mut buf = vec![0u8; len];
+    let local = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: len,
+    };
+    let remote = libc::iovec {
+        iov_base: at.cast(),
+        iov_len: len,
+    };
+    // SAFETY: both iovecs describe `len` bytes we own (ours to read, the
+    // buffer to write); the kernel checks the remote range itself.
+    let n = unsafe { libc::process_vm_readv(pid, &local, 1, &remote, 1, 0) };
+    if n >= 0 {
+        Ok(n)
+    } else {
+        Err(errno())
+    }
+}
+
+/// `pidfd_getfd` of descriptor `fd` of process `pid`: Ok(new fd) or Err(errno).
+fn take_descriptor(pid: libc::pid_t, fd: i32) -> Result<i32, i32> {
+    // SAFETY: pidfd_open and pidfd_getfd take plain integers.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if pidfd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: as above; a new descriptor, if any, is closed below.
+    let got = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) };
+    let e = errno();
+    close(pidfd as i32);
+    if got >= 0 {
+        close(got as i32);
+        Ok(got as i32)
+    } else {
+        Err(e)
+    }
+}
+
+/// `ptrace(PTRACE_SEIZE, pid)`: Ok or Err(errno).
+fn seize(pid: libc::pid_t) -> Result<(), i32> {
+    // SAFETY: PTRACE_SEIZE takes a pid and null address/data.
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_SEIZE,
+            pid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// A child that waits to be killed (forked: async-signal-safe calls only).
+fn idle_child() -> libc::pid_t {
+    // SAFETY: the child only calls pause() and _exit(), both
+    // async-signal-safe, so forking a threaded test process is sound.
+    match unsafe { libc::fork() } {
+        0 => loop {
+            // SAFETY: pause takes nothing and only waits for a signal.
+            unsafe { libc::pause() };
+        },
+        pid if pid > 0 => pid,
+        _ => panic!("fork failed: {}", errno()),
+    }
+}
+
+fn kill_and_reap(pid: libc::pid_t) {
+    // SAFETY: pid is our own child; kill and waitpid take plain values.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+    }
+}
+
+/// Issue 22, item 7: the routes around the network filter through other
+/// processes. Each is tried before hardening (the control: it works here)
+/// and after (refused with EPERM): reading another process's memory,
+/// taking its open descriptor (a connected socket, for instance),
+/// attaching to it with ptrace, and starting a new program.
+#[test]
+fn other_processes_and_new_programs_are_out_of_reach_after_hardening() {
+    const ME: &str = "other_processes_and_new_programs_are_out_of_reach_after_hardening";
+    if !is_child(ME) {
+        let out = assert_child_passed(ME);
+        assert!(out.contains("refused with EPERM"), "{out}");
+        return;
+    }
+    // SAFETY: getpid has no arguments.
+    let me = unsafe { libc::getpid() };
+    let mut secret = *b"a connected socket or a key";
+    let at = secret.as_mut_ptr();
+    let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&a);
+    let traced = idle_child();
+    let seize_before = seize(traced);
+    kill_and_reap(traced);
+    // The controls, before hardening.
+    assert_eq!(read_memory(me, at, secret.len()), Ok(secret.len() as isize));
+    let getfd_before = take_descriptor(me, fd);
+    assert!(
+        std::process::Command::new("/bin/true")
+            .status()
+            .unwrap()
+            .success(),
+        "the control program runs"
+    );
+    println!("before hardening: memory read ok, pidfd_getfd {getfd_before:?}, ptrace {seize_before:?}, exec ok");
+
+    let report = tacet_sandbox::harden();
+    assert!(report.seccomp_process.is_active(), "{report}");
+    assert_eq!(read_memory(me, at, secret.len()), Err(libc::EPERM));
+    if getfd_before.is_ok() {
+        assert_eq!(take_descriptor(me, fd), Err(libc::EPERM));
+    }
+    if seize_before.is_ok() {
+        let traced = idle_child();
+        let after = seize(traced);
+        kill_and_reap(traced);
+        assert_eq!(after, Err(libc::EPERM));
+    }
+    let err = std::process::Command::new("/bin/true")
+        .status()
+        .unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+    // SAFETY: execve with valid C strings; on success it never returns.
+    let r = unsafe {
+        let prog = c"/bin/true";
+        let argv = [prog.as_ptr(), std::ptr::null()];
+        let envp = [std::ptr::null()];
+        libc::execve(prog.as_ptr(), argv.as_ptr(), envp.as_ptr())
+    };
+    assert_eq!((r, errno()), (-1, libc::EPERM));
+    println!(
+        "after hardening: process_vm_readv, pidfd_getfd ({}), ptrace ({}), execve: refused with EPERM",
+        if getfd_before.is_ok() { "checked" } else { "not available here" },
+        if seize_before.is_ok() { "checked" } else { "not available here" },
+    );
+}
+
+/// The test variant keeps `execve` and says so; every other rule holds.
+#[test]
+fn the_danger_variant_keeps_exec_and_reports_it() {
+    const ME: &str = "the_danger_variant_keeps_exec_and_reports_it";
+    if !is_child(ME) {
+        assert_child_passed(ME);
+        return;
+    }
+    let report = tacet_sandbox::danger_harden_allowing_exec();
+    assert!(report.network_denied(), "{report}");
+    assert!(!report.seccomp_process.is_active(), "{report}");
+    assert!(!report.fully_hardened());
+    assert!(
+        report
+            .warnings()
+            .iter()
+            .any(|w| w.contains("execve left allowed")),
+        "{:?}",
+        report.warnings()
+    );
+    assert!(std::process::Command::new("/bin/true")
+        .status()
+        .unwrap()
+        .success());
+    let mut x = [7u8; 8];
+    // SAFETY: getpid has no arguments.
+    let me = unsafe { libc::getpid() };
+    assert_eq!(read_memory(me, x.as_mut_ptr(), 8), Err(libc::EPERM));
+    assert_eq!(
+        std::net::TcpStream::connect("127.0.0.1:9")
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::EACCES)
+    );
+}
+
 #[test]
 fn landlock_refuses_tcp_on_a_socket_made_before_hardening() {
     const ME: &str = "landlock_refuses_tcp_on_a_socket_made_before_hardening";

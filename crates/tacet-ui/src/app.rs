@@ -739,18 +739,18 @@ impl TacetUi {
             UiCommand::ChangePassphrase => {
                 let form = &mut st.admin.passwd;
                 let refusal = if form.current.is_empty() {
-                    Some("Enter your current passphrase.")
-                } else if form.new.chars().count() < 8 {
-                    Some("The new passphrase must have at least 8 characters.")
+                    Some("Enter your current passphrase.".to_string())
+                } else if let Err(p) = tacet_core::passphrase::check_new(&form.new, "") {
+                    Some(format!("The new passphrase {p}."))
                 } else if form.new != form.confirm {
-                    Some("The two new passphrases differ: type the same passphrase twice.")
+                    Some("The two new passphrases differ: type the same passphrase twice.".into())
                 } else {
                     None
                 };
                 st.admin.people_done = None;
                 if let Some(why) = refusal {
                     wipe(&mut form.confirm);
-                    st.error = Some(why.into());
+                    st.error = Some(why);
                     return;
                 }
                 if st.busy.is_some() {
@@ -769,18 +769,18 @@ impl TacetUi {
                 let form = &mut st.admin.new_user;
                 let name = form.name.trim().to_string();
                 let refusal = if name.is_empty() {
-                    Some("Enter the new user's name.")
-                } else if form.passphrase.chars().count() < 8 {
-                    Some("The passphrase must have at least 8 characters.")
+                    Some("Enter the new user's name.".to_string())
+                } else if let Err(p) = tacet_core::passphrase::check_new(&form.passphrase, &name) {
+                    Some(format!("The passphrase {p}."))
                 } else if form.passphrase != form.confirm {
-                    Some("The two passphrases differ: type the same passphrase twice.")
+                    Some("The two passphrases differ: type the same passphrase twice.".into())
                 } else {
                     None
                 };
                 st.admin.user_added = None;
                 if let Some(why) = refusal {
                     wipe(&mut form.confirm);
-                    st.error = Some(why.into());
+                    st.error = Some(why);
                     return;
                 }
                 if st.busy.is_some() {

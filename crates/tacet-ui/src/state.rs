@@ -665,46 +665,7 @@ pub struct SetupView {
     pub consent: Option<(String, String)>,
 }
 
-/// How strong a new passphrase is, in words a person can act on.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Strength {
-    /// 0 (guessed at once) to 4 (very strong), zxcvbn's score.
-    pub score: u8,
-    pub label: &'static str,
-    /// What makes it guessable, if anything.
-    pub hint: Option<String>,
-}
-
-/// The weakest score the first-run walk accepts (zxcvbn's "somewhat
-/// guessable": more than a million guesses).
-pub const MIN_STRENGTH: u8 = 2;
-
-/// The strength of `passphrase` for an account named `user` (a passphrase
-/// built from the user's name is weaker).
-pub fn passphrase_strength(passphrase: &str, user: &str) -> Strength {
-    if passphrase.is_empty() {
-        return Strength {
-            score: 0,
-            label: "empty",
-            hint: None,
-        };
-    }
-    let e = zxcvbn::zxcvbn(passphrase, &[user, "tacet"]);
-    let score = u8::from(e.score());
-    let label = match score {
-        0 => "very weak",
-        1 => "weak",
-        2 => "fair",
-        3 => "good",
-        _ => "strong",
-    };
-    let hint = e.feedback().and_then(|f| {
-        f.warning()
-            .map(|w| w.to_string())
-            .or_else(|| f.suggestions().first().map(|s| s.to_string()))
-    });
-    Strength { score, label, hint }
-}
+pub use tacet_core::passphrase::{strength as passphrase_strength, Strength, MIN_STRENGTH};
 
 /// Why the accounts form cannot create a vault yet, in plain words.
 pub fn setup_accounts_problem(s: &SetupView) -> Option<String> {
@@ -733,18 +694,17 @@ pub fn setup_accounts_problem(s: &SetupView) -> Option<String> {
                 "Enter the {who}'s user name: letters, digits, '.', '-' or '_', at most 64."
             ));
         }
-        if pass.chars().count() < 8 {
+        if pass.chars().count() < tacet_core::passphrase::MIN_CHARS {
             return Some(format!(
-                "The {who}'s passphrase needs at least 8 characters."
+                "The {who}'s passphrase {}.",
+                tacet_core::passphrase::PassphraseProblem::TooShort
             ));
         }
         if pass != confirm {
             return Some(format!("The {who}'s passphrase and its repetition differ."));
         }
-        if passphrase_strength(pass, name).score < MIN_STRENGTH {
-            return Some(format!(
-                "The {who}'s passphrase is too easy to guess: use a few unrelated words."
-            ));
+        if let Err(p) = tacet_core::passphrase::check_new(pass, name) {
+            return Some(format!("The {who}'s passphrase {p}."));
         }
     }
     if s.admin.trim() == s.clinician.trim() {

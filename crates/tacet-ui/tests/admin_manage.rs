@@ -249,6 +249,21 @@ fn fail_a_short_passphrase_is_refused() {
     assert!(!probe.log().requests.iter().any(|r| r == "adduser"));
 }
 
+/// The one passphrase rule (`tacet_core::passphrase`), the same as the
+/// first-run walk's and the vault's: a common passphrase is refused with
+/// the reason before anything is sent.
+#[test]
+fn fail_a_guessable_passphrase_is_refused() {
+    let (mut h, probe) = admin();
+    type_into(&mut h, "New user's name", "admin2");
+    type_into(&mut h, "New user's passphrase", "qwertyuiop");
+    type_into(&mut h, "Repeat the passphrase", "qwertyuiop");
+    click(&mut h, "Add user");
+    let err = h.state().state.error.clone().unwrap_or_default();
+    assert!(err.contains("too easy to guess"), "{err}");
+    assert!(!probe.log().requests.iter().any(|r| r == "adduser"));
+}
+
 #[test]
 fn a_clinician_adds_a_colleague() {
     let (mut h, probe) = harness();

@@ -75,6 +75,7 @@
 //! rotates.
 
 mod anchor;
+mod approvals;
 mod head;
 mod maintenance;
 mod people;
@@ -142,8 +143,8 @@ pub enum VaultError {
     UserExists(String),
     #[error("user names are 1–64 letters, digits, '.', '-' or '_'")]
     BadUserName,
-    #[error("the passphrase is too short: use at least 8 characters")]
-    WeakPassphrase,
+    #[error("the passphrase {0}")]
+    WeakPassphrase(#[from] tacet_core::passphrase::PassphraseProblem),
     #[error(transparent)]
     Schema(#[from] schema::SchemaError),
     #[error("cryptography: {0}")]
@@ -389,9 +390,7 @@ impl Vault {
             if !valid_user_name(u.name) {
                 return Err(VaultError::BadUserName);
             }
-            if u.passphrase.danger_expose().chars().count() < 8 {
-                return Err(VaultError::WeakPassphrase);
-            }
+            tacet_core::passphrase::check_new(u.passphrase.danger_expose(), u.name)?;
         }
         let mut conn = open_connection(&path)?;
         schema::migrate_to(&mut conn, if schema_v1 { 1 } else { SCHEMA_VERSION })?;
@@ -1265,9 +1264,7 @@ impl<'v> Unlocked<'v> {
                 StoreError::Denied(self.actor.role.may_not_add_reason(u.role).into()).into(),
             );
         }
-        if u.passphrase.danger_expose().chars().count() < 8 {
-            return Err(VaultError::WeakPassphrase);
-        }
+        tacet_core::passphrase::check_new(u.passphrase.danger_expose(), u.name)?;
         let params = kdf.params()?;
         let user_key = tacet_crypto::derive_key(u.passphrase, &params)?;
         // A fresh salt means a fresh user key: its nonce sequence starts at 0.
@@ -1576,6 +1573,47 @@ impl<'v> Unlocked<'v> {
             .next()
             .map(|(_, v)| v)
             .ok_or_else(|| StoreError::Denied(missing.to_string()).into())
+    }
+
+    /// The note and attestation rows are sealed under the session key with
+    /// the same associated data at every attestation, so an editor of the
+    /// file could put back a superseded attested note (copied from an older
+    /// copy of the vault) and have it exported. The audit log says which
+    /// note was attested last: the newest successful `draft_created` or
+    /// `review_attested` record of this session must be an attestation of
+    /// exactly this note. A redraft after it, or another note's hash, is
+    /// tampering.
+    fn check_last_attested(&self, id: SessionId, note_sha256: [u8; 32]) -> Result<(), VaultError> {
+        let session = hex::encode(id.as_bytes());
+        let draft = AuditAction::DraftCreated.code();
+        let attested = AuditAction::ReviewAttested.code();
+        let mut st = self
+            .vault
+            .conn
+            .prepare("SELECT record FROM audit_log ORDER BY seq DESC")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        for row in rows {
+            let bytes = row?;
+            if bytes.is_empty() {
+                continue; // pruned
+            }
+            let rec = AuditRecord::decode(&bytes)?;
+            if rec.session.as_deref() != Some(session.as_str())
+                || rec.outcome != Outcome::Success.as_str()
+                || (rec.action != draft && rec.action != attested)
+            {
+                continue;
+            }
+            if rec.action == attested && rec.content_sha256 == Some(note_sha256) {
+                return Ok(());
+            }
+            break;
+        }
+        Err(StoreError::Integrity(format!(
+            "session {}: the stored attested note is not the one the audit log says was attested last (put back from an older copy of the vault?)",
+            id.short()
+        ))
+        .into())
     }
 
     /// Verifies the audit log including the forward-secure chain (needs the
@@ -1919,7 +1957,9 @@ impl SessionStore for Unlocked<'_> {
         let text = String::from_utf8(text.to_vec())
             .map_err(|_| StoreError::Integrity("the stored note is not text".into()))?;
         let a = decode_attestation(id, att)?;
-        Ok(AttestedNote::reopen(id, text, Some(a))?)
+        let note = AttestedNote::reopen(id, text, Some(a))?;
+        store(self.check_last_attested(id, note.attestation().note_sha256))?;
+        Ok(note)
     }
 
     fn mark_exported(
@@ -1962,6 +2002,19 @@ impl SessionStore for Unlocked<'_> {
 
     fn record(&mut self, ev: AuditEvent) -> Result<u64, StoreError> {
         store(self.write(|tx, s| s.append_audit(tx, ev)))
+    }
+
+    fn set_model_approval(
+        &mut self,
+        ev: AuditEvent,
+        sha256: [u8; 32],
+        approved: bool,
+    ) -> Result<u64, StoreError> {
+        store(Unlocked::set_model_approval(self, ev, sha256, approved))
+    }
+
+    fn model_approved(&self, sha256: &[u8; 32]) -> Result<bool, StoreError> {
+        store(Unlocked::model_approved(self, sha256))
     }
 
     fn verify_audit(

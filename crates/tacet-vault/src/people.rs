@@ -47,9 +47,7 @@ impl<'v> Unlocked<'v> {
             return Err(VaultError::BadCredentials);
         }
         drop(old_key);
-        if new.danger_expose().chars().count() < 8 {
-            return Err(VaultError::WeakPassphrase);
-        }
+        tacet_core::passphrase::check_new(new.danger_expose(), &self.actor.user.0)?;
         let params = kdf.params()?;
         let user_key = tacet_crypto::derive_key(new, &params)?;
         // A fresh salt means a fresh user key: its nonces start again.

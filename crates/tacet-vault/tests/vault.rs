@@ -497,3 +497,85 @@ fn fail_the_vault_is_readable_by_no_other_account() {
     check(&dir);
     drop(v);
 }
+
+/// The note and attestation rows as stored: (kind, sealed) pairs.
+fn attested_rows(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    let mut st = conn
+        .prepare("SELECT kind, sealed FROM artifacts WHERE kind IN ('note', 'attestation') ORDER BY kind")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Writes `rows` back as the session's note and attestation, as an editor
+/// of the file would from an older copy of the vault.
+fn put_back(dir: &std::path::Path, id: tacet_core::SessionId, rows: &[(String, Vec<u8>)]) {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    for (kind, sealed) in rows {
+        conn.execute(
+            "INSERT OR REPLACE INTO artifacts (session_id, kind, idx, final, sealed) VALUES (?1, ?2, 0, 1, ?3)",
+            rusqlite::params![id.as_bytes().to_vec(), kind, sealed],
+        )
+        .unwrap();
+    }
+}
+
+/// Issue 22 (low): a superseded attested note, put back from an older copy
+/// of the vault, opened under the same key with the same associated data
+/// and could be exported. The audit log now says which note was attested
+/// last; the put-back note is refused, both after a later attestation and
+/// after a redraft that voided it.
+#[test]
+fn fail_a_superseded_attested_note_put_back_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let (id, _) = full_session(&mut v);
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let first = format!(
+        "{}\nFirst version, superseded.",
+        u.draft(id).unwrap().render_text()
+    );
+    let reviewer = u.actor().user.clone();
+    u.put_attested(&AttestedNote::attest(id, first.clone(), reviewer.clone(), 1).unwrap())
+        .unwrap();
+    assert_eq!(u.attested(id).unwrap().text(), first);
+    drop(u);
+    drop(v);
+    let old = attested_rows(dir.path());
+    assert_eq!(old.len(), 2);
+
+    // The clinician redrafts (voiding the first note) and attests again.
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    u.put_draft(id, &draft()).unwrap();
+    assert!(u.attested(id).is_err(), "a redraft voids the attested note");
+    drop(u);
+    drop(v);
+
+    // Put back after the redraft: refused, not exported.
+    put_back(dir.path(), id, &old);
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let err = u.attested(id).unwrap_err().to_string();
+    assert!(
+        err.contains("not the one the audit log says was attested last"),
+        "{err}"
+    );
+    let second = format!("{}\nSecond version.", u.draft(id).unwrap().render_text());
+    u.put_attested(&AttestedNote::attest(id, second.clone(), reviewer, 2).unwrap())
+        .unwrap();
+    assert_eq!(u.attested(id).unwrap().text(), second);
+    drop(u);
+    drop(v);
+
+    // Put back after a later attestation: refused as well.
+    put_back(dir.path(), id, &old);
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let err = u.attested(id).unwrap_err().to_string();
+    assert!(err.contains("put back from an older copy"), "{err}");
+    assert!(u.list_sessions().is_ok());
+}
