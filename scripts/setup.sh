@@ -31,12 +31,18 @@ if [ -n "$missing" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
 fi
 
-# Rust 1.89 or newer (std's file locking); rustup if no cargo at all.
-if ! command -v cargo >/dev/null 2>&1; then
-    if [ -x "$HOME/.cargo/bin/cargo" ]; then
-        export PATH="$HOME/.cargo/bin:$PATH"
+# The Rust the workspace declares (rust-version in Cargo.toml) or newer:
+# rustup installs or updates it when the cargo found is missing or older.
+need=$(sed -n 's/^rust-version = "\(.*\)"/\1/p' Cargo.toml)
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+have=$(cargo --version 2>/dev/null | awk '{print $2}')
+if [ -z "$have" ] || [ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | head -1)" != "$need" ]; then
+    if command -v rustup >/dev/null 2>&1; then
+        echo "== Rust ${have:-none} found, $need needed: updating with rustup"
+        rustup toolchain install stable --profile minimal --component clippy,rustfmt
+        rustup default stable
     else
-        echo "== installing the Rust toolchain with rustup"
+        echo "== Rust ${have:-none} found, $need needed: installing the toolchain with rustup"
         curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --component clippy,rustfmt
         export PATH="$HOME/.cargo/bin:$PATH"
     fi

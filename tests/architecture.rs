@@ -1,6 +1,7 @@
 //! The architecture's rules, checked against `cargo metadata`: a crate that
 //! starts depending on one it must not fails this test, with the rule named.
 //! docs/ARCHITECTURE.md states the same rules in words.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_tests::{closure, metadata, workspace_crates};
 
@@ -201,5 +202,46 @@ fn the_shared_composition_serves_only_the_binaries() {
                 "Architecture Invariant: only the binaries compose the installation with tacet-runtime ({name})"
             );
         }
+    }
+}
+
+/// The declared `rust-version` is honest (issue 23, item 7): every crate of
+/// the workspace declares it, and it is no older than what any package in
+/// the lock file declares it needs, so a practice building with an older
+/// compiler is told so by cargo instead of meeting errors deep in a build.
+#[test]
+fn the_declared_rust_version_is_no_older_than_any_dependency_needs() {
+    let meta = metadata();
+    let parse = |v: &str| -> Vec<u64> {
+        let mut parts: Vec<u64> = v.split('.').map(|p| p.parse().unwrap_or(0)).collect();
+        parts.resize(3, 0);
+        parts
+    };
+    let members: Vec<&str> = meta["workspace_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.as_str())
+        .collect();
+    let packages = meta["packages"].as_array().unwrap();
+    let (ours, theirs): (Vec<_>, Vec<_>) = packages
+        .iter()
+        .partition(|p| members.contains(&p["id"].as_str().unwrap_or("")));
+    let needed = theirs
+        .iter()
+        .filter_map(|p| Some((p["rust_version"].as_str()?, p["name"].as_str()?)))
+        .max_by_key(|(v, _)| parse(v))
+        .expect("some dependency declares a rust-version");
+    for p in ours {
+        let name = p["name"].as_str().unwrap_or("?");
+        let declared = p["rust_version"].as_str().unwrap_or_else(|| {
+            panic!("{name} declares no rust-version (use rust-version.workspace = true)")
+        });
+        assert!(
+            parse(declared) >= parse(needed.0),
+            "{name} declares rust-version {declared}, but {} needs {}",
+            needed.1,
+            needed.0
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! dumps, no network; see crates/tacet-sandbox). A tidy-style check over
 //! the sources, so a refactor of `main` cannot silently drop or delay it —
 //! argument parsing, a demo vault or a window must all come after it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_tests::workspace_root;
 

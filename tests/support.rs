@@ -1,8 +1,23 @@
 //! Shared helpers for the workspace-level tests: where the workspace is,
 //! and its crates as `cargo metadata` describes them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::PathBuf;
 use std::process::Command;
+
+/// A test that cannot run here (no model cache, no shared data, no tool
+/// the setup installs) says why and returns; except under `TACET_CI=1`
+/// (set by `.ci/run`), where a skip is a failure: CI has everything the
+/// project's own setup installs, so a skip there hides a broken setup.
+/// Call it only for what the setup provides, never for what the hardware
+/// or the kernel may lack.
+pub fn skip(why: &str) {
+    assert!(
+        std::env::var_os("TACET_CI").is_none(),
+        "skipped under TACET_CI, where a skip is a failure: {why}"
+    );
+    eprintln!("skipping: {why}");
+}
 
 pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -3,6 +3,7 @@
 //! flagged sentence again, as edited: an edit that keeps the wrong dose
 //! keeps the flag, a real correction clears it, removing the sentence
 //! clears it, and invisible characters change nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_core::{Draft, DraftSection, Provenance, SamplingParams, Segment, Transcript};
 

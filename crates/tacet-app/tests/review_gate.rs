@@ -2,6 +2,7 @@
 //! note is ever exported without an attestation for exactly that text, and
 //! every export destroys its session. The store and engines are in-memory
 //! fakes (the engines are not the point here; the rules are).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use proptest::prelude::*;
 use std::collections::HashMap;

@@ -18,6 +18,7 @@
 //! (`TACET_WHISPER_STOCK_ATTN=1 TACET_WHISPER_STOCK_Q8=1` for whisper.cpp's
 //! own kernels). `ASR_BENCH_TRACE=1` prints every pass's committed and
 //! tentative segments to stderr, `ASR_BENCH_SEGMENTS=1` the final ones.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::sync_channel;

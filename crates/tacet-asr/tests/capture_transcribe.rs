@@ -3,6 +3,7 @@
 //! `tacet_audio::Capture`, streamed into the `StreamingTranscriber` as the
 //! chunks arrive, and the sentence found in the final transcript. Skips
 //! cleanly without PulseAudio tools, espeak-ng or the model.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "../../tacet-audio/tests/support/pulse.rs"]
 mod pulse;

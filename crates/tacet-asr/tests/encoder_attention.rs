@@ -8,6 +8,7 @@
 //! binary share the environment). The kernels' arithmetic is checked
 //! directly in `src/whisper_patch.rs`. Skips without the model; the demo
 //! visit is committed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::Path;
 use tacet_asr::{normalize_words, word_error_rate, AsrOptions, WhisperTranscriber};

@@ -1,6 +1,7 @@
 //! Streaming transcription with the real tiny.en model: the demo visit fed
 //! in one-second chunks faster than real time, and silence that must cost
 //! nothing. Skips cleanly without the model or the demo asset.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! `../shared/data` from the workspace root (or `$TACET_SHARED_DATA`). When
 //! either is absent the test prints why and returns early. Tests use one
 //! thread: on a shared two-core machine more would oversubscribe.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::Path;
 use std::time::Instant;
@@ -138,7 +139,7 @@ fn demo_visit_matches_its_script() {
     let demo = workspace_root().join("assets/demo");
     let (wav, txt) = (demo.join("visit.wav"), demo.join("visit.txt"));
     if !wav.is_file() || !txt.is_file() {
-        eprintln!("skipping: no demo asset at {}", demo.display());
+        tacet_tests::skip(&format!("no demo asset at {}", demo.display()));
         return;
     }
     let reference: String = std::fs::read_to_string(&txt)
@@ -170,7 +171,7 @@ fn unsure_words_are_whole_words_few_when_clear_more_in_noise() {
     };
     let wav = workspace_root().join("assets/demo/visit.wav");
     if !wav.is_file() {
-        eprintln!("skipping: no demo asset at {}", wav.display());
+        tacet_tests::skip(&format!("no demo asset at {}", wav.display()));
         return;
     }
     let clear = read_16k(&wav);

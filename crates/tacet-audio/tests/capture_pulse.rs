@@ -5,6 +5,7 @@
 //! otherwise it prints why and returns.
 //!
 //! One test per binary: it sets HOME/XDG_RUNTIME_DIR for the process.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/pulse.rs"]
 mod pulse;

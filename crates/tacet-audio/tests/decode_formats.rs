@@ -3,6 +3,7 @@
 //! the commands), decoded and compared with the WAV it came from; then the
 //! same files cut, damaged, emptied and misnamed, each refused with the
 //! error a person can act on, naming the file.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::{Path, PathBuf};
 use tacet_audio::{

@@ -3,6 +3,7 @@
 //! arbitrary ones, arbitrary ones behind each format's magic (so they reach
 //! the container readers), and the committed recordings with bytes changed
 //! and the end cut off (so they reach the codecs).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use proptest::prelude::*;
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! Property: no byte string makes `decode_wav` panic, and a header mutation
 //! of a valid file is either decoded consistently or refused with an error.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use proptest::prelude::*;
 use std::io::Cursor;

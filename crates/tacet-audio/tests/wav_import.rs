@@ -1,5 +1,6 @@
 //! WAV import: fixtures are generated here with hound (sine tones), decoded,
 //! resampled to 16 kHz and checked for length and frequency.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::f32::consts::PI;
 use std::io::Cursor;

@@ -2,6 +2,7 @@
 //! `verify_log` over it, with and without the HMAC chain.
 //!
 //! `cargo run -p tacet-audit --example verify_speed [records]`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::time::Instant;
 

@@ -5,6 +5,7 @@
 //! transparency-dev/merkle `testonly/constants.go` (roots, node hashes) and
 //! `proof/verify_test.go` (inclusion and consistency proofs; those list
 //! leaves 1-based, converted to 0-based indices here).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_audit::merkle::EMPTY_ROOT;
 use tacet_audit::{

@@ -7,6 +7,7 @@
 //! copy, and as many untouched copies (false alarms). The number of trials
 //! is `TACET_TAMPER_MUTATIONS` (500 by default, CI; 10,000 for the long
 //! run) and the seed `TACET_TAMPER_SEED` (printed, so a failure reproduces).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_audit::chain::GENESIS_TAG;
 use tacet_audit::{
@@ -129,7 +130,7 @@ fn build_sized(seed: u64, count: usize, every: usize) -> Log {
         prev = s.chain_tag;
         tree.push(s.leaf_hash);
         records.push(s);
-        if (seq as usize + 1) % every == 0 {
+        if (seq as usize + 1).is_multiple_of(every) {
             let cp = Checkpoint {
                 origin: ORIGIN.into(),
                 size: tree.size(),

@@ -3,6 +3,7 @@
 //! each command and checking that the new records carry the expected action
 //! codes. The model-dependent commands run when the default models are
 //! cached (scripts/fetch-models.sh) and are skipped, with a message, when not.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -144,7 +145,7 @@ fn every_state_changing_command_is_audited() {
     w.step("admin", &["audit", "verify"], true, &["audit.verified"]);
 
     let Some(files) = cached_models() else {
-        eprintln!("skipping the model-dependent commands: the default models are not cached");
+        tacet_tests::skip("the model-dependent commands: the default models are not cached");
         return;
     };
     let asr = files.join("whisper-tiny.en-ct2");

@@ -2,6 +2,7 @@
 //! real whisper and real SmolLM2, a real vault in a temporary directory.
 //! Needs the default models in the cache (`scripts/fetch-models.sh`);
 //! without them the test says so and returns.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/patient.rs"]
 mod patient;
@@ -92,7 +93,7 @@ fn scan(dir: &Path, needles: &[Vec<u8>], skip: &Path) -> Vec<String> {
 #[test]
 fn the_demo_visit_from_audio_to_a_destroyed_session() {
     let Some(files) = cache_files() else {
-        eprintln!("skipping: the default models are not cached (run scripts/fetch-models.sh)");
+        tacet_tests::skip("the default models are not cached (run scripts/fetch-models.sh)");
         return;
     };
     let t = Tacet {
@@ -404,7 +405,7 @@ fn the_compliance_report_follows_the_system_and_holds_no_patient_text() {
     ok(&t.clinician(&["rotate-keys"]));
     ok(&t.admin(&["settings", "--retention-days", "2"]));
     let Some(files) = cache_files() else {
-        eprintln!("skipping the model part: the default models are not cached");
+        tacet_tests::skip("the model part: the default models are not cached");
         return;
     };
     let asr = files.join("whisper-tiny.en-ct2");
@@ -457,12 +458,14 @@ fn fail_read_only_vault_is_a_clear_error_and_work_resumes() {
         .env("TACET_PASSPHRASE", "clinician-passphrase-1")
         .output();
     let Ok(o) = o else {
-        eprintln!("skipping: unshare is not available");
+        tacet_tests::skip("unshare is not available");
         return;
     };
     let err = String::from_utf8_lossy(&o.stderr);
     if err.contains("mount") && !err.contains("not writable") {
-        eprintln!("skipping: cannot make a read-only bind mount here (not root?): {err}");
+        tacet_tests::skip(&format!(
+            "cannot make a read-only bind mount here (not root?): {err}"
+        ));
         return;
     }
     assert!(!o.status.success());
@@ -517,6 +520,42 @@ fn fail_a_clinician_row_planted_in_the_file_gets_no_key_and_is_reported() {
     let report = ok(&t.admin(&["audit", "access-report"]));
     assert!(report.contains("user.roster_refused"), "{report}");
     ok(&t.admin(&["audit", "verify"]));
+}
+
+#[test]
+fn fail_a_role_raised_in_the_file_brings_no_admin_powers() {
+    // Issue 22: a clinician with the vault file turns their own row into an
+    // admin's and tries an admin's command.
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    {
+        let c = rusqlite::Connection::open(t.data.path().join("vault.sqlite3")).unwrap();
+        let n = c
+            .execute(
+                "UPDATE users SET role = 'admin' WHERE name = 'clinician'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+    let o = t.clinician(&["settings", "--retention-days", "30"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("recorded as admin in the vault file")
+            && err.contains("added it as clinician")
+            && err.contains("the attempt is in the audit log"),
+        "{err}"
+    );
+    let report = ok(&t.admin(&["audit", "access-report"]));
+    assert!(report.contains("user.roster_refused"), "{report}");
+    assert!(
+        ok(&t.admin(&["settings"])).contains("7.0 days"),
+        "retention unchanged"
+    );
+    assert!(ok(&t.admin(&["audit", "verify"])).contains("VERIFIED"));
 }
 
 #[test]

@@ -26,6 +26,7 @@
 //! Skips with a message when the models are not cached; skips only the
 //! recording stage when pulseaudio/pactl are missing. One test in this
 //! binary: the PulseAudio helper changes HOME for the whole process.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/pulse.rs"]
 mod pulse;
@@ -429,7 +430,7 @@ fn sealed_audio_s(data: &Path, id: &str) -> f64 {
 #[test]
 fn kill_9_at_every_stage_loses_no_acknowledged_write() {
     let Some(files) = cache_files() else {
-        eprintln!("skipping: the default models are not cached (run scripts/fetch-models.sh)");
+        tacet_tests::skip("the default models are not cached (run scripts/fetch-models.sh)");
         return;
     };
     let iterations = env_u64("TACET_DURABILITY_ITERATIONS").unwrap_or(2);

@@ -5,6 +5,7 @@
 //! model; the whole way (a real session, drafted, then attested as an empty
 //! note) needs the default models and is skipped, with a message, without
 //! them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/patient.rs"]
 mod patient;
@@ -102,7 +103,7 @@ fn fail_confirm_empty_is_only_taken_with_attest_and_is_documented() {
 #[test]
 fn an_empty_note_is_attested_only_with_confirm_empty_and_the_confirmation_is_audited() {
     let Some(files) = cached_models() else {
-        eprintln!("skipping: the default models are not cached (scripts/fetch-models.sh)");
+        tacet_tests::skip("the default models are not cached (scripts/fetch-models.sh)");
         return;
     };
     let env = Env::new();

@@ -5,6 +5,7 @@
 //! session can still be exported. (The renderings themselves are tested in
 //! tacet-export.) Needs the default models (it transcribes and drafts real
 //! sessions); skipped with a message when they are not cached.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/patient.rs"]
 mod patient;
@@ -119,7 +120,7 @@ fn assert_owner_only(_: &Path) {}
 #[test]
 fn a_fhir_export_carries_the_attested_note_and_refusals_change_nothing() {
     let Some(files) = cached_models() else {
-        eprintln!("skipping: the default models are not cached (scripts/fetch-models.sh)");
+        tacet_tests::skip("the default models are not cached (scripts/fetch-models.sh)");
         return;
     };
     let env = Env {

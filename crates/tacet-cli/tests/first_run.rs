@@ -3,6 +3,7 @@
 //! two default models beside a file that is not a model), then `tacet
 //! consent`. The desktop app's first-run walk takes the same steps through
 //! the same `tacet_runtime::setup` functions.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

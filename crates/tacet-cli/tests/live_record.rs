@@ -11,6 +11,7 @@
 //! them, which is how cpal's ALSA pulse plugin finds the private server).
 //! Skips with a message when pulseaudio/pactl/paplay, espeak-ng or the
 //! cached models are absent.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/pulse.rs"]
 mod pulse;
@@ -151,7 +152,7 @@ fn found_words(text: &str) -> Vec<&'static str> {
 #[test]
 fn live_recording_and_recovery_after_kill_9() {
     let Some(asr) = cached_asr() else {
-        eprintln!("skipping: the whisper model is not cached (run scripts/fetch-models.sh)");
+        tacet_tests::skip("the whisper model is not cached (run scripts/fetch-models.sh)");
         return;
     };
     let llm = cached_llm();
@@ -262,7 +263,7 @@ fn live_recording_and_recovery_after_kill_9() {
         );
         assert!(draft.contains("Next: review it"), "{draft}");
     } else {
-        eprintln!("skipping the drafting recording: SmolLM2 is not cached");
+        tacet_tests::skip("the drafting recording: SmolLM2 is not cached");
     }
 
     // (c) kill -9 in the middle of a recording, then recovery.

@@ -32,6 +32,7 @@
 //! Needs root (for `unshare -n`), strace, and the cached models; skips with
 //! a message otherwise. One test in this binary: the PulseAudio helper sets
 //! HOME and XDG_RUNTIME_DIR for the whole process.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/pulse.rs"]
 mod pulse;
@@ -193,11 +194,11 @@ fn a_whole_session_opens_no_network_socket_and_leaves_no_plaintext() {
         c.join("files/SmolLM2-135M-Instruct.Q4_1.gguf").exists()
             && c.join("files/whisper-tiny.en-ct2/model.bin").exists()
     }) else {
-        eprintln!("skipping: the models are not cached (run scripts/fetch-models.sh)");
+        tacet_tests::skip("the models are not cached (run scripts/fetch-models.sh)");
         return;
     };
     if !have("strace") || !have("unshare") {
-        eprintln!("skipping: needs strace and unshare");
+        tacet_tests::skip("needs strace and unshare");
         return;
     }
     if Command::new("unshare")
@@ -206,7 +207,7 @@ fn a_whole_session_opens_no_network_socket_and_leaves_no_plaintext() {
         .map(|s| !s.success())
         .unwrap_or(true)
     {
-        eprintln!("skipping: cannot create a network namespace here (not root?)");
+        tacet_tests::skip("cannot create a network namespace here (not root?)");
         return;
     }
     let t0 = Instant::now();

@@ -3,6 +3,7 @@
 //! reference now comes from standard input (`--patient-stdin`) or a prompt;
 //! a value on the command line is refused before anything is opened, and
 //! the help no longer offers it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::process::Command;
 

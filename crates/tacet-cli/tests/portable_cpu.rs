@@ -6,6 +6,7 @@
 //!
 //! Without qemu-x86_64 it says why and returns, except with `TACET_CI=1`
 //! (set by .ci/run), where a skip is a failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::process::{Command, Output};
 

@@ -9,6 +9,7 @@
 //! One test in this binary (the PulseAudio helper sets HOME and
 //! XDG_RUNTIME_DIR for the whole process). Skips with a message when
 //! pulseaudio, espeak-ng or the cached whisper model are absent.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/pulse.rs"]
 mod pulse;
@@ -144,7 +145,7 @@ fn recorded_secs(log: &[String]) -> u64 {
 #[test]
 fn pause_resume_stop_from_a_pipe_and_the_remembered_device() {
     let Some(asr) = cached_asr() else {
-        eprintln!("skipping: the whisper model is not cached (run scripts/fetch-models.sh)");
+        tacet_tests::skip("the whisper model is not cached (run scripts/fetch-models.sh)");
         return;
     };
     let Some(server) = pulse::PulseServer::start() else {

@@ -5,6 +5,7 @@
 //! is refused naming the file and the formats Tacet reads. Needs the cached
 //! default ASR model (skipped with a message without it, except under
 //! `TACET_CI=1`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -2,6 +2,7 @@
 //! fresh vault: an admin adds an admin but is told a clinician enrols
 //! clinicians; a clinician enrols a colleague, who can then unlock; and
 //! the passphrase is never printed.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -94,7 +94,17 @@ mod tests {
         assert!(clause.contains("Riverside Family Practice") && clause.contains("7 days"));
         assert!(clause.contains("own computer") && !clause.contains("{{"));
         let script = render(SPOKEN_SCRIPT_TEMPLATE, &facts()).unwrap();
-        assert!(script.contains("no") || script.contains("No"));
+        // The patient is told, in so many words, that they may refuse and
+        // that refusing changes nothing ("no" alone would match "note").
+        assert!(script.contains("You can say no"), "{script}");
+        assert!(
+            script.contains("won't change\nyour care") || script.contains("won't change your care"),
+            "{script}"
+        );
+        assert!(
+            script.contains("7 days") && !script.contains("{{"),
+            "{script}"
+        );
     }
 
     #[test]

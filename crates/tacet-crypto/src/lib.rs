@@ -21,6 +21,10 @@
 //! * [`derive_key`] is Argon2id with parameters stored beside the record,
 //!   never below OWASP's floor (m = 19 MiB, t = 2).
 
+mod locked;
+
+pub use locked::key_pages_locked;
+
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce as GcmNonce};
 use std::fmt;
@@ -60,25 +64,27 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
     Ok(b)
 }
 
-/// A 256-bit secret key. Zeroized on drop; never printed.
+/// A 256-bit secret key. Zeroized on drop; never printed; kept in a
+/// locked page of its own, out of swap and core dumps (`locked.rs`).
 #[derive(Clone)]
-pub struct Key256(Zeroizing<[u8; 32]>);
+pub struct Key256(locked::KeyCell);
 
 impl Key256 {
     pub fn generate() -> Result<Self, CryptoError> {
-        Ok(Self(Zeroizing::new(random_bytes::<32>()?)))
+        let bytes = Zeroizing::new(random_bytes::<32>()?);
+        Ok(Self(locked::KeyCell::new(&bytes)))
     }
 
     /// Wraps existing key bytes (the caller's copy should be zeroized).
     pub fn from_bytes(mut bytes: [u8; 32]) -> Self {
-        let k = Self(Zeroizing::new(bytes));
+        let k = Self(locked::KeyCell::new(&bytes));
         bytes.zeroize();
         k
     }
 
     /// The raw key. Named so every use stands out in review.
     pub fn danger_expose(&self) -> &[u8; 32] {
-        &self.0
+        self.0.get()
     }
 }
 
@@ -167,7 +173,7 @@ pub fn derive_key(pass: &Passphrase, params: &KdfParams) -> Result<Key256, Crypt
     let mut out = Zeroizing::new([0u8; 32]);
     a.hash_password_into(pass.danger_expose().as_bytes(), &params.salt, out.as_mut())
         .map_err(|e| CryptoError::Kdf(e.to_string()))?;
-    Ok(Key256(out))
+    Ok(Key256(locked::KeyCell::new(&out)))
 }
 
 /// A 96-bit nonce, obtainable only from a [`NonceSequence`].

@@ -633,13 +633,13 @@ mod tests {
     #[test]
     fn the_worker_records_live_pauses_survives_a_lost_device_and_stops() {
         let Some(cache) = tacet_models::cache_root() else {
-            eprintln!("skipping: no model cache (HOME or TACET_CACHE)");
+            tacet_tests::skip("no model cache (HOME or TACET_CACHE)");
             return;
         };
         if !cache.join("files/whisper-tiny.en-ct2/model.bin").exists()
             || !cache.join("files/SmolLM2-135M-Instruct.Q4_1.gguf").exists()
         {
-            eprintln!("skipping: the default models are not cached (scripts/fetch-models.sh)");
+            tacet_tests::skip("the default models are not cached (scripts/fetch-models.sh)");
             return;
         }
         // The PulseAudio helper moves HOME; keep finding the models.

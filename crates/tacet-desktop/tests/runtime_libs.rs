@@ -6,6 +6,7 @@
 //! libxkbcommon-x11.so could not be loaded"). This reads every versioned
 //! library name the built binary carries and asks the dynamic linker's cache
 //! for each; `scripts/setup.sh`'s `runtime` list is what installs them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::collections::BTreeSet;
 use std::process::Command;

@@ -2,6 +2,7 @@
 //! orders) the composed draft misses and the draft facts the dialogue does
 //! not state (public data-set words; never run on real notes):
 //! `cargo run -p tacet-eval --example fact_misses -- CSV`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 fn main() {
     let csv = std::env::args().nth(1).expect("CSV path");
     let encs = tacet_eval::read_encounters(std::path::Path::new(&csv)).expect("read");

@@ -1,6 +1,7 @@
 //! Counts the grounding flags on composed drafts by kind, and prints the
 //! flagged sentences with each flag's detail (public data-set text; never
 //! run on real notes): `cargo run -p tacet-eval --example flag_kinds -- CSV`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 fn main() {
     let csv = std::env::args().nth(1).expect("CSV path");
     let encs = tacet_eval::read_encounters(std::path::Path::new(&csv)).expect("read");

@@ -9,6 +9,7 @@
 //! removed, as for ACI-Bench. Public data-set words; never run on real notes.
 //!
 //! `cargo run -p tacet-eval --example mts_routing -- CSV [CSV…]`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 use std::collections::BTreeMap;
 
 fn expected(header: &str) -> Option<&'static str> {

@@ -1,6 +1,7 @@
 //! Lists the turns whose speaker the composer got wrong (public data-set
 //! text; never run on real notes): `cargo run -p tacet-eval --example
 //! roles_misses -- CSV [N]`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let csv = args.get(1).expect("CSV path");

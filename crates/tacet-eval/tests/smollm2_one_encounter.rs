@@ -1,6 +1,7 @@
 //! One ACI-Bench encounter drafted by the real SmolLM2 model and scored.
 //! Skips cleanly, with a line saying why, when the data or the model is
 //! absent (a fresh clone has neither).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::Path;
 use std::time::Instant;
@@ -17,14 +18,14 @@ fn drafts_and_scores_one_encounter_with_smollm2() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let csv = default_csv_path(&root);
     if !csv.is_file() {
-        eprintln!(
-            "skipping: {} not found (set TACET_SHARED_DATA to the folder holding aci-bench/)",
+        tacet_tests::skip(&format!(
+            "{} not found (set TACET_SHARED_DATA to the folder holding aci-bench/)",
             csv.display()
-        );
+        ));
         return;
     }
     let Some(model) = default_model_path().filter(|p| p.is_file()) else {
-        eprintln!("skipping: the cached SmolLM2 model is not there (run the model fetch script)");
+        tacet_tests::skip("the cached SmolLM2 model is not there (run the model fetch script)");
         return;
     };
     let started = Instant::now();

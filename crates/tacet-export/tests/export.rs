@@ -4,6 +4,7 @@
 //! `checkpoint.txt`, and the expected outputs `expected.fhir.json` and
 //! `expected.txt`. Set `TACET_BLESS=1` to (re)write the expected files
 //! after a deliberate change, then read the diff.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use base64ct::{Base64, Encoding};
 use serde_json::Value;

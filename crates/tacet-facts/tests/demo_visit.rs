@@ -1,6 +1,7 @@
 //! The demo visit (assets/demo/visit.txt, the script scripts/make-demo.sh
 //! speaks) composed into each built-in template: what a clinician must find
 //! in the note, read as a person reads it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_core::{Segment, Template, Transcript};
 

@@ -6,6 +6,7 @@
 //! `--misses` also lists the injected sentences no check flagged and the
 //! untouched sentences that were flagged, for inspection (patient text from
 //! the public data set; never run it on real notes).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "../tests/support/eval.rs"]
 mod eval;

@@ -1,5 +1,6 @@
 //! Hand-written cases for each check: notes that must be flagged (`fail_`)
 //! and faithful notes that must not be.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use proptest::prelude::*;
 use tacet_core::{Draft, DraftSection, Provenance, SamplingParams, Segment, Transcript};

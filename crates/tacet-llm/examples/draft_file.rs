@@ -6,6 +6,7 @@
 //! With `N`, the first `N` lines are read ahead first (`Drafter::prewarm`,
 //! as the desktop does while recording) and only the draft after it is
 //! timed: the wait a clinician sees at stop.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::sync::atomic::AtomicBool;
 use tacet_core::ports::{DraftProgress, Drafter};

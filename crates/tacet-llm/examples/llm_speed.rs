@@ -14,6 +14,7 @@
 //! `--features cuda`); `TACET_LLM_PORTABLE_OPS=1` runs the ops a GPU runs on
 //! the CPU. candle's thread
 //! count is process-wide and fixed at the first load.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::PathBuf;
 use tacet_llm::{GgufDrafter, LlmOptions, ModelInfo};

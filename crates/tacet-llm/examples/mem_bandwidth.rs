@@ -7,6 +7,7 @@
 //! ```text
 //! cargo run --release -p tacet-llm --example mem_bandwidth -- MODEL.gguf
 //! ```
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::quantized::GgmlDType;

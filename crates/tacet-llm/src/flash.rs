@@ -291,31 +291,34 @@ mod x86 {
     /// AVX-512F must be present.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn scores<const HD: usize>(qt: &[f32], k: &[f32], n: usize, st: &mut [f32]) {
-        let tiles = n.div_ceil(KEY_TILE);
-        assert!(
-            qt.len() >= HD * ROWS
-                && k.len() >= tiles * KEY_TILE * HD
-                && st.len() >= KEY_BLOCK * ROWS
-                && n <= KEY_BLOCK
-        );
-        let qp = qt.as_ptr();
-        for tile in 0..tiles {
-            let kp = k.as_ptr().add(tile * KEY_TILE * HD);
-            let mut a0 = [_mm512_setzero_ps(); KEY_TILE];
-            let mut a1 = [_mm512_setzero_ps(); KEY_TILE];
-            for dd in 0..HD {
-                let q0 = _mm512_loadu_ps(qp.add(dd * ROWS));
-                let q1 = _mm512_loadu_ps(qp.add(dd * ROWS + 16));
-                for jt in 0..KEY_TILE {
-                    let kb = _mm512_set1_ps(*kp.add(jt * HD + dd));
-                    a0[jt] = _mm512_fmadd_ps(kb, q0, a0[jt]);
-                    a1[jt] = _mm512_fmadd_ps(kb, q1, a1[jt]);
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let tiles = n.div_ceil(KEY_TILE);
+            assert!(
+                qt.len() >= HD * ROWS
+                    && k.len() >= tiles * KEY_TILE * HD
+                    && st.len() >= KEY_BLOCK * ROWS
+                    && n <= KEY_BLOCK
+            );
+            let qp = qt.as_ptr();
+            for tile in 0..tiles {
+                let kp = k.as_ptr().add(tile * KEY_TILE * HD);
+                let mut a0 = [_mm512_setzero_ps(); KEY_TILE];
+                let mut a1 = [_mm512_setzero_ps(); KEY_TILE];
+                for dd in 0..HD {
+                    let q0 = _mm512_loadu_ps(qp.add(dd * ROWS));
+                    let q1 = _mm512_loadu_ps(qp.add(dd * ROWS + 16));
+                    for jt in 0..KEY_TILE {
+                        let kb = _mm512_set1_ps(*kp.add(jt * HD + dd));
+                        a0[jt] = _mm512_fmadd_ps(kb, q0, a0[jt]);
+                        a1[jt] = _mm512_fmadd_ps(kb, q1, a1[jt]);
+                    }
                 }
-            }
-            let sp = st.as_mut_ptr().add(tile * KEY_TILE * ROWS);
-            for jt in 0..KEY_TILE {
-                _mm512_storeu_ps(sp.add(jt * ROWS), a0[jt]);
-                _mm512_storeu_ps(sp.add(jt * ROWS + 16), a1[jt]);
+                let sp = st.as_mut_ptr().add(tile * KEY_TILE * ROWS);
+                for jt in 0..KEY_TILE {
+                    _mm512_storeu_ps(sp.add(jt * ROWS), a0[jt]);
+                    _mm512_storeu_ps(sp.add(jt * ROWS + 16), a1[jt]);
+                }
             }
         }
     }
@@ -339,47 +342,50 @@ mod x86 {
         l: &mut [f32; ROWS],
         alpha: &mut [f32; ROWS],
     ) {
-        assert!(st.len() >= n * ROWS);
-        let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
-        for half in [0, 16] {
-            let sp = st.as_mut_ptr().add(half);
-            let (pv, lov) = (
-                _mm512_loadu_ps(pos.as_ptr().add(half)),
-                _mm512_loadu_ps(lo.as_ptr().add(half)),
-            );
-            let mut block_max = ninf;
-            let mut kp = _mm512_set1_ps(pos0);
-            let one = _mm512_set1_ps(1.0);
-            for t in 0..n {
-                let seen = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(kp, pv)
-                    & _mm512_cmp_ps_mask::<_CMP_GE_OQ>(kp, lov);
-                let s = _mm512_mask_blend_ps(seen, ninf, _mm512_loadu_ps(sp.add(t * ROWS)));
-                _mm512_storeu_ps(sp.add(t * ROWS), s);
-                block_max = _mm512_max_ps(block_max, s);
-                kp = _mm512_add_ps(kp, one);
-            }
-            let old = _mm512_loadu_ps(m.as_ptr().add(half));
-            let new = _mm512_max_ps(old, block_max);
-            // A lane that has seen nothing yet subtracts 0, not -inf.
-            let sub = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(new, ninf), new);
-            let a = _mm512_maskz_mov_ps(
-                _mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(old, ninf),
-                exp16(_mm512_sub_ps(old, sub)),
-            );
-            let mut sum = _mm512_setzero_ps();
-            for t in 0..n {
-                let s = _mm512_loadu_ps(sp.add(t * ROWS));
-                let e = _mm512_maskz_mov_ps(
-                    _mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(s, ninf),
-                    exp16(_mm512_sub_ps(s, sub)),
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            assert!(st.len() >= n * ROWS);
+            let ninf = _mm512_set1_ps(f32::NEG_INFINITY);
+            for half in [0, 16] {
+                let sp = st.as_mut_ptr().add(half);
+                let (pv, lov) = (
+                    _mm512_loadu_ps(pos.as_ptr().add(half)),
+                    _mm512_loadu_ps(lo.as_ptr().add(half)),
                 );
-                _mm512_storeu_ps(sp.add(t * ROWS), e);
-                sum = _mm512_add_ps(sum, e);
+                let mut block_max = ninf;
+                let mut kp = _mm512_set1_ps(pos0);
+                let one = _mm512_set1_ps(1.0);
+                for t in 0..n {
+                    let seen = _mm512_cmp_ps_mask::<_CMP_LE_OQ>(kp, pv)
+                        & _mm512_cmp_ps_mask::<_CMP_GE_OQ>(kp, lov);
+                    let s = _mm512_mask_blend_ps(seen, ninf, _mm512_loadu_ps(sp.add(t * ROWS)));
+                    _mm512_storeu_ps(sp.add(t * ROWS), s);
+                    block_max = _mm512_max_ps(block_max, s);
+                    kp = _mm512_add_ps(kp, one);
+                }
+                let old = _mm512_loadu_ps(m.as_ptr().add(half));
+                let new = _mm512_max_ps(old, block_max);
+                // A lane that has seen nothing yet subtracts 0, not -inf.
+                let sub = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(new, ninf), new);
+                let a = _mm512_maskz_mov_ps(
+                    _mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(old, ninf),
+                    exp16(_mm512_sub_ps(old, sub)),
+                );
+                let mut sum = _mm512_setzero_ps();
+                for t in 0..n {
+                    let s = _mm512_loadu_ps(sp.add(t * ROWS));
+                    let e = _mm512_maskz_mov_ps(
+                        _mm512_cmp_ps_mask::<_CMP_NEQ_OQ>(s, ninf),
+                        exp16(_mm512_sub_ps(s, sub)),
+                    );
+                    _mm512_storeu_ps(sp.add(t * ROWS), e);
+                    sum = _mm512_add_ps(sum, e);
+                }
+                let lsum = _mm512_fmadd_ps(_mm512_loadu_ps(l.as_ptr().add(half)), a, sum);
+                _mm512_storeu_ps(l.as_mut_ptr().add(half), lsum);
+                _mm512_storeu_ps(m.as_mut_ptr().add(half), new);
+                _mm512_storeu_ps(alpha.as_mut_ptr().add(half), a);
             }
-            let lsum = _mm512_fmadd_ps(_mm512_loadu_ps(l.as_ptr().add(half)), a, sum);
-            _mm512_storeu_ps(l.as_mut_ptr().add(half), lsum);
-            _mm512_storeu_ps(m.as_mut_ptr().add(half), new);
-            _mm512_storeu_ps(alpha.as_mut_ptr().add(half), a);
         }
     }
 
@@ -397,34 +403,37 @@ mod x86 {
         n: usize,
         alpha: &[f32; ROWS],
     ) {
-        assert!(ot.len() >= HD * ROWS && st.len() >= n * ROWS && v.len() >= n * HD);
-        let (a0, a1) = (
-            _mm512_loadu_ps(alpha.as_ptr()),
-            _mm512_loadu_ps(alpha.as_ptr().add(16)),
-        );
-        let (op, sp, vp) = (ot.as_mut_ptr(), st.as_ptr(), v.as_ptr());
-        for d0 in (0..HD).step_by(DIM_TILE) {
-            let mut c0 = [_mm512_setzero_ps(); DIM_TILE];
-            let mut c1 = [_mm512_setzero_ps(); DIM_TILE];
-            for dd in 0..DIM_TILE {
-                let o = op.add((d0 + dd) * ROWS);
-                c0[dd] = _mm512_mul_ps(_mm512_loadu_ps(o), a0);
-                c1[dd] = _mm512_mul_ps(_mm512_loadu_ps(o.add(16)), a1);
-            }
-            for t in 0..n {
-                let p0 = _mm512_loadu_ps(sp.add(t * ROWS));
-                let p1 = _mm512_loadu_ps(sp.add(t * ROWS + 16));
-                let vr = vp.add(t * HD + d0);
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            assert!(ot.len() >= HD * ROWS && st.len() >= n * ROWS && v.len() >= n * HD);
+            let (a0, a1) = (
+                _mm512_loadu_ps(alpha.as_ptr()),
+                _mm512_loadu_ps(alpha.as_ptr().add(16)),
+            );
+            let (op, sp, vp) = (ot.as_mut_ptr(), st.as_ptr(), v.as_ptr());
+            for d0 in (0..HD).step_by(DIM_TILE) {
+                let mut c0 = [_mm512_setzero_ps(); DIM_TILE];
+                let mut c1 = [_mm512_setzero_ps(); DIM_TILE];
                 for dd in 0..DIM_TILE {
-                    let vb = _mm512_set1_ps(*vr.add(dd));
-                    c0[dd] = _mm512_fmadd_ps(vb, p0, c0[dd]);
-                    c1[dd] = _mm512_fmadd_ps(vb, p1, c1[dd]);
+                    let o = op.add((d0 + dd) * ROWS);
+                    c0[dd] = _mm512_mul_ps(_mm512_loadu_ps(o), a0);
+                    c1[dd] = _mm512_mul_ps(_mm512_loadu_ps(o.add(16)), a1);
                 }
-            }
-            for dd in 0..DIM_TILE {
-                let o = op.add((d0 + dd) * ROWS);
-                _mm512_storeu_ps(o, c0[dd]);
-                _mm512_storeu_ps(o.add(16), c1[dd]);
+                for t in 0..n {
+                    let p0 = _mm512_loadu_ps(sp.add(t * ROWS));
+                    let p1 = _mm512_loadu_ps(sp.add(t * ROWS + 16));
+                    let vr = vp.add(t * HD + d0);
+                    for dd in 0..DIM_TILE {
+                        let vb = _mm512_set1_ps(*vr.add(dd));
+                        c0[dd] = _mm512_fmadd_ps(vb, p0, c0[dd]);
+                        c1[dd] = _mm512_fmadd_ps(vb, p1, c1[dd]);
+                    }
+                }
+                for dd in 0..DIM_TILE {
+                    let o = op.add((d0 + dd) * ROWS);
+                    _mm512_storeu_ps(o, c0[dd]);
+                    _mm512_storeu_ps(o.add(16), c1[dd]);
+                }
             }
         }
     }

@@ -650,8 +650,11 @@ mod x86 {
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn f16_to_f32(p: *const u8) -> f32 {
-        let bits = p.cast::<u16>().read_unaligned();
-        _mm_cvtss_f32(_mm_cvtph_ps(_mm_set1_epi16(bits as i16)))
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let bits = p.cast::<u16>().read_unaligned();
+            _mm_cvtss_f32(_mm_cvtph_ps(_mm_set1_epi16(bits as i16)))
+        }
     }
 
     #[inline]
@@ -697,64 +700,73 @@ mod x86 {
     /// AVX2, FMA and F16C must be present.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn exp_sub_sum(xs: &mut [f32], scale: f32, max: f32) -> f32 {
-        let (vs, vm) = (_mm256_set1_ps(scale), _mm256_set1_ps(max));
-        let mut acc = _mm256_setzero_ps();
-        let mut chunks = xs.chunks_exact_mut(8);
-        for c in &mut chunks {
-            let e = exp8(_mm256_fmsub_ps(_mm256_loadu_ps(c.as_ptr()), vs, vm));
-            _mm256_storeu_ps(c.as_mut_ptr(), e);
-            acc = _mm256_add_ps(acc, e);
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let (vs, vm) = (_mm256_set1_ps(scale), _mm256_set1_ps(max));
+            let mut acc = _mm256_setzero_ps();
+            let mut chunks = xs.chunks_exact_mut(8);
+            for c in &mut chunks {
+                let e = exp8(_mm256_fmsub_ps(_mm256_loadu_ps(c.as_ptr()), vs, vm));
+                _mm256_storeu_ps(c.as_mut_ptr(), e);
+                acc = _mm256_add_ps(acc, e);
+            }
+            let mut sum = hsum(acc);
+            for x in chunks.into_remainder() {
+                *x = (*x * scale - max).exp();
+                sum += *x;
+            }
+            sum
         }
-        let mut sum = hsum(acc);
-        for x in chunks.into_remainder() {
-            *x = (*x * scale - max).exp();
-            sum += *x;
-        }
-        sum
     }
 
     /// # Safety
     /// AVX2, FMA and F16C must be present.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn dot_f16(q: &[f32], k: &[half::f16]) -> f32 {
-        let n = q.len().min(k.len());
-        let (qp, kp) = (q.as_ptr(), k.as_ptr().cast::<u16>());
-        let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let mut i = 0;
-        while i + 16 <= n {
-            let k0 = _mm256_cvtph_ps(_mm_loadu_si128(kp.add(i).cast()));
-            let k1 = _mm256_cvtph_ps(_mm_loadu_si128(kp.add(i + 8).cast()));
-            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i)), k0, a0);
-            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i + 8)), k1, a1);
-            i += 16;
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let n = q.len().min(k.len());
+            let (qp, kp) = (q.as_ptr(), k.as_ptr().cast::<u16>());
+            let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let mut i = 0;
+            while i + 16 <= n {
+                let k0 = _mm256_cvtph_ps(_mm_loadu_si128(kp.add(i).cast()));
+                let k1 = _mm256_cvtph_ps(_mm_loadu_si128(kp.add(i + 8).cast()));
+                a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i)), k0, a0);
+                a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i + 8)), k1, a1);
+                i += 16;
+            }
+            let mut sum = hsum(_mm256_add_ps(a0, a1));
+            while i < n {
+                sum += q[i] * k[i].to_f32();
+                i += 1;
+            }
+            sum
         }
-        let mut sum = hsum(_mm256_add_ps(a0, a1));
-        while i < n {
-            sum += q[i] * k[i].to_f32();
-            i += 1;
-        }
-        sum
     }
 
     /// # Safety
     /// AVX2, FMA and F16C must be present.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn axpy_f16(p: f32, v: &[half::f16], out: &mut [f32]) {
-        let n = out.len().min(v.len());
-        let (vp, op) = (v.as_ptr().cast::<u16>(), out.as_mut_ptr());
-        let pv = _mm256_set1_ps(p);
-        let mut i = 0;
-        while i + 8 <= n {
-            let x = _mm256_cvtph_ps(_mm_loadu_si128(vp.add(i).cast()));
-            _mm256_storeu_ps(
-                op.add(i),
-                _mm256_fmadd_ps(pv, x, _mm256_loadu_ps(op.add(i))),
-            );
-            i += 8;
-        }
-        while i < n {
-            out[i] += p * v[i].to_f32();
-            i += 1;
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let n = out.len().min(v.len());
+            let (vp, op) = (v.as_ptr().cast::<u16>(), out.as_mut_ptr());
+            let pv = _mm256_set1_ps(p);
+            let mut i = 0;
+            while i + 8 <= n {
+                let x = _mm256_cvtph_ps(_mm_loadu_si128(vp.add(i).cast()));
+                _mm256_storeu_ps(
+                    op.add(i),
+                    _mm256_fmadd_ps(pv, x, _mm256_loadu_ps(op.add(i))),
+                );
+                i += 8;
+            }
+            while i < n {
+                out[i] += p * v[i].to_f32();
+                i += 1;
+            }
         }
     }
 
@@ -762,8 +774,11 @@ mod x86 {
     /// AVX2, FMA and F16C must be present; `row` holds `a.d.len()` Q4_1 blocks.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn dot_q4_1(row: &[u8], a: &QuantRow) -> f32 {
-        let (s, _) = dot2_q4_1(row, row, a);
-        s
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let (s, _) = dot2_q4_1(row, row, a);
+            s
+        }
     }
 
     /// Two rows against the same activations: the activation block, its
@@ -775,71 +790,80 @@ mod x86 {
     /// blocks.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn dot2_q4_1(r0: &[u8], r1: &[u8], a: &QuantRow) -> (f32, f32) {
-        let blocks = a.d.len();
-        debug_assert!(r0.len() == blocks * 20 && r1.len() == blocks * 20);
-        let (w0, w1) = (r0.as_ptr(), r1.as_ptr());
-        let (x, xd, xds) = (a.qs.as_ptr(), a.d.as_ptr(), a.ds.as_ptr());
-        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        // Lane 1 of each collects m · d_x · Σq_x (lane 0 is unused).
-        let (mut off0, mut off1) = (_mm_setzero_ps(), _mm_setzero_ps());
-        for i in 0..blocks {
-            let xb = x.add(i * BLOCK);
-            let sx = _mm256_set1_ps(*xd.add(i));
-            let sxs = _mm_set1_ps(*xds.add(i));
-            let p0 = w0.add(i * 20);
-            let p1 = w1.add(i * 20);
-            let dm0 = _mm_cvtph_ps(_mm_cvtsi32_si128(p0.cast::<i32>().read_unaligned()));
-            let dm1 = _mm_cvtph_ps(_mm_cvtsi32_si128(p1.cast::<i32>().read_unaligned()));
-            let d0 = block_q4_1(p0, xb);
-            let d1 = block_q4_1(p1, xb);
-            acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(dm0), sx), d0, acc0);
-            acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(dm1), sx), d1, acc1);
-            off0 = _mm_fmadd_ps(dm0, sxs, off0);
-            off1 = _mm_fmadd_ps(dm1, sxs, off1);
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let blocks = a.d.len();
+            debug_assert!(r0.len() == blocks * 20 && r1.len() == blocks * 20);
+            let (w0, w1) = (r0.as_ptr(), r1.as_ptr());
+            let (x, xd, xds) = (a.qs.as_ptr(), a.d.as_ptr(), a.ds.as_ptr());
+            let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            // Lane 1 of each collects m · d_x · Σq_x (lane 0 is unused).
+            let (mut off0, mut off1) = (_mm_setzero_ps(), _mm_setzero_ps());
+            for i in 0..blocks {
+                let xb = x.add(i * BLOCK);
+                let sx = _mm256_set1_ps(*xd.add(i));
+                let sxs = _mm_set1_ps(*xds.add(i));
+                let p0 = w0.add(i * 20);
+                let p1 = w1.add(i * 20);
+                let dm0 = _mm_cvtph_ps(_mm_cvtsi32_si128(p0.cast::<i32>().read_unaligned()));
+                let dm1 = _mm_cvtph_ps(_mm_cvtsi32_si128(p1.cast::<i32>().read_unaligned()));
+                let d0 = block_q4_1(p0, xb);
+                let d1 = block_q4_1(p1, xb);
+                acc0 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(dm0), sx), d0, acc0);
+                acc1 = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_broadcastss_ps(dm1), sx), d1, acc1);
+                off0 = _mm_fmadd_ps(dm0, sxs, off0);
+                off1 = _mm_fmadd_ps(dm1, sxs, off1);
+            }
+            let lane1 = |v: __m128| _mm_cvtss_f32(_mm_movehdup_ps(v));
+            (hsum(acc0) + lane1(off0), hsum(acc1) + lane1(off1))
         }
-        let lane1 = |v: __m128| _mm_cvtss_f32(_mm_movehdup_ps(v));
-        (hsum(acc0) + lane1(off0), hsum(acc1) + lane1(off1))
     }
 
     /// One Q8_0 block against one block of activations: 8 partial sums.
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn block_q8_0(p: *const u8, x: *const i8) -> __m256 {
-        let wq = _mm256_loadu_si256(p.add(2).cast());
-        let xq = _mm256_loadu_si256(x.cast());
-        // |w| (unsigned) times x with w's sign: maddubs needs one unsigned
-        // operand; 2·128·127 cannot saturate its i16 sums.
-        let dots = _mm256_madd_epi16(
-            _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)),
-            _mm256_set1_epi16(1),
-        );
-        _mm256_cvtepi32_ps(dots)
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let wq = _mm256_loadu_si256(p.add(2).cast());
+            let xq = _mm256_loadu_si256(x.cast());
+            // |w| (unsigned) times x with w's sign: maddubs needs one unsigned
+            // operand; 2·128·127 cannot saturate its i16 sums.
+            let dots = _mm256_madd_epi16(
+                _mm256_maddubs_epi16(_mm256_sign_epi8(wq, wq), _mm256_sign_epi8(xq, wq)),
+                _mm256_set1_epi16(1),
+            );
+            _mm256_cvtepi32_ps(dots)
+        }
     }
 
     /// # Safety
     /// AVX2, FMA and F16C must be present; `row` holds `a.d.len()` Q8_0 blocks.
     #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn dot_q8_0(row: &[u8], a: &QuantRow) -> f32 {
-        let blocks = a.d.len();
-        debug_assert_eq!(row.len(), blocks * 34);
-        let (w, x, xd) = (row.as_ptr(), a.qs.as_ptr(), a.d.as_ptr());
-        let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-        let mut i = 0;
-        while i + 1 < blocks {
-            let p0 = w.add(i * 34);
-            let p1 = p0.add(34);
-            let s0 = _mm256_set1_ps(f16_to_f32(p0) * *xd.add(i));
-            let s1 = _mm256_set1_ps(f16_to_f32(p1) * *xd.add(i + 1));
-            acc0 = _mm256_fmadd_ps(s0, block_q8_0(p0, x.add(i * BLOCK)), acc0);
-            acc1 = _mm256_fmadd_ps(s1, block_q8_0(p1, x.add((i + 1) * BLOCK)), acc1);
-            i += 2;
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let blocks = a.d.len();
+            debug_assert_eq!(row.len(), blocks * 34);
+            let (w, x, xd) = (row.as_ptr(), a.qs.as_ptr(), a.d.as_ptr());
+            let (mut acc0, mut acc1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+            let mut i = 0;
+            while i + 1 < blocks {
+                let p0 = w.add(i * 34);
+                let p1 = p0.add(34);
+                let s0 = _mm256_set1_ps(f16_to_f32(p0) * *xd.add(i));
+                let s1 = _mm256_set1_ps(f16_to_f32(p1) * *xd.add(i + 1));
+                acc0 = _mm256_fmadd_ps(s0, block_q8_0(p0, x.add(i * BLOCK)), acc0);
+                acc1 = _mm256_fmadd_ps(s1, block_q8_0(p1, x.add((i + 1) * BLOCK)), acc1);
+                i += 2;
+            }
+            if i < blocks {
+                let p0 = w.add(i * 34);
+                let s0 = _mm256_set1_ps(f16_to_f32(p0) * *xd.add(i));
+                acc0 = _mm256_fmadd_ps(s0, block_q8_0(p0, x.add(i * BLOCK)), acc0);
+            }
+            hsum(_mm256_add_ps(acc0, acc1))
         }
-        if i < blocks {
-            let p0 = w.add(i * 34);
-            let s0 = _mm256_set1_ps(f16_to_f32(p0) * *xd.add(i));
-            acc0 = _mm256_fmadd_ps(s0, block_q8_0(p0, x.add(i * BLOCK)), acc0);
-        }
-        hsum(_mm256_add_ps(acc0, acc1))
     }
 
     /// One Q4_1 block (file layout at `p`) against 32 activation bytes at
@@ -847,24 +871,30 @@ mod x86 {
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn block_q4_1(p: *const u8, x: *const i8) -> __m256 {
-        let q = _mm_loadu_si128(p.add(4).cast());
-        let n = _mm256_and_si256(
-            _mm256_set_m128i(_mm_srli_epi16(q, 4), q),
-            _mm256_set1_epi8(0x0F),
-        );
-        let xq = _mm256_loadu_si256(x.cast());
-        _mm256_cvtepi32_ps(_mm256_madd_epi16(
-            _mm256_maddubs_epi16(n, xq),
-            _mm256_set1_epi16(1),
-        ))
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let q = _mm_loadu_si128(p.add(4).cast());
+            let n = _mm256_and_si256(
+                _mm256_set_m128i(_mm_srli_epi16(q, 4), q),
+                _mm256_set1_epi8(0x0F),
+            );
+            let xq = _mm256_loadu_si256(x.cast());
+            _mm256_cvtepi32_ps(_mm256_madd_epi16(
+                _mm256_maddubs_epi16(n, xq),
+                _mm256_set1_epi16(1),
+            ))
+        }
     }
 
     /// A Q4_1 block's scale and offset (two f16 at `p`).
     #[inline]
     #[target_feature(enable = "avx2,fma,f16c")]
     unsafe fn q4_1_dm(p: *const u8) -> (f32, f32) {
-        let dm = _mm_cvtph_ps(_mm_cvtsi32_si128(p.cast::<i32>().read_unaligned()));
-        (_mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)))
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let dm = _mm_cvtph_ps(_mm_cvtsi32_si128(p.cast::<i32>().read_unaligned()));
+            (_mm_cvtss_f32(dm), _mm_cvtss_f32(_mm_movehdup_ps(dm)))
+        }
     }
 
     /// The nibbles of two Q4_1 blocks (at `pa`, `pb`) as 64 bytes in the
@@ -872,16 +902,19 @@ mod x86 {
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
     unsafe fn nibbles2(pa: *const u8, pb: *const u8) -> __m512i {
-        let (qa, qb) = (
-            _mm_loadu_si128(pa.add(4).cast()),
-            _mm_loadu_si128(pb.add(4).cast()),
-        );
-        let na = _mm256_set_m128i(_mm_srli_epi16(qa, 4), qa);
-        let nb = _mm256_set_m128i(_mm_srli_epi16(qb, 4), qb);
-        _mm512_and_si512(
-            _mm512_inserti64x4(_mm512_castsi256_si512(na), nb, 1),
-            _mm512_set1_epi8(0x0F),
-        )
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let (qa, qb) = (
+                _mm_loadu_si128(pa.add(4).cast()),
+                _mm_loadu_si128(pb.add(4).cast()),
+            );
+            let na = _mm256_set_m128i(_mm_srli_epi16(qa, 4), qa);
+            let nb = _mm256_set_m128i(_mm_srli_epi16(qb, 4), qb);
+            _mm512_and_si512(
+                _mm512_inserti64x4(_mm512_castsi256_si512(na), nb, 1),
+                _mm512_set1_epi8(0x0F),
+            )
+        }
     }
 
     /// [`dot2_q4_1`] with AVX-512 VNNI: two blocks per step, each block's
@@ -893,48 +926,51 @@ mod x86 {
     /// `a.d.len()` Q4_1 blocks.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
     pub(super) unsafe fn dot2_q4_1_vnni(r0: &[u8], r1: &[u8], a: &QuantRow) -> (f32, f32) {
-        let blocks = a.d.len();
-        debug_assert!(r0.len() == blocks * 20 && r1.len() == blocks * 20);
-        let (w0, w1) = (r0.as_ptr(), r1.as_ptr());
-        let (x, xd, xds) = (a.qs.as_ptr(), a.d.as_ptr(), a.ds.as_ptr());
-        let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-        let (mut off0, mut off1) = (0f32, 0f32);
-        let mut i = 0;
-        while i + 1 < blocks {
-            let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
-            let (sxa, sxb) = (*xd.add(i), *xd.add(i + 1));
-            let (sxsa, sxsb) = (*xds.add(i), *xds.add(i + 1));
-            for (w, acc, off) in [(w0, &mut acc0, &mut off0), (w1, &mut acc1, &mut off1)] {
-                let (pa, pb) = (w.add(i * 20), w.add((i + 1) * 20));
-                let ((da, ma), (db, mb)) = (q4_1_dm(pa), q4_1_dm(pb));
-                let dots = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
-                    _mm512_setzero_si512(),
-                    nibbles2(pa, pb),
-                    xq,
-                ));
-                let scale = _mm512_mask_blend_ps(
-                    0xFF00,
-                    _mm512_set1_ps(da * sxa),
-                    _mm512_set1_ps(db * sxb),
-                );
-                *acc = _mm512_fmadd_ps(scale, dots, *acc);
-                *off += ma * sxsa + mb * sxsb;
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let blocks = a.d.len();
+            debug_assert!(r0.len() == blocks * 20 && r1.len() == blocks * 20);
+            let (w0, w1) = (r0.as_ptr(), r1.as_ptr());
+            let (x, xd, xds) = (a.qs.as_ptr(), a.d.as_ptr(), a.ds.as_ptr());
+            let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            let (mut off0, mut off1) = (0f32, 0f32);
+            let mut i = 0;
+            while i + 1 < blocks {
+                let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
+                let (sxa, sxb) = (*xd.add(i), *xd.add(i + 1));
+                let (sxsa, sxsb) = (*xds.add(i), *xds.add(i + 1));
+                for (w, acc, off) in [(w0, &mut acc0, &mut off0), (w1, &mut acc1, &mut off1)] {
+                    let (pa, pb) = (w.add(i * 20), w.add((i + 1) * 20));
+                    let ((da, ma), (db, mb)) = (q4_1_dm(pa), q4_1_dm(pb));
+                    let dots = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
+                        _mm512_setzero_si512(),
+                        nibbles2(pa, pb),
+                        xq,
+                    ));
+                    let scale = _mm512_mask_blend_ps(
+                        0xFF00,
+                        _mm512_set1_ps(da * sxa),
+                        _mm512_set1_ps(db * sxb),
+                    );
+                    *acc = _mm512_fmadd_ps(scale, dots, *acc);
+                    *off += ma * sxsa + mb * sxsb;
+                }
+                i += 2;
             }
-            i += 2;
-        }
-        let (mut s0, mut s1) = (
-            _mm512_reduce_add_ps(acc0) + off0,
-            _mm512_reduce_add_ps(acc1) + off1,
-        );
-        if i < blocks {
-            let (sx, sxs) = (*xd.add(i), *xds.add(i));
-            for (w, s) in [(w0, &mut s0), (w1, &mut s1)] {
-                let p = w.add(i * 20);
-                let (d, m) = q4_1_dm(p);
-                *s += hsum(block_q4_1(p, x.add(i * BLOCK))) * d * sx + m * sxs;
+            let (mut s0, mut s1) = (
+                _mm512_reduce_add_ps(acc0) + off0,
+                _mm512_reduce_add_ps(acc1) + off1,
+            );
+            if i < blocks {
+                let (sx, sxs) = (*xd.add(i), *xds.add(i));
+                for (w, s) in [(w0, &mut s0), (w1, &mut s1)] {
+                    let p = w.add(i * 20);
+                    let (d, m) = q4_1_dm(p);
+                    *s += hsum(block_q4_1(p, x.add(i * BLOCK))) * d * sx + m * sxs;
+                }
             }
+            (s0, s1)
         }
-        (s0, s1)
     }
 
     /// `acc + scales · (w · x)` for the two Q8_0 blocks at `p` (two blocks
@@ -954,25 +990,28 @@ mod x86 {
         sxb: f32,
         acc: __m512,
     ) -> __m512 {
-        let (pa, pb) = (p, p.add(34));
-        let wq = _mm512_inserti64x4(
-            _mm512_castsi256_si512(_mm256_loadu_si256(pa.add(2).cast())),
-            _mm256_loadu_si256(pb.add(2).cast()),
-            1,
-        );
-        let neg = _mm512_movepi8_mask(wq);
-        let xs = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
-        let dots = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
-            _mm512_setzero_si512(),
-            _mm512_abs_epi8(wq),
-            xs,
-        ));
-        let scale = _mm512_mask_blend_ps(
-            0xFF00,
-            _mm512_set1_ps(f16_to_f32(pa) * sxa),
-            _mm512_set1_ps(f16_to_f32(pb) * sxb),
-        );
-        _mm512_fmadd_ps(scale, dots, acc)
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let (pa, pb) = (p, p.add(34));
+            let wq = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256(pa.add(2).cast())),
+                _mm256_loadu_si256(pb.add(2).cast()),
+                1,
+            );
+            let neg = _mm512_movepi8_mask(wq);
+            let xs = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+            let dots = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(
+                _mm512_setzero_si512(),
+                _mm512_abs_epi8(wq),
+                xs,
+            ));
+            let scale = _mm512_mask_blend_ps(
+                0xFF00,
+                _mm512_set1_ps(f16_to_f32(pa) * sxa),
+                _mm512_set1_ps(f16_to_f32(pb) * sxb),
+            );
+            _mm512_fmadd_ps(scale, dots, acc)
+        }
     }
 
     /// [`dot_q8_0_vnni`] for two rows at once: each block pair of the
@@ -983,29 +1022,32 @@ mod x86 {
     /// As [`dot_q8_0_vnni`], for both rows.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
     pub(super) unsafe fn dot2_q8_0_vnni(r0: &[u8], r1: &[u8], a: &QuantRow) -> (f32, f32) {
-        let blocks = a.d.len();
-        debug_assert!(r0.len() == blocks * 34 && r1.len() == blocks * 34);
-        let (w0, w1) = (r0.as_ptr(), r1.as_ptr());
-        let (x, xd) = (a.qs.as_ptr(), a.d.as_ptr());
-        let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
-        let mut i = 0;
-        while i + 1 < blocks {
-            let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
-            let (sxa, sxb) = (*xd.add(i), *xd.add(i + 1));
-            for (w, acc) in [(w0, &mut acc0), (w1, &mut acc1)] {
-                *acc = fma_pair_q8_0_vnni(w.add(i * 34), xq, sxa, sxb, *acc);
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let blocks = a.d.len();
+            debug_assert!(r0.len() == blocks * 34 && r1.len() == blocks * 34);
+            let (w0, w1) = (r0.as_ptr(), r1.as_ptr());
+            let (x, xd) = (a.qs.as_ptr(), a.d.as_ptr());
+            let (mut acc0, mut acc1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            let mut i = 0;
+            while i + 1 < blocks {
+                let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
+                let (sxa, sxb) = (*xd.add(i), *xd.add(i + 1));
+                for (w, acc) in [(w0, &mut acc0), (w1, &mut acc1)] {
+                    *acc = fma_pair_q8_0_vnni(w.add(i * 34), xq, sxa, sxb, *acc);
+                }
+                i += 2;
             }
-            i += 2;
-        }
-        let (mut s0, mut s1) = (_mm512_reduce_add_ps(acc0), _mm512_reduce_add_ps(acc1));
-        if i < blocks {
-            let sx = *xd.add(i);
-            for (w, s) in [(w0, &mut s0), (w1, &mut s1)] {
-                let p = w.add(i * 34);
-                *s += hsum(block_q8_0(p, x.add(i * BLOCK))) * f16_to_f32(p) * sx;
+            let (mut s0, mut s1) = (_mm512_reduce_add_ps(acc0), _mm512_reduce_add_ps(acc1));
+            if i < blocks {
+                let sx = *xd.add(i);
+                for (w, s) in [(w0, &mut s0), (w1, &mut s1)] {
+                    let p = w.add(i * 34);
+                    *s += hsum(block_q8_0(p, x.add(i * BLOCK))) * f16_to_f32(p) * sx;
+                }
             }
+            (s0, s1)
         }
-        (s0, s1)
     }
 
     /// [`dot_q8_0`] with AVX-512 VNNI: two blocks per step, `vpdpbusd` of
@@ -1017,22 +1059,25 @@ mod x86 {
     /// `a.d.len()` Q8_0 blocks.
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx2,fma,f16c")]
     pub(super) unsafe fn dot_q8_0_vnni(row: &[u8], a: &QuantRow) -> f32 {
-        let blocks = a.d.len();
-        debug_assert_eq!(row.len(), blocks * 34);
-        let (w, x, xd) = (row.as_ptr(), a.qs.as_ptr(), a.d.as_ptr());
-        let mut acc = _mm512_setzero_ps();
-        let mut i = 0;
-        while i + 1 < blocks {
-            let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
-            acc = fma_pair_q8_0_vnni(w.add(i * 34), xq, *xd.add(i), *xd.add(i + 1), acc);
-            i += 2;
+        // SAFETY: the caller upholds this function's `# Safety` contract.
+        unsafe {
+            let blocks = a.d.len();
+            debug_assert_eq!(row.len(), blocks * 34);
+            let (w, x, xd) = (row.as_ptr(), a.qs.as_ptr(), a.d.as_ptr());
+            let mut acc = _mm512_setzero_ps();
+            let mut i = 0;
+            while i + 1 < blocks {
+                let xq = _mm512_loadu_si512(x.add(i * BLOCK).cast());
+                acc = fma_pair_q8_0_vnni(w.add(i * 34), xq, *xd.add(i), *xd.add(i + 1), acc);
+                i += 2;
+            }
+            let mut sum = _mm512_reduce_add_ps(acc);
+            if i < blocks {
+                let p = w.add(i * 34);
+                sum += hsum(block_q8_0(p, x.add(i * BLOCK))) * f16_to_f32(p) * *xd.add(i);
+            }
+            sum
         }
-        let mut sum = _mm512_reduce_add_ps(acc);
-        if i < blocks {
-            let p = w.add(i * 34);
-            sum += hsum(block_q8_0(p, x.add(i * BLOCK))) * f16_to_f32(p) * *xd.add(i);
-        }
-        sum
     }
 }
 

@@ -7,6 +7,7 @@
 //! files here use a byte-level BPE vocabulary so the weights path can be
 //! exercised end to end (SentencePiece is held to llama.cpp on the real
 //! Gemma 3 in `golden.rs`, and by the tokenizer's unit tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};

@@ -1,6 +1,7 @@
 //! Tests against the real SmolLM2 (and, where said, Gemma 3 270M) models
 //! from the cache; each skips cleanly (with a line saying why) when the
 //! model has not been fetched.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 mod support;
 

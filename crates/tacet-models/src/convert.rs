@@ -389,7 +389,7 @@ pub fn ct2_to_ggml(
             }
             (GGML_TYPE_Q8_0, _) => {
                 let row_len = *spec.shape.last().unwrap_or(&0) as usize;
-                if spec.kind != TensorKind::Weight || row_len == 0 || row_len % 32 != 0 {
+                if spec.kind != TensorKind::Weight || row_len == 0 || !row_len.is_multiple_of(32) {
                     return err(format!(
                         "{} rows of {row_len} cannot be quantised to q8_0",
                         spec.name

@@ -1,19 +1,20 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::PathBuf;
 
 /// The cached model files, or `None` (with a line saying why) to skip.
 pub fn cached(rel: &str) -> Option<PathBuf> {
     let Some(root) = tacet_models::cache_root() else {
-        println!("skipping: neither TACET_CACHE nor HOME is set");
+        tacet_tests::skip("neither TACET_CACHE nor HOME is set");
         return None;
     };
     let p = root.join(rel);
     if p.exists() {
         Some(p)
     } else {
-        println!("skipping: {} is not in the model cache", p.display());
+        tacet_tests::skip(&format!("{} is not in the model cache", p.display()));
         None
     }
 }

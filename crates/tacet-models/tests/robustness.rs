@@ -1,4 +1,5 @@
 //! Hostile bytes never panic the parsers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 mod common;
 

@@ -49,6 +49,8 @@ pub enum Event {
         core_dumps_off: bool,
         seccomp_network: bool,
         landlock_network: bool,
+        /// Whether key pages are locked out of swap (`mlock`).
+        key_pages_locked: bool,
     },
     /// An installed model: its id and SHA-256 (both from the practice's
     /// own manifest, never from patient data).
@@ -74,6 +76,7 @@ impl Event {
                 core_dumps_off,
                 seccomp_network,
                 landlock_network,
+                key_pages_locked,
             } => tracing::info!(
                 event = "started",
                 program,
@@ -82,7 +85,8 @@ impl Event {
                 cpu_floor_met,
                 core_dumps_off,
                 seccomp_network,
-                landlock_network
+                landlock_network,
+                key_pages_locked
             ),
             Event::Model { id, sha256 } => tracing::info!(
                 event = "model",
@@ -219,6 +223,7 @@ pub fn started(program: &'static str, version: &'static str) -> Event {
         core_dumps_off: report.is_some_and(|r| r.core_dumps_off()),
         seccomp_network: report.is_some_and(|r| r.network_denied()),
         landlock_network: report.is_some_and(|r| r.landlock_network.is_active()),
+        key_pages_locked: tacet_crypto::key_pages_locked(),
     }
 }
 

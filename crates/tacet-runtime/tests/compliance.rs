@@ -2,6 +2,7 @@
 //! settings changed between two reports, the second one says so. The same
 //! approach as the CLI's end-to-end compliance tests, one layer down (no
 //! binary, no models needed).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_compliance::Fact;
 use tacet_core::ports::Clock;

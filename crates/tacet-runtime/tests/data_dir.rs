@@ -2,6 +2,7 @@
 //! folder for Tacet (issue 25, part 5). On Linux that is `$XDG_DATA_HOME/tacet`,
 //! else `~/.local/share/tacet`, as before the `directories` crate named it.
 //! Each case runs in a child process with its own environment.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::PathBuf;
 use std::process::Command;

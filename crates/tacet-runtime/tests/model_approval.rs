@@ -4,6 +4,7 @@
 //! the real drafting engine (SmolLM2 from the cache `scripts/setup.sh`
 //! fills; without it the model tests say why and return, except with
 //! `TACET_CI=1`, where a skip is a failure).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::path::{Path, PathBuf};
 use tacet_core::ports::SessionStore;

@@ -2,6 +2,7 @@
 //! the journal. With the hook both programs install, a panic whose message
 //! holds a canary prints its place and not the canary. The test runs itself
 //! again as a child that installs the hook and panics.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::process::Command;
 

@@ -6,6 +6,7 @@
 //! and the parent (the ordinary test harness, never hardened) checks the
 //! child's exit. Linux only, like the hardening.
 #![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;

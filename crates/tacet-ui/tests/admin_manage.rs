@@ -2,6 +2,7 @@
 //! users and roles — and the clinician's "Add a colleague", driven through
 //! the real screens with egui_kittest against the fake backend. Controls are
 //! found by their accessible names, the way a screen reader finds them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;

@@ -1,6 +1,7 @@
 //! Issue 25, part 2: a recording dropped on the window becomes the file to
 //! transcribe — the path field shows it and Transcribe starts the session —
 //! and a FLAC is taken like a WAV.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;

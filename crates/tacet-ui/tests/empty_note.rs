@@ -5,6 +5,7 @@
 //! confirmation reaches the backend. The fake backend holds the application
 //! layer's rule too. Driven through the real screens with egui_kittest
 //! against the fake, finding controls by their accessible names.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;

@@ -5,6 +5,7 @@
 //! Finish. Driven through the real screens with egui_kittest against the
 //! fake backend; the clipboard is read from the frames' `CopyText`
 //! commands.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;

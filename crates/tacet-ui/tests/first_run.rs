@@ -6,6 +6,7 @@
 //! log, reads the consent texts, and hands over to the clinician's sign-in.
 //! No terminal at any step. The desktop's own test walks the same screens
 //! on the real worker and a real vault.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::Harness;
 use tacet_ui::fake::{FakeBackend, FakeProbe, FAKE_DATA_DIR, FAKE_VERIFIER_KEY};

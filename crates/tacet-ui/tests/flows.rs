@@ -2,6 +2,7 @@
 //! with egui_kittest (no display, no GPU) against the fake backend. Controls
 //! are found by their accessible names, the way a screen reader finds them;
 //! "absent" means no node with that name exists at all.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;

@@ -4,6 +4,7 @@
 //! and tentative text, the device picker pre-selected to the remembered
 //! device, a lost microphone shown as a warning with a Resume, and consent
 //! still gating all of it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;

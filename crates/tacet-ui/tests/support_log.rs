@@ -1,5 +1,6 @@
 //! Issue 25, part 4: the admin sees where the support log is and saves a
 //! copy for support from the admin screen.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::kittest::Queryable;
 use tacet_ui::fake::FAKE_ADMIN;

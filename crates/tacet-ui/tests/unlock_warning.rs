@@ -1,5 +1,6 @@
 //! Issue 22, item 1: when the key rotation done at unlock refuses a roster
 //! entry changed outside Tacet, the person signing in is told, in words.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::Harness;
 use tacet_ui::fake::{FakeBackend, FAKE_CLINICIAN};

@@ -5,6 +5,7 @@
 //! parameters, and the time to write and to destroy a 60-second session.
 //!
 //! `cargo run --release -p tacet-vault --example vault_bench`
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};

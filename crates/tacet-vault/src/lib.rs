@@ -635,6 +635,17 @@ impl Vault {
             started: Instant::now(),
             housekeeping_problem: None,
         };
+        // The row's role must be the one the audit log gave the account: a
+        // role raised (or an account inserted or put back) by editing the
+        // file brings no powers; the attempt is audited as tampering.
+        let logged = people::logged_role(&u.vault.conn, user)?;
+        if let Some(why) = people::role_refusal(user, role, logged) {
+            let ev = AuditEvent::new(AuditAction::RosterRowRefused, actor.clone())
+                .object(format!("user:{user}:{role}"))
+                .outcome(Outcome::Denied);
+            u.write(|tx, s| s.append_audit(tx, ev))?;
+            return Err(StoreError::Integrity(why).into());
+        }
         u.write(|tx, s| {
             tx.execute("UPDATE users SET failed_attempts = 0 WHERE name = ?1", params![user])?;
             if let (Some((pair, sealed)), Some(dm)) = (&upgrade, &s.data_master) {
@@ -1575,6 +1586,50 @@ impl<'v> Unlocked<'v> {
             .ok_or_else(|| StoreError::Denied(missing.to_string()).into())
     }
 
+    /// A finished recording ends with the chunk sealed with the final flag
+    /// (bound into its associated data, so the flag cannot be set on another
+    /// chunk): rows removed from the end of it are a cut, not a shorter
+    /// visit. Only a recording still going (or interrupted), or one the
+    /// audit log says was recovered without its final chunk, may end
+    /// without one.
+    fn check_final_chunk(&self, id: SessionId, last: Option<u64>) -> Result<(), VaultError> {
+        let row = self.load_session(id)?;
+        if matches!(
+            row.state,
+            SessionState::Created | SessionState::Recording | SessionState::Interrupted
+        ) {
+            return Ok(());
+        }
+        let final_idx: Option<i64> = self.vault.conn.query_row(
+            "SELECT MAX(idx) FROM artifacts WHERE session_id = ?1 AND kind = 'audio' AND final = 1",
+            params![id.as_bytes().to_vec()],
+            |r| r.get(0),
+        )?;
+        if final_idx.is_some() && final_idx.map(|i| i as u64) == last {
+            return Ok(());
+        }
+        let session = hex::encode(id.as_bytes());
+        let recovered = AuditAction::RecordingRecovered.code();
+        let mut st = self.vault.conn.prepare(
+            "SELECT record FROM audit_log WHERE instr(record, ?1) > 0 ORDER BY seq DESC",
+        )?;
+        let rows = st.query_map(params![session.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+        for row in rows {
+            let rec = AuditRecord::decode(&row?)?;
+            if rec.session.as_deref() == Some(session.as_str())
+                && rec.action == recovered
+                && rec.object.as_deref() == Some("final-chunk-missing")
+            {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Integrity(format!(
+            "session {}'s recording has lost its end: the chunk sealed as the last one is not there (rows removed from the vault file?)",
+            id.short()
+        ))
+        .into())
+    }
+
     /// The note and attestation rows are sealed under the session key with
     /// the same associated data at every attestation, so an editor of the
     /// file could put back a superseded attested note (copied from an older
@@ -1848,10 +1903,13 @@ impl SessionStore for Unlocked<'_> {
     fn audio(&mut self, id: SessionId) -> Result<Vec<f32>, StoreError> {
         let chunks = store(self.read_sealed(id, "audio"))?;
         let mut out = Vec::new();
-        for (i, (idx, c)) in chunks.iter().enumerate() {
+        for (i, (idx, _)) in chunks.iter().enumerate() {
             if *idx != i as u64 {
                 return Err(StoreError::Integrity(format!("audio chunk {i} is missing")));
             }
+        }
+        store(self.check_final_chunk(id, chunks.last().map(|(idx, _)| *idx)))?;
+        for (_, c) in &chunks {
             out.extend(
                 c.chunks_exact(4)
                     .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),

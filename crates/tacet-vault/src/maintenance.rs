@@ -141,9 +141,18 @@ impl Unlocked<'_> {
         Ok(())
     }
 
-    /// Whether a deletion left a rotation of the data master to be done.
+    /// Whether a deletion, a clinician's removal or the move of session
+    /// keys to their owners left a rotation of the data master to be done.
+    ///
+    /// The `rotation_due` flag in `meta` is a plain row an editor of the
+    /// file could delete (keeping a removed clinician's old copy of the
+    /// master useful). So the audit log decides as well: a rotation is due
+    /// when, since the last `key.rotated` of the data master, the log holds
+    /// a destroyed session (with `rotate_after_deletions`), a removed
+    /// clinician or session keys moved to their owners. The flag alone can
+    /// only add a rotation, never skip one.
     pub fn rotation_due(&self) -> Result<bool, VaultError> {
-        Ok(self
+        let flagged = self
             .vault
             .conn
             .query_row(
@@ -152,7 +161,40 @@ impl Unlocked<'_> {
                 |_| Ok(()),
             )
             .optional()?
-            .is_some())
+            .is_some();
+        Ok(flagged || self.rotation_due_by_log()?)
+    }
+
+    fn rotation_due_by_log(&self) -> Result<bool, VaultError> {
+        let after_deletions = self.settings()?.rotate_after_deletions;
+        let rotated = AuditAction::KeyRotated.code();
+        let destroyed = AuditAction::SessionDestroyed.code();
+        let removed = AuditAction::UserRemoved.code();
+        let mut st = self
+            .vault
+            .conn
+            .prepare("SELECT record FROM audit_log ORDER BY seq DESC")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        for row in rows {
+            let bytes = row?;
+            if bytes.is_empty() {
+                continue; // pruned
+            }
+            let rec = AuditRecord::decode(&bytes)?;
+            if rec.outcome != Outcome::Success.as_str() {
+                continue;
+            }
+            let object = rec.object.as_deref().unwrap_or("");
+            if rec.action == rotated {
+                return Ok(object != "data-master");
+            }
+            if (rec.action == destroyed && after_deletions)
+                || (rec.action == removed && object.ends_with(":clinician"))
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A problem met by the housekeeping done at unlock (retention,

@@ -211,3 +211,99 @@ impl<'v> Unlocked<'v> {
         Ok(())
     }
 }
+
+/// What the audit log says about an account's role: the latest successful
+/// `user.added` or `user.removed` naming it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoggedRole {
+    Added(Role),
+    Removed,
+    /// No record names the account. `pruned` says whether records older
+    /// than the retention floor have been pruned (their content is gone, so
+    /// an account that old can no longer be checked).
+    Absent {
+        pruned: bool,
+    },
+}
+
+/// The role the audit log gave `user` (issue 22: a role raised by editing
+/// the `users` table must not bring powers). Every account is added through
+/// [`Unlocked::add_user_inner`], which logs `user:{name}:{role}` in the same
+/// transaction, so the log (append-only, signed, anchored) is the witness
+/// an editor of the row cannot rewrite without `tacet audit verify` seeing
+/// it. Rows are prefiltered in SQL by the object's bytes, which the record
+/// encoding stores as they are.
+pub(crate) fn logged_role(conn: &Connection, user: &str) -> Result<LoggedRole, VaultError> {
+    let added = AuditAction::UserAdded.code();
+    let removed = AuditAction::UserRemoved.code();
+    let prefix = format!("user:{user}:");
+    let mut st =
+        conn.prepare("SELECT record FROM audit_log WHERE instr(record, ?1) > 0 ORDER BY seq DESC")?;
+    let rows = st.query_map(params![prefix.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
+    for row in rows {
+        let rec = AuditRecord::decode(&row?)?;
+        if rec.outcome != Outcome::Success.as_str() {
+            continue;
+        }
+        let Some(rest) = rec.object.as_deref().and_then(|o| o.strip_prefix(&prefix)) else {
+            continue;
+        };
+        if rec.action == removed {
+            return Ok(LoggedRole::Removed);
+        }
+        if rec.action == added {
+            return Ok(match Role::parse(rest) {
+                Some(r) => LoggedRole::Added(r),
+                None => LoggedRole::Absent { pruned: false },
+            });
+        }
+    }
+    let pruned: i64 = conn.query_row(
+        "SELECT count(*) FROM audit_log WHERE length(record) = 0",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(LoggedRole::Absent { pruned: pruned > 0 })
+}
+
+/// Why an account's row may not be used, if it disagrees with the log.
+pub(crate) fn role_refusal(user: &str, row_role: Role, logged: LoggedRole) -> Option<String> {
+    match logged {
+        LoggedRole::Added(r) if r == row_role => None,
+        LoggedRole::Added(r) => Some(format!(
+            "the account {user} is recorded as {row_role} in the vault file but the audit log added it as {r}: the file was edited outside Tacet; the account was not signed in and the attempt is in the audit log"
+        )),
+        LoggedRole::Removed => Some(format!(
+            "the account {user} was removed (the audit log says so) but is back in the vault file: the file was edited outside Tacet; the account was not signed in and the attempt is in the audit log"
+        )),
+        // An account older than the retention floor whose record was pruned.
+        LoggedRole::Absent { pruned: true } => None,
+        LoggedRole::Absent { pruned: false } => Some(format!(
+            "the account {user} is in the vault file but the audit log never added it: the file was edited outside Tacet; the account was not signed in and the attempt is in the audit log"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_row_must_carry_the_role_the_log_gave() {
+        let c = Role::Clinician;
+        let a = Role::Admin;
+        assert_eq!(role_refusal("drlee", c, LoggedRole::Added(c)), None);
+        assert_eq!(role_refusal("root", a, LoggedRole::Added(a)), None);
+        let raised = role_refusal("drlee", a, LoggedRole::Added(c)).unwrap_or_default();
+        assert!(raised.contains("recorded as admin") && raised.contains("added it as clinician"));
+        let back = role_refusal("drkim", c, LoggedRole::Removed).unwrap_or_default();
+        assert!(back.contains("was removed"), "{back}");
+        let planted = role_refusal("mallory", a, LoggedRole::Absent { pruned: false });
+        assert!(planted.unwrap_or_default().contains("never added it"));
+        // Older than the retention floor, its record pruned: not checkable.
+        assert_eq!(
+            role_refusal("drold", c, LoggedRole::Absent { pruned: true }),
+            None
+        );
+    }
+}

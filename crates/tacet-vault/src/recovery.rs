@@ -219,4 +219,51 @@ mod tests {
         assert_eq!(audio.chunks_recovered, 2);
         assert_eq!(audio.chunks_missing, 1);
     }
+
+    #[test]
+    fn fail_a_finished_recording_cut_at_its_end_is_refused() {
+        // Issue 22, low: rows removed from the end of a finished recording
+        // must not read as a shorter visit.
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = new_vault(dir.path());
+        let mut u = v
+            .unlock("drlee", &Passphrase::new("clinician-passphrase".into()))
+            .unwrap();
+        let id = u.create_session("soap", &PatientRef::new("p")).unwrap();
+        assert_eq!(u.append_audio(id, &[0.5; 48_000], true).unwrap(), 3);
+        u.put_transcript(id, &Transcript::default()).unwrap();
+        assert_eq!(u.audio(id).unwrap().len(), 48_000);
+        u.vault
+            .conn
+            .execute("DELETE FROM artifacts WHERE kind = 'audio' AND idx = 2", [])
+            .unwrap();
+        let err = u.audio(id).unwrap_err().to_string();
+        assert!(err.contains("has lost its end"), "{err}");
+        // The flag is bound into the sealed chunk: setting it on the chunk
+        // that is now last makes that chunk fail to open instead.
+        u.vault
+            .conn
+            .execute(
+                "UPDATE artifacts SET final = 1 WHERE kind = 'audio' AND idx = 1",
+                [],
+            )
+            .unwrap();
+        let err = u.audio(id).unwrap_err().to_string();
+        assert!(err.contains("failed to decrypt"), "{err}");
+    }
+
+    #[test]
+    fn a_recording_recovered_without_its_final_chunk_still_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = new_vault(dir.path());
+        let mut u = v
+            .unlock("drlee", &Passphrase::new("clinician-passphrase".into()))
+            .unwrap();
+        let id = u.create_session("soap", &PatientRef::new("p")).unwrap();
+        u.append_audio(id, &[0.5; 48_000], false).unwrap();
+        assert_eq!(u.audio(id).unwrap().len(), 48_000, "still recording");
+        assert!(!u.recover_audio(id).unwrap().had_final_chunk);
+        u.put_transcript(id, &Transcript::default()).unwrap();
+        assert_eq!(u.audio(id).unwrap().len(), 48_000);
+    }
 }

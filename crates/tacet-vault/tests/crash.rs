@@ -2,6 +2,7 @@
 //! attests, exports and destroys: the vault must reopen, pass its integrity
 //! check and both audit verifications, and hold every acknowledged write.
 //! `TACET_CRASH_ITERATIONS` sets the number of kills (default 50).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/crash_fixture.rs"]
 pub mod fixture;

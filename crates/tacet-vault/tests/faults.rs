@@ -1,6 +1,7 @@
 //! Faults: a full disk (RLIMIT_FSIZE on the worker process, no privileges
 //! needed), flipped bytes in a sealed chunk and in the WAL, and a read-only
 //! vault directory.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/crash_fixture.rs"]
 pub mod fixture;

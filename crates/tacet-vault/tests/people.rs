@@ -1,5 +1,6 @@
 //! Issue 22, item 9: a passphrase change (with a new key pair for a
 //! clinician) and an admin's removal of an account, each audited.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_core::ports::SessionStore;
 use tacet_core::{PatientRef, Role};
@@ -206,4 +207,53 @@ fn an_admin_removes_an_account_with_the_rules_that_keep_data_safe() {
     // The next clinician unlock rotates the master drkim held.
     let u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
     assert!(!u.rotation_due().unwrap(), "{:?}", u.housekeeping_problem());
+}
+
+/// Issue 22 (low): `rotation_due` is a plain row in `meta`. An editor of the
+/// file deletes it after a clinician's removal so the removed clinician's
+/// old copy of the data master stays useful; the audit log still says a
+/// rotation is due, and the next clinician unlock rotates.
+#[test]
+fn fail_a_rotation_flag_deleted_on_disk_does_not_skip_the_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = vault(dir.path());
+    let kim = pass("kim-passphrase");
+    {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        u.add_user(
+            &NewUser {
+                name: "drkim",
+                role: Role::Clinician,
+                passphrase: &kim,
+            },
+            KdfChoice::Floor,
+        )
+        .unwrap();
+    }
+    let master_before = column(dir.path(), "SELECT v FROM meta WHERE k = 'data_master_id'");
+    {
+        let mut a = v.unlock("admin", &pass("admin-passphrase")).unwrap();
+        a.remove_user("drkim").unwrap();
+        assert!(a.rotation_due().unwrap());
+    }
+    drop(v);
+    let conn = rusqlite::Connection::open(dir.path().join(tacet_vault::DB_FILE)).unwrap();
+    assert_eq!(
+        conn.execute("DELETE FROM meta WHERE k = 'rotation_due'", [])
+            .unwrap(),
+        1
+    );
+    drop(conn);
+
+    let mut v = Vault::open(dir.path()).unwrap();
+    let u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert!(!u.rotation_due().unwrap(), "{:?}", u.housekeeping_problem());
+    let rotations = actions(&u, "key.rotated");
+    assert_eq!(
+        rotations.last().and_then(|r| r.object.clone()).as_deref(),
+        Some("data-master")
+    );
+    drop(u);
+    let master_after = column(dir.path(), "SELECT v FROM meta WHERE k = 'data_master_id'");
+    assert_ne!(master_before, master_after, "the data master was replaced");
 }

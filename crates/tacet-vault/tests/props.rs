@@ -3,6 +3,7 @@
 //! with any byte flipped fails to open; the decoders of stored records
 //! reject arbitrary bytes without panicking (a quick stand-in, in every
 //! test run, for the cargo-fuzz target in `fuzz/`).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 #[path = "support/crash_fixture.rs"]
 mod fixture;

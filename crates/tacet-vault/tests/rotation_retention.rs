@@ -1,5 +1,6 @@
 //! Data-master rotation, retention, the export grace period, the v1→v2
 //! migration and finishing an interrupted deletion.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use tacet_core::ports::SessionStore;
 use tacet_core::{AttestedNote, PatientRef, Role, SessionState};
@@ -629,20 +630,90 @@ fn fail_a_colleague_who_rewrites_the_owner_column_still_cannot_open_the_session(
 }
 
 #[test]
-fn fail_a_clinician_row_edited_to_admin_gets_no_data_key() {
-    // drlee turns their own row into an admin's in the file: the unlock as
-    // an admin holds no data key and opens no session, not even their own.
-    let (dir, _kim, id) = two_clinicians();
+fn fail_a_clinician_row_edited_to_admin_is_refused_at_sign_in() {
+    // drlee turns their own row into an admin's in the file. The audit log
+    // added drlee as a clinician, so the sign-in is refused (no admin
+    // powers, no data key) and the attempt is audited as tampering.
+    let (dir, kim, id) = two_clinicians();
     exec(
         dir.path(),
         "UPDATE users SET role = 'admin' WHERE name = 'drlee'",
     );
     let mut v = Vault::open(dir.path()).unwrap();
+    let err = v
+        .unlock("drlee", &pass("clinician-passphrase"))
+        .err()
+        .expect("a raised role is refused")
+        .to_string();
+    assert!(
+        err.contains("recorded as admin in the vault file")
+            && err.contains("added it as clinician"),
+        "{err}"
+    );
+    // A wrong passphrase gets the ordinary answer: the check comes after it.
+    let wrong = v.unlock("drlee", &pass("not drlee's passphrase")).err();
+    assert!(
+        matches!(wrong, Some(VaultError::BadCredentials)),
+        "{wrong:?}"
+    );
+    {
+        let mut k = v.unlock("drkim", &kim).unwrap();
+        let refused = audited(&k, "user.roster_refused");
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].object.as_deref(), Some("user:drlee:admin"));
+        assert_eq!(refused[0].outcome, "denied");
+        assert!(audited(&k, "unlock")
+            .iter()
+            .all(|r| r.actor != "drlee" || r.role != "admin"));
+        assert!(k.verify_audit(&[]).unwrap().is_ok());
+    }
+    // Put back, drlee signs in as the clinician the log says and opens the
+    // session as before.
+    exec(
+        dir.path(),
+        "UPDATE users SET role = 'clinician' WHERE name = 'drlee'",
+    );
     let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
-    assert_eq!(u.role(), Role::Admin);
-    let err = u.transcript(id).unwrap_err().to_string();
-    assert!(err.contains("admin cannot open patient data"), "{err}");
-    assert!(u.rotate_data_master().is_err());
+    assert_eq!(u.role(), Role::Clinician);
+    assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
+}
+
+#[test]
+fn fail_an_account_put_back_after_its_removal_is_refused() {
+    let (dir, kim, _id) = two_clinicians();
+    // An admin removes drkim; an insider puts her row back from a copy.
+    let copy = rusqlite::Connection::open(dir.path().join(tacet_vault::DB_FILE))
+        .unwrap()
+        .query_row(
+            "SELECT role, kdf_m_kib, kdf_t, kdf_p, quote(kdf_salt), quote(wrapped_audit_master), created_at_ms FROM users WHERE name = 'drkim'",
+            [],
+            |r| {
+                Ok(format!(
+                    "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms) VALUES ('drkim', '{}', {}, {}, {}, {}, {}, {})",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            },
+        )
+        .unwrap();
+    let mut v = Vault::open(dir.path()).unwrap();
+    {
+        let mut a = v.unlock("admin", &pass("admin-passphrase")).unwrap();
+        // drkim owns nothing yet, so she may be removed.
+        a.remove_user("drkim").unwrap();
+    }
+    drop(v);
+    exec(dir.path(), &copy);
+    let mut v = Vault::open(dir.path()).unwrap();
+    let err = v.unlock("drkim", &kim).err().expect("refused").to_string();
+    assert!(err.contains("was removed"), "{err}");
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert!(u.verify_audit(&[]).unwrap().is_ok());
 }
 
 #[test]

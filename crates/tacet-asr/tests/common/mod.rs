@@ -54,10 +54,10 @@ pub fn find_or_convert_model(quant: Option<tacet_models::store::Quantization>) -
             }
         }
     }
-    eprintln!(
-        "skipping: no ggml model at {} and no CTranslate2 model to convert (run scripts/fetch-models.sh)",
+    tacet_tests::skip(&format!(
+        "no ggml model at {} and no CTranslate2 model to convert (run scripts/fetch-models.sh)",
         path.display()
-    );
+    ));
     None
 }
 
@@ -68,7 +68,7 @@ pub fn shared_data() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipping: no shared data at {}", dir.display());
+        tacet_tests::skip(&format!("no shared data at {}", dir.display()));
         None
     }
 }
@@ -98,7 +98,7 @@ pub fn demo_visit() -> Option<(Vec<f32>, String)> {
     let demo = workspace_root().join("assets/demo");
     let (wav, txt) = (demo.join("visit.wav"), demo.join("visit.txt"));
     if !wav.is_file() || !txt.is_file() {
-        eprintln!("skipping: no demo asset at {}", demo.display());
+        tacet_tests::skip(&format!("no demo asset at {}", demo.display()));
         return None;
     }
     let reference: String = std::fs::read_to_string(&txt)

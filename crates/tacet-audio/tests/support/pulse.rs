@@ -36,7 +36,7 @@ impl PulseServer {
     pub fn start() -> Option<PulseServer> {
         for tool in ["pulseaudio", "pactl", "pacat", "paplay"] {
             if !have(tool) {
-                eprintln!("skipping: `{tool}` is not installed (apt-get install pulseaudio pulseaudio-utils libasound2-plugins)");
+                tacet_tests::skip(&format!("`{tool}` is not installed (apt-get install pulseaudio pulseaudio-utils libasound2-plugins)"));
                 return None;
             }
         }
@@ -176,7 +176,7 @@ impl Drop for PulseServer {
 /// when espeak-ng is not installed.
 pub fn espeak_clip(dir: &Path, text: &str) -> Option<PathBuf> {
     if !have("espeak-ng") {
-        eprintln!("skipping: espeak-ng is not installed");
+        tacet_tests::skip("espeak-ng is not installed");
         return None;
     }
     let path = dir.join("clip.wav");

@@ -13,10 +13,10 @@ pub fn cached_model(file: &str) -> Option<PathBuf> {
     if path.is_file() {
         Some(path)
     } else {
-        eprintln!(
-            "skipping: {} not found (run scripts/fetch-models.sh)",
+        tacet_tests::skip(&format!(
+            "{} not found (run scripts/fetch-models.sh)",
             path.display()
-        );
+        ));
         None
     }
 }
