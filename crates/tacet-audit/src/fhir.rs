@@ -103,7 +103,9 @@ pub fn event_mapping(action_code: &str) -> EventMapping {
         | "user.roster_sealed"
         | "user.roster_refused"
         | "user.passphrase_changed"
-        | "user.removed" => m(
+        | "user.removed"
+        | "session.cover_granted"
+        | "session.cover_revoked" => m(
             SECURITY_ALERT,
             Some((DCM, "110137", "User Security Attributes Changed")),
             "E",

@@ -257,6 +257,18 @@ pub enum SessionCmd {
     List,
     /// A session's transcript.
     Transcript { session: String },
+    /// Let a colleague cover one of your sessions (finish, attest, export
+    /// it while you are away): the session's key is wrapped to their key
+    /// alone, and the grant is in the audit log. `--stop` takes it back.
+    Share {
+        session: String,
+        /// The covering clinician's user name.
+        #[arg(long)]
+        with: String,
+        /// Stop sharing with them.
+        #[arg(long)]
+        stop: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -55,6 +55,7 @@ fn step_name(cmd: &Cmd) -> &'static str {
             SessionCmd::New { .. } => "session.new",
             SessionCmd::Record { .. } => "session.record",
             SessionCmd::Recover { .. } => "session.recover",
+            SessionCmd::Share { .. } => "session.share",
             _ => "session",
         },
         Cmd::Draft { .. } => "draft",
@@ -586,6 +587,32 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
                         .content(&t.to_bytes()),
                 )?;
                 print!("{}", t.to_review_text());
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        SessionCmd::Share {
+            session,
+            with,
+            stop,
+        } => {
+            let id = parse_id(session)?;
+            with_unlocked(data_dir, user, |u| {
+                if *stop {
+                    if u.revoke_cover(id, with)? {
+                        println!("{with} can no longer open session {id}.");
+                    } else {
+                        println!("Session {id} was not shared with {with}.");
+                    }
+                } else {
+                    u.grant_cover(id, with)?;
+                    println!(
+                        "{with} can now open session {id} to finish, attest and export it, until you stop sharing (tacet session share {id} --with {with} --stop) or the session is destroyed."
+                    );
+                }
+                let others = u.covers(id)?;
+                if !others.is_empty() {
+                    println!("Shared with: {}", others.join(", "));
+                }
                 Ok(ExitCode::SUCCESS)
             })
         }

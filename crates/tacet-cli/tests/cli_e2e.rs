@@ -523,6 +523,81 @@ fn fail_a_clinician_row_planted_in_the_file_gets_no_key_and_is_reported() {
 }
 
 #[test]
+fn a_colleague_covers_a_session_only_while_the_owner_shares_it() {
+    let Some(files) = cache_files() else {
+        tacet_tests::skip("the default models are not cached (run scripts/fetch-models.sh)");
+        return;
+    };
+    let t = Tacet {
+        data: tempfile::tempdir().unwrap(),
+    };
+    ok(&t.admin(&["init", "--fast-kdf"]));
+    ok(&t.admin(&[
+        "models",
+        "import",
+        files.join("whisper-tiny.en-ct2").to_str().unwrap(),
+    ]));
+    let kim = "kim-passphrase-for-cover-2";
+    let o = Command::new(env!("CARGO_BIN_EXE_tacet"))
+        .env("TACET_DATA_DIR", t.data.path())
+        .env("TACET_USER", "clinician")
+        .env("TACET_PASSPHRASE", "clinician-passphrase-1")
+        .env("TACET_NEW_USER_PASSPHRASE", kim)
+        .args(["users", "add", "drkim", "--role", "clinician", "--fast-kdf"])
+        .output()
+        .unwrap();
+    ok(&o);
+    let out = ok(&t.clinician(&[
+        "session",
+        "new",
+        "--audio",
+        "assets/demo/visit.wav",
+        "--patient",
+        "MRN-CANARY-5150",
+    ]));
+    let id = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Session ")
+                .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .expect("a session id");
+    let kim_sees = |args: &[&str]| t.run("drkim", kim, args);
+    assert!(ok(&kim_sees(&["session", "list"])).contains("No sessions."));
+    assert!(!kim_sees(&["session", "transcript", &id]).status.success());
+
+    let shared = ok(&t.clinician(&["session", "share", &id, "--with", "drkim"]));
+    assert!(
+        shared.contains("drkim can now open session") && shared.contains("Shared with: drkim"),
+        "{shared}"
+    );
+    let list = ok(&kim_sees(&["session", "list"]));
+    assert!(
+        list.contains(&id) && list.contains("owner clinician"),
+        "{list}"
+    );
+    let transcript = ok(&kim_sees(&["session", "transcript", &id]));
+    assert!(transcript.contains('['), "{transcript}");
+    // drkim cannot pass it on.
+    let o = kim_sees(&["session", "share", &id, "--with", "clinician"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only the clinician who owns"));
+
+    let stopped = ok(&t.clinician(&["session", "share", &id, "--with", "drkim", "--stop"]));
+    assert!(
+        stopped.contains("drkim can no longer open session"),
+        "{stopped}"
+    );
+    assert!(!kim_sees(&["session", "transcript", &id]).status.success());
+    let report = ok(&t.admin(&["audit", "access-report"]));
+    assert!(
+        report.contains("session.cover_granted") && report.contains("session.cover_revoked"),
+        "{report}"
+    );
+    assert!(ok(&t.admin(&["audit", "verify"])).contains("VERIFIED"));
+}
+
+#[test]
 fn fail_a_role_raised_in_the_file_brings_no_admin_powers() {
     // Issue 22: a clinician with the vault file turns their own row into an
     // admin's and tries an admin's command.

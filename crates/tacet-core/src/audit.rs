@@ -61,10 +61,16 @@ pub enum AuditAction {
     /// force, because the operator set the override (object: the layers
     /// missing). Without the override such a process opens no vault.
     SandboxOverridden,
+    /// A session's owner let a colleague (a covering clinician) open it
+    /// (object: the colleague).
+    CoverGranted,
+    /// A session's owner took a colleague's cover back (object: the
+    /// colleague).
+    CoverRevoked,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 37] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -100,6 +106,8 @@ impl AuditAction {
         AuditAction::PassphraseChanged,
         AuditAction::UserRemoved,
         AuditAction::SandboxOverridden,
+        AuditAction::CoverGranted,
+        AuditAction::CoverRevoked,
     ];
 
     pub fn code(self) -> &'static str {
@@ -139,6 +147,8 @@ impl AuditAction {
             AuditAction::PassphraseChanged => "user.passphrase_changed",
             AuditAction::UserRemoved => "user.removed",
             AuditAction::SandboxOverridden => "sandbox.overridden",
+            AuditAction::CoverGranted => "session.cover_granted",
+            AuditAction::CoverRevoked => "session.cover_revoked",
         }
     }
 

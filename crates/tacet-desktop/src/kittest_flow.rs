@@ -339,6 +339,34 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     );
     lap("draft", &mut phases);
 
+    // The clinician leaves for the list before attesting, and opens the
+    // session again from it: the same session, its transcript from the
+    // vault, drafted again onto the review screen.
+    let session = h.state().state.work.session;
+    click(&mut h, "Sessions");
+    click(&mut h, "Refresh");
+    wait_until(&mut h, "the refreshed list", STEP_TIMEOUT, |u| {
+        u.state.sessions.iter().any(|s| Some(s.id) == session)
+    });
+    click(&mut h, "Open");
+    wait_until(&mut h, "the reopened review", DRAFT_TIMEOUT, |u| {
+        (u.state.screen == Screen::Review && u.state.work.grounding.is_some())
+            || (u.state.busy.is_none() && u.state.error.is_some())
+    });
+    assert_eq!(h.state().state.work.session, session, "{}", where_now(&h));
+    let reopened: String = h
+        .state()
+        .state
+        .work
+        .sections
+        .iter()
+        .map(|s| s.text.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(reopened, note, "the same transcript drafts the same note");
+    settle(&mut h);
+    lap("reopen", &mut phases);
+
     // Review: the transcript is beside the draft, and nothing can leave yet.
     let transcript_text = h
         .state()

@@ -138,6 +138,22 @@ impl Script {
                 u.handle(UiCommand::SelectSentence(pick.unwrap_or(0)));
             })),
             Step::Shot("06-review"),
+            // The list while this session waits for review: "Open" brings
+            // it back, and its owner may share it with a colleague.
+            Step::Do(Box::new(|u| {
+                u.state.screen = Screen::Sessions;
+                u.handle(UiCommand::RefreshSessions);
+            })),
+            Step::Wait(Box::new(|u| {
+                u.state.sessions.iter().any(|s| {
+                    matches!(
+                        s.state,
+                        tacet_core::SessionState::Transcribed | tacet_core::SessionState::Drafted
+                    )
+                })
+            })),
+            Step::Shot("10a-sessions-open-and-share"),
+            Step::Do(Box::new(|u| u.state.screen = Screen::Review)),
             cmd(UiCommand::FinishEdit(1)),
             Step::Do(Box::new(move |u| {
                 let open: Vec<usize> = (0..u.state.work.sections.len())

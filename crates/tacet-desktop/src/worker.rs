@@ -200,7 +200,9 @@ fn op_of(r: &Request) -> Op {
     match r {
         Request::CreateVault { .. } => Op::Setup,
         Request::Unlock { .. } | Request::Lock => Op::Unlock,
-        Request::ListSessions => Op::Sessions,
+        Request::ListSessions | Request::OpenSession { .. } | Request::ShareSession { .. } => {
+            Op::Sessions
+        }
         Request::RecordConsent { .. } => Op::Consent,
         Request::TranscribeWav { .. } => Op::Transcribe,
         Request::ListInputDevices
@@ -650,6 +652,64 @@ impl Served<'_, '_> {
                 if let Outcome::Sessions(list) = self.plain(Command::ListSessions).map_err(words)? {
                     out.emit(Event::Sessions(list));
                 }
+            }
+            Request::OpenSession { session } => {
+                let summary = self
+                    .store
+                    .list_sessions()
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .find(|s| s.id == session)
+                    .ok_or("There is no such session.")?;
+                if !matches!(
+                    summary.state,
+                    tacet_core::SessionState::Transcribed | tacet_core::SessionState::Drafted
+                ) {
+                    return Err(format!(
+                        "Session {} is {}: only a session with a transcript and no attested note can be opened to draft.",
+                        session.short(),
+                        summary.state.as_str()
+                    ));
+                }
+                let transcript = self.store.transcript(session).map_err(|e| e.to_string())?;
+                let actor = self.store.actor().clone();
+                self.store
+                    .record(
+                        AuditEvent::new(AuditAction::NoteViewed, actor)
+                            .session(session)
+                            .content(&transcript.to_bytes()),
+                    )
+                    .map_err(|e| e.to_string())?;
+                out.emit(Event::Transcribed {
+                    session,
+                    transcript,
+                });
+            }
+            Request::ShareSession {
+                session,
+                with,
+                stop,
+            } => {
+                let message = if stop {
+                    if self
+                        .store
+                        .revoke_cover(session, &with)
+                        .map_err(|e| capitalised(&e.to_string()))?
+                    {
+                        format!("{with} can no longer open session {}.", session.short())
+                    } else {
+                        format!("Session {} was not shared with {with}.", session.short())
+                    }
+                } else {
+                    self.store
+                        .grant_cover(session, &with)
+                        .map_err(|e| capitalised(&e.to_string()))?;
+                    format!(
+                        "{with} can now open session {} until you stop sharing it or it is destroyed.",
+                        session.short()
+                    )
+                };
+                out.emit(Event::Shared { message });
             }
             Request::RecordConsent { template_id, given } => {
                 if let Outcome::ConsentRecorded { given, .. } = self

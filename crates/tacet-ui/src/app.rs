@@ -361,6 +361,52 @@ impl TacetUi {
                 st.notice = None;
             }
             UiCommand::RefreshSessions => self.send(Request::ListSessions, None),
+            UiCommand::OpenSession(session) => {
+                if st.live.is_active() {
+                    st.error = Some("A recording is running: stop it first.".into());
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.notice = None;
+                st.work = Default::default();
+                st.work.template_id = st
+                    .sessions
+                    .iter()
+                    .find(|s| s.id == session)
+                    .map(|s| s.template_id.clone())
+                    .unwrap_or_default();
+                self.send(
+                    Request::OpenSession { session },
+                    Some("Opening the session…"),
+                );
+            }
+            UiCommand::ShareSession(stop) => {
+                if st.busy.is_some() {
+                    return;
+                }
+                let with = st.share.with.trim().to_string();
+                let Some(session) = st.share.session else {
+                    st.error = Some("Choose the session to share.".into());
+                    return;
+                };
+                if with.is_empty() {
+                    st.error = Some("Enter the colleague's user name.".into());
+                    return;
+                }
+                st.error = None;
+                st.notice = None;
+                self.send(
+                    Request::ShareSession {
+                        session,
+                        with,
+                        stop,
+                    },
+                    Some(if stop { "Stopping…" } else { "Sharing…" }),
+                );
+            }
             UiCommand::StartNewSession => {
                 if st.live.is_active() {
                     st.error = Some("A recording is running: stop it first.".into());
@@ -965,6 +1011,11 @@ impl TacetUi {
             }
             Event::Locked => {}
             Event::Sessions(list) => st.sessions = list,
+            Event::Shared { message } => {
+                st.busy = None;
+                st.share.with.clear();
+                st.notice = Some(message);
+            }
             Event::ConsentRecorded { given } => {
                 st.busy = None;
                 st.new_session.consent = Some(given);

@@ -134,6 +134,19 @@ pub enum Request {
     },
     Lock,
     ListSessions,
+    /// Open a session of the signed-in clinician's (or one a colleague let
+    /// them cover) that has a transcript: answered with
+    /// [`Event::Transcribed`], and the draft is written again from it.
+    OpenSession {
+        session: SessionId,
+    },
+    /// Let the colleague `with` cover `session` (the owner only), or stop
+    /// (`stop`). Answered with [`Event::Shared`].
+    ShareSession {
+        session: SessionId,
+        with: String,
+        stop: bool,
+    },
     /// The patient's answer to the consent script, to be audited.
     RecordConsent {
         template_id: String,
@@ -497,6 +510,11 @@ pub enum Event {
     },
     Locked,
     Sessions(Vec<SessionSummary>),
+    /// A session was shared with a colleague or no longer is; `message`
+    /// says so in words.
+    Shared {
+        message: String,
+    },
     ConsentRecorded {
         given: bool,
     },

@@ -465,6 +465,68 @@ impl FakeBackend {
                     .collect();
                 self.events.push_back(Event::Sessions(list));
             }
+            Request::OpenSession { session } => {
+                let me = self.signed_in.as_ref().map(|(u, _)| u.clone());
+                let found = self
+                    .sessions
+                    .iter()
+                    .find(|(s, _)| s.id == session && Some(&s.owner.0) == me.as_ref())
+                    .map(|(s, _)| s.state);
+                match found {
+                    Some(SessionState::Transcribed | SessionState::Drafted) => {
+                        self.audit("session.note_viewed", "success");
+                        let transcript = self.fake_transcript();
+                        self.events.push_back(Event::Transcribed {
+                            session,
+                            transcript,
+                        });
+                    }
+                    Some(_) => self.fail(
+                        Op::Sessions,
+                        "This session has no transcript to draft from, or its note is already attested.",
+                    ),
+                    None => self.fail(Op::Sessions, "There is no such session."),
+                }
+            }
+            Request::ShareSession {
+                session,
+                with,
+                stop,
+            } => {
+                let me = self.signed_in.as_ref().map(|(u, _)| u.clone());
+                let owned = self
+                    .sessions
+                    .iter()
+                    .any(|(s, _)| s.id == session && Some(&s.owner.0) == me.as_ref());
+                let colleague = self
+                    .users
+                    .iter()
+                    .any(|(u, _, r)| *u == with && *r == Role::Clinician);
+                if !owned {
+                    self.fail(
+                        Op::Sessions,
+                        "Only the clinician who owns a session can share it.",
+                    );
+                } else if !colleague || Some(&with) == me.as_ref() {
+                    self.fail(
+                        Op::Sessions,
+                        &format!("{with} is not a colleague who can cover this session."),
+                    );
+                } else {
+                    let code = if stop {
+                        "session.cover_revoked"
+                    } else {
+                        "session.cover_granted"
+                    };
+                    self.audit(code, "success");
+                    let message = if stop {
+                        format!("{with} can no longer open session {}.", session.short())
+                    } else {
+                        format!("{with} can now open session {} until you stop sharing it or it is destroyed.", session.short())
+                    };
+                    self.events.push_back(Event::Shared { message });
+                }
+            }
             Request::RecordConsent { given, .. } => {
                 self.audit("session.consent", if given { "success" } else { "denied" });
                 self.events.push_back(Event::ConsentRecorded { given });

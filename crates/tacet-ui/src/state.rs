@@ -49,6 +49,11 @@ pub enum UiCommand {
     ToggleTheme,
     DismissMessage,
     RefreshSessions,
+    /// Open this session (it has a transcript) to draft and review it.
+    OpenSession(SessionId),
+    /// Share the session chosen in the share form with the colleague named
+    /// there, or (`true`) stop sharing it with them.
+    ShareSession(bool),
     StartNewSession,
     /// The patient's answer to the consent script.
     Consent(bool),
@@ -585,6 +590,15 @@ pub struct ViewState {
     /// (asked for at a clinician's unlock); until it arrives the new
     /// session screen shows [`crate::CONSENT_SCRIPT`].
     pub consent_script: Option<String>,
+    /// The "Share a session with a colleague" form.
+    pub share: ShareForm,
+}
+
+/// Which session to share and with whom.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ShareForm {
+    pub session: Option<SessionId>,
+    pub with: String,
 }
 
 impl Default for ViewState {
@@ -605,6 +619,7 @@ impl Default for ViewState {
             live: LiveView::default(),
             setup: SetupView::default(),
             consent_script: None,
+            share: ShareForm::default(),
         }
     }
 }

@@ -76,6 +76,7 @@
 
 mod anchor;
 mod approvals;
+mod covers;
 mod head;
 mod maintenance;
 mod people;
@@ -1023,6 +1024,9 @@ struct SessionRow {
     wrapped_key: Option<Vec<u8>>,
     /// `key_wrap = 'owner'`: the key is wrapped to the owner's public key.
     owner_wrapped: bool,
+    /// The signed-in clinician's cover of a colleague's session, if the
+    /// owner granted one (`covers.rs`).
+    cover_wrap: Option<Vec<u8>>,
     nonce_counter: u64,
     receipt_id: Option<String>,
 }
@@ -1414,8 +1418,18 @@ impl<'v> Unlocked<'v> {
         else {
             return Err(StoreError::NoSuchSession(id.to_string()).into());
         };
-        // A clinician sees only their own sessions; to them, another's does not exist.
-        if check_owner && self.actor.role == Role::Clinician && owner != self.actor.user.0 {
+        // A clinician sees only their own sessions and those a colleague let
+        // them cover; to them, another's does not exist.
+        let cover_wrap = if self.actor.role == Role::Clinician && owner != self.actor.user.0 {
+            covers::cover_wrap(&self.vault.conn, id, &self.actor.user.0)?
+        } else {
+            None
+        };
+        if check_owner
+            && self.actor.role == Role::Clinician
+            && owner != self.actor.user.0
+            && cover_wrap.is_none()
+        {
             return Err(StoreError::NoSuchSession(id.to_string()).into());
         }
         let state = SessionState::parse(&state)
@@ -1428,6 +1442,7 @@ impl<'v> Unlocked<'v> {
             key_id,
             wrapped_key,
             owner_wrapped: key_wrap == "owner",
+            cover_wrap,
             nonce_counter,
             receipt_id,
         })
@@ -1474,8 +1489,20 @@ impl<'v> Unlocked<'v> {
             // Wrapped to the owner's public key: only the owner's secret
             // opens it, and only under the owner's own name.
             let pair = self.pair.as_ref().ok_or_else(denied)?;
-            if self.actor.role != Role::Clinician || row.owner != self.actor.user.0 {
+            if self.actor.role != Role::Clinician {
                 return Err(denied().into());
+            }
+            if row.owner != self.actor.user.0 {
+                // A covering colleague: the wrap the owner made for them.
+                let cover = row.cover_wrap.as_ref().ok_or_else(denied)?;
+                let aad = pk::session_wrap_aad(&self.actor.user.0, id.as_bytes(), &row.key_id);
+                return pk::unwrap_with_aad(pair, &aad, cover).map_err(|_| {
+                    VaultError::Corrupt(format!(
+                        "session {}'s key does not open with {}'s key (changed outside Tacet?)",
+                        id.short(),
+                        self.actor.user.0
+                    ))
+                });
             }
             let aad = pk::session_wrap_aad(&row.owner, id.as_bytes(), &row.key_id);
             return pk::unwrap_with_aad(pair, &aad, wrapped).map_err(|_| {
@@ -1800,8 +1827,8 @@ impl SessionStore for Unlocked<'_> {
             let mut st = self
                 .vault
                 .conn
-                .prepare("SELECT id, owner, state, template_id, created_at_ms, receipt_id FROM sessions ORDER BY created_at_ms")?;
-            let rows = st.query_map([], |r| {
+                .prepare("SELECT s.id, s.owner, s.state, s.template_id, s.created_at_ms, s.receipt_id, c.clinician IS NOT NULL FROM sessions s LEFT JOIN session_covers c ON c.session_id = s.id AND c.clinician = ?1 ORDER BY s.created_at_ms")?;
+            let rows = st.query_map(params![self.actor.user.0], |r| {
                 Ok((
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, String>(1)?,
@@ -1809,12 +1836,13 @@ impl SessionStore for Unlocked<'_> {
                     r.get::<_, String>(3)?,
                     r.get::<_, u64>(4)?,
                     r.get::<_, Option<String>>(5)?,
+                    r.get::<_, bool>(6)?,
                 ))
             })?;
             let mut out = Vec::new();
             for r in rows {
-                let (id, owner, state, template_id, created, receipt) = r?;
-                if self.actor.role == Role::Clinician && owner != self.actor.user.0 {
+                let (id, owner, state, template_id, created, receipt, covered) = r?;
+                if self.actor.role == Role::Clinician && owner != self.actor.user.0 && !covered {
                     continue;
                 }
                 let id: [u8; 16] = id

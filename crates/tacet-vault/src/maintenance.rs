@@ -300,6 +300,8 @@ impl Unlocked<'_> {
         let (seq, receipt_id) = self.write(|tx, s| {
             let idb = id.as_bytes().to_vec();
             tx.execute("DELETE FROM artifacts WHERE session_id = ?1", params![idb])?;
+            // Covering colleagues' wraps go with the owner's (covers.rs).
+            tx.execute("DELETE FROM session_covers WHERE session_id = ?1", params![idb])?;
             let seq = s.append_audit(tx, ev)?;
             let leaf: Vec<u8> = tx.query_row("SELECT leaf_hash FROM audit_log WHERE seq = ?1", params![seq as i64], |r| r.get(0))?;
             let receipt = format!("rcpt-{seq}-{}", hex::encode(&leaf[..4.min(leaf.len())]));

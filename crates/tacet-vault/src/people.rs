@@ -65,6 +65,7 @@ impl<'v> Unlocked<'v> {
             wdm: Vec<u8>,
             tag: Vec<u8>,
             sessions: Vec<(Vec<u8>, Vec<u8>)>,
+            covers: Vec<(Vec<u8>, Vec<u8>)>,
         }
         let replaced = match (&self.pair, &self.data_master) {
             (Some(old), Some(dm)) if self.actor.role == Role::Clinician => {
@@ -97,12 +98,32 @@ impl<'v> Unlocked<'v> {
                     })?;
                     sessions.push((sid, pk::wrap_to_aad(&pair.public, &aad, &key)?));
                 }
+                // Colleagues' sessions this clinician covers (covers.rs).
+                let covered: Vec<(Vec<u8>, Vec<u8>, Vec<u8>)> = {
+                    let mut st = self.vault.conn.prepare(
+                        "SELECT c.session_id, s.key_id, c.wrapped_key FROM session_covers c JOIN sessions s ON s.id = c.session_id WHERE c.clinician = ?1 AND s.wrapped_key IS NOT NULL",
+                    )?;
+                    let r =
+                        st.query_map(params![user], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                    r.collect::<Result<_, _>>()?
+                };
+                let mut covers = Vec::with_capacity(covered.len());
+                for (sid, key_id, wrapped) in covered {
+                    let aad = pk::session_wrap_aad(&user, &sid, &key_id);
+                    let key = pk::unwrap_with_aad(old, &aad, &wrapped).map_err(|_| {
+                        VaultError::Corrupt(
+                            "a session key you cover does not open; nothing was changed".into(),
+                        )
+                    })?;
+                    covers.push((sid, pk::wrap_to_aad(&pair.public, &aad, &key)?));
+                }
                 Some(NewPair {
                     pair,
                     sealed,
                     wdm,
                     tag,
                     sessions,
+                    covers,
                 })
             }
             _ => None,
@@ -125,6 +146,12 @@ impl<'v> Unlocked<'v> {
                     tx.execute(
                         "UPDATE sessions SET wrapped_key = ?2 WHERE id = ?1",
                         params![sid, w],
+                    )?;
+                }
+                for (sid, w) in &r.covers {
+                    tx.execute(
+                        "UPDATE session_covers SET wrapped_key = ?3 WHERE session_id = ?1 AND clinician = ?2",
+                        params![sid, user, w],
                     )?;
                 }
             }
@@ -201,6 +228,10 @@ impl<'v> Unlocked<'v> {
             .object(format!("user:{name}:{role}"));
         self.write(|tx, s| {
             tx.execute("DELETE FROM users WHERE name = ?1", params![name])?;
+            tx.execute(
+                "DELETE FROM session_covers WHERE clinician = ?1",
+                params![name],
+            )?;
             if role == Role::Clinician {
                 set_meta(tx, "rotation_due", &[1])?;
             }

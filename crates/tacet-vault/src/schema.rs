@@ -21,10 +21,13 @@
 //! owner's X25519 public key (issue 22, item 2: the data master no longer
 //! opens a colleague's session), `master` for a session from before, until
 //! the next clinician unlock re-wraps it to its owner.
+//!
+//! Version 4 adds `session_covers`: a session key wrapped to a covering
+//! clinician's public key, which the owner chose (see `covers.rs`).
 
 use rusqlite::Connection;
 
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -98,8 +101,18 @@ ALTER TABLE users ADD COLUMN roster_tag BLOB;
 ALTER TABLE sessions ADD COLUMN key_wrap TEXT NOT NULL DEFAULT 'master' CHECK (key_wrap IN ('master', 'owner'));
 "#;
 
+const V4: &str = r#"
+CREATE TABLE session_covers (
+    session_id BLOB NOT NULL,
+    clinician TEXT NOT NULL,
+    wrapped_key BLOB NOT NULL,
+    granted_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (session_id, clinician)
+) STRICT;
+"#;
+
 /// Each entry migrates from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {

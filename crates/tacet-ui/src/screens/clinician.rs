@@ -44,7 +44,9 @@ pub fn sessions(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec
                             "State",
                             "Template",
                             "Started",
+                            "Owner",
                             "Deletion receipt",
+                            "",
                         ] {
                             ui.label(RichText::new(h).strong());
                         }
@@ -64,19 +66,86 @@ pub fn sessions(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec
                             chip(ui, t, s.state.as_str(), colour);
                             ui.label(&s.template_id);
                             ui.label(format_ms(s.created_at_unix_ms));
+                            if mine(st, &s.owner.0) {
+                                ui.label("you");
+                            } else {
+                                ui.label(format!("{} (you cover it)", s.owner.0));
+                            }
                             match &s.receipt_id {
                                 Some(r) => ui.monospace(r),
                                 None => ui.label(RichText::new("—").color(t.palette.text_weak)),
                             };
+                            // A session with a transcript and no attested
+                            // note can be drafted (again) and reviewed.
+                            if matches!(s.state, SessionState::Transcribed | SessionState::Drafted)
+                            {
+                                if ui
+                                    .add_enabled(st.busy.is_none(), egui::Button::new("Open"))
+                                    .on_hover_text("Draft this session's note and review it")
+                                    .clicked()
+                                {
+                                    out.push(UiCommand::OpenSession(s.id));
+                                }
+                            } else {
+                                ui.label("");
+                            }
                             ui.end_row();
                         }
                     });
             });
     });
     ui.add_space(t.space_l);
+    share(ui, st, t, out);
     add_colleague(ui, st, t, out);
     super::admin::change_passphrase(ui, st, t, out);
     settings(ui, st, t);
+}
+
+fn mine(st: &ViewState, owner: &str) -> bool {
+    st.signed_in.as_ref().is_some_and(|s| s.user == owner)
+}
+
+/// The owner lets a colleague cover a session (finish, attest and export
+/// it while they are away): its key is wrapped to the colleague alone.
+fn share(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+    egui::CollapsingHeader::new("Share a session with a colleague")
+        .id_salt("share_session")
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new("A colleague you name can open the session, finish the note under their own name and export it, until you stop sharing or the session is destroyed. Each change is audited.")
+                    .color(t.palette.text_weak),
+            );
+            let own: Vec<_> = st
+                .sessions
+                .iter()
+                .filter(|s| mine(st, &s.owner.0) && s.state != SessionState::Destroyed)
+                .map(|s| s.id)
+                .collect();
+            if own.is_empty() {
+                ui.label("You have no session to share.");
+                return;
+            }
+            ui.horizontal(|ui| {
+                let chosen = st.share.session.map(|id| id.short()).unwrap_or_else(|| "choose…".into());
+                egui::ComboBox::from_label("Session")
+                    .selected_text(chosen)
+                    .show_ui(ui, |ui| {
+                        for id in &own {
+                            ui.selectable_value(&mut st.share.session, Some(*id), id.short());
+                        }
+                    });
+            });
+            field(ui, "Colleague's user name", &mut st.share.with, false, 220.0);
+            let busy = st.busy.is_some();
+            ui.horizontal(|ui| {
+                if ui.add_enabled(!busy, egui::Button::new("Share")).clicked() {
+                    out.push(UiCommand::ShareSession(false));
+                }
+                if ui.add_enabled(!busy, egui::Button::new("Stop sharing")).clicked() {
+                    out.push(UiCommand::ShareSession(true));
+                }
+            });
+        });
 }
 
 /// A clinician enrols a new clinician: only a clinician holds the data key

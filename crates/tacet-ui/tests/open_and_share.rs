@@ -1,0 +1,101 @@
+//! A session left before attestation is opened again from the list, and
+//! its owner shares it with a covering colleague (issue 22, item 2).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
+
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use tacet_core::SessionState;
+use tacet_ui::fake::FAKE_CLINICIAN;
+use tacet_ui::{Screen, TacetUi};
+
+mod support;
+use support::{click, type_into, unlock};
+
+fn a_drafted_session(h: &mut Harness<'_, TacetUi>) {
+    unlock(h, FAKE_CLINICIAN);
+    click(h, "Start a new session");
+    type_into(
+        h,
+        "Patient reference (chart number or initials; stored encrypted)",
+        "MRN-003",
+    );
+    click(h, "Yes, the patient consents");
+    type_into(h, "Recording file path", "/tmp/visit.wav");
+    click(h, "Transcribe recording (Ctrl+R)");
+    assert_eq!(h.state().state.screen, Screen::Review);
+    // The clinician leaves for the list before attesting.
+    click(h, "Sessions");
+    click(h, "Refresh");
+    assert_eq!(h.state().state.screen, Screen::Sessions);
+}
+
+#[test]
+fn a_session_left_before_attestation_opens_again_for_review() {
+    let (mut h, probe) = support::harness("CANARY-reopened-visit", 1000.0);
+    a_drafted_session(&mut h);
+    let listed = h.state().state.sessions.clone();
+    assert_eq!(listed.len(), 1);
+    assert!(matches!(
+        listed[0].state,
+        SessionState::Transcribed | SessionState::Drafted
+    ));
+    // The owner column names the signed-in clinician as "you".
+    h.get_by_label("you");
+    click(&mut h, "Open");
+    assert_eq!(h.state().state.screen, Screen::Review);
+    assert_eq!(h.state().state.work.session, Some(listed[0].id));
+    assert!(
+        h.state()
+            .state
+            .work
+            .transcript
+            .as_ref()
+            .is_some_and(|t| t.to_text().contains("CANARY-reopened-visit")),
+        "the transcript is back beside the draft"
+    );
+    assert!(probe
+        .log()
+        .audit
+        .iter()
+        .any(|(code, _)| code == "session.note_viewed"));
+}
+
+#[test]
+fn the_owner_shares_a_session_with_a_colleague_and_stops() {
+    let (mut h, probe) = support::harness("CANARY-shared-visit", 1400.0);
+    a_drafted_session(&mut h);
+    // A colleague to cover: enrolled by the clinician.
+    click(&mut h, "Add a colleague");
+    type_into(&mut h, "New user's name", "drkim");
+    type_into(&mut h, "New user's passphrase", "kim-passphrase-77");
+    type_into(&mut h, "Repeat the passphrase", "kim-passphrase-77");
+    click(&mut h, "Add colleague");
+    click(&mut h, "Share a session with a colleague");
+    // Nothing chosen yet: the form says what is missing.
+    click(&mut h, "Share");
+    assert_eq!(
+        h.state().state.error.as_deref(),
+        Some("Choose the session to share.")
+    );
+    let id = h.state().state.sessions[0].id;
+    h.state_mut().state.share.session = Some(id);
+    type_into(&mut h, "Colleague's user name", "drkim");
+    click(&mut h, "Share");
+    let notice = h.state().state.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("drkim can now open session") && notice.contains(&id.short()),
+        "{notice}"
+    );
+    type_into(&mut h, "Colleague's user name", "drkim");
+    click(&mut h, "Stop sharing");
+    let notice = h.state().state.notice.clone().unwrap_or_default();
+    assert!(notice.contains("drkim can no longer open"), "{notice}");
+    // An admin is no colleague to cover a session.
+    type_into(&mut h, "Colleague's user name", "admin");
+    click(&mut h, "Share");
+    let err = h.state().state.error.clone().unwrap_or_default();
+    assert!(err.contains("not a colleague"), "{err}");
+    let codes: Vec<String> = probe.log().audit.iter().map(|(c, _)| c.clone()).collect();
+    assert!(codes.contains(&"session.cover_granted".to_string()));
+    assert!(codes.contains(&"session.cover_revoked".to_string()));
+}
