@@ -110,6 +110,37 @@ pub fn is_empty_note(text: &str) -> bool {
     })
 }
 
+/// A note text as [`crate::draft::render_sections`] lays it out, split back
+/// into (heading, body) pairs: a line that is only `HEADING:` starts a
+/// section. Text before the first heading is kept under an empty heading.
+/// For showing an attested note again (copy a section); the attested text
+/// itself is never rebuilt from these.
+pub fn sections_of(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        match split_heading(line) {
+            Some((heading, rest)) if rest.trim().is_empty() => {
+                out.push((heading.to_string(), String::new()));
+            }
+            _ => {
+                if out.is_empty() {
+                    out.push((String::new(), String::new()));
+                }
+                if let Some((_, body)) = out.last_mut() {
+                    if !body.is_empty() {
+                        body.push('\n');
+                    }
+                    body.push_str(line);
+                }
+            }
+        }
+    }
+    for (_, body) in &mut out {
+        *body = body.trim().to_string();
+    }
+    out
+}
+
 /// The number of sections (heading lines) in a note text; what the audit
 /// record of a confirmed empty note counts.
 pub fn section_count(text: &str) -> usize {
@@ -166,6 +197,38 @@ fn split_heading(line: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_rendered_note_splits_back_into_its_sections() {
+        let sections = [
+            ("SUBJECTIVE", "Cough for 5 days.\nDenies fever."),
+            ("PLAN", ""),
+            ("ASSESSMENT", "Likely viral: rest."),
+        ];
+        let text = crate::draft::render_sections(sections.iter().copied());
+        let back = sections_of(&text);
+        assert_eq!(back.len(), 3);
+        assert_eq!(
+            back[0],
+            (
+                "SUBJECTIVE".into(),
+                "Cough for 5 days.\nDenies fever.".into()
+            )
+        );
+        assert_eq!(back[1], ("PLAN".into(), "(nothing recorded)".into()));
+        assert_eq!(back[2], ("ASSESSMENT".into(), "Likely viral: rest.".into()));
+        let again =
+            crate::draft::render_sections(back.iter().map(|(h, b)| (h.as_str(), b.as_str())));
+        assert_eq!(again, text);
+        assert_eq!(
+            sections_of("free text\nPLAN:\nRest."),
+            vec![
+                (String::new(), "free text".to_string()),
+                ("PLAN".to_string(), "Rest.".to_string()),
+            ]
+        );
+    }
+
     use super::*;
 
     fn sid() -> SessionId {

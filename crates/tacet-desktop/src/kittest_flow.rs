@@ -459,6 +459,39 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     assert!(attested.text.contains("Reviewed with the patient."));
     lap("review and attest", &mut phases);
 
+    // Left before export and opened again from the list: the note exactly
+    // as attested, read back from the vault.
+    click(&mut h, "Sessions");
+    click(&mut h, "Refresh");
+    wait_until(
+        &mut h,
+        "the attested session in the list",
+        STEP_TIMEOUT,
+        |u| {
+            u.state
+                .sessions
+                .iter()
+                .any(|s| Some(s.id) == session && s.state == tacet_core::SessionState::Attested)
+        },
+    );
+    h.state_mut().state.work.attested = None;
+    click(&mut h, "Open");
+    wait_until(&mut h, "the reopened export", STEP_TIMEOUT, |u| {
+        (u.state.screen == Screen::Export && u.state.work.attested.is_some())
+            || (u.state.busy.is_none() && u.state.error.is_some())
+    });
+    let reopened = h.state().state.work.attested.clone();
+    assert_eq!(
+        reopened.as_ref().map(|a| a.text.as_str()),
+        Some(attested.text.as_str()),
+        "{}",
+        where_now(&h)
+    );
+    assert_eq!(
+        reopened.map(|a| a.note_sha256_hex),
+        Some(attested.note_sha256_hex.clone())
+    );
+
     // Export controls exist only now; copy the whole note.
     h.get_by_label("Copy whole note");
     h.get_by_label(&format!("Copy {first}"));

@@ -661,15 +661,32 @@ impl Served<'_, '_> {
                     .into_iter()
                     .find(|s| s.id == session)
                     .ok_or("There is no such session.")?;
-                if !matches!(
-                    summary.state,
-                    tacet_core::SessionState::Transcribed | tacet_core::SessionState::Drafted
-                ) {
-                    return Err(format!(
-                        "Session {} is {}: only a session with a transcript and no attested note can be opened to draft.",
-                        session.short(),
-                        summary.state.as_str()
-                    ));
+                match summary.state {
+                    tacet_core::SessionState::Transcribed | tacet_core::SessionState::Drafted => {}
+                    tacet_core::SessionState::Attested => {
+                        let note = self.store.attested(session).map_err(|e| e.to_string())?;
+                        let actor = self.store.actor().clone();
+                        self.store
+                            .record(
+                                AuditEvent::new(AuditAction::NoteViewed, actor)
+                                    .session(session)
+                                    .content(note.text().as_bytes()),
+                            )
+                            .map_err(|e| e.to_string())?;
+                        out.emit(Event::AttestedOpened {
+                            session,
+                            text: note.text().to_string(),
+                            note_sha256_hex: hex::encode(note.attestation().note_sha256),
+                        });
+                        return Ok(());
+                    }
+                    other => {
+                        return Err(format!(
+                            "Session {} is {}: only a session with a transcript (to draft) or an attested note (to export) can be opened.",
+                            session.short(),
+                            other.as_str()
+                        ))
+                    }
                 }
                 let transcript = self.store.transcript(session).map_err(|e| e.to_string())?;
                 let actor = self.store.actor().clone();

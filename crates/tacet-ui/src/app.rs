@@ -1011,6 +1011,20 @@ impl TacetUi {
             }
             Event::Locked => {}
             Event::Sessions(list) => st.sessions = list,
+            Event::AttestedOpened {
+                session,
+                text,
+                note_sha256_hex,
+            } => {
+                st.busy = None;
+                st.work.session = Some(session);
+                st.work.attested = Some(AttestedView {
+                    sections: tacet_core::review::sections_of(&text),
+                    text,
+                    note_sha256_hex,
+                });
+                st.screen = Screen::Export;
+            }
             Event::Shared { message } => {
                 st.busy = None;
                 st.share.with.clear();

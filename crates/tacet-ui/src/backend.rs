@@ -135,8 +135,9 @@ pub enum Request {
     Lock,
     ListSessions,
     /// Open a session of the signed-in clinician's (or one a colleague let
-    /// them cover) that has a transcript: answered with
-    /// [`Event::Transcribed`], and the draft is written again from it.
+    /// them cover): one with a transcript and no attested note is answered
+    /// with [`Event::Transcribed`] (the draft is written again from it); an
+    /// attested one with [`Event::AttestedOpened`], to export it.
     OpenSession {
         session: SessionId,
     },
@@ -510,6 +511,13 @@ pub enum Event {
     },
     Locked,
     Sessions(Vec<SessionSummary>),
+    /// An attested session was opened again: its note, exactly as attested,
+    /// ready to copy or save.
+    AttestedOpened {
+        session: SessionId,
+        text: String,
+        note_sha256_hex: String,
+    },
     /// A session was shared with a colleague or no longer is; `message`
     /// says so in words.
     Shared {

@@ -473,6 +473,20 @@ impl FakeBackend {
                     .find(|(s, _)| s.id == session && Some(&s.owner.0) == me.as_ref())
                     .map(|(s, _)| s.state);
                 match found {
+                    Some(SessionState::Attested) => {
+                        self.audit("session.note_viewed", "success");
+                        let text = self
+                            .sessions
+                            .iter()
+                            .find(|(s, _)| s.id == session)
+                            .and_then(|(_, note)| note.clone())
+                            .unwrap_or_default();
+                        self.events.push_back(Event::AttestedOpened {
+                            session,
+                            text,
+                            note_sha256_hex: "ab".repeat(32),
+                        });
+                    }
                     Some(SessionState::Transcribed | SessionState::Drafted) => {
                         self.audit("session.note_viewed", "success");
                         let transcript = self.fake_transcript();

@@ -99,3 +99,50 @@ fn the_owner_shares_a_session_with_a_colleague_and_stops() {
     assert!(codes.contains(&"session.cover_granted".to_string()));
     assert!(codes.contains(&"session.cover_revoked".to_string()));
 }
+
+#[test]
+fn an_attested_session_left_before_export_opens_to_its_export() {
+    let (mut h, _probe) = support::harness("CANARY-attested-visit", 1400.0);
+    a_drafted_session(&mut h);
+    click(&mut h, "Open");
+    assert_eq!(h.state().state.screen, Screen::Review);
+    let headings: Vec<String> = h
+        .state()
+        .state
+        .work
+        .sections
+        .iter()
+        .map(|s| s.heading.clone())
+        .collect();
+    for heading in &headings {
+        click(&mut h, &format!("Accept {heading}"));
+    }
+    click(&mut h, "Accept flag 1 (dose)");
+    type_into(
+        &mut h,
+        "Reason for accepting flag 1",
+        "Dose confirmed with the pharmacy",
+    );
+    click(&mut h, "I have reviewed this note and it is accurate.");
+    type_into(&mut h, "Passphrase (re-enter to sign)", FAKE_CLINICIAN.1);
+    click(&mut h, "Attest and sign (Ctrl+Enter)");
+    assert_eq!(h.state().state.screen, Screen::Export);
+    let attested = h.state().state.work.attested.clone().unwrap();
+    // The clinician leaves without exporting, and comes back from the list.
+    click(&mut h, "Sessions");
+    click(&mut h, "Refresh");
+    assert_eq!(h.state().state.sessions[0].state, SessionState::Attested);
+    h.state_mut().state.work = Default::default();
+    click(&mut h, "Open");
+    assert_eq!(h.state().state.screen, Screen::Export);
+    let reopened = h.state().state.work.attested.clone().unwrap();
+    assert_eq!(reopened.text, attested.text, "exactly the attested note");
+    assert_eq!(
+        reopened.sections.len(),
+        headings.len(),
+        "{:?}",
+        reopened.sections
+    );
+    h.get_by_label("Copy whole note");
+    h.get_by_label(&format!("Copy {}", headings[0]));
+}

@@ -76,18 +76,28 @@ pub fn sessions(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec
                                 None => ui.label(RichText::new("—").color(t.palette.text_weak)),
                             };
                             // A session with a transcript and no attested
-                            // note can be drafted (again) and reviewed.
-                            if matches!(s.state, SessionState::Transcribed | SessionState::Drafted)
-                            {
-                                if ui
-                                    .add_enabled(st.busy.is_none(), egui::Button::new("Open"))
-                                    .on_hover_text("Draft this session's note and review it")
-                                    .clicked()
-                                {
-                                    out.push(UiCommand::OpenSession(s.id));
+                            // note is drafted (again) and reviewed; an
+                            // attested one goes to its export.
+                            let hint = match s.state {
+                                SessionState::Transcribed | SessionState::Drafted => {
+                                    Some("Draft this session's note and review it")
                                 }
-                            } else {
-                                ui.label("");
+                                SessionState::Attested => Some("Copy or save the attested note"),
+                                _ => None,
+                            };
+                            match hint {
+                                Some(hint) => {
+                                    if ui
+                                        .add_enabled(st.busy.is_none(), egui::Button::new("Open"))
+                                        .on_hover_text(hint)
+                                        .clicked()
+                                    {
+                                        out.push(UiCommand::OpenSession(s.id));
+                                    }
+                                }
+                                None => {
+                                    ui.label("");
+                                }
                             }
                             ui.end_row();
                         }
