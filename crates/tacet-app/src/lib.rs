@@ -1,8 +1,9 @@
 //! The application layer: one place where a session's way is decided, shared
 //! by the CLI and the desktop app.
 //!
-//! Front ends send a closed [`Command`] and get back an [`Outcome`] (or an
-//! [`AppError`] in plain words). The layer speaks only the core's ports —
+//! Front ends call [`App`]'s typed methods, one per use case, and get back
+//! what it produced (or an [`AppError`] in plain words). The layer speaks
+//! only the core's ports —
 //! [`SessionStore`], [`Transcriber`], [`Drafter`], [`Clock`] — so it never
 //! names SQLite, whisper or candle, and every rule it enforces (consent
 //! before recording, review before export, destruction after export) is
@@ -12,6 +13,7 @@ pub mod read_ahead;
 pub mod recording;
 pub mod templates;
 
+pub use tacet_ground::Grounding;
 pub use templates::{TemplateLibrary, TemplateLibraryError};
 
 use std::sync::atomic::AtomicBool;
@@ -60,105 +62,291 @@ impl AppError {
     }
 }
 
-/// Everything a front end can ask for. Closed: a new capability is a new
-/// variant, handled here once for every front end.
-pub enum Command<'a> {
-    /// Start a session from recorded audio (16 kHz mono), transcribe it.
-    NewSessionFromAudio {
-        template_id: String,
-        patient: PatientRef,
-        samples_16k: Vec<f32>,
-    },
-    Draft {
-        session: SessionId,
-    },
-    /// Read the session's transcript into the drafter ahead of its draft
-    /// (while the clinician reads the transcript), so that the draft starts
-    /// writing at once. `cancel` stops it between chunks of the prompt and
-    /// what was read is kept; nothing is stored.
-    Prewarm {
-        session: SessionId,
-    },
-    ShowNote {
-        session: SessionId,
-    },
-    /// The clinician attests `text` (the draft as shown, or their edit).
-    /// Every grounding flag on a sentence still present in `text` must be
-    /// resolved: edited or removed (it is then absent from `text`), or
-    /// accepted with a reason in `accept_flags`. A note with no content
-    /// ([`tacet_core::review::is_empty_note`]) is attested only with
-    /// `confirm_empty`, and the confirmation is audited.
-    Attest {
-        session: SessionId,
-        text: String,
-        accept_flags: Option<String>,
-        confirm_empty: bool,
-    },
-    /// The draft's grounding: evidence links and flags per sentence.
-    Grounding {
-        session: SessionId,
-    },
-    /// Export the attested note through `write`, then destroy the session.
-    Export {
-        session: SessionId,
-        format: &'static str,
-        write: &'a mut dyn FnMut(&str, &str) -> std::io::Result<()>,
-    },
-    ListSessions,
-    /// The patient's answer to the consent script, audited before anything
-    /// is recorded (outcome success for yes, denied for no). A session is
-    /// created only with audio, so the event names the template, not a
-    /// session.
-    RecordConsent {
-        template_id: String,
-        given: bool,
-    },
-    VerifyAudit {
-        external_checkpoints: Vec<String>,
-    },
-    Deletions,
-    Checkpoint,
+/// A session started from recorded audio and its transcript.
+pub struct Started {
+    pub session: SessionId,
+    pub transcript: Transcript,
 }
 
-/// What a command produced.
-pub enum Outcome {
-    SessionStarted {
-        session: SessionId,
-        transcript: Transcript,
-    },
-    Drafted {
-        draft: Draft,
-    },
-    Prewarmed,
-    Note {
-        text: String,
-        attested: bool,
-    },
-    Attested {
-        note_sha256_hex: String,
-    },
-    Grounding(tacet_ground::Grounding),
-    Exported {
-        checkpoint: String,
-        receipt: DeletionReceipt,
-    },
-    Sessions(Vec<SessionSummary>),
-    Verification(AuditVerification),
-    Deletions(Vec<DeletionEntry>),
-    Checkpoint(String),
-    ConsentRecorded {
-        given: bool,
-        audit_seq: u64,
-    },
+/// A note read back: the attested text, or the draft rendered while it is
+/// not attested yet.
+pub struct Note {
+    pub text: String,
+    pub attested: bool,
 }
 
-/// The engines a session needs; the store is passed per command because it
-/// is unlocked per user.
+/// What an export left: the checkpoint the note carries (it includes the
+/// export's own record) and the receipt of the session's destruction.
+pub struct Exported {
+    pub checkpoint: String,
+    pub receipt: DeletionReceipt,
+}
+
+/// The clinician's attestation of a note: `text` is the draft as shown or
+/// their edit. Every grounding flag on a sentence still present in `text`
+/// must be resolved: edited or removed (it is then absent from `text`), or
+/// accepted with a reason in `accept_flags`. A note with no content
+/// ([`tacet_core::review::is_empty_note`]) is attested only with
+/// `confirm_empty`, and the confirmation is audited.
+pub struct Attestation {
+    pub text: String,
+    pub accept_flags: Option<String>,
+    pub confirm_empty: bool,
+}
+
+/// The engines a session needs; the store is passed per call because it is
+/// unlocked per user.
 pub struct Engines<'e> {
     pub transcriber: Option<&'e mut dyn Transcriber>,
     pub drafter: Option<&'e mut dyn Drafter>,
     pub clock: &'e dyn Clock,
     pub templates: &'e TemplateLibrary,
+}
+
+/// The one session API, shared by every front end: an unlocked store and
+/// the engines, with a typed method for each use case. Every rule of a
+/// session's way (consent before recording, review before export,
+/// destruction after export, what is audited) is enforced here once.
+pub struct App<'a, 'e> {
+    store: &'a mut dyn SessionStore,
+    engines: &'a mut Engines<'e>,
+}
+
+impl<'a, 'e> App<'a, 'e> {
+    pub fn new(store: &'a mut dyn SessionStore, engines: &'a mut Engines<'e>) -> Self {
+        App { store, engines }
+    }
+
+    /// Starts a session from recorded audio (16 kHz mono) and transcribes it.
+    pub fn start_from_audio(
+        &mut self,
+        template_id: &str,
+        patient: &PatientRef,
+        samples_16k: &[f32],
+    ) -> Result<Started, AppError> {
+        if self.engines.templates.get(template_id).is_none() {
+            return Err(AppError::UnknownTemplate(template_id.to_string()));
+        }
+        if samples_16k.is_empty() {
+            return Err(AppError::EmptyAudio);
+        }
+        let session = self.store.create_session(template_id, patient)?;
+        self.store.append_audio(session, samples_16k, true)?;
+        let transcriber = self
+            .engines
+            .transcriber
+            .as_deref_mut()
+            .ok_or(AppError::NoEngine("transcription"))?;
+        let transcript = transcriber
+            .transcribe(samples_16k)
+            .map_err(|e| AppError::Transcription(e.0))?;
+        self.store.put_transcript(session, &transcript)?;
+        Ok(Started {
+            session,
+            transcript,
+        })
+    }
+
+    /// Drafts the session's note and stores the draft. `progress` hears the
+    /// drafter; `cancel` stops it.
+    pub fn draft(
+        &mut self,
+        session: SessionId,
+        progress: &mut dyn FnMut(DraftProgress<'_>),
+        cancel: &AtomicBool,
+    ) -> Result<Draft, AppError> {
+        let (template, transcript, drafter) = draft_inputs(self.store, self.engines, session)?;
+        let draft = drafter
+            .draft(&transcript, template, progress, cancel)
+            .map_err(|e| AppError::Drafting(e.0))?;
+        self.store.put_draft(session, &draft)?;
+        Ok(draft)
+    }
+
+    /// Reads the session's transcript into the drafter ahead of its draft
+    /// (while the clinician reads the transcript), so that the draft starts
+    /// writing at once. `cancel` stops it between chunks of the prompt and
+    /// what was read is kept; nothing is stored.
+    pub fn prewarm(&mut self, session: SessionId, cancel: &AtomicBool) -> Result<(), AppError> {
+        let (template, transcript, drafter) = draft_inputs(self.store, self.engines, session)?;
+        drafter
+            .prewarm(&transcript, template, cancel)
+            .map_err(|e| AppError::Drafting(e.0))
+    }
+
+    /// The note as it stands, audited as a view.
+    pub fn show_note(&mut self, session: SessionId) -> Result<Note, AppError> {
+        let (text, attested) = match self.store.attested(session) {
+            Ok(n) => (n.text().to_string(), true),
+            Err(StoreError::Gate(GateError::NotAttested)) => {
+                (self.store.draft(session)?.render_text(), false)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let actor = self.store.actor().clone();
+        self.store.record(
+            AuditEvent::new(AuditAction::NoteViewed, actor)
+                .session(session)
+                .content(text.as_bytes()),
+        )?;
+        Ok(Note { text, attested })
+    }
+
+    /// Attests the note (see [`Attestation`]); returns the SHA-256 of the
+    /// attested text in hex.
+    pub fn attest(
+        &mut self,
+        session: SessionId,
+        attestation: Attestation,
+    ) -> Result<String, AppError> {
+        let Attestation {
+            text,
+            accept_flags,
+            confirm_empty,
+        } = attestation;
+        let store = &mut *self.store;
+        // There must be a draft to review: attestation is of a draft.
+        let draft = store.draft(session)?;
+        let transcript = store.transcript(session)?;
+        let grounding = tacet_ground::ground(&draft, &transcript);
+        let open = open_flags_after_edits(&grounding, &text, &draft, &transcript);
+        let accepted = match (open, accept_flags.as_deref().map(str::trim)) {
+            (0, _) => 0,
+            (n, Some(reason)) if reason.chars().count() >= 3 => n,
+            (n, _) => return Err(AppError::UnresolvedFlags(n)),
+        };
+        // A note that says nothing is never attested silently. (A blank
+        // text is refused by the gate itself, confirmed or not.)
+        let empty = !text.trim().is_empty() && tacet_core::review::is_empty_note(&text);
+        if empty && !confirm_empty {
+            return Err(AppError::EmptyNoteNotConfirmed);
+        }
+        let reviewer = store.actor().user.clone();
+        let note = AttestedNote::attest(session, text, reviewer, self.engines.clock.now_unix_ms())
+            .map_err(StoreError::from)?;
+        store.put_attested(&note)?;
+        if accepted > 0 {
+            // The count is audited; the reason stays with the clinician
+            // (it may name the patient, so it is not logged).
+            let actor = store.actor().clone();
+            store.record(
+                AuditEvent::new(AuditAction::ReviewAttested, actor)
+                    .session(session)
+                    .object("flags-accepted")
+                    .content_hash(note.attestation().note_sha256)
+                    .detail(Detail::Count(accepted as u64)),
+            )?;
+        }
+        if empty {
+            let actor = store.actor().clone();
+            let sections = tacet_core::review::section_count(note.text()) as u64;
+            store.record(AuditEvent::empty_note_confirmed(
+                actor,
+                session,
+                note.attestation().note_sha256,
+                sections,
+            ))?;
+        }
+        Ok(hex::encode(note.attestation().note_sha256))
+    }
+
+    /// The draft's grounding: evidence links and flags per sentence.
+    pub fn grounding(&mut self, session: SessionId) -> Result<tacet_ground::Grounding, AppError> {
+        let draft = self.store.draft(session)?;
+        let transcript = self.store.transcript(session)?;
+        Ok(tacet_ground::ground(&draft, &transcript))
+    }
+
+    /// Exports the attested note through `write` (the text and the
+    /// checkpoint it carries), then destroys the session. Without an
+    /// attestation the export is refused, and the refusal audited.
+    pub fn export(
+        &mut self,
+        session: SessionId,
+        format: &'static str,
+        write: &mut dyn FnMut(&str, &str) -> std::io::Result<()>,
+    ) -> Result<Exported, AppError> {
+        let store = &mut *self.store;
+        let note = match store.attested(session) {
+            Ok(n) => n,
+            Err(e) => {
+                let actor = store.actor().clone();
+                store.record(
+                    AuditEvent::new(AuditAction::ExportRefused, actor)
+                        .session(session)
+                        .outcome(AuditOutcome::Denied)
+                        .detail(Detail::Format(format)),
+                )?;
+                return Err(e.into());
+            }
+        };
+        // The checkpoint the note carries is the one that includes its own
+        // export record: written after mark_exported.
+        let checkpoint = store.mark_exported(&note, format)?;
+        write(note.text(), &checkpoint).map_err(|e| AppError::ExportWrite(e.to_string()))?;
+        let receipt = store.destroy(session, "exported")?;
+        Ok(Exported {
+            checkpoint,
+            receipt,
+        })
+    }
+
+    /// The sessions this account may open.
+    pub fn list_sessions(&mut self) -> Result<Vec<SessionSummary>, AppError> {
+        Ok(self.store.list_sessions()?)
+    }
+
+    /// The patient's answer to the consent script, audited before anything
+    /// is recorded (outcome success for yes, denied for no). A session is
+    /// created only with audio, so the event names the template, not a
+    /// session. Returns the audit record's sequence number.
+    pub fn record_consent(&mut self, template_id: &str, given: bool) -> Result<u64, AppError> {
+        if self.engines.templates.get(template_id).is_none() {
+            return Err(AppError::UnknownTemplate(template_id.to_string()));
+        }
+        let actor = self.store.actor().clone();
+        let outcome = if given {
+            AuditOutcome::Success
+        } else {
+            AuditOutcome::Denied
+        };
+        Ok(self.store.record(
+            AuditEvent::new(AuditAction::ConsentRecorded, actor)
+                .outcome(outcome)
+                .detail(Detail::TemplateId(template_id.to_string())),
+        )?)
+    }
+
+    /// Verifies the audit log, against checkpoints kept outside it too.
+    pub fn verify_audit(
+        &mut self,
+        external_checkpoints: &[String],
+    ) -> Result<AuditVerification, AppError> {
+        Ok(self.store.verify_audit(external_checkpoints)?)
+    }
+
+    /// The deletion log, audited as a view.
+    pub fn deletions(&mut self) -> Result<Vec<DeletionEntry>, AppError> {
+        let actor = self.store.actor().clone();
+        let list = self.store.deletions()?;
+        self.store.record(
+            AuditEvent::new(AuditAction::AuditViewed, actor)
+                .detail(Detail::Count(list.len() as u64)),
+        )?;
+        Ok(list)
+    }
+
+    /// A signed checkpoint of the audit log, audited as a view.
+    pub fn checkpoint(&mut self) -> Result<String, AppError> {
+        let checkpoint = self.store.checkpoint()?;
+        let actor = self.store.actor().clone();
+        self.store.record(
+            AuditEvent::new(AuditAction::AuditViewed, actor)
+                .object("audit:checkpoint")
+                .content(checkpoint.as_bytes()),
+        )?;
+        Ok(checkpoint)
+    }
 }
 
 /// What a draft (or a read-ahead) of `session` works from: the session's
@@ -179,205 +367,6 @@ fn draft_inputs<'a>(
         .as_deref_mut()
         .ok_or(AppError::NoEngine("drafting"))?;
     Ok((template, transcript, drafter))
-}
-
-/// Runs one command. `progress` hears drafting tokens; `cancel` stops a draft.
-pub fn execute(
-    store: &mut dyn SessionStore,
-    engines: &mut Engines<'_>,
-    cmd: Command<'_>,
-    progress: &mut dyn FnMut(DraftProgress<'_>),
-    cancel: &AtomicBool,
-) -> Result<Outcome, AppError> {
-    match cmd {
-        Command::NewSessionFromAudio {
-            template_id,
-            patient,
-            samples_16k,
-        } => {
-            if engines.templates.get(&template_id).is_none() {
-                return Err(AppError::UnknownTemplate(template_id));
-            }
-            if samples_16k.is_empty() {
-                return Err(AppError::EmptyAudio);
-            }
-            let session = store.create_session(&template_id, &patient)?;
-            store.append_audio(session, &samples_16k, true)?;
-            let transcriber = engines
-                .transcriber
-                .as_deref_mut()
-                .ok_or(AppError::NoEngine("transcription"))?;
-            let transcript = transcriber
-                .transcribe(&samples_16k)
-                .map_err(|e| AppError::Transcription(e.0))?;
-            store.put_transcript(session, &transcript)?;
-            Ok(Outcome::SessionStarted {
-                session,
-                transcript,
-            })
-        }
-        Command::Draft { session } => {
-            let (template, transcript, drafter) = draft_inputs(store, engines, session)?;
-            let draft = drafter
-                .draft(&transcript, template, progress, cancel)
-                .map_err(|e| AppError::Drafting(e.0))?;
-            store.put_draft(session, &draft)?;
-            Ok(Outcome::Drafted { draft })
-        }
-        Command::Prewarm { session } => {
-            let (template, transcript, drafter) = draft_inputs(store, engines, session)?;
-            drafter
-                .prewarm(&transcript, template, cancel)
-                .map_err(|e| AppError::Drafting(e.0))?;
-            Ok(Outcome::Prewarmed)
-        }
-        Command::ShowNote { session } => {
-            let (text, attested) = match store.attested(session) {
-                Ok(n) => (n.text().to_string(), true),
-                Err(StoreError::Gate(GateError::NotAttested)) => {
-                    (store.draft(session)?.render_text(), false)
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let actor = store.actor().clone();
-            store.record(
-                AuditEvent::new(AuditAction::NoteViewed, actor)
-                    .session(session)
-                    .content(text.as_bytes()),
-            )?;
-            Ok(Outcome::Note { text, attested })
-        }
-        Command::Attest {
-            session,
-            text,
-            accept_flags,
-            confirm_empty,
-        } => {
-            // There must be a draft to review: attestation is of a draft.
-            let draft = store.draft(session)?;
-            let transcript = store.transcript(session)?;
-            let grounding = tacet_ground::ground(&draft, &transcript);
-            let open = open_flags_after_edits(&grounding, &text, &draft, &transcript);
-            let accepted = match (open, accept_flags.as_deref().map(str::trim)) {
-                (0, _) => 0,
-                (n, Some(reason)) if reason.chars().count() >= 3 => n,
-                (n, _) => return Err(AppError::UnresolvedFlags(n)),
-            };
-            // A note that says nothing is never attested silently. (A blank
-            // text is refused by the gate itself, confirmed or not.)
-            let empty = !text.trim().is_empty() && tacet_core::review::is_empty_note(&text);
-            if empty && !confirm_empty {
-                return Err(AppError::EmptyNoteNotConfirmed);
-            }
-            let reviewer = store.actor().user.clone();
-            let note = AttestedNote::attest(session, text, reviewer, engines.clock.now_unix_ms())
-                .map_err(StoreError::from)?;
-            store.put_attested(&note)?;
-            if accepted > 0 {
-                // The count is audited; the reason stays with the clinician
-                // (it may name the patient, so it is not logged).
-                let actor = store.actor().clone();
-                store.record(
-                    AuditEvent::new(AuditAction::ReviewAttested, actor)
-                        .session(session)
-                        .object("flags-accepted")
-                        .content_hash(note.attestation().note_sha256)
-                        .detail(Detail::Count(accepted as u64)),
-                )?;
-            }
-            if empty {
-                let actor = store.actor().clone();
-                let sections = tacet_core::review::section_count(note.text()) as u64;
-                store.record(AuditEvent::empty_note_confirmed(
-                    actor,
-                    session,
-                    note.attestation().note_sha256,
-                    sections,
-                ))?;
-            }
-            Ok(Outcome::Attested {
-                note_sha256_hex: hex_encode(&note.attestation().note_sha256),
-            })
-        }
-        Command::Export {
-            session,
-            format,
-            write,
-        } => {
-            let note = match store.attested(session) {
-                Ok(n) => n,
-                Err(e) => {
-                    let actor = store.actor().clone();
-                    store.record(
-                        AuditEvent::new(AuditAction::ExportRefused, actor)
-                            .session(session)
-                            .outcome(AuditOutcome::Denied)
-                            .detail(Detail::Format(format)),
-                    )?;
-                    return Err(e.into());
-                }
-            };
-            // The checkpoint the note carries is the one that includes its
-            // own export record: written after mark_exported.
-            let checkpoint = store.mark_exported(&note, format)?;
-            write(note.text(), &checkpoint).map_err(|e| AppError::ExportWrite(e.to_string()))?;
-            let receipt = store.destroy(session, "exported")?;
-            Ok(Outcome::Exported {
-                checkpoint,
-                receipt,
-            })
-        }
-        Command::Grounding { session } => {
-            let draft = store.draft(session)?;
-            let transcript = store.transcript(session)?;
-            Ok(Outcome::Grounding(tacet_ground::ground(
-                &draft,
-                &transcript,
-            )))
-        }
-        Command::ListSessions => Ok(Outcome::Sessions(store.list_sessions()?)),
-        Command::RecordConsent { template_id, given } => {
-            if engines.templates.get(&template_id).is_none() {
-                return Err(AppError::UnknownTemplate(template_id));
-            }
-            let actor = store.actor().clone();
-            let outcome = if given {
-                AuditOutcome::Success
-            } else {
-                AuditOutcome::Denied
-            };
-            let audit_seq = store.record(
-                AuditEvent::new(AuditAction::ConsentRecorded, actor)
-                    .outcome(outcome)
-                    .detail(Detail::TemplateId(template_id)),
-            )?;
-            Ok(Outcome::ConsentRecorded { given, audit_seq })
-        }
-        Command::VerifyAudit {
-            external_checkpoints,
-        } => Ok(Outcome::Verification(
-            store.verify_audit(&external_checkpoints)?,
-        )),
-        Command::Deletions => {
-            let actor = store.actor().clone();
-            let list = store.deletions()?;
-            store.record(
-                AuditEvent::new(AuditAction::AuditViewed, actor)
-                    .detail(Detail::Count(list.len() as u64)),
-            )?;
-            Ok(Outcome::Deletions(list))
-        }
-        Command::Checkpoint => {
-            let checkpoint = store.checkpoint()?;
-            let actor = store.actor().clone();
-            store.record(
-                AuditEvent::new(AuditAction::AuditViewed, actor)
-                    .object("audit:checkpoint")
-                    .content(checkpoint.as_bytes()),
-            )?;
-            Ok(Outcome::Checkpoint(checkpoint))
-        }
-    }
 }
 
 /// Flags on sentences that are still, word for word, in `text` (for the
@@ -476,8 +465,4 @@ fn word_overlap(a: &str, b: &str) -> f64 {
         return 0.0;
     }
     wb.intersection(&wa).count() as f64 / wb.len() as f64
-}
-
-fn hex_encode(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
-use tacet_app::{execute, Command, Engines, Outcome, TemplateLibrary};
+use tacet_app::{App, Engines, TemplateLibrary};
 use tacet_core::lifecycle::Transition;
 use tacet_core::ports::*;
 use tacet_core::review::Attestation;
@@ -308,36 +308,36 @@ proptest! {
             let pick = |i: usize| ids.get(i % ids.len().max(1)).copied();
             match op {
                 Op::New => {
-                    if let Ok(Outcome::SessionStarted { session, .. }) = execute(&mut store, &mut e, Command::NewSessionFromAudio { template_id: "soap".into(), patient: PatientRef::new("p"), samples_16k: vec![0.0; 16] }, &mut |_| {}, &no) {
+                    if let Ok(tacet_app::Started { session, .. }) = App::new(&mut store, &mut e).start_from_audio("soap", &PatientRef::new("p"), &[0.0; 16]) {
                         ids.push(session);
                     }
                 }
                 Op::Draft(i) => if let Some(id) = pick(i) {
-                    if execute(&mut store, &mut e, Command::Draft { session: id }, &mut |_| {}, &no).is_ok() {
+                    if App::new(&mut store, &mut e).draft(id, &mut |_| {}, &no).is_ok() {
                         attested.remove(&id);
                     }
                 },
                 Op::Attest(i, t) => if let Some(id) = pick(i) {
                     let text = format!("NOTE {t}");
-                    if execute(&mut store, &mut e, Command::Attest { session: id, text: text.clone(), accept_flags: None, confirm_empty: false }, &mut |_| {}, &no).is_ok() {
+                    if App::new(&mut store, &mut e).attest(id, tacet_app::Attestation { text: text.clone(), accept_flags: None, confirm_empty: false }).is_ok() {
                         attested.insert(id, text);
                     }
                 },
                 Op::Show(i) => if let Some(id) = pick(i) {
-                    let _ = execute(&mut store, &mut e, Command::ShowNote { session: id }, &mut |_| {}, &no);
+                    let _ = App::new(&mut store, &mut e).show_note(id);
                 },
                 // Reading ahead changes nothing stored: no state, no draft.
                 Op::Prewarm(i) => if let Some(id) = pick(i) {
                     let before = store.sessions.get(&id).map(|s| (s.state, s.draft.clone()));
-                    let _ = execute(&mut store, &mut e, Command::Prewarm { session: id }, &mut |_| {}, &no);
+                    let _ = App::new(&mut store, &mut e).prewarm(id, &no);
                     prop_assert_eq!(before, store.sessions.get(&id).map(|s| (s.state, s.draft.clone())));
                 },
                 Op::Export(i) => if let Some(id) = pick(i) {
                     let mut written: Vec<String> = vec![];
                     let mut write = |note: &str, _c: &str| -> std::io::Result<()> { written.push(note.to_string()); Ok(()) };
-                    let r = execute(&mut store, &mut e, Command::Export { session: id, format: "text", write: &mut write }, &mut |_| {}, &no);
+                    let r = App::new(&mut store, &mut e).export(id, "text", &mut write);
                     match r {
-                        Ok(Outcome::Exported { .. }) => {
+                        Ok(tacet_app::Exported { .. }) => {
                             let expected = attested.remove(&id);
                             prop_assert!(expected.is_some(), "exported without an attestation");
                             prop_assert_eq!(written, vec![expected.unwrap()]);
@@ -363,41 +363,19 @@ fn fail_export_without_attestation_is_refused_and_audited() {
         clock: &clock,
         templates: &lib,
     };
-    let Ok(Outcome::SessionStarted { session, .. }) = execute(
-        &mut store,
-        &mut e,
-        Command::NewSessionFromAudio {
-            template_id: "soap".into(),
-            patient: PatientRef::new("p"),
-            samples_16k: vec![0.0; 16],
-        },
-        &mut |_| {},
-        &no,
-    ) else {
+    let Ok(tacet_app::Started { session, .. }) =
+        App::new(&mut store, &mut e).start_from_audio("soap", &PatientRef::new("p"), &[0.0; 16])
+    else {
         panic!("session")
     };
-    execute(
-        &mut store,
-        &mut e,
-        Command::Draft { session },
-        &mut |_| {},
-        &no,
-    )
-    .unwrap();
+    App::new(&mut store, &mut e)
+        .draft(session, &mut |_| {}, &no)
+        .unwrap();
     let mut write = |_: &str, _: &str| -> std::io::Result<()> { panic!("must not write") };
-    let err = execute(
-        &mut store,
-        &mut e,
-        Command::Export {
-            session,
-            format: "text",
-            write: &mut write,
-        },
-        &mut |_| {},
-        &no,
-    )
-    .err()
-    .unwrap();
+    let err = App::new(&mut store, &mut e)
+        .export(session, "text", &mut write)
+        .err()
+        .unwrap();
     assert!(err.is_review_required());
     assert_eq!(store.events.last(), Some(&AuditAction::ExportRefused));
 }
@@ -414,35 +392,15 @@ fn prewarm_reads_the_stored_transcript_with_the_sessions_template() {
         clock: &clock,
         templates: &lib,
     };
-    let Ok(Outcome::SessionStarted { session, .. }) = execute(
-        &mut store,
-        &mut e,
-        Command::NewSessionFromAudio {
-            template_id: "soap".into(),
-            patient: PatientRef::new("p"),
-            samples_16k: vec![0.0; 16],
-        },
-        &mut |_| {},
-        &no,
-    ) else {
+    let Ok(tacet_app::Started { session, .. }) =
+        App::new(&mut store, &mut e).start_from_audio("soap", &PatientRef::new("p"), &[0.0; 16])
+    else {
         panic!("no session");
     };
-    let r = execute(
-        &mut store,
-        &mut e,
-        Command::Prewarm { session },
-        &mut |_| {},
-        &no,
-    );
-    assert!(matches!(r, Ok(Outcome::Prewarmed)));
+    let r = App::new(&mut store, &mut e).prewarm(session, &no);
+    assert!(matches!(r, Ok(())));
     let missing = SessionId([99; 16]);
-    let r = execute(
-        &mut store,
-        &mut e,
-        Command::Prewarm { session: missing },
-        &mut |_| {},
-        &no,
-    );
+    let r = App::new(&mut store, &mut e).prewarm(missing, &no);
     assert!(
         r.is_err(),
         "an unknown session is an error, not a silent read"
@@ -455,36 +413,16 @@ fn fail_unknown_template_and_empty_audio() {
     let lib = TemplateLibrary::built_in().unwrap();
     let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
     let mut store = clinician_store();
-    let no = AtomicBool::new(false);
     let mut e = Engines {
         transcriber: Some(&mut asr),
         drafter: Some(&mut llm),
         clock: &clock,
         templates: &lib,
     };
-    let r = execute(
-        &mut store,
-        &mut e,
-        Command::NewSessionFromAudio {
-            template_id: "nope".into(),
-            patient: PatientRef::new("p"),
-            samples_16k: vec![0.0; 16],
-        },
-        &mut |_| {},
-        &no,
-    );
+    let r =
+        App::new(&mut store, &mut e).start_from_audio("nope", &PatientRef::new("p"), &[0.0; 16]);
     assert!(matches!(r, Err(tacet_app::AppError::UnknownTemplate(_))));
-    let r = execute(
-        &mut store,
-        &mut e,
-        Command::NewSessionFromAudio {
-            template_id: "soap".into(),
-            patient: PatientRef::new("p"),
-            samples_16k: vec![],
-        },
-        &mut |_| {},
-        &no,
-    );
+    let r = App::new(&mut store, &mut e).start_from_audio("soap", &PatientRef::new("p"), &[]);
     assert!(matches!(r, Err(tacet_app::AppError::EmptyAudio)));
 }
 
@@ -493,7 +431,6 @@ fn consent_is_audited_either_way_and_needs_a_known_template() {
     let lib = TemplateLibrary::built_in().unwrap();
     let clock = FixedClock;
     let mut store = clinician_store();
-    let no = AtomicBool::new(false);
     let mut e = Engines {
         transcriber: None,
         drafter: None,
@@ -501,33 +438,21 @@ fn consent_is_audited_either_way_and_needs_a_known_template() {
         templates: &lib,
     };
     for given in [true, false] {
-        let r = execute(
-            &mut store,
-            &mut e,
-            Command::RecordConsent {
-                template_id: "soap".into(),
-                given,
-            },
-            &mut |_| {},
-            &no,
-        );
-        assert!(matches!(r, Ok(Outcome::ConsentRecorded { given: g, .. }) if g == given));
+        let r = App::new(&mut store, &mut e).record_consent("soap", given);
+        assert!(r.is_ok());
     }
     assert_eq!(
         store.events,
         vec![AuditAction::ConsentRecorded, AuditAction::ConsentRecorded]
     );
-    assert!(store.sessions.is_empty(), "consent creates no session");
-    let r = execute(
-        &mut store,
-        &mut e,
-        Command::RecordConsent {
-            template_id: "nope".into(),
-            given: true,
-        },
-        &mut |_| {},
-        &no,
+    let outcomes: Vec<tacet_core::Outcome> = store.recorded.iter().map(|ev| ev.outcome).collect();
+    assert_eq!(
+        outcomes,
+        vec![tacet_core::Outcome::Success, tacet_core::Outcome::Denied],
+        "a yes and a no, each as given"
     );
+    assert!(store.sessions.is_empty(), "consent creates no session");
+    let r = App::new(&mut store, &mut e).record_consent("nope", true);
     assert!(matches!(r, Err(tacet_app::AppError::UnknownTemplate(_))));
 }
 
@@ -545,54 +470,28 @@ fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
         clock: &clock,
         templates: &lib,
     };
-    let Ok(Outcome::SessionStarted { session, .. }) = execute(
-        &mut store,
-        &mut e,
-        Command::NewSessionFromAudio {
-            template_id: "soap".into(),
-            patient: PatientRef::new("p"),
-            samples_16k: vec![0.0; 16],
-        },
-        &mut |_| {},
-        &no,
-    ) else {
+    let Ok(tacet_app::Started { session, .. }) =
+        App::new(&mut store, &mut e).start_from_audio("soap", &PatientRef::new("p"), &[0.0; 16])
+    else {
         panic!("session")
     };
-    execute(
-        &mut store,
-        &mut e,
-        Command::Draft { session },
-        &mut |_| {},
-        &no,
-    )
-    .unwrap();
-    execute(
-        &mut store,
-        &mut e,
-        Command::Attest {
+    App::new(&mut store, &mut e)
+        .draft(session, &mut |_| {}, &no)
+        .unwrap();
+    App::new(&mut store, &mut e)
+        .attest(
             session,
-            text: "SUBJECTIVE:\nReviewed.\n".into(),
-            accept_flags: Some("reviewed with the patient".into()),
-            confirm_empty: false,
-        },
-        &mut |_| {},
-        &no,
-    )
-    .unwrap();
+            tacet_app::Attestation {
+                text: "SUBJECTIVE:\nReviewed.\n".into(),
+                accept_flags: Some("reviewed with the patient".into()),
+                confirm_empty: false,
+            },
+        )
+        .unwrap();
     let mut full_disk = |_: &str, _: &str| -> std::io::Result<()> {
         Err(std::io::Error::other("No space left on device"))
     };
-    let err = execute(
-        &mut store,
-        &mut e,
-        Command::Export {
-            session,
-            format: "text",
-            write: &mut full_disk,
-        },
-        &mut |_| {},
-        &no,
-    );
+    let err = App::new(&mut store, &mut e).export(session, "text", &mut full_disk);
     assert!(err.is_err());
     assert_ne!(
         store.sessions[&session].state,
@@ -603,18 +502,8 @@ fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
         written.push(note.to_string());
         Ok(())
     };
-    let ok = execute(
-        &mut store,
-        &mut e,
-        Command::Export {
-            session,
-            format: "text",
-            write: &mut write,
-        },
-        &mut |_| {},
-        &no,
-    );
-    assert!(matches!(ok, Ok(Outcome::Exported { .. })));
+    let ok = App::new(&mut store, &mut e).export(session, "text", &mut write);
+    assert!(matches!(ok, Ok(tacet_app::Exported { .. })));
     assert_eq!(written, vec!["SUBJECTIVE:\nReviewed.\n".to_string()]);
     assert_eq!(
         store.sessions[&session].state,
@@ -625,20 +514,12 @@ fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
 /// A drafted session of the SOAP template, ready to attest.
 fn drafted(store: &mut FakeStore, e: &mut Engines<'_>) -> SessionId {
     let no = AtomicBool::new(false);
-    let Ok(Outcome::SessionStarted { session, .. }) = execute(
-        store,
-        e,
-        Command::NewSessionFromAudio {
-            template_id: "soap".into(),
-            patient: PatientRef::new("p"),
-            samples_16k: vec![0.0; 16],
-        },
-        &mut |_| {},
-        &no,
-    ) else {
+    let Ok(tacet_app::Started { session, .. }) =
+        App::new(store, e).start_from_audio("soap", &PatientRef::new("p"), &[0.0; 16])
+    else {
         panic!("session")
     };
-    execute(store, e, Command::Draft { session }, &mut |_| {}, &no).unwrap();
+    App::new(store, e).draft(session, &mut |_| {}, &no).unwrap();
     session
 }
 
@@ -648,18 +529,14 @@ fn attest(
     session: SessionId,
     text: &str,
     confirm_empty: bool,
-) -> Result<Outcome, tacet_app::AppError> {
-    execute(
-        store,
-        e,
-        Command::Attest {
-            session,
+) -> Result<String, tacet_app::AppError> {
+    App::new(store, e).attest(
+        session,
+        tacet_app::Attestation {
             text: text.into(),
             accept_flags: None,
             confirm_empty,
         },
-        &mut |_| {},
-        &AtomicBool::new(false),
     )
 }
 
@@ -700,8 +577,7 @@ fn fail_an_empty_note_is_not_attested_without_an_explicit_confirmation() {
     let text = empty_soap_note();
     assert!(text.contains("(nothing recorded)"), "{text}");
     let err = attest(&mut store, &mut e, session, &text, false)
-        .err()
-        .expect("an empty note needs a confirmation");
+        .expect_err("an empty note needs a confirmation");
     assert!(
         matches!(err, tacet_app::AppError::EmptyNoteNotConfirmed),
         "{err}"
@@ -747,7 +623,7 @@ fn an_empty_note_confirmed_explicitly_is_attested_and_the_confirmation_audited()
     let session = drafted(&mut store, &mut e);
     let text = empty_soap_note();
     let ok = attest(&mut store, &mut e, session, &text, true);
-    assert!(matches!(ok, Ok(Outcome::Attested { .. })));
+    assert!(ok.is_ok());
     assert_eq!(store.attested(session).unwrap().text(), text);
     let confirmed = empty_note_events(&store);
     assert_eq!(confirmed.len(), 1);
@@ -791,10 +667,7 @@ fn a_note_with_one_real_sentence_needs_no_confirmation_and_records_none() {
     for confirm_empty in [false, true] {
         let session = drafted(&mut store, &mut e);
         let ok = attest(&mut store, &mut e, session, &text, confirm_empty);
-        assert!(
-            matches!(ok, Ok(Outcome::Attested { .. })),
-            "{confirm_empty}"
-        );
+        assert!(ok.is_ok(), "{confirm_empty}");
         assert_eq!(store.attested(session).unwrap().text(), text);
     }
     assert!(

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use tacet_app::{execute, Command, Engines, Outcome, TemplateLibrary};
+use tacet_app::{App, Attestation, Engines, Exported, Note, Started, TemplateLibrary};
 use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef, Role, SessionId};
 use tacet_crypto::Passphrase;
@@ -173,7 +173,10 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
                     crate::admin::prune(u, *older_than_days)
                 })
             }
-            _ => with_store(&data_dir, cli.user.clone(), |store| audit(store, cmd)),
+            AuditCmd::Verify { checkpoints } => with_store(&data_dir, cli.user.clone(), |store| {
+                audit_verify(store, checkpoints)
+            }),
+            AuditCmd::Checkpoint => with_store(&data_dir, cli.user.clone(), audit_checkpoint),
         },
         Cmd::Users { ref cmd } => match cmd {
             crate::UsersCmd::List => crate::users::list(&data_dir, cli.user.clone()),
@@ -552,13 +555,8 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
             let lib = templates(data_dir)?;
             let clock = SystemClock;
             let mut e = engines(None, None, &lib, &clock);
-            if let Outcome::Sessions(list) = execute(
-                store,
-                &mut e,
-                Command::ListSessions,
-                &mut |_| {},
-                &AtomicBool::new(false),
-            )? {
+            {
+                let list = App::new(store, &mut e).list_sessions()?;
                 if list.is_empty() {
                     println!("No sessions.");
                 }
@@ -642,24 +640,10 @@ fn new_session(
     let clock = SystemClock;
     let mut e = engines(Some(&mut asr), None, &lib, &clock);
     let started = std::time::Instant::now();
-    let out = execute(
-        store,
-        &mut e,
-        Command::NewSessionFromAudio {
-            template_id: template.to_string(),
-            patient: PatientRef::new(patient),
-            samples_16k: samples,
-        },
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )?;
-    let Outcome::SessionStarted {
+    let Started {
         session,
         transcript,
-    } = out
-    else {
-        bail!("unexpected outcome");
-    };
+    } = App::new(store, &mut e).start_from_audio(template, &PatientRef::new(patient), &samples)?;
     println!("Session {session} ({template})");
     println!(
         "Transcript ({} segments, {:.1} s to transcribe):",
@@ -715,14 +699,8 @@ pub(crate) fn draft_with(
                 "composed from the facts of the transcript, reworded by the local model where the wording kept every fact",
         }
     );
-    let outcome = execute(
-        store,
-        &mut e,
-        Command::Draft { session: id },
-        &mut progress,
-        &AtomicBool::new(false),
-    )?;
-    if let Outcome::Drafted { draft } = outcome {
+    {
+        let draft = App::new(store, &mut e).draft(id, &mut progress, &AtomicBool::new(false))?;
         let rephrased = draft
             .provenance
             .sentences
@@ -802,17 +780,7 @@ fn review_confirming(
     let lib = TemplateLibrary::built_in()?;
     let clock = SystemClock;
     let mut e = engines(None, None, &lib, &clock);
-    let no = AtomicBool::new(false);
-    let Outcome::Note { text, attested } = execute(
-        store,
-        &mut e,
-        Command::ShowNote { session: id },
-        &mut |_| {},
-        &no,
-    )?
-    else {
-        bail!("unexpected outcome");
-    };
+    let Note { text, attested } = App::new(store, &mut e).show_note(id)?;
     if !attest {
         println!(
             "{}",
@@ -826,16 +794,7 @@ fn review_confirming(
             print!("{text}");
             return Ok(ExitCode::SUCCESS);
         }
-        let Outcome::Grounding(g) = execute(
-            store,
-            &mut e,
-            Command::Grounding { session: id },
-            &mut |_| {},
-            &no,
-        )?
-        else {
-            bail!("unexpected outcome");
-        };
+        let g = App::new(store, &mut e).grounding(id)?;
         print!("{}", tacet_ground::render_for_review(&g));
         let open = tacet_app::open_flags(&g, &text);
         println!(
@@ -858,21 +817,14 @@ fn review_confirming(
         None => text,
     };
     let confirmed_empty = confirm_empty && tacet_core::review::is_empty_note(&text);
-    let Outcome::Attested { note_sha256_hex } = execute(
-        store,
-        &mut e,
-        Command::Attest {
-            session: id,
+    let note_sha256_hex = App::new(store, &mut e).attest(
+        id,
+        Attestation {
             text,
             accept_flags: accept_flags.map(str::to_string),
             confirm_empty,
         },
-        &mut |_| {},
-        &no,
-    )?
-    else {
-        bail!("unexpected outcome");
-    };
+    )?;
     println!(
         "Attested by {}: \"{}\"",
         store.actor().user,
@@ -982,30 +934,15 @@ fn export(
             }
         }
     };
-    let outcome = execute(
-        store,
-        &mut e,
-        Command::Export {
-            session: id,
-            format: audit_format,
-            write: &mut write,
-        },
-        &mut |_| {},
-        &AtomicBool::new(false),
-    );
-    let outcome = match outcome {
+    let Exported {
+        checkpoint,
+        receipt,
+    } = match App::new(store, &mut e).export(id, audit_format, &mut write) {
         Ok(o) => o,
         Err(err) if err.is_review_required() => {
             bail!("export refused: {err}. Review it with `tacet review {id}`, then `tacet review {id} --attest`.")
         }
         Err(err) => return Err(err.into()),
-    };
-    let Outcome::Exported {
-        checkpoint,
-        receipt,
-    } = outcome
-    else {
-        bail!("unexpected outcome");
     };
     if let Some(p) = out {
         eprintln!(
@@ -1051,91 +988,45 @@ fn write_export_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn audit(store: &mut dyn SessionStore, cmd: &AuditCmd) -> Result<ExitCode> {
+/// `tacet audit verify`: the log checked, against checkpoints saved
+/// outside it too (bare, or at the end of an exported note).
+fn audit_verify(store: &mut dyn SessionStore, checkpoints: &[PathBuf]) -> Result<ExitCode> {
     let lib = TemplateLibrary::built_in()?;
     let clock = SystemClock;
     let mut e = engines(None, None, &lib, &clock);
-    let no = AtomicBool::new(false);
-    match cmd {
-        AuditCmd::Verify { checkpoints } => {
-            let mut external = Vec::new();
-            for p in checkpoints {
-                let text = std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read checkpoint {}", p.display()))?;
-                external.push(extract_checkpoint(&text));
-            }
-            let Outcome::Verification(v) = execute(
-                store,
-                &mut e,
-                Command::VerifyAudit {
-                    external_checkpoints: external,
-                },
-                &mut |_| {},
-                &no,
-            )?
-            else {
-                bail!("unexpected outcome");
-            };
-            println!(
-                "Audit log: {} records, root {}, {} checkpoint(s) checked",
-                v.records, v.root_hex, v.checkpoints_checked
-            );
-            if let Some(a) = &v.anchors {
-                println!("Anchors: {a}.");
-            }
-            if v.is_ok() {
-                println!(
-                    "VERIFIED: every record, hash chain link and signed checkpoint is consistent."
-                );
-                Ok(ExitCode::SUCCESS)
-            } else {
-                println!("FAILED: {} problem(s):", v.problems.len());
-                for p in &v.problems {
-                    println!("  - {p}");
-                }
-                Ok(ExitCode::from(2))
-            }
-        }
-        AuditCmd::Deletions => {
-            let Outcome::Deletions(list) =
-                execute(store, &mut e, Command::Deletions, &mut |_| {}, &no)?
-            else {
-                bail!("unexpected outcome");
-            };
-            if list.is_empty() {
-                println!("No sessions have been destroyed.");
-            }
-            for d in list {
-                println!(
-                    "{}  session {}  by {}  trigger {}  at {}  {} ciphertexts destroyed  key {}  (audit record {})",
-                    d.receipt_id,
-                    d.session_hex,
-                    d.actor,
-                    d.trigger,
-                    tacet_runtime::format_utc_ms(d.at_unix_ms),
-                    d.destroyed_ciphertexts,
-                    d.key_id_hex,
-                    d.audit_seq
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        AuditCmd::AccessReport
-        | AuditCmd::ExportFhir { .. }
-        | AuditCmd::VerifierKey
-        | AuditCmd::Prune { .. } => {
-            bail!("this report needs the vault itself: use the `tacet audit` command")
-        }
-        AuditCmd::Checkpoint => {
-            let Outcome::Checkpoint(c) =
-                execute(store, &mut e, Command::Checkpoint, &mut |_| {}, &no)?
-            else {
-                bail!("unexpected outcome");
-            };
-            print!("{c}");
-            Ok(ExitCode::SUCCESS)
-        }
+    let mut external = Vec::new();
+    for p in checkpoints {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read checkpoint {}", p.display()))?;
+        external.push(extract_checkpoint(&text));
     }
+    let v = App::new(store, &mut e).verify_audit(&external)?;
+    println!(
+        "Audit log: {} records, root {}, {} checkpoint(s) checked",
+        v.records, v.root_hex, v.checkpoints_checked
+    );
+    if let Some(a) = &v.anchors {
+        println!("Anchors: {a}.");
+    }
+    if v.is_ok() {
+        println!("VERIFIED: every record, hash chain link and signed checkpoint is consistent.");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("FAILED: {} problem(s):", v.problems.len());
+        for p in &v.problems {
+            println!("  - {p}");
+        }
+        Ok(ExitCode::from(2))
+    }
+}
+
+/// `tacet audit checkpoint`: a signed checkpoint to keep outside the vault.
+fn audit_checkpoint(store: &mut dyn SessionStore) -> Result<ExitCode> {
+    let lib = TemplateLibrary::built_in()?;
+    let clock = SystemClock;
+    let mut e = engines(None, None, &lib, &clock);
+    print!("{}", App::new(store, &mut e).checkpoint()?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Accepts a bare signed checkpoint or an exported note that ends with one.
@@ -1283,12 +1174,7 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     step("8. Admin reads the deletion log and verifies the audit trail");
     let mut admin = unlock(&mut vault, "admin", &ap)?;
     crate::admin::deletions(&mut admin)?;
-    let code = audit(
-        &mut admin,
-        &AuditCmd::Verify {
-            checkpoints: vec![],
-        },
-    )?;
+    let code = audit_verify(&mut admin, &[])?;
     drop(admin);
     drop(vault);
     println!(
@@ -1304,16 +1190,7 @@ fn demo_unsure_words_only(store: &mut dyn SessionStore, id: SessionId) -> Result
     let lib = TemplateLibrary::built_in()?;
     let clock = SystemClock;
     let mut e = engines(None, None, &lib, &clock);
-    let Outcome::Grounding(g) = execute(
-        store,
-        &mut e,
-        Command::Grounding { session: id },
-        &mut |_| {},
-        &AtomicBool::new(false),
-    )?
-    else {
-        bail!("unexpected outcome");
-    };
+    let g = App::new(store, &mut e).grounding(id)?;
     let open: Vec<&tacet_ground::Flag> = g
         .sentences
         .iter()

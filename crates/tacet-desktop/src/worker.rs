@@ -5,7 +5,7 @@
 //! borrows it, so the worker owns the vault outright and its loop has two
 //! levels: locked (waiting for an Unlock) and, inside the scope of one
 //! `Unlocked`, serving requests until Lock. Every request goes through
-//! `tacet_app::execute`, the application layer the CLI also uses. Requests
+//! `tacet_app::App`, the application layer the CLI also uses. Requests
 //! come over a bounded channel the UI never blocks on; events go back over
 //! another, and each one asks the window to repaint. A live recording runs
 //! inside the worker (`live`), which reads the window's requests itself
@@ -14,7 +14,7 @@
 //! while it reads a transcript ahead (below), and forgets it on lock.
 //!
 //! Reading ahead: once a session's transcript is final, the worker reads it
-//! into the drafter (`Command::Prewarm`) while the clinician reads the
+//! into the drafter (`App::prewarm`) while the clinician reads the
 //! transcript, so that pressing Draft starts writing at once instead of
 //! after the whole prompt is read (tens of seconds for a long visit on a
 //! laptop). It runs only while no request waits: every request the window
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
-use tacet_app::{execute, AppError, Command, Engines, Outcome, TemplateLibrary};
+use tacet_app::{App, AppError, Attestation, Engines, Exported, Started, TemplateLibrary};
 use tacet_asr::WhisperTranscriber;
 use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef};
@@ -538,26 +538,9 @@ struct Served<'a, 'v> {
 }
 
 impl Served<'_, '_> {
-    fn exec(
-        &mut self,
-        cmd: Command<'_>,
-        asr: bool,
-        llm: bool,
-        progress: &mut dyn FnMut(DraftProgress<'_>),
-    ) -> Result<Outcome, AppError> {
-        let cancel = self.cancel;
-        self.exec_until(cmd, asr, llm, progress, cancel)
-    }
-
-    /// [`Self::exec`] stopped by `cancel` instead of the window's Cancel.
-    fn exec_until(
-        &mut self,
-        cmd: Command<'_>,
-        asr: bool,
-        llm: bool,
-        progress: &mut dyn FnMut(DraftProgress<'_>),
-        cancel: &AtomicBool,
-    ) -> Result<Outcome, AppError> {
+    /// The application layer over this worker's store, with the
+    /// transcriber and the drafter only where `asr` and `llm` ask for them.
+    fn app<R>(&mut self, asr: bool, llm: bool, f: impl FnOnce(&mut App<'_, '_>) -> R) -> R {
         let clock = compose::SystemClock;
         let mut e = Engines {
             transcriber: if asr {
@@ -573,11 +556,12 @@ impl Served<'_, '_> {
             clock: &clock,
             templates: self.templates,
         };
-        execute(&mut *self.store, &mut e, cmd, progress, cancel)
+        f(&mut App::new(&mut *self.store, &mut e))
     }
 
-    fn plain(&mut self, cmd: Command<'_>) -> Result<Outcome, AppError> {
-        self.exec(cmd, false, false, &mut |_| {})
+    /// [`Self::app`] with no engine loaded.
+    fn plain<R>(&mut self, f: impl FnOnce(&mut App<'_, '_>) -> R) -> R {
+        self.app(false, false, f)
     }
 
     /// Reads `session`'s transcript ahead into the drafter, loading it if
@@ -596,13 +580,7 @@ impl Served<'_, '_> {
         }
         self.warm = Some(session);
         let preempt = self.preempt;
-        let done = self.exec_until(
-            Command::Prewarm { session },
-            false,
-            true,
-            &mut |_| {},
-            preempt,
-        );
+        let done = self.app(false, true, |a| a.prewarm(session, preempt));
         if done.is_err() || !self.preempt.load(Ordering::SeqCst) {
             self.read_ahead = None;
         }
@@ -649,9 +627,8 @@ impl Served<'_, '_> {
                 ))
             }
             Request::ListSessions => {
-                if let Outcome::Sessions(list) = self.plain(Command::ListSessions).map_err(words)? {
-                    out.emit(Event::Sessions(list));
-                }
+                let list = self.plain(|a| a.list_sessions()).map_err(words)?;
+                out.emit(Event::Sessions(list));
             }
             Request::OpenSession { session } => {
                 let summary = self
@@ -729,12 +706,9 @@ impl Served<'_, '_> {
                 out.emit(Event::Shared { message });
             }
             Request::RecordConsent { template_id, given } => {
-                if let Outcome::ConsentRecorded { given, .. } = self
-                    .plain(Command::RecordConsent { template_id, given })
-                    .map_err(words)?
-                {
-                    out.emit(Event::ConsentRecorded { given });
-                }
+                self.plain(|a| a.record_consent(&template_id, given))
+                    .map_err(words)?;
+                out.emit(Event::ConsentRecorded { given });
             }
             Request::ListInputDevices => {
                 out.emit(live::input_devices(self.data_dir)?);
@@ -798,22 +772,20 @@ impl Served<'_, '_> {
                     "Transcribing {:.1} s of audio on this computer…",
                     samples.len() as f64 / 16_000.0
                 )));
-                let cmd = Command::NewSessionFromAudio {
-                    template_id,
-                    patient: PatientRef::new(patient_ref),
-                    samples_16k: samples,
-                };
-                if let Outcome::SessionStarted {
+                let patient = PatientRef::new(patient_ref);
+                let Started {
                     session,
                     transcript,
-                } = self.exec(cmd, true, false, &mut |_| {}).map_err(words)?
-                {
-                    out.emit(Event::Transcribed {
-                        session,
-                        transcript,
-                    });
-                    self.read_ahead = Some(session);
-                }
+                } = self
+                    .app(true, false, |a| {
+                        a.start_from_audio(&template_id, &patient, &samples)
+                    })
+                    .map_err(words)?;
+                out.emit(Event::Transcribed {
+                    session,
+                    transcript,
+                });
+                self.read_ahead = Some(session);
             }
             Request::Draft { session } => {
                 self.cancel.store(false, Ordering::Relaxed);
@@ -829,22 +801,20 @@ impl Served<'_, '_> {
                     };
                     out.emit(ev);
                 };
-                match self.exec(Command::Draft { session }, false, true, &mut progress) {
-                    Ok(Outcome::Drafted { draft }) => {
+                let cancel = self.cancel;
+                match self.app(false, true, |a| a.draft(session, &mut progress, cancel)) {
+                    Ok(draft) => {
                         out.emit(Event::Drafted { draft });
                         // The review screen needs the draft checked against
                         // the transcript: its flags gate attestation.
-                        let grounding =
-                            self.plain(Command::Grounding { session }).map_err(|e| {
-                                format!(
-                                    "The draft could not be checked against the transcript: {e}"
-                                )
-                            })?;
-                        if let Some(grounding) = grounding_view(grounding) {
-                            out.emit(Event::Grounding { session, grounding });
-                        }
+                        let grounding = self.plain(|a| a.grounding(session)).map_err(|e| {
+                            format!("The draft could not be checked against the transcript: {e}")
+                        })?;
+                        out.emit(Event::Grounding {
+                            session,
+                            grounding: grounding_view(grounding),
+                        });
                     }
-                    Ok(_) => {}
                     Err(_) if self.cancel.load(Ordering::Relaxed) => {
                         out.emit(Event::DraftCancelled);
                     }
@@ -873,36 +843,28 @@ impl Served<'_, '_> {
                         "The passphrase does not match yours, so the note was not attested.".into(),
                     );
                 }
-                if let Outcome::Attested { note_sha256_hex } = self
-                    .plain(Command::Attest {
-                        session,
-                        text,
-                        accept_flags,
-                        confirm_empty,
-                    })
-                    .map_err(words)?
-                {
-                    out.emit(Event::Attested { note_sha256_hex });
-                }
+                let attestation = Attestation {
+                    text,
+                    accept_flags,
+                    confirm_empty,
+                };
+                let note_sha256_hex = self
+                    .plain(|a| a.attest(session, attestation))
+                    .map_err(words)?;
+                out.emit(Event::Attested { note_sha256_hex });
             }
             Request::Export { session, target } => self.export(session, target)?,
             Request::VerifyAudit => {
-                let cmd = Command::VerifyAudit {
-                    external_checkpoints: Vec::new(),
-                };
-                if let Outcome::Verification(v) = self.plain(cmd).map_err(words)? {
-                    out.emit(Event::Verification(v));
-                }
+                let v = self.plain(|a| a.verify_audit(&[])).map_err(words)?;
+                out.emit(Event::Verification(v));
             }
             Request::Deletions => {
-                if let Outcome::Deletions(d) = self.plain(Command::Deletions).map_err(words)? {
-                    out.emit(Event::Deletions(d));
-                }
+                let d = self.plain(|a| a.deletions()).map_err(words)?;
+                out.emit(Event::Deletions(d));
             }
             Request::Checkpoint => {
-                if let Outcome::Checkpoint(c) = self.plain(Command::Checkpoint).map_err(words)? {
-                    out.emit(Event::Checkpoint(c));
-                }
+                let c = self.plain(|a| a.checkpoint()).map_err(words)?;
+                out.emit(Event::Checkpoint(c));
             }
             Request::Models => {
                 let models = compose::model_store(self.data_dir).map_err(|e| format!("{e:#}"))?;
@@ -935,11 +897,7 @@ impl Served<'_, '_> {
                 self.report = Some(report);
             }
             Request::SaveCheckpoint { path } => {
-                let Outcome::Checkpoint(checkpoint) =
-                    self.plain(Command::Checkpoint).map_err(words)?
-                else {
-                    return Err("the vault returned no checkpoint".into());
-                };
+                let checkpoint = self.plain(|a| a.checkpoint()).map_err(words)?;
                 tacet_runtime::write_new_private_file(Path::new(&path), checkpoint.as_bytes())
                     .map_err(|e| {
                         if e.kind() == std::io::ErrorKind::AlreadyExists {
@@ -1178,12 +1136,9 @@ fn capitalised(s: &str) -> String {
 }
 
 /// The grounding as the review screen's view type (tacet-ui does not
-/// depend on the grounding crate); `None` for any other outcome.
-fn grounding_view(outcome: Outcome) -> Option<GroundingView> {
-    let Outcome::Grounding(g) = outcome else {
-        return None;
-    };
-    Some(GroundingView {
+/// depend on the grounding crate).
+fn grounding_view(g: tacet_app::Grounding) -> GroundingView {
+    GroundingView {
         sentences: g
             .sentences
             .into_iter()
@@ -1212,7 +1167,7 @@ fn grounding_view(outcome: Outcome) -> Option<GroundingView> {
                     .collect(),
             })
             .collect(),
-    })
+    }
 }
 
 /// An application error in the words the window shows.
@@ -1357,25 +1312,20 @@ impl Served<'_, '_> {
                 _ => Ok(()),
             }
         };
-        let outcome = self.plain(Command::Export {
-            session,
-            format,
-            write: &mut write,
-        });
-        if let Outcome::Exported {
+        let Exported {
             checkpoint,
             receipt,
-        } = outcome.map_err(words)?
-        {
-            self.kept_export = prepared.map(|p| KeptExport {
-                receipt: Some(receipt.clone()),
-                ..p
-            });
-            self.out.emit(Event::Exported {
-                receipt,
-                checkpoint,
-            });
-        }
+        } = self
+            .plain(|a| a.export(session, format, &mut write))
+            .map_err(words)?;
+        self.kept_export = prepared.map(|p| KeptExport {
+            receipt: Some(receipt.clone()),
+            ..p
+        });
+        self.out.emit(Event::Exported {
+            receipt,
+            checkpoint,
+        });
         Ok(())
     }
 }
@@ -1760,7 +1710,7 @@ mod tests {
             },
         };
         let g = tacet_ground::ground(&draft, &transcript);
-        let view = grounding_view(Outcome::Grounding(g)).unwrap();
+        let view = grounding_view(g);
         assert_eq!(view.sentences.len(), 1);
         let s = &view.sentences[0];
         assert_eq!(
@@ -1773,6 +1723,5 @@ mod tests {
             "{:?}",
             s.evidence
         );
-        assert!(grounding_view(Outcome::Checkpoint(String::new())).is_none());
     }
 }

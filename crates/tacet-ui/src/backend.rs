@@ -2,7 +2,7 @@
 //! an engine or a file: it sends a [`Request`] to a [`Backend`] and, once a
 //! frame, drains the [`Event`]s that came back. The desktop binary
 //! implements `Backend` with a worker thread that owns the vault and the
-//! engines and calls the application layer (`tacet_app::execute`, the same
+//! engines and calls the application layer (`tacet_app::App`, the same
 //! one the CLI uses); the tests implement it with [`crate::fake`].
 //!
 //! Requests and events are plain data so the channel between the two can be
