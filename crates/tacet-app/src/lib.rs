@@ -9,18 +9,20 @@
 //! before recording, review before export, destruction after export) is
 //! testable with fakes.
 
+mod export;
 pub mod read_ahead;
 pub mod recording;
 pub mod templates;
 
+pub use export::{ExportFormat, ExportTo, Exported, KeptNote, NoteOutput};
 pub use tacet_ground::Grounding;
 pub use templates::{TemplateLibrary, TemplateLibraryError};
 
 use std::sync::atomic::AtomicBool;
 use tacet_core::audit::Detail;
 use tacet_core::ports::{
-    AuditVerification, Clock, DeletionEntry, DeletionReceipt, DraftProgress, Drafter, SessionStore,
-    SessionSummary, StoreError, Transcriber,
+    AuditVerification, Clock, DeletionEntry, DraftProgress, Drafter, SessionStore, SessionSummary,
+    StoreError, Transcriber,
 };
 use tacet_core::{
     AttestedNote, AuditAction, AuditEvent, Draft, GateError, Outcome as AuditOutcome, PatientRef,
@@ -49,6 +51,10 @@ pub enum AppError {
     EmptyAudio,
     #[error("could not write the exported note: {0}")]
     ExportWrite(String),
+    #[error("{0} already exists: choose a new file (an export never overwrites one)")]
+    ExportExists(String),
+    #[error(transparent)]
+    Render(#[from] tacet_export::ExportError),
 }
 
 impl AppError {
@@ -73,13 +79,6 @@ pub struct Started {
 pub struct Note {
     pub text: String,
     pub attested: bool,
-}
-
-/// What an export left: the checkpoint the note carries (it includes the
-/// export's own record) and the receipt of the session's destruction.
-pub struct Exported {
-    pub checkpoint: String,
-    pub receipt: DeletionReceipt,
 }
 
 /// The clinician's attestation of a note: `text` is the draft as shown or
@@ -255,40 +254,6 @@ impl<'a, 'e> App<'a, 'e> {
         let draft = self.store.draft(session)?;
         let transcript = self.store.transcript(session)?;
         Ok(tacet_ground::ground(&draft, &transcript))
-    }
-
-    /// Exports the attested note through `write` (the text and the
-    /// checkpoint it carries), then destroys the session. Without an
-    /// attestation the export is refused, and the refusal audited.
-    pub fn export(
-        &mut self,
-        session: SessionId,
-        format: &'static str,
-        write: &mut dyn FnMut(&str, &str) -> std::io::Result<()>,
-    ) -> Result<Exported, AppError> {
-        let store = &mut *self.store;
-        let note = match store.attested(session) {
-            Ok(n) => n,
-            Err(e) => {
-                let actor = store.actor().clone();
-                store.record(
-                    AuditEvent::new(AuditAction::ExportRefused, actor)
-                        .session(session)
-                        .outcome(AuditOutcome::Denied)
-                        .detail(Detail::Format(format)),
-                )?;
-                return Err(e.into());
-            }
-        };
-        // The checkpoint the note carries is the one that includes its own
-        // export record: written after mark_exported.
-        let checkpoint = store.mark_exported(&note, format)?;
-        write(note.text(), &checkpoint).map_err(|e| AppError::ExportWrite(e.to_string()))?;
-        let receipt = store.destroy(session, "exported")?;
-        Ok(Exported {
-            checkpoint,
-            receipt,
-        })
     }
 
     /// The sessions this account may open.

@@ -6,8 +6,9 @@
 
 use proptest::prelude::*;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use tacet_app::{App, Engines, TemplateLibrary};
+use tacet_app::{App, Engines, ExportFormat, ExportTo, NoteOutput, TemplateLibrary};
 use tacet_core::lifecycle::Transition;
 use tacet_core::ports::*;
 use tacet_core::review::Attestation;
@@ -28,6 +29,8 @@ struct FakeStore {
     events: Vec<AuditAction>,
     /// Every event the application layer recorded itself, whole.
     recorded: Vec<AuditEvent>,
+    /// Every session's patient reference.
+    patient: String,
 }
 
 impl FakeStore {
@@ -80,7 +83,7 @@ impl SessionStore for FakeStore {
         Ok(vec![])
     }
     fn patient_ref(&mut self, _id: SessionId) -> Result<PatientRef, StoreError> {
-        Ok(PatientRef::new("x"))
+        Ok(PatientRef::new(self.patient.clone()))
     }
     fn append_audio(&mut self, id: SessionId, _s: &[f32], _last: bool) -> Result<u64, StoreError> {
         self.step(id, Transition::StartRecording)?;
@@ -170,7 +173,7 @@ impl SessionStore for FakeStore {
         Ok(vec![])
     }
     fn checkpoint(&mut self) -> Result<String, StoreError> {
-        Ok(String::new())
+        Ok(format!("checkpoint after {} records", self.events.len()))
     }
 
     fn set_model_approval(
@@ -259,6 +262,48 @@ fn clinician_store() -> FakeStore {
         next: 0,
         events: vec![],
         recorded: vec![],
+        patient: "x".into(),
+    }
+}
+
+/// The export's output in memory: files by path, what went to standard
+/// output, and a full disk on request.
+#[derive(Default)]
+struct FakeOutput {
+    files: HashMap<std::path::PathBuf, Vec<u8>>,
+    stdout: Vec<Vec<u8>>,
+    full: bool,
+}
+
+impl NoteOutput for FakeOutput {
+    fn exists(&self, path: &Path) -> bool {
+        self.files.contains_key(path)
+    }
+    fn write_new(&mut self, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        if self.full {
+            return Err(std::io::Error::other("No space left on device"));
+        }
+        if self.files.contains_key(path) {
+            return Err(std::io::ErrorKind::AlreadyExists.into());
+        }
+        self.files.insert(path.to_path_buf(), bytes.to_vec());
+        Ok(())
+    }
+    fn stdout(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.full {
+            return Err(std::io::Error::other("No space left on device"));
+        }
+        self.stdout.push(bytes.to_vec());
+        Ok(())
+    }
+}
+
+impl FakeOutput {
+    fn stdout_texts(&self) -> Vec<String> {
+        self.stdout
+            .iter()
+            .map(|b| String::from_utf8(b.clone()).unwrap())
+            .collect()
     }
 }
 
@@ -298,7 +343,7 @@ proptest! {
         let clock = FixedClock;
         let mut asr = FakeAsr;
         let mut llm = FakeLlm::default();
-        let mut store = FakeStore { actor: Actor::new("dr", Role::Clinician), sessions: HashMap::new(), next: 0, events: vec![], recorded: vec![] };
+        let mut store = FakeStore { actor: Actor::new("dr", Role::Clinician), sessions: HashMap::new(), next: 0, events: vec![], recorded: vec![], patient: "x".into() };
         let mut ids: Vec<SessionId> = vec![];
         // What the clinician last attested per session, as the test saw it.
         let mut attested: HashMap<SessionId, String> = HashMap::new();
@@ -333,9 +378,9 @@ proptest! {
                     prop_assert_eq!(before, store.sessions.get(&id).map(|s| (s.state, s.draft.clone())));
                 },
                 Op::Export(i) => if let Some(id) = pick(i) {
-                    let mut written: Vec<String> = vec![];
-                    let mut write = |note: &str, _c: &str| -> std::io::Result<()> { written.push(note.to_string()); Ok(()) };
-                    let r = App::new(&mut store, &mut e).export(id, "text", &mut write);
+                    let mut out = FakeOutput::default();
+                    let r = App::new(&mut store, &mut e).export(id, ExportFormat::Text, ExportTo::Stdout, &mut out);
+                    let written = out.stdout_texts();
                     match r {
                         Ok(tacet_app::Exported { .. }) => {
                             let expected = attested.remove(&id);
@@ -371,12 +416,13 @@ fn fail_export_without_attestation_is_refused_and_audited() {
     App::new(&mut store, &mut e)
         .draft(session, &mut |_| {}, &no)
         .unwrap();
-    let mut write = |_: &str, _: &str| -> std::io::Result<()> { panic!("must not write") };
+    let mut out = FakeOutput::default();
     let err = App::new(&mut store, &mut e)
-        .export(session, "text", &mut write)
+        .export(session, ExportFormat::Text, ExportTo::Stdout, &mut out)
         .err()
         .unwrap();
     assert!(err.is_review_required());
+    assert!(out.stdout.is_empty() && out.files.is_empty());
     assert_eq!(store.events.last(), Some(&AuditAction::ExportRefused));
 }
 
@@ -488,23 +534,33 @@ fn fail_a_failed_export_write_keeps_the_session_and_a_retry_succeeds() {
             },
         )
         .unwrap();
-    let mut full_disk = |_: &str, _: &str| -> std::io::Result<()> {
-        Err(std::io::Error::other("No space left on device"))
+    let mut out = FakeOutput {
+        full: true,
+        ..FakeOutput::default()
     };
-    let err = App::new(&mut store, &mut e).export(session, "text", &mut full_disk);
+    let err = App::new(&mut store, &mut e).export(
+        session,
+        ExportFormat::Text,
+        ExportTo::Stdout,
+        &mut out,
+    );
     assert!(err.is_err());
     assert_ne!(
         store.sessions[&session].state,
         Some(SessionState::Destroyed)
     );
-    let mut written = Vec::new();
-    let mut write = |note: &str, _: &str| -> std::io::Result<()> {
-        written.push(note.to_string());
-        Ok(())
-    };
-    let ok = App::new(&mut store, &mut e).export(session, "text", &mut write);
+    out.full = false;
+    let ok = App::new(&mut store, &mut e).export(
+        session,
+        ExportFormat::Text,
+        ExportTo::Stdout,
+        &mut out,
+    );
     assert!(matches!(ok, Ok(tacet_app::Exported { .. })));
-    assert_eq!(written, vec!["SUBJECTIVE:\nReviewed.\n".to_string()]);
+    assert_eq!(
+        out.stdout_texts(),
+        vec!["SUBJECTIVE:\nReviewed.\n".to_string()]
+    );
     assert_eq!(
         store.sessions[&session].state,
         Some(SessionState::Destroyed)
@@ -673,5 +729,136 @@ fn a_note_with_one_real_sentence_needs_no_confirmation_and_records_none() {
     assert!(
         empty_note_events(&store).is_empty(),
         "a note with content is not recorded as empty, even when the box was ticked"
+    );
+}
+
+/// A SOAP session attested with one real sentence, and its engines' parts.
+fn attested_soap(store: &mut FakeStore, e: &mut Engines<'_>) -> SessionId {
+    let session = drafted(store, e);
+    App::new(store, e)
+        .attest(
+            session,
+            tacet_app::Attestation {
+                text: "SUBJECTIVE:\nReports a cough for 5 days.\n".into(),
+                accept_flags: Some("said in the visit".into()),
+                confirm_empty: false,
+            },
+        )
+        .unwrap();
+    session
+}
+
+#[test]
+fn a_file_export_carries_its_checkpoint_and_a_later_save_is_audited_again() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
+    let mut store = clinician_store();
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let session = attested_soap(&mut store, &mut e);
+    let mut out = FakeOutput::default();
+    let first = Path::new("/notes/visit.txt");
+    let exported = App::new(&mut store, &mut e)
+        .export(session, ExportFormat::Text, ExportTo::File(first), &mut out)
+        .unwrap();
+    let text = String::from_utf8(out.files[first].clone()).unwrap();
+    assert!(text.starts_with("SUBJECTIVE:\nReports a cough for 5 days.\n"));
+    assert!(text.ends_with("\ncheckpoint"), "{text}");
+    assert_eq!(
+        exported.kept.text(),
+        "SUBJECTIVE:\nReports a cough for 5 days.\n"
+    );
+    assert_eq!(
+        store.sessions[&session].state,
+        Some(SessionState::Destroyed)
+    );
+    assert_eq!(exported.kept.receipt(), &exported.receipt);
+
+    // The same place again is refused before anything is recorded.
+    let before = store.events.len();
+    let again = App::new(&mut store, &mut e).export_again(
+        &exported.kept,
+        ExportFormat::Text,
+        ExportTo::File(first),
+        &mut out,
+    );
+    assert!(matches!(again, Err(tacet_app::AppError::ExportExists(_))));
+    assert_eq!(store.events.len(), before);
+
+    // A PDF of the same note, its session destroyed: one more export record,
+    // and the PDF carries the checkpoint that includes it.
+    let pdf = Path::new("/notes/visit.pdf");
+    let checkpoint = App::new(&mut store, &mut e)
+        .export_again(
+            &exported.kept,
+            ExportFormat::Pdf,
+            ExportTo::File(pdf),
+            &mut out,
+        )
+        .unwrap();
+    assert!(out.files[pdf].starts_with(b"%PDF-"));
+    let last = store.recorded.last().unwrap();
+    assert_eq!(last.action, AuditAction::NoteExported);
+    assert_eq!(last.session, Some(session));
+    assert_eq!(last.details, vec![tacet_core::audit::Detail::Format("pdf")]);
+    assert_eq!(
+        checkpoint,
+        format!("checkpoint after {} records", before + 1)
+    );
+}
+
+#[test]
+fn fail_a_fhir_export_without_a_patient_and_a_taken_file_name_record_nothing() {
+    let lib = TemplateLibrary::built_in().unwrap();
+    let (mut asr, mut llm, clock) = (FakeAsr, FakeLlm::default(), FixedClock);
+    let mut store = clinician_store();
+    store.patient = "  ".into();
+    let mut e = Engines {
+        transcriber: Some(&mut asr),
+        drafter: Some(&mut llm),
+        clock: &clock,
+        templates: &lib,
+    };
+    let session = attested_soap(&mut store, &mut e);
+    let before = store.events.len();
+    let mut out = FakeOutput::default();
+    let err = App::new(&mut store, &mut e)
+        .export(
+            session,
+            ExportFormat::Fhir,
+            ExportTo::File(Path::new("/notes/visit.json")),
+            &mut out,
+        )
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("no patient reference"), "{err}");
+    let taken = Path::new("/notes/taken.txt");
+    out.files
+        .insert(taken.to_path_buf(), b"someone else's".to_vec());
+    let err = App::new(&mut store, &mut e)
+        .export(session, ExportFormat::Text, ExportTo::File(taken), &mut out)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert_eq!(out.files[taken], b"someone else's");
+    assert_eq!(store.events.len(), before, "nothing recorded");
+    assert_eq!(store.sessions[&session].state, Some(SessionState::Attested));
+    // As text the same session exports.
+    let ok = App::new(&mut store, &mut e).export(
+        session,
+        ExportFormat::Text,
+        ExportTo::Clipboard,
+        &mut out,
+    );
+    assert!(ok.is_ok());
+    assert!(out.stdout.is_empty(), "the window copies the note itself");
+    assert_eq!(out.files.len(), 1);
+    assert_eq!(
+        store.sessions[&session].state,
+        Some(SessionState::Destroyed)
     );
 }

@@ -8,11 +8,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use tacet_app::{App, Attestation, Engines, Exported, Note, Started, TemplateLibrary};
+use tacet_app::{
+    App, Attestation, Engines, ExportFormat, ExportTo, Exported, Note, Started, TemplateLibrary,
+};
 use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef, Role, SessionId};
 use tacet_crypto::Passphrase;
 use tacet_models::{ImportOptions, ModelRole, Quantization};
+use tacet_runtime::NoteFiles;
 use tacet_vault::{KdfChoice, NewUser, Vault};
 
 /// Said after an f16 whisper import on a CPU that runs Tacet's q8_0 product.
@@ -147,7 +150,7 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
             ref format,
         } => {
             let id = parse_id(session)?;
-            let format = tacet_export::Format::parse(format).with_context(|| {
+            let format = ExportFormat::parse(format).with_context(|| {
                 format!("unknown export format {format:?}: use text, pdf or fhir")
             })?;
             let lib = templates(&data_dir)?;
@@ -851,93 +854,30 @@ fn empty_draft_warning(id: SessionId) -> String {
     )
 }
 
-/// Exports the attested note in `format` to `out` (or stdout), then the
-/// application layer destroys the session. The note is rendered by
-/// `tacet-export` from the `AttestedNote` the store hands out only for an
-/// attested, unchanged note; without one, the application layer refuses
-/// (and audits the refusal).
+/// Exports the attested note in `format` to `out` (or stdout); the
+/// application layer renders it, writes it, and destroys the session. No
+/// attested note: it refuses (and audits the refusal).
 fn export(
     store: &mut dyn SessionStore,
     id: SessionId,
     out: Option<&Path>,
-    format: tacet_export::Format,
+    format: ExportFormat,
     lib: &TemplateLibrary,
 ) -> Result<ExitCode> {
-    use tacet_export::Format;
-    if let Some(path) = out {
-        // Checked before anything is marked exported; the file is still
-        // created with create_new, so a race cannot overwrite either.
-        if path.exists() {
-            bail!(
-                "{} already exists: choose a new file (an export never overwrites)",
-                path.display()
-            );
-        }
-    } else if format == Format::Pdf {
+    if out.is_none() && format == ExportFormat::Pdf {
         bail!("a PDF export needs a file: add --out note.pdf");
     }
     let clock = SystemClock;
     let mut e = engines(None, None, lib, &clock);
-    let audit_format = match (format, out) {
-        (Format::Text, None) => "stdout",
-        (f, _) => f.name(),
-    };
-    // What the renderers need besides the checkpoint, read before the
-    // export destroys the session. No attested note: leave it to the
-    // application layer to refuse.
-    let prepared = match store.attested(id) {
-        Ok(note) => {
-            let template_id = store.session(id)?.template_id;
-            let patient = if format == Format::Fhir {
-                let p = store.patient_ref(id)?;
-                if p.expose().trim().is_empty() {
-                    bail!("session {} has no patient reference, which a FHIR DocumentReference needs as its subject: export as text or pdf", id.short());
-                }
-                Some(p)
-            } else {
-                None
-            };
-            Some((note, template_id, patient))
-        }
-        Err(_) => None,
-    };
-    let mut write = |note_text: &str, checkpoint: &str| -> std::io::Result<()> {
-        let Some((note, template_id, patient)) = &prepared else {
-            return Err(std::io::Error::other("the attested note could not be read"));
-        };
-        if note.text() != note_text {
-            return Err(std::io::Error::other(
-                "the note to export is not the attested note",
-            ));
-        }
-        let meta = match lib.get(template_id) {
-            Some(t) => tacet_export::ExportMeta::new(t, checkpoint),
-            None => tacet_export::ExportMeta::without_template(template_id.as_str(), checkpoint),
-        };
-        match (out, format) {
-            (None, Format::Text) => {
-                let mut o = std::io::stdout();
-                write!(o, "{note_text}")?;
-                o.flush()
-            }
-            (out, format) => {
-                let bytes = tacet_export::render(format, note, &meta, patient.as_ref())
-                    .map_err(std::io::Error::other)?;
-                match out {
-                    Some(path) => write_export_file(path, &bytes),
-                    None => {
-                        let mut o = std::io::stdout();
-                        o.write_all(&bytes)?;
-                        o.flush()
-                    }
-                }
-            }
-        }
+    let to = match out {
+        Some(path) => ExportTo::File(path),
+        None => ExportTo::Stdout,
     };
     let Exported {
         checkpoint,
         receipt,
-    } = match App::new(store, &mut e).export(id, audit_format, &mut write) {
+        ..
+    } = match App::new(store, &mut e).export(id, format, to, &mut NoteFiles) {
         Ok(o) => o,
         Err(err) if err.is_review_required() => {
             bail!("export refused: {err}. Review it with `tacet review {id}`, then `tacet review {id} --attest`.")
@@ -970,22 +910,6 @@ fn export(
     );
     eprintln!("Audit checkpoint carried with the note:\n{checkpoint}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The note file, as `tacet-export` rendered it (for text: the note, then
-/// the audit checkpoint that witnesses it). Created new (never
-/// overwriting), readable by its owner only.
-fn write_export_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
 }
 
 /// `tacet audit verify`: the log checked, against checkpoints saved
@@ -1126,13 +1050,7 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     draft(&dir, &mut clin, id)?;
 
     step("5. Try to export before review: the gate refuses");
-    match export(
-        &mut clin,
-        id,
-        None,
-        tacet_export::Format::Text,
-        &templates(&dir)?,
-    ) {
+    match export(&mut clin, id, None, ExportFormat::Text, &templates(&dir)?) {
         Ok(_) => bail!("export without review succeeded: this must never happen"),
         Err(e) => println!("refused as it must be: {e}"),
     }
@@ -1160,13 +1078,7 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     }
 
     step("7. Export (stdout), then the session is destroyed");
-    export(
-        &mut clin,
-        id,
-        None,
-        tacet_export::Format::Text,
-        &templates(&dir)?,
-    )?;
+    export(&mut clin, id, None, ExportFormat::Text, &templates(&dir)?)?;
     std::io::stdout().flush().ok();
     std::io::stderr().flush().ok();
     drop(clin);

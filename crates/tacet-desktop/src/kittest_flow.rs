@@ -520,6 +520,42 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     h.get_by_label("Session destroyed");
     let receipt = h.state().state.work.receipt.clone().unwrap();
     h.get_by_label(&receipt.receipt_id);
+    // A later save of the same note, its session destroyed, comes from the
+    // note the worker keeps (tacet_app's export_again): a new owner-only
+    // file with the note and the checkpoint that includes this save; the
+    // same name again is refused, the file left as it was.
+    let again = dir.path().join("note-saved-after-destroy.txt");
+    h.state_mut().state.work.save_path.clear();
+    type_into(
+        &mut h,
+        "Save to (path of a new file)",
+        &again.display().to_string(),
+    );
+    click(&mut h, "Save another copy as text");
+    wait_until(&mut h, "the note saved again", STEP_TIMEOUT, |u| {
+        u.state.busy.is_none() && (again.exists() || u.state.error.is_some())
+    });
+    let saved =
+        std::fs::read_to_string(&again).unwrap_or_else(|e| panic!("{e}: {}", where_now(&h)));
+    assert!(saved.starts_with(&attested.text), "{saved}");
+    assert!(
+        saved.contains("Tacet audit checkpoint at export"),
+        "{saved}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&again).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    click(&mut h, "Save another copy as PDF");
+    wait_until(&mut h, "the refusal of a taken name", STEP_TIMEOUT, |u| {
+        u.state.busy.is_none() && u.state.error.is_some()
+    });
+    let error = h.state().state.error.clone().unwrap_or_default();
+    assert!(error.contains("already exists"), "{error}");
+    assert_eq!(std::fs::read_to_string(&again).unwrap(), saved);
+    h.state_mut().state.error = None;
     lap("export", &mut phases);
 
     // Finish: the list shows the destroyed session with its receipt.

@@ -33,13 +33,17 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
-use tacet_app::{App, AppError, Attestation, Engines, Exported, Started, TemplateLibrary};
+use tacet_app::{
+    App, AppError, Attestation, Engines, ExportFormat, ExportTo, Exported, KeptNote, Started,
+    TemplateLibrary,
+};
 use tacet_asr::WhisperTranscriber;
 use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef};
 use tacet_crypto::{derive_key, KdfParams, Key256, Passphrase};
 use tacet_runtime::support_log as slog;
 use tacet_runtime::NoteDrafter;
+use tacet_runtime::NoteFiles;
 use tacet_ui::{
     Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
     Op, ReportFormat, Request, SentenceView,
@@ -528,7 +532,7 @@ struct Served<'a, 'v> {
     /// disk) so the clinician can save it in another format after the
     /// session is destroyed; dropped at the next request that is not an
     /// export (finishing the session sends one) and on lock.
-    kept_export: Option<KeptExport>,
+    kept_export: Option<KeptNote>,
     /// Set with every request the window sends (see the module docs).
     preempt: &'a AtomicBool,
     /// The session whose transcript is still to be read ahead.
@@ -1178,163 +1182,47 @@ fn words(e: AppError) -> String {
     e.to_string()
 }
 
-/// What the export renderers need besides the checkpoint, read from the
-/// store before the export destroys the session.
-struct KeptExport {
-    note: tacet_core::AttestedNote,
-    template_id: String,
-    patient: Option<PatientRef>,
-    receipt: Option<tacet_core::ports::DeletionReceipt>,
-}
-
-impl KeptExport {
-    /// The bytes of a file export (`None` for the clipboard: the window
-    /// copies the attested text it shows).
-    fn render(
-        &self,
-        target: &ExportTarget,
-        checkpoint: &str,
-        templates: &TemplateLibrary,
-    ) -> Result<Option<Vec<u8>>, String> {
-        use tacet_export::{ExportMeta, Format};
-        let format = match target {
-            ExportTarget::Clipboard => return Ok(None),
-            ExportTarget::TextFile(_) => Format::Text,
-            ExportTarget::PdfFile(_) => Format::Pdf,
-            ExportTarget::FhirFile(_) => Format::Fhir,
-        };
-        let meta = match templates.get(&self.template_id) {
-            Some(t) => ExportMeta::new(t, checkpoint),
-            None => ExportMeta::without_template(self.template_id.as_str(), checkpoint),
-        };
-        tacet_export::render(format, &self.note, &meta, self.patient.as_ref())
-            .map(Some)
-            .map_err(|e| e.to_string())
-    }
-
-    /// Refuses a FHIR export without a patient reference before anything
-    /// is recorded.
-    fn check(&self, target: &ExportTarget) -> Result<(), String> {
-        let has_patient = self
-            .patient
-            .as_ref()
-            .is_some_and(|p| !p.expose().trim().is_empty());
-        if matches!(target, ExportTarget::FhirFile(_)) && !has_patient {
-            return Err("This session has no patient reference, which a FHIR DocumentReference needs as its subject; save it as text or PDF instead.".into());
-        }
-        Ok(())
-    }
-}
-
 impl Served<'_, '_> {
     /// Exports the attested note to `target`. The first export goes through
-    /// the application layer (gate, audit, destruction); a later save of the
-    /// same note renders the kept note and records its own audit event.
+    /// the application layer's export (gate, audit, destruction); a later
+    /// save of the same note, its session destroyed, through its
+    /// `export_again` from the note kept in memory.
     fn export(
         &mut self,
         session: tacet_core::SessionId,
         target: ExportTarget,
     ) -> Result<(), String> {
-        use tacet_core::audit::Detail;
-        let format = target.format_name();
-        if let Some(path) = target.path() {
-            // Checked before anything is recorded; the file is still
-            // created new, so a race cannot overwrite either.
-            if Path::new(path).exists() {
-                return Err(format!(
-                    "{path} already exists; choose a new file name (an export never overwrites a file)."
-                ));
-            }
-        }
-        if let Some(kept) = self
-            .kept_export
-            .as_ref()
-            .filter(|k| k.note.session() == session)
-        {
-            kept.check(&target)?;
-            let actor = self.store.actor().clone();
-            self.store
-                .record(
-                    AuditEvent::new(AuditAction::NoteExported, actor)
-                        .session(session)
-                        .content_hash(kept.note.attestation().note_sha256)
-                        .detail(Detail::Format(format)),
-                )
-                .map_err(|e| e.to_string())?;
-            let checkpoint = self.store.checkpoint().map_err(|e| e.to_string())?;
-            if let (Some(path), Some(bytes)) = (
-                target.path(),
-                kept.render(&target, &checkpoint, self.templates)?,
-            ) {
-                write_export_file(Path::new(path), &bytes).map_err(|e| format!("{path}: {e}"))?;
-            }
-            if let Some(receipt) = kept.receipt.clone() {
-                self.out.emit(Event::Exported {
-                    receipt,
-                    checkpoint,
-                });
-            }
+        let (format, to) = match &target {
+            ExportTarget::Clipboard => (ExportFormat::Text, ExportTo::Clipboard),
+            ExportTarget::TextFile(p) => (ExportFormat::Text, ExportTo::File(Path::new(p))),
+            ExportTarget::PdfFile(p) => (ExportFormat::Pdf, ExportTo::File(Path::new(p))),
+            ExportTarget::FhirFile(p) => (ExportFormat::Fhir, ExportTo::File(Path::new(p))),
+        };
+        if let Some(kept) = self.kept_export.take_if(|k| k.session() == session) {
+            let again = self.plain(|a| a.export_again(&kept, format, to, &mut NoteFiles));
+            let receipt = kept.receipt().clone();
+            self.kept_export = Some(kept);
+            let checkpoint = again.map_err(words)?;
+            self.out.emit(Event::Exported {
+                receipt,
+                checkpoint,
+            });
             return Ok(());
         }
-        // No attested note: the application layer refuses and audits it.
-        let prepared = match self.store.attested(session) {
-            Ok(note) => {
-                let template_id = self
-                    .store
-                    .session(session)
-                    .map_err(|e| e.to_string())?
-                    .template_id;
-                let prepared = KeptExport {
-                    note,
-                    template_id,
-                    patient: self.store.patient_ref(session).ok(),
-                    receipt: None,
-                };
-                prepared.check(&target)?;
-                Some(prepared)
-            }
-            Err(_) => None,
-        };
-        let templates = self.templates;
-        let mut write = |note_text: &str, checkpoint: &str| -> std::io::Result<()> {
-            let Some(p) = &prepared else {
-                return Err(std::io::Error::other("the attested note could not be read"));
-            };
-            if p.note.text() != note_text {
-                return Err(std::io::Error::other(
-                    "the note to export is not the attested note",
-                ));
-            }
-            match (target.path(), p.render(&target, checkpoint, templates)) {
-                (Some(path), Ok(Some(bytes))) => write_export_file(Path::new(path), &bytes)
-                    .map_err(|e| std::io::Error::new(e.kind(), format!("{path}: {e}"))),
-                (_, Err(e)) => Err(std::io::Error::other(e)),
-                _ => Ok(()),
-            }
-        };
         let Exported {
             checkpoint,
             receipt,
+            kept,
         } = self
-            .plain(|a| a.export(session, format, &mut write))
+            .plain(|a| a.export(session, format, to, &mut NoteFiles))
             .map_err(words)?;
-        self.kept_export = prepared.map(|p| KeptExport {
-            receipt: Some(receipt.clone()),
-            ..p
-        });
+        self.kept_export = Some(kept);
         self.out.emit(Event::Exported {
             receipt,
             checkpoint,
         });
         Ok(())
     }
-}
-
-/// A note file, as `tacet-export` rendered it (for text: the note, then
-/// the audit checkpoint that witnesses it). Created new (never
-/// overwriting), readable by its owner only.
-pub fn write_export_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    tacet_runtime::write_new_private_file(path, bytes)
 }
 
 #[cfg(test)]

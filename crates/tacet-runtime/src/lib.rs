@@ -24,6 +24,8 @@
 //!   drafting mode (`TACET_DRAFTER`) says so.
 //! * [`manage`]: the admin's management (retention bounds, the audited
 //!   model import, verification in plain words, adding users).
+//! * [`NoteFiles`]: where an exported note's bytes go (files new and
+//!   owner-only, standard output), the port `tacet-app`'s export writes to.
 //! * [`setup`]: first run — the vault with its first two accounts, the
 //!   models from a folder or removable disk, the consent texts.
 //!
@@ -37,6 +39,7 @@ pub mod cpu;
 pub mod drafting;
 mod error;
 pub mod manage;
+mod note_files;
 pub mod panic;
 pub mod posture;
 pub mod setup;
@@ -52,3 +55,4 @@ pub use compose::{
 };
 pub use drafting::{draft_mode, drafter, DraftMode, NoteDrafter, DRAFTER_VAR};
 pub use error::RuntimeError;
+pub use note_files::NoteFiles;
