@@ -64,9 +64,16 @@ pub fn access_report(u: &mut Unlocked<'_>) -> Result<ExitCode> {
 pub fn export_fhir(u: &mut Unlocked<'_>, out: &Path) -> Result<ExitCode> {
     let recs = records(u)?;
     let (origin, _) = origin_and_key(u)?;
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    // Owner-only, like every file Tacet writes for a person: the records
+    // name the practice's people.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let f = opts
         .open(out)
         .with_context(|| format!("cannot create {} (it must not exist yet)", out.display()))?;
     tacet_audit::write_ndjson(&recs, &origin, std::io::BufWriter::new(f))

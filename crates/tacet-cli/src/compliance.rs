@@ -5,9 +5,10 @@
 //! the exit code. A fact that cannot be read is reported as unknown.
 
 use crate::compose;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::Path;
 use std::process::ExitCode;
+use tacet_runtime::ReportFile;
 use tacet_vault::Vault;
 
 pub fn report(
@@ -24,12 +25,11 @@ pub fn report(
     // Refuses a clinician; reading the audit log for the report is audited.
     let report = tacet_runtime::compliance_report(&mut u, data_dir, &compose::SystemClock)?;
     match out {
-        Some(p) => std::fs::write(p, &report.markdown)
-            .with_context(|| format!("cannot write {}", p.display()))?,
+        Some(p) => report.save(p, ReportFile::Markdown)?,
         None => print!("{}", report.markdown),
     }
     if let Some(p) = pdf {
-        std::fs::write(p, report.pdf()).with_context(|| format!("cannot write {}", p.display()))?;
+        report.save(p, ReportFile::Pdf)?;
     }
     Ok(if report.audit_verified {
         ExitCode::SUCCESS

@@ -275,10 +275,11 @@ pub enum SessionCmd {
 pub enum ComplianceCmd {
     /// A dated report of this installation, read from the running system (admin).
     Report {
-        /// Write the Markdown here (default: stdout).
+        /// Write the Markdown here, a new file readable by its owner only
+        /// (default: stdout).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Also write it as PDF here.
+        /// Also write it as PDF here, likewise.
         #[arg(long)]
         pdf: Option<PathBuf>,
     },

@@ -343,6 +343,24 @@ fn admin_reports_settings_and_the_compliance_report() {
         );
     }
     assert!(std::fs::read(&pdf_path).unwrap().starts_with(b"%PDF-1.4"));
+    // The report names the practice's people: owner-only, and never
+    // written over (the desktop saves it the same way).
+    #[cfg(unix)]
+    for p in [&report_path, &pdf_path] {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", p.display());
+    }
+    let again = t.admin(&[
+        "compliance",
+        "report",
+        "--out",
+        report_path.to_str().unwrap(),
+    ]);
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read_to_string(&report_path).unwrap(), report);
     // Only an admin writes it.
     assert!(!t.clinician(&["compliance", "report"]).status.success());
 
@@ -356,6 +374,12 @@ fn admin_reports_settings_and_the_compliance_report() {
     let fhir = t.data.path().join("audit.ndjson");
     ok(&t.admin(&["audit", "export-fhir", "--out", fhir.to_str().unwrap()]));
     let nd = std::fs::read_to_string(&fhir).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&fhir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
     assert!(
         nd.lines().count() >= 4
             && nd

@@ -929,17 +929,13 @@ impl Served<'_, '_> {
                     .report
                     .as_ref()
                     .ok_or("Write the report first, then save it.")?;
-                let bytes = match format {
-                    ReportFormat::Markdown => report.markdown.clone().into_bytes(),
-                    ReportFormat::Pdf => report.pdf(),
+                let file = match format {
+                    ReportFormat::Markdown => tacet_runtime::ReportFile::Markdown,
+                    ReportFormat::Pdf => tacet_runtime::ReportFile::Pdf,
                 };
-                tacet_runtime::write_new_private_file(Path::new(&path), &bytes).map_err(|e| {
-                    if e.kind() == std::io::ErrorKind::AlreadyExists {
-                        format!("{path} already exists; choose a new file name (a report never overwrites a file).")
-                    } else {
-                        format!("The report could not be saved to {path}: {e}")
-                    }
-                })?;
+                report
+                    .save(Path::new(&path), file)
+                    .map_err(|e| e.to_string())?;
                 out.emit(Event::ComplianceSaved { path, format });
             }
             Request::Retention => {

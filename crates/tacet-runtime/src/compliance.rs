@@ -32,11 +32,45 @@ pub struct ComplianceReport {
     pub audit_verified: bool,
 }
 
+/// The file format of a saved report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFile {
+    Markdown,
+    Pdf,
+}
+
 impl ComplianceReport {
     /// The same report as a PDF.
     pub fn pdf(&self) -> Vec<u8> {
         tacet_compliance::pdf::render_pdf(&self.markdown, REPORT_TITLE)
     }
+
+    /// Saves the report to a new file, readable by its owner only: a
+    /// report names the practice's people and settings, so it is kept like
+    /// an export and never overwrites a file. Both front ends save it here.
+    pub fn save(&self, path: &Path, format: ReportFile) -> Result<(), ReportSaveError> {
+        let bytes = match format {
+            ReportFile::Markdown => self.markdown.clone().into_bytes(),
+            ReportFile::Pdf => self.pdf(),
+        };
+        write_new_private_file(path, &bytes).map_err(|e| {
+            let path = path.display().to_string();
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                ReportSaveError::Exists(path)
+            } else {
+                ReportSaveError::Io(path, e)
+            }
+        })
+    }
+}
+
+/// Why a report was not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportSaveError {
+    #[error("{0} already exists; choose a new file name (a report never overwrites a file).")]
+    Exists(String),
+    #[error("The report could not be saved to {0}: {1}")]
+    Io(String, std::io::Error),
 }
 
 /// UTC date and time ("2023-11-14 22:13:20 UTC") from Unix milliseconds,

@@ -47,7 +47,7 @@ pub mod support_log;
 
 pub use compliance::{
     compliance_facts, compliance_report, format_utc_ms, write_new_private_file, ComplianceReport,
-    REPORT_TITLE,
+    ReportFile, ReportSaveError, REPORT_TITLE,
 };
 pub use compose::{
     data_dir, engine_threads, live_asr_threads, llm_device, llm_drafter, manifest, model_store,
