@@ -359,28 +359,7 @@ fn clean(s: &str) -> String {
 /// clamped to the last millisecond of 9999 (FHIR instants have four-digit
 /// years).
 pub fn iso8601_utc(ms: u64) -> String {
-    // 9999-12-31T23:59:59.999Z
-    const MAX_MS: u64 = 253_402_300_799_999;
-    let ms = ms.min(MAX_MS);
-    let days = (ms / 86_400_000) as i64;
-    let rem = ms % 86_400_000;
-    let (h, m, s, milli) = (
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000,
-    );
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+    tacet_core::time::format_instant(ms)
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod passphrase;
 pub mod ports;
 pub mod review;
 pub mod template;
+pub mod time;
 pub mod transcript;
 
 pub use audit::{AuditAction, AuditEvent, Outcome};

@@ -24,10 +24,11 @@
 //! order below (resourceType first), whatever serde_json features the
 //! build enables.
 
-use crate::{hex, time::format_instant, ExportError, ExportMeta};
+use crate::{hex, ExportError, ExportMeta};
 use base64ct::{Base64, Encoding};
 use serde::Serialize;
 use sha1::{Digest, Sha1};
+use tacet_core::time::format_instant;
 use tacet_core::{AttestedNote, PatientRef};
 
 pub const US_CORE_PROFILE: &str =

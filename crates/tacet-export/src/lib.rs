@@ -28,14 +28,13 @@
 
 pub mod fhir;
 pub mod pdf;
-mod time;
 
 use tacet_core::draft::render_sections;
 use tacet_core::template::DocumentCode;
 use tacet_core::{AttestedNote, Template};
 
 pub use fhir::render_fhir;
-pub use time::{format_instant, format_utc_minutes};
+pub use tacet_core::time::{format_instant, format_utc_minutes};
 
 /// The line between the note and the checkpoint in a text export (and
 /// what `tacet audit verify` looks for to find the checkpoint in one).

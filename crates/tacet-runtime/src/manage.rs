@@ -134,13 +134,8 @@ pub fn model_event(ev: AuditEvent, m: &InstalledModel) -> AuditEvent {
 }
 
 fn sha_bytes(hex_str: &str) -> Option<[u8; 32]> {
-    if hex_str.len() != 64 {
-        return None;
-    }
     let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex_str.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
+    hex::decode_to_slice(hex_str, &mut out).ok()?;
     Some(out)
 }
 

@@ -181,22 +181,9 @@ pub(crate) fn clock(ms: u64) -> String {
     }
 }
 
-/// UTC date and time from Unix milliseconds, without a date library.
+/// UTC date and time from Unix milliseconds, to the minute.
 pub(crate) fn format_ms(ms: u64) -> String {
-    let secs = ms / 1000;
-    let days = (secs / 86_400) as i64;
-    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if mo <= 2 { y + 1 } else { y };
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02} UTC")
+    tacet_core::time::format_utc_minutes(ms)
 }
 
 /// The hover text on words the engine was unsure of.

@@ -1,5 +1,7 @@
 //! UTC timestamps from Unix milliseconds, without a date crate: the civil
-//! calendar from a day count (Howard Hinnant's `civil_from_days`).
+//! calendar from a day count (Howard Hinnant's `civil_from_days`). The one
+//! copy: the audit's FHIR records, the note's exports, the installation
+//! report and the screens all format times here.
 
 /// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -25,7 +27,12 @@ struct Parts {
     milli: u64,
 }
 
+/// The latest instant formatted (9999-12-31T23:59:59.999Z); later ones are
+/// clamped to it, so a year never has five digits.
+const MAX_MS: u64 = 253_402_300_799_999;
+
 fn parts(unix_ms: u64) -> Parts {
+    let unix_ms = unix_ms.min(MAX_MS);
     let secs = unix_ms / 1000;
     let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
     let (year, month, day) = civil_from_days(days);
@@ -47,6 +54,15 @@ pub fn format_instant(unix_ms: u64) -> String {
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
         p.year, p.month, p.day, p.hour, p.minute, p.second, p.milli
+    )
+}
+
+/// For people, to the second: `2023-11-14 22:13:20 UTC`.
+pub fn format_utc_seconds(unix_ms: u64) -> String {
+    let p = parts(unix_ms);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        p.year, p.month, p.day, p.hour, p.minute, p.second
     )
 }
 
@@ -79,7 +95,12 @@ mod tests {
     }
 
     #[test]
-    fn no_time_panics() {
-        let _ = format_instant(u64::MAX);
+    fn no_time_panics_and_years_keep_four_digits() {
+        assert_eq!(format_instant(u64::MAX), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_utc_seconds(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            format_utc_seconds(1_700_000_000_000),
+            "2023-11-14 22:13:20 UTC"
+        );
     }
 }
