@@ -4,6 +4,8 @@
 //! without them the test says so and returns.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
+#[path = "support/files.rs"]
+mod files;
 #[path = "support/patient.rs"]
 mod patient;
 use std::path::{Path, PathBuf};
@@ -345,12 +347,8 @@ fn admin_reports_settings_and_the_compliance_report() {
     assert!(std::fs::read(&pdf_path).unwrap().starts_with(b"%PDF-1.4"));
     // The report names the practice's people: owner-only, and never
     // written over (the desktop saves it the same way).
-    #[cfg(unix)]
-    for p in [&report_path, &pdf_path] {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "{}", p.display());
-    }
+    files::assert_owner_only(&report_path);
+    files::assert_owner_only(&pdf_path);
     let again = t.admin(&[
         "compliance",
         "report",
@@ -374,12 +372,7 @@ fn admin_reports_settings_and_the_compliance_report() {
     let fhir = t.data.path().join("audit.ndjson");
     ok(&t.admin(&["audit", "export-fhir", "--out", fhir.to_str().unwrap()]));
     let nd = std::fs::read_to_string(&fhir).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&fhir).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
+    files::assert_owner_only(&fhir);
     assert!(
         nd.lines().count() >= 4
             && nd

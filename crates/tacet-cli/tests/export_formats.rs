@@ -7,6 +7,9 @@
 //! sessions); skipped with a message when they are not cached.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
+#[path = "support/files.rs"]
+mod files;
+use files::assert_owner_only;
 #[path = "support/patient.rs"]
 mod patient;
 use base64ct::{Base64, Encoding};
@@ -106,16 +109,6 @@ fn cached_models() -> Option<PathBuf> {
         && files.join("whisper-tiny.en-ct2/model.bin").exists())
     .then_some(files)
 }
-
-#[cfg(unix)]
-fn assert_owner_only(p: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "{}", p.display());
-}
-
-#[cfg(not(unix))]
-fn assert_owner_only(_: &Path) {}
 
 #[test]
 fn a_fhir_export_carries_the_attested_note_and_refusals_change_nothing() {

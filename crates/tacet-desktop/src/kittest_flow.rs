@@ -143,6 +143,18 @@ fn wait_until(h: &mut H, what: &str, timeout: Duration, done: impl Fn(&TacetUi) 
     }
 }
 
+/// The file is readable and writable by its owner only (0600).
+fn assert_owner_only(p: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", p.display());
+    }
+    #[cfg(not(unix))]
+    let _ = p;
+}
+
 fn click(h: &mut H, label: &str) {
     // A tall window needs no scrolling, but a long draft might: bring the
     // control into view before pointing at it.
@@ -542,12 +554,7 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
         saved.contains("Tacet audit checkpoint at export"),
         "{saved}"
     );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&again).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
+    assert_owner_only(&again);
     click(&mut h, "Save another copy as PDF");
     wait_until(&mut h, "the refusal of a taken name", STEP_TIMEOUT, |u| {
         u.state.busy.is_none() && u.state.error.is_some()
@@ -625,12 +632,7 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
         saved.contains("event=\"step.ended\" step=\"export\""),
         "{saved}"
     );
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
+    assert_owner_only(&copy);
     click(&mut h, "Lock");
     assert_eq!(h.state().state.screen, Screen::Unlock);
     lap("admin", &mut phases);
