@@ -77,11 +77,11 @@ impl KeptNote {
 }
 
 /// What an export left: the checkpoint the note carries (it includes the
-/// export's own record), the receipt of the session's destruction, and
-/// the note for a front end that keeps it to save again.
+/// export's own record), and the note with the receipt of the session's
+/// destruction ([`KeptNote::receipt`]), for a front end that keeps it to
+/// save again.
 pub struct Exported {
     pub checkpoint: String,
-    pub receipt: DeletionReceipt,
     pub kept: KeptNote,
 }
 
@@ -107,17 +107,15 @@ impl Prepared {
         tacet_export::render(format, &self.note, &meta, self.patient.as_ref())
     }
 
-    /// Refuses, before anything is recorded, what could not be written:
-    /// a file that exists, a note the format cannot render (a FHIR
-    /// DocumentReference without a patient to name as its subject).
-    fn check(
+    /// Refuses, before anything is recorded, a note the format cannot
+    /// render (a FHIR DocumentReference without a patient to name as its
+    /// subject). The place is checked apart ([`check_place`]).
+    fn check_renders(
         &self,
         format: ExportFormat,
         to: ExportTo<'_>,
         templates: &TemplateLibrary,
-        out: &dyn NoteOutput,
     ) -> Result<(), AppError> {
-        check_place(to, out)?;
         if matches!(to, ExportTo::Clipboard) {
             return Ok(());
         }
@@ -146,6 +144,7 @@ impl Prepared {
     }
 }
 
+/// Refuses a file that exists: an export never overwrites one.
 fn check_place(to: ExportTo<'_>, out: &dyn NoteOutput) -> Result<(), AppError> {
     match to {
         ExportTo::File(path) if out.exists(path) => {
@@ -196,7 +195,7 @@ impl App<'_, '_> {
             patient: store.patient_ref(session).ok().and_then(named),
         };
         let templates = self.engines.templates;
-        prepared.check(format, to, templates, out)?;
+        prepared.check_renders(format, to, templates)?;
         // The checkpoint the note carries is the one that includes its own
         // export record: written after mark_exported.
         let checkpoint = store.mark_exported(&prepared.note, audit_name)?;
@@ -204,7 +203,6 @@ impl App<'_, '_> {
         let receipt = store.destroy(session, "exported")?;
         Ok(Exported {
             checkpoint,
-            receipt: receipt.clone(),
             kept: KeptNote {
                 note: prepared.note,
                 template_id: prepared.template_id,
@@ -230,7 +228,8 @@ impl App<'_, '_> {
             patient: kept.patient.clone(),
         };
         let templates = self.engines.templates;
-        prepared.check(format, to, templates, out)?;
+        check_place(to, out)?;
+        prepared.check_renders(format, to, templates)?;
         let actor = self.store.actor().clone();
         self.store.record(
             AuditEvent::new(AuditAction::NoteExported, actor)

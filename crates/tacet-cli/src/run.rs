@@ -873,17 +873,19 @@ fn export(
         Some(path) => ExportTo::File(path),
         None => ExportTo::Stdout,
     };
-    let Exported {
-        checkpoint,
-        receipt,
-        ..
-    } = match App::new(store, &mut e).export(id, format, to, &mut NoteFiles) {
+    let Exported { checkpoint, kept } = match App::new(store, &mut e).export(
+        id,
+        format,
+        to,
+        &mut NoteFiles,
+    ) {
         Ok(o) => o,
         Err(err) if err.is_review_required() => {
             bail!("export refused: {err}. Review it with `tacet review {id}`, then `tacet review {id} --attest`.")
         }
         Err(err) => return Err(err.into()),
     };
+    let receipt = kept.receipt();
     if let Some(p) = out {
         eprintln!(
             "Exported the attested note as {} to {}",

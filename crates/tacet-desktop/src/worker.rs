@@ -1205,18 +1205,14 @@ impl Served<'_, '_> {
             });
             return Ok(());
         }
-        let Exported {
-            checkpoint,
-            receipt,
-            kept,
-        } = self
+        let Exported { checkpoint, kept } = self
             .plain(|a| a.export(session, format, to, &mut NoteFiles))
             .map_err(words)?;
-        self.kept_export = Some(kept);
         self.out.emit(Event::Exported {
-            receipt,
+            receipt: kept.receipt().clone(),
             checkpoint,
         });
+        self.kept_export = Some(kept);
         Ok(())
     }
 }
