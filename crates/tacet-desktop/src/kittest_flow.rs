@@ -532,6 +532,14 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     h.get_by_label("Session destroyed");
     let receipt = h.state().state.work.receipt.clone().unwrap();
     h.get_by_label(&receipt.receipt_id);
+    // The copied note leaves the clipboard after the practice's interval
+    // (30 s by default; the harness clock runs 0.25 s a frame). Waited for
+    // here, so its banner cannot appear, and move the controls, while a
+    // later step is pointing at one.
+    wait_until(&mut h, "the clipboard cleared", STEP_TIMEOUT, |u| {
+        u.state.notice.as_deref() == Some("The clipboard was cleared.")
+    });
+    click(&mut h, "Dismiss");
     // A later save of the same note, its session destroyed, comes from the
     // note the worker keeps (tacet_app's export_again): a new owner-only
     // file with the note and the checkpoint that includes this save; the
