@@ -38,12 +38,10 @@ fn main() {
     for path in std::env::args().skip(1) {
         let mut rdr = csv::Reader::from_path(&path).expect("read the CSV");
         let mut by_section: BTreeMap<&'static str, Tally> = BTreeMap::new();
+        let (mut roles_ok, mut roles_n) = (0, 0);
         for row in rdr.records() {
             let row = row.expect("a CSV row");
             let (header, dialogue) = (&row[1], &row[3]);
-            let Some(home) = expected(header) else {
-                continue;
-            };
             // "Doctor: …" / "Patient: …" lines as the tagged turns the
             // ACI-Bench reader takes.
             let tagged: String = dialogue
@@ -58,8 +56,15 @@ fn main() {
                     }
                 })
                 .collect();
-            let t = tacet_eval::transcript_from_dialogue(&tagged);
-            let (t, _) = tacet_eval::untagged(&t);
+            let tagged = tacet_eval::transcript_from_dialogue(&tagged);
+            let (t, truth) = tacet_eval::untagged(&tagged);
+            // Speaker roles over every dialogue, whatever its section.
+            let (ok, n) = tacet_eval::role_accuracy(&t, &truth);
+            roles_ok += ok;
+            roles_n += n;
+            let Some(home) = expected(header) else {
+                continue;
+            };
             let visit = tacet_facts::read_visit(&t, false);
             let note = tacet_facts::compose(&visit, &template);
             let tally = by_section.entry(home).or_default();
@@ -103,6 +108,10 @@ fn main() {
             all.routed,
             all.sentences,
             100.0 * all.routed as f64 / all.sentences.max(1) as f64
+        );
+        println!(
+            "speaker roles (tags removed, every dialogue): {roles_ok}/{roles_n} ({:.1}%)",
+            100.0 * roles_ok as f64 / roles_n.max(1) as f64
         );
     }
 }

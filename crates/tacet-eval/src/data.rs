@@ -194,6 +194,31 @@ pub fn untagged(transcript: &Transcript) -> (Transcript, Vec<Option<bool>>) {
     (out, truth)
 }
 
+/// Turns whose speaker the composer inferred right: the majority role of
+/// each segment's sentences against its tag.
+pub fn role_accuracy(transcript: &Transcript, truth: &[Option<bool>]) -> (usize, usize) {
+    let visit = tacet_facts::read_visit(transcript, false);
+    let (mut ok, mut n) = (0, 0);
+    for (seg, want) in transcript.segments.iter().zip(truth) {
+        let Some(doctor) = want else { continue };
+        let (mut c, mut p) = (0, 0);
+        for u in visit.utterances.iter().filter(|u| u.segment == seg.id) {
+            match u.role {
+                tacet_facts::Role::Clinician => c += u.text.len(),
+                tacet_facts::Role::Patient => p += u.text.len(),
+            }
+        }
+        if c + p == 0 {
+            continue;
+        }
+        n += 1;
+        if (c > p) == *doctor {
+            ok += 1;
+        }
+    }
+    (ok, n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

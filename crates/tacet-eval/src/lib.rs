@@ -35,7 +35,9 @@ mod report;
 mod run;
 mod score;
 
-pub use data::{parse_encounters, read_encounters, transcript_from_dialogue, untagged, Encounter};
+pub use data::{
+    parse_encounters, read_encounters, role_accuracy, transcript_from_dialogue, untagged, Encounter,
+};
 pub use error::EvalError;
 pub use facts::{fact_counts, fact_misses, FactCounts};
 pub use report::{note_table_header, note_table_row, summary_table, ModelRow};

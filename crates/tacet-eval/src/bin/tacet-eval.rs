@@ -78,31 +78,6 @@ impl tacet_facts::Rewriter for Llm {
     }
 }
 
-/// Turns whose speaker the composer inferred right: the majority role of
-/// each segment's sentences against its tag.
-fn role_accuracy(transcript: &tacet_core::Transcript, truth: &[Option<bool>]) -> (usize, usize) {
-    let visit = tacet_facts::read_visit(transcript, false);
-    let (mut ok, mut n) = (0, 0);
-    for (seg, want) in transcript.segments.iter().zip(truth) {
-        let Some(doctor) = want else { continue };
-        let (mut c, mut p) = (0, 0);
-        for u in visit.utterances.iter().filter(|u| u.segment == seg.id) {
-            match u.role {
-                tacet_facts::Role::Clinician => c += u.text.len(),
-                tacet_facts::Role::Patient => p += u.text.len(),
-            }
-        }
-        if c + p == 0 {
-            continue;
-        }
-        n += 1;
-        if (c > p) == *doctor {
-            ok += 1;
-        }
-    }
-    (ok, n)
-}
-
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -223,7 +198,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         };
         let (draft, mut r) = evaluate_encounter(drafter.as_mut(), &enc, &template, &scorer)?;
         if let Some(truth) = &truth {
-            r.roles = Some(role_accuracy(&enc.transcript, truth));
+            r.roles = Some(tacet_eval::role_accuracy(&enc.transcript, truth));
         }
         if let Some(dir) = &args.out {
             let name: String = enc
