@@ -493,6 +493,84 @@ where
     .stop()
 }
 
+/// How a stopped live recording was finished (see [`finish_live`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Finished {
+    /// The live transcriber's transcript, stored.
+    Live(RecordingSummary),
+    /// The live transcriber failed during the recording; the sealed audio
+    /// was transcribed in one pass at stop and that transcript stored.
+    Recovered {
+        recovered: Recovered,
+        /// Why the live transcript could not be used.
+        live_error: String,
+        /// From stop to the stored transcript (the batch pass).
+        stop_to_transcript: Duration,
+    },
+}
+
+impl Finished {
+    pub fn session(&self) -> SessionId {
+        match self {
+            Self::Live(s) => s.session,
+            Self::Recovered { recovered, .. } => recovered.session,
+        }
+    }
+
+    pub fn transcript(&self) -> &Transcript {
+        match self {
+            Self::Live(s) => &s.transcript,
+            Self::Recovered { recovered, .. } => &recovered.transcript,
+        }
+    }
+
+    /// Audio in the stored transcript's recording, in milliseconds.
+    pub fn recorded_ms(&self) -> u64 {
+        match self {
+            Self::Live(s) => s.recorded_ms,
+            Self::Recovered { recovered, .. } => recovered.recovered_ms,
+        }
+    }
+
+    /// From stop to the stored transcript.
+    pub fn stop_to_transcript(&self) -> Duration {
+        match self {
+            Self::Live(s) => s.stop_to_transcript,
+            Self::Recovered {
+                stop_to_transcript, ..
+            } => *stop_to_transcript,
+        }
+    }
+}
+
+/// Finishes a live recording of `session` once [`record_live`] has
+/// returned: its transcript as recorded, or — when the live transcriber
+/// failed (its audio is sealed all the same) — one batch pass of `batch`
+/// over the sealed audio, at once, so the clinician has a transcript
+/// without a separate recovery step. Both front ends end a recording
+/// through here. Any other error (the vault could not seal) is returned
+/// as it was: what was sealed stays recoverable with [`recover`].
+pub fn finish_live(
+    store: &mut dyn RecoveryStore,
+    session: SessionId,
+    stopped: Result<RecordingSummary, AppError>,
+    batch: &mut dyn Transcriber,
+) -> Result<Finished, AppError> {
+    match stopped {
+        Ok(summary) => Ok(Finished::Live(summary)),
+        Err(AppError::Transcription(live_error)) => {
+            let t0 = Instant::now();
+            let recovered = recover(store, session, batch)?;
+            Ok(Finished::Recovered {
+                recovered,
+                live_error,
+                stop_to_transcript: t0.elapsed(),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The file in the data directory that remembers the chosen input device.
 pub const INPUT_DEVICE_FILE: &str = "input-device";
 
@@ -973,6 +1051,65 @@ mod tests {
         assert!(r.had_final_chunk);
         assert_eq!(r.transcript.plain_text(), "48000 samples");
         assert_eq!(store.state, SessionState::Transcribed);
+    }
+
+    #[test]
+    fn a_failed_live_transcriber_is_finished_at_once_from_the_sealed_audio() {
+        let mut store = FakeStore::new();
+        let mut live = FakeLive {
+            fail_at: Some(1),
+            ..FakeLive::default()
+        };
+        let rec = Recorder::start(&mut store, ID, &mut live).unwrap();
+        let stopped = record_live(rec, chunks(3), &mut |_| {});
+        let finished = finish_live(&mut store, ID, stopped, &mut FakeBatch).unwrap();
+        let Finished::Recovered {
+            recovered,
+            live_error,
+            ..
+        } = &finished
+        else {
+            panic!("not recovered: {finished:?}")
+        };
+        assert!(live_error.contains("the engine crashed"), "{live_error}");
+        assert!(recovered.had_final_chunk);
+        assert_eq!(recovered.chunks_missing, 0);
+        // What the clinician reads: the whole sealed recording, transcribed.
+        assert_eq!(finished.transcript().plain_text(), "48000 samples");
+        assert_eq!(finished.recorded_ms(), 3_000);
+        assert_eq!(store.state, SessionState::Transcribed);
+        assert_eq!(
+            store.actions(),
+            [
+                AuditAction::RecordingStarted,
+                AuditAction::RecordingStopped,
+                AuditAction::RecordingRecovered
+            ]
+        );
+        assert!(interrupted_sessions(&store).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_live_transcript_is_finished_as_recorded_and_a_store_error_is_not_hidden() {
+        let mut store = FakeStore::new();
+        let mut live = FakeLive::default();
+        let rec = Recorder::start(&mut store, ID, &mut live).unwrap();
+        let stopped = record_live(rec, chunks(2), &mut |_| {});
+        let finished = finish_live(&mut store, ID, stopped, &mut FakeBatch).unwrap();
+        assert!(matches!(finished, Finished::Live(_)));
+        assert_eq!(finished.transcript().plain_text(), "w1 w2");
+        assert_eq!(finished.session(), ID);
+
+        let mut store = FakeStore::new();
+        store.fail_appends_after = Some(1);
+        let mut live = FakeLive::default();
+        let rec = Recorder::start(&mut store, ID, &mut live).unwrap();
+        let stopped = record_live(rec, chunks(3), &mut |_| {});
+        let err = finish_live(&mut store, ID, stopped, &mut FakeBatch).unwrap_err();
+        assert!(matches!(err, AppError::Store(StoreError::Io(_))));
+        // Nothing was recovered behind the error's back.
+        assert_eq!(store.state, SessionState::Recording);
+        assert!(store.transcript.is_none());
     }
 
     #[test]

@@ -192,6 +192,12 @@ impl StreamingTranscriber {
         self.asr
     }
 
+    /// The engine itself, for a batch pass over sealed audio when the live
+    /// pass failed (`tacet_app::recording::finish_live`).
+    pub fn inner_mut(&mut self) -> &mut WhisperTranscriber {
+        &mut self.asr
+    }
+
     /// Drops leading silence from the window; true if speech remains.
     fn trim_silence(&mut self) -> bool {
         let first_voiced = self

@@ -19,6 +19,11 @@
 //! order with the audio, so a pause seals nothing and is audited where it
 //! falls (see `tacet_app::recording`).
 //!
+//! A recording ends as the desktop's does (`recording::finish_live`): if
+//! the live transcriber failed, the sealed audio is transcribed in one pass
+//! at once and the command goes on (to the draft, with `--draft`); only a
+//! vault that could not seal leaves the session for `session recover`.
+//!
 //! The input device: `--device ID` is used and remembered in the data
 //! directory's `input-device` file (a per-installation, non-patient
 //! preference: see `tacet_app::recording` for why it is not a vault
@@ -209,27 +214,14 @@ fn unprinted<'a>(
 /// The device to record from: `requested`, else the remembered one if it
 /// is connected, else the default input (saying so).
 fn choose_device(data_dir: &Path, requested: Option<&str>) -> recording::DeviceChoice {
-    let remembered = match recording::remembered_input_device(data_dir) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("warning: {e}");
-            None
-        }
-    };
-    let available: Vec<String> = match (&remembered, requested) {
-        (Some(r), None) => match tacet_audio::list_input_devices() {
-            Ok(list) => list.into_iter().map(|d| d.id).collect(),
-            // Cannot tell: try the remembered one; opening it says more.
-            Err(_) => vec![r.clone()],
-        },
-        _ => Vec::new(),
-    };
-    let ids: Vec<&str> = available.iter().map(String::as_str).collect();
-    let choice = recording::choose_input_device(requested, remembered.as_deref(), &ids);
-    if let Some(notice) = choice.notice() {
+    let chosen = tacet_runtime::choose_input_device(data_dir, requested);
+    if let Some(w) = &chosen.warning {
+        eprintln!("warning: {w}");
+    }
+    if let Some(notice) = chosen.choice.notice() {
         eprintln!("{notice}");
     }
-    choice
+    chosen.choice
 }
 
 /// What `tacet session record` was asked for.
@@ -462,17 +454,36 @@ pub fn record(
     done.store(true, Ordering::SeqCst);
     let _ = controller.join();
     let drafter = reader.and_then(Reader::finish);
-    let summary = result.with_context(|| {
-        format!("recording session {session} (its audio is sealed; `tacet session recover {session}` finishes it)")
-    })?;
-    printer.show_rest(&summary.transcript);
-    eprintln!(
-        "Stopped: {} of audio sealed in {} chunk(s); paused {} time(s); final transcript {} ms after stop.",
-        mm_ss(summary.recorded_ms),
-        summary.chunks_sealed,
-        summary.pauses,
-        summary.stop_to_transcript.as_millis()
-    );
+    // A failed live transcriber is finished here, at once, from the sealed
+    // audio (as the desktop does: `recording::finish_live`).
+    if matches!(result, Err(tacet_app::AppError::Transcription(_))) {
+        eprintln!("Live transcription failed; transcribing the sealed recording…");
+    }
+    let store_dyn: &mut dyn RecoveryStore = &mut *store;
+    let finished = recording::finish_live(store_dyn, session, result, live.inner_mut())
+        .with_context(|| {
+            format!("recording session {session} (its audio is sealed; `tacet session recover {session}` finishes it)")
+        })?;
+    printer.show_rest(finished.transcript());
+    match &finished {
+        recording::Finished::Live(summary) => eprintln!(
+            "Stopped: {} of audio sealed in {} chunk(s); paused {} time(s); final transcript {} ms after stop.",
+            mm_ss(summary.recorded_ms),
+            summary.chunks_sealed,
+            summary.pauses,
+            summary.stop_to_transcript.as_millis()
+        ),
+        recording::Finished::Recovered {
+            recovered,
+            live_error,
+            stop_to_transcript,
+        } => eprintln!(
+            "Stopped: the live transcriber failed ({live_error}); {} of sealed audio in {} chunk(s) transcribed in one pass, {} ms after stop.",
+            mm_ss(recovered.recovered_ms),
+            recovered.chunks_recovered,
+            stop_to_transcript.as_millis()
+        ),
+    }
     println!("Session {session} ({template})");
     if !draft {
         println!("\nNext: tacet draft {session}");

@@ -835,3 +835,121 @@ fn first_run_in_the_window_creates_the_vault_imports_the_models_and_anchors_the_
         u.state.screen == Screen::Sessions && u.state.busy.is_none()
     });
 }
+
+/// A live transcriber that never commits anything: the recording below
+/// "crashes" before it would have.
+struct SilentLive;
+impl tacet_core::ports::LiveTranscriber for SilentLive {
+    fn push(
+        &mut self,
+        _samples_16k: &[f32],
+    ) -> Result<tacet_core::ports::LiveUpdate, tacet_core::ports::EngineError> {
+        Ok(tacet_core::ports::LiveUpdate::default())
+    }
+    fn finish(&mut self) -> Result<tacet_core::Transcript, tacet_core::ports::EngineError> {
+        Ok(tacet_core::Transcript::default())
+    }
+}
+
+/// A recording the app (or the computer) stopped mid-visit is finished from
+/// the session list, without a terminal: the list says so, Open transcribes
+/// what was sealed with the real whisper model, and the transcript and the
+/// draft follow as after any recording (issue 23: the desktop and the CLI
+/// finish a recording the same way).
+#[test]
+fn an_interrupted_recording_is_finished_from_the_session_list() {
+    let wav = match inputs() {
+        Ok(w) => w,
+        Err(why) => {
+            assert!(
+                std::env::var_os("TACET_CI").is_none(),
+                "the interrupted-recording flow needs the cached models in CI: {why}"
+            );
+            eprintln!("skipping the interrupted-recording flow: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let vault_dir = dir.path().join("vault");
+    tacet_sandbox::danger_harden_allowing_exec();
+    demo::create(&vault_dir).unwrap();
+    let clip = dir.path().join("visit-clip.wav");
+    cut_clip(&wav, &clip, CLIP_START_S, CLIP_S);
+    let pcm = tacet_audio::read_audio_file(&clip).unwrap();
+    let samples = tacet_audio::to_mono_16k(&pcm).unwrap();
+    // The recording: sealed half-second chunks, then the process dies
+    // before stop (the recorder is dropped without its final chunk).
+    let session = {
+        let mut vault = tacet_vault::Vault::open(&vault_dir).unwrap();
+        let pass = tacet_crypto::Passphrase::new(demo::CLINICIAN.1.into());
+        let mut store = vault.unlock(demo::CLINICIAN.0, &pass).unwrap();
+        let session = tacet_core::ports::SessionStore::create_session(
+            &mut store,
+            "soap",
+            &tacet_core::PatientRef::new(PATIENT_REF),
+        )
+        .unwrap();
+        let mut live = SilentLive;
+        let mut rec =
+            tacet_app::recording::Recorder::start(&mut store, session, &mut live).unwrap();
+        for chunk in samples.chunks(8_000) {
+            rec.push(&chunk.to_vec().into()).unwrap();
+        }
+        drop(rec);
+        session
+    };
+
+    let backend = worker::spawn(vault_dir.clone(), || {}).unwrap();
+    let app = TacetUi::new(Box::new(backend));
+    let mut h: H = Harness::builder()
+        .with_size(egui::vec2(1280.0, 2000.0))
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    unlock(&mut h, demo::CLINICIAN);
+    wait_until(&mut h, "the session list", STEP_TIMEOUT, |u| {
+        u.state.screen == Screen::Sessions && u.state.busy.is_none() && !u.state.sessions.is_empty()
+    });
+    // What the clinician reads: the list says a recording was cut short.
+    let said = texts_containing(&h, "stopped before they were finished");
+    assert!(!said.is_empty());
+    assert!(
+        said.iter().all(|t| t.starts_with("1 recording(s)")),
+        "{said:?}"
+    );
+    assert_eq!(h.state().state.sessions[0].id, session);
+    click(&mut h, "Open");
+    wait_until(&mut h, "the recovered transcript", STEP_TIMEOUT * 3, |u| {
+        u.state.work.transcript.is_some() || (u.state.busy.is_none() && u.state.error.is_some())
+    });
+    assert_eq!(h.state().state.error, None, "{}", where_now(&h));
+    assert_eq!(h.state().state.work.session, Some(session));
+    let heard = h
+        .state()
+        .state
+        .work
+        .transcript
+        .as_ref()
+        .map(|t| t.to_text().to_lowercase())
+        .unwrap_or_default();
+    assert!(
+        TRANSCRIPT_WORDS.iter().any(|w| heard.contains(w)),
+        "the sealed clip was transcribed: {heard:?}"
+    );
+    // Back in the list, the session has its transcript and nothing is left
+    // to finish.
+    wait_until(&mut h, "the draft or its end", DRAFT_TIMEOUT, |u| {
+        u.state.busy.is_none()
+    });
+    click(&mut h, "Sessions");
+    click(&mut h, "Refresh");
+    wait_until(&mut h, "the refreshed list", STEP_TIMEOUT, |u| {
+        u.state.busy.is_none()
+            && u.state.sessions.iter().any(|s| {
+                s.id == session
+                    && !matches!(
+                        s.state,
+                        tacet_core::SessionState::Recording | tacet_core::SessionState::Interrupted
+                    )
+            })
+    });
+    assert!(texts_containing(&h, "stopped before they were finished").is_empty());
+}

@@ -153,19 +153,11 @@ pub fn record(
         read_ahead: false,
     };
     // The device: asked for now, else remembered if connected, else default.
-    let remembered = recording::remembered_input_device(data_dir).unwrap_or_else(|e| {
-        fail(out, format!("{e}; the default input is used"));
-        None
-    });
-    let available: Vec<String> = match (&remembered, &start.device) {
-        (Some(r), None) => tacet_audio::list_input_devices()
-            .map(|l| l.into_iter().map(|d| d.id).collect())
-            .unwrap_or_else(|_| vec![r.clone()]),
-        _ => Vec::new(),
-    };
-    let ids: Vec<&str> = available.iter().map(String::as_str).collect();
-    let choice =
-        recording::choose_input_device(start.device.as_deref(), remembered.as_deref(), &ids);
+    let chosen = tacet_runtime::choose_input_device(data_dir, start.device.as_deref());
+    if let Some(w) = chosen.warning {
+        fail(out, w);
+    }
+    let choice = chosen.choice;
     let (sink, events) = CaptureSink::channel(CAPTURE_QUEUE);
     let capture = match Capture::start_with(
         CaptureConfig {
@@ -280,16 +272,38 @@ pub fn record(
             .unwrap_or((None, false));
         (result, back)
     });
-    let mut whisper = live.into_inner();
-    match result {
-        Ok((session, summary, deferred)) => {
+    let finished = match result {
+        Err((None, e)) => {
+            fail(out, format!("The recording could not start: {e}"));
+            return give_back(Some(live.into_inner()), drafter);
+        }
+        Ok((session, summary, deferred)) => (session, Ok(summary), deferred),
+        Err((Some((session, deferred)), e)) => (session, Err(e), deferred),
+    };
+    let (session, stopped, deferred) = finished;
+    if matches!(stopped, Err(AppError::Transcription(_))) {
+        out.emit(Event::Progress(
+            "Live transcription failed; transcribing the sealed recording…".into(),
+        ));
+    }
+    // The one way a recording ends, shared with the CLI: a failed live
+    // transcriber is finished at once from the sealed audio.
+    let store: &mut dyn RecoveryStore = store;
+    let finished = recording::finish_live(store, session, stopped, live.inner_mut());
+    let whisper = live.into_inner();
+    match finished {
+        Ok(finished) => {
+            let pauses = match &finished {
+                recording::Finished::Live(s) => s.pauses,
+                recording::Finished::Recovered { .. } => 0,
+            };
             out.emit(Event::RecordingStopped {
-                recorded_ms: summary.recorded_ms,
-                pauses: summary.pauses,
+                recorded_ms: finished.recorded_ms(),
+                pauses,
             });
             out.emit(Event::Transcribed {
                 session,
-                transcript: summary.transcript,
+                transcript: finished.transcript().clone(),
             });
             Recorded {
                 asr: Some(whisper),
@@ -299,44 +313,7 @@ pub fn record(
                 read_ahead: read,
             }
         }
-        Err((None, e)) => {
-            fail(out, format!("The recording could not start: {e}"));
-            give_back(Some(whisper), drafter)
-        }
-        Err((Some((session, deferred)), AppError::Transcription(_))) => {
-            // The audio and its final flag are sealed: one batch pass.
-            out.emit(Event::Progress(
-                "Live transcription failed; transcribing the sealed recording…".into(),
-            ));
-            let store: &mut dyn RecoveryStore = store;
-            match recording::recover(store, session, &mut whisper) {
-                Ok(r) => {
-                    out.emit(Event::RecordingStopped {
-                        recorded_ms: r.recovered_ms,
-                        pauses: 0,
-                    });
-                    out.emit(Event::Transcribed {
-                        session,
-                        transcript: r.transcript,
-                    });
-                    Recorded {
-                        asr: Some(whisper),
-                        drafter,
-                        deferred,
-                        transcribed: Some(session),
-                        read_ahead: read,
-                    }
-                }
-                Err(e) => {
-                    fail(out, unfinished(session, &e));
-                    Recorded {
-                        deferred,
-                        ..give_back(Some(whisper), drafter)
-                    }
-                }
-            }
-        }
-        Err((Some((session, deferred)), e)) => {
+        Err(e) => {
             fail(out, unfinished(session, &e));
             Recorded {
                 deferred,
@@ -348,7 +325,8 @@ pub fn record(
 
 fn unfinished(session: SessionId, e: &AppError) -> String {
     format!(
-        "The recording stopped with a problem: {e}. What was recorded is sealed; finish it with `tacet session recover {session}`."
+        "The recording of session {} stopped with a problem: {e}. What was recorded is sealed; open the session from the list to finish it.",
+        session.short()
     )
 }
 

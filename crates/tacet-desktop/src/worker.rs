@@ -33,12 +33,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
+use tacet_app::recording;
 use tacet_app::{
     App, AppError, Attestation, Engines, ExportFormat, ExportTo, Exported, KeptNote, Started,
     TemplateLibrary,
 };
 use tacet_asr::WhisperTranscriber;
-use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
+use tacet_core::ports::{DraftProgress, Drafter, RecoveryStore, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef};
 use tacet_crypto::{derive_key, KdfParams, Key256, Passphrase};
 use tacet_runtime::support_log as slog;
@@ -644,6 +645,34 @@ impl Served<'_, '_> {
                     .ok_or("There is no such session.")?;
                 match summary.state {
                     tacet_core::SessionState::Transcribed | tacet_core::SessionState::Drafted => {}
+                    tacet_core::SessionState::Recording | tacet_core::SessionState::Interrupted => {
+                        // A recording that never stopped cleanly (the app or
+                        // the computer stopped mid-visit): what was sealed is
+                        // transcribed in one pass, and the draft follows as
+                        // after any recording (the CLI's `session recover`).
+                        if self.engines.asr.is_none() {
+                            out.emit(Event::Progress("Loading the speech model…".into()));
+                            self.engines.asr =
+                                Some(load_transcriber(self.data_dir, &*self.store)?);
+                        }
+                        let asr = self
+                            .engines
+                            .asr
+                            .as_mut()
+                            .ok_or("The speech model could not be loaded.")?;
+                        asr.set_threads(tacet_runtime::live_asr_threads());
+                        out.emit(Event::Progress(
+                            "Transcribing what was sealed of the interrupted recording…".into(),
+                        ));
+                        let store: &mut dyn RecoveryStore = &mut *self.store;
+                        let r = recording::recover(store, session, asr).map_err(words)?;
+                        out.emit(Event::Transcribed {
+                            session,
+                            transcript: r.transcript,
+                        });
+                        self.read_ahead = Some(session);
+                        return Ok(());
+                    }
                     tacet_core::SessionState::Attested => {
                         let note = self.store.attested(session).map_err(|e| e.to_string())?;
                         let actor = self.store.actor().clone();
@@ -663,7 +692,7 @@ impl Served<'_, '_> {
                     }
                     other => {
                         return Err(format!(
-                            "Session {} is {}: only a session with a transcript (to draft) or an attested note (to export) can be opened.",
+                            "Session {} is {}: only an interrupted recording (to finish), a session with a transcript (to draft) or an attested note (to export) can be opened.",
                             session.short(),
                             other.as_str()
                         ))

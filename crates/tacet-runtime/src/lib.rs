@@ -22,6 +22,8 @@
 //! * [`drafting`]: the drafter both front ends use — the note composed
 //!   from the visit's facts, reworded by the installed model only when the
 //!   drafting mode (`TACET_DRAFTER`) says so.
+//! * [`input`]: the input device a live recording uses (asked for,
+//!   remembered and connected, or the default).
 //! * [`manage`]: the admin's management (retention bounds, the audited
 //!   model import, verification in plain words, adding users).
 //! * [`NoteFiles`]: where an exported note's bytes go (files new and
@@ -38,6 +40,7 @@ pub mod compose;
 pub mod cpu;
 pub mod drafting;
 mod error;
+pub mod input;
 pub mod manage;
 mod note_files;
 pub mod panic;
@@ -55,4 +58,5 @@ pub use compose::{
 };
 pub use drafting::{draft_mode, drafter, DraftMode, NoteDrafter, DRAFTER_VAR};
 pub use error::RuntimeError;
+pub use input::{choose_input_device, ChosenDevice};
 pub use note_files::NoteFiles;

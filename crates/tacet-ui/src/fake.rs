@@ -193,6 +193,25 @@ impl FakeBackend {
         (fake, probe)
     }
 
+    /// Adds a session of the fake clinician's whose recording stopped
+    /// before it was finished (the app or the computer stopped mid-visit).
+    pub fn with_interrupted_session(mut self) -> Self {
+        let id = SessionId([self.next_id; 16]);
+        self.next_id = self.next_id.wrapping_add(1);
+        self.sessions.push((
+            SessionSummary {
+                id,
+                owner: UserName(FAKE_CLINICIAN.0.into()),
+                state: SessionState::Interrupted,
+                template_id: "soap".into(),
+                created_at_unix_ms: 1_700_000_000_000,
+                receipt_id: None,
+            },
+            Some("MRN-cut-short".into()),
+        ));
+        self
+    }
+
     fn log(&self) -> MutexGuard<'_, FakeLog> {
         match self.log.lock() {
             Ok(g) => g,
@@ -485,6 +504,19 @@ impl FakeBackend {
                             session,
                             text,
                             note_sha256_hex: "ab".repeat(32),
+                        });
+                    }
+                    Some(SessionState::Recording | SessionState::Interrupted) => {
+                        // The worker transcribes what was sealed, once.
+                        self.audit("session.recording_recovered", "success");
+                        if let Some((s, _)) = self.sessions.iter_mut().find(|(s, _)| s.id == session)
+                        {
+                            s.state = SessionState::Transcribed;
+                        }
+                        let transcript = self.fake_transcript();
+                        self.events.push_back(Event::Transcribed {
+                            session,
+                            transcript,
                         });
                     }
                     Some(SessionState::Transcribed | SessionState::Drafted) => {

@@ -146,3 +146,41 @@ fn an_attested_session_left_before_export_opens_to_its_export() {
     h.get_by_label("Copy whole note");
     h.get_by_label(&format!("Copy {}", headings[0]));
 }
+
+#[test]
+fn an_interrupted_recording_is_finished_from_the_list() {
+    let (fake, probe) = tacet_ui::fake::FakeBackend::new("CANARY-cut-short-visit");
+    let app = TacetUi::new(Box::new(fake.with_interrupted_session()));
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 1000.0))
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    unlock(&mut h, FAKE_CLINICIAN);
+    click(&mut h, "Refresh");
+    // What the clinician reads first: a recording was cut short, and how to
+    // finish it.
+    let said = support::texts_containing(&h, "stopped before they were finished");
+    assert!(!said.is_empty());
+    assert!(
+        said.iter()
+            .all(|t| t.starts_with("1 recording(s)") && t.contains("open it to transcribe it")),
+        "{said:?}"
+    );
+    assert_eq!(h.state().state.sessions[0].state, SessionState::Interrupted);
+    click(&mut h, "Open");
+    assert_eq!(h.state().state.screen, Screen::Review);
+    assert!(h
+        .state()
+        .state
+        .work
+        .transcript
+        .as_ref()
+        .is_some_and(|t| t.to_text().contains("CANARY-cut-short-visit")));
+    assert!(probe
+        .log()
+        .audit
+        .iter()
+        .any(|(code, _)| code == "session.recording_recovered"));
+    click(&mut h, "Sessions");
+    click(&mut h, "Refresh");
+    assert!(support::texts_containing(&h, "stopped before they were finished").is_empty());
+}

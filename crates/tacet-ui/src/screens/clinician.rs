@@ -26,6 +26,20 @@ pub fn sessions(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec
         }
     });
     ui.add_space(t.space_m);
+    let interrupted = st
+        .sessions
+        .iter()
+        .filter(|s| matches!(s.state, SessionState::Recording | SessionState::Interrupted))
+        .count();
+    if interrupted > 0 && !st.live.is_active() {
+        ui.label(
+            RichText::new(format!(
+                "{interrupted} recording(s) stopped before they were finished (the app or the computer stopped). What was recorded is sealed: open it to transcribe it and draft the note."
+            ))
+            .color(t.palette.warning),
+        );
+        ui.add_space(t.space_s);
+    }
     t.card().show(ui, |ui| {
         ui.set_width(ui.available_width());
         if st.sessions.is_empty() {
@@ -79,6 +93,11 @@ pub fn sessions(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec
                             // note is drafted (again) and reviewed; an
                             // attested one goes to its export.
                             let hint = match s.state {
+                                SessionState::Recording | SessionState::Interrupted
+                                    if !st.live.is_active() =>
+                                {
+                                    Some("Finish this interrupted recording: transcribe what was sealed, then draft")
+                                }
                                 SessionState::Transcribed | SessionState::Drafted => {
                                     Some("Draft this session's note and review it")
                                 }
