@@ -43,6 +43,8 @@ pub struct TacetUi {
     /// First run: the new admin's passphrase, held from the vault's
     /// creation until the walk signs the admin in (then dropped, wiped).
     setup_passphrase: Option<Secret>,
+    /// The in-window file or folder picker, while one is open.
+    picker: Option<crate::picker::Picker>,
 }
 
 impl TacetUi {
@@ -59,6 +61,7 @@ impl TacetUi {
             pending_attest: None,
             scroll_to_focus: false,
             setup_passphrase: None,
+            picker: None,
         }
     }
 
@@ -120,6 +123,7 @@ impl TacetUi {
         for cmd in commands {
             self.handle(cmd);
         }
+        self.show_picker(&ctx);
         self.clipboard(&ctx);
         if self.state.busy.is_some() {
             ctx.request_repaint();
@@ -220,7 +224,52 @@ impl TacetUi {
     }
 
     /// Forgets everything a signed-in user could see and returns to Unlock.
+    /// Draws the open picker, if any; a chosen path goes into its field,
+    /// exactly as if it had been typed.
+    fn show_picker(&mut self, ctx: &egui::Context) {
+        use crate::picker::{PathField, Picked};
+        let Some(picker) = self.picker.as_mut() else {
+            return;
+        };
+        match picker.show(ctx) {
+            Picked::Open => {}
+            Picked::Closed => self.picker = None,
+            Picked::Chosen(field, path) => {
+                self.picker = None;
+                let st = &mut self.state;
+                let text = path.display().to_string();
+                match field {
+                    PathField::Recording => {
+                        st.new_session.wav_path = text;
+                        st.notice = Some(
+                            "Recording chosen: press Transcribe recording to start its session."
+                                .into(),
+                        );
+                    }
+                    PathField::ModelsFolder => st.setup.models_folder = text,
+                    PathField::AnchorFolder => st.admin.anchor_input = text,
+                    PathField::SaveNote => st.work.save_path = text,
+                    PathField::SaveReport => st.admin.report_path = text,
+                }
+            }
+        }
+    }
+
+    /// The text a path field holds now (where its picker starts).
+    fn path_text(&self, field: crate::picker::PathField) -> &str {
+        use crate::picker::PathField;
+        let st = &self.state;
+        match field {
+            PathField::Recording => &st.new_session.wav_path,
+            PathField::ModelsFolder => &st.setup.models_folder,
+            PathField::AnchorFolder => &st.admin.anchor_input,
+            PathField::SaveNote => &st.work.save_path,
+            PathField::SaveReport => &st.admin.report_path,
+        }
+    }
+
     fn lock(&mut self, why: Option<String>) {
+        self.picker = None;
         self.backend.cancel_draft();
         let mut work = std::mem::take(&mut self.state.work);
         wipe(&mut work.attest_passphrase);
@@ -361,6 +410,9 @@ impl TacetUi {
                 st.notice = None;
             }
             UiCommand::RefreshSessions => self.send(Request::ListSessions, None),
+            UiCommand::Browse(field) => {
+                self.picker = Some(crate::picker::Picker::open(field, self.path_text(field)));
+            }
             UiCommand::OpenSession(session) => {
                 if st.live.is_active() {
                     st.error = Some("A recording is running: stop it first.".into());

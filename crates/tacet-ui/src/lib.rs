@@ -18,6 +18,7 @@
 pub mod app;
 pub mod backend;
 pub mod fake;
+pub mod picker;
 mod screens;
 pub mod state;
 pub mod tokens;

@@ -34,6 +34,8 @@ pub enum Screen {
 /// Everything a screen can ask for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UiCommand {
+    /// Open the in-window picker for a path field.
+    Browse(crate::picker::PathField),
     /// First run: create the vault from the accounts form (validated first).
     CreateVault,
     /// First run: import every model in the folder typed in.

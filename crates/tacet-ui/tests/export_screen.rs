@@ -229,3 +229,26 @@ fn fail_no_save_without_a_path() {
     assert_eq!(exports_requested(&probe), 0);
     assert!(h.state().state.work.receipt.is_none(), "nothing destroyed");
 }
+
+#[test]
+fn the_file_to_save_is_named_in_the_picker() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("yesterday.pdf"), b"an older note").unwrap();
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    attest(&mut h);
+    type_into(
+        &mut h,
+        "Save to (path of a new file)",
+        &format!("{}/", dir.path().display()),
+    );
+    click(&mut h, "Choose where to save the note…");
+    // The folder's files are listed, so a taken name is seen before saving.
+    assert!(!support::texts_containing(&h, "yesterday.pdf").is_empty());
+    type_into(&mut h, "File name", "visit-note.pdf");
+    click(&mut h, "Choose");
+    let chosen = dir.path().join("visit-note.pdf");
+    assert_eq!(h.state().state.work.save_path, chosen.display().to_string());
+    click(&mut h, "Save as PDF");
+    assert_eq!(exports_requested(&probe), 1);
+}

@@ -100,18 +100,28 @@ fn the_admin_sets_tacet_up_in_the_window_with_no_terminal() {
     assert!(!texts_containing(&h, "missing").is_empty());
 
     // Models from a folder: two model files and one that is not a model.
-    let stick = tempfile::tempdir().unwrap();
-    std::fs::write(stick.path().join("whisper-tiny.en.gguf"), b"GGUF speech").unwrap();
-    std::fs::write(stick.path().join("smollm2.gguf"), b"GGUF drafting").unwrap();
-    std::fs::write(
-        stick.path().join("notes.gguf"),
-        b"minutes of the staff meeting",
-    )
-    .unwrap();
+    let media = tempfile::tempdir().unwrap();
+    let stick = media.path().join("USB STICK");
+    std::fs::create_dir(&stick).unwrap();
+    std::fs::write(stick.join("whisper-tiny.en.gguf"), b"GGUF speech").unwrap();
+    std::fs::write(stick.join("smollm2.gguf"), b"GGUF drafting").unwrap();
+    std::fs::write(stick.join("notes.gguf"), b"minutes of the staff meeting").unwrap();
+    // The folder is chosen in the window's picker, from the folder above
+    // it (where the typed text points), as a person would find a stick.
+    let above = media.path();
     type_into(
         &mut h,
         "Folder with the model files",
-        &stick.path().display().to_string(),
+        &format!("{}/", above.display()),
+    );
+    click(&mut h, "Choose the models folder…");
+    click(&mut h, "USB STICK/");
+    // A folder picker lists folders only: the model files are not offered.
+    assert!(texts_containing(&h, "smollm2.gguf").is_empty());
+    click(&mut h, "Choose this folder");
+    assert_eq!(
+        h.state().state.setup.models_folder,
+        stick.display().to_string()
     );
     click(&mut h, "Import the models in this folder");
     h.run();

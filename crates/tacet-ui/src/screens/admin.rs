@@ -212,6 +212,7 @@ fn compliance(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                 false,
                 360.0,
             );
+            super::browse_button(ui, crate::picker::PathField::SaveReport, out);
             let idle = st.busy.is_none();
             if ui
                 .add_enabled(idle, egui::Button::new("Save as Markdown…"))
@@ -632,6 +633,7 @@ fn retention(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<Ui
                 false,
                 320.0,
             );
+            super::browse_button(ui, crate::picker::PathField::AnchorFolder, out);
             if ui
                 .add_enabled(
                     st.busy.is_none(),

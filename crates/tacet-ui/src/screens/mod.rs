@@ -171,6 +171,36 @@ pub(crate) fn field(
     .labelled_by(l.id)
 }
 
+/// A path a person types or chooses: the label, the field and, beside it,
+/// the button that opens the in-window picker for it
+/// (`crate::picker`).
+pub(crate) fn path_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut String,
+    width: f32,
+    which: crate::picker::PathField,
+    out: &mut Vec<UiCommand>,
+) {
+    let l = ui.label(label);
+    ui.horizontal(|ui| {
+        ui.add(egui::TextEdit::singleline(value).desired_width(width))
+            .labelled_by(l.id);
+        browse_button(ui, which, out);
+    });
+}
+
+/// The button that opens the in-window picker for a path field.
+pub(crate) fn browse_button(
+    ui: &mut egui::Ui,
+    which: crate::picker::PathField,
+    out: &mut Vec<UiCommand>,
+) {
+    if ui.button(which.browse_label()).clicked() {
+        out.push(UiCommand::Browse(which));
+    }
+}
+
 /// A recording clock: "mm:ss" (or "h:mm:ss" past an hour).
 pub(crate) fn clock(ms: u64) -> String {
     let secs = ms / 1000;

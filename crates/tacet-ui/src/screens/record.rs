@@ -18,7 +18,7 @@
 //! - **The level meter is a progress bar in dBFS** (−60 to 0), so a screen
 //!   reader hears the level as a number.
 
-use super::{busy_line, chip, clock, field, TranscriptLine, UNSURE_HOVER};
+use super::{busy_line, chip, clock, TranscriptLine, UNSURE_HOVER};
 use crate::backend::LiveLevel;
 use crate::state::{LivePhase, UiCommand, ViewState};
 use crate::tokens::Tokens;
@@ -349,10 +349,17 @@ fn wav(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, now_s: f64, out: &mut 
     egui::CollapsingHeader::new("Or transcribe a recording (WAV, FLAC, MP3, M4A, OGG, Opus)…")
         .default_open(true)
         .show(ui, |ui| {
-            ui.label(RichText::new("Type its path or drop the file on this window. Any sample rate or channel count; it is converted to 16 kHz mono and sealed in the vault.").color(t.palette.text_weak));
+            ui.label(RichText::new("Choose it, type its path or drop the file on this window. Any sample rate or channel count; it is converted to 16 kHz mono and sealed in the vault.").color(t.palette.text_weak));
             ui.add_space(t.space_s);
             ui.add_enabled_ui(usable, |ui| {
-                field(ui, "Recording file path", &mut st.new_session.wav_path, false, 520.0);
+                super::path_field(
+                    ui,
+                    "Recording file path",
+                    &mut st.new_session.wav_path,
+                    520.0,
+                    crate::picker::PathField::Recording,
+                    out,
+                );
             });
             ui.add_space(t.space_s);
             if ui

@@ -602,6 +602,7 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                     false,
                     360.0,
                 );
+                super::browse_button(ui, crate::picker::PathField::SaveNote, out);
             });
             ui.horizontal_wrapped(|ui| {
                 for (label, cmd) in [

@@ -7,7 +7,7 @@
 //! (`tacet init`, `tacet models import-folder`, `tacet settings
 //! --anchor-dir`, `tacet consent`) and, for an admin, on the admin screen.
 
-use super::{chip, field};
+use super::{chip, field, path_field};
 use crate::state::{passphrase_strength, SetupStep, UiCommand, ViewState, MIN_STRENGTH};
 use crate::tokens::Tokens;
 use egui::RichText;
@@ -226,12 +226,13 @@ fn models(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCom
         });
     }
     ui.add_space(t.space_s);
-    field(
+    path_field(
         ui,
         "Folder with the model files",
         &mut st.setup.models_folder,
-        false,
-        WIDTH - 4.0 * t.space_m,
+        WIDTH - 4.0 * t.space_m - 200.0,
+        crate::picker::PathField::ModelsFolder,
+        out,
     );
     let busy = st.busy.is_some();
     if ui
@@ -290,12 +291,13 @@ fn anchor(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCom
         Some(d) => chip(ui, t, &format!("anchored in {d}"), t.palette.success),
         None => chip(ui, t, "not anchored yet", t.palette.warning),
     }
-    field(
+    path_field(
         ui,
         "Anchor folder (outside the data folder)",
         &mut st.admin.anchor_input,
-        false,
-        WIDTH - 4.0 * t.space_m,
+        WIDTH - 4.0 * t.space_m - 200.0,
+        crate::picker::PathField::AnchorFolder,
+        out,
     );
     let busy = st.busy.is_some();
     if ui
