@@ -69,6 +69,10 @@ impl Script {
             cmd(UiCommand::Consent(true)),
             Step::Wait(on(Screen::Record)),
             Step::Shot("04-record"),
+            // The recording on file, chosen in the window's own picker.
+            cmd(UiCommand::Browse(tacet_ui::picker::PathField::Recording)),
+            Step::Shot("04a-record-choose-a-recording"),
+            Step::Do(Box::new(|u| u.close_picker())),
         ];
         // With TACET_SCRIPT_LIVE set (scripts/screenshots.sh sets it when it
         // could start a PulseAudio null sink playing the demo visit), the

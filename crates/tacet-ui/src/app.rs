@@ -255,6 +255,11 @@ impl TacetUi {
         }
     }
 
+    /// Closes the picker without choosing (what Cancel or Escape does).
+    pub fn close_picker(&mut self) {
+        self.picker = None;
+    }
+
     /// The text a path field holds now (where its picker starts).
     fn path_text(&self, field: crate::picker::PathField) -> &str {
         use crate::picker::PathField;

@@ -147,16 +147,20 @@ impl Picker {
     /// text) points, else in the home folder.
     pub(crate) fn open(field: PathField, current: &str) -> Self {
         let folder = start_folder(current).unwrap_or_else(|| PathBuf::from("/"));
-        let name = if field.saves() {
-            Path::new(current.trim())
-                .file_name()
-                .filter(|_| !Path::new(current.trim()).is_dir())
-                .and_then(|n| n.to_str())
-                .unwrap_or_default()
-                .to_string()
+        // The file typed so far stays chosen (a recording that exists, or
+        // the name a save would use).
+        let typed = Path::new(current.trim());
+        let keeps_name = if field.saves() {
+            !typed.is_dir()
         } else {
-            String::new()
+            field == PathField::Recording && typed.is_file()
         };
+        let name = typed
+            .file_name()
+            .filter(|_| keeps_name)
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         let entries = list(&folder, field);
         Self {
             field,
