@@ -612,6 +612,15 @@ pub(crate) fn is_placeholder(line: &str) -> bool {
     )
 }
 
+/// A list item's number or letter alone: "2.", "10)", "a)".
+fn is_enumerator(s: &str) -> bool {
+    let core = s.trim_end_matches(['.', ')']);
+    core.len() < s.len()
+        && !core.is_empty()
+        && (core.len() <= 3 && core.bytes().all(|b| b.is_ascii_digit())
+            || core.len() == 1 && core.bytes().all(|b| b.is_ascii_lowercase()))
+}
+
 fn strip_bullet(line: &str) -> &str {
     let t = line.trim();
     for b in ["•", "·", "◦", "▪", "- ", "* ", "– ", "— ", "> "] {
@@ -659,7 +668,12 @@ pub fn split_sentences(text: &str) -> Vec<String> {
                 continue;
             }
             let next = chars.get(k + 1).map(|x| x.1);
-            let after = chars.get(k + 2).map(|x| x.1);
+            // The next sentence starts after any run of spaces ("pain.  The
+            // patient", as typed notes often have).
+            let after = chars[k + 1..]
+                .iter()
+                .map(|x| x.1)
+                .find(|ch| !ch.is_whitespace());
             if !next.is_some_and(char::is_whitespace) {
                 continue;
             }
@@ -690,14 +704,19 @@ pub fn split_sentences(text: &str) -> Vec<String> {
                 }
             }
             let end = pos + c.len_utf8();
-            let s = line[start..end].trim();
+            // A list's number ("1.  Obesity.  2.  Anemia.") is no sentence;
+            // it stays with the item it numbers.
+            if is_enumerator(line[start..end].trim()) {
+                continue;
+            }
+            let s = strip_bullet(&line[start..end]);
             if !s.is_empty() && !is_placeholder(s) {
                 out.push(s.to_string());
             }
             start = end;
         }
-        let s = line[start..].trim();
-        if !s.is_empty() && !is_placeholder(s) {
+        let s = strip_bullet(&line[start..]);
+        if !s.is_empty() && !is_placeholder(s) && !is_enumerator(s) {
             out.push(s.to_string());
         }
     }
@@ -738,6 +757,25 @@ mod tests {
         // A real full stop between a word and a number stays one.
         assert_eq!(nums("it hurts . two days ago"), vec![2.0]);
         assert!(tokenize("it hurts . two days ago").contains(&Tok::Sym('.')));
+    }
+
+    #[test]
+    fn splits_typed_notes_with_two_spaces_and_numbered_items_in_a_line() {
+        assert_eq!(
+            split_sentences("Low back pain.  The patient fell.   She denies fever."),
+            ["Low back pain.", "The patient fell.", "She denies fever."]
+        );
+        // A problem list typed in one line: the numbers go with their items
+        // and are no sentences (nor numbers to ground) of their own.
+        assert_eq!(
+            split_sentences("1.  Obesity.  2.  Iron deficiency anemia.  10) Tobacco abuse."),
+            ["Obesity.", "Iron deficiency anemia.", "Tobacco abuse."]
+        );
+        // A number that ends a sentence stays in it.
+        assert_eq!(
+            split_sentences("Her pain is a 7.  She rates it 8 at night."),
+            ["Her pain is a 7.", "She rates it 8 at night."]
+        );
     }
 
     #[test]

@@ -16,7 +16,16 @@ fn hold_split(
     recall_min: f64,
     floors: [(eval::Injection, f64); 4],
 ) {
-    let path = match eval::split_path(file) {
+    hold(eval::split_path(file), untouched_max, recall_min, floors);
+}
+
+fn hold(
+    path: Result<std::path::PathBuf, String>,
+    untouched_max: f64,
+    recall_min: f64,
+    floors: [(eval::Injection, f64); 4],
+) {
+    let path = match path {
         Ok(p) => p,
         Err(why) => {
             tacet_tests::skip(&why);
@@ -76,6 +85,37 @@ fn grounding_holds_on_the_train_split() {
             (eval::Injection::WrongDose, 0.95),
             (eval::Injection::WrongSide, 0.85),
             (eval::Injection::NegatedSymptom, 0.86),
+            (eval::Injection::InventedMedication, 0.99),
+        ],
+    );
+}
+
+/// Issue 24, part 3: a second set, from MTS-Dialog (each dialogue with the
+/// one note section a clinician wrote from it; the same injections). Its
+/// notes often state what their short dialogue never says (ages, dates,
+/// "Noncontributory."), so the untouched rate is far above ACI-Bench's
+/// (docs/EVAL.md); the figures reached are held here, not the goals.
+#[test]
+fn grounding_holds_on_mts_dialog() {
+    hold(
+        eval::mts_path("MTS-Dialog-ValidationSet.csv"),
+        0.25,
+        0.98,
+        [
+            (eval::Injection::WrongDose, 0.95),
+            (eval::Injection::WrongSide, 0.80),
+            (eval::Injection::NegatedSymptom, 0.90),
+            (eval::Injection::InventedMedication, 0.99),
+        ],
+    );
+    hold(
+        eval::mts_path("MTS-Dialog-TrainingSet.csv"),
+        0.24,
+        0.98,
+        [
+            (eval::Injection::WrongDose, 0.97),
+            (eval::Injection::WrongSide, 0.79),
+            (eval::Injection::NegatedSymptom, 0.78),
             (eval::Injection::InventedMedication, 0.99),
         ],
     );

@@ -37,6 +37,25 @@ pub fn split_path(file: &str) -> Result<PathBuf, String> {
     }
 }
 
+/// Where one MTS-Dialog file (`MTS-Dialog-ValidationSet.csv`,
+/// `MTS-Dialog-TrainingSet.csv`) lives, or why it is not there.
+pub fn mts_path(file: &str) -> Result<PathBuf, String> {
+    let p = match std::env::var_os("TACET_SHARED_DATA") {
+        Some(d) => PathBuf::from(d).join("mts-dialog").join(file),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/mts-dialog")
+            .join(file),
+    };
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "{} not found (set TACET_SHARED_DATA to the folder holding mts-dialog/)",
+            p.display()
+        ))
+    }
+}
+
 pub struct Encounter {
     pub id: String,
     pub dialogue: String,
@@ -44,8 +63,51 @@ pub struct Encounter {
     pub draft: Draft,
 }
 
+/// Reads an evaluation set: ACI-Bench (`dataset,encounter_id,dialogue,note`)
+/// or MTS-Dialog (`ID,section_header,section_text,dialogue`: one short
+/// dialogue and the one note section a clinician wrote from it, its
+/// `Doctor:` / `Patient:` lines read as ACI-Bench's tags).
 pub fn load(path: &std::path::Path) -> Result<Vec<Encounter>, String> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mts = rdr
+        .headers()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .iter()
+        .any(|h| h == "section_header");
+    if mts {
+        let mut out = Vec::new();
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
+            let id = format!("mts-{}", rec.get(0).unwrap_or(""));
+            let heading = rec.get(1).unwrap_or("NOTE").to_string();
+            let text = rec.get(2).unwrap_or("").trim().to_string();
+            let dialogue: String = rec
+                .get(3)
+                .unwrap_or("")
+                .lines()
+                .map(|l| {
+                    let l = l.trim();
+                    match l.split_once(':') {
+                        Some((who, rest)) if !who.contains(' ') && !who.is_empty() => {
+                            format!("[{}] {}\n", who.to_lowercase(), rest.trim())
+                        }
+                        _ => format!("{l}\n"),
+                    }
+                })
+                .collect();
+            let mut draft = draft_of("");
+            if !text.is_empty() {
+                draft.sections.push(DraftSection { heading, text });
+            }
+            out.push(Encounter {
+                id,
+                transcript: transcript_of(&dialogue),
+                draft,
+                dialogue,
+            });
+        }
+        return Ok(out);
+    }
     let mut out = Vec::new();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| format!("{}: {e}", path.display()))?;
