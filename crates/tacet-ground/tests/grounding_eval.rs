@@ -37,6 +37,10 @@ fn hold(
     let c = eval::run(&encounters);
     println!("{}", eval::table(&c));
     assert_eq!(c.misaligned, 0, "injected sentences must be found again");
+    // Every flag that says the transcript contradicts the note names the
+    // segment that does (issue 24, part 4), for the review screen to show.
+    assert!(c.contradictions > 0);
+    assert_eq!(c.contradictions_with_segment, c.contradictions);
     assert!(
         c.untouched_rate() <= untouched_max,
         "untouched rate {:.3}",

@@ -650,6 +650,12 @@ pub struct Counts {
     pub misaligned: usize,
     /// Injected sentences no check flagged, for inspection.
     pub missed: Vec<(Injection, String)>,
+    /// Contradiction flags on caught injections (a side, a negation, an
+    /// allergy, or a number the transcript gives another value), and how
+    /// many of them name the transcript segment that contradicts the note
+    /// (issue 24, part 4).
+    pub contradictions: usize,
+    pub contradictions_with_segment: usize,
 }
 
 impl Counts {
@@ -690,6 +696,8 @@ pub fn run(encounters: &[Encounter]) -> Counts {
         notes: encounters.len(),
         misaligned: 0,
         missed: Vec::new(),
+        contradictions: 0,
+        contradictions_with_segment: 0,
     };
     for enc in encounters {
         // Untouched: the reference note itself.
@@ -801,6 +809,25 @@ pub fn run(encounters: &[Encounter]) -> Counts {
                 match found {
                     Some(s) if !s.flags.is_empty() => {
                         *counts.caught.entry(inj).or_default() += 1;
+                        for f in &s.flags {
+                            // A number the transcript does not have at all
+                            // has nothing to point at; one it gives another
+                            // value ("transcript says 81 mg") does.
+                            let contradicts = match f.kind {
+                                FlagKind::Laterality
+                                | FlagKind::Negation
+                                | FlagKind::AllergyConflict => true,
+                                FlagKind::NumberMismatch | FlagKind::DoseMismatch => {
+                                    f.detail.contains("transcript says")
+                                }
+                                _ => false,
+                            };
+                            if contradicts {
+                                counts.contradictions += 1;
+                                counts.contradictions_with_segment +=
+                                    usize::from(f.evidence_segment.is_some());
+                            }
+                        }
                     }
                     Some(_) => counts.missed.push((inj, format!("[{}] {want}", enc.id))),
                     None => counts.misaligned += 1,
@@ -835,6 +862,10 @@ pub fn table(c: &Counts) -> String {
         c.untouched,
         100.0 * c.untouched_rate(),
         c.notes
+    ));
+    out.push_str(&format!(
+        "\nContradiction flags on caught injections that name the transcript segment: {} of {}\n",
+        c.contradictions_with_segment, c.contradictions
     ));
     out.push_str("\n| flag kind on untouched sentences | sentences |\n|---|---|\n");
     for (k, v) in &c.untouched_by_kind {
