@@ -479,12 +479,19 @@ fn asks_presence(before: &[Tok]) -> bool {
 /// nauseated", "i never had any nausea"): an unpunctuated turn that answers
 /// or tells rather than asks.
 fn first_person_before(before: &[Tok]) -> bool {
-    before
-        .iter()
-        .rev()
-        .filter_map(Tok::word)
-        .take(6)
-        .any(|w| matches!(w, "i" | "i'm" | "i've" | "i'd" | "my" | "me"))
+    // Scanning back from the finding, a first-person word decides only if
+    // no one is addressed after it: "…any fever chills i feel nauseated"
+    // and "i don't have any weakness" state, "tell me do you feel any
+    // weakness" asks.
+    for w in before.iter().rev().filter_map(Tok::word).take(6) {
+        if matches!(w, "you" | "your") {
+            return false;
+        }
+        if matches!(w, "i" | "i'm" | "i've" | "i'd" | "my" | "me") {
+            return true;
+        }
+    }
+    false
 }
 
 /// Words that carry nothing in a short turn ("okay", "um").

@@ -715,3 +715,20 @@ proptest! {
         let _ = ground(&draft(&[("NOTE", &text)]), &t);
     }
 }
+
+/// "Tell me, do you…" asks, although "me" comes first; "I don't have any…"
+/// states, although it has "any" (MTS-Dialog validation, issue 24).
+#[test]
+fn fail_a_symptom_denied_after_tell_me_do_you() {
+    let t = transcript(&[
+        "Okay so mostly in the medial part. Tell me do you feel any weakness?",
+        "No, but I do feel this tingling sensation kind of like numbness in my left hand.",
+    ]);
+    let g = ground(&draft(&[("HPI", "She has weakness in her arms.")]), &t);
+    assert!(kinds(&g, 0).contains(&FlagKind::Negation), "{g:?}");
+    let t = transcript(&["I don't have any weakness as such, just clumsiness."]);
+    let g = ground(&draft(&[("HPI", "He reports weakness.")]), &t);
+    assert!(kinds(&g, 0).contains(&FlagKind::Negation), "{g:?}");
+    let g = ground(&draft(&[("HPI", "He denies weakness.")]), &t);
+    assert!(!kinds(&g, 0).contains(&FlagKind::Negation), "{g:?}");
+}
