@@ -526,10 +526,11 @@ fn is_list_word(w: &str) -> bool {
     matches!(
         w,
         "or" | "and" | "a" | "an" | "any" | "like" | "other" | "symptoms" | "such" | "as" | "of"
-    ) || lexicon::symptoms()
-        .iter()
-        .flat_map(|g| g.iter())
-        .any(|p| p.split(' ').any(|x| x == w))
+    ) || lexicon::is_body_part(w)
+        || lexicon::symptoms()
+            .iter()
+            .flat_map(|g| g.iter())
+            .any(|p| p.split(' ').any(|x| x == w))
 }
 
 fn asks(toks: &[Tok]) -> bool {

@@ -732,3 +732,23 @@ fn fail_a_symptom_denied_after_tell_me_do_you() {
     let g = ground(&draft(&[("HPI", "He denies weakness.")]), &t);
     assert!(!kinds(&g, 0).contains(&FlagKind::Negation), "{g:?}");
 }
+
+/// A spoken list whose findings carry body parts ("facial swelling, tongue
+/// or lip swelling") is still one question answered by the "no" after it.
+#[test]
+fn fail_a_finding_with_its_body_part_denied_in_a_listed_question() {
+    let t = transcript(&[
+        "Any shortness of breath, wheezing, facial swelling, tongue or lip swelling, or other associated symptoms?",
+        "No.",
+    ]);
+    for note in [
+        "Some facial swelling.",
+        "He has lip swelling.",
+        "Some wheezing.",
+    ] {
+        let g = ground(&draft(&[("HPI", note)]), &t);
+        assert!(kinds(&g, 0).contains(&FlagKind::Negation), "{note}: {g:?}");
+    }
+    let g = ground(&draft(&[("HPI", "No facial swelling.")]), &t);
+    assert!(!kinds(&g, 0).contains(&FlagKind::Negation), "{g:?}");
+}
