@@ -433,6 +433,9 @@ pub(crate) struct SideMention {
     pub seg: usize,
     /// Stems of the words the side qualifies ([`side_subject`]).
     pub subject: Vec<String>,
+    /// The body part was borrowed from the turn before (a bare "right." in
+    /// answer): enough to say which side, too weak to outvote.
+    pub borrowed: bool,
 }
 
 /// The sides a segment names, leaving out negated ones ("not the right
@@ -460,6 +463,7 @@ pub(crate) fn side_mentions(toks: &[Tok], seg: usize) -> Vec<SideMention> {
             side,
             seg,
             subject: side_subject(toks, k),
+            borrowed: false,
         });
     }
     out
@@ -510,22 +514,29 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
             .iter()
             .filter(|s| s.subject.iter().any(|w| same_subject(&subject, w)))
             .collect();
-        let count = |v: &[&SideMention], s: Side| v.iter().filter(|x| x.side == s).count();
+        let count = |v: &[&SideMention], s: Side, all: bool| {
+            v.iter()
+                .filter(|x| x.side == s && (all || !x.borrowed))
+                .count()
+        };
         let verdict = |v: &[&SideMention], majority: bool| -> bool {
-            let (l, r, b) = (
-                count(v, Side::Left),
-                count(v, Side::Right),
-                count(v, Side::Bilateral),
-            );
-            let (mine, other) = match m.side {
-                Side::Left => (l + b, r),
-                Side::Right => (r + b, l),
+            let sides = |all: bool| {
+                (
+                    count(v, Side::Left, all),
+                    count(v, Side::Right, all),
+                    count(v, Side::Bilateral, all),
+                )
+            };
+            let ((l, r, b), (ol, or, ob)) = (sides(true), sides(false));
+            let ((mine, other), (own_mine, own_other)) = match m.side {
+                Side::Left => ((l + b, r), (ol + ob, or)),
+                Side::Right => ((r + b, l), (or + ob, ol)),
                 // Bilateral: contradicted when only one side is named.
                 Side::Bilateral => return b == 0 && (l == 0) != (r == 0),
             };
             // Outvoted: the other side said at least twice as often, and at
-            // least twice.
-            let outvoted = majority && other >= 2 * mine && other >= 2;
+            // least twice, by mentions that name their body part.
+            let outvoted = majority && own_other >= 2 * own_mine && own_other >= 2;
             (mine == 0 && other > 0) || outvoted
         };
         let local: Vec<&SideMention> = about

@@ -569,9 +569,32 @@ impl Index {
         let mut words = HashSet::new();
         let mut drug_generics: HashMap<String, Vec<usize>> = HashMap::new();
         let mut sides = Vec::new();
+        // The body parts of the last segment that named one: what a bare
+        // side is about ("which knee?" — "right."; "both sides?" — "no,
+        // only on the left side").
+        let mut recent_parts: (usize, Vec<String>) = (0, Vec::new());
         for (si, s) in transcript.segments.iter().enumerate() {
             let toks = tokenize(&s.text);
-            sides.extend(side_mentions(&toks, si));
+            let parts: Vec<String> = toks
+                .iter()
+                .filter_map(Tok::word)
+                .filter(|w| lexicon::is_body_part(w))
+                .map(stem)
+                .collect();
+            // Only a short answer borrows: a longer turn that names a side
+            // without a body part is about something it says itself.
+            let short = toks.iter().filter_map(Tok::word).count() <= 8;
+            for mut m in side_mentions(&toks, si) {
+                let bare = !m.subject.iter().any(|w| lexicon::is_body_part(w));
+                if short && bare && parts.is_empty() && si - recent_parts.0 <= 2 {
+                    m.subject.extend(recent_parts.1.iter().cloned());
+                    m.borrowed = true;
+                }
+                sides.push(m);
+            }
+            if !parts.is_empty() {
+                recent_parts = (si, parts);
+            }
             let mut keys = HashSet::new();
             for t in &toks {
                 if let Some(k) = content_key(t) {

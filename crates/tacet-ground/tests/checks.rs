@@ -752,3 +752,26 @@ fn fail_a_finding_with_its_body_part_denied_in_a_listed_question() {
     let g = ground(&draft(&[("HPI", "No facial swelling.")]), &t);
     assert!(!kinds(&g, 0).contains(&FlagKind::Negation), "{g:?}");
 }
+
+/// A bare side given in answer ("which knee?" — "the right one") is about the body
+/// part the question named; such a borrowed side settles which side, but it
+/// never outvotes a side said with its body part ("any pain in your left
+/// leg?" — "a little, not as bad as the right").
+#[test]
+fn fail_a_side_given_in_a_short_answer_is_about_the_body_part_asked_about() {
+    let t = transcript(&["Which knee did they operate on?", "The right one."]);
+    let g = ground(&draft(&[("PSH", "Left knee surgery.")]), &t);
+    assert!(kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+    let g = ground(&draft(&[("PSH", "Right knee surgery.")]), &t);
+    assert!(!kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+    let t = transcript(&[
+        "It goes all the way down the outside of my right leg.",
+        "Do you have any pain in your left leg?",
+        "A little, not as bad as the right.",
+    ]);
+    let g = ground(
+        &draft(&[("HPI", "Some of the pain goes down his left leg as well.")]),
+        &t,
+    );
+    assert!(!kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+}

@@ -118,7 +118,7 @@ fn grounding_holds_on_mts_dialog() {
         0.98,
         [
             (eval::Injection::WrongDose, 0.97),
-            (eval::Injection::WrongSide, 0.79),
+            (eval::Injection::WrongSide, 0.82),
             (eval::Injection::NegatedSymptom, 0.80),
             (eval::Injection::InventedMedication, 0.99),
         ],
