@@ -949,29 +949,7 @@ fn verify_with(
     };
     let external = external.as_slice();
     let verifier: VerifierKey = tacet_audit::parse_vkey(&vkey)?;
-    let records: Vec<StoredRecord> = {
-        let mut st =
-            conn.prepare("SELECT seq, record, leaf_hash, chain_tag FROM audit_log ORDER BY seq")?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, bytes, leaf, tag) = row?;
-            out.push(StoredRecord {
-                seq: seq as u64,
-                bytes,
-                leaf_hash: leaf.try_into().unwrap_or([0u8; 32]),
-                chain_tag: tag.try_into().unwrap_or([0u8; 32]),
-            });
-        }
-        out
-    };
+    let records: Vec<StoredRecord> = report::stored_records(conn)?;
     let stored: Vec<String> = {
         let mut st = conn.prepare("SELECT note FROM checkpoints ORDER BY size")?;
         let rows = st.query_map([], |r| r.get::<_, String>(0))?;
@@ -1136,18 +1114,7 @@ impl<'v> Unlocked<'v> {
     /// Signs a checkpoint over the whole log if it has grown since the last.
     pub fn write_checkpoint(&mut self) -> Result<String, VaultError> {
         let conn = &self.vault.conn;
-        let leaves: Vec<[u8; 32]> = {
-            let mut st = conn.prepare("SELECT leaf_hash FROM audit_log ORDER BY seq")?;
-            let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-            let mut out = Vec::new();
-            for r in rows {
-                out.push(
-                    r?.try_into()
-                        .map_err(|_| VaultError::Corrupt("a leaf hash is malformed".into()))?,
-                );
-            }
-            out
-        };
+        let leaves: Vec<[u8; 32]> = report::leaf_hashes(conn)?;
         let size = leaves.len() as u64;
         if let Some(note) = conn
             .query_row(

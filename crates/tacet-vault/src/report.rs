@@ -110,33 +110,7 @@ impl Unlocked<'_> {
     /// Every audit record as stored, for the admin's reports (deletion log
     /// with proofs, access report, FHIR export). Holds no patient text.
     pub fn audit_records(&self) -> Result<Vec<StoredRecord>, VaultError> {
-        let mut st = self
-            .vault
-            .conn
-            .prepare("SELECT seq, record, leaf_hash, chain_tag FROM audit_log ORDER BY seq")?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, bytes, leaf, tag) = row?;
-            out.push(StoredRecord {
-                seq: seq as u64,
-                bytes,
-                leaf_hash: leaf.try_into().map_err(|_| {
-                    VaultError::Corrupt(format!("audit record {seq} has a malformed leaf hash"))
-                })?,
-                chain_tag: tag.try_into().map_err(|_| {
-                    VaultError::Corrupt(format!("audit record {seq} has a malformed chain tag"))
-                })?,
-            });
-        }
-        Ok(out)
+        stored_records(&self.vault.conn)
     }
 
     /// The public verifier key (C2SP vkey text) admins give to verifiers.
@@ -149,6 +123,54 @@ impl Unlocked<'_> {
 const PRUNE_NOTES_KEY: &str = "audit_prune_notes";
 
 /// The signed prune notes, oldest first (empty when the log was never pruned).
+/// Every audit record as stored, in order: the one reading of the log that
+/// verification and the admin's reports share. A leaf hash or chain tag
+/// that is not 32 bytes is corruption, named with its record.
+pub(crate) fn stored_records(conn: &Connection) -> Result<Vec<StoredRecord>, VaultError> {
+    let mut st =
+        conn.prepare("SELECT seq, record, leaf_hash, chain_tag FROM audit_log ORDER BY seq")?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, Vec<u8>>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, bytes, leaf, tag) = row?;
+        out.push(StoredRecord {
+            seq: seq as u64,
+            bytes,
+            leaf_hash: leaf_hash(seq, leaf)?,
+            chain_tag: tag.try_into().map_err(|_| {
+                VaultError::Corrupt(format!("audit record {seq} has a malformed chain tag"))
+            })?,
+        });
+    }
+    Ok(out)
+}
+
+/// The log's leaf hashes in order (what a checkpoint signs over), read and
+/// checked as [`stored_records`] reads them.
+pub(crate) fn leaf_hashes(conn: &Connection) -> Result<Vec<[u8; 32]>, VaultError> {
+    let mut st = conn.prepare("SELECT seq, leaf_hash FROM audit_log ORDER BY seq")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (seq, leaf) = row?;
+        out.push(leaf_hash(seq, leaf)?);
+    }
+    Ok(out)
+}
+
+fn leaf_hash(seq: i64, bytes: Vec<u8>) -> Result<[u8; 32], VaultError> {
+    bytes
+        .try_into()
+        .map_err(|_| VaultError::Corrupt(format!("audit record {seq} has a malformed leaf hash")))
+}
+
 pub(crate) fn prune_notes(conn: &Connection) -> Result<Vec<String>, VaultError> {
     let Some(bytes) = conn
         .query_row(

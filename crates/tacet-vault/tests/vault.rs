@@ -301,6 +301,47 @@ fn fail_tampered_audit_record_is_detected() {
     );
 }
 
+/// Verification and the admin's reports read the log one way: a leaf
+/// hash cut short on disk is corruption named with its record for both
+/// (one of them used to read it as zeros and go on).
+#[test]
+fn fail_a_malformed_leaf_hash_is_named_by_verification_and_reports_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let _ = full_session(&mut v);
+    drop(v);
+    let cut = |dir: &std::path::Path| {
+        let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+        conn.execute(
+            "UPDATE audit_log SET leaf_hash = substr(leaf_hash, 1, 31) WHERE seq = 3",
+            [],
+        )
+        .unwrap();
+    };
+    let named = |e: VaultError| {
+        let m = e.to_string();
+        assert!(
+            m.contains("audit record 3 has a malformed leaf hash"),
+            "{m}"
+        );
+    };
+    // An admin signed in before the damage: the reports name it.
+    let mut v = Vault::open(dir.path()).unwrap();
+    let admin = v.unlock("admin", &pass("admin-passphrase")).unwrap();
+    cut(dir.path());
+    named(admin.audit_records().unwrap_err());
+    drop(admin);
+    drop(v);
+    // Afterwards: verification names it, and so does the next sign-in,
+    // whose checkpoint would sign over it.
+    let mut v = Vault::open(dir.path()).unwrap();
+    named(v.verify_public(&[]).unwrap_err());
+    match v.unlock("admin", &pass("admin-passphrase")) {
+        Ok(_) => panic!("signed in over a damaged log"),
+        Err(e) => named(e),
+    };
+}
+
 #[test]
 fn fail_moved_ciphertext_does_not_open() {
     let dir = tempfile::tempdir().unwrap();
