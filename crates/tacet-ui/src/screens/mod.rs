@@ -30,25 +30,34 @@ pub fn frame(
                 .inner_margin(egui::Margin::same(t.space_s as i8)),
         )
         .show(ui, |ui| top_bar(ui, st, t, out));
+    // Problems and notes sit in a bar along the bottom: a message that
+    // appears never moves the screen's controls (under a person's pointer,
+    // between seeing a button and clicking it), as a banner above them did.
+    if st.error.is_some() || st.notice.is_some() {
+        egui::Panel::bottom("messages")
+            .frame(
+                egui::Frame::new()
+                    .fill(t.palette.background)
+                    .inner_margin(egui::Margin::same(t.space_s as i8)),
+            )
+            .show(ui, |ui| messages(ui, st, t, out));
+    }
     egui::CentralPanel::default()
         .frame(
             egui::Frame::new()
                 .fill(t.palette.panel)
                 .inner_margin(egui::Margin::same(t.space_l as i8)),
         )
-        .show(ui, |ui| {
-            messages(ui, st, t, out);
-            match st.screen {
-                Screen::Setup => setup::show(ui, st, t, out),
-                Screen::Unlock => unlock::show(ui, st, t, out),
-                Screen::Sessions => clinician::sessions(ui, st, t, out),
-                Screen::NewSession => clinician::new_session(ui, st, t, out),
-                Screen::Record => record::show(ui, st, t, now_s, out),
-                Screen::Draft => clinician::draft(ui, st, t, now_s, out),
-                Screen::Review => review::show(ui, st, t, scroll_to_focus, out),
-                Screen::Export => review::export(ui, st, t, out),
-                Screen::Admin => admin::show(ui, st, t, out),
-            }
+        .show(ui, |ui| match st.screen {
+            Screen::Setup => setup::show(ui, st, t, out),
+            Screen::Unlock => unlock::show(ui, st, t, out),
+            Screen::Sessions => clinician::sessions(ui, st, t, out),
+            Screen::NewSession => clinician::new_session(ui, st, t, out),
+            Screen::Record => record::show(ui, st, t, now_s, out),
+            Screen::Draft => clinician::draft(ui, st, t, now_s, out),
+            Screen::Review => review::show(ui, st, t, scroll_to_focus, out),
+            Screen::Export => review::export(ui, st, t, out),
+            Screen::Admin => admin::show(ui, st, t, out),
         });
 }
 
@@ -119,7 +128,6 @@ fn messages(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiComma
                     }
                 });
             });
-            ui.add_space(t.space_s);
         }
     }
 }
