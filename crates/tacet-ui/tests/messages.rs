@@ -4,7 +4,7 @@
 //! everything down — and made a test click the wrong place).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use tacet_ui::fake::FAKE_CLINICIAN;
 
 mod support;
