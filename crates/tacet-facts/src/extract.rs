@@ -164,7 +164,7 @@ fn strip_lead(s: &str) -> String {
     let mut out = s.trim().to_string();
     if let Some(lead) = re(
         &LEAD,
-        r"(?i)^(?:(?:(?:yes|yeah|yep|yup|no|nope|nah|mm-hmm|mhm|uh-huh|okay|ok|alright|all right|right|correct|sure)(?:[,.!]+\s*|$))|(?:(?:um|uh|so|well|oh|and|but|then|now|also|you know|like|actually|i mean|hey)\b[\s,.]*))+",
+        r"(?i)^(?:(?:(?:yes|yeah|yep|yup|no|nope|nah|mm-hmm|mhm|uh-huh|okay|ok|alright|all right|right|correct|sure)(?:[,.!]+\s*|$))|(?:(?:um|uh|so|well|oh|and|but|then|now|also|you know|like|actually|i mean|hey|okay|ok|alright|all right)\b[\s,.]*))+",
     ) {
         out = lead.replace(&out, "").into_owned();
     }
@@ -1390,6 +1390,29 @@ fn starts_with_subject(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spoken_okay_or_alright_opens_nothing() {
+        // Recognised speech runs "okay" into what follows, with no comma.
+        assert_eq!(
+            strip_lead("Okay so on physical examination there is no tenderness"),
+            "on physical examination there is no tenderness"
+        );
+        assert_eq!(
+            strip_lead("okay do you notice any blood"),
+            "do you notice any blood"
+        );
+        assert_eq!(
+            strip_lead("Alright, the x-ray is normal"),
+            "the x-ray is normal"
+        );
+        // A question stays a question once its opener is gone, and is left out.
+        assert!(crate::is_question(&strip_lead(
+            "Okay do you notice any blood."
+        )));
+        // "Right" as a side is kept unless it answers ("right." / "right,").
+        assert_eq!(strip_lead("right knee pain"), "right knee pain");
+    }
 
     #[test]
     fn orders_and_prescriptions_are_plan() {
