@@ -119,7 +119,7 @@ fn grounding_holds_on_mts_dialog() {
         [
             (eval::Injection::WrongDose, 0.97),
             (eval::Injection::WrongSide, 0.82),
-            (eval::Injection::NegatedSymptom, 0.80),
+            (eval::Injection::NegatedSymptom, 0.83),
             (eval::Injection::InventedMedication, 0.99),
         ],
     );

@@ -620,9 +620,24 @@ fn mutate_negation(s: &str, dialogue_lower: &str) -> Option<String> {
         ("has", "has no"),
         ("had", "had no"),
     ];
+    // A sentence that already negates the finding is flipped by taking its
+    // negation away, never by adding a second one: "has not had any fever"
+    // → "has also had any fever", not "has not had no any fever", a double
+    // negative that still reads as no fever.
+    const NEGATED: usize = 6;
+    let negated_before = FLIPS[..NEGATED].iter().any(|(from, _)| {
+        find_words(&lower, from)
+            .iter()
+            .any(|&(_, b)| b <= sym_at && sym_at - b <= 60)
+    });
+    let flips = if negated_before {
+        &FLIPS[..NEGATED]
+    } else {
+        FLIPS
+    };
     // The cue nearest before the symptom.
     let mut best: Option<(usize, usize, &str)> = None;
-    for (from, to) in FLIPS {
+    for (from, to) in flips {
         for (a, b) in find_words(&lower, from) {
             if b <= sym_at && sym_at - b <= 60 && best.is_none_or(|x| a > x.0) {
                 best = Some((a, b, to));
