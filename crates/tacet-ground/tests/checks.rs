@@ -699,6 +699,26 @@ proptest! {
         }
     }
 
+    /// Every sentence the splitter returns is text of the note itself (a
+    /// list's number or a bullet taken off its front at most), however
+    /// the spaces, stops and numbers fall.
+    #[test]
+    fn split_sentences_returns_only_text_of_the_note(
+        parts in proptest::collection::vec(
+            prop::sample::select(vec![
+                "1.", "2)", "a)", "10.", "Pain", "the", "knee", "Dr.", "38.5", "mg.", ".", ".  ",
+                "  ", " ", "\n", "- ", "• ", "Denies fever.", "Not discussed.", "?", "!", "é",
+            ]),
+            0..40,
+        ),
+    ) {
+        let note: String = parts.concat();
+        for s in split_sentences(&note) {
+            prop_assert!(!s.trim().is_empty());
+            prop_assert!(note.contains(s.as_str()), "{s:?} is not in {note:?}");
+        }
+    }
+
     #[test]
     fn ground_never_panics_on_clinical_words(
         words in proptest::collection::vec(
