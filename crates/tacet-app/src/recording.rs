@@ -31,17 +31,13 @@
 //!   evidence links and recovery rely on), and the audit log says where
 //!   time was cut. Front ends send the pause in order with the audio
 //!   ([`LiveInput::Pause`]) after every chunk captured before it.
-//! - **The remembered input device is a per-installation file**, not a
-//!   vault setting: `<data dir>/input-device` holds one device id. It is a
-//!   property of the computer (which microphone is plugged in), not of a
-//!   user or a patient; it must be readable before unlock (the device
-//!   picker is filled while the vault is still opening) and changing it
-//!   must not need an admin, whereas vault settings are admin-only, audited
-//!   retention rules. A device id names hardware, never a person. See
-//!   [`remembered_input_device`] and [`choose_input_device`].
+//! - **Which input device** a recording uses is decided here
+//!   ([`choose_input_device`]: asked for, else remembered and connected,
+//!   else the default); the remembered device is a per-installation file
+//!   that `tacet-runtime::input` reads and writes, so this layer does no
+//!   file I/O of its own for it.
 
 use crate::{AppError, TemplateLibrary};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tacet_core::audit::Detail;
 use tacet_core::ports::{
@@ -569,65 +565,6 @@ pub fn finish_live(
         }
         Err(e) => Err(e),
     }
-}
-
-/// The file in the data directory that remembers the chosen input device.
-pub const INPUT_DEVICE_FILE: &str = "input-device";
-
-/// Longest device id kept (cpal ids are short: "alsa:default").
-const MAX_DEVICE_ID_BYTES: usize = 512;
-
-#[derive(Debug, thiserror::Error)]
-pub enum PreferenceError {
-    #[error("could not read the remembered input device from {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("could not remember the input device in {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path} does not hold a device id (empty, over {MAX_DEVICE_ID_BYTES} bytes, or with control characters); delete it and choose the device again")]
-    Invalid { path: PathBuf },
-    #[error(
-        "an input device id must be 1 to {MAX_DEVICE_ID_BYTES} bytes without control characters"
-    )]
-    BadId,
-}
-
-fn valid_device_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_DEVICE_ID_BYTES && !id.chars().any(char::is_control)
-}
-
-/// The input device remembered for this installation, `None` when none
-/// was ever chosen.
-pub fn remembered_input_device(data_dir: &Path) -> Result<Option<String>, PreferenceError> {
-    let path = data_dir.join(INPUT_DEVICE_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(PreferenceError::Read { path, source }),
-    };
-    let id = text.trim_end_matches(['\n', '\r']);
-    if !valid_device_id(id) {
-        return Err(PreferenceError::Invalid { path });
-    }
-    Ok(Some(id.to_string()))
-}
-
-/// Remembers `device_id` for the next recording (written to a temporary
-/// file and renamed, so a crash leaves the old choice or the new one).
-pub fn remember_input_device(data_dir: &Path, device_id: &str) -> Result<(), PreferenceError> {
-    if !valid_device_id(device_id) {
-        return Err(PreferenceError::BadId);
-    }
-    let path = data_dir.join(INPUT_DEVICE_FILE);
-    let tmp = data_dir.join(format!("{INPUT_DEVICE_FILE}.tmp"));
-    std::fs::write(&tmp, format!("{device_id}\n"))
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|source| PreferenceError::Write { path, source })
 }
 
 /// Which input device a recording uses.
@@ -1266,21 +1203,9 @@ mod tests {
     }
 
     #[test]
-    fn the_remembered_device_round_trips_and_falls_back_when_gone() {
-        let dir = std::env::temp_dir().join(format!("tacet-pref-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let _ = std::fs::remove_file(dir.join(INPUT_DEVICE_FILE));
-        assert_eq!(remembered_input_device(&dir).unwrap(), None);
-        remember_input_device(&dir, "alsa:pulse").unwrap();
-        assert_eq!(
-            remembered_input_device(&dir).unwrap().as_deref(),
-            Some("alsa:pulse")
-        );
-        remember_input_device(&dir, "alsa:default").unwrap();
-        let remembered = remembered_input_device(&dir).unwrap();
-        assert_eq!(remembered.as_deref(), Some("alsa:default"));
+    fn the_remembered_device_is_used_while_connected_else_the_default() {
         let available = ["alsa:default", "alsa:pulse"];
-        let c = choose_input_device(None, remembered.as_deref(), &available);
+        let c = choose_input_device(None, Some("alsa:default"), &available);
         assert_eq!(c, DeviceChoice::Remembered("alsa:default".into()));
         assert_eq!(c.device(), Some("alsa:default"));
         assert_eq!(c.notice(), None);
@@ -1293,25 +1218,6 @@ mod tests {
             choose_input_device(None, None, &available),
             DeviceChoice::Default
         );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn fail_a_bad_remembered_device_file_or_id() {
-        let dir = std::env::temp_dir().join(format!("tacet-pref-bad-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(INPUT_DEVICE_FILE), "a\u{7}b\n").unwrap();
-        let err = remembered_input_device(&dir).unwrap_err();
-        assert!(err.to_string().contains(INPUT_DEVICE_FILE), "{err}");
-        assert!(matches!(
-            remember_input_device(&dir, "two\nlines"),
-            Err(PreferenceError::BadId)
-        ));
-        assert!(matches!(
-            remember_input_device(&dir, ""),
-            Err(PreferenceError::BadId)
-        ));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -26,7 +26,7 @@
 //!
 //! The input device: `--device ID` is used and remembered in the data
 //! directory's `input-device` file (a per-installation, non-patient
-//! preference: see `tacet_app::recording` for why it is not a vault
+//! preference: see `tacet_runtime::input` for why it is not a vault
 //! setting); without `--device` the remembered one is used if it is
 //! connected, else the default input, and the user is told so.
 //!
@@ -325,7 +325,7 @@ pub fn record(
     .context("starting the microphone (see `tacet session devices`)")?;
     match &choice {
         recording::DeviceChoice::Requested(id) => {
-            match recording::remember_input_device(data_dir, id) {
+            match tacet_runtime::input::remember_input_device(data_dir, id) {
                 Ok(()) => eprintln!("Input device {id} remembered for the next recording."),
                 Err(e) => eprintln!("warning: {e}"),
             }

@@ -85,7 +85,9 @@ pub fn input_devices(data_dir: &Path) -> Result<Event, String> {
     let devices = tacet_audio::list_input_devices().map_err(|e| e.to_string())?;
     // An unreadable preference file is as good as none here; recording
     // itself reports it.
-    let remembered = recording::remembered_input_device(data_dir).ok().flatten();
+    let remembered = tacet_runtime::input::remembered_input_device(data_dir)
+        .ok()
+        .flatten();
     Ok(Event::InputDevices {
         devices: devices
             .into_iter()
@@ -209,7 +211,7 @@ pub fn record(
                 Ok(rec) => {
                     let session = rec.session();
                     if let recording::DeviceChoice::Requested(id) = &choice {
-                        if let Err(e) = recording::remember_input_device(data_dir, id) {
+                        if let Err(e) = tacet_runtime::input::remember_input_device(data_dir, id) {
                             fail(out, e.to_string());
                         }
                     }
@@ -400,7 +402,7 @@ impl Inputs<'_> {
             Ok(c) => {
                 self.device = c.device_id().to_string();
                 if let Some(id) = &device {
-                    if let Err(e) = recording::remember_input_device(self.data_dir, id) {
+                    if let Err(e) = tacet_runtime::input::remember_input_device(self.data_dir, id) {
                         fail(self.out, e.to_string());
                     }
                 }
@@ -675,7 +677,7 @@ mod tests {
             matches!(e, Event::RecordingStarted { .. })
         });
         assert_eq!(
-            tacet_app::recording::remembered_input_device(&vault_dir)
+            tacet_runtime::input::remembered_input_device(&vault_dir)
                 .unwrap()
                 .as_deref(),
             Some(device.as_str()),
