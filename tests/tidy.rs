@@ -109,6 +109,30 @@ fn libraries_never_print() {
 }
 
 #[test]
+fn the_application_layer_does_no_file_io() {
+    // tacet-app names no adapter: storage, engines, exports and files go
+    // through ports or tacet-runtime (docs/ARCHITECTURE.md).
+    let mut files = Vec::new();
+    rust_files(&workspace_root().join("crates/tacet-app/src"), &mut files);
+    assert!(!files.is_empty());
+    let mut offenders = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, line) in non_test_part(&text).lines().enumerate() {
+            let l = line.trim_start();
+            if !l.starts_with("//") && (l.contains("std::fs") || l.contains("File::")) {
+                offenders.push(format!("{}:{}: {}", f.display(), i + 1, l));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "tacet-app must not touch files:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
 fn every_crate_explains_itself() {
     let mut missing = Vec::new();
     for e in std::fs::read_dir(workspace_root().join("crates"))

@@ -2,7 +2,6 @@
 //! `assets/templates/`) plus any `*.toml` a practice adds to its templates
 //! folder. A practice file with a built-in's id replaces it.
 
-use std::path::Path;
 use tacet_core::{Template, TemplateError};
 
 const BUILT_IN: &[(&str, &str)] = &[
@@ -37,8 +36,6 @@ const BUILT_IN: &[(&str, &str)] = &[
 pub enum TemplateLibraryError {
     #[error("template file {file}: {source}")]
     Invalid { file: String, source: TemplateError },
-    #[error("could not read the templates folder {dir}: {source}")]
-    Io { dir: String, source: std::io::Error },
 }
 
 #[derive(Clone, Debug)]
@@ -60,26 +57,16 @@ impl TemplateLibrary {
         Ok(Self { templates })
     }
 
-    /// Built-ins plus the practice's own from `dir` (absent is fine).
-    pub fn with_custom_dir(dir: &Path) -> Result<Self, TemplateLibraryError> {
+    /// Built-ins plus a practice's own template files, given as (file
+    /// name, text) in the order they apply; a file with a built-in's (or an
+    /// earlier file's) id replaces it. Reading the practice's folder is
+    /// `tacet-runtime`'s (`compose::templates`): this layer does no file
+    /// I/O.
+    pub fn with_practice_files(files: &[(String, String)]) -> Result<Self, TemplateLibraryError> {
         let mut lib = Self::built_in()?;
-        if !dir.exists() {
-            return Ok(lib);
-        }
-        let io = |source| TemplateLibraryError::Io {
-            dir: dir.display().to_string(),
-            source,
-        };
-        let mut paths: Vec<_> = std::fs::read_dir(dir)
-            .map_err(io)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
-        for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(io)?;
-            let t = Template::from_toml(&text).map_err(|source| TemplateLibraryError::Invalid {
-                file: p.display().to_string(),
+        for (file, text) in files {
+            let t = Template::from_toml(text).map_err(|source| TemplateLibraryError::Invalid {
+                file: file.clone(),
                 source,
             })?;
             lib.templates.retain(|x| x.id != t.id);
@@ -111,15 +98,18 @@ mod tests {
 
     #[test]
     fn a_practice_template_is_added_and_can_replace() {
-        let dir = std::env::temp_dir().join(format!("tacet-tpl-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(
-            dir.join("diet.toml"),
-            "id = \"diet\"\nversion = 1\nname = \"Dietitian\"\n[[sections]]\nheading = \"INTAKE\"\nguidance = \"What they eat.\"\n",
-        )
+        let diet = "id = \"diet\"\nversion = 1\nname = \"Dietitian\"\n[[sections]]\nheading = \"INTAKE\"\nguidance = \"What they eat.\"\n";
+        let soap = "id = \"soap\"\nversion = 9\nname = \"Our SOAP\"\n[[sections]]\nheading = \"S\"\nguidance = \"Said.\"\n";
+        let lib = TemplateLibrary::with_practice_files(&[
+            ("diet.toml".into(), diet.into()),
+            ("soap.toml".into(), soap.into()),
+        ])
         .unwrap();
-        let lib = TemplateLibrary::with_custom_dir(&dir).unwrap();
         assert!(lib.get("diet").is_some());
-        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(lib.get("soap").map(|t| t.version), Some(9));
+        assert_eq!(lib.all().iter().filter(|t| t.id == "soap").count(), 1);
+        let err = TemplateLibrary::with_practice_files(&[("bad.toml".into(), "id =".into())])
+            .unwrap_err();
+        assert!(err.to_string().contains("bad.toml"), "{err}");
     }
 }

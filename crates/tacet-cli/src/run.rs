@@ -265,9 +265,7 @@ fn parse_id(s: &str) -> Result<SessionId> {
 }
 
 pub(crate) fn templates(data_dir: &Path) -> Result<TemplateLibrary> {
-    Ok(TemplateLibrary::with_custom_dir(
-        &data_dir.join("templates"),
-    )?)
+    Ok(tacet_runtime::compose::templates(data_dir)?)
 }
 
 fn engines<'e>(

@@ -298,7 +298,7 @@ fn run(
             }
         }
     };
-    let templates = match TemplateLibrary::with_custom_dir(&data_dir.join("templates")) {
+    let templates = match tacet_runtime::compose::templates(data_dir) {
         Ok(t) => t,
         Err(e) => {
             out.fail(

@@ -48,6 +48,30 @@ pub fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf, RuntimeError> {
         .ok_or(RuntimeError::NoDataDir)
 }
 
+/// The template library: the built-ins plus the practice's own `*.toml`
+/// files in `data_dir/templates` (a missing folder is none), by file name.
+pub fn templates(data_dir: &Path) -> Result<tacet_app::TemplateLibrary, RuntimeError> {
+    let dir = data_dir.join("templates");
+    let read = |cause| RuntimeError::ReadFolder {
+        path: dir.clone(),
+        cause,
+    };
+    let mut files: Vec<(String, String)> = Vec::new();
+    if dir.exists() {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(read)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let text = std::fs::read_to_string(&p).map_err(read)?;
+            files.push((p.display().to_string(), text));
+        }
+    }
+    Ok(tacet_app::TemplateLibrary::with_practice_files(&files)?)
+}
+
 /// The model store in `data_dir/models` (created when missing).
 pub fn model_store(data_dir: &Path) -> Result<ModelStore, RuntimeError> {
     let dir = data_dir.join("models");
@@ -266,6 +290,26 @@ pub(crate) fn checked_llm(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_practices_templates_folder_adds_and_replaces_and_names_a_bad_file() {
+        let data = tempfile::tempdir().unwrap();
+        // No folder: the built-ins.
+        assert!(templates(data.path()).unwrap().get("soap").is_some());
+        let dir = data.path().join("templates");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(
+            dir.join("diet.toml"),
+            "id = \"diet\"\nversion = 1\nname = \"Dietitian\"\n[[sections]]\nheading = \"INTAKE\"\nguidance = \"What they eat.\"\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("notes.txt"), "not a template").unwrap();
+        let lib = templates(data.path()).unwrap();
+        assert_eq!(lib.get("diet").map(|t| t.name.as_str()), Some("Dietitian"));
+        std::fs::write(dir.join("broken.toml"), "id = ").unwrap();
+        let err = templates(data.path()).unwrap_err().to_string();
+        assert!(err.contains("broken.toml"), "{err}");
+    }
 
     #[test]
     fn the_model_store_is_created_under_the_data_dir() {

@@ -66,4 +66,6 @@ pub enum RuntimeError {
     Crypto(#[from] tacet_crypto::CryptoError),
     #[error("{0}")]
     Consent(#[from] tacet_compliance::consent::ConsentError),
+    #[error("{0}")]
+    Templates(#[from] tacet_app::TemplateLibraryError),
 }
