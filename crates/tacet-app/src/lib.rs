@@ -211,7 +211,7 @@ impl<'a, 'e> App<'a, 'e> {
         let open = open_flags_after_edits(&grounding, &text, &draft, &transcript);
         let accepted = match (open, accept_flags.as_deref().map(str::trim)) {
             (0, _) => 0,
-            (n, Some(reason)) if reason.chars().count() >= 3 => n,
+            (n, Some(reason)) if tacet_core::review::is_acceptance_reason(reason) => n,
             (n, _) => return Err(AppError::UnresolvedFlags(n)),
         };
         // A note that says nothing is never attested silently. (A blank
@@ -408,13 +408,7 @@ pub fn open_flags_after_edits(
 /// and joiners, direction marks, soft hyphens, the BOM) removed: what a
 /// reader sees.
 fn squash(s: &str) -> String {
-    let visible: String = s
-        .chars()
-        .filter(|c| {
-            !matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
-        })
-        .collect();
-    visible.split_whitespace().collect::<Vec<_>>().join(" ")
+    tacet_core::review::visible_text(s)
 }
 
 /// The share of `b`'s words (lower case, letters and digits) that `a` has.

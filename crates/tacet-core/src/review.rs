@@ -8,6 +8,36 @@
 use crate::ids::{SessionId, UserName};
 use crate::sha256;
 
+/// The shortest reason, in characters after trimming, a clinician gives for
+/// accepting flagged sentences: the gate's rule, which the screens show.
+pub const MIN_REASON_CHARS: usize = 3;
+
+/// Whether `reason` is long enough to accept flags with.
+pub fn is_acceptance_reason(reason: &str) -> bool {
+    reason.trim().chars().count() >= MIN_REASON_CHARS
+}
+
+/// Text as a reader sees it: invisible characters (soft hyphens, zero-width
+/// and direction marks, the byte-order mark) dropped and runs of white
+/// space made one space. The gate and the review screen compare a flagged
+/// sentence with the note this way, so neither is fooled by an edit nobody
+/// can see.
+pub fn visible_text(s: &str) -> String {
+    let visible: String = s
+        .chars()
+        .filter(|c| {
+            !matches!(c, '\u{00AD}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+        })
+        .collect();
+    visible.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether `sentence` is still, word for word as a reader sees it, in
+/// `note` (so its flags still count).
+pub fn still_in_note(sentence: &str, note: &str) -> bool {
+    visible_text(note).contains(&visible_text(sentence))
+}
+
 /// A clinician's statement that they reviewed exactly this note text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attestation {
@@ -197,6 +227,25 @@ fn split_heading(line: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_gates_comparison_rules() {
+        assert!(!is_acceptance_reason("  ok  "));
+        assert!(is_acceptance_reason("yes"));
+        assert!(is_acceptance_reason("ééé"));
+        assert_eq!(
+            visible_text("Aspirin 5\u{200B}00 mg\n  daily.\u{FEFF}"),
+            "Aspirin 500 mg daily."
+        );
+        assert!(still_in_note(
+            "Aspirin 500 mg daily.",
+            "PLAN:\nAspirin 5\u{00AD}00   mg daily. Rest."
+        ));
+        assert!(!still_in_note(
+            "Aspirin 500 mg daily.",
+            "Aspirin 81 mg daily."
+        ));
+    }
 
     #[test]
     fn a_rendered_note_splits_back_into_its_sections() {

@@ -25,7 +25,7 @@ use crate::backend::{
     Op, ReportFormat, Request, SentenceView,
 };
 use crate::backend::{InputDevice, LiveSegment};
-use crate::state::{squash, MIN_REASON_CHARS};
+use crate::state::squash;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tacet_core::ports::{AuditVerification, DeletionEntry, DeletionReceipt, SessionSummary};
@@ -825,7 +825,7 @@ impl FakeBackend {
                 let open = self.open_flags(session, &text);
                 let reason_ok = accept_flags
                     .as_deref()
-                    .is_some_and(|r| r.trim().chars().count() >= MIN_REASON_CHARS);
+                    .is_some_and(tacet_core::review::is_acceptance_reason);
                 if open > 0 && !reason_ok {
                     return self.fail(
                         Op::Attest,

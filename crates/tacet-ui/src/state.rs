@@ -219,13 +219,14 @@ pub struct FlagAcceptance {
     pub reason: String,
 }
 
-/// The shortest reason the application layer takes for accepting flags.
-pub const MIN_REASON_CHARS: usize = 3;
+/// The shortest reason the application layer takes for accepting flags
+/// (the core's rule, shown on the review screen).
+pub use tacet_core::review::MIN_REASON_CHARS;
 
 impl FlagAcceptance {
     /// Ticked, with a reason long enough to count.
     pub fn is_valid(&self) -> bool {
-        self.accepted && self.reason.trim().chars().count() >= MIN_REASON_CHARS
+        self.accepted && tacet_core::review::is_acceptance_reason(&self.reason)
     }
 }
 
@@ -411,9 +412,11 @@ impl Work {
     }
 }
 
-/// Whitespace collapsed, so line breaks an edit moved do not matter.
+/// Text as a reader sees it (invisible characters dropped, white space
+/// collapsed): the gate's own comparison, so the screen and the gate agree
+/// on which flagged sentences are still in the note.
 pub fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    tacet_core::review::visible_text(s)
 }
 
 /// The installation report as the backend produced it.

@@ -712,3 +712,19 @@ fn the_consent_script_read_aloud_is_the_practices_filled_in_from_the_vault() {
     .is_empty());
     assert!(texts_containing(&h, tacet_ui::CONSENT_SCRIPT).is_empty());
 }
+
+/// An edit nobody can see (a zero-width space inside the flagged dose)
+/// leaves the flag open on the screen, as it does at the gate: the screen
+/// and the application layer compare text the same way
+/// (`tacet_core::review::visible_text`).
+#[test]
+fn fail_an_invisible_edit_leaves_the_flag_open_on_the_screen() {
+    let (mut h, _probe) = harness();
+    to_review(&mut h);
+    let plan = h.state().state.work.sections[2].text.clone();
+    assert!(plan.contains("500"), "{plan}");
+    h.state_mut().state.work.sections[2].text = plan.replacen("500", "5\u{200B}00", 1);
+    h.run();
+    assert_eq!(h.state().state.work.open_flags(), 1);
+    h.get_by_label(ACCEPT_FLAG);
+}
