@@ -346,7 +346,7 @@ impl Work {
         else {
             return false;
         };
-        !s.flags.is_empty() && squash(&self.note_text()).contains(&squash(&s.text))
+        !s.flags.is_empty() && tacet_core::review::still_in_note(&s.text, &self.note_text())
     }
 
     /// Sections that still need the clinician: not yet accepted or edited,
