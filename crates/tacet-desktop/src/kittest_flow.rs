@@ -99,6 +99,16 @@ fn where_now(h: &H) -> String {
     )
 }
 
+/// The real window over a real worker on the data folder `data`, in a
+/// window `height_px` tall.
+fn window(data: &Path, height_px: f32) -> H {
+    let backend = worker::spawn(data.to_path_buf(), || {}).unwrap();
+    let app = TacetUi::new(Box::new(backend));
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, height_px))
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app)
+}
+
 /// One frame, counted as activity.
 fn frame(h: &mut H) {
     h.state_mut().note_activity();
@@ -251,11 +261,7 @@ fn the_whole_clinician_flow_on_a_demo_vault_with_the_real_models() {
     let clip = dir.path().join("visit-clip.wav");
     cut_clip(&wav, &clip, CLIP_START_S, CLIP_S);
 
-    let backend = worker::spawn(vault_dir.clone(), || {}).unwrap();
-    let app = TacetUi::new(Box::new(backend));
-    let mut h: H = Harness::builder()
-        .with_size(egui::vec2(1280.0, 2000.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    let mut h = window(&vault_dir, 2000.0);
     let mut phases: Vec<(&str, Duration)> = vec![("demo vault", t0.elapsed())];
     let mut mark = Instant::now();
     let mut lap = |name: &'static str, phases: &mut Vec<(&str, Duration)>| {
@@ -715,11 +721,7 @@ fn first_run_in_the_window_creates_the_vault_imports_the_models_and_anchors_the_
 
     // The worker unlocks only in a hardened process, as in `main`.
     tacet_sandbox::danger_harden_allowing_exec();
-    let backend = worker::spawn(data.clone(), || {}).unwrap();
-    let app = TacetUi::new(Box::new(backend));
-    let mut h: H = Harness::builder()
-        .with_size(egui::vec2(1280.0, 2400.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    let mut h = window(&data, 2400.0);
     wait_until(&mut h, "the first-run walk", STEP_TIMEOUT, |u| {
         u.state.screen == Screen::Setup
     });
@@ -899,11 +901,7 @@ fn an_interrupted_recording_is_finished_from_the_session_list() {
         session
     };
 
-    let backend = worker::spawn(vault_dir.clone(), || {}).unwrap();
-    let app = TacetUi::new(Box::new(backend));
-    let mut h: H = Harness::builder()
-        .with_size(egui::vec2(1280.0, 2000.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    let mut h = window(&vault_dir, 2000.0);
     unlock(&mut h, demo::CLINICIAN);
     wait_until(&mut h, "the session list", STEP_TIMEOUT, |u| {
         u.state.screen == Screen::Sessions && u.state.busy.is_none() && !u.state.sessions.is_empty()

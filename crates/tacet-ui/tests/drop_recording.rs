@@ -11,19 +11,25 @@ use tacet_ui::{Screen, TacetUi};
 mod support;
 use support::{click, type_into, unlock};
 
-#[test]
-fn a_dropped_flac_is_transcribed() {
-    let (mut h, _probe): (Harness<'static, TacetUi>, _) =
-        support::harness("CANARY-dropped-visit", 800.0);
+/// Signed in as the clinician, consent given for `patient`: the Record
+/// screen, whose transcripts say `canary`.
+fn record_screen(canary: &str, patient: &str) -> Harness<'static, TacetUi> {
+    let (mut h, _probe) = support::harness(canary, 900.0);
     unlock(&mut h, FAKE_CLINICIAN);
     click(&mut h, "Start a new session");
     type_into(
         &mut h,
         "Patient reference (chart number or initials; stored encrypted)",
-        "MRN-002",
+        patient,
     );
     click(&mut h, "Yes, the patient consents");
     assert_eq!(h.state().state.screen, Screen::Record);
+    h
+}
+
+#[test]
+fn a_dropped_flac_is_transcribed() {
+    let mut h = record_screen("CANARY-dropped-visit", "MRN-002");
     h.get_by_label("Recording file path");
     h.input_mut()
         .dropped_files
@@ -67,17 +73,7 @@ fn a_recording_is_chosen_in_the_picker() {
     std::fs::write(dir.path().join("visit from the phone.m4a"), b"not read").unwrap();
     std::fs::write(dir.path().join("notes.txt"), b"not a recording").unwrap();
     std::fs::create_dir(dir.path().join("older visits")).unwrap();
-    let (mut h, _probe): (Harness<'static, TacetUi>, _) =
-        support::harness("CANARY-picked-visit", 900.0);
-    unlock(&mut h, FAKE_CLINICIAN);
-    click(&mut h, "Start a new session");
-    type_into(
-        &mut h,
-        "Patient reference (chart number or initials; stored encrypted)",
-        "MRN-004",
-    );
-    click(&mut h, "Yes, the patient consents");
-    assert_eq!(h.state().state.screen, Screen::Record);
+    let mut h = record_screen("CANARY-picked-visit", "MRN-004");
     // The picker starts in the folder of what was typed so far.
     let folder = format!("{}/", dir.path().display());
     type_into(&mut h, "Recording file path", &folder);

@@ -22,10 +22,7 @@ const CLINICIAN_PASS: &str = "otter violet canyon seven";
 
 fn harness() -> (Harness<'static, TacetUi>, FakeProbe) {
     let (fake, probe) = FakeBackend::first_run("CANARY-first-run");
-    let app = TacetUi::new(Box::new(fake));
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 2400.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    let mut h = support::window(fake, 2400.0);
     h.run();
     (h, probe)
 }

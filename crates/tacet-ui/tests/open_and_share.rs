@@ -150,10 +150,7 @@ fn an_attested_session_left_before_export_opens_to_its_export() {
 #[test]
 fn an_interrupted_recording_is_finished_from_the_list() {
     let (fake, probe) = tacet_ui::fake::FakeBackend::new("CANARY-cut-short-visit");
-    let app = TacetUi::new(Box::new(fake.with_interrupted_session()));
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 1000.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    let mut h = support::window(fake.with_interrupted_session(), 1000.0);
     unlock(&mut h, FAKE_CLINICIAN);
     click(&mut h, "Refresh");
     // What the clinician reads first: a recording was cut short, and how to

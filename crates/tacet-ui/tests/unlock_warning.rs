@@ -2,9 +2,8 @@
 //! entry changed outside Tacet, the person signing in is told, in words.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-use egui_kittest::Harness;
 use tacet_ui::fake::{FakeBackend, FAKE_CLINICIAN};
-use tacet_ui::{Screen, TacetUi};
+use tacet_ui::Screen;
 
 mod support;
 use support::unlock;
@@ -14,10 +13,7 @@ fn a_refused_roster_entry_is_shown_at_sign_in() {
     let (mut fake, _probe) = FakeBackend::new("CANARY-roster");
     fake.unlock_warning =
         Some("the key rotation refused roster entries changed outside Tacet: mallory".into());
-    let app = TacetUi::new(Box::new(fake));
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1280.0, 900.0))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
+    let mut h = support::window(fake, 900.0);
     unlock(&mut h, FAKE_CLINICIAN);
     assert_eq!(h.state().state.screen, Screen::Sessions);
     let shown = support::texts_containing(&h, "mallory");

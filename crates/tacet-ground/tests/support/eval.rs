@@ -21,36 +21,30 @@ pub fn data_path() -> Result<PathBuf, String> {
 /// Where one ACI-Bench split (`valid.csv`, `train.csv`) lives, or why it is
 /// not there.
 pub fn split_path(file: &str) -> Result<PathBuf, String> {
-    let p = match std::env::var_os("TACET_SHARED_DATA") {
-        Some(d) => PathBuf::from(d).join("aci-bench").join(file),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/aci-bench")
-            .join(file),
-    };
-    if p.is_file() {
-        Ok(p)
-    } else {
-        Err(format!(
-            "{} not found (set TACET_SHARED_DATA to the folder holding aci-bench/)",
-            p.display()
-        ))
-    }
+    shared_file("aci-bench", file)
 }
 
 /// Where one MTS-Dialog file (`MTS-Dialog-ValidationSet.csv`,
 /// `MTS-Dialog-TrainingSet.csv`) lives, or why it is not there.
 pub fn mts_path(file: &str) -> Result<PathBuf, String> {
+    shared_file("mts-dialog", file)
+}
+
+/// `folder/file` in the shared data (`TACET_SHARED_DATA`, else
+/// `../shared/data` beside the workspace), or why it is not there.
+fn shared_file(folder: &str, file: &str) -> Result<PathBuf, String> {
     let p = match std::env::var_os("TACET_SHARED_DATA") {
-        Some(d) => PathBuf::from(d).join("mts-dialog").join(file),
+        Some(d) => PathBuf::from(d).join(folder).join(file),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/mts-dialog")
+            .join("../../../shared/data")
+            .join(folder)
             .join(file),
     };
     if p.is_file() {
         Ok(p)
     } else {
         Err(format!(
-            "{} not found (set TACET_SHARED_DATA to the folder holding mts-dialog/)",
+            "{} not found (set TACET_SHARED_DATA to the folder holding {folder}/)",
             p.display()
         ))
     }

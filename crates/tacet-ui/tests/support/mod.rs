@@ -12,11 +12,16 @@ use tacet_ui::TacetUi;
 /// window `height_px` tall (tall enough that a test needs no scrolling).
 pub fn harness(canary: &str, height_px: f32) -> (Harness<'static, TacetUi>, FakeProbe) {
     let (fake, probe) = FakeBackend::new(canary);
+    (window(fake, height_px), probe)
+}
+
+/// The app on a fake backend set up by the test, in a window `height_px`
+/// tall.
+pub fn window(fake: FakeBackend, height_px: f32) -> Harness<'static, TacetUi> {
     let app = TacetUi::new(Box::new(fake));
-    let h = Harness::builder()
+    Harness::builder()
         .with_size(egui::vec2(1280.0, height_px))
-        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app);
-    (h, probe)
+        .build_ui_state(|ui, app: &mut TacetUi| app.ui(ui), app)
 }
 
 pub fn type_into(h: &mut Harness<'_, TacetUi>, label: &str, text: &str) {
