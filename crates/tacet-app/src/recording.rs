@@ -520,6 +520,23 @@ impl Finished {
         }
     }
 
+    /// The stored transcript, taken.
+    pub fn into_transcript(self) -> Transcript {
+        match self {
+            Self::Live(s) => s.transcript,
+            Self::Recovered { recovered, .. } => recovered.transcript,
+        }
+    }
+
+    /// How many times the recording was paused (0 after a recovery, which
+    /// reads the sealed audio only; the audit log has the pauses).
+    pub fn pauses(&self) -> u64 {
+        match self {
+            Self::Live(s) => s.pauses,
+            Self::Recovered { .. } => 0,
+        }
+    }
+
     /// Audio in the stored transcript's recording, in milliseconds.
     pub fn recorded_ms(&self) -> u64 {
         match self {

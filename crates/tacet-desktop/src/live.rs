@@ -274,7 +274,7 @@ pub fn record(
             .unwrap_or((None, false));
         (result, back)
     });
-    let finished = match result {
+    let (session, stopped, deferred) = match result {
         Err((None, e)) => {
             fail(out, format!("The recording could not start: {e}"));
             return give_back(Some(live.into_inner()), drafter);
@@ -282,7 +282,6 @@ pub fn record(
         Ok((session, summary, deferred)) => (session, Ok(summary), deferred),
         Err((Some((session, deferred)), e)) => (session, Err(e), deferred),
     };
-    let (session, stopped, deferred) = finished;
     if matches!(stopped, Err(AppError::Transcription(_))) {
         out.emit(Event::Progress(
             "Live transcription failed; transcribing the sealed recording…".into(),
@@ -295,17 +294,13 @@ pub fn record(
     let whisper = live.into_inner();
     match finished {
         Ok(finished) => {
-            let pauses = match &finished {
-                recording::Finished::Live(s) => s.pauses,
-                recording::Finished::Recovered { .. } => 0,
-            };
             out.emit(Event::RecordingStopped {
                 recorded_ms: finished.recorded_ms(),
-                pauses,
+                pauses: finished.pauses(),
             });
             out.emit(Event::Transcribed {
                 session,
-                transcript: finished.transcript().clone(),
+                transcript: finished.into_transcript(),
             });
             Recorded {
                 asr: Some(whisper),
