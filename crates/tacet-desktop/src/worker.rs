@@ -591,6 +591,20 @@ impl Served<'_, '_> {
         }
     }
 
+    /// Loads the speech model if it is not yet, saying so, and leaves the
+    /// window a core while whisper.cpp works, as live recording does.
+    fn ready_transcriber(&mut self) -> Result<(), String> {
+        if self.engines.asr.is_none() {
+            self.out
+                .emit(Event::Progress("Loading the speech model…".into()));
+            self.engines.asr = Some(load_transcriber(self.data_dir, &*self.store)?);
+        }
+        if let Some(asr) = self.engines.asr.as_mut() {
+            asr.set_threads(tacet_runtime::live_asr_threads());
+        }
+        Ok(())
+    }
+
     /// Makes the drafter forget a transcript it read ahead.
     fn forget_read_ahead(&mut self) {
         self.read_ahead = None;
@@ -650,17 +664,12 @@ impl Served<'_, '_> {
                         // the computer stopped mid-visit): what was sealed is
                         // transcribed in one pass, and the draft follows as
                         // after any recording (the CLI's `session recover`).
-                        if self.engines.asr.is_none() {
-                            out.emit(Event::Progress("Loading the speech model…".into()));
-                            self.engines.asr =
-                                Some(load_transcriber(self.data_dir, &*self.store)?);
-                        }
+                        self.ready_transcriber()?;
                         let asr = self
                             .engines
                             .asr
                             .as_mut()
                             .ok_or("The speech model could not be loaded.")?;
-                        asr.set_threads(tacet_runtime::live_asr_threads());
                         out.emit(Event::Progress(
                             "Transcribing what was sealed of the interrupted recording…".into(),
                         ));
@@ -792,15 +801,7 @@ impl Served<'_, '_> {
                 let pcm = tacet_audio::read_audio_file(Path::new(&wav_path))
                     .map_err(|e| e.to_string())?;
                 let samples = tacet_audio::to_mono_16k(&pcm).map_err(|e| e.to_string())?;
-                if self.engines.asr.is_none() {
-                    out.emit(Event::Progress("Loading the speech model…".into()));
-                    self.engines.asr = Some(load_transcriber(self.data_dir, &*self.store)?);
-                }
-                if let Some(asr) = self.engines.asr.as_mut() {
-                    // The window must stay responsive while whisper.cpp works:
-                    // leave it a core, as live recording does.
-                    asr.set_threads(tacet_runtime::live_asr_threads());
-                }
+                self.ready_transcriber()?;
                 out.emit(Event::Progress(format!(
                     "Transcribing {:.1} s of audio on this computer…",
                     samples.len() as f64 / 16_000.0
