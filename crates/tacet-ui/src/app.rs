@@ -91,8 +91,7 @@ impl TacetUi {
             return;
         }
         st.new_session.wav_path = path.display().to_string();
-        st.notice =
-            Some("Recording chosen: press Transcribe recording to start its session.".into());
+        st.notice = Some(RECORDING_CHOSEN.into());
     }
 
     pub fn ui(&mut self, ui: &mut egui::Ui) {
@@ -236,20 +235,9 @@ impl TacetUi {
             Picked::Closed => self.picker = None,
             Picked::Chosen(field, path) => {
                 self.picker = None;
-                let st = &mut self.state;
-                let text = path.display().to_string();
-                match field {
-                    PathField::Recording => {
-                        st.new_session.wav_path = text;
-                        st.notice = Some(
-                            "Recording chosen: press Transcribe recording to start its session."
-                                .into(),
-                        );
-                    }
-                    PathField::ModelsFolder => st.setup.models_folder = text,
-                    PathField::AnchorFolder => st.admin.anchor_input = text,
-                    PathField::SaveNote => st.work.save_path = text,
-                    PathField::SaveReport => st.admin.report_path = text,
+                *path_field_mut(&mut self.state, field) = path.display().to_string();
+                if field == PathField::Recording {
+                    self.state.notice = Some(RECORDING_CHOSEN.into());
                 }
             }
         }
@@ -258,19 +246,6 @@ impl TacetUi {
     /// Closes the picker without choosing (what Cancel or Escape does).
     pub fn close_picker(&mut self) {
         self.picker = None;
-    }
-
-    /// The text a path field holds now (where its picker starts).
-    fn path_text(&self, field: crate::picker::PathField) -> &str {
-        use crate::picker::PathField;
-        let st = &self.state;
-        match field {
-            PathField::Recording => &st.new_session.wav_path,
-            PathField::ModelsFolder => &st.setup.models_folder,
-            PathField::AnchorFolder => &st.admin.anchor_input,
-            PathField::SaveNote => &st.work.save_path,
-            PathField::SaveReport => &st.admin.report_path,
-        }
     }
 
     fn lock(&mut self, why: Option<String>) {
@@ -416,7 +391,8 @@ impl TacetUi {
             }
             UiCommand::RefreshSessions => self.send(Request::ListSessions, None),
             UiCommand::Browse(field) => {
-                self.picker = Some(crate::picker::Picker::open(field, self.path_text(field)));
+                let current = path_field_mut(st, field).clone();
+                self.picker = Some(crate::picker::Picker::open(field, &current));
             }
             UiCommand::OpenSession(session) => {
                 if st.live.is_active() {
@@ -1526,6 +1502,22 @@ fn describe(p: &PendingExport, clear_s: u32) -> String {
             target.label(),
             target.path().unwrap_or_default()
         ),
+    }
+}
+
+/// What the window says once a recording file is chosen (dropped or
+/// picked).
+const RECORDING_CHOSEN: &str = "Recording chosen: press Transcribe recording to start its session.";
+
+/// The text field a picker fills (and starts from).
+fn path_field_mut(st: &mut ViewState, field: crate::picker::PathField) -> &mut String {
+    use crate::picker::PathField;
+    match field {
+        PathField::Recording => &mut st.new_session.wav_path,
+        PathField::ModelsFolder => &mut st.setup.models_folder,
+        PathField::AnchorFolder => &mut st.admin.anchor_input,
+        PathField::SaveNote => &mut st.work.save_path,
+        PathField::SaveReport => &mut st.admin.report_path,
     }
 }
 
