@@ -93,7 +93,25 @@ fn spoken_numbers(text: &str) -> String {
     out.join(" ").replace(" over ", "/")
 }
 
-fn keys(text: &str) -> Vec<Key> {
+/// How far after a drug's name its dose may come: a note writes "lisinopril
+/// 20 mg", a dialogue says "the lisinopril, i think we have you on twenty
+/// milligrams".
+#[derive(Clone, Copy)]
+enum Reach {
+    Written,
+    Spoken,
+}
+
+impl Reach {
+    fn words(self) -> usize {
+        match self {
+            Reach::Written => 4,
+            Reach::Spoken => 8,
+        }
+    }
+}
+
+fn keys(text: &str, reach: Reach) -> Vec<Key> {
     // Spoken numbers as digits on every side alike ("one twenty over
     // eighty", "twenty milligrams"), so a draft is not scored against the
     // way a number was said.
@@ -111,10 +129,12 @@ fn keys(text: &str) -> Vec<Key> {
         .split(['\n', ';', '!', '?'])
         .flat_map(|l| l.split(". "))
     {
-        sentence_keys(sentence, &mut out);
+        sentence_keys(sentence, reach, &mut out);
     }
+    // Every mention of a vital sign: "everything looks good including your
+    // oxygen saturation" may come before "your oxygen was 98 percent".
     for v in VITALS {
-        if let Some(at) = lower.find(v) {
+        for (at, _) in lower.match_indices(v) {
             let rest: String = lower[at + v.len()..].chars().take(40).collect();
             if let Some(n) = words(&rest).into_iter().find(|x| {
                 x.len() >= 2
@@ -130,7 +150,7 @@ fn keys(text: &str) -> Vec<Key> {
     out
 }
 
-fn sentence_keys(lower: &str, out: &mut Vec<Key>) {
+fn sentence_keys(lower: &str, reach: Reach, out: &mut Vec<Key>) {
     let ws = words(lower);
     for (i, w) in ws.iter().enumerate() {
         if tacet_ground::vocab::is_drug(w) {
@@ -152,8 +172,11 @@ fn sentence_keys(lower: &str, out: &mut Vec<Key>) {
                     out.push(Key::Dose(generic.clone(), format!("{n} {u}")));
                 }
             }
-            // A dose within the next four words.
-            for (k, n) in ws.iter().enumerate().skip(i + 1).take(4) {
+            // A dose within the next few words, before another drug.
+            for (k, n) in ws.iter().enumerate().skip(i + 1).take(reach.words()) {
+                if tacet_ground::vocab::is_drug(n) {
+                    break;
+                }
                 if n.chars().next().is_some_and(|c| c.is_ascii_digit()) {
                     let unit = ws.get(k + 1).map(String::as_str).unwrap_or("");
                     if let Some((u, true)) = tacet_ground::vocab::unit_of(unit) {
@@ -259,11 +282,11 @@ fn fact_sets(
         .map(|s| s.text.as_str())
         .collect::<Vec<_>>()
         .join(" \n");
-    let mut said = keys(&dialogue);
+    let mut said = keys(&dialogue, Reach::Spoken);
     said.extend(order_keys(&dialogue));
-    let mut reference_keys = keys(reference);
+    let mut reference_keys = keys(reference, Reach::Written);
     reference_keys.extend(order_keys(plan_part(reference)));
-    let mut draft_keys = keys(draft_text);
+    let mut draft_keys = keys(draft_text, Reach::Written);
     draft_keys.extend(order_keys(draft_text));
     let stated = reference_keys
         .into_iter()
@@ -306,5 +329,21 @@ mod tests {
         assert_eq!(c.unsupported, 0);
         let wrong = fact_counts(reference, "Lisinopril 40 mg daily. Get an MRI.", &t);
         assert_eq!(wrong.unsupported, 2, "{wrong:?}");
+    }
+
+    #[test]
+    fn a_dialogue_says_a_dose_and_a_vital_further_from_their_names() {
+        let t = crate::transcript_from_dialogue(
+            "[doctor] are you taking the lisinopril i think we have you on twenty milligrams a day\n[patient] yep every morning\n[doctor] everything looks good including your oxygen saturation blood pressure was one twenty over eighty and your pulse ox was ninety eight percent on room air",
+        );
+        let c = fact_counts("", "Takes lisinopril 20 mg. Oxygen saturation 98%.", &t);
+        assert_eq!(c.drafted, 2, "{c:?}");
+        assert_eq!(c.unsupported, 0, "{c:?}");
+        // Another drug between a name and a number keeps the number its own.
+        let t = crate::transcript_from_dialogue(
+            "[doctor] you take lisinopril and metformin five hundred milligrams",
+        );
+        let c = fact_counts("", "Takes lisinopril 500 mg.", &t);
+        assert_eq!(c.unsupported, 1, "{c:?}");
     }
 }
