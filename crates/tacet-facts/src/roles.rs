@@ -47,7 +47,11 @@ fn cue_score(lower: &str, question: bool, cues: &Cues) -> f32 {
         s -= 0.75;
     }
     if question {
-        if has("you") || has("your") || has("any") {
+        // "Do you think my weight gain could be the pill?": a question
+        // about "my" something, put to "you", is the patient's.
+        if has("my") && !has("your") {
+            s -= 1.0;
+        } else if has("you") || has("your") || has("any") {
             s += 1.5;
         } else if has("i") || has("my") || has("me") {
             s -= 1.0;
@@ -203,4 +207,51 @@ pub fn assign(transcript: &Transcript, cues: &Cues) -> Vec<Utterance> {
             question: u.question,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tacet_core::Segment;
+
+    fn roles(lines: &[&str]) -> Vec<Role> {
+        let t = Transcript {
+            segments: lines
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Segment {
+                    id: i as u32,
+                    start_ms: i as u64 * 1000,
+                    end_ms: i as u64 * 1000 + 900,
+                    speaker: None,
+                    text: t.to_string(),
+                    confidence: 0.9,
+                    unsure: Vec::new(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let us = assign(&t, crate::cues::cues());
+        (0..lines.len() as u32)
+            .map(|s| {
+                us.iter()
+                    .find(|u| u.segment == s)
+                    .map(|u| u.role)
+                    .unwrap_or(Role::Clinician)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_question_about_my_own_body_put_to_you_is_the_patients() {
+        // Not from any evaluation set.
+        let r = roles(&[
+            "how has the rash been since we started the cream?",
+            "it's better.",
+            "good, keep using it twice a day.",
+            "do you think my headaches could be from the new pills?",
+        ]);
+        assert_eq!(r[3], Role::Patient, "{r:?}");
+        assert_eq!(r[0], Role::Clinician, "{r:?}");
+    }
 }
