@@ -110,7 +110,10 @@ pub fn event_mapping(action_code: &str) -> EventMapping {
             Some((DCM, "110137", "User Security Attributes Changed")),
             "E",
         ),
-        "key.rotated" | "sandbox.overridden" => m(
+        "key.rotated"
+        | "sandbox.overridden"
+        | "session.records_sealed"
+        | "session.record_refused" => m(
             SECURITY_ALERT,
             Some((DCM, "110129", "Security Configuration")),
             "E",

@@ -67,10 +67,16 @@ pub enum AuditAction {
     /// A session's owner took a colleague's cover back (object: the
     /// colleague).
     CoverRevoked,
+    /// The sessions' records (state, times, receipt) were authenticated for
+    /// the first time (details: how many rows were tagged).
+    SessionRecordsSealed,
+    /// A session's record failed its check: its state, times or receipt
+    /// were changed outside Tacet (session; outcome denied).
+    SessionRecordRefused,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 39] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -108,6 +114,8 @@ impl AuditAction {
         AuditAction::SandboxOverridden,
         AuditAction::CoverGranted,
         AuditAction::CoverRevoked,
+        AuditAction::SessionRecordsSealed,
+        AuditAction::SessionRecordRefused,
     ];
 
     pub fn code(self) -> &'static str {
@@ -149,6 +157,8 @@ impl AuditAction {
             AuditAction::SandboxOverridden => "sandbox.overridden",
             AuditAction::CoverGranted => "session.cover_granted",
             AuditAction::CoverRevoked => "session.cover_revoked",
+            AuditAction::SessionRecordsSealed => "session.records_sealed",
+            AuditAction::SessionRecordRefused => "session.record_refused",
         }
     }
 

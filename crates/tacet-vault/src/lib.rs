@@ -85,6 +85,7 @@ mod recovery;
 mod report;
 mod roster;
 mod schema;
+mod session_tags;
 
 pub use maintenance::{RetentionReport, RetentionSettings, RotationReport, MAX_EXPORT_GRACE_MS};
 pub use report::{PruneOutcome, RetentionFacts};
@@ -118,6 +119,8 @@ const LOCK_FILE: &str = "vault.lock";
 pub const AUDIO_CHUNK_SAMPLES: usize = 16_000;
 /// Meta key present once every clinician row carries a roster tag.
 const ROSTER_SEALED: &str = "roster_sealed";
+/// The schema that brought the roster tags.
+const ROSTER_SINCE_SCHEMA: i64 = 3;
 /// Failed unlocks allowed before a pause is enforced.
 const THROTTLE_AFTER: i64 = 5;
 const THROTTLE_MS: u64 = 30_000;
@@ -438,6 +441,8 @@ impl Vault {
         if !schema_v1 {
             // Every clinician row is tagged as it is added (roster.rs).
             set_meta(&tx, ROSTER_SEALED, &[1])?;
+            // Every session row is tagged as it is written (session_tags.rs).
+            set_meta(&tx, session_tags::SESSIONS_SEALED, &[1])?;
         }
         let verifier = SigningKey::from_pkcs8(&pkcs8, &origin)?.verifier();
         set_meta(&tx, "audit_vkey", verifier.to_vkey_string().as_bytes())?;
@@ -463,7 +468,12 @@ impl Vault {
         session.write(|tx, s| {
             s.append_audit(
                 tx,
-                AuditEvent::new(AuditAction::VaultCreated, system.clone()),
+                // The schema it was created at says which tags are in force
+                // from the start (session_tags::logged_seal).
+                AuditEvent::new(AuditAction::VaultCreated, system.clone()).object(format!(
+                    "schema:{}",
+                    if schema_v1 { 1 } else { SCHEMA_VERSION }
+                )),
             )
         })?;
         for u in users {
@@ -665,6 +675,7 @@ impl Vault {
                     params![user, pair.public.to_vec(), sealed, w, tag],
                 )?;
             }
+            session_tags::seal_once(tx, s)?;
             if let Some(dm) = &s.data_master {
                 seal_roster_once(tx, s, dm)?;
                 wrap_sessions_to_owners(tx, s, dm)?;
@@ -770,7 +781,12 @@ fn seal_roster_once(tx: &Transaction<'_>, s: &Unlocked<'_>, dm: &Key256) -> Resu
             |r| r.get(0),
         )
         .optional()?;
-    if sealed.is_some() {
+    if sealed.is_some()
+        || session_tags::logged_seal(tx, AuditAction::RosterSealed, ROSTER_SINCE_SCHEMA)?
+    {
+        // A marker deleted by an editor of the file is not a reason to
+        // trust the rows as they stand now: the log kept the seal.
+        set_meta(tx, ROSTER_SEALED, &[1])?;
         return Ok(());
     }
     let rows: Vec<(String, Vec<u8>)> = {
@@ -1399,6 +1415,11 @@ impl<'v> Unlocked<'v> {
         {
             return Err(StoreError::NoSuchSession(id.to_string()).into());
         }
+        // The system's own work (retention) reads a refused row's age from
+        // the audit log instead (session_tags.rs); everyone else is refused.
+        if check_owner && !self.session_record_verifies(id)? {
+            return Err(StoreError::Integrity(record_refused(id)).into());
+        }
         let state = SessionState::parse(&state)
             .ok_or_else(|| VaultError::Corrupt("a session has an unknown state".into()))?;
         Ok(SessionRow {
@@ -1534,6 +1555,7 @@ impl<'v> Unlocked<'v> {
                 "UPDATE sessions SET state = ?2, nonce_counter = ?3, updated_at_ms = ?4 WHERE id = ?1",
                 params![id.as_bytes().to_vec(), next_state.as_str(), counter as i64, now_ms()],
             )?;
+            s.retag_session(tx, id)?;
             s.append_audit(tx, ev)
         })
     }
@@ -1687,6 +1709,14 @@ impl<'v> Unlocked<'v> {
     }
 }
 
+/// Why a session whose row fails its tag is refused.
+pub(crate) fn record_refused(id: SessionId) -> String {
+    format!(
+        "session {}'s record (state, times or receipt) was changed outside Tacet; it opens for nobody, and retention keeps to the age the audit log gives it",
+        id.short()
+    )
+}
+
 /// Decodes a stored (already decrypted) attestation record. Every field
 /// is required; anything else is an integrity error, never a panic (the
 /// fuzz target in `fuzz/` and the property tests hold it to that).
@@ -1765,6 +1795,7 @@ impl SessionStore for Unlocked<'_> {
                     "INSERT INTO artifacts (session_id, kind, idx, final, sealed) VALUES (?1, 'patient_ref', 0, 1, ?2)",
                     params![id.as_bytes().to_vec(), sealed_ref],
                 )?;
+                s.retag_session(tx, id)?;
                 s.append_audit(
                     tx,
                     AuditEvent::new(AuditAction::SessionCreated, actor)
@@ -2036,6 +2067,7 @@ impl SessionStore for Unlocked<'_> {
                     "UPDATE sessions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
                     params![id.as_bytes().to_vec(), next.as_str(), now_ms()],
                 )?;
+                s.retag_session(tx, id)?;
                 s.append_audit(tx, ev)
             })?;
             self.write_checkpoint()

@@ -231,6 +231,7 @@ impl Unlocked<'_> {
                     "UPDATE sessions SET destroy_after_ms = ?2 WHERE id = ?1",
                     params![id.as_bytes().to_vec(), deadline],
                 )?;
+                s.retag_session(tx, id)?;
                 s.append_audit(tx, ev)
             })?;
             self.write_checkpoint()?;
@@ -245,7 +246,7 @@ impl Unlocked<'_> {
                 audit_seq: seq,
             });
         }
-        let receipt = self.destroy_committed(id, trigger, false)?;
+        let receipt = self.destroy_committed(id, trigger, false, false)?;
         // The deletion is committed and its receipt logged; what follows
         // (rotation, WAL truncation) is finished at the next open/unlock if
         // it fails here, so it does not turn a done deletion into an error.
@@ -254,17 +255,22 @@ impl Unlocked<'_> {
     }
 
     /// Deletes the session's rows and key and writes its receipt, all in
-    /// one transaction that also marks the shred pending.
+    /// one transaction that also marks the shred pending. `refused_row`: the
+    /// system destroys a session whose row failed its tag (its state column
+    /// says nothing, not even "destroyed").
     pub(crate) fn destroy_committed(
         &mut self,
         id: SessionId,
         trigger: &'static str,
         as_system: bool,
+        refused_row: bool,
     ) -> Result<DeletionReceipt, VaultError> {
         let row = self.load_session_as(id, !as_system)?;
-        row.state
-            .apply(Transition::Destroy)
-            .map_err(StoreError::from)?;
+        if !(as_system && refused_row) {
+            row.state
+                .apply(Transition::Destroy)
+                .map_err(StoreError::from)?;
+        }
         let hashes: Vec<[u8; 32]> = {
             let mut st = self
                 .vault
@@ -309,6 +315,7 @@ impl Unlocked<'_> {
                 "UPDATE sessions SET state = 'destroyed', wrapped_key = NULL, nonce_counter = 0, destroy_after_ms = NULL, receipt_id = ?2, updated_at_ms = ?3 WHERE id = ?1",
                 params![idb, receipt, at],
             )?;
+            s.retag_session(tx, id)?;
             tx.execute(
                 "INSERT INTO pending_shred (session_id, since_ms) VALUES (?1, ?2) ON CONFLICT(session_id) DO NOTHING",
                 params![idb, at],
@@ -570,7 +577,20 @@ impl Unlocked<'_> {
             ));
         }
         let settings = self.settings()?;
-        let due: Vec<(SessionId, &'static str)> = {
+        // A row that fails its tag says nothing about the session: its age
+        // comes from the audit log, and it is destroyed at the limit for
+        // unexported sessions (at once where the log has no creation left:
+        // pruned after the floor, or a row Tacet never made).
+        let refused = self.refused_session_records()?;
+        let mut due: Vec<(SessionId, &'static str, bool)> = Vec::new();
+        for id in &refused {
+            let created = self.logged_creation_ms(*id)?;
+            if created.is_none_or(|c| c.saturating_add(settings.unexported_limit_ms) <= now_unix_ms)
+            {
+                due.push((*id, "retention", true));
+            }
+        }
+        due.extend({
             let mut st = self.vault.conn.prepare(
                 "SELECT id, state, created_at_ms, updated_at_ms, destroy_after_ms FROM sessions WHERE state != 'destroyed' ORDER BY created_at_ms",
             )?;
@@ -603,16 +623,19 @@ impl Unlocked<'_> {
                     None => None,
                 };
                 if let Some(t) = trigger {
-                    out.push((session_id_from(id)?, t));
+                    let id = session_id_from(id)?;
+                    if !refused.contains(&id) {
+                        out.push((id, t, false));
+                    }
                 }
             }
             out
-        };
+        });
         let mut report = RetentionReport::default();
-        for (id, trigger) in due {
+        for (id, trigger, refused_row) in due {
             report
                 .receipts
-                .push(self.destroy_committed(id, trigger, true)?);
+                .push(self.destroy_committed(id, trigger, true, refused_row)?);
         }
         if always_audit || !report.receipts.is_empty() {
             let ev = AuditEvent::new(AuditAction::RetentionRun, system_actor())
@@ -630,6 +653,10 @@ impl Unlocked<'_> {
     /// Retention, then a rotation left due, at every unlock. Problems are
     /// kept in [`Self::housekeeping_problem`], never fatal to the unlock.
     pub(crate) fn housekeeping_at_unlock(&mut self) {
+        if let Err(e) = self.audit_refused_session_records() {
+            self.housekeeping_problem = Some(e.to_string());
+            return;
+        }
         if let Err(e) = self.retention_inner(now_ms(), false) {
             self.housekeeping_problem = Some(e.to_string());
             return;
@@ -639,5 +666,28 @@ impl Unlocked<'_> {
                 self.housekeeping_problem = Some(e.to_string());
             }
         }
+    }
+
+    /// Audits every session row that fails its tag, and says so at sign-in
+    /// (session_tags.rs). Retention then decides such a session's end from
+    /// the audit log.
+    fn audit_refused_session_records(&mut self) -> Result<(), VaultError> {
+        let refused = self.refused_session_records()?;
+        if refused.is_empty() {
+            return Ok(());
+        }
+        self.write(|tx, s| {
+            for id in &refused {
+                s.append_audit(tx, crate::session_tags::refusal(s, *id))?;
+            }
+            Ok(())
+        })?;
+        let names: Vec<String> = refused.iter().map(|id| id.short()).collect();
+        self.housekeeping_problem = Some(format!(
+            "{} session record(s) were changed outside Tacet ({}): they open for nobody, and retention destroys them at the limit for unexported sessions, reckoned from the audit log",
+            refused.len(),
+            names.join(", ")
+        ));
+        Ok(())
     }
 }

@@ -95,6 +95,7 @@ impl Unlocked<'_> {
                 "UPDATE sessions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
                 params![id.as_bytes().to_vec(), next.as_str(), now_ms()],
             )?;
+            s.retag_session(tx, id)?;
             s.append_audit(tx, ev)
         })?;
         Ok(RecoveredAudio {

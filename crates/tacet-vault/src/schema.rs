@@ -27,7 +27,7 @@
 
 use rusqlite::Connection;
 
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -111,8 +111,12 @@ CREATE TABLE session_covers (
 ) STRICT;
 "#;
 
+const V5: &str = r#"
+ALTER TABLE sessions ADD COLUMN record_tag BLOB;
+"#;
+
 /// Each entry migrates from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {

@@ -429,6 +429,11 @@ fn wrap_of(dir: &std::path::Path, name: &str) -> Vec<Vec<u8>> {
 /// outside Tacet, then a destroy, whose rotation used to wrap the new data
 /// master to the planted key.
 fn planted_row_gets_nothing(plant: &str, who: &str) {
+    planted_row_gets_nothing_after(plant, who, None)
+}
+
+/// The same, with a second edit of the file (`also`) made beside the plant.
+fn planted_row_gets_nothing_after(plant: &str, who: &str, also: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
     let mut v = new_vault(dir.path());
     let (keep, gone) = {
@@ -437,6 +442,9 @@ fn planted_row_gets_nothing(plant: &str, who: &str) {
     };
     drop(v);
     forge_roster(dir.path(), plant);
+    if let Some(sql) = also {
+        exec(dir.path(), sql);
+    }
     let mut v = Vault::open(dir.path()).unwrap();
     let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
     u.destroy(gone, "discarded").unwrap();
@@ -470,6 +478,19 @@ fn fail_a_clinician_row_inserted_outside_tacet_gets_no_data_key() {
         "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public) \
          SELECT 'mallory', 'clinician', kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, ?1 FROM users WHERE name = 'admin'",
         "mallory",
+    );
+}
+
+#[test]
+fn fail_deleting_the_roster_marker_does_not_get_a_planted_row_sealed() {
+    // The marker that says the roster is tagged is a plain row: deleted, the
+    // first clinician unlock used to tag every row as it stood, planted one
+    // included. The audit log says the roster was tagged from the start.
+    planted_row_gets_nothing_after(
+        "INSERT INTO users (name, role, kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, x25519_public) \
+         SELECT 'mallory', 'clinician', kdf_m_kib, kdf_t, kdf_p, kdf_salt, wrapped_audit_master, created_at_ms, ?1 FROM users WHERE name = 'admin'",
+        "mallory",
+        Some("DELETE FROM meta WHERE k = 'roster_sealed'"),
     );
 }
 
@@ -615,16 +636,41 @@ fn fail_a_colleague_who_rewrites_the_owner_column_still_cannot_open_the_session(
     // clinician held the key that opened every session key. drkim edits the
     // file so that drlee's session is hers, and signs in.
     let (dir, kim, id) = two_clinicians();
+    let db = dir.path().join(tacet_vault::DB_FILE);
+    let tag: Vec<u8> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row("SELECT record_tag FROM sessions", [], |r| r.get(0))
+        .unwrap();
     exec(dir.path(), "UPDATE sessions SET owner = 'drkim'");
     let mut v = Vault::open(dir.path()).unwrap();
     let mut k = v.unlock("drkim", &kim).unwrap();
     assert!(k.list_sessions().unwrap().iter().any(|s| s.id == id));
+    // The row's tag covers its owner, so the session is refused before any
+    // key is tried (session_tags.rs).
     let err = k.transcript(id).unwrap_err().to_string();
-    assert!(err.contains("does not open"), "{err}");
+    assert!(err.contains("changed outside Tacet"), "{err}");
     assert!(k.draft(id).is_err() && k.patient_ref(id).is_err());
     drop(k);
-    // Put back, the owner opens it as before.
-    exec(dir.path(), "UPDATE sessions SET owner = 'drlee'");
+    // Deleting the tags and the marker that says they are in force does not
+    // get the edited row sealed as it stands: the audit log keeps the seal.
+    exec(dir.path(), "UPDATE sessions SET record_tag = NULL");
+    exec(
+        dir.path(),
+        "DELETE FROM meta WHERE k = 'session_records_sealed'",
+    );
+    let mut k = v.unlock("drkim", &kim).unwrap();
+    let err = k.transcript(id).unwrap_err().to_string();
+    assert!(err.contains("changed outside Tacet"), "{err}");
+    drop(k);
+    // Put back with its tag, the owner opens it as before.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute(
+            "UPDATE sessions SET owner = 'drlee', record_tag = ?1",
+            rusqlite::params![tag],
+        )
+        .unwrap();
+    }
     let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
     assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
 }
@@ -847,4 +893,106 @@ fn fail_retention_settings_edited_on_disk_pause_retention_and_are_audited() {
             .len(),
         1
     );
+}
+
+fn artifact_rows(dir: &std::path::Path, id: tacet_core::SessionId) -> i64 {
+    rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE))
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM artifacts WHERE session_id = ?1",
+            rusqlite::params![id.as_bytes().to_vec()],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn fail_a_live_session_marked_destroyed_on_disk_is_refused_and_still_destroyed_at_the_limit() {
+    // Issue 22, low: a session's state is a plain column, and retention
+    // passes over rows that say "destroyed". Someone with the file marks an
+    // attested session destroyed, receipt and all: it vanishes from the
+    // clinician's work and its sealed rows would stay for good.
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let id = {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        session(&mut u)
+    };
+    drop(v);
+    exec(
+        dir.path(),
+        "UPDATE sessions SET state = 'destroyed', receipt_id = 'rcpt-9-00000000'",
+    );
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let problem = u.housekeeping_problem().unwrap_or_default().to_string();
+    assert!(
+        problem.contains("changed outside Tacet") && problem.contains(&id.short()),
+        "{problem}"
+    );
+    assert!(audited(&u, "session.record_refused")
+        .iter()
+        .any(|r| r.session.as_deref() == Some(id.to_string().as_str()) && r.outcome == "denied"));
+    let err = u.session(id).unwrap_err().to_string();
+    assert!(err.contains("changed outside Tacet"), "{err}");
+    // Inside the limit (reckoned from the audit log) it is kept...
+    assert!(u
+        .run_retention(now_ms() + 6 * DAY_MS)
+        .unwrap()
+        .receipts
+        .is_empty());
+    assert!(artifact_rows(dir.path(), id) > 0);
+    // ...and past it, destroyed like any unexported session, with a receipt.
+    let report = u.run_retention(now_ms() + 7 * DAY_MS + 1000).unwrap();
+    assert_eq!(report.receipts.len(), 1, "{report:?}");
+    assert_eq!(report.receipts[0].session, id);
+    assert_eq!(artifact_rows(dir.path(), id), 0);
+    assert_eq!(u.session(id).unwrap().state, SessionState::Destroyed);
+    assert!(u.verify_audit(&[]).unwrap().is_ok());
+}
+
+#[test]
+fn fail_a_creation_time_or_deadline_edited_on_disk_neither_keeps_nor_ends_a_session() {
+    // The creation time moved a year on would keep an unexported session
+    // past the limit; a deadline pulled forward would destroy it at the
+    // next unlock, before the clinician exported it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    let (kept, ended) = {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        (session(&mut u), session(&mut u))
+    };
+    drop(v);
+    let conn = rusqlite::Connection::open(dir.path().join(tacet_vault::DB_FILE)).unwrap();
+    conn.execute(
+        "UPDATE sessions SET created_at_ms = created_at_ms + ?2 WHERE id = ?1",
+        rusqlite::params![kept.as_bytes().to_vec(), (365 * DAY_MS) as i64],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE sessions SET destroy_after_ms = 1 WHERE id = ?1",
+        rusqlite::params![ended.as_bytes().to_vec()],
+    )
+    .unwrap();
+    drop(conn);
+    let mut v = Vault::open(dir.path()).unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    // The unlock's retention destroyed nothing early.
+    assert!(artifact_rows(dir.path(), ended) > 0);
+    assert!(artifact_rows(dir.path(), kept) > 0);
+    assert_eq!(audited(&u, "session.record_refused").len(), 2);
+    assert!(u
+        .run_retention(now_ms() + 6 * DAY_MS)
+        .unwrap()
+        .receipts
+        .is_empty());
+    // At the limit from their logged creation, both go.
+    let report = u.run_retention(now_ms() + 7 * DAY_MS + 1000).unwrap();
+    let mut gone: Vec<_> = report.receipts.iter().map(|r| r.session).collect();
+    gone.sort_by_key(|s| *s.as_bytes());
+    let mut want = vec![kept, ended];
+    want.sort_by_key(|s| *s.as_bytes());
+    assert_eq!(gone, want);
+    assert_eq!(artifact_rows(dir.path(), kept), 0);
+    assert_eq!(artifact_rows(dir.path(), ended), 0);
 }
