@@ -9,7 +9,8 @@
 //! id (the same shape as the owner's wrap). The wrap sits in
 //! `session_covers`, one row per colleague; only the owner grants or takes
 //! back a cover, and each is an audit record (`session.cover_granted`,
-//! `session.cover_revoked`). A colleague with a cover sees the session in
+//! `session.cover_revoked`). Taking a cover back re-keys the session, since
+//! the colleague held its key unwrapped while covering. A colleague with a cover sees the session in
 //! their list and acts on it as themselves (their name on every record).
 //!
 //! Destroying the session deletes its covers in the same transaction as its
@@ -64,26 +65,114 @@ impl Unlocked<'_> {
 
     /// Takes back `colleague`'s cover of session `id` (owner only; audited).
     /// Returns whether there was one.
+    ///
+    /// Removing the wrap is not enough: while covering, the colleague held
+    /// the session key unwrapped and could have kept it. So the session is
+    /// re-keyed in the same transaction: every sealed row is opened and
+    /// sealed again under a new key with a new key id, wrapped to the owner
+    /// and to the colleagues still covering; the old ciphertexts and wraps
+    /// are overwritten (`secure_delete`) and the WAL truncated. A key kept
+    /// from before opens nothing left in the file.
     pub fn revoke_cover(&mut self, id: SessionId, colleague: &str) -> Result<bool, VaultError> {
-        self.owned_session(id, "stop sharing")?;
+        let row = self.owned_session(id, "stop sharing")?;
+        if cover_wrap(&self.vault.conn, id, colleague)?.is_none() {
+            return Ok(false);
+        }
+        let old = self.session_key(id, &row)?;
+        let pair = self
+            .pair
+            .as_ref()
+            .ok_or_else(|| StoreError::Denied("this user holds no data key".into()))?;
+        let key_id: [u8; 16] = tacet_crypto::random_bytes()?;
+        let key = Key256::generate()?;
+        let mut nonces = NonceSequence::new();
+        type Sealed = (String, i64, i64, Vec<u8>);
+        let rows: Vec<Sealed> = {
+            let mut st = self.vault.conn.prepare(
+                "SELECT kind, idx, final, sealed FROM artifacts WHERE session_id = ?1 ORDER BY kind, idx",
+            )?;
+            let r = st.query_map(params![id.as_bytes().to_vec()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?;
+            r.collect::<Result<_, _>>()?
+        };
+        let mut resealed = Vec::with_capacity(rows.len());
+        for (kind, idx, last, blob) in rows {
+            let pt = tacet_crypto::open(
+                &old,
+                &artifact_aad(id, &kind, idx as u64, last != 0, &row.key_id),
+                &blob,
+            )
+            .map_err(|_| {
+                StoreError::Integrity(format!(
+                    "session {} {kind} item {idx} failed to decrypt (altered or moved)",
+                    id.short()
+                ))
+            })?;
+            let sealed = tacet_crypto::seal(
+                &key,
+                nonces.next_nonce()?,
+                &artifact_aad(id, &kind, idx as u64, last != 0, &key_id),
+                &pt,
+            )?;
+            resealed.push((kind, idx, sealed));
+        }
+        drop(old);
+        let owner_wrap = pk::wrap_to_aad(
+            &pair.public,
+            &pk::session_wrap_aad(&self.actor.user.0, id.as_bytes(), &key_id),
+            &key,
+        )?;
+        // The colleagues still covering keep their cover, under the new key.
+        let others: Vec<(String, i64)> = {
+            let mut st = self.vault.conn.prepare(
+                "SELECT clinician, granted_at_ms FROM session_covers WHERE session_id = ?1 AND clinician != ?2 ORDER BY clinician",
+            )?;
+            let r = st.query_map(params![id.as_bytes().to_vec(), colleague], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+            r.collect::<Result<_, _>>()?
+        };
+        let mut kept = Vec::with_capacity(others.len());
+        for (name, granted) in others {
+            // A colleague whose account was changed outside Tacet loses the
+            // cover (the refusal is audited where it is found).
+            if let Ok(public) = self.verified_clinician_key(&name) {
+                let aad = pk::session_wrap_aad(&name, id.as_bytes(), &key_id);
+                kept.push((name, pk::wrap_to_aad(&public, &aad, &key)?, granted));
+            }
+        }
+        drop(key);
+        let counter = nonces.next_counter();
         let ev = AuditEvent::new(AuditAction::CoverRevoked, self.actor.clone())
             .session(id)
-            .object(format!("user:{colleague}"));
-        let n = self.write(|tx, s| {
-            let n = tx.execute(
-                "DELETE FROM session_covers WHERE session_id = ?1 AND clinician = ?2",
-                params![id.as_bytes().to_vec(), colleague],
-            )?;
-            if n > 0 {
-                s.append_audit(tx, ev)?;
+            .object(format!("user:{colleague}"))
+            .detail(Detail::KeyId(key_id));
+        self.write(|tx, s| {
+            let idb = id.as_bytes().to_vec();
+            for (kind, idx, sealed) in &resealed {
+                tx.execute(
+                    "UPDATE artifacts SET sealed = ?4 WHERE session_id = ?1 AND kind = ?2 AND idx = ?3",
+                    params![idb, kind, idx, sealed],
+                )?;
             }
-            Ok(n)
+            tx.execute(
+                "UPDATE sessions SET key_id = ?2, wrapped_key = ?3, nonce_counter = ?4, key_wrap = 'owner' WHERE id = ?1",
+                params![idb, key_id.to_vec(), owner_wrap, counter as i64],
+            )?;
+            tx.execute("DELETE FROM session_covers WHERE session_id = ?1", params![idb])?;
+            for (name, wrap, granted) in &kept {
+                tx.execute(
+                    "INSERT INTO session_covers (session_id, clinician, wrapped_key, granted_at_ms) VALUES (?1, ?2, ?3, ?4)",
+                    params![idb, name, wrap, granted],
+                )?;
+            }
+            s.append_audit(tx, ev)
         })?;
-        if n > 0 {
-            // The wrap leaves the WAL too, not only the table.
-            self.checkpoint_wal()?;
-        }
-        Ok(n > 0)
+        // The old ciphertexts and wraps leave the WAL too, not only the
+        // tables.
+        self.checkpoint_wal()?;
+        Ok(true)
     }
 
     /// The colleagues who may open session `id` besides its owner (the

@@ -214,3 +214,87 @@ fn a_colleague_keeps_their_covers_through_a_passphrase_change_and_loses_them_on_
     assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
     assert!(u.covers(id).unwrap().is_empty());
 }
+
+fn blobs(dir: &std::path::Path, sql: &str) -> Vec<Vec<u8>> {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    let mut st = conn.prepare(sql).unwrap();
+    st.query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// Whether any file of the vault folder (database, WAL) holds `needle`.
+fn in_any_file(dir: &std::path::Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir).unwrap().any(|e| {
+        let p = e.unwrap().path();
+        p.is_file()
+            && std::fs::read(&p)
+                .unwrap()
+                .windows(needle.len())
+                .any(|w| w == needle)
+    })
+}
+
+#[test]
+fn fail_a_key_kept_while_covering_opens_nothing_after_the_cover_is_revoked() {
+    // drkim held the session key unwrapped while covering and could have
+    // kept it. Revoking re-keys the session: every ciphertext she could open
+    // is gone from the files, the key id is new, and the owner and the
+    // colleague still covering (drpat) open it as before.
+    let (dir, id) = practice();
+    let mut v = Vault::open(dir.path()).unwrap();
+    let pat = pass("pat-passphrase-for-covers");
+    {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        u.add_user(
+            &NewUser {
+                name: "drpat",
+                role: Role::Clinician,
+                passphrase: &pat,
+            },
+            KdfChoice::Floor,
+        )
+        .unwrap();
+        u.grant_cover(id, "drkim").unwrap();
+        u.grant_cover(id, "drpat").unwrap();
+    }
+    {
+        let mut k = v.unlock("drkim", &pass("kim-passphrase")).unwrap();
+        assert_eq!(k.transcript(id).unwrap(), fixture::transcript(id));
+    }
+    let old_sealed = blobs(dir.path(), "SELECT sealed FROM artifacts");
+    let old_key_id = blobs(dir.path(), "SELECT key_id FROM sessions");
+    let old_wraps = blobs(dir.path(), "SELECT wrapped_key FROM session_covers");
+    assert!(
+        old_sealed.len() >= 3,
+        "patient reference, audio, transcript"
+    );
+    {
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        assert!(u.revoke_cover(id, "drkim").unwrap());
+        assert_eq!(u.covers(id).unwrap(), vec!["drpat".to_string()]);
+        assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
+        assert_eq!(u.audio(id).unwrap().len(), fixture::audio(id, 0).len());
+        let revoked = records(&u, "session.cover_revoked");
+        let new_key_id = blobs(dir.path(), "SELECT key_id FROM sessions");
+        assert_ne!(new_key_id, old_key_id);
+        assert!(revoked[0]
+            .details
+            .iter()
+            .any(|(k, v)| k == "key_id" && *v == hex::encode(&new_key_id[0])));
+        assert!(u.verify_audit(&[]).unwrap().is_ok());
+    }
+    for blob in old_sealed.iter().chain(&old_wraps) {
+        assert!(
+            !in_any_file(dir.path(), &blob[blob.len() - 32..]),
+            "an old ciphertext or wrap is still in the vault's files"
+        );
+    }
+    {
+        let mut p = v.unlock("drpat", &pat).unwrap();
+        assert_eq!(p.transcript(id).unwrap(), fixture::transcript(id));
+    }
+    let mut k = v.unlock("drkim", &pass("kim-passphrase")).unwrap();
+    assert!(k.transcript(id).is_err());
+}
