@@ -113,7 +113,8 @@ pub fn event_mapping(action_code: &str) -> EventMapping {
         "key.rotated"
         | "sandbox.overridden"
         | "session.records_sealed"
-        | "session.record_refused" => m(
+        | "session.record_refused"
+        | "audit.chain_key_handed_out" => m(
             SECURITY_ALERT,
             Some((DCM, "110129", "Security Configuration")),
             "E",

@@ -293,7 +293,17 @@ pub enum ComplianceCmd {
 #[derive(Subcommand)]
 pub enum AuditCmd {
     /// Recompute the log; check signed checkpoints, and any saved ones given.
-    Verify { checkpoints: Vec<PathBuf> },
+    Verify {
+        checkpoints: Vec<PathBuf>,
+        /// Also check every record's chain tag with the audit chain key the
+        /// admin kept at setup, read from the first line of standard input
+        #[arg(long)]
+        chain_key_stdin: bool,
+    },
+    /// Take the audit chain's first key out of a vault created before it was
+    /// handed to the admin at setup (admins): printed once, to keep outside
+    /// this computer, and deleted from the vault.
+    ChainKey,
     /// Every destroyed session with its receipt.
     Deletions,
     /// Print the latest signed checkpoint (keep it elsewhere as an anchor).

@@ -176,8 +176,36 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
                     crate::admin::prune(u, *older_than_days)
                 })
             }
-            AuditCmd::Verify { checkpoints } => with_store(&data_dir, cli.user.clone(), |store| {
-                audit_verify(store, checkpoints)
+            AuditCmd::Verify {
+                checkpoints,
+                chain_key_stdin: false,
+            } => with_store(&data_dir, cli.user.clone(), |store| {
+                let external = read_checkpoints(checkpoints)?;
+                let lib = TemplateLibrary::built_in()?;
+                let clock = SystemClock;
+                let mut e = engines(None, None, &lib, &clock);
+                let v = App::new(store, &mut e).verify_audit(&external)?;
+                Ok(print_verification(&v))
+            }),
+            AuditCmd::Verify {
+                checkpoints,
+                chain_key_stdin: true,
+            } => {
+                let key = read_chain_key()?;
+                with_unlocked(&data_dir, cli.user.clone(), |u| {
+                    let external = read_checkpoints(checkpoints)?;
+                    let v = u.verify_audit_with_chain_key(&external, &key)?;
+                    Ok(print_verification(&v))
+                })
+            }
+            AuditCmd::ChainKey => with_unlocked(&data_dir, cli.user.clone(), |u| {
+                let key = u.hand_out_audit_chain_key()?;
+                println!(
+                    "Audit chain key (secret: keep it outside this computer, where only the practice's auditor can reach it; it is no longer in the vault):\n  {}",
+                    key.danger_reveal()
+                );
+                println!("Check the whole chain with it: tacet audit verify --chain-key-stdin");
+                Ok(ExitCode::SUCCESS)
             }),
             AuditCmd::Checkpoint => with_store(&data_dir, cli.user.clone(), audit_checkpoint),
         },
@@ -370,6 +398,10 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
     println!(
         "Audit verifier key (keep a copy outside this computer):\n  {}",
         created.verifier_key
+    );
+    println!(
+        "Audit chain key (secret: keep it outside this computer, where only the practice's auditor can reach it; the vault does not keep it, and `tacet audit verify --chain-key-stdin` checks every record with it):\n  {}",
+        created.chain_key.danger_reveal()
     );
     println!(
         "Import the models (a folder or removable disk):\n  tacet models import-folder FOLDER"
@@ -914,17 +946,30 @@ fn export(
 
 /// `tacet audit verify`: the log checked, against checkpoints saved
 /// outside it too (bare, or at the end of an exported note).
-fn audit_verify(store: &mut dyn SessionStore, checkpoints: &[PathBuf]) -> Result<ExitCode> {
-    let lib = TemplateLibrary::built_in()?;
-    let clock = SystemClock;
-    let mut e = engines(None, None, &lib, &clock);
+/// The saved checkpoints (or exported notes ending with one) given.
+fn read_checkpoints(checkpoints: &[PathBuf]) -> Result<Vec<String>> {
     let mut external = Vec::new();
     for p in checkpoints {
         let text = std::fs::read_to_string(p)
             .with_context(|| format!("cannot read checkpoint {}", p.display()))?;
         external.push(extract_checkpoint(&text));
     }
-    let v = App::new(store, &mut e).verify_audit(&external)?;
+    Ok(external)
+}
+
+/// The audit chain key from the first line of standard input (never the
+/// command line, which other accounts can read).
+fn read_chain_key() -> Result<tacet_vault::AuditChainKey> {
+    let mut line = String::new();
+    let read = std::io::stdin().read_line(&mut line);
+    // The line is a secret: wiped whatever the outcome.
+    let line = Passphrase::new(line);
+    read.context("cannot read the audit chain key from standard input")?;
+    Ok(tacet_vault::AuditChainKey::parse(line.danger_expose())?)
+}
+
+/// `tacet audit verify`: what was checked, and the outcome as the exit code.
+fn print_verification(v: &tacet_core::ports::AuditVerification) -> ExitCode {
     println!(
         "Audit log: {} records, root {}, {} checkpoint(s) checked",
         v.records, v.root_hex, v.checkpoints_checked
@@ -932,15 +977,18 @@ fn audit_verify(store: &mut dyn SessionStore, checkpoints: &[PathBuf]) -> Result
     if let Some(a) = &v.anchors {
         println!("Anchors: {a}.");
     }
+    if let Some(c) = &v.chain {
+        println!("Chain: {c}.");
+    }
     if v.is_ok() {
         println!("VERIFIED: every record, hash chain link and signed checkpoint is consistent.");
-        Ok(ExitCode::SUCCESS)
+        ExitCode::SUCCESS
     } else {
         println!("FAILED: {} problem(s):", v.problems.len());
         for p in &v.problems {
             println!("  - {p}");
         }
-        Ok(ExitCode::from(2))
+        ExitCode::from(2)
     }
 }
 
@@ -1016,6 +1064,11 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
         ],
         KdfChoice::Floor,
     )?;
+    // A practice's admin keeps this outside the computer; the demo keeps it
+    // for step 8.
+    let chain_key = vault
+        .take_audit_chain_key()
+        .context("the new vault gave no audit chain key")?;
     println!("vault: {}", dir.display());
 
     step("2. Admin imports the default models (SHA-256 verified before anything parses them)");
@@ -1083,10 +1136,10 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     std::io::stderr().flush().ok();
     drop(clin);
 
-    step("8. Admin reads the deletion log and verifies the audit trail");
+    step("8. Admin reads the deletion log and verifies the audit trail, every chain tag with the chain key kept at step 1");
     let mut admin = unlock(&mut vault, "admin", &ap)?;
     crate::admin::deletions(&mut admin)?;
-    let code = audit_verify(&mut admin, &[])?;
+    let code = print_verification(&admin.verify_audit_with_chain_key(&[], &chain_key)?);
     drop(admin);
     drop(vault);
     println!(

@@ -14,17 +14,39 @@ struct Walk {
 }
 
 impl Walk {
-    fn run(&self, user: &str, pass: &str, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_tacet"))
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    fn command(&self, user: &str, pass: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
+        c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
             .env("TACET_DATA_DIR", self.data.path())
             .env("TACET_USER", user)
             .env("TACET_PASSPHRASE", pass)
             .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
             .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-            .args(args)
-            .output()
-            .expect("run tacet")
+            .args(args);
+        c
+    }
+
+    fn run(&self, user: &str, pass: &str, args: &[&str]) -> Output {
+        self.command(user, pass, args).output().expect("run tacet")
+    }
+
+    /// Runs a command with `input` on its standard input.
+    fn run_with_input(&self, user: &str, pass: &str, args: &[&str], input: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(user, pass, args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run tacet");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// Action codes of the records appended since the last call.
@@ -92,12 +114,20 @@ fn every_state_changing_command_is_audited() {
         data: tempfile::tempdir().unwrap(),
         seen: 0,
     };
-    w.step(
+    let init = w.step(
         "admin",
         &["init", "--fast-kdf"],
         true,
         &["vault.created", "user.added"],
     );
+    // The audit chain's first key is printed once for the admin to keep;
+    // the vault does not keep it.
+    let chain_key = init
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("tacet-audit-chain-key-1:"))
+        .unwrap_or_else(|| panic!("init printed no chain key:\n{init}"))
+        .to_string();
     w.step(
         "admin",
         &["settings", "--retention-days", "5"],
@@ -113,7 +143,42 @@ fn every_state_changing_command_is_audited() {
         true,
         &["user.unlock_failed", "user.unlock"],
     );
-    w.step("admin", &["audit", "verify"], true, &["audit.verified"]);
+    let plain = w.step("admin", &["audit", "verify"], true, &["audit.verified"]);
+    assert!(plain.contains("Chain: chain tags not checked"), "{plain}");
+    // With the admin's chain key on standard input, every tag is checked.
+    let o = w.run_with_input(
+        "admin",
+        "admin-passphrase-1",
+        &["audit", "verify", "--chain-key-stdin"],
+        &format!("{chain_key}\n"),
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        out.contains("Chain: every chain tag checked with the admin's chain key")
+            && out.contains("VERIFIED"),
+        "{out}"
+    );
+    assert!(w.new_actions().contains(&"audit.verified".to_string()));
+    let wrong = format!("tacet-audit-chain-key-1:{}\n", "ab".repeat(32));
+    let o = w.run_with_input(
+        "admin",
+        "admin-passphrase-1",
+        &["audit", "verify", "--chain-key-stdin"],
+        &wrong,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("FAILED"));
+    w.new_actions();
+    // Nothing to take out of a vault that never kept it.
+    let o = w.run("admin", "admin-passphrase-1", &["audit", "chain-key"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not keep"));
+    w.new_actions();
     w.step("admin", &["audit", "deletions"], true, &["audit.viewed"]);
     w.step(
         "admin",

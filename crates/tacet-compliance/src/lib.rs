@@ -69,6 +69,8 @@ pub struct AuditFact {
     pub sessions_destroyed: u64,
     /// Where checkpoints are anchored outside the data folder (one line).
     pub anchors: String,
+    /// Whether the chain tags were checked, or why not (one line).
+    pub chain: String,
     /// The public key that verifies the log's checkpoints (C2SP vkey).
     pub verifier_key: String,
 }
@@ -287,6 +289,7 @@ pub fn render_markdown(f: &Facts) -> String {
                 }
             }
             let _ = writeln!(o, "- Anchoring: {}.", a.anchors);
+            let _ = writeln!(o, "- Chain: {}.", a.chain);
             let _ = writeln!(o, "\nVerifier key (pin it outside this computer; a log signed again with another key no longer matches it):\n\n```\n{}\n```\n", a.verifier_key.trim());
             let _ = writeln!(o, "Latest signed checkpoint (keep a copy elsewhere; later verification proves the log still contains it):\n\n```\n{}```\n", a.latest_checkpoint);
         }
@@ -441,6 +444,7 @@ mod tests {
                 problems: vec![],
                 sessions_destroyed: 1,
                 anchors: "no anchor folder is set".into(),
+                chain: "chain tags not checked".into(),
                 verifier_key: "tacet.local/vault/00+abcd+key".into(),
             }),
             network: NetworkFact {

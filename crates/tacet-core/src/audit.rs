@@ -73,10 +73,13 @@ pub enum AuditAction {
     /// A session's record failed its check: its state, times or receipt
     /// were changed outside Tacet (session; outcome denied).
     SessionRecordRefused,
+    /// The audit chain's first key left the vault for the admin to keep
+    /// outside it (a vault from before it was handed out at setup).
+    AuditChainKeyHandedOut,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 39] = [
+    pub const ALL: [AuditAction; 40] = [
         AuditAction::VaultCreated,
         AuditAction::UserAdded,
         AuditAction::Unlock,
@@ -116,6 +119,7 @@ impl AuditAction {
         AuditAction::CoverRevoked,
         AuditAction::SessionRecordsSealed,
         AuditAction::SessionRecordRefused,
+        AuditAction::AuditChainKeyHandedOut,
     ];
 
     pub fn code(self) -> &'static str {
@@ -159,6 +163,7 @@ impl AuditAction {
             AuditAction::CoverRevoked => "session.cover_revoked",
             AuditAction::SessionRecordsSealed => "session.records_sealed",
             AuditAction::SessionRecordRefused => "session.record_refused",
+            AuditAction::AuditChainKeyHandedOut => "audit.chain_key_handed_out",
         }
     }
 

@@ -111,6 +111,9 @@ pub struct AuditVerification {
     pub problems: Vec<String>,
     /// Where anchored checkpoints came from, or why none did (one line).
     pub anchors: Option<String>,
+    /// Whether every record's chain tag was checked, and with which key, or
+    /// why not (one line).
+    pub chain: Option<String>,
 }
 
 impl AuditVerification {

@@ -356,6 +356,9 @@ fn run(
                         vault = Some(v);
                         out.emit(Event::VaultCreated {
                             verifier_key: c.verifier_key,
+                            // Shown once at the end of the walk; the vault
+                            // does not keep it.
+                            chain_key: c.chain_key.danger_reveal(),
                         });
                     }
                     Err(e) => out.fail(Op::Setup, capitalised(&e.to_string())),

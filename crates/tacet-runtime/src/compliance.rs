@@ -121,6 +121,7 @@ fn audit_fact(u: &mut Unlocked<'_>) -> Result<AuditFact, RuntimeError> {
         problems: v.problems,
         sessions_destroyed: destroyed,
         anchors: v.anchors.unwrap_or_default(),
+        chain: v.chain.unwrap_or_default(),
         verifier_key: u.audit_verifier_key()?,
     })
 }

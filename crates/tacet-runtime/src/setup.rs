@@ -30,10 +30,12 @@ pub struct FirstAccounts<'a> {
 }
 
 /// What a new vault gives the admin to keep outside this computer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct CreatedVault {
     /// The audit log's verifier key (Ed25519, C2SP note format).
     pub verifier_key: String,
+    /// The audit chain's first key (secret; the vault does not keep it).
+    pub chain_key: tacet_vault::AuditChainKey,
 }
 
 /// Creates the vault in `data_dir` with its first admin and clinician.
@@ -68,7 +70,7 @@ pub fn create_vault(
         0.35,
         "Creating the vault: deriving the admin's and the clinician's keys…",
     );
-    let vault = Vault::create(
+    let mut vault = Vault::create(
         data_dir,
         &[
             NewUser {
@@ -85,8 +87,14 @@ pub fn create_vault(
         kdf,
     )?;
     let verifier_key = vault.audit_verifier_key()?.trim().to_string();
+    let chain_key = vault.take_audit_chain_key().ok_or_else(|| {
+        RuntimeError::InvalidSetting("the new vault gave no audit chain key".into())
+    })?;
     progress(1.0, "The vault is created.");
-    Ok(CreatedVault { verifier_key })
+    Ok(CreatedVault {
+        verifier_key,
+        chain_key,
+    })
 }
 
 /// Which entries of `folder` could be models, in name order: wheels and

@@ -967,8 +967,12 @@ impl TacetUi {
             Event::SetupProgress { fraction, label } => {
                 st.setup.progress = Some((fraction, label));
             }
-            Event::VaultCreated { verifier_key } => {
+            Event::VaultCreated {
+                verifier_key,
+                chain_key,
+            } => {
                 st.setup.verifier_key = Some(verifier_key);
+                st.setup.chain_key = Some(chain_key);
                 st.setup.progress = Some((1.0, "Signing in as the admin…".into()));
                 let admin = st.setup.admin.trim().to_string();
                 if let Some(passphrase) = self.setup_passphrase.take() {

@@ -489,9 +489,11 @@ pub enum Event {
         label: String,
     },
     /// The vault exists now; `verifier_key` is the audit log's public key,
-    /// for the admin to keep outside this computer.
+    /// and `chain_key` the audit chain's first key (a secret the vault does
+    /// not keep), both for the admin to keep outside this computer.
     VaultCreated {
         verifier_key: String,
+        chain_key: String,
     },
     /// A folder import finished: one row per model source found.
     ModelsFolderImported(Vec<FolderImportRow>),

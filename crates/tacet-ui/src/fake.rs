@@ -147,6 +147,10 @@ pub const FAKE_DATA_DIR: &str = "/fake/tacet-data";
 pub const FAKE_VERIFIER_KEY: &str =
     "tacet-audit+5f2c1a9e+AcN3xXr0DlYr9cJq0lS7pQ4bFq1b1vWm8c0vY6c2F0k=";
 
+/// The audit chain key the fake's new vault hands out.
+pub const FAKE_CHAIN_KEY: &str =
+    "tacet-audit-chain-key-1:5f2c1a9e5f2c1a9e5f2c1a9e5f2c1a9e5f2c1a9e5f2c1a9e5f2c1a9e5f2c1a9e";
+
 /// Demo users of the fake: a clinician and an admin.
 pub const FAKE_CLINICIAN: (&str, &str) = ("drlee", "clinician-pass");
 pub const FAKE_ADMIN: (&str, &str) = ("admin", "admin-pass");
@@ -381,6 +385,7 @@ impl FakeBackend {
                 self.audit("vault.created", "success");
                 self.events.push_back(Event::VaultCreated {
                     verifier_key: FAKE_VERIFIER_KEY.into(),
+                    chain_key: FAKE_CHAIN_KEY.into(),
                 });
             }
             Request::ImportModelsFrom { folder } => {
@@ -951,6 +956,7 @@ impl FakeBackend {
                         checkpoints_checked: 2,
                         problems,
                         anchors: None,
+                        chain: None,
                     }));
             }
             Request::ComplianceReport => {

@@ -675,6 +675,9 @@ pub struct SetupView {
     pub progress: Option<(f32, String)>,
     /// The audit log's verifier key, for the admin to keep elsewhere.
     pub verifier_key: Option<String>,
+    /// The audit chain's first key (secret), shown once at the end of the
+    /// walk for the admin to keep elsewhere; the vault does not keep it.
+    pub chain_key: Option<String>,
     /// The folder (or removable disk) holding the model files.
     pub models_folder: String,
     /// What the last folder import did, file by file.

@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
 use egui_kittest::Harness;
-use tacet_ui::fake::{FakeBackend, FakeProbe, FAKE_DATA_DIR, FAKE_VERIFIER_KEY};
+use tacet_ui::fake::{FakeBackend, FakeProbe, FAKE_CHAIN_KEY, FAKE_DATA_DIR, FAKE_VERIFIER_KEY};
 use tacet_ui::state::SetupStep;
 use tacet_ui::{Screen, TacetUi, UiCommand};
 
@@ -160,6 +160,8 @@ fn the_admin_sets_tacet_up_in_the_window_with_no_terminal() {
     // The summary, with the verifier key to keep elsewhere.
     click(&mut h, "Next: finish");
     assert!(!texts_containing(&h, FAKE_VERIFIER_KEY).is_empty());
+    // The chain key is shown once, here, since the vault does not keep it.
+    assert!(!texts_containing(&h, FAKE_CHAIN_KEY).is_empty());
     assert!(!texts_containing(&h, "/media/usb/tacet-anchor").is_empty());
     click(&mut h, &format!("Finish: sign in as {CLINICIAN}"));
     h.run();

@@ -76,6 +76,7 @@
 
 mod anchor;
 mod approvals;
+mod chain_key;
 mod covers;
 mod head;
 mod maintenance;
@@ -87,6 +88,7 @@ mod roster;
 mod schema;
 mod session_tags;
 
+pub use chain_key::AuditChainKey;
 pub use maintenance::{RetentionReport, RetentionSettings, RotationReport, MAX_EXPORT_GRACE_MS};
 pub use report::{PruneOutcome, RetentionFacts};
 
@@ -352,6 +354,9 @@ pub struct Vault {
     dir: PathBuf,
     _lock: File,
     recovered_shreds: usize,
+    /// The audit chain's first key, held only between creating the vault
+    /// and handing it to the admin.
+    chain_key_to_hand_out: Option<chain_key::AuditChainKey>,
 }
 
 impl Vault {
@@ -417,13 +422,19 @@ impl Vault {
             &pkcs8,
         )?;
         set_meta(&tx, "audit_signing_key", &sealed_pkcs8)?;
-        let sealed_k0 = tacet_crypto::seal(
-            &audit_master,
-            audit_seq.next_nonce()?,
-            &Aad::new("audit-chain-key0"),
-            &chain0.0,
-        )?;
-        set_meta(&tx, "audit_chain_key0", &sealed_k0)?;
+        // The chain's first key is not kept in the vault: it goes to the
+        // admin (`take_audit_chain_key`), so that an account that can unlock
+        // the vault later cannot recompute the tags of what came before
+        // (chain_key.rs). The first release kept it, sealed.
+        if schema_v1 {
+            let sealed_k0 = tacet_crypto::seal(
+                &audit_master,
+                audit_seq.next_nonce()?,
+                &Aad::new("audit-chain-key0"),
+                &chain0.0,
+            )?;
+            set_meta(&tx, "audit_chain_key0", &sealed_k0)?;
+        }
         let sealed_cur = tacet_crypto::seal(
             &audit_master,
             audit_seq.next_nonce()?,
@@ -454,6 +465,8 @@ impl Vault {
             dir: dir.to_path_buf(),
             _lock: lock,
             recovered_shreds: 0,
+            chain_key_to_hand_out: (!schema_v1)
+                .then(|| chain_key::AuditChainKey::new(chain0.clone())),
         };
         let system = Actor::new("system", Role::Admin);
         let mut session = Unlocked {
@@ -508,6 +521,7 @@ impl Vault {
             dir: dir.to_path_buf(),
             _lock: lock,
             recovered_shreds,
+            chain_key_to_hand_out: None,
         })
     }
 
@@ -727,7 +741,12 @@ impl Vault {
         &self,
         external_checkpoints: &[String],
     ) -> Result<AuditVerification, VaultError> {
-        verify_with(&self.conn, external_checkpoints, None)
+        verify_with(
+            &self.conn,
+            external_checkpoints,
+            None,
+            chain_key::NOT_CHECKED_PUBLIC.to_string(),
+        )
     }
 }
 
@@ -931,6 +950,7 @@ fn verify_with(
     conn: &Connection,
     external: &[String],
     k0: Option<&ChainKey>,
+    chain: String,
 ) -> Result<AuditVerification, VaultError> {
     let vkey = String::from_utf8(get_meta(conn, "audit_vkey")?)
         .map_err(|_| VaultError::Corrupt("the audit verifier key is not text".into()))?;
@@ -993,6 +1013,7 @@ fn verify_with(
             .chain(anchor_problems)
             .collect(),
         anchors: Some(anchors),
+        chain: Some(chain),
     })
 }
 
@@ -1687,20 +1708,43 @@ impl<'v> Unlocked<'v> {
         .into())
     }
 
-    /// Verifies the audit log including the forward-secure chain (needs the
-    /// audit master key, which admins hold).
+    /// Verifies the audit log: the Merkle tree, the signed and anchored
+    /// checkpoints, and — in a vault from before the chain key was handed
+    /// out at setup, which still keeps it — every chain tag. With the
+    /// admin's copy of the chain key, [`Self::verify_audit_with_chain_key`]
+    /// checks the chain of any vault.
     pub fn verify_audit_full(
         &mut self,
         external: &[String],
     ) -> Result<AuditVerification, VaultError> {
-        let sealed = get_meta(&self.vault.conn, "audit_chain_key0")?;
-        let k0 = tacet_crypto::open(&self.audit_master, &Aad::new("audit-chain-key0"), &sealed)?;
-        let k0: [u8; 32] = k0
-            .as_slice()
-            .try_into()
-            .map_err(|_| VaultError::Corrupt("the audit chain key is malformed".into()))?;
-        let k0 = ChainKey(k0);
-        verify_with(&self.vault.conn, external, Some(&k0))
+        match self.kept_chain_key()? {
+            Some(k0) => verify_with(
+                &self.vault.conn,
+                external,
+                Some(&k0),
+                chain_key::CHECKED_KEPT.to_string(),
+            ),
+            None => verify_with(
+                &self.vault.conn,
+                external,
+                None,
+                chain_key::NOT_CHECKED_HANDED_OUT.to_string(),
+            ),
+        }
+    }
+
+    /// Records a verification and its outcome (`audit.verified`).
+    pub(crate) fn record_verification(&mut self, v: &AuditVerification) -> Result<(), VaultError> {
+        let outcome = if v.is_ok() {
+            Outcome::Success
+        } else {
+            Outcome::Failed
+        };
+        let ev = AuditEvent::new(AuditAction::AuditVerified, self.actor.clone())
+            .outcome(outcome)
+            .detail(Detail::Count(v.records));
+        self.write(|tx, s| s.append_audit(tx, ev))?;
+        Ok(())
     }
 
     /// Truncates the WAL so deleted pages do not linger in it.
@@ -2107,15 +2151,7 @@ impl SessionStore for Unlocked<'_> {
         external_checkpoints: &[String],
     ) -> Result<AuditVerification, StoreError> {
         let v = store(self.verify_audit_full(external_checkpoints))?;
-        let outcome = if v.is_ok() {
-            Outcome::Success
-        } else {
-            Outcome::Failed
-        };
-        let ev = AuditEvent::new(AuditAction::AuditVerified, self.actor.clone())
-            .outcome(outcome)
-            .detail(Detail::Count(v.records));
-        self.record(ev)?;
+        store(self.record_verification(&v))?;
         Ok(v)
     }
 

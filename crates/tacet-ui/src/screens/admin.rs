@@ -131,6 +131,9 @@ fn audit(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiCommand>
                 if let Some(a) = &v.anchors {
                     ui.label(RichText::new(format!("Anchors: {a}.")).color(t.palette.text_weak));
                 }
+                if let Some(c) = &v.chain {
+                    ui.label(RichText::new(format!("Chain: {c}.")).color(t.palette.text_weak));
+                }
             }
             Some(v) => {
                 chip(ui, t, "FAILED", t.palette.danger);

@@ -415,6 +415,16 @@ fn done(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiComma
         );
         ui.add(egui::Label::new(RichText::new(key).monospace()).selectable(true));
     }
+    if let Some(key) = &s.chain_key {
+        ui.add_space(t.space_m);
+        ui.label(RichText::new("Audit chain key (secret)").strong());
+        weak(
+            ui,
+            t,
+            "Keep it outside this computer too, where only whoever audits the practice can reach it: the vault does not keep it. With it, every record of the audit log can be checked, and nobody who signs in later can rewrite what came before without it showing.",
+        );
+        ui.add(egui::Label::new(RichText::new(key).monospace()).selectable(true));
+    }
     let clinician = s.clinician.trim().to_string();
     ui.add_space(t.space_m);
     ui.horizontal(|ui| {
