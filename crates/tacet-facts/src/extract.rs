@@ -164,7 +164,7 @@ fn strip_lead(s: &str) -> String {
     let mut out = s.trim().to_string();
     if let Some(lead) = re(
         &LEAD,
-        r"(?i)^(?:(?:(?:yes|yeah|yep|yup|no|nope|nah|mm-hmm|mhm|uh-huh|okay|ok|alright|all right|right|correct|sure)(?:[,.!]+\s*|$))|(?:(?:um|uh|so|well|oh|and|but|then|now|also|you know|like|actually|i mean|hey|okay|ok|alright|all right)\b[\s,.]*))+",
+        r"(?i)^(?:(?:(?:yes|yeah|yep|yup|no|nope|nah|mm-hmm|mhm|uh-huh|okay|ok|alright|all right|right|correct|sure|(?:i'm |i am )?sorry|excuse me|pardon me)(?:[,.!]+\s*|$))|(?:(?:um|uh|so|well|oh|and|but|then|now|also|you know|like|actually|i mean|hey|okay|ok|alright|all right)\b[\s,.]*))+",
     ) {
         out = lead.replace(&out, "").into_owned();
     }
@@ -1412,6 +1412,21 @@ mod tests {
         )));
         // "Right" as a side is kept unless it answers ("right." / "right,").
         assert_eq!(strip_lead("right knee pain"), "right knee pain");
+    }
+
+    #[test]
+    fn a_spoken_apology_that_corrects_opens_nothing() {
+        // A speaker correcting themselves: "I'm sorry, amoxicillin…".
+        assert_eq!(
+            strip_lead("I'm sorry, ibuprofen 400 mg twice a day"),
+            "ibuprofen 400 mg twice a day"
+        );
+        assert_eq!(strip_lead("Excuse me, the left ankle"), "the left ankle");
+        // Sympathy is not a correction: without its comma it stays whole.
+        assert_eq!(
+            strip_lead("I'm sorry to hear that"),
+            "I'm sorry to hear that"
+        );
     }
 
     #[test]
