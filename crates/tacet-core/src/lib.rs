@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod loops;
 pub mod passphrase;
 pub mod ports;
+pub mod retention;
 pub mod review;
 pub mod template;
 pub mod time;

@@ -22,13 +22,9 @@ use tacet_models::{
 };
 use tacet_vault::{KdfChoice, NewUser, RetentionSettings, Unlocked};
 
-const DAY_MS: f64 = 86_400_000.0;
-const HOUR_MS: f64 = 3_600_000.0;
-/// The shortest retention limit for unexported sessions: one hour (the
-/// vault refuses less).
-pub const MIN_RETENTION_DAYS: f64 = 1.0 / 24.0;
-/// The longest export grace period: 72 hours (the vault refuses more).
-pub const MAX_GRACE_HOURS: f64 = 72.0;
+const DAY_MS: f64 = tacet_core::retention::DAY_MS as f64;
+const HOUR_MS: f64 = tacet_core::retention::HOUR_MS as f64;
+pub use tacet_core::retention::{MAX_GRACE_HOURS, MIN_RETENTION_DAYS};
 
 /// The retention settings in the units people set them in.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,20 +47,13 @@ pub fn check_retention(
     retention_days: Option<f64>,
     grace_hours: Option<f64>,
 ) -> Result<(), RuntimeError> {
+    let bad =
+        |p: tacet_core::retention::RetentionProblem| RuntimeError::InvalidSetting(p.to_string());
     if let Some(d) = retention_days {
-        if !(d.is_finite() && d >= MIN_RETENTION_DAYS) {
-            return Err(RuntimeError::InvalidSetting(
-                "the retention period must be a number of days, at least one hour (0.042 days)"
-                    .into(),
-            ));
-        }
+        tacet_core::retention::check_retention_days(d).map_err(bad)?;
     }
     if let Some(h) = grace_hours {
-        if !(h.is_finite() && (0.0..=MAX_GRACE_HOURS).contains(&h)) {
-            return Err(RuntimeError::InvalidSetting(
-                "the grace period after export must be between 0 and 72 hours".into(),
-            ));
-        }
+        tacet_core::retention::check_grace_hours(h).map_err(bad)?;
     }
     Ok(())
 }

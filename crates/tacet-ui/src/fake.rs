@@ -1060,16 +1060,11 @@ impl FakeBackend {
             } => {
                 if self.signed_in.as_ref().map(|s| s.1) != Some(Role::Admin) {
                     self.fail(Op::Admin, "Only an admin can change retention settings.");
-                } else if !(retention_days.is_finite() && retention_days >= 1.0 / 24.0) {
-                    self.fail(
-                        Op::Admin,
-                        "The retention period must be a number of days, at least one hour (0.042 days).",
-                    );
-                } else if !(grace_hours.is_finite() && (0.0..=72.0).contains(&grace_hours)) {
-                    self.fail(
-                        Op::Admin,
-                        "The grace period after export must be between 0 and 72 hours.",
-                    );
+                } else if let Err(p) = tacet_core::retention::check_retention_days(retention_days)
+                    .and(tacet_core::retention::check_grace_hours(grace_hours))
+                {
+                    // The vault's refusal, as the real worker passes it on.
+                    self.fail(Op::Admin, &crate::state::sentence(&p.to_string()));
                 } else {
                     self.log().retention = Some((retention_days, grace_hours));
                     self.audit("settings.changed", "success");

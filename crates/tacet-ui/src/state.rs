@@ -503,28 +503,30 @@ impl Default for NewUserForm {
     }
 }
 
-/// The shortest retention period for unexported sessions, in days (one
-/// hour: the vault and `tacet settings` refuse less).
-pub const MIN_RETENTION_DAYS: f64 = 1.0 / 24.0;
-/// The longest grace period after export, in hours.
-pub const MAX_GRACE_HOURS: f64 = 72.0;
+pub use tacet_core::retention::{MAX_GRACE_HOURS, MIN_RETENTION_DAYS};
 
 /// The retention form's values as (days, hours), or why they are refused:
-/// the bounds `tacet settings` applies.
+/// the core's bounds (`tacet_core::retention`), which the vault enforces.
 pub fn parse_retention(days: &str, hours: &str) -> Result<(f64, f64), String> {
     let d: f64 = days.trim().parse().map_err(|_| {
         "The retention period must be a number of days (for example 7 or 0.5).".to_string()
     })?;
-    if !(d.is_finite() && d >= MIN_RETENTION_DAYS) {
-        return Err("The retention period must be at least one hour (0.042 days).".to_string());
-    }
+    tacet_core::retention::check_retention_days(d).map_err(|p| sentence(&p.to_string()))?;
     let h: f64 = hours.trim().parse().map_err(|_| {
         "The grace period must be a number of hours (for example 0 or 24).".to_string()
     })?;
-    if !(h.is_finite() && (0.0..=MAX_GRACE_HOURS).contains(&h)) {
-        return Err("The grace period after export must be between 0 and 72 hours.".to_string());
-    }
+    tacet_core::retention::check_grace_hours(h).map_err(|p| sentence(&p.to_string()))?;
     Ok((d, h))
+}
+
+/// A rule's words as a sentence on the screen: capitalised, with a full
+/// stop.
+pub(crate) fn sentence(words: &str) -> String {
+    let mut c = words.chars();
+    match c.next() {
+        Some(first) => format!("{}{}.", first.to_uppercase(), c.as_str()),
+        None => String::new(),
+    }
 }
 
 /// Where a live recording is.

@@ -5,9 +5,8 @@
 use super::*;
 use crate::roster::RosterKey;
 
-/// The longest export grace period a practice may set: 72 hours.
-pub const MAX_EXPORT_GRACE_MS: u64 = 72 * 3_600_000;
-const DAY_MS: u64 = 86_400_000;
+use tacet_core::retention::DAY_MS;
+pub use tacet_core::retention::MAX_EXPORT_GRACE_MS;
 const SETTINGS_KEY: &str = "settings";
 
 /// Retention and rotation settings, stored in `meta`; only an admin changes them.
@@ -33,17 +32,8 @@ impl Default for RetentionSettings {
 
 impl RetentionSettings {
     fn validate(&self) -> Result<(), VaultError> {
-        if self.export_grace_ms > MAX_EXPORT_GRACE_MS {
-            return Err(VaultError::BadSetting(
-                "the export grace period may be at most 72 hours".into(),
-            ));
-        }
-        if self.unexported_limit_ms < 3_600_000 {
-            return Err(VaultError::BadSetting(
-                "the retention limit for unexported sessions must be at least one hour".into(),
-            ));
-        }
-        Ok(())
+        tacet_core::retention::check_ms(self.unexported_limit_ms, self.export_grace_ms)
+            .map_err(|p| VaultError::BadSetting(p.to_string()))
     }
 
     pub(crate) fn load(conn: &Connection) -> Result<Self, VaultError> {
