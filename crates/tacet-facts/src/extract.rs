@@ -1057,6 +1057,24 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
     if words.iter().any(|w| w.ends_with("year-old")) || lower.contains("presents") {
         return Some(FactKind::History);
     }
+    // Dictated history, the patient named in the third person: "She was
+    // increasingly dyspneic", "The patient is not currently on a potassium
+    // supplement", "He had an abdominal CT on 1/23/2020".
+    let third_person = [
+        "he ",
+        "she ",
+        "he's ",
+        "she's ",
+        "his ",
+        "her ",
+        "the patient ",
+        "patient ",
+    ]
+    .iter()
+    .any(|p| starts(p));
+    if third_person && has_clinical_content(lower) {
+        return Some(FactKind::History);
+    }
     // Dictated history: "The patient reports chest pain…".
     let dictated = [
         "the patient",
@@ -1427,6 +1445,21 @@ mod tests {
             strip_lead("I'm sorry to hear that"),
             "I'm sorry to hear that"
         );
+    }
+
+    #[test]
+    fn history_the_clinician_dictates_about_the_patient_is_history() {
+        // Not from any evaluation set.
+        let c = crate::cues::cues();
+        for s in [
+            "she was short of breath walking up one flight of stairs last month.",
+            "the patient is not currently taking any iron supplement.",
+            "he had a knee x-ray at another clinic in june.",
+        ] {
+            assert_eq!(clinician_kind(s, c, false), Some(FactKind::History), "{s}");
+        }
+        // Without clinical content, a third-person aside is nothing.
+        assert_eq!(clinician_kind("she is here with her son.", c, false), None);
     }
 
     #[test]

@@ -254,4 +254,27 @@ mod tests {
         assert_eq!(r[3], Role::Patient, "{r:?}");
         assert_eq!(r[0], Role::Clinician, "{r:?}");
     }
+
+    #[test]
+    fn a_dictated_preamble_and_a_patients_own_questions() {
+        // Not from any evaluation set: the clinician dictates before the
+        // visit, then the patient asks about their own care.
+        let r = roles(&[
+            "next patient is jane roe. date of birth is march 3rd, 1960. follow-up for hypertension.",
+            "hi jane, how have you been since last time?",
+            "pretty good. should i keep taking the same dose?",
+            "yes, stay on it for now.",
+            "when can i stop checking my pressure every day?",
+        ]);
+        assert_eq!(
+            r,
+            vec![
+                Role::Clinician,
+                Role::Clinician,
+                Role::Patient,
+                Role::Clinician,
+                Role::Patient
+            ]
+        );
+    }
 }
