@@ -175,7 +175,10 @@ fn strip_lead(s: &str) -> String {
 fn tidy(s: &str) -> String {
     static FILL: OnceLock<Option<Regex>> = OnceLock::new();
     let mut out = s.to_string();
-    if let Some(fill) = re(&FILL, r"(?i)\b(?:um+|uh+|er|ah|hmm|you know)\b[,]?\s*") {
+    if let Some(fill) = re(
+        &FILL,
+        r"(?i)\b(?:um+|uh+|er|ah|hmm|you know|i mean)\b[,]?\s*",
+    ) {
         out = fill.replace_all(&out, "").into_owned();
     }
     // A word said twice or more in a row ("the, the, the last year"):

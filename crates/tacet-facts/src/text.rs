@@ -676,6 +676,8 @@ fn third_person_verb(v: &str) -> String {
         "'ve" | "ve" => return "has".into(),
         "'ll" => return "will".into(),
         "'d" => return "would".into(),
+        "wanna" => return "wants to".into(),
+        "gotta" => return "has to".into(),
         _ => {}
     }
     const KEEP: &[&str] = &[
@@ -814,6 +816,7 @@ const ADVERBS: &[&str] = &[
     "already",
     "typically",
     "barely",
+    "first",
 ];
 
 /// Which speaker's words are being turned around.
@@ -1141,6 +1144,23 @@ mod tests {
         assert_eq!(digits("eighty one milligrams"), "81 mg");
         assert_eq!(digits("twenty-five mg"), "25 mg");
         assert_eq!(digits("one of them"), "one of them");
+    }
+
+    #[test]
+    fn spoken_forms_and_adverbs_turn_around_too() {
+        let g = Gender::Female;
+        assert_eq!(
+            third_person("I wanna say it started in May.", Voice::Patient, g),
+            "she wants to say it started in May."
+        );
+        assert_eq!(
+            third_person("I gotta get up twice a night.", Voice::Patient, g),
+            "she has to get up twice a night."
+        );
+        assert_eq!(
+            third_person("the rash when you first came in.", Voice::Clinician, g),
+            "the rash when she first came in."
+        );
     }
 
     #[test]
