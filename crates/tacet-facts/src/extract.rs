@@ -195,7 +195,7 @@ fn tidy(s: &str) -> String {
     }
     out = kept.join(" ");
     out = out.replace(" ,", ",").replace(",,", ",");
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    text::drop_check_in(&out.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 fn is_pleasantry(lower: &str, cues: &Cues) -> bool {

@@ -255,6 +255,33 @@ fn push_sentence(out: &mut Vec<String>, s: &str) {
 
 /// A statement ending in a tag question ("…, okay?", "…, right?") as the
 /// statement it is ("…."); other sentences unchanged.
+/// A statement with the speaker's check-in run on at its end, as
+/// unpunctuated speech gives it ("…or sooner if it gets worse do you have
+/// any questions for me", "…twice a day how does that sound"): the
+/// statement alone. A sentence that is only the check-in is kept as it is.
+pub fn drop_check_in(s: &str) -> String {
+    static CHECK_IN: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    let Some(re) = CHECK_IN
+        .get_or_init(|| {
+            regex::Regex::new(
+                r"(?i)[,\s]+(?:so |okay |and )?(?:do you have any (?:other )?questions(?: for me)?|any (?:other )?questions(?: for me)?|how does that sound|does that sound (?:good|okay|ok|alright|all right)(?: to you)?|sound(?:s)? like a plan|is that okay(?: with you)?|does that make sense)\s*[?.!]?\s*$",
+            )
+            .ok()
+        })
+        .as_ref()
+    else {
+        return s.to_string();
+    };
+    let Some(m) = re.find(s) else {
+        return s.to_string();
+    };
+    let body = s[..m.start()].trim_end_matches([',', ' ']);
+    if body.split_whitespace().count() < 4 {
+        return s.to_string();
+    }
+    format!("{body}.")
+}
+
 pub fn drop_tag_question(s: &str) -> String {
     let t = s.trim_end();
     let Some(body) = t.strip_suffix('?') else {
@@ -1144,6 +1171,26 @@ mod tests {
         assert_eq!(digits("eighty one milligrams"), "81 mg");
         assert_eq!(digits("twenty-five mg"), "25 mg");
         assert_eq!(digits("one of them"), "one of them");
+    }
+
+    #[test]
+    fn a_check_in_run_on_at_the_end_is_dropped() {
+        assert_eq!(
+            drop_check_in(
+                "come back in 3 months or sooner if it gets worse do you have any questions for me"
+            ),
+            "come back in 3 months or sooner if it gets worse."
+        );
+        assert_eq!(
+            drop_check_in("use the cream twice a day, how does that sound?"),
+            "use the cream twice a day."
+        );
+        // Only the check-in: kept (and left out elsewhere as a question).
+        assert_eq!(
+            drop_check_in("do you have any questions?"),
+            "do you have any questions?"
+        );
+        assert_eq!(drop_check_in("no questions asked"), "no questions asked");
     }
 
     #[test]
