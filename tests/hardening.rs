@@ -1,5 +1,7 @@
 //! Both binaries harden themselves before anything else: the first
-//! statement of each `main()` calls `tacet_sandbox::harden()` (no core
+//! statement of each `main()` calls `tacet_sandbox::harden()` (the
+//! desktop, `tacet_sandbox::harden_with_display()`, which leaves the X
+//! server's abstract socket reachable) (no core
 //! dumps, no network; see crates/tacet-sandbox). A tidy-style check over
 //! the sources, so a refactor of `main` cannot silently drop or delay it —
 //! argument parsing, a demo vault or a window must all come after it.
@@ -22,9 +24,12 @@ fn first_statement_of_main(source: &str) -> Option<String> {
 
 #[test]
 fn both_binaries_harden_first_in_main() {
-    for main in [
-        "crates/tacet-cli/src/main.rs",
-        "crates/tacet-desktop/src/main.rs",
+    for (main, call) in [
+        ("crates/tacet-cli/src/main.rs", "tacet_sandbox::harden()"),
+        (
+            "crates/tacet-desktop/src/main.rs",
+            "tacet_sandbox::harden_with_display()",
+        ),
     ] {
         let path = workspace_root().join(main);
         let source = std::fs::read_to_string(&path)
@@ -32,8 +37,8 @@ fn both_binaries_harden_first_in_main() {
         let first = first_statement_of_main(&source)
             .unwrap_or_else(|| panic!("{main}: no `fn main` found"));
         assert!(
-            first.contains("tacet_sandbox::harden()"),
-            "{main}: the first statement of main() must call tacet_sandbox::harden(), found: {first}"
+            first.contains(call),
+            "{main}: the first statement of main() must call {call}, found: {first}"
         );
     }
 }

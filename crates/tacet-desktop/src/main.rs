@@ -75,7 +75,7 @@ impl eframe::App for DesktopApp {
 fn main() -> Result<()> {
     // First, before any patient data is in memory: no core dumps, no
     // network (see tacet-sandbox).
-    for warning in tacet_sandbox::harden().warnings() {
+    for warning in tacet_sandbox::harden_with_display().warnings() {
         eprintln!("warning: {warning}");
     }
     // A panic's message may hold patient text: say where, never what.

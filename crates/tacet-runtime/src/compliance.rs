@@ -365,6 +365,10 @@ mod network_posture_tests {
             landlock_network: LayerStatus::NotSupported {
                 reason: "kernel without Landlock".into(),
             },
+            landlock_scopes: LayerStatus::NotSupported {
+                reason: "kernel without Landlock".into(),
+            },
+            abstract_sockets_open_for_display: false,
             seccomp_network: LayerStatus::Active,
             seccomp_process: LayerStatus::Active,
             threads_at_start: 1,

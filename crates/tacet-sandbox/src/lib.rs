@@ -122,6 +122,13 @@ pub struct HardeningReport {
     pub landlock_abi: Option<u32>,
     /// Landlock rules denying every TCP bind and connect (needs ABI 4).
     pub landlock_network: LayerStatus,
+    /// Landlock scopes (needs ABI 6): no connection to an abstract UNIX
+    /// socket made outside the process (an X server's, an older session
+    /// bus's, a local service's), no signal to another process.
+    pub landlock_scopes: LayerStatus,
+    /// Abstract UNIX sockets were left reachable for the X server
+    /// ([`harden_with_display`]); only signals are scoped.
+    pub abstract_sockets_open_for_display: bool,
     /// The seccomp filter refusing every socket but `AF_UNIX`/`AF_NETLINK`.
     pub seccomp_network: LayerStatus,
     /// The same filter's process rules: no `ptrace`, `process_vm_*`,
@@ -169,6 +176,17 @@ impl HardeningReport {
                 "Landlock network rules (every TCP bind/connect denied; {abi}): {}",
                 self.landlock_network
             ),
+            if self.abstract_sockets_open_for_display {
+                format!(
+                    "Landlock scopes (no signal to another process; abstract UNIX sockets left reachable for the X server): {}",
+                    self.landlock_scopes
+                )
+            } else {
+                format!(
+                    "Landlock scopes (no abstract UNIX socket made outside the process, no signal to another process): {}",
+                    self.landlock_scopes
+                )
+            },
             format!(
                 "seccomp filter (sockets other than AF_UNIX/AF_NETLINK refused): {}",
                 self.seccomp_network
@@ -201,6 +219,12 @@ impl HardeningReport {
                 LayerStatus::Failed(e) => out.push(format!("{name} not in force: {e}")),
             }
         }
+        // Scopes arrived with Landlock ABI 6; an older kernel is said in the
+        // report's lines, not at every start. A kernel that has them and
+        // refused them is said.
+        if let LayerStatus::Failed(e) = &self.landlock_scopes {
+            out.push(format!("Landlock scopes not in force: {e}"));
+        }
         if self.threads_at_start > 1 {
             out.push(format!(
                 "{} threads were running before hardening; call it first in main",
@@ -224,7 +248,16 @@ impl fmt::Display for HardeningReport {
 /// docs). Call it first in `main`, before any thread starts. Never fails:
 /// each layer's outcome is in the report.
 pub fn harden() -> HardeningReport {
-    harden_as(Exec::Deny)
+    harden_as(Exec::Deny, Display::None)
+}
+
+/// [`harden`] for a program with a window: every layer the same, except
+/// that abstract UNIX sockets made outside the process stay reachable. An
+/// X11 client connects to the X server's abstract socket first, and
+/// libxcb gives up, without trying the server's path socket, when that
+/// connect is refused; the X server is the one such socket a window needs.
+pub fn harden_with_display() -> HardeningReport {
+    harden_as(Exec::Deny, Display::X11)
 }
 
 /// [`harden`], except that `execve`/`execveat` stay allowed: for a test
@@ -232,7 +265,7 @@ pub fn harden() -> HardeningReport {
 /// hardened itself. Every other layer is the same; the report says the
 /// process rules are not in force. Nothing shipped calls it.
 pub fn danger_harden_allowing_exec() -> HardeningReport {
-    harden_as(Exec::Allow)
+    harden_as(Exec::Allow, Display::None)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -241,8 +274,15 @@ enum Exec {
     Allow,
 }
 
-fn harden_as(exec: Exec) -> HardeningReport {
-    let report = imp::harden(exec);
+/// Whether the process draws a window (and so must reach the X server).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Display {
+    None,
+    X11,
+}
+
+fn harden_as(exec: Exec, display: Display) -> HardeningReport {
+    let report = imp::harden(exec, display);
     // The first result is kept for [`current`]; a second call changes nothing there.
     let _ = APPLIED.set(report.clone());
     report
@@ -266,13 +306,13 @@ pub fn landlock_abi() -> Option<u32> {
 
 #[cfg(target_os = "linux")]
 mod imp {
-    use super::{Exec, HardenError, HardeningReport, LayerStatus};
+    use super::{Display, Exec, HardenError, HardeningReport, LayerStatus};
 
     fn errno() -> i32 {
         std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
     }
 
-    pub fn harden(exec: Exec) -> HardeningReport {
+    pub fn harden(exec: Exec, display: Display) -> HardeningReport {
         let threads_at_start = thread_count();
         // Every file and folder the program creates from here on is its
         // user's alone (0600/0700): the vault, exports, the support log,
@@ -282,6 +322,7 @@ mod imp {
         let (core_limit_zero, not_dumpable) = no_core_dumps();
         let landlock_abi = landlock_abi();
         let landlock_network = landlock_network(landlock_abi);
+        let landlock_scopes = landlock_scopes(landlock_abi, display);
         let process = match exec {
             Exec::Deny => crate::seccomp::Process::Deny,
             Exec::Allow => crate::seccomp::Process::AllowExec,
@@ -300,9 +341,62 @@ mod imp {
             not_dumpable,
             landlock_abi,
             landlock_network,
+            landlock_scopes,
+            abstract_sockets_open_for_display: display == Display::X11,
             seccomp_network,
             seccomp_process,
             threads_at_start,
+        }
+    }
+
+    /// Abstract UNIX sockets are names in a kernel table, not files: the
+    /// filesystem cannot fence them, and an X server, an older D-Bus
+    /// session bus or a local service may listen on one. Scoped, the
+    /// process reaches only those it made itself (X11 clients fall back to
+    /// the server's path socket; PulseAudio, Wayland and today's session bus
+    /// use paths). Signals likewise stay inside the process.
+    fn landlock_scopes(abi: Option<u32>, display: Display) -> LayerStatus {
+        use landlock::{
+            CompatLevel, Compatible, RestrictSelfAttr, Ruleset, RulesetAttr, RulesetCreatedAttr,
+            RulesetStatus, Scope,
+        };
+        match abi {
+            Some(v) if v >= 6 => {}
+            Some(v) => {
+                return LayerStatus::NotSupported {
+                    reason: format!(
+                        "this kernel's Landlock ABI {v} has no scopes (ABI 6, Linux 6.12, needed)"
+                    ),
+                }
+            }
+            None => {
+                return LayerStatus::NotSupported {
+                    reason: "Landlock is not built into or not enabled in this kernel".into(),
+                }
+            }
+        }
+        let result = Ruleset::default()
+            .set_compatibility(CompatLevel::BestEffort)
+            .scope(match display {
+                Display::None => Scope::AbstractUnixSocket | Scope::Signal,
+                Display::X11 => Scope::Signal.into(),
+            })
+            .and_then(|r| r.create())
+            .and_then(|r| r.all_threads(true))
+            .map(|r| r.no_new_privs(true))
+            .and_then(|r| r.restrict_self());
+        match result {
+            Ok(status) => match status.ruleset {
+                RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced => {
+                    LayerStatus::Active
+                }
+                RulesetStatus::NotEnforced => LayerStatus::NotSupported {
+                    reason: "the kernel accepted no Landlock scope".into(),
+                },
+            },
+            Err(e) => LayerStatus::Failed(HardenError::Landlock {
+                detail: e.to_string(),
+            }),
         }
     }
 
@@ -404,9 +498,9 @@ mod seccomp;
 
 #[cfg(not(target_os = "linux"))]
 mod imp {
-    use super::{Exec, HardeningReport, LayerStatus};
+    use super::{Display, Exec, HardeningReport, LayerStatus};
 
-    pub fn harden(_: Exec) -> HardeningReport {
+    pub fn harden(_: Exec, _: Display) -> HardeningReport {
         let no = || LayerStatus::NotSupported {
             reason: "process hardening is implemented for Linux only".into(),
         };
@@ -415,6 +509,8 @@ mod imp {
             not_dumpable: no(),
             landlock_abi: None,
             landlock_network: no(),
+            landlock_scopes: no(),
+            abstract_sockets_open_for_display: false,
             seccomp_network: no(),
             seccomp_process: no(),
             threads_at_start: 1,

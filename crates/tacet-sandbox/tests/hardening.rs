@@ -546,3 +546,64 @@ fn control_crash_dumps_core() -> String {
     );
     format!("control: the same crash unhardened dumped a core ({left} file(s))")
 }
+
+#[test]
+fn abstract_sockets_and_signals_outside_the_process_are_out_of_reach() {
+    const ME: &str = "abstract_sockets_and_signals_outside_the_process_are_out_of_reach";
+    const NAME: &str = "TACET_SANDBOX_ABSTRACT_NAME";
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+    if !is_child(ME) {
+        // An abstract socket made outside the child, as an X server's or a
+        // local service's would be.
+        let name = format!("tacet-sandbox-test-{}", std::process::id());
+        let outside =
+            UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
+                .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([ME, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, ME)
+            .env(NAME, &name)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "the hardened child failed ({:?}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!("{stdout}");
+        drop(outside);
+        return;
+    }
+    let name = std::env::var(NAME).unwrap();
+    let outside = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    // Before hardening the outside socket is reachable.
+    drop(UnixStream::connect_addr(&outside).unwrap());
+    let report = tacet_sandbox::harden();
+    println!("{report}");
+    match report.landlock_scopes {
+        tacet_sandbox::LayerStatus::Active => {
+            let err = UnixStream::connect_addr(&outside).unwrap_err();
+            assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+            // One the process makes itself still works.
+            let own = SocketAddr::from_abstract_name(format!("{name}-own").as_bytes()).unwrap();
+            let listener = UnixListener::bind_addr(&own).unwrap();
+            drop(UnixStream::connect_addr(&own).unwrap());
+            drop(listener);
+            // No signal to another process (even signal 0, which only asks
+            // whether it exists).
+            // SAFETY: kill with signal 0 sends nothing; getppid cannot fail.
+            let r = unsafe { libc::kill(libc::getppid(), 0) };
+            assert_eq!((r, errno()), (-1, libc::EPERM));
+        }
+        tacet_sandbox::LayerStatus::NotSupported { reason } => {
+            println!("Landlock scopes not supported here: {reason}");
+            assert!(report.landlock_abi.is_none_or(|v| v < 6), "{reason}");
+        }
+        tacet_sandbox::LayerStatus::Failed(e) => panic!("scopes refused: {e}"),
+    }
+}
