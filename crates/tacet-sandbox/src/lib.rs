@@ -23,6 +23,14 @@
 //!   folders are chosen at run time, and a wrong guess would lock a
 //!   clinician out of their own notes. Landlock alone is not enough: it
 //!   does not cover UDP or the creation of sockets.
+//! - **Landlock scopes** (ABI 6): no connection to an abstract UNIX socket
+//!   made outside the process (a name in a kernel table that the
+//!   filesystem cannot fence: an X server's, an older session bus's, a
+//!   local service's) and no signal to another process. A program with a
+//!   window ([`harden_with_display`]) scopes signals only: libxcb reaches
+//!   the X server through its abstract socket and does not fall back to
+//!   the path socket when that is refused. Best-effort, like the network
+//!   rules.
 //! - **A seccomp filter, always**: `socket()` of any address family other
 //!   than `AF_UNIX` and `AF_NETLINK` fails with `EACCES` (so `AF_INET`,
 //!   `AF_INET6`, `AF_PACKET`, `AF_VSOCK`, … are refused; PulseAudio, D-Bus,
