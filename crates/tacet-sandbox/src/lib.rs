@@ -268,10 +268,11 @@ pub fn harden_with_display() -> HardeningReport {
     harden_as(Exec::Deny, Display::X11)
 }
 
-/// [`harden`], except that `execve`/`execveat` stay allowed: for a test
-/// process that must start helpers (an audio server, a player) after it
-/// hardened itself. Every other layer is the same; the report says the
-/// process rules are not in force. Nothing shipped calls it.
+/// [`harden`], except that `execve`/`execveat` stay allowed and the
+/// Landlock scopes are left off: for a test process that must start helpers
+/// (an audio server, a player) after it hardened itself, and stop or signal
+/// the ones it started before. Every other layer is the same; the report
+/// says which are not in force. Nothing shipped calls it.
 pub fn danger_harden_allowing_exec() -> HardeningReport {
     harden_as(Exec::Allow, Display::None)
 }
@@ -330,7 +331,13 @@ mod imp {
         let (core_limit_zero, not_dumpable) = no_core_dumps();
         let landlock_abi = landlock_abi();
         let landlock_network = landlock_network(landlock_abi);
-        let landlock_scopes = landlock_scopes(landlock_abi, display);
+        let landlock_scopes = match exec {
+            Exec::Deny => landlock_scopes(landlock_abi, display),
+            // A test process signals helpers it started before hardening.
+            Exec::Allow => LayerStatus::NotSupported {
+                reason: "left off by danger_harden_allowing_exec".into(),
+            },
+        };
         let process = match exec {
             Exec::Deny => crate::seccomp::Process::Deny,
             Exec::Allow => crate::seccomp::Process::AllowExec,
