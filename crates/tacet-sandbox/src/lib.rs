@@ -373,7 +373,7 @@ mod imp {
     fn landlock_scopes(abi: Option<u32>, display: Display) -> LayerStatus {
         use landlock::{
             CompatLevel, Compatible, RestrictSelfAttr, Ruleset, RulesetAttr, RulesetCreatedAttr,
-            RulesetStatus, Scope,
+            Scope,
         };
         match abi {
             Some(v) if v >= 6 => {}
@@ -400,13 +400,24 @@ mod imp {
             .and_then(|r| r.all_threads(true))
             .map(|r| r.no_new_privs(true))
             .and_then(|r| r.restrict_self());
+        enforced(result, "scope")
+    }
+
+    /// What restricting the process with one Landlock ruleset gave.
+    fn enforced(
+        result: Result<landlock::RestrictionStatus, landlock::RulesetError>,
+        what: &str,
+    ) -> LayerStatus {
+        use landlock::RulesetStatus;
         match result {
+            // Partial can only mean the all-threads flag was dropped: each
+            // ruleset's rights arrived together in one ABI.
             Ok(status) => match status.ruleset {
                 RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced => {
                     LayerStatus::Active
                 }
                 RulesetStatus::NotEnforced => LayerStatus::NotSupported {
-                    reason: "the kernel accepted no Landlock scope".into(),
+                    reason: format!("the kernel accepted no Landlock {what}"),
                 },
             },
             Err(e) => LayerStatus::Failed(HardenError::Landlock {
@@ -464,7 +475,7 @@ mod imp {
     fn landlock_network(abi: Option<u32>) -> LayerStatus {
         use landlock::{
             AccessNet, CompatLevel, Compatible, RestrictSelfAttr, Ruleset, RulesetAttr,
-            RulesetCreatedAttr, RulesetStatus,
+            RulesetCreatedAttr,
         };
         match abi {
             None => {
@@ -490,21 +501,7 @@ mod imp {
             .and_then(|r| r.all_threads(true))
             .map(|r| r.no_new_privs(true))
             .and_then(|r| r.restrict_self());
-        match result {
-            Ok(status) => match status.ruleset {
-                // Partial can only mean the all-threads flag was dropped:
-                // both network rights arrived together in ABI 4.
-                RulesetStatus::FullyEnforced | RulesetStatus::PartiallyEnforced => {
-                    LayerStatus::Active
-                }
-                RulesetStatus::NotEnforced => LayerStatus::NotSupported {
-                    reason: "the kernel accepted no Landlock network rule".into(),
-                },
-            },
-            Err(e) => LayerStatus::Failed(HardenError::Landlock {
-                detail: e.to_string(),
-            }),
-        }
+        enforced(result, "network rule")
     }
 }
 

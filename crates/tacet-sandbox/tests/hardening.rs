@@ -21,17 +21,27 @@ fn is_child(test: &str) -> bool {
 
 /// Runs `test` alone in a fresh process of this binary, in `cwd`.
 fn run_child(test: &str, cwd: &Path) -> Output {
+    run_child_with(test, cwd, &[])
+}
+
+/// [`run_child`] with more environment variables for the child.
+fn run_child_with(test: &str, cwd: &Path, env: &[(&str, &str)]) -> Output {
     Command::new(std::env::current_exe().unwrap())
         .args([test, "--exact", "--nocapture", "--test-threads=1"])
         .env(CHILD, test)
+        .envs(env.iter().copied())
         .current_dir(cwd)
         .output()
         .unwrap()
 }
 
 fn assert_child_passed(test: &str) -> String {
+    assert_child_passed_with(test, &[])
+}
+
+fn assert_child_passed_with(test: &str, env: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    let out = run_child(test, dir.path());
+    let out = run_child_with(test, dir.path(), env);
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         out.status.success(),
@@ -560,22 +570,7 @@ fn abstract_sockets_and_signals_outside_the_process_are_out_of_reach() {
         let outside =
             UnixListener::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
                 .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new(std::env::current_exe().unwrap())
-            .args([ME, "--exact", "--nocapture", "--test-threads=1"])
-            .env(CHILD, ME)
-            .env(NAME, &name)
-            .current_dir(dir.path())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "the hardened child failed ({:?}):\n{stdout}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        eprintln!("{stdout}");
+        assert_child_passed_with(ME, &[(NAME, &name)]);
         drop(outside);
         return;
     }
