@@ -710,3 +710,29 @@ mod question_tests {
         }
     }
 }
+
+/// What the unit tests share.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use tacet_core::{Segment, Transcript};
+
+    /// One segment a line, a second apart, no speaker.
+    pub fn transcript(lines: &[&str]) -> Transcript {
+        Transcript {
+            segments: lines
+                .iter()
+                .enumerate()
+                .map(|(i, t)| Segment {
+                    id: i as u32,
+                    start_ms: i as u64 * 1000,
+                    end_ms: i as u64 * 1000 + 900,
+                    speaker: None,
+                    text: t.to_string(),
+                    confidence: 0.9,
+                    unsure: Vec::new(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+}

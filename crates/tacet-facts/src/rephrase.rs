@@ -175,26 +175,7 @@ pub fn accept(composed: &[String], answer: &str, transcript: &Transcript) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tacet_core::Segment;
-
-    fn transcript(lines: &[&str]) -> Transcript {
-        Transcript {
-            segments: lines
-                .iter()
-                .enumerate()
-                .map(|(i, t)| Segment {
-                    id: i as u32,
-                    start_ms: i as u64 * 1000,
-                    end_ms: i as u64 * 1000 + 900,
-                    speaker: None,
-                    text: t.to_string(),
-                    confidence: 0.9,
-                    unsure: Vec::new(),
-                })
-                .collect(),
-            ..Default::default()
-        }
-    }
+    use crate::test_support::transcript;
 
     #[test]
     fn a_rewording_that_keeps_the_facts_is_taken() {

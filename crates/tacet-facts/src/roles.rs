@@ -212,25 +212,9 @@ pub fn assign(transcript: &Transcript, cues: &Cues) -> Vec<Utterance> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tacet_core::Segment;
 
     fn roles(lines: &[&str]) -> Vec<Role> {
-        let t = Transcript {
-            segments: lines
-                .iter()
-                .enumerate()
-                .map(|(i, t)| Segment {
-                    id: i as u32,
-                    start_ms: i as u64 * 1000,
-                    end_ms: i as u64 * 1000 + 900,
-                    speaker: None,
-                    text: t.to_string(),
-                    confidence: 0.9,
-                    unsure: Vec::new(),
-                })
-                .collect(),
-            ..Default::default()
-        };
+        let t = crate::test_support::transcript(lines);
         let us = assign(&t, crate::cues::cues());
         (0..lines.len() as u32)
             .map(|s| {
