@@ -8,8 +8,11 @@ use tacet_core::{PatientRef, Role};
 use tacet_crypto::Passphrase;
 use tacet_vault::{AuditChainKey, KdfChoice, NewUser, Vault};
 
+#[path = "support/files.rs"]
+mod files;
 #[path = "support/crash_fixture.rs"]
 mod fixture;
+use files::in_any_file;
 
 fn pass(s: &str) -> Passphrase {
     Passphrase::new(s.to_string())
@@ -37,18 +40,6 @@ fn some_work(v: &mut Vault) {
         .unwrap();
     u.append_audio(id, &fixture::audio(id, 0), true).unwrap();
     u.put_transcript(id, &fixture::transcript(id)).unwrap();
-}
-
-/// Whether any file of the vault folder holds `needle`.
-fn in_any_file(dir: &std::path::Path, needle: &[u8]) -> bool {
-    std::fs::read_dir(dir).unwrap().any(|e| {
-        let p = e.unwrap().path();
-        p.is_file()
-            && std::fs::read(&p)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-    })
 }
 
 fn key_bytes(k: &AuditChainKey) -> Vec<u8> {

@@ -7,8 +7,11 @@ use tacet_core::{PatientRef, Role};
 use tacet_crypto::Passphrase;
 use tacet_vault::{KdfChoice, NewUser, Vault};
 
+#[path = "support/files.rs"]
+mod files;
 #[path = "support/crash_fixture.rs"]
 mod fixture;
+use files::{blobs, in_any_file};
 
 fn pass(s: &str) -> Passphrase {
     Passphrase::new(s.to_string())
@@ -213,27 +216,6 @@ fn a_colleague_keeps_their_covers_through_a_passphrase_change_and_loses_them_on_
     let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
     assert_eq!(u.transcript(id).unwrap(), fixture::transcript(id));
     assert!(u.covers(id).unwrap().is_empty());
-}
-
-fn blobs(dir: &std::path::Path, sql: &str) -> Vec<Vec<u8>> {
-    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
-    let mut st = conn.prepare(sql).unwrap();
-    st.query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
-}
-
-/// Whether any file of the vault folder (database, WAL) holds `needle`.
-fn in_any_file(dir: &std::path::Path, needle: &[u8]) -> bool {
-    std::fs::read_dir(dir).unwrap().any(|e| {
-        let p = e.unwrap().path();
-        p.is_file()
-            && std::fs::read(&p)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-    })
 }
 
 #[test]

@@ -7,8 +7,11 @@ use tacet_core::{PatientRef, Role};
 use tacet_crypto::Passphrase;
 use tacet_vault::{KdfChoice, NewUser, Vault, VaultError};
 
+#[path = "support/files.rs"]
+mod files;
 #[path = "support/crash_fixture.rs"]
 mod fixture;
+use files::blobs as column;
 
 fn pass(s: &str) -> Passphrase {
     Passphrase::new(s.to_string())
@@ -50,15 +53,6 @@ fn actions(u: &tacet_vault::Unlocked<'_>, code: &str) -> Vec<tacet_audit::AuditR
         .iter()
         .map(|r| tacet_audit::AuditRecord::decode(&r.bytes).unwrap())
         .filter(|r| r.action == code)
-        .collect()
-}
-
-fn column(dir: &std::path::Path, sql: &str) -> Vec<Vec<u8>> {
-    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
-    let mut st = conn.prepare(sql).unwrap();
-    st.query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap()
-        .map(|r| r.unwrap())
         .collect()
 }
 

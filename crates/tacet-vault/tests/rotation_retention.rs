@@ -7,8 +7,11 @@ use tacet_core::{AttestedNote, PatientRef, Role, SessionState};
 use tacet_crypto::Passphrase;
 use tacet_vault::{KdfChoice, NewUser, RetentionSettings, Vault, VaultError};
 
+#[path = "support/files.rs"]
+mod files;
 #[path = "support/crash_fixture.rs"]
 mod fixture;
+use files::blobs;
 
 const DAY_MS: u64 = 86_400_000;
 
@@ -60,15 +63,6 @@ fn session(u: &mut impl SessionStore) -> tacet_core::SessionId {
     .unwrap();
     u.put_attested(&note).unwrap();
     id
-}
-
-fn blobs(dir: &std::path::Path, sql: &str) -> Vec<Vec<u8>> {
-    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
-    let mut st = conn.prepare(sql).unwrap();
-    st.query_map([], |r| r.get::<_, Vec<u8>>(0))
-        .unwrap()
-        .map(|r| r.unwrap())
-        .collect()
 }
 
 fn files_containing(dir: &std::path::Path, needle: &[u8]) -> Vec<String> {
