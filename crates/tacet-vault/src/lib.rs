@@ -1647,18 +1647,19 @@ impl<'v> Unlocked<'v> {
         }
         let session = hex::encode(id.as_bytes());
         let recovered = AuditAction::RecordingRecovered.code();
-        let mut st = self.vault.conn.prepare(
-            "SELECT record FROM audit_log WHERE instr(record, ?1) > 0 ORDER BY seq DESC",
+        let logged = report::find_in_log(
+            &self.vault.conn,
+            session.as_bytes(),
+            report::LogEnd::Newest,
+            |rec| {
+                (rec.session.as_deref() == Some(session.as_str())
+                    && rec.action == recovered
+                    && rec.object.as_deref() == Some("final-chunk-missing"))
+                .then_some(())
+            },
         )?;
-        let rows = st.query_map(params![session.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
-        for row in rows {
-            let rec = AuditRecord::decode(&row?)?;
-            if rec.session.as_deref() == Some(session.as_str())
-                && rec.action == recovered
-                && rec.object.as_deref() == Some("final-chunk-missing")
-            {
-                return Ok(());
-            }
+        if logged.is_some() {
+            return Ok(());
         }
         Err(StoreError::Integrity(format!(
             "session {}'s recording has lost its end: the chunk sealed as the last one is not there (rows removed from the vault file?)",
@@ -1679,27 +1680,20 @@ impl<'v> Unlocked<'v> {
         let session = hex::encode(id.as_bytes());
         let draft = AuditAction::DraftCreated.code();
         let attested = AuditAction::ReviewAttested.code();
-        let mut st = self
-            .vault
-            .conn
-            .prepare("SELECT record FROM audit_log ORDER BY seq DESC")?;
-        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
-        for row in rows {
-            let bytes = row?;
-            if bytes.is_empty() {
-                continue; // pruned
-            }
-            let rec = AuditRecord::decode(&bytes)?;
-            if rec.session.as_deref() != Some(session.as_str())
-                || rec.outcome != Outcome::Success.as_str()
-                || (rec.action != draft && rec.action != attested)
-            {
-                continue;
-            }
-            if rec.action == attested && rec.content_sha256 == Some(note_sha256) {
-                return Ok(());
-            }
-            break;
+        // The newest draft or attestation of the session decides.
+        let last_is_this_note = report::find_in_log(
+            &self.vault.conn,
+            session.as_bytes(),
+            report::LogEnd::Newest,
+            |rec| {
+                (rec.session.as_deref() == Some(session.as_str())
+                    && rec.outcome == Outcome::Success.as_str()
+                    && (rec.action == draft || rec.action == attested))
+                    .then(|| rec.action == attested && rec.content_sha256 == Some(note_sha256))
+            },
+        )?;
+        if last_is_this_note == Some(true) {
+            return Ok(());
         }
         Err(StoreError::Integrity(format!(
             "session {}: the stored attested note is not the one the audit log says was attested last (put back from an older copy of the vault?)",

@@ -268,26 +268,29 @@ pub(crate) fn logged_role(conn: &Connection, user: &str) -> Result<LoggedRole, V
     let added = AuditAction::UserAdded.code();
     let removed = AuditAction::UserRemoved.code();
     let prefix = format!("user:{user}:");
-    let mut st =
-        conn.prepare("SELECT record FROM audit_log WHERE instr(record, ?1) > 0 ORDER BY seq DESC")?;
-    let rows = st.query_map(params![prefix.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
-    for row in rows {
-        let rec = AuditRecord::decode(&row?)?;
-        if rec.outcome != Outcome::Success.as_str() {
-            continue;
-        }
-        let Some(rest) = rec.object.as_deref().and_then(|o| o.strip_prefix(&prefix)) else {
-            continue;
-        };
-        if rec.action == removed {
-            return Ok(LoggedRole::Removed);
-        }
-        if rec.action == added {
-            return Ok(match Role::parse(rest) {
-                Some(r) => LoggedRole::Added(r),
-                None => LoggedRole::Absent { pruned: false },
-            });
-        }
+    let logged = crate::report::find_in_log(
+        conn,
+        prefix.as_bytes(),
+        crate::report::LogEnd::Newest,
+        |rec| {
+            if rec.outcome != Outcome::Success.as_str() {
+                return None;
+            }
+            let rest = rec.object.as_deref()?.strip_prefix(&prefix)?;
+            if rec.action == removed {
+                Some(LoggedRole::Removed)
+            } else if rec.action == added {
+                Some(match Role::parse(rest) {
+                    Some(r) => LoggedRole::Added(r),
+                    None => LoggedRole::Absent { pruned: false },
+                })
+            } else {
+                None
+            }
+        },
+    )?;
+    if let Some(found) = logged {
+        return Ok(found);
     }
     let pruned: i64 = conn.query_row(
         "SELECT count(*) FROM audit_log WHERE length(record) = 0",

@@ -126,6 +126,41 @@ const PRUNE_NOTES_KEY: &str = "audit_prune_notes";
 /// Every audit record as stored, in order: the one reading of the log that
 /// verification and the admin's reports share. A leaf hash or chain tag
 /// that is not 32 bytes is corruption, named with its record.
+/// Which end of the audit log a search starts from.
+#[derive(Clone, Copy)]
+pub(crate) enum LogEnd {
+    Oldest,
+    Newest,
+}
+
+/// Reads the audit records whose bytes hold `needle` (a session's hex id,
+/// an object, an action code: the record encoding stores them as they
+/// are), from one end of the log, until `f` gives an answer. Pruned
+/// records hold nothing and never match. The checks that read what the
+/// tamper-evident log says happened (a role, a recovery, an attestation, a
+/// creation, a seal) all search it this one way.
+pub(crate) fn find_in_log<T>(
+    conn: &Connection,
+    needle: &[u8],
+    from: LogEnd,
+    mut f: impl FnMut(AuditRecord) -> Option<T>,
+) -> Result<Option<T>, VaultError> {
+    let sql = match from {
+        LogEnd::Oldest => "SELECT record FROM audit_log WHERE instr(record, ?1) > 0 ORDER BY seq",
+        LogEnd::Newest => {
+            "SELECT record FROM audit_log WHERE instr(record, ?1) > 0 ORDER BY seq DESC"
+        }
+    };
+    let mut st = conn.prepare(sql)?;
+    let rows = st.query_map(params![needle], |r| r.get::<_, Vec<u8>>(0))?;
+    for row in rows {
+        if let Some(t) = f(AuditRecord::decode(&row?)?) {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
 pub(crate) fn stored_records(conn: &Connection) -> Result<Vec<StoredRecord>, VaultError> {
     let mut st =
         conn.prepare("SELECT seq, record, leaf_hash, chain_tag FROM audit_log ORDER BY seq")?;

@@ -26,6 +26,7 @@
 //! row (an earlier state of that session) still verifies: the states a
 //! session passed through are all Tacet's own.
 
+use crate::report::{find_in_log, LogEnd};
 use crate::{set_meta, Unlocked, VaultError};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
@@ -160,35 +161,24 @@ pub(crate) fn logged_seal(
     seal: AuditAction,
     since_schema: i64,
 ) -> Result<bool, VaultError> {
-    let created = AuditAction::VaultCreated.code();
-    let mut st = conn.prepare(
-        "SELECT record FROM audit_log WHERE seq = 0 OR instr(record, ?1) > 0 ORDER BY seq",
-    )?;
-    let rows = st.query_map(params![seal.code().as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
-    for row in rows {
-        let bytes = row?;
-        if bytes.is_empty() {
-            continue; // pruned
-        }
-        let rec = AuditRecord::decode(&bytes)?;
-        if rec.outcome != Outcome::Success.as_str() {
-            continue;
-        }
-        if rec.action == seal.code() {
-            return Ok(true);
-        }
-        if rec.action == created {
-            let schema = rec
-                .object
-                .as_deref()
-                .and_then(|o| o.strip_prefix("schema:"))
-                .and_then(|n| n.parse::<i64>().ok());
-            if schema.is_some_and(|n| n >= since_schema) {
-                return Ok(true);
-            }
-        }
+    let success = |rec: &AuditRecord| rec.outcome == Outcome::Success.as_str();
+    let sealed = find_in_log(conn, seal.code().as_bytes(), LogEnd::Oldest, |rec| {
+        (success(&rec) && rec.action == seal.code()).then_some(())
+    })?;
+    if sealed.is_some() {
+        return Ok(true);
     }
-    Ok(false)
+    let created = AuditAction::VaultCreated.code();
+    let tagged_from_the_start = find_in_log(conn, created.as_bytes(), LogEnd::Oldest, |rec| {
+        let schema = rec
+            .object
+            .as_deref()
+            .and_then(|o| o.strip_prefix("schema:"))
+            .and_then(|n| n.parse::<i64>().ok());
+        (success(&rec) && rec.action == created && schema.is_some_and(|n| n >= since_schema))
+            .then_some(())
+    })?;
+    Ok(tagged_from_the_start.is_some())
 }
 
 impl Unlocked<'_> {
@@ -251,25 +241,17 @@ impl Unlocked<'_> {
     pub(crate) fn logged_creation_ms(&self, id: SessionId) -> Result<Option<u64>, VaultError> {
         let session = hex::encode(id.as_bytes());
         let created = AuditAction::SessionCreated.code();
-        let mut st = self
-            .vault
-            .conn
-            .prepare("SELECT record FROM audit_log WHERE instr(record, ?1) > 0 ORDER BY seq")?;
-        let rows = st.query_map(params![session.as_bytes()], |r| r.get::<_, Vec<u8>>(0))?;
-        for row in rows {
-            let bytes = row?;
-            if bytes.is_empty() {
-                continue; // pruned
-            }
-            let rec = AuditRecord::decode(&bytes)?;
-            if rec.session.as_deref() == Some(session.as_str())
-                && rec.action == created
-                && rec.outcome == Outcome::Success.as_str()
-            {
-                return Ok(Some(rec.wall_unix_ms));
-            }
-        }
-        Ok(None)
+        find_in_log(
+            &self.vault.conn,
+            session.as_bytes(),
+            LogEnd::Oldest,
+            |rec| {
+                (rec.session.as_deref() == Some(session.as_str())
+                    && rec.action == created
+                    && rec.outcome == Outcome::Success.as_str())
+                .then_some(rec.wall_unix_ms)
+            },
+        )
     }
 }
 
