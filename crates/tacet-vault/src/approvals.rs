@@ -11,39 +11,28 @@
 //! transaction as the import's audit record, and withdrawn with the
 //! removal's.
 
+use crate::mac_key::MacKey;
 use crate::{Unlocked, VaultError};
-use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use rusqlite::params;
 use sha2::Sha256;
 use tacet_core::ports::StoreError;
 use tacet_core::{AuditEvent, Outcome, Role};
 use tacet_crypto::{Aad, CryptoError, Key256};
-use zeroize::Zeroizing;
 
 const INFO: &[u8] = b"tacet/v3/model-approval-key";
 const META_PREFIX: &str = "model-approved:";
 
-struct ApprovalKey(Zeroizing<[u8; 32]>);
+struct ApprovalKey(MacKey);
 
 impl ApprovalKey {
     fn derive(audit_master: &Key256) -> Result<Self, CryptoError> {
-        let hk = Hkdf::<Sha256>::new(None, audit_master.danger_expose());
-        let mut okm = Zeroizing::new([0u8; 32]);
-        hk.expand(INFO, okm.as_mut())
-            .map_err(|_| CryptoError::Seal)?;
-        Ok(Self(okm))
+        Ok(Self(MacKey::derive(audit_master, INFO)?))
     }
 
     fn mac(&self, sha256: &[u8; 32]) -> Result<Hmac<Sha256>, CryptoError> {
-        let mut m =
-            Hmac::<Sha256>::new_from_slice(self.0.as_ref()).map_err(|_| CryptoError::Seal)?;
-        m.update(
-            Aad::new("model-approval")
-                .field("sha256", sha256)
-                .as_bytes(),
-        );
-        Ok(m)
+        self.0
+            .mac(&Aad::new("model-approval").field("sha256", sha256))
     }
 }
 

@@ -79,6 +79,7 @@ mod approvals;
 mod chain_key;
 mod covers;
 mod head;
+mod mac_key;
 mod maintenance;
 mod people;
 mod pk;

@@ -16,36 +16,29 @@
 //! audited (`user.roster_sealed`). A row forged before that moment is
 //! trusted, as it was before; one forged after it is not.
 
-use hkdf::Hkdf;
+use crate::mac_key::MacKey;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use tacet_core::Role;
 use tacet_crypto::{Aad, CryptoError, Key256};
-use zeroize::Zeroizing;
 
 const INFO: &[u8] = b"tacet/v3/roster-key";
 
 /// The roster's MAC key, derived from one data master.
-pub(crate) struct RosterKey(Zeroizing<[u8; 32]>);
+pub(crate) struct RosterKey(MacKey);
 
 impl RosterKey {
     pub fn derive(data_master: &Key256) -> Result<Self, CryptoError> {
-        let hk = Hkdf::<Sha256>::new(None, data_master.danger_expose());
-        let mut okm = Zeroizing::new([0u8; 32]);
-        hk.expand(INFO, okm.as_mut())
-            .map_err(|_| CryptoError::Seal)?;
-        Ok(Self(okm))
+        Ok(Self(MacKey::derive(data_master, INFO)?))
     }
 
     fn mac(&self, name: &str, role: Role, public: &[u8]) -> Result<Hmac<Sha256>, CryptoError> {
-        let mut m =
-            Hmac::<Sha256>::new_from_slice(self.0.as_ref()).map_err(|_| CryptoError::Seal)?;
-        let row = Aad::new("roster-row")
-            .field("name", name.as_bytes())
-            .field("role", role.as_str().as_bytes())
-            .field("x25519_public", public);
-        m.update(row.as_bytes());
-        Ok(m)
+        self.0.mac(
+            &Aad::new("roster-row")
+                .field("name", name.as_bytes())
+                .field("role", role.as_str().as_bytes())
+                .field("x25519_public", public),
+        )
     }
 
     /// The tag stored beside a roster row.

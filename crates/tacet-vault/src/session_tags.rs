@@ -26,9 +26,9 @@
 //! row (an earlier state of that session) still verifies: the states a
 //! session passed through are all Tacet's own.
 
+use crate::mac_key::MacKey;
 use crate::report::{find_in_log, LogEnd};
 use crate::{set_meta, Unlocked, VaultError};
-use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::Sha256;
@@ -36,7 +36,6 @@ use tacet_audit::AuditRecord;
 use tacet_core::audit::Detail;
 use tacet_core::{AuditAction, AuditEvent, Outcome, SessionId};
 use tacet_crypto::{Aad, CryptoError, Key256};
-use zeroize::Zeroizing;
 
 const INFO: &[u8] = b"tacet/v5/session-record-key";
 /// Meta key present once every session row carries a tag.
@@ -53,20 +52,14 @@ struct Record {
     tag: Option<Vec<u8>>,
 }
 
-pub(crate) struct SessionTagKey(Zeroizing<[u8; 32]>);
+pub(crate) struct SessionTagKey(MacKey);
 
 impl SessionTagKey {
     pub fn derive(audit_master: &Key256) -> Result<Self, CryptoError> {
-        let hk = Hkdf::<Sha256>::new(None, audit_master.danger_expose());
-        let mut okm = Zeroizing::new([0u8; 32]);
-        hk.expand(INFO, okm.as_mut())
-            .map_err(|_| CryptoError::Seal)?;
-        Ok(Self(okm))
+        Ok(Self(MacKey::derive(audit_master, INFO)?))
     }
 
     fn mac(&self, id: SessionId, r: &Record) -> Result<Hmac<Sha256>, CryptoError> {
-        let mut m =
-            Hmac::<Sha256>::new_from_slice(self.0.as_ref()).map_err(|_| CryptoError::Seal)?;
         let deadline = r.destroy_after_ms.map(|d| d.to_be_bytes().to_vec());
         let aad = Aad::new("session-record")
             .field("session", id.as_bytes())
@@ -82,8 +75,7 @@ impl SessionTagKey {
                     .map(str::as_bytes)
                     .unwrap_or(b"none"),
             );
-        m.update(aad.as_bytes());
-        Ok(m)
+        self.0.mac(&aad)
     }
 
     fn tag(&self, id: SessionId, r: &Record) -> Result<Vec<u8>, CryptoError> {
