@@ -218,7 +218,7 @@ fn op_of(r: &Request) -> Op {
         Request::Draft { .. } => Op::Draft,
         Request::Attest { .. } => Op::Attest,
         Request::Export { .. } => Op::Export,
-        Request::VerifyAudit
+        Request::VerifyAudit { .. }
         | Request::Deletions
         | Request::Checkpoint
         | Request::SaveCheckpoint { .. }
@@ -891,8 +891,19 @@ impl Served<'_, '_> {
                 out.emit(Event::Attested { note_sha256_hex });
             }
             Request::Export { session, target } => self.export(session, target)?,
-            Request::VerifyAudit => {
+            Request::VerifyAudit { chain_key: None } => {
                 let v = self.plain(|a| a.verify_audit(&[])).map_err(words)?;
+                out.emit(Event::Verification(v));
+            }
+            Request::VerifyAudit {
+                chain_key: Some(key),
+            } => {
+                let said = |e: tacet_vault::VaultError| capitalised(&e.to_string());
+                let key = tacet_vault::AuditChainKey::parse(key.expose()).map_err(said)?;
+                let v = self
+                    .store
+                    .verify_audit_with_chain_key(&[], &key)
+                    .map_err(said)?;
                 out.emit(Event::Verification(v));
             }
             Request::Deletions => {
@@ -1298,6 +1309,51 @@ mod tests {
         ];
         drop(Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap());
         d
+    }
+
+    #[test]
+    fn the_worker_verifies_every_chain_tag_with_the_admins_chain_key() {
+        let d = tempfile::tempdir().unwrap();
+        let ap = Passphrase::new("admin-passphrase-1".into());
+        let cp = Passphrase::new("clinician-passphrase-1".into());
+        let users = [
+            tacet_vault::NewUser {
+                name: "admin",
+                role: tacet_core::Role::Admin,
+                passphrase: &ap,
+            },
+            tacet_vault::NewUser {
+                name: "clinician",
+                role: tacet_core::Role::Clinician,
+                passphrase: &cp,
+            },
+        ];
+        let mut v = Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap();
+        let key = v.take_audit_chain_key().unwrap().danger_reveal();
+        drop(v);
+        tacet_sandbox::danger_harden_allowing_exec();
+        let mut b = spawn(d.path().to_path_buf(), || {}).unwrap();
+        unlock(&mut b, "admin", "admin-passphrase-1");
+        let mut verify = |chain_key: Option<&str>| {
+            b.send(Request::VerifyAudit {
+                chain_key: chain_key.map(|k| tacet_ui::backend::Secret::new(k.to_string())),
+            })
+            .unwrap();
+            match next_event(&mut b) {
+                Event::Verification(v) => v,
+                other => panic!("expected a verification, got {other:?}"),
+            }
+        };
+        let plain = verify(None);
+        assert!(plain.is_ok() && plain.chain.unwrap().contains("not checked"));
+        let full = verify(Some(&key));
+        assert!(full.is_ok(), "{:?}", full.problems);
+        assert!(full.chain.unwrap().contains("admin's chain key"));
+        let wrong = verify(Some(&format!(
+            "tacet-audit-chain-key-1:{}",
+            "ab".repeat(32)
+        )));
+        assert!(!wrong.is_ok());
     }
 
     #[test]

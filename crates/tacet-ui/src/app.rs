@@ -661,7 +661,12 @@ impl TacetUi {
                 self.send(Request::ListSessions, None);
             }
             UiCommand::VerifyAudit => {
-                self.send(Request::VerifyAudit, Some("Verifying the audit log…"))
+                let typed = std::mem::take(&mut st.admin.chain_key_input);
+                let chain_key = (!typed.trim().is_empty()).then(|| Secret::new(typed));
+                self.send(
+                    Request::VerifyAudit { chain_key },
+                    Some("Verifying the audit log…"),
+                )
             }
             UiCommand::LoadCheckpoint => self.send(Request::Checkpoint, None),
             UiCommand::SaveCheckpoint => {

@@ -198,7 +198,11 @@ pub enum Request {
         session: SessionId,
         target: ExportTarget,
     },
-    VerifyAudit,
+    /// Verify the audit log; with the chain key the admin kept at setup,
+    /// every record's chain tag too.
+    VerifyAudit {
+        chain_key: Option<Secret>,
+    },
     Deletions,
     Checkpoint,
     Models,

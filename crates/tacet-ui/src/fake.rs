@@ -942,11 +942,21 @@ impl FakeBackend {
                     checkpoint: "tacet.local/audit\n10\nROOT=\n".into(),
                 });
             }
-            Request::VerifyAudit => {
-                let problems = if self.tampered() {
+            Request::VerifyAudit { chain_key } => {
+                let mut problems = if self.tampered() {
                     vec!["record 1: the signature does not verify".to_string()]
                 } else {
                     Vec::new()
+                };
+                // As the vault does: the chain is checked only with the
+                // admin's key, and a wrong key shows at the first record.
+                let chain = match chain_key.as_ref().map(|k| k.expose().trim()) {
+                    None => "chain tags not checked: the first chain key is kept outside the vault",
+                    Some(FAKE_CHAIN_KEY) => "every chain tag checked with the admin's chain key",
+                    Some(_) => {
+                        problems.push("record 0: the chain tag does not verify".to_string());
+                        "every chain tag checked with the admin's chain key"
+                    }
                 };
                 self.audit("audit.verified", "success");
                 self.events
@@ -956,7 +966,7 @@ impl FakeBackend {
                         checkpoints_checked: 2,
                         problems,
                         anchors: None,
-                        chain: None,
+                        chain: Some(chain.to_string()),
                     }));
             }
             Request::ComplianceReport => {

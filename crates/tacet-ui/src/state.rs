@@ -430,6 +430,9 @@ pub struct ComplianceView {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AdminView {
     pub verification: Option<AuditVerification>,
+    /// The audit chain key the admin kept at setup, typed to have every
+    /// chain tag checked; cleared once sent.
+    pub chain_key_input: String,
     pub checkpoint: Option<String>,
     pub deletions: Option<Vec<DeletionEntry>>,
     pub models: Option<Vec<ModelRow>>,

@@ -7,8 +7,8 @@
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use tacet_ui::fake::{
-    FakeProbe, FAKE_ADMIN, FAKE_CLINICIAN, FAKE_DOSE_SEGMENT, FAKE_FLAGGED_SENTENCE,
-    FAKE_UNSURE_SEGMENT,
+    FakeProbe, FAKE_ADMIN, FAKE_CHAIN_KEY, FAKE_CLINICIAN, FAKE_DOSE_SEGMENT,
+    FAKE_FLAGGED_SENTENCE, FAKE_UNSURE_SEGMENT,
 };
 use tacet_ui::{Screen, TacetUi};
 
@@ -727,4 +727,30 @@ fn fail_an_invisible_edit_leaves_the_flag_open_on_the_screen() {
     h.run();
     assert_eq!(h.state().state.work.open_flags(), 1);
     h.get_by_label(ACCEPT_FLAG);
+}
+
+#[test]
+fn the_admin_checks_every_chain_tag_with_the_chain_key_kept_at_setup() {
+    let (mut h, _probe) = harness();
+    unlock(&mut h, FAKE_ADMIN);
+    // Without the key: verified, and the screen says the chain was not
+    // checked.
+    click(&mut h, "Verify audit log");
+    h.get_by_label("VERIFIED");
+    assert!(!texts_containing(&h, "chain tags not checked").is_empty());
+    // With it: every tag, and the typed key is not kept on the screen.
+    type_into(&mut h, "Audit chain key", FAKE_CHAIN_KEY);
+    click(&mut h, "Verify audit log");
+    h.get_by_label("VERIFIED");
+    assert!(!texts_containing(&h, "every chain tag checked with the admin's chain key").is_empty());
+    assert!(h.state().state.admin.chain_key_input.is_empty());
+    // A wrong key shows as a problem at the first record.
+    type_into(
+        &mut h,
+        "Audit chain key",
+        &format!("tacet-audit-chain-key-1:{}", "ab".repeat(32)),
+    );
+    click(&mut h, "Verify audit log");
+    h.get_by_label("FAILED");
+    assert!(!texts_containing(&h, "the chain tag does not verify").is_empty());
 }

@@ -102,7 +102,7 @@ fn support_log(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<
     });
 }
 
-fn audit(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
+fn audit(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCommand>) {
     t.card().show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new("Audit log").size(t.text_heading).strong());
@@ -111,6 +111,19 @@ fn audit(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiCommand>
                 out.push(UiCommand::VerifyAudit);
             }
         });
+        ui.label(
+            RichText::new(
+                "To check every record's chain tag too, enter the audit chain key kept at setup first (it is not stored).",
+            )
+            .color(t.palette.text_weak),
+        );
+        ui.add(
+            egui::TextEdit::singleline(&mut st.admin.chain_key_input)
+                .password(true)
+                .hint_text("tacet-audit-chain-key-1:…")
+                .desired_width(ui.available_width().min(560.0)),
+        )
+        .labelled_by(ui.label("Audit chain key").id);
         if let Some(b) = &st.busy {
             ui.horizontal(|ui| {
                 ui.spinner();
