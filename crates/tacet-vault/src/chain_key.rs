@@ -24,7 +24,7 @@ const PREFIX: &str = "tacet-audit-chain-key-1:";
 
 pub(crate) const CHECKED_KEPT: &str = "every chain tag checked with the first chain key this vault still keeps (an admin can take it out: tacet audit chain-key)";
 pub(crate) const CHECKED_GIVEN: &str = "every chain tag checked with the admin's chain key";
-pub(crate) const NOT_CHECKED_HANDED_OUT: &str = "chain tags not checked: the first chain key is kept outside the vault (tacet audit verify --chain-key-stdin checks them)";
+pub(crate) const NOT_CHECKED_HANDED_OUT: &str = "chain tags not checked: the first chain key is kept outside the vault (give it to the verification to check them: the admin screen's field, or tacet audit verify --chain-key-stdin)";
 pub(crate) const NOT_CHECKED_PUBLIC: &str =
     "chain tags not checked (a check with the public key alone)";
 

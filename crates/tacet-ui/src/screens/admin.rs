@@ -117,13 +117,14 @@ fn audit(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiComm
             )
             .color(t.palette.text_weak),
         );
+        let label = ui.label("Audit chain key");
         ui.add(
             egui::TextEdit::singleline(&mut st.admin.chain_key_input)
                 .password(true)
                 .hint_text("tacet-audit-chain-key-1:…")
                 .desired_width(ui.available_width().min(560.0)),
         )
-        .labelled_by(ui.label("Audit chain key").id);
+        .labelled_by(label.id);
         if let Some(b) = &st.busy {
             ui.horizontal(|ui| {
                 ui.spinner();
