@@ -1292,27 +1292,12 @@ mod tests {
     /// A fresh vault with users `admin` (admin-passphrase-1) and
     /// `clinician` (clinician-passphrase-1).
     fn admin_and_clinician_vault() -> tempfile::TempDir {
-        let d = tempfile::tempdir().unwrap();
-        let ap = Passphrase::new("admin-passphrase-1".into());
-        let cp = Passphrase::new("clinician-passphrase-1".into());
-        let users = [
-            tacet_vault::NewUser {
-                name: "admin",
-                role: tacet_core::Role::Admin,
-                passphrase: &ap,
-            },
-            tacet_vault::NewUser {
-                name: "clinician",
-                role: tacet_core::Role::Clinician,
-                passphrase: &cp,
-            },
-        ];
-        drop(Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap());
-        d
+        admin_and_clinician_vault_with_chain_key().0
     }
 
-    #[test]
-    fn the_worker_verifies_every_chain_tag_with_the_admins_chain_key() {
+    /// [`admin_and_clinician_vault`], with the audit chain key its admin
+    /// was handed at creation.
+    fn admin_and_clinician_vault_with_chain_key() -> (tempfile::TempDir, String) {
         let d = tempfile::tempdir().unwrap();
         let ap = Passphrase::new("admin-passphrase-1".into());
         let cp = Passphrase::new("clinician-passphrase-1".into());
@@ -1330,7 +1315,12 @@ mod tests {
         ];
         let mut v = Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap();
         let key = v.take_audit_chain_key().unwrap().danger_reveal();
-        drop(v);
+        (d, key)
+    }
+
+    #[test]
+    fn the_worker_verifies_every_chain_tag_with_the_admins_chain_key() {
+        let (d, key) = admin_and_clinician_vault_with_chain_key();
         tacet_sandbox::danger_harden_allowing_exec();
         let mut b = spawn(d.path().to_path_buf(), || {}).unwrap();
         unlock(&mut b, "admin", "admin-passphrase-1");
