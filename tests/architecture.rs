@@ -177,12 +177,42 @@ fn ui_never_reaches_storage_crypto_or_engines() {
 #[test]
 fn no_network_client_in_the_app() {
     let meta = metadata();
-    let all = closure(&meta, "tacet-cli");
-    let found: Vec<&String> = all
-        .iter()
-        .filter(|p| NETWORK.contains(&p.as_str()))
-        .collect();
-    assert!(found.is_empty(), "Architecture Invariant: the app opens no network connection, yet its graph holds {found:?}");
+    for binary in ["tacet-cli", "tacet-desktop"] {
+        let all = closure(&meta, binary);
+        let found: Vec<&String> = all
+            .iter()
+            .filter(|p| NETWORK.contains(&p.as_str()))
+            .collect();
+        assert!(found.is_empty(), "Architecture Invariant: the app opens no network connection, yet the graph of {binary} holds {found:?}");
+    }
+}
+
+/// The tacet crates a binary may name (issue 23): the composition, the
+/// session API, the window's view, the sandbox and the core. Every use
+/// case is written once below them; a binary is argument parsing and
+/// presentation. Its tests may name more (dev-dependencies).
+const A_BINARY_NAMES: &[&str] = &[
+    "tacet-runtime",
+    "tacet-app",
+    "tacet-ui",
+    "tacet-sandbox",
+    "tacet-core",
+];
+
+#[test]
+fn binaries_name_only_the_composition_the_session_api_and_the_core() {
+    let meta = metadata();
+    let crates = workspace_crates(&meta);
+    for binary in ["tacet-cli", "tacet-desktop"] {
+        let extra: Vec<&String> = deps_of(&crates, binary)
+            .iter()
+            .filter(|d| d.starts_with("tacet-") && !A_BINARY_NAMES.contains(&d.as_str()))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "Architecture Invariant: a binary names only {A_BINARY_NAMES:?} among our crates; {binary} also depends on {extra:?} (compose it in tacet-runtime)"
+        );
+    }
 }
 
 #[test]

@@ -65,7 +65,8 @@ pub fn workspace_crates(meta: &serde_json::Value) -> Vec<(String, Vec<String>)> 
         .collect()
 }
 
-/// Every package reachable from `root` through normal dependencies.
+/// Every package reachable from `root` through normal dependencies, on
+/// every platform but WebAssembly.
 pub fn closure(meta: &serde_json::Value, root: &str) -> Vec<String> {
     let resolve = &meta["resolve"]["nodes"];
     let packages = meta["packages"].as_array().unwrap();
@@ -91,11 +92,16 @@ pub fn closure(meta: &serde_json::Value, root: &str) -> Vec<String> {
             continue;
         };
         for dep in node["deps"].as_array().unwrap() {
-            let normal = dep["dep_kinds"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|k| k["kind"].is_null());
+            // An edge only a WebAssembly build takes (winit's futures
+            // executor for the browser, `cfg(target_family = "wasm")`) is
+            // not in any program a practice runs; every other platform's
+            // edges count.
+            let normal = dep["dep_kinds"].as_array().unwrap().iter().any(|k| {
+                k["kind"].is_null()
+                    && !k["target"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("wasm") || t.contains("emscripten"))
+            });
             let pkg = dep["pkg"].as_str().unwrap_or("").to_string();
             if normal && !seen.contains(&pkg) {
                 seen.push(pkg.clone());

@@ -15,7 +15,7 @@ pub mod recording;
 pub mod templates;
 
 pub use export::{ExportFormat, ExportTo, Exported, KeptNote, NoteOutput};
-pub use tacet_ground::Grounding;
+pub use tacet_ground::{render_for_review, Flag, FlagKind, Grounding};
 pub use templates::{TemplateLibrary, TemplateLibraryError};
 
 use std::sync::atomic::AtomicBool;

@@ -9,7 +9,7 @@ use anyhow::Result;
 use std::path::Path;
 use std::process::ExitCode;
 use tacet_runtime::ReportFile;
-use tacet_vault::Vault;
+use tacet_runtime::Vault;
 
 pub fn report(
     data_dir: &Path,

@@ -5,7 +5,7 @@
 //! differently; only the terminal's part stays here.
 
 use anyhow::{Context, Result};
-use tacet_crypto::Passphrase;
+use tacet_runtime::Passphrase;
 
 pub use tacet_runtime::{
     data_dir, drafter, manifest, model_store, transcriber, ApprovedModels, SystemClock,

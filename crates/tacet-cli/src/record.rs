@@ -1,23 +1,25 @@
 //! `tacet session record | devices | recover`: live recording wired from
-//! the microphone (tacet-audio's cpal [`Capture`]) through a bounded
-//! channel to the application layer's [`Recorder`], which seals every chunk
-//! into the vault as it arrives and feeds the streaming transcriber.
+//! the microphone (the runtime's [`Microphone`], over tacet-audio's cpal
+//! capture, the same one the desktop uses) to the application layer's
+//! [`Recorder`], which seals every chunk into the vault as it arrives and
+//! feeds the streaming transcriber.
 //!
-//! Threads: the capture's own consumer thread converts audio and sends
-//! chunks into a bounded channel (128 half-second chunks: a minute of slack
-//! if a transcription pass runs long; the capture's ring absorbs more
-//! before anything is dropped, and a drop is reported). This thread
-//! receives, seals and transcribes. A small controller thread owns the
-//! [`Capture`] and stops it on the first of: `--seconds` elapsed, a stop
-//! line on stdin, Ctrl-C (SIGINT only raises a flag; the recording then
-//! finishes cleanly with its final chunk and transcript).
+//! Threads: the capture's own consumer thread converts audio and queues
+//! chunks (a minute of slack if a transcription pass runs long; the
+//! capture's ring absorbs more before anything is dropped, and a drop is
+//! reported). This thread takes them, seals and transcribes, and between
+//! chunks looks at what was asked: `--seconds` elapsed, a stop line on
+//! stdin or Ctrl-C (SIGINT only raises a flag) stop the microphone, whose
+//! last chunk and end then come through, so the recording finishes
+//! cleanly with its final chunk and transcript.
 //!
 //! Pause and resume come as lines on stdin (a terminal or a pipe): `p`
 //! pauses, `r` resumes, `s` or an empty line stops; end of input changes
-//! nothing. A reader thread only sets atomics; the controller applies them
-//! to the capture, whose `Paused`/`Resumed` events reach the recorder in
-//! order with the audio, so a pause seals nothing and is audited where it
-//! falls (see `tacet_app::recording`).
+//! nothing. A reader thread only sets atomics; the loop applies them to
+//! the microphone, whose pause and resume reach the recorder in order
+//! with the audio, so a pause seals nothing and is audited where it falls
+//! (see `tacet_app::recording`). A lost device ends the recording here;
+//! what it recorded is kept.
 //!
 //! A recording ends as the desktop's does (`recording::finish_live`): if
 //! the live transcriber failed, the sealed audio is transcribed in one pass
@@ -47,19 +49,18 @@ use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tacet_app::read_ahead::{read_ahead, Snapshots};
-use tacet_app::recording::{self, LiveChunk, LiveInput, LiveProgress, Recorder};
-use tacet_asr::{StreamingConfig, StreamingTranscriber};
-use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
+use tacet_app::recording::{self, LiveInput, LiveProgress, Recorder};
 use tacet_core::ports::{RecoveryStore, SessionStore};
 use tacet_core::{PatientRef, SessionId};
+use tacet_runtime::live::{Heard, Microphone};
 
-/// Chunks (of half a second) queued between capture and the vault.
-const CHANNEL_CHUNKS: usize = 128;
+/// How long the loop waits for audio before it looks at the keys again.
+const POLL: Duration = Duration::from_millis(20);
 
-/// Set by the SIGINT handler; polled by the controller thread.
+/// Set by the SIGINT handler; polled by the recording loop.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// The pause state asked for on stdin; applied by the controller thread.
+/// The pause state asked for on stdin; applied by the recording loop.
 static PAUSE_WANTED: AtomicBool = AtomicBool::new(false);
 
 /// What the terminal keys do, printed when recording starts.
@@ -98,7 +99,7 @@ fn install_sigint() {
 }
 
 pub fn devices() -> Result<ExitCode> {
-    let list = tacet_audio::list_input_devices()?;
+    let list = tacet_runtime::live::input_devices()?;
     if list.is_empty() {
         println!("No input devices.");
     }
@@ -118,11 +119,6 @@ pub fn devices() -> Result<ExitCode> {
 fn mm_ss(ms: u64) -> String {
     let secs = ms / 1000;
     format!("{:02}:{:02}", secs / 60, secs % 60)
-}
-
-fn rms(samples: &[f32]) -> f32 {
-    let sum: f64 = samples.iter().map(|s| f64::from(*s) * f64::from(*s)).sum();
-    (sum / samples.len().max(1) as f64).sqrt() as f32
 }
 
 /// Where committed and tentative text go: committed lines always; the
@@ -282,9 +278,59 @@ impl Reader {
     }
 }
 
+/// The recorder's input: what the microphone hears (the runtime's
+/// [`Microphone`], shared with the desktop), with the keys, Ctrl-C and
+/// `--seconds` applied in between.
+struct Inputs {
+    mic: Microphone,
+    deadline: Option<Instant>,
+}
+
+impl Iterator for Inputs {
+    type Item = LiveInput;
+
+    fn next(&mut self) -> Option<LiveInput> {
+        loop {
+            if !self.mic.is_stopping() {
+                let due = self.deadline.is_some_and(|d| Instant::now() >= d);
+                if due || INTERRUPTED.load(Ordering::SeqCst) {
+                    // Its last chunk and the end still come through `next`.
+                    self.mic.stop();
+                } else if PAUSE_WANTED.load(Ordering::SeqCst) {
+                    self.mic.pause();
+                } else if let Err(e) = self.mic.resume(None) {
+                    eprintln!("\nwarning: {e}");
+                }
+            }
+            let heard = self.mic.next(POLL);
+            match &heard {
+                Heard::Paused => eprintln!(
+                    "\nPaused: nothing is recorded until you type r + Enter (s + Enter stops)."
+                ),
+                Heard::Resumed => eprintln!("\nResumed."),
+                Heard::Overrun { dropped_frames } => eprintln!(
+                    "\nwarning: the recorder fell behind; {dropped_frames} input frames were dropped"
+                ),
+                Heard::DeviceLost { message, .. } => {
+                    eprintln!(
+                        "\nThe input device was lost ({message}); the recording so far is kept."
+                    );
+                    self.mic.stop();
+                    return None;
+                }
+                Heard::Ended => return None,
+                Heard::Audio(_) | Heard::Nothing => {}
+            }
+            if let Some(input) = heard.into_input() {
+                return Some(input);
+            }
+        }
+    }
+}
+
 pub fn record(
     data_dir: &Path,
-    store: &mut tacet_vault::Unlocked<'_>,
+    store: &mut tacet_runtime::Unlocked<'_>,
     to: ToRecord<'_>,
 ) -> Result<ExitCode> {
     let ToRecord {
@@ -311,18 +357,10 @@ pub fn record(
     let approved = crate::compose::ApprovedModels::read(&models, store)?;
     let mut asr = crate::compose::transcriber(&models, &approved)?;
     asr.set_threads(tacet_runtime::live_asr_threads());
-    let mut live = StreamingTranscriber::new(asr, StreamingConfig::default())
-        .context("starting the streaming transcriber")?;
-
-    let (sink, rx) = CaptureSink::channel(CHANNEL_CHUNKS);
-    let capture = Capture::start_with(
-        CaptureConfig {
-            device: device.map(str::to_string),
-            ..CaptureConfig::default()
-        },
-        sink,
-    )
-    .context("starting the microphone (see `tacet session devices`)")?;
+    let mut live =
+        tacet_runtime::live::live_transcriber(asr).context("starting the streaming transcriber")?;
+    let mic = Microphone::open(device)
+        .context("starting the microphone (see `tacet session devices`)")?;
     match &choice {
         recording::DeviceChoice::Requested(id) => {
             match tacet_runtime::input::remember_input_device(data_dir, id) {
@@ -335,23 +373,14 @@ pub fn record(
         }
         _ => {}
     }
-    let started = Instant::now();
-    while capture.callback_frames() == 0 {
-        if started.elapsed() > Duration::from_secs(10) {
-            anyhow::bail!(
-                "the input device {} delivered no audio within 10 s",
-                capture.device_id()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    mic.wait_for_audio(Duration::from_secs(10))?;
 
     let rec = Recorder::new_session(store, &mut live, &lib, template, &PatientRef::new(patient))?;
     let session: SessionId = rec.session();
-    let (rate_hz, channels) = capture.native_format();
+    let (rate_hz, channels) = mic.native_format().unwrap_or_default();
     eprintln!(
         "Recording session {session} from {} ({rate_hz} Hz, {channels} ch); {}",
-        capture.device_id(),
+        mic.device_id(),
         match seconds {
             Some(s) => format!("stopping after {s} s."),
             None => "press Enter or Ctrl-C to stop.".to_string(),
@@ -362,7 +391,6 @@ pub fn record(
     INTERRUPTED.store(false, Ordering::SeqCst);
     PAUSE_WANTED.store(false, Ordering::SeqCst);
     install_sigint();
-    let done = Arc::new(AtomicBool::new(false));
     // Lines on stdin (a terminal or a pipe) pause, resume and stop; end of
     // input changes nothing.
     std::thread::spawn(|| {
@@ -384,57 +412,10 @@ pub fn record(
             }
         }
     });
-    let deadline = seconds.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0)));
-    let controller = {
-        let done = Arc::clone(&done);
-        std::thread::spawn(move || {
-            loop {
-                let due = deadline.is_some_and(|d| Instant::now() >= d);
-                if due || INTERRUPTED.load(Ordering::SeqCst) || done.load(Ordering::SeqCst) {
-                    break;
-                }
-                let wanted = PAUSE_WANTED.load(Ordering::SeqCst);
-                if wanted != capture.is_paused() {
-                    if wanted {
-                        capture.pause();
-                    } else {
-                        capture.resume();
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            // Delivers the last partial chunk and `Stopped`, then returns.
-            capture.stop();
-        })
+    let chunks = Inputs {
+        mic,
+        deadline: seconds.map(|s| Instant::now() + Duration::from_secs_f64(s.max(0.0))),
     };
-
-    let chunks = rx
-        .iter()
-        .map_while(|event| match event {
-            CaptureEvent::Chunk { samples, .. } => Some(Some(LiveInput::Audio(LiveChunk {
-                level_rms: Some(rms(&samples)),
-                samples_16k: samples,
-            }))),
-            CaptureEvent::Paused => {
-                eprintln!("\nPaused: nothing is recorded until you type r + Enter (s + Enter stops).");
-                Some(Some(LiveInput::Pause))
-            }
-            CaptureEvent::Resumed => {
-                eprintln!("\nResumed.");
-                Some(Some(LiveInput::Resume))
-            }
-            CaptureEvent::Overrun { dropped_frames } => {
-                eprintln!("\nwarning: the recorder fell behind; {dropped_frames} input frames were dropped");
-                Some(None)
-            }
-            CaptureEvent::DeviceLost { message } => {
-                eprintln!("\nThe input device was lost ({message}); the recording so far is kept.");
-                None
-            }
-            CaptureEvent::Stopped => None,
-            CaptureEvent::Started { .. } => Some(None),
-        })
-        .flatten();
     let mut printer = Printer {
         tty: std::io::stdout().is_terminal(),
         tentative_shown: false,
@@ -451,8 +432,6 @@ pub fn record(
         }
     });
     printer.clear();
-    done.store(true, Ordering::SeqCst);
-    let _ = controller.join();
     let drafter = reader.and_then(Reader::finish);
     // A failed live transcriber is finished here, at once, from the sealed
     // audio (as the desktop does: `recording::finish_live`).
@@ -502,7 +481,7 @@ pub fn record(
 
 pub fn recover(
     data_dir: &Path,
-    store: &mut tacet_vault::Unlocked<'_>,
+    store: &mut tacet_runtime::Unlocked<'_>,
     id: SessionId,
 ) -> Result<ExitCode> {
     let summary = store.session(id)?;

@@ -13,10 +13,10 @@ use tacet_app::{
 };
 use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef, Role, SessionId};
-use tacet_crypto::Passphrase;
-use tacet_models::{ImportOptions, ModelRole, Quantization};
 use tacet_runtime::NoteFiles;
-use tacet_vault::{KdfChoice, NewUser, Vault};
+use tacet_runtime::Passphrase;
+use tacet_runtime::Vault;
+use tacet_runtime::{ImportOptions, ModelRole, Quantization};
 
 /// Said after an f16 whisper import on a CPU that runs Tacet's q8_0 product.
 const Q8_0_HINT: &str = "note: this CPU has AVX-512 VNNI: importing the CTranslate2 export with \
@@ -77,28 +77,31 @@ fn step_name(cmd: &Cmd) -> &'static str {
 /// The kind of an error, for the support log: which layer said no, never
 /// what it said (a message can hold a file name or a patient's words).
 fn error_code(e: &anyhow::Error) -> &'static str {
+    use tacet_runtime::{RuntimeError, VaultError};
+    let vault = |v: &VaultError| match v {
+        VaultError::BadCredentials => "vault.bad-credentials",
+        VaultError::Throttled { .. } => "vault.throttled",
+        VaultError::Missing(_) => "vault.missing",
+        VaultError::Locked(_) => "vault.locked",
+        VaultError::NotWritable(_) => "vault.not-writable",
+        VaultError::Corrupt(_) => "vault.corrupt",
+        VaultError::LostWrites { .. } => "vault.lost-writes",
+        VaultError::Storage(_) => "vault.storage",
+        _ => "vault",
+    };
     for cause in e.chain() {
-        if let Some(v) = cause.downcast_ref::<tacet_vault::VaultError>() {
-            return match v {
-                tacet_vault::VaultError::BadCredentials => "vault.bad-credentials",
-                tacet_vault::VaultError::Throttled { .. } => "vault.throttled",
-                tacet_vault::VaultError::Missing(_) => "vault.missing",
-                tacet_vault::VaultError::Locked(_) => "vault.locked",
-                tacet_vault::VaultError::NotWritable(_) => "vault.not-writable",
-                tacet_vault::VaultError::Corrupt(_) => "vault.corrupt",
-                tacet_vault::VaultError::LostWrites { .. } => "vault.lost-writes",
-                tacet_vault::VaultError::Storage(_) => "vault.storage",
-                _ => "vault",
-            };
+        if let Some(v) = cause.downcast_ref::<VaultError>() {
+            return vault(v);
         }
-        if cause.is::<tacet_runtime::RuntimeError>() {
-            return "runtime";
+        if let Some(r) = cause.downcast_ref::<RuntimeError>() {
+            return match r {
+                RuntimeError::Vault(v) => vault(v),
+                RuntimeError::Audio(_) | RuntimeError::NoAudio { .. } => "audio",
+                _ => "runtime",
+            };
         }
         if cause.is::<tacet_app::AppError>() {
             return "app";
-        }
-        if cause.is::<tacet_audio::AudioError>() {
-            return "audio";
         }
         if cause.is::<std::io::Error>() {
             return "io";
@@ -316,11 +319,9 @@ fn engines<'e>(
 pub(crate) fn unlock<'v>(
     vault: &'v mut Vault,
     user: &str,
-    pass: &tacet_crypto::Passphrase,
-) -> Result<tacet_vault::Unlocked<'v>> {
-    let posture = tacet_runtime::posture::require()?;
-    let mut u = vault.unlock(user, pass)?;
-    tacet_runtime::posture::record(&mut u, &posture)?;
+    pass: &Passphrase,
+) -> Result<tacet_runtime::Unlocked<'v>> {
+    let (u, posture) = tacet_runtime::posture::unlock(vault, user, pass)?;
     if let Some(w) = posture.warning() {
         eprintln!("warning: {w}");
     }
@@ -331,7 +332,7 @@ pub(crate) fn unlock<'v>(
 pub(crate) fn with_unlocked(
     data_dir: &Path,
     user: Option<String>,
-    f: impl FnOnce(&mut tacet_vault::Unlocked<'_>) -> Result<ExitCode>,
+    f: impl FnOnce(&mut tacet_runtime::Unlocked<'_>) -> Result<ExitCode>,
 ) -> Result<ExitCode> {
     let mut vault = Vault::open(data_dir)?;
     let user = compose::user(user)?;
@@ -347,7 +348,7 @@ pub(crate) fn with_unlocked(
 
 /// Says on stderr what the vault's own housekeeping (retention, key
 /// rotation) could not do, unless it was already said (`shown`).
-fn warn_housekeeping(u: &tacet_vault::Unlocked<'_>, shown: Option<&str>) {
+fn warn_housekeeping(u: &tacet_runtime::Unlocked<'_>, shown: Option<&str>) {
     if let Some(p) = u.housekeeping_problem() {
         if Some(p) != shown {
             eprintln!("warning: {p}");
@@ -469,7 +470,7 @@ fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<Exit
             );
             if m.role == ModelRole::Asr
                 && m.quantization.is_none()
-                && tacet_asr::q8_0_is_fast_here()
+                && tacet_runtime::q8_0_is_fast_here()
             {
                 eprintln!("{Q8_0_HINT}");
             }
@@ -657,14 +658,13 @@ fn new_session(
     template: &str,
     patient: &str,
 ) -> Result<SessionId> {
-    let pcm = tacet_audio::read_audio_file(audio)?;
-    let samples = tacet_audio::to_mono_16k(&pcm)?;
+    let visit = tacet_runtime::live::read_visit_audio(audio)?;
     eprintln!(
         "Read {} ({} Hz, {} channel(s), {:.1} s); transcribing on this machine…",
         audio.display(),
-        pcm.sample_rate_hz,
-        pcm.channels,
-        pcm.duration_ms() as f64 / 1000.0
+        visit.sample_rate_hz,
+        visit.channels,
+        visit.duration_ms as f64 / 1000.0
     );
     let models = compose::model_store(data_dir)?;
     let approved = compose::ApprovedModels::read(&models, store)?;
@@ -676,7 +676,11 @@ fn new_session(
     let Started {
         session,
         transcript,
-    } = App::new(store, &mut e).start_from_audio(template, &PatientRef::new(patient), &samples)?;
+    } = App::new(store, &mut e).start_from_audio(
+        template,
+        &PatientRef::new(patient),
+        &visit.samples_16k,
+    )?;
     println!("Session {session} ({template})");
     println!(
         "Transcript ({} segments, {:.1} s to transcribe):",
@@ -828,7 +832,7 @@ fn review_confirming(
             return Ok(ExitCode::SUCCESS);
         }
         let g = App::new(store, &mut e).grounding(id)?;
-        print!("{}", tacet_ground::render_for_review(&g));
+        print!("{}", tacet_app::render_for_review(&g));
         let open = tacet_app::open_flags(&g, &text);
         println!(
             "\n{} sentence(s), {} flag(s) to resolve (checked against the transcript, not by the model).",
@@ -959,13 +963,13 @@ fn read_checkpoints(checkpoints: &[PathBuf]) -> Result<Vec<String>> {
 
 /// The audit chain key from the first line of standard input (never the
 /// command line, which other accounts can read).
-fn read_chain_key() -> Result<tacet_vault::AuditChainKey> {
+fn read_chain_key() -> Result<tacet_runtime::AuditChainKey> {
     let mut line = String::new();
     let read = std::io::stdin().read_line(&mut line);
     // The line is a secret: wiped whatever the outcome.
     let line = Passphrase::new(line);
     read.context("cannot read the audit chain key from standard input")?;
-    Ok(tacet_vault::AuditChainKey::parse(line.danger_expose())?)
+    Ok(tacet_runtime::AuditChainKey::parse(line.danger_expose())?)
 }
 
 /// `tacet audit verify`: what was checked, and the outcome as the exit code.
@@ -1034,65 +1038,30 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
             dir.display()
         );
     }
-    let cache = tacet_models::cache_root().context("no model cache: set TACET_CACHE")?;
-    let asr_src = cache.join("files/whisper-tiny.en-ct2");
-    let llm_src = cache.join("files/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if !asr_src.exists() || !llm_src.exists() {
-        bail!(
-            "the default models are not in {} yet: run scripts/fetch-models.sh first",
-            cache.join("files").display()
-        );
-    }
     step("1. Create a vault with a demo admin and clinician (demo passphrases; real ones are asked for)");
-    let admin_pass = "demo-admin-passphrase";
-    let clin_pass = "demo-clinician-passphrase";
-    let ap = Passphrase::new(admin_pass.into());
-    let cp = Passphrase::new(clin_pass.into());
-    let mut vault = Vault::create(
-        &dir,
-        &[
-            NewUser {
-                name: "admin",
-                role: Role::Admin,
-                passphrase: &ap,
-            },
-            NewUser {
-                name: "drlee",
-                role: Role::Clinician,
-                passphrase: &cp,
-            },
-        ],
-        KdfChoice::Floor,
-    )?;
+    let demo = tacet_runtime::setup::create_demo_vault(&dir)?;
     // A practice's admin keeps this outside the computer; the demo keeps it
     // for step 8.
-    let chain_key = vault
-        .take_audit_chain_key()
-        .context("the new vault gave no audit chain key")?;
+    let chain_key = demo.created.chain_key;
     println!("vault: {}", dir.display());
 
     step("2. Admin imports the default models (SHA-256 verified before anything parses them)");
-    let models = compose::model_store(&dir)?;
-    {
-        let mut admin = unlock(&mut vault, "admin", &ap)?;
-        for src in [&asr_src, &llm_src] {
-            let m = tacet_runtime::manage::import_model(
-                &mut admin,
-                &models,
-                src,
-                &ImportOptions::default(),
-            )?;
-            println!(
-                "imported {:<28} {} {:>6.1} MB sha256 {}",
-                m.id,
-                m.role,
-                m.size_bytes as f64 / 1e6,
-                m.sha256
-            );
-        }
+    for m in &demo.models {
+        println!(
+            "imported {:<28} {} {:>6.1} MB sha256 {}",
+            m.id,
+            m.role,
+            m.size_bytes as f64 / 1e6,
+            m.sha256
+        );
     }
+    let (admin_name, admin_pass) = tacet_runtime::setup::DEMO_ADMIN;
+    let (clinician_name, clinician_pass) = tacet_runtime::setup::DEMO_CLINICIAN;
+    let ap = Passphrase::new(admin_pass.into());
+    let cp = Passphrase::new(clinician_pass.into());
+    let mut vault = Vault::open(&dir)?;
 
-    let mut clin = unlock(&mut vault, "drlee", &cp)?;
+    let mut clin = unlock(&mut vault, clinician_name, &cp)?;
     step(&format!(
         "3. Clinician starts a session from {} and transcribes it locally",
         audio.display()
@@ -1137,7 +1106,7 @@ fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result
     drop(clin);
 
     step("8. Admin reads the deletion log and verifies the audit trail, every chain tag with the chain key kept at step 1");
-    let mut admin = unlock(&mut vault, "admin", &ap)?;
+    let mut admin = unlock(&mut vault, admin_name, &ap)?;
     crate::admin::deletions(&mut admin)?;
     let code = print_verification(&admin.verify_audit_with_chain_key(&[], &chain_key)?);
     drop(admin);
@@ -1156,7 +1125,7 @@ fn demo_unsure_words_only(store: &mut dyn SessionStore, id: SessionId) -> Result
     let clock = SystemClock;
     let mut e = engines(None, None, &lib, &clock);
     let g = App::new(store, &mut e).grounding(id)?;
-    let open: Vec<&tacet_ground::Flag> = g
+    let open: Vec<&tacet_app::Flag> = g
         .sentences
         .iter()
         .flat_map(|s| &s.flags)
@@ -1164,7 +1133,7 @@ fn demo_unsure_words_only(store: &mut dyn SessionStore, id: SessionId) -> Result
         .collect();
     if let Some(f) = open
         .iter()
-        .find(|f| f.kind != tacet_ground::FlagKind::LowConfidenceSource)
+        .find(|f| f.kind != tacet_app::FlagKind::LowConfidenceSource)
     {
         bail!(
             "the demo's draft has a {} flag: the composed note contradicts its transcript",

@@ -14,7 +14,7 @@ use anyhow::{bail, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use tacet_core::Role;
-use tacet_vault::KdfChoice;
+use tacet_runtime::KdfChoice;
 
 /// The environment variable a new user's passphrase may come from (for
 /// scripts; otherwise it is asked twice on the terminal).
@@ -76,7 +76,7 @@ pub fn add(
 /// or read from TACET_PASSPHRASE; the new one from TACET_NEW_PASSPHRASE or
 /// asked twice). A clinician's key pair is replaced with it.
 pub fn passwd(data_dir: &Path, user: Option<String>, fast_kdf: bool) -> Result<ExitCode> {
-    let mut vault = tacet_vault::Vault::open(data_dir)?;
+    let mut vault = tacet_runtime::Vault::open(data_dir)?;
     let user = compose::user(user)?;
     let current = compose::passphrase(
         "TACET_PASSPHRASE",

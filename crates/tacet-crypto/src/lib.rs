@@ -176,6 +176,38 @@ pub fn derive_key(pass: &Passphrase, params: &KdfParams) -> Result<Key256, Crypt
     Ok(Key256(locked::KeyCell::new(&out)))
 }
 
+/// A passphrase held only as a key derived from it, to check a re-entry
+/// against (a clinician attesting re-enters theirs) without keeping the
+/// passphrase or touching the vault: Argon2id at the floor with a fresh
+/// salt, compared in constant time.
+pub struct PassphraseCheck {
+    params: KdfParams,
+    key: Key256,
+}
+
+impl std::fmt::Debug for PassphraseCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PassphraseCheck(..)")
+    }
+}
+
+impl PassphraseCheck {
+    pub fn new(pass: &Passphrase) -> Result<Self, CryptoError> {
+        let params = KdfParams::floor()?;
+        let key = derive_key(pass, &params)?;
+        Ok(Self { params, key })
+    }
+
+    /// Whether `pass` is the passphrase this check was made from.
+    pub fn matches(&self, pass: &Passphrase) -> bool {
+        use subtle::ConstantTimeEq;
+        match derive_key(pass, &self.params) {
+            Ok(k) => bool::from(k.danger_expose().ct_eq(self.key.danger_expose())),
+            Err(_) => false,
+        }
+    }
+}
+
 /// A 96-bit nonce, obtainable only from a [`NonceSequence`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Nonce([u8; NONCE_LEN]);
@@ -332,6 +364,15 @@ mod tests {
 
     fn key() -> Key256 {
         Key256::from_bytes([9; 32])
+    }
+
+    #[test]
+    fn fail_a_passphrase_check_refuses_any_other_passphrase() {
+        let check = PassphraseCheck::new(&Passphrase::new("correct horse".into())).unwrap();
+        assert!(check.matches(&Passphrase::new("correct horse".into())));
+        assert!(!check.matches(&Passphrase::new("correct hors".into())));
+        assert!(!check.matches(&Passphrase::new(String::new())));
+        assert_eq!(format!("{check:?}"), "PassphraseCheck(..)");
     }
 
     #[test]

@@ -3,64 +3,17 @@
 //! (and screenshotted) on real screens without setting anything up. Like
 //! `tacet demo`, it uses fixed demo passphrases; a real vault asks for them.
 
-use crate::compose;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use std::path::{Path, PathBuf};
-use tacet_core::Role;
-use tacet_crypto::Passphrase;
-use tacet_models::ImportOptions;
-use tacet_vault::{KdfChoice, NewUser, Vault};
 
-pub const ADMIN: (&str, &str) = ("admin", "demo-admin-passphrase");
-pub const CLINICIAN: (&str, &str) = ("drlee", "demo-clinician-passphrase");
+pub const ADMIN: (&str, &str) = tacet_runtime::setup::DEMO_ADMIN;
+pub const CLINICIAN: (&str, &str) = tacet_runtime::setup::DEMO_CLINICIAN;
 
-/// Creates the demo vault in `dir` (which must not hold one yet).
+/// Creates the demo vault in `dir` (which must not hold one yet), the
+/// same one `tacet demo` makes.
 pub fn create(dir: &Path) -> Result<()> {
-    if Vault::exists(dir) {
-        bail!(
-            "{} already holds a vault; choose an empty --data-dir for --demo",
-            dir.display()
-        );
-    }
-    let cache = tacet_models::cache_root().context("no model cache: set TACET_CACHE")?;
-    let asr_src = cache.join("files/whisper-tiny.en-ct2");
-    let llm_src = cache.join("files/SmolLM2-135M-Instruct.Q4_1.gguf");
-    if !asr_src.exists() || !llm_src.exists() {
-        bail!(
-            "the default models are not in {} yet: run scripts/fetch-models.sh first",
-            cache.join("files").display()
-        );
-    }
-    let ap = Passphrase::new(ADMIN.1.into());
-    let cp = Passphrase::new(CLINICIAN.1.into());
-    let mut vault = Vault::create(
-        dir,
-        &[
-            NewUser {
-                name: ADMIN.0,
-                role: Role::Admin,
-                passphrase: &ap,
-            },
-            NewUser {
-                name: CLINICIAN.0,
-                role: Role::Clinician,
-                passphrase: &cp,
-            },
-        ],
-        KdfChoice::Floor,
-    )?;
-    let models = compose::model_store(dir)?;
-    let posture = tacet_runtime::posture::require()?;
-    let mut admin = vault.unlock(ADMIN.0, &ap)?;
-    tacet_runtime::posture::record(&mut admin, &posture)?;
-    for src in [&asr_src, &llm_src] {
-        let m = tacet_runtime::manage::import_model(
-            &mut admin,
-            &models,
-            src,
-            &ImportOptions::default(),
-        )
-        .with_context(|| format!("importing {}", src.display()))?;
+    let demo = tacet_runtime::setup::create_demo_vault(dir)?;
+    for m in &demo.models {
         eprintln!(
             "demo: imported {} ({:.1} MB)",
             m.id,

@@ -725,7 +725,7 @@ fn first_run_in_the_window_creates_the_vault_imports_the_models_and_anchors_the_
     wait_until(&mut h, "the first-run walk", STEP_TIMEOUT, |u| {
         u.state.screen == Screen::Setup
     });
-    assert!(!tacet_vault::Vault::exists(&data));
+    assert!(!tacet_runtime::Vault::exists(&data));
 
     type_into(&mut h, "Admin passphrase", "larch quiet tundra forty");
     type_into(
@@ -747,7 +747,7 @@ fn first_run_in_the_window_creates_the_vault_imports_the_models_and_anchors_the_
         STEP_TIMEOUT,
         |u| u.state.setup.step == tacet_ui::state::SetupStep::Models && u.state.busy.is_none(),
     );
-    assert!(tacet_vault::Vault::exists(&data));
+    assert!(tacet_runtime::Vault::exists(&data));
     let key = h.state().state.setup.verifier_key.clone().unwrap();
     assert!(!key.is_empty());
 
@@ -877,13 +877,14 @@ fn an_interrupted_recording_is_finished_from_the_session_list() {
     demo::create(&vault_dir).unwrap();
     let clip = dir.path().join("visit-clip.wav");
     cut_clip(&wav, &clip, CLIP_START_S, CLIP_S);
-    let pcm = tacet_audio::read_audio_file(&clip).unwrap();
-    let samples = tacet_audio::to_mono_16k(&pcm).unwrap();
+    let samples = tacet_runtime::live::read_visit_audio(&clip)
+        .unwrap()
+        .samples_16k;
     // The recording: sealed half-second chunks, then the process dies
     // before stop (the recorder is dropped without its final chunk).
     let session = {
-        let mut vault = tacet_vault::Vault::open(&vault_dir).unwrap();
-        let pass = tacet_crypto::Passphrase::new(demo::CLINICIAN.1.into());
+        let mut vault = tacet_runtime::Vault::open(&vault_dir).unwrap();
+        let pass = tacet_runtime::Passphrase::new(demo::CLINICIAN.1.into());
         let mut store = vault.unlock(demo::CLINICIAN.0, &pass).unwrap();
         let session = tacet_core::ports::SessionStore::create_session(
             &mut store,

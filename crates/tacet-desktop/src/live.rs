@@ -1,5 +1,6 @@
-//! Live recording in the desktop app: the microphone (tacet-audio's cpal
-//! [`Capture`]) into the application layer's [`Recorder`], driven from the
+//! Live recording in the desktop app: the microphone (the runtime's
+//! [`Microphone`], shared with the CLI) into the application layer's
+//! [`Recorder`], driven from the
 //! worker thread, with the window's pause, resume and stop coming in while
 //! it runs.
 //!
@@ -15,9 +16,9 @@
 //! - **The audio callback does no allocation.** It is tacet-audio's: a copy
 //!   into a preallocated lock-free ring. Conversion, chunking and the level
 //!   meter run on the capture's consumer thread; sealing on this one.
-//! - **Pause is ordered with the audio.** [`Capture::pause`] makes the
+//! - **Pause is ordered with the audio.** [`Microphone::pause`] makes the
 //!   capture deliver everything recorded before the pause, then
-//!   `CaptureEvent::Paused`, which becomes `LiveInput::Pause` for the
+//!   [`Heard::Paused`], which becomes `LiveInput::Pause` for the
 //!   recorder (audited `RecordingPaused`; nothing sealed until resume).
 //! - **A lost device pauses, it does not end.** The capture delivers what
 //!   it had, then `DeviceLost`; the recording becomes paused (the gap is
@@ -41,24 +42,19 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use tacet_app::read_ahead::{read_ahead, Snapshots};
-use tacet_app::recording::{self, LiveChunk, LiveInput, LiveProgress, Recorder};
+use tacet_app::recording::{self, LiveInput, LiveProgress, Recorder};
 use tacet_app::{AppError, TemplateLibrary};
-use tacet_asr::{StreamingConfig, StreamingTranscriber, WhisperTranscriber};
-use tacet_audio::{Capture, CaptureConfig, CaptureEvent, CaptureSink};
 use tacet_core::ports::{RecoveryStore, SessionStore};
 use tacet_core::{PatientRef, SessionId};
+use tacet_runtime::live::{Heard, Microphone, WhisperTranscriber};
 use tacet_runtime::NoteDrafter;
+use tacet_runtime::Unlocked;
 use tacet_ui::backend::{InputDevice, LiveLevel, LiveSegment};
 use tacet_ui::{Event, Op, Request};
-use tacet_vault::Unlocked;
 
-/// Capture events queued between the capture thread and the sealing loop
-/// (128 half-second chunks, a minute; the capture's ring holds four seconds
-/// more before anything is dropped).
-const CAPTURE_QUEUE: usize = 128;
 /// How long the loop waits for a request before looking at the capture.
 const POLL: Duration = Duration::from_millis(10);
 /// How often the level meter and the clock are sent.
@@ -82,7 +78,7 @@ fn fail(out: &dyn Sink, message: impl Into<String>) {
 /// The devices that can record and the remembered one, as the picker
 /// shows them.
 pub fn input_devices(data_dir: &Path) -> Result<Event, String> {
-    let devices = tacet_audio::list_input_devices().map_err(|e| e.to_string())?;
+    let devices = tacet_runtime::live::input_devices().map_err(|e| e.to_string())?;
     // An unreadable preference file is as good as none here; recording
     // itself reports it.
     let remembered = tacet_runtime::input::remembered_input_device(data_dir)
@@ -101,9 +97,8 @@ pub fn input_devices(data_dir: &Path) -> Result<Event, String> {
     })
 }
 
-fn level_now(capture: &Capture) -> LiveLevel {
-    let l = capture.level();
-    LiveLevel::from_linear(l.rms, l.peak)
+fn level_now(mic: &Microphone) -> Option<LiveLevel> {
+    mic.level().map(|l| LiveLevel::from_linear(l.rms, l.peak))
 }
 
 fn segments(s: &[tacet_core::Segment]) -> Vec<LiveSegment> {
@@ -160,15 +155,8 @@ pub fn record(
         fail(out, w);
     }
     let choice = chosen.choice;
-    let (sink, events) = CaptureSink::channel(CAPTURE_QUEUE);
-    let capture = match Capture::start_with(
-        CaptureConfig {
-            device: choice.device().map(str::to_string),
-            ..CaptureConfig::default()
-        },
-        sink,
-    ) {
-        Ok(c) => c,
+    let mic = match Microphone::open(choice.device()) {
+        Ok(m) => m,
         Err(e) => {
             fail(
                 out,
@@ -177,14 +165,14 @@ pub fn record(
             return give_back(Some(asr), drafter);
         }
     };
-    let mut live = match StreamingTranscriber::new(asr, StreamingConfig::default()) {
+    let mut live = match tacet_runtime::live::live_transcriber(asr) {
         Ok(l) => l,
         Err(e) => {
-            fail(out, format!("The live transcriber could not start: {e}"));
+            fail(out, super::capitalised(&e.to_string()));
             return give_back(None, drafter);
         }
     };
-    let device = capture.device_id().to_string();
+    let device = mic.device_id().to_string();
     let patient = PatientRef::new(start.patient_ref);
     let template = templates.get(&start.template_id);
     let stop_reading = AtomicBool::new(false);
@@ -224,16 +212,7 @@ pub fn record(
                         rx,
                         out,
                         data_dir,
-                        capture: Some(capture),
-                        events,
-                        device,
-                        pending: Vec::new(),
-                        samples: 0,
-                        next_chunk: 0,
-                        paused: false,
-                        lost: false,
-                        stopping: false,
-                        finished: false,
+                        mic,
                         deferred: None,
                         last_level: Instant::now(),
                     };
@@ -327,124 +306,50 @@ fn unfinished(session: SessionId, e: &AppError) -> String {
     )
 }
 
-/// The recorder's input: capture events turned into [`LiveInput`]s, with
-/// the window's requests served in between.
+/// The recorder's input: what the microphone hears (the runtime's
+/// [`Microphone`], shared with the CLI), with the window's requests served
+/// in between.
 struct Inputs<'a> {
     rx: &'a Receiver<Request>,
     out: &'a dyn Sink,
     data_dir: &'a Path,
-    capture: Option<Capture>,
-    events: Receiver<CaptureEvent>,
-    device: String,
-    pending: Vec<LiveInput>,
-    /// 16 kHz samples recorded (the session position).
-    samples: u64,
-    /// The next chunk index (to continue after a lost device).
-    next_chunk: u64,
-    paused: bool,
-    lost: bool,
-    stopping: bool,
-    finished: bool,
+    mic: Microphone,
     /// A request that ended the recording and is still to be served.
     deferred: Option<Request>,
     last_level: Instant,
 }
 
 impl Inputs<'_> {
-    fn elapsed_ms(&self) -> u64 {
-        self.samples / 16
-    }
-
-    /// Stops the capture without waiting here: it delivers its last chunk
-    /// and `Stopped` into the queue this loop keeps draining (stopping on
-    /// this thread could wait on a full queue forever).
-    fn stop(&mut self) {
-        self.stopping = true;
-        match self.capture.take() {
-            Some(c) => {
-                let _ = std::thread::Builder::new()
-                    .name("tacet-capture-stop".into())
-                    .spawn(move || c.stop());
-            }
-            None => self.finished = true,
+    fn resume(&mut self, device: Option<String>) {
+        if !self.mic.is_paused() {
+            return;
         }
-    }
-
-    /// Starts a new capture from `device`, continuing the session's chunk
-    /// and sample counters.
-    fn restart(&mut self, device: Option<String>) -> bool {
-        if let Some(old) = self.capture.take() {
-            // Paused: everything before the pause was delivered already.
-            old.stop();
-            while let Ok(ev) = self.events.try_recv() {
-                if let CaptureEvent::Chunk { samples, .. } = ev {
-                    // Recorded before the pause; the recorder counts it as
-                    // discarded (it arrives after the pause).
-                    self.pending.push(LiveInput::Audio(samples.into()));
-                }
-            }
-        }
-        let (sink, events) = CaptureSink::channel(CAPTURE_QUEUE);
-        match Capture::start_with(
-            CaptureConfig {
-                device: device.clone(),
-                first_chunk_index: self.next_chunk,
-                first_sample: self.samples,
-                ..CaptureConfig::default()
-            },
-            sink,
-        ) {
-            Ok(c) => {
-                self.device = c.device_id().to_string();
-                if let Some(id) = &device {
-                    if let Err(e) = tacet_runtime::input::remember_input_device(self.data_dir, id) {
+        match self.mic.resume(device.as_deref()) {
+            Ok(()) => {
+                // A device asked for by name is remembered once it runs.
+                if let Some(id) = device {
+                    if let Err(e) = tacet_runtime::input::remember_input_device(self.data_dir, &id)
+                    {
                         fail(self.out, e.to_string());
                     }
                 }
-                self.capture = Some(c);
-                self.events = events;
-                true
             }
-            Err(e) => {
-                fail(
-                    self.out,
-                    format!("The microphone could not be started: {e}. Choose another input device and resume."),
-                );
-                false
-            }
-        }
-    }
-
-    fn resume(&mut self, device: Option<String>) {
-        if !(self.paused || self.lost) {
-            return;
-        }
-        let same = self.capture.is_some() && device.as_deref().is_none_or(|d| d == self.device);
-        if same {
-            // The capture says `Resumed` in order with the audio.
-            if let Some(c) = &self.capture {
-                c.resume();
-            }
-            return;
-        }
-        if self.restart(device) {
-            self.paused = false;
-            self.lost = false;
-            self.out.emit(Event::RecordingResumed {
-                device: self.device.clone(),
-            });
-            self.pending.push(LiveInput::Resume);
+            Err(e) => fail(
+                self.out,
+                format!("The microphone could not be started: {e}. Choose another input device and resume."),
+            ),
         }
     }
 
     fn serve(&mut self, req: Request) {
         match req {
-            Request::PauseRecording => match &self.capture {
-                Some(c) if !self.paused => c.pause(),
-                _ => fail(self.out, "The recording is already paused."),
-            },
+            Request::PauseRecording => {
+                if !self.mic.pause() {
+                    fail(self.out, "The recording is already paused.");
+                }
+            }
             Request::ResumeRecording { device } => self.resume(device),
-            Request::StopRecording => self.stop(),
+            Request::StopRecording => self.mic.stop(),
             Request::ListInputDevices => match input_devices(self.data_dir) {
                 Ok(ev) => {
                     self.out.emit(ev);
@@ -454,7 +359,7 @@ impl Inputs<'_> {
             Request::StartRecording { .. } => fail(self.out, "A recording is already running."),
             Request::Lock => {
                 self.deferred = Some(Request::Lock);
-                self.stop();
+                self.mic.stop();
             }
             other => {
                 let op = super::op_of(&other);
@@ -472,86 +377,53 @@ impl Iterator for Inputs<'_> {
 
     fn next(&mut self) -> Option<LiveInput> {
         loop {
-            if !self.pending.is_empty() {
-                return Some(self.pending.remove(0));
-            }
-            if self.finished {
-                return None;
-            }
-            match self.events.try_recv() {
-                Ok(CaptureEvent::Chunk { samples, .. }) => {
-                    self.samples += samples.len() as u64;
-                    self.next_chunk += 1;
-                    let level_rms = self.capture.as_ref().map(|c| c.level().rms);
-                    return Some(LiveInput::Audio(LiveChunk {
-                        samples_16k: samples,
-                        level_rms,
-                    }));
-                }
-                Ok(CaptureEvent::Paused) => {
-                    self.paused = true;
+            let heard = self.mic.next(Duration::ZERO);
+            match &heard {
+                Heard::Paused => {
                     self.out.emit(Event::RecordingPaused {
-                        elapsed_ms: self.elapsed_ms(),
+                        elapsed_ms: self.mic.elapsed_ms(),
                     });
-                    return Some(LiveInput::Pause);
                 }
-                Ok(CaptureEvent::Resumed) => {
-                    self.paused = false;
+                Heard::Resumed => {
                     self.out.emit(Event::RecordingResumed {
-                        device: self.device.clone(),
+                        device: self.mic.device_id().to_string(),
                     });
-                    return Some(LiveInput::Resume);
                 }
-                Ok(CaptureEvent::DeviceLost { message }) => {
-                    // Everything it had is delivered; it is gone.
-                    self.capture = None;
-                    if self.stopping {
-                        self.finished = true;
-                        return None;
-                    }
-                    self.lost = true;
-                    let was_paused = std::mem::replace(&mut self.paused, true);
+                Heard::DeviceLost { message, .. } => {
                     self.out.emit(Event::DeviceLost {
-                        message,
-                        elapsed_ms: self.elapsed_ms(),
+                        message: message.clone(),
+                        elapsed_ms: self.mic.elapsed_ms(),
                     });
-                    if !was_paused {
-                        return Some(LiveInput::Pause);
-                    }
-                    continue;
                 }
-                Ok(CaptureEvent::Stopped) => {
-                    if self.stopping {
-                        self.finished = true;
-                        return None;
-                    }
-                    continue;
-                }
-                Ok(CaptureEvent::Overrun { .. } | CaptureEvent::Started { .. }) => continue,
-                Err(TryRecvError::Disconnected) => {
-                    if self.stopping {
-                        self.finished = true;
-                        return None;
-                    }
-                }
-                Err(TryRecvError::Empty) => {}
+                Heard::Ended => return None,
+                Heard::Audio(_) | Heard::Overrun { .. } | Heard::Nothing => {}
+            }
+            let idle = matches!(heard, Heard::Nothing | Heard::Overrun { .. });
+            if let Some(input) = heard.into_input() {
+                return Some(input);
+            }
+            if !idle {
+                continue;
             }
             match self.rx.recv_timeout(POLL) {
                 Ok(req) => self.serve(req),
                 Err(RecvTimeoutError::Timeout) => {}
                 // The window has gone: finish cleanly (final chunk, transcript).
                 Err(RecvTimeoutError::Disconnected) => {
-                    if !self.stopping {
-                        self.stop();
+                    if !self.mic.is_stopping() {
+                        self.mic.stop();
                     }
                 }
             }
-            if !self.paused && !self.stopping && self.last_level.elapsed() >= LEVEL_EVERY {
+            if !self.mic.is_paused()
+                && !self.mic.is_stopping()
+                && self.last_level.elapsed() >= LEVEL_EVERY
+            {
                 self.last_level = Instant::now();
-                if let Some(c) = &self.capture {
+                if let Some(level) = level_now(&self.mic) {
                     self.out.try_emit(Event::LiveUpdate {
-                        elapsed_ms: self.elapsed_ms(),
-                        level: Some(level_now(c)),
+                        elapsed_ms: self.mic.elapsed_ms(),
+                        level: Some(level),
                         committed: Vec::new(),
                         tentative: None,
                     });

@@ -38,18 +38,17 @@ use tacet_app::{
     App, AppError, Attestation, Engines, ExportFormat, ExportTo, Exported, KeptNote, Started,
     TemplateLibrary,
 };
-use tacet_asr::WhisperTranscriber;
 use tacet_core::ports::{DraftProgress, Drafter, RecoveryStore, SessionStore, Transcriber};
 use tacet_core::{AuditAction, AuditEvent, PatientRef};
-use tacet_crypto::{derive_key, KdfParams, Key256, Passphrase};
+use tacet_runtime::live::WhisperTranscriber;
 use tacet_runtime::support_log as slog;
 use tacet_runtime::NoteDrafter;
 use tacet_runtime::NoteFiles;
+use tacet_runtime::{Passphrase, PassphraseCheck, Unlocked, Vault};
 use tacet_ui::{
     Backend, BackendError, Event, EvidenceView, ExportTarget, FlagView, GroundingView, ModelRow,
     Op, ReportFormat, Request, SentenceView,
 };
-use tacet_vault::{Unlocked, Vault};
 
 /// Requests waiting for the worker; a full queue is "busy", never a wait.
 const REQUEST_QUEUE: usize = 16;
@@ -247,35 +246,6 @@ struct EngineCache {
     llm: Option<NoteDrafter>,
 }
 
-/// Checks a re-entered passphrase without touching the vault: a key is
-/// derived (Argon2id, fresh salt) from the passphrase at unlock and kept only
-/// while unlocked; attestation derives again and compares.
-struct PassCheck {
-    params: KdfParams,
-    key: Key256,
-}
-
-impl PassCheck {
-    fn new(pass: &Passphrase) -> Option<Self> {
-        let params = KdfParams::floor().ok()?;
-        let key = derive_key(pass, &params).ok()?;
-        Some(Self { params, key })
-    }
-    fn matches(&self, pass: &Passphrase) -> bool {
-        match derive_key(pass, &self.params) {
-            Ok(k) => {
-                let diff = k
-                    .danger_expose()
-                    .iter()
-                    .zip(self.key.danger_expose())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-                diff == 0
-            }
-            Err(_) => false,
-        }
-    }
-}
-
 fn run(
     data_dir: &Path,
     rx: &Receiver<Request>,
@@ -376,25 +346,19 @@ fn run(
                 drop(passphrase);
                 // No key is derived in a process whose network sandbox
                 // is not in force, unless overridden (and then audited).
-                let posture = match tacet_runtime::posture::require() {
-                    Ok(p) => p,
-                    Err(e) => {
-                        out.fail(Op::Unlock, capitalised(&e.to_string()));
-                        continue;
-                    }
-                };
-                let mut unlocked = match vault.unlock(&user, &pass) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        out.fail(Op::Unlock, e.to_string());
-                        continue;
-                    }
-                };
-                if let Err(e) = tacet_runtime::posture::record(&mut unlocked, &posture) {
-                    out.fail(Op::Unlock, capitalised(&e.to_string()));
-                    continue;
-                }
-                let Some(check) = PassCheck::new(&pass) else {
+                let (mut unlocked, posture) =
+                    match tacet_runtime::posture::unlock(vault, &user, &pass) {
+                        Ok(up) => up,
+                        Err(tacet_runtime::RuntimeError::Vault(e)) => {
+                            out.fail(Op::Unlock, e.to_string());
+                            continue;
+                        }
+                        Err(e) => {
+                            out.fail(Op::Unlock, capitalised(&e.to_string()));
+                            continue;
+                        }
+                    };
+                let Ok(check) = PassphraseCheck::new(&pass) else {
                     out.fail(
                         Op::Unlock,
                         "Could not prepare the passphrase check for attestation.",
@@ -510,7 +474,7 @@ fn load_approved_drafter(
 fn load_transcriber(
     data_dir: &Path,
     vault: &dyn SessionStore,
-) -> Result<tacet_asr::WhisperTranscriber, String> {
+) -> Result<WhisperTranscriber, String> {
     let models = compose::model_store(data_dir).map_err(|e| format!("{e:#}"))?;
     let approved = compose::ApprovedModels::read(&models, vault).map_err(|e| format!("{e:#}"))?;
     compose::transcriber(&models, &approved).map_err(|e| format!("{e:#}"))
@@ -524,7 +488,7 @@ struct Served<'a, 'v> {
     data_dir: &'a Path,
     out: &'a Out,
     cancel: &'a AtomicBool,
-    check: &'a PassCheck,
+    check: &'a PassphraseCheck,
     /// The last installation report, which a save writes: what is saved is
     /// what was shown and audited. Forgotten on lock.
     report: Option<tacet_runtime::ComplianceReport>,
@@ -801,9 +765,9 @@ impl Served<'_, '_> {
                 wav_path,
             } => {
                 out.emit(Event::Progress("Reading the recording…".into()));
-                let pcm = tacet_audio::read_audio_file(Path::new(&wav_path))
-                    .map_err(|e| e.to_string())?;
-                let samples = tacet_audio::to_mono_16k(&pcm).map_err(|e| e.to_string())?;
+                let samples = tacet_runtime::live::read_visit_audio(Path::new(&wav_path))
+                    .map_err(|e| e.to_string())?
+                    .samples_16k;
                 self.ready_transcriber()?;
                 out.emit(Event::Progress(format!(
                     "Transcribing {:.1} s of audio on this computer…",
@@ -898,8 +862,8 @@ impl Served<'_, '_> {
             Request::VerifyAudit {
                 chain_key: Some(key),
             } => {
-                let said = |e: tacet_vault::VaultError| capitalised(&e.to_string());
-                let key = tacet_vault::AuditChainKey::parse(key.expose()).map_err(said)?;
+                let said = |e: tacet_runtime::VaultError| capitalised(&e.to_string());
+                let key = tacet_runtime::AuditChainKey::parse(key.expose()).map_err(said)?;
                 let v = self
                     .store
                     .verify_audit_with_chain_key(&[], &key)
@@ -1022,9 +986,9 @@ impl Served<'_, '_> {
                     &mut *self.store,
                     &models,
                     Path::new(&path),
-                    &tacet_models::ImportOptions {
-                        quantize: q8_0.then_some(tacet_models::Quantization::Q8_0),
-                        ..tacet_models::ImportOptions::default()
+                    &tacet_runtime::ImportOptions {
+                        quantize: q8_0.then_some(tacet_runtime::Quantization::Q8_0),
+                        ..tacet_runtime::ImportOptions::default()
                     },
                 )
                 .map_err(|e| capitalised(&e.to_string()))?;
@@ -1097,7 +1061,7 @@ impl Served<'_, '_> {
                     &name,
                     role,
                     &pass,
-                    tacet_vault::KdfChoice::CalibratedMs(NEW_USER_KDF_MS),
+                    tacet_runtime::KdfChoice::CalibratedMs(NEW_USER_KDF_MS),
                 )
                 .map_err(|e| capitalised(&e.to_string()))?;
                 drop(pass);
@@ -1122,10 +1086,10 @@ impl Served<'_, '_> {
                     .change_passphrase(
                         &cur,
                         &new_pass,
-                        tacet_vault::KdfChoice::CalibratedMs(NEW_USER_KDF_MS),
+                        tacet_runtime::KdfChoice::CalibratedMs(NEW_USER_KDF_MS),
                     )
                     .map_err(|e| match e {
-                        tacet_vault::VaultError::BadCredentials => {
+                        tacet_runtime::VaultError::BadCredentials => {
                             "The current passphrase is not right; nothing was changed.".to_string()
                         }
                         e => capitalised(&e.to_string()),
@@ -1151,7 +1115,7 @@ fn retention_row(r: tacet_runtime::manage::RetentionView) -> tacet_ui::backend::
     }
 }
 
-fn model_row(m: tacet_models::InstalledModel) -> ModelRow {
+fn model_row(m: tacet_runtime::InstalledModel) -> ModelRow {
     ModelRow {
         id: m.id,
         role: m.role.to_string(),
@@ -1302,18 +1266,18 @@ mod tests {
         let ap = Passphrase::new("admin-passphrase-1".into());
         let cp = Passphrase::new("clinician-passphrase-1".into());
         let users = [
-            tacet_vault::NewUser {
+            tacet_runtime::NewUser {
                 name: "admin",
                 role: tacet_core::Role::Admin,
                 passphrase: &ap,
             },
-            tacet_vault::NewUser {
+            tacet_runtime::NewUser {
                 name: "clinician",
                 role: tacet_core::Role::Clinician,
                 passphrase: &cp,
             },
         ];
-        let mut v = Vault::create(d.path(), &users, tacet_vault::KdfChoice::Floor).unwrap();
+        let mut v = Vault::create(d.path(), &users, tacet_runtime::KdfChoice::Floor).unwrap();
         let key = v.take_audit_chain_key().unwrap().danger_reveal();
         (d, key)
     }

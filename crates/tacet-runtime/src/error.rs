@@ -68,4 +68,23 @@ pub enum RuntimeError {
     Consent(#[from] tacet_compliance::consent::ConsentError),
     #[error("{0}")]
     Templates(#[from] tacet_app::TemplateLibraryError),
+    #[error(transparent)]
+    Audio(#[from] tacet_audio::AudioError),
+    #[error("the input device {device} delivered no audio within {seconds} s; choose another input device")]
+    NoAudio { device: String, seconds: u64 },
+    #[error("the live transcriber could not start: {0}")]
+    LiveTranscriber(tacet_asr::AsrError),
+    #[error(transparent)]
+    Audit(#[from] tacet_audit::AuditError),
+    #[error("audit record {0} does not decode; run `tacet audit verify`")]
+    AuditRecordUnreadable(u64),
+    #[error("cannot write {} (it must not exist yet): {cause}", path.display())]
+    WriteFile {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("no model cache: set TACET_CACHE")]
+    NoModelCache,
+    #[error("the default models are not in {} yet: run scripts/fetch-models.sh first", .0.display())]
+    DefaultModelsMissing(PathBuf),
 }

@@ -28,19 +28,32 @@
 //!   model import, verification in plain words, adding users).
 //! * [`NoteFiles`]: where an exported note's bytes go (files new and
 //!   owner-only, standard output), the port `tacet-app`'s export writes to.
+//! * [`live`]: the microphone of a live recording ([`live::Microphone`]),
+//!   the live transcriber over a loaded model, and a visit read from an
+//!   audio file.
+//! * [`audit_reports`]: the admin's audited readings of the audit log
+//!   (deletion log, access report, FHIR export, verifier key, prune).
 //! * [`setup`]: first run — the vault with its first two accounts, the
-//!   models from a folder or removable disk, the consent texts.
+//!   models from a folder or removable disk, the consent texts; the demo
+//!   vault.
+//!
+//! The binaries name no other tacet crate than this one, `tacet-app`,
+//! `tacet-ui`, `tacet-sandbox` and `tacet-core` (tests/architecture.rs):
+//! the types they hold from the stores and engines — the vault, a
+//! passphrase, a model's description — come re-exported from here.
 //!
 //! This is a library: it returns a typed [`RuntimeError`] and never prints;
 //! the binaries decide what a person sees. Nothing here handles patient
 //! text: the report's [`tacet_compliance::Facts`] has no field for any.
 
+pub mod audit_reports;
 pub mod compliance;
 pub mod compose;
 pub mod cpu;
 pub mod drafting;
 mod error;
 pub mod input;
+pub mod live;
 pub mod manage;
 mod note_files;
 pub mod panic;
@@ -60,3 +73,15 @@ pub use drafting::{draft_mode, drafter, DraftMode, NoteDrafter, DRAFTER_VAR};
 pub use error::RuntimeError;
 pub use input::{choose_input_device, ChosenDevice};
 pub use note_files::NoteFiles;
+
+// The types the front ends hold, from the stores and engines composed
+// here; the binaries name those crates nowhere else.
+pub use tacet_crypto::{Passphrase, PassphraseCheck};
+pub use tacet_models::{ImportOptions, InstalledModel, ModelRole, Quantization};
+pub use tacet_vault::{AuditChainKey, KdfChoice, NewUser, Unlocked, Vault, VaultError};
+
+/// Whether this CPU runs whisper's Q8_0 kernels faster than F16 (then a
+/// speech model imported unquantized is worth importing again as Q8_0).
+pub fn q8_0_is_fast_here() -> bool {
+    tacet_asr::q8_0_is_fast_here()
+}

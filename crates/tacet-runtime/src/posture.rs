@@ -78,6 +78,21 @@ pub fn record(store: &mut dyn SessionStore, posture: &Posture) -> Result<(), Run
     Ok(())
 }
 
+/// Unlocks `user`, but only in a process whose network sandbox is in
+/// force (or overridden, which the audit log then records): the one way
+/// either front end opens a vault's keys. The posture comes back for its
+/// warning, if any.
+pub fn unlock<'v>(
+    vault: &'v mut tacet_vault::Vault,
+    user: &str,
+    pass: &tacet_crypto::Passphrase,
+) -> Result<(tacet_vault::Unlocked<'v>, Posture), RuntimeError> {
+    let posture = require()?;
+    let mut unlocked = vault.unlock(user, pass)?;
+    record(&mut unlocked, &posture)?;
+    Ok((unlocked, posture))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

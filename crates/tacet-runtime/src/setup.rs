@@ -97,6 +97,65 @@ pub fn create_vault(
     })
 }
 
+/// The demo's accounts, (name, passphrase): fixed, for a throwaway vault
+/// only (`tacet demo`, `tacet-desktop --demo`); a real vault asks for both.
+pub const DEMO_ADMIN: (&str, &str) = ("admin", "demo-admin-passphrase");
+pub const DEMO_CLINICIAN: (&str, &str) = ("drlee", "demo-clinician-passphrase");
+
+/// A demo vault, made by [`create_demo_vault`].
+#[derive(Debug)]
+pub struct DemoVault {
+    /// What a practice's admin would keep outside the computer.
+    pub created: CreatedVault,
+    /// The default models, imported and verified.
+    pub models: Vec<InstalledModel>,
+}
+
+/// The default models' sources in the local model cache (filled by
+/// `scripts/fetch-models.sh`): the speech model, then the drafting model.
+pub fn default_model_sources() -> Result<[PathBuf; 2], RuntimeError> {
+    let cache = tacet_models::cache_root().ok_or(RuntimeError::NoModelCache)?;
+    let files = cache.join("files");
+    let sources = [
+        files.join("whisper-tiny.en-ct2"),
+        files.join("SmolLM2-135M-Instruct.Q4_1.gguf"),
+    ];
+    if sources.iter().all(|p| p.exists()) {
+        Ok(sources)
+    } else {
+        Err(RuntimeError::DefaultModelsMissing(files))
+    }
+}
+
+/// A throwaway vault in `dir` (which must not hold one) with the demo
+/// admin and clinician ([`DEMO_ADMIN`], [`DEMO_CLINICIAN`]) and the default
+/// models imported by the admin, audited as any import; for trying Tacet
+/// (and screenshotting it) without setting anything up.
+pub fn create_demo_vault(dir: &Path) -> Result<DemoVault, RuntimeError> {
+    let sources = default_model_sources()?;
+    let admin_pass = Passphrase::new(DEMO_ADMIN.1.into());
+    let clinician_pass = Passphrase::new(DEMO_CLINICIAN.1.into());
+    let created = create_vault(
+        dir,
+        &FirstAccounts {
+            admin: DEMO_ADMIN.0,
+            admin_passphrase: &admin_pass,
+            clinician: DEMO_CLINICIAN.0,
+            clinician_passphrase: &clinician_pass,
+        },
+        true,
+        &mut |_, _| {},
+    )?;
+    let store = crate::compose::model_store(dir)?;
+    let mut vault = Vault::open(dir)?;
+    let (mut admin, _) = crate::posture::unlock(&mut vault, DEMO_ADMIN.0, &admin_pass)?;
+    let models = sources
+        .iter()
+        .map(|src| import_model(&mut admin, &store, src, &ImportOptions::default()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(DemoVault { created, models })
+}
+
 /// Which entries of `folder` could be models, in name order: wheels and
 /// zips, GGUF and whisper ggml files (`.gguf`, `.bin`), and CTranslate2
 /// folders (`model.bin` with `config.json`). A CTranslate2 folder given

@@ -17,6 +17,9 @@
 
 pub mod app;
 pub mod backend;
+/// The in-memory backend the interaction tests drive; not in the shipped
+/// program (the `fake` feature, which only this crate's tests turn on).
+#[cfg(any(test, feature = "fake"))]
 pub mod fake;
 pub mod picker;
 mod screens;
