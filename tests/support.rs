@@ -2,6 +2,8 @@
 //! and its crates as `cargo metadata` describes them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
+pub mod pulse;
+
 use std::path::PathBuf;
 use std::process::Command;
 

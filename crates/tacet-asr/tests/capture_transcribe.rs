@@ -5,8 +5,7 @@
 //! cleanly without PulseAudio tools, espeak-ng or the model.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-#[path = "../../tacet-audio/tests/support/pulse.rs"]
-mod pulse;
+use tacet_tests::pulse;
 
 mod common;
 

@@ -7,8 +7,7 @@
 //! One test per binary: it sets HOME/XDG_RUNTIME_DIR for the process.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-#[path = "support/pulse.rs"]
-mod pulse;
+use tacet_tests::pulse;
 
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};

@@ -28,8 +28,7 @@
 //! binary: the PulseAudio helper changes HOME for the whole process.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-#[path = "support/pulse.rs"]
-mod pulse;
+use tacet_tests::pulse;
 
 #[path = "support/patient.rs"]
 mod patient;

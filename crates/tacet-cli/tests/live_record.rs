@@ -13,8 +13,7 @@
 //! cached models are absent.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-#[path = "support/pulse.rs"]
-mod pulse;
+use tacet_tests::pulse;
 
 #[path = "support/patient.rs"]
 mod patient;

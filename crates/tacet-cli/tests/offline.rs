@@ -34,8 +34,7 @@
 //! HOME and XDG_RUNTIME_DIR for the whole process.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-#[path = "support/pulse.rs"]
-mod pulse;
+use tacet_tests::pulse;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;

@@ -1,6 +1,6 @@
 //! `tacet session record` driven from a pipe, as a person drives it from a
 //! terminal: `p` pauses, `r` resumes, `s` stops. A private PulseAudio null
-//! sink is the microphone (see support/pulse.rs); an espeak-ng sentence is
+//! sink is the microphone (see `tacet_tests::pulse`); an espeak-ng sentence is
 //! played into it once while paused (it must not be recorded) and once
 //! after resuming (it must be). Then the remembered input device: `--device`
 //! is remembered, the next recording without it uses it, and a remembered
@@ -11,8 +11,7 @@
 //! pulseaudio, espeak-ng or the cached whisper model are absent.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-#[path = "support/pulse.rs"]
-mod pulse;
+use tacet_tests::pulse;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

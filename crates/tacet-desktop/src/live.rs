@@ -433,15 +433,10 @@ impl Iterator for Inputs<'_> {
     }
 }
 
-/// A private PulseAudio server with a null sink (the CLI tests' helper).
-#[cfg(test)]
-#[path = "../../tacet-cli/tests/support/pulse.rs"]
-mod pulse;
-
 #[cfg(test)]
 mod tests {
-    use super::pulse;
     use std::time::{Duration, Instant};
+    use tacet_tests::pulse;
     use tacet_ui::{Backend, Event, Request, Secret};
 
     const SENTENCE: &str = "The patient reports chest pain and shortness of breath when walking.";

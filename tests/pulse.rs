@@ -7,10 +7,9 @@
 //! suspend/resume so cpal's first callback comes at once. The server and the
 //! silence feeder are killed on drop, also when the test panics.
 //!
-//! A copy of crates/tacet-audio/tests/support/pulse.rs (test support is not
-//! a shared crate); keep the two in step. Not every user needs
-//! every item.
-#![allow(dead_code)]
+//! One helper for every crate's tests (`tacet_tests::pulse`): the audio
+//! capture's, the streaming transcriber's, the CLI's and the desktop
+//! worker's.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -37,7 +36,7 @@ impl PulseServer {
     pub fn start() -> Option<PulseServer> {
         for tool in ["pulseaudio", "pactl", "pacat", "paplay"] {
             if !have(tool) {
-                tacet_tests::skip(&format!("`{tool}` is not installed (apt-get install pulseaudio pulseaudio-utils libasound2-plugins)"));
+                crate::skip(&format!("`{tool}` is not installed (apt-get install pulseaudio pulseaudio-utils libasound2-plugins)"));
                 return None;
             }
         }
@@ -177,7 +176,7 @@ impl Drop for PulseServer {
 /// when espeak-ng is not installed.
 pub fn espeak_clip(dir: &Path, text: &str) -> Option<PathBuf> {
     if !have("espeak-ng") {
-        tacet_tests::skip("espeak-ng is not installed");
+        crate::skip("espeak-ng is not installed");
         return None;
     }
     let path = dir.join("clip.wav");
