@@ -2,6 +2,7 @@
 //! and its crates as `cargo metadata` describes them.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
+pub mod models;
 pub mod pulse;
 
 use std::path::PathBuf;

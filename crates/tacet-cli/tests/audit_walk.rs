@@ -5,7 +5,7 @@
 //! cached (scripts/fetch-models.sh) and are skipped, with a message, when not.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 struct Walk {
@@ -96,16 +96,6 @@ impl Walk {
         }
         String::from_utf8_lossy(&o.stdout).to_string()
     }
-}
-
-fn cached_models() -> Option<PathBuf> {
-    let root = std::env::var_os("TACET_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let files = root.join("files");
-    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists()
-        && files.join("whisper-tiny.en-ct2/model.bin").exists())
-    .then_some(files)
 }
 
 #[test]
@@ -209,7 +199,7 @@ fn every_state_changing_command_is_audited() {
     assert!(out.contains("Nothing to prune"), "{out}");
     w.step("admin", &["audit", "verify"], true, &["audit.verified"]);
 
-    let Some(files) = cached_models() else {
+    let Some(files) = tacet_tests::models::both() else {
         tacet_tests::skip("the model-dependent commands: the default models are not cached");
         return;
     };

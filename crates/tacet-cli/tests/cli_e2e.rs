@@ -4,64 +4,10 @@
 //! without them the test says so and returns.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-#[path = "support/files.rs"]
-mod files;
-#[path = "support/patient.rs"]
-mod patient;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn cache_files() -> Option<PathBuf> {
-    let root = std::env::var_os("TACET_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let files = root.join("files");
-    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists()
-        && files.join("whisper-tiny.en-ct2/model.bin").exists())
-    .then_some(files)
-}
-
-struct Tacet {
-    data: tempfile::TempDir,
-}
-
-impl Tacet {
-    fn run(&self, user: &str, pass: &str, args: &[&str]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
-        let args = patient::on_stdin(&mut c, args);
-        c.current_dir(repo_root())
-            .env("TACET_DATA_DIR", self.data.path())
-            .env("TACET_USER", user)
-            .env("TACET_PASSPHRASE", pass)
-            .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
-            .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-            .args(&args)
-            .output()
-            .expect("run tacet")
-    }
-    fn clinician(&self, args: &[&str]) -> Output {
-        self.run("clinician", "clinician-passphrase-1", args)
-    }
-    fn admin(&self, args: &[&str]) -> Output {
-        self.run("admin", "admin-passphrase-1", args)
-    }
-}
-
-fn ok(o: &Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        out,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
+mod support;
+use std::path::Path;
+use std::process::Command;
+use support::{files, ok, repo_root, session_id, Tacet};
 
 /// Every file under `dir` (recursively) that contains any needle.
 fn scan(dir: &Path, needles: &[Vec<u8>], skip: &Path) -> Vec<String> {
@@ -94,13 +40,11 @@ fn scan(dir: &Path, needles: &[Vec<u8>], skip: &Path) -> Vec<String> {
 
 #[test]
 fn the_demo_visit_from_audio_to_a_destroyed_session() {
-    let Some(files) = cache_files() else {
+    let Some(files) = tacet_tests::models::both() else {
         tacet_tests::skip("the default models are not cached (run scripts/fetch-models.sh)");
         return;
     };
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
 
     // Models: verified by SHA-256 before parsing; the admin imports them.
@@ -130,13 +74,7 @@ fn the_demo_visit_from_audio_to_a_destroyed_session() {
         "--patient",
         "MRN-CANARY-7731",
     ]));
-    let id = out
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Session ")
-                .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
-        })
-        .expect("a session id");
+    let id = session_id(&out);
     let hypothesis: String = out
         .lines()
         .filter(|l| l.starts_with('['))
@@ -266,11 +204,9 @@ fn the_demo_visit_from_audio_to_a_destroyed_session() {
 
 #[test]
 fn fail_wrong_passphrase_is_a_clear_error() {
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
-    let o = t.run("clinician", "not-the-passphrase", &["session", "list"]);
+    let o = t.run_as("clinician", "not-the-passphrase", &["session", "list"]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("wrong user name or passphrase"), "{err}");
@@ -278,9 +214,7 @@ fn fail_wrong_passphrase_is_a_clear_error() {
 
 #[test]
 fn fail_session_without_models_names_the_fix() {
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
     let o = t.clinician(&["session", "new", "--audio", "assets/demo/visit.wav"]);
     assert!(!o.status.success());
@@ -293,9 +227,7 @@ fn fail_session_without_models_names_the_fix() {
 
 #[test]
 fn fail_corrupt_audio_names_the_file() {
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
     let bad = t.data.path().join("broken.wav");
     std::fs::write(&bad, b"RIFF\x10\x00\x00\x00WAVEfmt garbage").unwrap();
@@ -307,9 +239,7 @@ fn fail_corrupt_audio_names_the_file() {
 
 #[test]
 fn admin_reports_settings_and_the_compliance_report() {
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
     // A clinician cannot change retention; an admin can, and it is audited.
     assert!(!t
@@ -408,9 +338,7 @@ fn admin_reports_settings_and_the_compliance_report() {
 
 #[test]
 fn the_compliance_report_follows_the_system_and_holds_no_patient_text() {
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
     let before = ok(&t.admin(&["compliance", "report"]));
     assert!(
@@ -421,7 +349,7 @@ fn the_compliance_report_follows_the_system_and_holds_no_patient_text() {
 
     ok(&t.clinician(&["rotate-keys"]));
     ok(&t.admin(&["settings", "--retention-days", "2"]));
-    let Some(files) = cache_files() else {
+    let Some(files) = tacet_tests::models::both() else {
         tacet_tests::skip("the model part: the default models are not cached");
         return;
     };
@@ -459,9 +387,7 @@ fn the_compliance_report_follows_the_system_and_holds_no_patient_text() {
 fn fail_read_only_vault_is_a_clear_error_and_work_resumes() {
     // Root ignores file permissions, so make the folder truly read-only with
     // a read-only bind mount in a private mount namespace.
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
     let d = t.data.path().display().to_string();
     let script = format!(
@@ -500,9 +426,7 @@ fn fail_a_clinician_row_planted_in_the_file_gets_no_key_and_is_reported() {
     // Issue 22, item 1, through the binary: someone who can write the vault
     // file but holds no clinician passphrase adds a clinician row with a
     // key of their own, and waits for a key rotation.
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
     {
         let c = rusqlite::Connection::open(t.data.path().join("vault.sqlite3")).unwrap();
@@ -541,13 +465,11 @@ fn fail_a_clinician_row_planted_in_the_file_gets_no_key_and_is_reported() {
 
 #[test]
 fn a_colleague_covers_a_session_only_while_the_owner_shares_it() {
-    let Some(files) = cache_files() else {
+    let Some(files) = tacet_tests::models::both() else {
         tacet_tests::skip("the default models are not cached (run scripts/fetch-models.sh)");
         return;
     };
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
     ok(&t.admin(&[
         "models",
@@ -572,14 +494,8 @@ fn a_colleague_covers_a_session_only_while_the_owner_shares_it() {
         "--patient",
         "MRN-CANARY-5150",
     ]));
-    let id = out
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Session ")
-                .map(|r| r.split_whitespace().next().unwrap_or("").to_string())
-        })
-        .expect("a session id");
-    let kim_sees = |args: &[&str]| t.run("drkim", kim, args);
+    let id = session_id(&out);
+    let kim_sees = |args: &[&str]| t.run_as("drkim", kim, args);
     assert!(ok(&kim_sees(&["session", "list"])).contains("No sessions."));
     assert!(!kim_sees(&["session", "transcript", &id]).status.success());
 
@@ -618,9 +534,7 @@ fn a_colleague_covers_a_session_only_while_the_owner_shares_it() {
 fn fail_a_role_raised_in_the_file_brings_no_admin_powers() {
     // Issue 22: a clinician with the vault file turns their own row into an
     // admin's and tries an admin's command.
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.admin(&["init", "--fast-kdf"]));
     {
         let c = rusqlite::Connection::open(t.data.path().join("vault.sqlite3")).unwrap();
@@ -652,9 +566,7 @@ fn fail_a_role_raised_in_the_file_brings_no_admin_powers() {
 
 #[test]
 fn checkpoints_are_anchored_in_the_folder_the_admin_chose() {
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     let stick = tempfile::tempdir().unwrap();
     ok(&t.admin(&["init", "--fast-kdf"]));
     let inside = t.admin(&["settings", "--anchor-dir", t.data.path().to_str().unwrap()]);

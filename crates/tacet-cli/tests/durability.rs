@@ -46,21 +46,6 @@ const CLIP_SECONDS: u32 = 10;
 /// Bytes a sealed item adds to its plaintext (version, nonce, GCM tag).
 const SEAL_OVERHEAD_BYTES: usize = 1 + 12 + 16;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The cached models; read before the PulseAudio helper moves HOME.
-fn cache_files() -> Option<PathBuf> {
-    let root = std::env::var_os("TACET_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let files = root.join("files");
-    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists()
-        && files.join("whisper-tiny.en-ct2/model.bin").exists())
-    .then_some(files)
-}
-
 /// SplitMix64: small and deterministic, so a seed replays the kill times.
 struct Rng(u64);
 impl Rng {
@@ -148,7 +133,7 @@ impl Tacet {
             }
         };
         let args = patient::on_stdin(&mut c, args);
-        c.current_dir(repo_root())
+        c.current_dir(tacet_tests::workspace_root())
             .env("TACET_DATA_DIR", self.data.path())
             .env("TACET_USER", user)
             .env("TACET_PASSPHRASE", pass)
@@ -428,7 +413,7 @@ fn sealed_audio_s(data: &Path, id: &str) -> f64 {
 
 #[test]
 fn kill_9_at_every_stage_loses_no_acknowledged_write() {
-    let Some(files) = cache_files() else {
+    let Some(files) = tacet_tests::models::both() else {
         tacet_tests::skip("the default models are not cached (run scripts/fetch-models.sh)");
         return;
     };
@@ -462,7 +447,7 @@ fn kill_9_at_every_stage_loses_no_acknowledged_write() {
     }
     let clip = work.path().join("clip.wav");
     cut_wav(
-        &repo_root().join("assets/demo/visit.wav"),
+        &tacet_tests::workspace_root().join("assets/demo/visit.wav"),
         &clip,
         CLIP_SECONDS,
     );

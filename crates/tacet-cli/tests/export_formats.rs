@@ -7,50 +7,18 @@
 //! sessions); skipped with a message when they are not cached.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-#[path = "support/files.rs"]
-mod files;
-use files::assert_owner_only;
-#[path = "support/patient.rs"]
-mod patient;
+mod support;
 use base64ct::{Base64, Encoding};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use support::files::assert_owner_only;
+use support::{session_id, Tacet};
 
-struct Env {
-    data: tempfile::TempDir,
+/// What these tests do with a vault beyond running the binary.
+trait Exports {
+    fn refused(&self, args: &[&str], why: &str);
+    fn attested(&self, template: &str, patient: &str, text: &str) -> String;
 }
 
-impl Env {
-    fn run(&self, user: &str, args: &[&str]) -> Output {
-        let pass = if user == "admin" {
-            "admin-passphrase-1"
-        } else {
-            "clinician-passphrase-1"
-        };
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
-        let args = patient::on_stdin(&mut c, args);
-        c.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-            .env("TACET_DATA_DIR", self.data.path())
-            .env("TACET_USER", user)
-            .env("TACET_PASSPHRASE", pass)
-            .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
-            .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-            .args(&args)
-            .output()
-            .expect("run tacet")
-    }
-
-    fn ok(&self, user: &str, args: &[&str]) -> String {
-        let o = self.run(user, args);
-        assert!(
-            o.status.success(),
-            "tacet {args:?} failed:\n{}\n{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-
+impl Exports for Tacet {
     fn refused(&self, args: &[&str], why: &str) {
         let o = self.run("clinician", args);
         let stderr = String::from_utf8_lossy(&o.stderr);
@@ -73,14 +41,7 @@ impl Env {
                 patient,
             ],
         );
-        let id = out
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("Session ")
-                    .and_then(|r| r.split_whitespace().next())
-            })
-            .expect("a session id")
-            .to_string();
+        let id = session_id(&out);
         self.ok("clinician", &["draft", &id]);
         let edited = self.data.path().join(format!("edited-{id}.txt"));
         std::fs::write(&edited, text).unwrap();
@@ -100,32 +61,14 @@ impl Env {
     }
 }
 
-fn cached_models() -> Option<PathBuf> {
-    let root = std::env::var_os("TACET_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let files = root.join("files");
-    (files.join("SmolLM2-135M-Instruct.Q4_1.gguf").exists()
-        && files.join("whisper-tiny.en-ct2/model.bin").exists())
-    .then_some(files)
-}
-
 #[test]
 fn a_fhir_export_carries_the_attested_note_and_refusals_change_nothing() {
-    let Some(files) = cached_models() else {
+    let Some(files) = tacet_tests::models::both() else {
         tacet_tests::skip("the default models are not cached (scripts/fetch-models.sh)");
         return;
     };
-    let env = Env {
-        data: tempfile::tempdir().unwrap(),
-    };
-    env.ok("admin", &["init", "--fast-kdf"]);
-    for m in ["whisper-tiny.en-ct2", "SmolLM2-135M-Instruct.Q4_1.gguf"] {
-        env.ok(
-            "admin",
-            &["models", "import", files.join(m).to_str().unwrap()],
-        );
-    }
+    let env = Tacet::new();
+    env.init_with_models(&files);
 
     // One session (drafting is slow on a small machine): first every
     // refusal, each before anything is marked exported, then FHIR.

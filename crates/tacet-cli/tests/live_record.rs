@@ -13,15 +13,12 @@
 //! cached models are absent.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-use tacet_tests::pulse;
-
-#[path = "support/patient.rs"]
-mod patient;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{channel, Receiver};
+mod support;
+use std::process::{Child, Command, Output};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+use support::{ok, session_id, spawn_reading_stderr, Tacet};
+use tacet_tests::pulse;
 
 /// espeak-ng speaks it clearly enough for tiny.en (checked by transcribing
 /// the clip file directly; a "dry cough / sore throat" sentence was not).
@@ -31,97 +28,31 @@ const SENTENCE: &str = "The patient reports chest pain and shortness of breath w
 /// about capture, not about tiny.en's grammar.
 const KEY_WORDS: [&str; 4] = ["chest pain", "shortness", "breath", "walking"];
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+/// The binary as `user`, on two ASR threads (two cores shared with the
+/// capture threads).
+fn command(t: &Tacet, user: &str, args: &[&str]) -> Command {
+    let mut c = t.command(user, args);
+    c.env("TACET_ASR_THREADS", "2");
+    c
 }
 
-fn cache_files() -> Option<PathBuf> {
-    let root = std::env::var_os("TACET_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    Some(root.join("files"))
+fn run(t: &Tacet, user: &str, args: &[&str]) -> Output {
+    command(t, user, args).output().expect("run tacet")
 }
 
-/// The cached whisper model; read before the PulseAudio helper moves HOME.
-fn cached_asr() -> Option<PathBuf> {
-    let dir = cache_files()?.join("whisper-tiny.en-ct2");
-    dir.join("model.bin").exists().then_some(dir)
-}
-
-/// The cached SmolLM2, for the recording that drafts when it stops.
-fn cached_llm() -> Option<PathBuf> {
-    let file = cache_files()?.join("SmolLM2-135M-Instruct.Q4_1.gguf");
-    file.exists().then_some(file)
-}
-
-struct Tacet {
-    data: tempfile::TempDir,
-}
-
-impl Tacet {
-    fn command(&self, user: &str, args: &[&str]) -> Command {
-        let pass = if user == "admin" {
-            "admin-passphrase-1"
-        } else {
-            "clinician-passphrase-1"
-        };
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
-        let args = patient::on_stdin(&mut c, args);
-        c.current_dir(repo_root())
-            .env("TACET_DATA_DIR", self.data.path())
-            .env("TACET_USER", user)
-            .env("TACET_PASSPHRASE", pass)
-            .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
-            .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-            // Two cores shared with the capture threads.
-            .env("TACET_ASR_THREADS", "2")
-            .args(&args);
-        c
-    }
-    fn run(&self, user: &str, args: &[&str]) -> Output {
-        self.command(user, args).output().expect("run tacet")
-    }
-    /// Starts a recording; its stderr lines arrive on the receiver.
-    fn spawn_record(&self, seconds: &str) -> (Child, Receiver<String>) {
-        self.spawn_record_with(seconds, &[])
-    }
-    fn spawn_record_with(&self, seconds: &str, extra: &[&str]) -> (Child, Receiver<String>) {
-        let mut args = vec![
-            "session",
-            "record",
-            "--seconds",
-            seconds,
-            "--patient",
-            "MRN-LIVE-0001",
-        ];
-        args.extend_from_slice(extra);
-        let mut child = self
-            .command("clinician", &args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tacet session record");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        (child, rx)
-    }
-}
-
-fn ok(o: &Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        out,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
+/// Starts a recording of `seconds` as the clinician, with `extra`
+/// arguments; its stderr lines arrive on the receiver.
+fn spawn_record(t: &Tacet, seconds: &str, extra: &[&str]) -> (Child, Receiver<String>) {
+    let mut args = vec![
+        "session",
+        "record",
+        "--seconds",
+        seconds,
+        "--patient",
+        "MRN-LIVE-0001",
+    ];
+    args.extend_from_slice(extra);
+    spawn_reading_stderr(command(t, "clinician", &args))
 }
 
 /// Waits for the recorder to say it is recording; returns the lines seen.
@@ -150,11 +81,11 @@ fn found_words(text: &str) -> Vec<&'static str> {
 
 #[test]
 fn live_recording_and_recovery_after_kill_9() {
-    let Some(asr) = cached_asr() else {
+    let Some(asr) = tacet_tests::models::asr() else {
         tacet_tests::skip("the whisper model is not cached (run scripts/fetch-models.sh)");
         return;
     };
-    let llm = cached_llm();
+    let llm = tacet_tests::models::llm();
     let t0 = Instant::now();
     let Some(server) = pulse::PulseServer::start() else {
         return;
@@ -162,18 +93,20 @@ fn live_recording_and_recovery_after_kill_9() {
     let Some(clip) = pulse::espeak_clip(server.dir.path(), SENTENCE) else {
         return;
     };
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
-    ok(&t.run("admin", &["init", "--fast-kdf"]));
-    ok(&t.run("admin", &["models", "import", asr.to_str().unwrap()]));
-    let devices = ok(&t.run("clinician", &["session", "devices"]));
+    let t = Tacet::new();
+    ok(&run(&t, "admin", &["init", "--fast-kdf"]));
+    ok(&run(
+        &t,
+        "admin",
+        &["models", "import", asr.to_str().unwrap()],
+    ));
+    let devices = ok(&run(&t, "clinician", &["session", "devices"]));
     assert!(devices.contains("(default)"), "{devices}");
     let setup = t0.elapsed();
 
     // (b) A live recording with a fixed length.
     let t1 = Instant::now();
-    let (child, rx) = t.spawn_record("8");
+    let (child, rx) = spawn_record(&t, "8", &[]);
     let mut log = wait_recording(&rx);
     server.play(&clip);
     let out = child.wait_with_output().unwrap();
@@ -189,12 +122,7 @@ fn live_recording_and_recovery_after_kill_9() {
         .filter(|l| l.starts_with('['))
         .collect::<Vec<_>>()
         .join("\n");
-    let id = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Session "))
-        .and_then(|r| r.split_whitespace().next())
-        .expect("the session id is printed")
-        .to_string();
+    let id = session_id(&stdout);
     eprintln!(
         "live: {:.1} s\n{committed}\n{}",
         t1.elapsed().as_secs_f64(),
@@ -209,7 +137,7 @@ fn live_recording_and_recovery_after_kill_9() {
         KEY_WORDS.len(),
         "the sentence is not in the printed transcript:\n{stdout}"
     );
-    let stored = ok(&t.run("clinician", &["session", "transcript", &id]));
+    let stored = ok(&run(&t, "clinician", &["session", "transcript", &id]));
     assert_eq!(found_words(&stored).len(), KEY_WORDS.len(), "{stored}");
 
     // (b2) A recording that drafts when it stops, the drafting model
@@ -218,14 +146,18 @@ fn live_recording_and_recovery_after_kill_9() {
     // text is committed after it), so the draft starts on a prompt already
     // read.
     if let Some(llm) = &llm {
-        ok(&t.run("admin", &["models", "import", llm.to_str().unwrap()]));
+        ok(&run(
+            &t,
+            "admin",
+            &["models", "import", llm.to_str().unwrap()],
+        ));
         // Another sentence: the streaming guard drops a repeated one.
         let second_dir = server.dir.path().join("second");
         std::fs::create_dir_all(&second_dir).unwrap();
         let second = pulse::espeak_clip(&second_dir, "She has taken aspirin every morning.")
             .expect("espeak-ng made the first clip");
         let t3 = Instant::now();
-        let (child, rx) = t.spawn_record_with("40", &["--draft"]);
+        let (child, rx) = spawn_record(&t, "40", &["--draft"]);
         let mut log = wait_recording(&rx);
         server.play(&clip);
         // Past the interval, with time left for the text to be committed
@@ -267,7 +199,7 @@ fn live_recording_and_recovery_after_kill_9() {
 
     // (c) kill -9 in the middle of a recording, then recovery.
     let t2 = Instant::now();
-    let (mut child, rx) = t.spawn_record("30");
+    let (mut child, rx) = spawn_record(&t, "30", &[]);
     let mut log = wait_recording(&rx);
     server.play(&clip);
     // Let the last second of speech reach the vault, then crash.
@@ -275,7 +207,7 @@ fn live_recording_and_recovery_after_kill_9() {
     child.kill().unwrap(); // SIGKILL
     let _ = child.wait();
     log.extend(rx.try_iter());
-    let list = ok(&t.run("clinician", &["session", "list"]));
+    let list = ok(&run(&t, "clinician", &["session", "list"]));
     let crashed = list
         .lines()
         .find(|l| l.split_whitespace().nth(1) == Some("recording"))
@@ -285,7 +217,7 @@ fn live_recording_and_recovery_after_kill_9() {
         .unwrap()
         .to_string();
     assert_ne!(crashed, id);
-    let recovered = t.run("clinician", &["session", "recover", &crashed]);
+    let recovered = run(&t, "clinician", &["session", "recover", &crashed]);
     let text = ok(&recovered);
     let report = String::from_utf8_lossy(&recovered.stderr).to_string();
     eprintln!(
@@ -297,23 +229,24 @@ fn live_recording_and_recovery_after_kill_9() {
         found_words(&text).len() >= 2,
         "the recovered transcript lacks the sentence:\n{text}"
     );
-    let list = ok(&t.run("clinician", &["session", "list"]));
+    let list = ok(&run(&t, "clinician", &["session", "list"]));
     assert!(
         list.lines()
             .any(|l| l.starts_with(&crashed) && l.contains("transcribed")),
         "{list}"
     );
-    let again = t.run("clinician", &["session", "recover", &crashed]);
+    let again = run(&t, "clinician", &["session", "recover", &crashed]);
     assert!(
         !again.status.success(),
         "a finished session is not recovered twice"
     );
 
     // The vault and its audit log are intact, and the recovery is in it.
-    let verify = ok(&t.run("admin", &["audit", "verify"]));
+    let verify = ok(&run(&t, "admin", &["audit", "verify"]));
     assert!(verify.contains("VERIFIED"), "{verify}");
     let fhir = t.data.path().join("audit.ndjson");
-    ok(&t.run(
+    ok(&run(
+        &t,
         "admin",
         &["audit", "export-fhir", "--out", fhir.to_str().unwrap()],
     ));

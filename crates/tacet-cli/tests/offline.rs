@@ -61,10 +61,6 @@ fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 /// Runs commands offline and traced, keeping every trace and log.
 struct Offline {
     /// Traces, one file per command.
@@ -98,7 +94,7 @@ impl Offline {
             "clinician-passphrase-1"
         };
         let mut c = Command::new("strace");
-        c.current_dir(repo_root())
+        c.current_dir(tacet_tests::workspace_root())
             .args(["-f", "-qq", "-e", "trace=%network", "-o"])
             .arg(trace)
             .args(["unshare", "-n"])

@@ -11,13 +11,13 @@
 //! pulseaudio, espeak-ng or the cached whisper model are absent.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-use tacet_tests::pulse;
-
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc::{channel, Receiver};
+mod support;
+use std::io::Write;
+use std::process::Child;
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
+use support::{ok, session_id, spawn_reading_stderr, Tacet};
+use tacet_tests::pulse;
 
 const SENTENCE: &str = "The patient reports chest pain and shortness of breath when walking.";
 /// Content words only: at a pause or chunk boundary tiny.en may hear a
@@ -28,77 +28,18 @@ const KEY_WORDS: [&str; 4] = ["chest pain", "shortness", "breath", "walking"];
 /// From the end of the last sentence to the stop.
 const STOP_AFTER_MS: u64 = 300;
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn cached_asr() -> Option<PathBuf> {
-    let root = std::env::var_os("TACET_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let dir = root.join("files/whisper-tiny.en-ct2");
-    dir.join("model.bin").exists().then_some(dir)
-}
-
-struct Tacet {
-    data: tempfile::TempDir,
-}
-
-impl Tacet {
-    fn command(&self, user: &str, args: &[&str]) -> Command {
-        let pass = if user == "admin" {
-            "admin-passphrase-1"
-        } else {
-            "clinician-passphrase-1"
-        };
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tacet"));
-        c.current_dir(repo_root())
-            .env("TACET_DATA_DIR", self.data.path())
-            .env("TACET_USER", user)
-            .env("TACET_PASSPHRASE", pass)
-            .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
-            .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-            .env("TACET_ASR_THREADS", "2")
-            .args(args);
-        c
-    }
-    fn run(&self, user: &str, args: &[&str]) -> Output {
-        self.command(user, args).output().expect("run tacet")
-    }
-    /// Starts a recording with piped stdin; stderr lines arrive on the receiver.
-    fn spawn_record(&self, extra: &[&str]) -> (Child, Receiver<String>) {
-        // The patient reference is the first line on stdin; the controls follow.
-        let mut args = vec!["session", "record", "--patient-stdin"];
-        args.extend_from_slice(extra);
-        let mut child = self
-            .command("clinician", &args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tacet session record");
-        writeln!(child.stdin.as_mut().unwrap(), "MRN-CTRL-0001").unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        (child, rx)
-    }
-}
-
-fn ok(o: &Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        out,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
+/// Starts a recording as the clinician (two ASR threads, sharing the
+/// cores with the capture); the patient reference is the first line on
+/// stdin and the controls follow; stderr lines arrive on the receiver.
+fn spawn_record(t: &Tacet, extra: &[&str]) -> (Child, Receiver<String>) {
+    let mut args = vec!["session", "record", "--patient-stdin"];
+    args.extend_from_slice(extra);
+    let mut cmd = t.command("clinician", &args);
+    cmd.env("TACET_ASR_THREADS", "2")
+        .stdin(std::process::Stdio::piped());
+    let (mut child, rx) = spawn_reading_stderr(cmd);
+    writeln!(child.stdin.as_mut().unwrap(), "MRN-CTRL-0001").unwrap();
+    (child, rx)
 }
 
 /// Waits for a stderr line containing `needle`; returns every line seen.
@@ -143,7 +84,7 @@ fn recorded_secs(log: &[String]) -> u64 {
 
 #[test]
 fn pause_resume_stop_from_a_pipe_and_the_remembered_device() {
-    let Some(asr) = cached_asr() else {
+    let Some(asr) = tacet_tests::models::asr() else {
         tacet_tests::skip("the whisper model is not cached (run scripts/fetch-models.sh)");
         return;
     };
@@ -153,9 +94,7 @@ fn pause_resume_stop_from_a_pipe_and_the_remembered_device() {
     let Some(clip) = pulse::espeak_clip(server.dir.path(), SENTENCE) else {
         return;
     };
-    let t = Tacet {
-        data: tempfile::tempdir().unwrap(),
-    };
+    let t = Tacet::new();
     ok(&t.run("admin", &["init", "--fast-kdf"]));
     let import = t.run("admin", &["models", "import", asr.to_str().unwrap()]);
     ok(&import);
@@ -194,7 +133,7 @@ fn pause_resume_stop_from_a_pipe_and_the_remembered_device() {
     // No --device: the remembered one. Pause, speak (not recorded), resume,
     // speak (recorded), stop — all from the pipe.
     let t0 = Instant::now();
-    let (mut child, rx) = t.spawn_record(&[]);
+    let (mut child, rx) = spawn_record(&t, &[]);
     let mut log = Vec::new();
     wait_for(&rx, &mut log, "Controls:");
     assert!(
@@ -240,12 +179,7 @@ fn pause_resume_stop_from_a_pipe_and_the_remembered_device() {
         paused_for.as_secs_f64()
     );
     // The sentence spoken after resuming was transcribed, once.
-    let id = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Session "))
-        .and_then(|r| r.split_whitespace().next())
-        .expect("the session id is printed")
-        .to_string();
+    let id = session_id(&stdout);
     let stored = ok(&t.run("clinician", &["session", "transcript", &id]));
     assert_eq!(found_words(&stored), KEY_WORDS.len(), "{stored}");
     // And the person at the terminal read it: committed by the final pass,

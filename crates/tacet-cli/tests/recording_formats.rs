@@ -7,27 +7,10 @@
 //! `TACET_CI=1`).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn tacet(data: &Path, user: &str, args: &[&str]) -> Output {
-    let pass = if user == "admin" {
-        "admin-passphrase-1"
-    } else {
-        "clinician-passphrase-1"
-    };
-    Command::new(env!("CARGO_BIN_EXE_tacet"))
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
-        .env("TACET_DATA_DIR", data)
-        .env("TACET_USER", user)
-        .env("TACET_PASSPHRASE", pass)
-        .env("TACET_ADMIN_PASSPHRASE", "admin-passphrase-1")
-        .env("TACET_CLINICIAN_PASSPHRASE", "clinician-passphrase-1")
-        .stdin(Stdio::null())
-        .args(args)
-        .output()
-        .expect("run tacet")
-}
+mod support;
+use std::path::Path;
+use std::process::Output;
+use support::Tacet;
 
 fn text(o: &Output) -> String {
     format!(
@@ -37,30 +20,16 @@ fn text(o: &Output) -> String {
     )
 }
 
-fn cached_asr() -> Option<PathBuf> {
-    let root = std::env::var_os("TACET_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/tacet")))?;
-    let ct2 = root.join("files/whisper-tiny.en-ct2");
-    ct2.join("model.bin").exists().then_some(ct2)
-}
-
 #[test]
 fn a_session_starts_from_each_kind_of_recording() {
-    let Some(asr) = cached_asr() else {
-        assert!(
-            std::env::var_os("TACET_CI").is_none(),
-            "CI must run this test: the ASR model is not cached"
-        );
-        eprintln!("skipping: the default ASR model is not cached (scripts/fetch-models.sh)");
+    let Some(asr) = tacet_tests::models::asr() else {
+        tacet_tests::skip("the default ASR model is not cached (scripts/fetch-models.sh)");
         return;
     };
-    let d = tempfile::tempdir().unwrap();
-    let data = d.path().join("data");
-    let o = tacet(&data, "admin", &["init", "--fast-kdf"]);
+    let t = Tacet::new();
+    let o = t.run("admin", &["init", "--fast-kdf"]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = tacet(
-        &data,
+    let o = t.run(
         "admin",
         &["models", "import", asr.to_str().unwrap(), "--q8-0"],
     );
@@ -75,8 +44,7 @@ fn a_session_starts_from_each_kind_of_recording() {
         "visit_stereo_44k.mp3",
     ] {
         let path = fixtures.join(name);
-        let o = tacet(
-            &data,
+        let o = t.run(
             "clinician",
             &["session", "new", "--audio", path.to_str().unwrap()],
         );
@@ -88,10 +56,9 @@ fn a_session_starts_from_each_kind_of_recording() {
             "{name}: the transcript lacks the visit's first words:\n{out}"
         );
     }
-    let fake = d.path().join("notes.mp3");
+    let fake = t.data.path().join("notes.mp3");
     std::fs::write(&fake, "Dear Dr Lee, this is not audio.").unwrap();
-    let o = tacet(
-        &data,
+    let o = t.run(
         "clinician",
         &["session", "new", "--audio", fake.to_str().unwrap()],
     );
