@@ -1,18 +1,12 @@
 //! `tacet-desktop`: the desktop app's composition root.
 //!
 //! It parses a few flags, starts the worker thread that owns the vault and
-//! the engines ([`worker`]), and hands the window to `tacet-ui`, which only
+//! the engines (the library's [`worker`]), and hands the window to `tacet-ui`, which only
 //! renders state and sends commands. Like the CLI it is thin: every rule
 //! lives in the application layer, every screen in the UI crate, and each
 //! error is reported once (here with anyhow, in the window as plain words).
 
-mod compose;
-mod demo;
-mod frames;
-#[cfg(test)]
-mod kittest_flow;
-mod script;
-mod worker;
+use tacet_desktop::{compose, demo, frames, script, worker};
 
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;

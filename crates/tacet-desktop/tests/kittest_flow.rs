@@ -19,13 +19,14 @@
 //! label and error. The harness advances its clock 0.25 s a frame, so the
 //! pump counts as activity for the auto-lock, as a person at the keyboard
 //! would during a long draft.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests and tools may panic on a broken fixture
 
-use crate::{demo, worker};
 use eframe::egui;
 use egui_kittest::kittest::{NodeT, Queryable};
 use egui_kittest::Harness;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use tacet_desktop::{demo, worker};
 use tacet_ui::state::SectionStatus;
 use tacet_ui::{Screen, TacetUi};
 
@@ -783,7 +784,10 @@ fn first_run_in_the_window_creates_the_vault_imports_the_models_and_anchors_the_
         "both roles installed: {:?}",
         texts_containing(&h, "missing")
     );
-    let installed = crate::compose::model_store(&data).unwrap().list().unwrap();
+    let installed = tacet_desktop::compose::model_store(&data)
+        .unwrap()
+        .list()
+        .unwrap();
     assert_eq!(installed.len(), 2, "{installed:?}");
 
     click(&mut h, "Next: audit anchor");
