@@ -6,7 +6,10 @@
 mod admin;
 mod compliance;
 mod compose;
+mod demo;
 mod docs;
+mod models;
+mod note;
 mod record;
 mod run;
 mod users;

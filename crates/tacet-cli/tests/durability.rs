@@ -30,14 +30,14 @@
 
 use tacet_tests::pulse;
 
-#[path = "support/patient.rs"]
-mod patient;
+mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{ok, patient};
 
 const CLINICIAN_PASS: &str = "clinician-passphrase-1";
 const ADMIN_PASS: &str = "admin-passphrase-1";
@@ -226,18 +226,6 @@ impl Tacet {
 
 fn as_refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
-}
-
-fn ok(o: &Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        out,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
 }
 
 /// `Session <id> …` as printed by `session new` / `session record`.
