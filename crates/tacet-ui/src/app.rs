@@ -290,83 +290,11 @@ impl TacetUi {
     pub fn handle(&mut self, cmd: UiCommand) {
         let st = &mut self.state;
         match cmd {
-            UiCommand::CreateVault => {
-                if st.busy.is_some() {
-                    return;
-                }
-                if let Some(problem) = setup_accounts_problem(&st.setup) {
-                    st.error = Some(problem);
-                    return;
-                }
-                st.error = None;
-                let s = &mut st.setup;
-                let admin = s.admin.trim().to_string();
-                let clinician = s.clinician.trim().to_string();
-                let admin_passphrase = Secret::new(s.admin_passphrase.clone());
-                let kept = Secret::new(std::mem::take(&mut s.admin_passphrase));
-                let clinician_passphrase = Secret::new(std::mem::take(&mut s.clinician_passphrase));
-                wipe(&mut s.admin_confirm);
-                wipe(&mut s.clinician_confirm);
-                s.progress = Some((0.0, "Starting…".into()));
-                self.setup_passphrase = Some(kept);
-                self.send(
-                    Request::CreateVault {
-                        admin,
-                        admin_passphrase,
-                        clinician,
-                        clinician_passphrase,
-                    },
-                    Some("Creating the vault…"),
-                );
-            }
-            UiCommand::ImportModelsFolder => {
-                let folder = st.setup.models_folder.trim().to_string();
-                if folder.is_empty() {
-                    st.error = Some(
-                        "Enter the full path of the folder (or removable disk) that holds the model files."
-                            .into(),
-                    );
-                    return;
-                }
-                if st.busy.is_some() {
-                    return;
-                }
-                st.error = None;
-                st.setup.imported.clear();
-                self.send(
-                    Request::ImportModelsFrom { folder },
-                    Some("Importing the models (checking each SHA-256)…"),
-                );
-            }
-            UiCommand::LoadConsentTexts => {
-                let practice = match st.setup.practice.trim() {
-                    "" => "Our practice".to_string(),
-                    p => p.to_string(),
-                };
-                self.send(Request::ConsentTexts { practice }, None);
-            }
-            UiCommand::SetupGoTo(step) => {
-                // The vault exists before any later step can be shown.
-                if st.setup.verifier_key.is_none() || st.busy.is_some() {
-                    return;
-                }
-                st.error = None;
-                st.admin.retention_saved = None;
-                st.setup.step = step;
-                if step == SetupStep::Consent && st.setup.consent.is_none() {
-                    self.handle(UiCommand::LoadConsentTexts);
-                }
-            }
-            UiCommand::FinishSetup => {
-                if st.setup.verifier_key.is_none() {
-                    return;
-                }
-                let clinician = st.setup.clinician.trim().to_string();
-                self.lock(Some(format!(
-                    "Tacet is ready. {clinician} can sign in now and record the first visit; the admin signs in to manage models, users and the audit log."
-                )));
-                self.state.unlock.user = clinician;
-            }
+            cmd @ (UiCommand::CreateVault
+            | UiCommand::ImportModelsFolder
+            | UiCommand::LoadConsentTexts
+            | UiCommand::SetupGoTo(_)
+            | UiCommand::FinishSetup) => self.handle_setup(cmd),
             UiCommand::Unlock => {
                 if st.unlock.user.trim().is_empty() || st.unlock.passphrase.is_empty() {
                     st.error = Some("Enter your user name and passphrase.".into());
@@ -440,6 +368,61 @@ impl TacetUi {
                     Some(if stop { "Stopping…" } else { "Sharing…" }),
                 );
             }
+            cmd @ (UiCommand::StartNewSession
+            | UiCommand::Consent(_)
+            | UiCommand::Transcribe
+            | UiCommand::StartRecording
+            | UiCommand::PauseRecording
+            | UiCommand::ResumeRecording
+            | UiCommand::StopRecording
+            | UiCommand::RefreshDevices
+            | UiCommand::StartDraft
+            | UiCommand::CancelDraft) => self.handle_recording(cmd),
+            cmd @ (UiCommand::SelectSentence(_)
+            | UiCommand::AcceptSection(_)
+            | UiCommand::EditSection(_)
+            | UiCommand::FinishEdit(_)
+            | UiCommand::NextAttention
+            | UiCommand::PreviousAttention
+            | UiCommand::Attest) => self.handle_review(cmd),
+            UiCommand::CopyNote
+            | UiCommand::CopySection(_)
+            | UiCommand::SaveText
+            | UiCommand::SavePdf
+            | UiCommand::SaveFhir => self.export(cmd),
+            UiCommand::FinishSession => {
+                st.work = Work::default();
+                st.new_session = Default::default();
+                st.screen = Screen::Sessions;
+                st.notice = None;
+                self.send(Request::ListSessions, None);
+            }
+            cmd @ (UiCommand::VerifyAudit
+            | UiCommand::LoadCheckpoint
+            | UiCommand::SaveCheckpoint
+            | UiCommand::CopyCheckpoint
+            | UiCommand::LoadDeletions
+            | UiCommand::LoadModels
+            | UiCommand::ComplianceReport
+            | UiCommand::SaveReport(_)
+            | UiCommand::SaveSupportLog
+            | UiCommand::LoadRetention
+            | UiCommand::SaveRetention
+            | UiCommand::SaveAnchor
+            | UiCommand::VerifyModel(_)
+            | UiCommand::ImportModel
+            | UiCommand::LoadUsers
+            | UiCommand::RemoveUser(_)
+            | UiCommand::ChangePassphrase
+            | UiCommand::AddUser) => self.handle_admin(cmd),
+        }
+    }
+
+    /// A new session's commands (from `handle`): consent, a recording
+    /// from the microphone or a file, and the draft.
+    fn handle_recording(&mut self, cmd: UiCommand) {
+        let st = &mut self.state;
+        match cmd {
             UiCommand::StartNewSession => {
                 if st.live.is_active() {
                     st.error = Some("A recording is running: stop it first.".into());
@@ -525,10 +508,8 @@ impl TacetUi {
                     self.state.live.phase = LivePhase::Idle;
                 }
             }
-            UiCommand::PauseRecording => {
-                if st.live.phase == LivePhase::Recording {
-                    self.send(Request::PauseRecording, None);
-                }
+            UiCommand::PauseRecording if st.live.phase == LivePhase::Recording => {
+                self.send(Request::PauseRecording, None);
             }
             UiCommand::ResumeRecording => {
                 if matches!(st.live.phase, LivePhase::Paused | LivePhase::DeviceLost) {
@@ -569,6 +550,16 @@ impl TacetUi {
                     b.label = "Cancelling…".into();
                 }
             }
+            // The others are `handle`'s.
+            _ => {}
+        }
+    }
+
+    /// The review's commands (from `handle`): evidence, sections accepted
+    /// or edited, attention moved, and the attestation.
+    fn handle_review(&mut self, cmd: UiCommand) {
+        let st = &mut self.state;
+        match cmd {
             UiCommand::SelectSentence(i) => {
                 let exists = st
                     .work
@@ -648,18 +639,102 @@ impl TacetUi {
                     Some("Checking your passphrase and signing…"),
                 );
             }
-            UiCommand::CopyNote
-            | UiCommand::CopySection(_)
-            | UiCommand::SaveText
-            | UiCommand::SavePdf
-            | UiCommand::SaveFhir => self.export(cmd),
-            UiCommand::FinishSession => {
-                st.work = Work::default();
-                st.new_session = Default::default();
-                st.screen = Screen::Sessions;
-                st.notice = None;
-                self.send(Request::ListSessions, None);
+            // The others are `handle`'s.
+            _ => {}
+        }
+    }
+
+    /// The first-run walk's commands (from `handle`).
+    fn handle_setup(&mut self, cmd: UiCommand) {
+        let st = &mut self.state;
+        match cmd {
+            UiCommand::CreateVault => {
+                if st.busy.is_some() {
+                    return;
+                }
+                if let Some(problem) = setup_accounts_problem(&st.setup) {
+                    st.error = Some(problem);
+                    return;
+                }
+                st.error = None;
+                let s = &mut st.setup;
+                let admin = s.admin.trim().to_string();
+                let clinician = s.clinician.trim().to_string();
+                let admin_passphrase = Secret::new(s.admin_passphrase.clone());
+                let kept = Secret::new(std::mem::take(&mut s.admin_passphrase));
+                let clinician_passphrase = Secret::new(std::mem::take(&mut s.clinician_passphrase));
+                wipe(&mut s.admin_confirm);
+                wipe(&mut s.clinician_confirm);
+                s.progress = Some((0.0, "Starting…".into()));
+                self.setup_passphrase = Some(kept);
+                self.send(
+                    Request::CreateVault {
+                        admin,
+                        admin_passphrase,
+                        clinician,
+                        clinician_passphrase,
+                    },
+                    Some("Creating the vault…"),
+                );
             }
+            UiCommand::ImportModelsFolder => {
+                let folder = st.setup.models_folder.trim().to_string();
+                if folder.is_empty() {
+                    st.error = Some(
+                        "Enter the full path of the folder (or removable disk) that holds the model files."
+                            .into(),
+                    );
+                    return;
+                }
+                if st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.setup.imported.clear();
+                self.send(
+                    Request::ImportModelsFrom { folder },
+                    Some("Importing the models (checking each SHA-256)…"),
+                );
+            }
+            UiCommand::LoadConsentTexts => {
+                let practice = match st.setup.practice.trim() {
+                    "" => "Our practice".to_string(),
+                    p => p.to_string(),
+                };
+                self.send(Request::ConsentTexts { practice }, None);
+            }
+            UiCommand::SetupGoTo(step) => {
+                // The vault exists before any later step can be shown.
+                if st.setup.verifier_key.is_none() || st.busy.is_some() {
+                    return;
+                }
+                st.error = None;
+                st.admin.retention_saved = None;
+                st.setup.step = step;
+                if step == SetupStep::Consent && st.setup.consent.is_none() {
+                    self.handle(UiCommand::LoadConsentTexts);
+                }
+            }
+            UiCommand::FinishSetup => {
+                if st.setup.verifier_key.is_none() {
+                    return;
+                }
+                let clinician = st.setup.clinician.trim().to_string();
+                self.lock(Some(format!(
+                    "Tacet is ready. {clinician} can sign in now and record the first visit; the admin signs in to manage models, users and the audit log."
+                )));
+                self.state.unlock.user = clinician;
+            }
+            // The others are `handle`'s.
+            _ => {}
+        }
+    }
+
+    /// The admin screen's commands (from `handle`): the audit log, the
+    /// installation report, models, retention and people.
+    fn handle_admin(&mut self, cmd: UiCommand) {
+        let st = &mut self.state;
+        match cmd {
             UiCommand::VerifyAudit => {
                 let typed = std::mem::take(&mut st.admin.chain_key_input);
                 let chain_key = (!typed.trim().is_empty()).then(|| Secret::new(typed));
@@ -883,6 +958,8 @@ impl TacetUi {
                     Some("Adding the user (deriving their key)…"),
                 );
             }
+            // The others are `handle`'s.
+            _ => {}
         }
     }
 
