@@ -88,8 +88,9 @@ pub enum Cmd {
         out: Option<PathBuf>,
         /// text: the note with its stable headings, then the audit
         /// checkpoint; pdf: the same, laid out for printing; fhir: a FHIR R4
-        /// US Core DocumentReference (JSON) with the note as its attachment.
-        #[arg(long, default_value = "text", value_parser = ["text", "pdf", "fhir"])]
+        /// US Core DocumentReference (JSON) with the note as its attachment
+        /// (the list is the core's: `tacet export --help` shows them all).
+        #[arg(long, default_value = "text", value_parser = export_formats())]
         format: String,
     },
     /// The audit log: verify it, list deletions, print the latest checkpoint.
@@ -359,4 +360,13 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(1)
         }
     }
+}
+
+/// The export formats `--format` takes: the core's list, so a new format
+/// needs no change here.
+fn export_formats() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(
+        tacet_core::ExportFormat::ALL
+            .map(|f| clap::builder::PossibleValue::new(f.name()).help(f.description())),
+    )
 }

@@ -266,8 +266,12 @@ pub(crate) fn export(
     format: ExportFormat,
     lib: &TemplateLibrary,
 ) -> Result<ExitCode> {
-    if out.is_none() && format == ExportFormat::Pdf {
-        bail!("a PDF export needs a file: add --out note.pdf");
+    if out.is_none() && format.is_binary() {
+        bail!(
+            "a {} export needs a file: add --out note.{}",
+            format.label(),
+            format.extension()
+        );
     }
     let clock = SystemClock;
     let mut e = engines(None, None, lib, &clock);

@@ -146,7 +146,11 @@ fn dispatch(cli: Cli, data_dir: &Path) -> Result<ExitCode> {
         } => {
             let id = parse_id(session)?;
             let format = ExportFormat::parse(format).with_context(|| {
-                format!("unknown export format {format:?}: use text, pdf or fhir")
+                let names: Vec<&str> = ExportFormat::ALL.iter().map(|f| f.name()).collect();
+                format!(
+                    "unknown export format {format:?}: use one of {}",
+                    names.join(", ")
+                )
             })?;
             let lib = templates(&data_dir)?;
             with_store(&data_dir, cli.user.clone(), |store| {

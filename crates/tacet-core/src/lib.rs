@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod draft;
+pub mod export_format;
 pub mod ids;
 pub mod lifecycle;
 pub mod loops;
@@ -24,6 +25,7 @@ pub use audit::{AuditAction, AuditEvent, Outcome};
 pub use draft::{
     Draft, DraftSection, Provenance, SamplingParams, SectionInput, SentenceOrigin, SentenceSource,
 };
+pub use export_format::ExportFormat;
 pub use ids::{Actor, PatientRef, Role, SessionId, UserName};
 pub use lifecycle::{LifecycleError, SessionState};
 pub use review::{AttestedNote, GateError};

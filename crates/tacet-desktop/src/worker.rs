@@ -963,9 +963,7 @@ impl Served<'_, '_> {
     ) -> Result<(), String> {
         let (format, to) = match &target {
             ExportTarget::Clipboard => (ExportFormat::Text, ExportTo::Clipboard),
-            ExportTarget::TextFile(p) => (ExportFormat::Text, ExportTo::File(Path::new(p))),
-            ExportTarget::PdfFile(p) => (ExportFormat::Pdf, ExportTo::File(Path::new(p))),
-            ExportTarget::FhirFile(p) => (ExportFormat::Fhir, ExportTo::File(Path::new(p))),
+            ExportTarget::File { path, format } => (*format, ExportTo::File(Path::new(path))),
         };
         if let Some(kept) = self.kept_export.take_if(|k| k.session() == session) {
             let again = self.plain(|a| a.export_again(&kept, format, to, &mut NoteFiles));

@@ -40,48 +40,9 @@ pub use tacet_core::time::{format_instant, format_utc_minutes};
 /// what `tacet audit verify` looks for to find the checkpoint in one).
 pub const CHECKPOINT_INTRO: &str = "\n-----\nTacet audit checkpoint at export (keep it with the note; `tacet audit verify` checks the log against it):\n";
 
-/// The formats a note can be saved in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Format {
-    Text,
-    Pdf,
-    Fhir,
-}
-
-impl Format {
-    pub const ALL: [Format; 3] = [Format::Text, Format::Pdf, Format::Fhir];
-
-    /// The word the audit log records (`Detail::Format`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Text => "text",
-            Format::Pdf => "pdf",
-            Format::Fhir => "fhir",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|f| f.name() == s)
-    }
-
-    /// The usual file name extension.
-    pub fn extension(self) -> &'static str {
-        match self {
-            Format::Text => "txt",
-            Format::Pdf => "pdf",
-            Format::Fhir => "json",
-        }
-    }
-
-    /// The format as a person reads it.
-    pub fn label(self) -> &'static str {
-        match self {
-            Format::Text => "text",
-            Format::Pdf => "PDF",
-            Format::Fhir => "FHIR DocumentReference",
-        }
-    }
-}
+/// The formats a note can be saved in: the core's one list, which the
+/// front ends read too.
+pub use tacet_core::ExportFormat as Format;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ExportError {

@@ -385,11 +385,9 @@ impl TacetUi {
             | UiCommand::NextAttention
             | UiCommand::PreviousAttention
             | UiCommand::Attest) => self.handle_review(cmd),
-            UiCommand::CopyNote
-            | UiCommand::CopySection(_)
-            | UiCommand::SaveText
-            | UiCommand::SavePdf
-            | UiCommand::SaveFhir => self.export(cmd),
+            UiCommand::CopyNote | UiCommand::CopySection(_) | UiCommand::SaveAs(_) => {
+                self.export(cmd)
+            }
             UiCommand::FinishSession => {
                 st.work = Work::default();
                 st.new_session = Default::default();
@@ -980,11 +978,11 @@ impl TacetUi {
                     st.error = Some("Enter where to save the note (a path to a new file).".into());
                     return;
                 }
-                PendingExport::File(match cmd {
-                    UiCommand::SavePdf => ExportTarget::PdfFile(path),
-                    UiCommand::SaveFhir => ExportTarget::FhirFile(path),
-                    _ => ExportTarget::TextFile(path),
-                })
+                let format = match cmd {
+                    UiCommand::SaveAs(format) => format,
+                    _ => tacet_core::ExportFormat::Text,
+                };
+                PendingExport::File(ExportTarget::File { path, format })
             }
         };
         let destroyed = st.work.receipt.is_some();

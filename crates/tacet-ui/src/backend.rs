@@ -11,6 +11,7 @@
 
 use std::fmt;
 use tacet_core::ports::{AuditVerification, DeletionEntry, DeletionReceipt, SessionSummary};
+pub use tacet_core::ExportFormat;
 use tacet_core::{Draft, Role, SessionId, Template, Transcript};
 
 /// A passphrase on its way to the backend. Never printed; its bytes are
@@ -58,13 +59,9 @@ pub enum ExportTarget {
     /// The UI copies the note (or a section) to the clipboard itself; the
     /// backend records the export and destroys the session.
     Clipboard,
-    /// A new text file (never overwriting), readable by its owner only:
-    /// the note with its stable headings, then the audit checkpoint.
-    TextFile(String),
-    /// A new PDF file, likewise.
-    PdfFile(String),
-    /// A new FHIR R4 DocumentReference (JSON) file, likewise.
-    FhirFile(String),
+    /// A new file (never overwriting), readable by its owner only, in one
+    /// of the formats the core lists ([`ExportFormat::ALL`]).
+    File { path: String, format: ExportFormat },
 }
 
 impl ExportTarget {
@@ -72,9 +69,7 @@ impl ExportTarget {
     pub fn path(&self) -> Option<&str> {
         match self {
             ExportTarget::Clipboard => None,
-            ExportTarget::TextFile(p) | ExportTarget::PdfFile(p) | ExportTarget::FhirFile(p) => {
-                Some(p)
-            }
+            ExportTarget::File { path, .. } => Some(path),
         }
     }
 
@@ -82,9 +77,7 @@ impl ExportTarget {
     pub fn format_name(&self) -> &'static str {
         match self {
             ExportTarget::Clipboard => "clipboard",
-            ExportTarget::TextFile(_) => "text",
-            ExportTarget::PdfFile(_) => "pdf",
-            ExportTarget::FhirFile(_) => "fhir",
+            ExportTarget::File { format, .. } => format.name(),
         }
     }
 
@@ -92,9 +85,7 @@ impl ExportTarget {
     pub fn label(&self) -> &'static str {
         match self {
             ExportTarget::Clipboard => "clipboard",
-            ExportTarget::TextFile(_) => "text",
-            ExportTarget::PdfFile(_) => "PDF",
-            ExportTarget::FhirFile(_) => "FHIR",
+            ExportTarget::File { format, .. } => format.short_label(),
         }
     }
 }

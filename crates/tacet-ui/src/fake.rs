@@ -1457,11 +1457,19 @@ fn fake_flagged_sentence() -> SentenceView {
 /// text (the real worker appends the audit checkpoint), behind a marker
 /// line for PDF and FHIR so a test can tell the formats apart.
 fn fake_export_file(target: &ExportTarget, text: &str) -> String {
+    use tacet_core::ExportFormat;
     match target {
-        ExportTarget::PdfFile(_) => format!("%PDF-1.4 (fake)\n{text}"),
-        ExportTarget::FhirFile(_) => {
+        ExportTarget::File {
+            format: ExportFormat::Pdf,
+            ..
+        } => format!("%PDF-1.4 (fake)\n{text}"),
+        ExportTarget::File {
+            format: ExportFormat::Fhir,
+            ..
+        } => {
             format!("{{\"resourceType\": \"DocumentReference\"}} (fake)\n{text}")
         }
-        ExportTarget::TextFile(_) | ExportTarget::Clipboard => text.to_string(),
+        // Text, and any format the fake has no marker for.
+        ExportTarget::File { .. } | ExportTarget::Clipboard => text.to_string(),
     }
 }

@@ -80,11 +80,8 @@ pub enum UiCommand {
     Attest,
     CopyNote,
     CopySection(usize),
-    SaveText,
-    /// Save the attested note as a PDF file.
-    SavePdf,
-    /// Save the attested note as a FHIR R4 DocumentReference (JSON) file.
-    SaveFhir,
+    /// Save the attested note to a new file in this format.
+    SaveAs(tacet_core::ExportFormat),
     FinishSession,
     VerifyAudit,
     LoadCheckpoint,

@@ -587,7 +587,11 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
             // Every format of the one attested note, before and after the
             // first export destroys the session (later saves come from the
             // note the backend keeps until Finish, and are audited).
-            let again = if st.work.receipt.is_some() { "another copy " } else { "" };
+            let again = if st.work.receipt.is_some() {
+                "another copy "
+            } else {
+                ""
+            };
             ui.add_space(t.space_m);
             ui.label(
                 RichText::new("Save to a file")
@@ -605,19 +609,17 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                 super::browse_button(ui, crate::picker::PathField::SaveNote, out);
             });
             ui.horizontal_wrapped(|ui| {
-                for (label, cmd) in [
-                    ("text", UiCommand::SaveText),
-                    ("PDF", UiCommand::SavePdf),
-                    ("FHIR", UiCommand::SaveFhir),
-                ] {
-                    let button = egui::Button::new(format!("Save {again}as {label}"));
-                    if ui.add_enabled(!busy, button).clicked() {
-                        out.push(cmd);
+                // Every format the core lists: a new one is a button here
+                // without a change to this screen.
+                for format in tacet_core::ExportFormat::ALL {
+                    let label = format!("Save {again}as {}", format.short_label());
+                    if ui.add_enabled(!busy, egui::Button::new(label)).clicked() {
+                        out.push(UiCommand::SaveAs(format));
                     }
                 }
             });
             ui.label(
-                RichText::new("Text: the note with its headings and the audit checkpoint. PDF: the same, for printing. FHIR: an R4 DocumentReference for the EHR.")
+                RichText::new(save_formats_help())
                     .color(t.palette.text_weak)
                     .size(t.text_small),
             );
@@ -646,6 +648,23 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
     });
 }
 
+/// One line under the save buttons: what each format holds ("Text: the
+/// note with its headings and the audit checkpoint. PDF: …").
+fn save_formats_help() -> String {
+    tacet_core::ExportFormat::ALL
+        .iter()
+        .map(|f| {
+            let label = f.short_label();
+            let label = match label.get(..1) {
+                Some(first) => format!("{}{}", first.to_uppercase(), &label[1..]),
+                None => label.to_string(),
+            };
+            format!("{label}: {}.", f.description())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,5 +681,18 @@ mod tests {
             ]
         );
         assert!(pieces("A b.", &[(0, "C d.")]).is_none());
+    }
+
+    #[test]
+    fn the_line_under_the_save_buttons_says_what_each_format_holds() {
+        let line = save_formats_help();
+        assert!(
+            line.starts_with("Text: the note with its headings and the audit checkpoint. PDF: the same, for printing. FHIR: an R4 DocumentReference for the EHR."),
+            "{line}"
+        );
+        // One sentence for every format the core lists, new ones included.
+        for f in tacet_core::ExportFormat::ALL {
+            assert!(line.contains(&format!("{}.", f.description())), "{line}");
+        }
     }
 }
