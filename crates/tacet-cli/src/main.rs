@@ -86,10 +86,7 @@ pub enum Cmd {
         /// Without it, text and FHIR go to stdout; PDF needs a file.
         #[arg(long, short)]
         out: Option<PathBuf>,
-        /// text: the note with its stable headings, then the audit
-        /// checkpoint; pdf: the same, laid out for printing; fhir: a FHIR R4
-        /// US Core DocumentReference (JSON) with the note as its attachment
-        /// (the list is the core's: `tacet export --help` shows them all).
+        /// The file format: one of the core's list, each said below.
         #[arg(long, default_value = "text", value_parser = export_formats())]
         format: String,
     },
