@@ -116,4 +116,38 @@ fn a_fhir_export_carries_the_attested_note_and_refusals_change_nothing() {
     assert!(checkpoint.lines().count() >= 3, "a signed checkpoint");
     // The session was destroyed after the export, as before.
     assert!(!env.run("clinician", &["review", &a]).status.success());
+
+    // Markdown, a format added to the core's list with no change to the
+    // CLI: headings as Markdown headings, the clinician's words kept as
+    // text, and a checkpoint `tacet audit verify` reads from the file.
+    let soap_text = "SUBJECTIVE:\nKnee pain *after* a fall, 7/10.\n\nOBJECTIVE:\nBP 128/82.\n\nASSESSMENT:\nMeniscus strain.\n\nPLAN:\n- Ice and rest; review in 2 weeks.\n";
+    let b = env.attested("soap", "MRN-0043", soap_text);
+    let md = env.data.path().join("b.md");
+    env.ok(
+        "clinician",
+        &[
+            "export",
+            &b,
+            "--format",
+            "markdown",
+            "--out",
+            md.to_str().unwrap(),
+        ],
+    );
+    assert_owner_only(&md);
+    let written = std::fs::read_to_string(&md).unwrap();
+    for line in [
+        "# SOAP note",
+        "## SUBJECTIVE",
+        "Knee pain \\*after\\* a fall, 7/10.  ",
+        "## PLAN",
+        "\\- Ice and rest; review in 2 weeks.  ",
+    ] {
+        assert!(
+            written.lines().any(|l| l == line),
+            "{line:?} in:\n{written}"
+        );
+    }
+    let verified = env.ok("admin", &["audit", "verify", md.to_str().unwrap()]);
+    assert!(verified.contains("VERIFIED"), "{verified}");
 }

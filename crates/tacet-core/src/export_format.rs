@@ -10,11 +10,17 @@ pub enum ExportFormat {
     Text,
     Pdf,
     Fhir,
+    Markdown,
 }
 
 impl ExportFormat {
     /// Every format, in the order a person is offered them.
-    pub const ALL: [ExportFormat; 3] = [ExportFormat::Text, ExportFormat::Pdf, ExportFormat::Fhir];
+    pub const ALL: [ExportFormat; 4] = [
+        ExportFormat::Text,
+        ExportFormat::Pdf,
+        ExportFormat::Fhir,
+        ExportFormat::Markdown,
+    ];
 
     /// The word the audit log records (`Detail::Format`) and `--format`
     /// takes.
@@ -23,6 +29,7 @@ impl ExportFormat {
             ExportFormat::Text => "text",
             ExportFormat::Pdf => "pdf",
             ExportFormat::Fhir => "fhir",
+            ExportFormat::Markdown => "markdown",
         }
     }
 
@@ -37,6 +44,7 @@ impl ExportFormat {
             ExportFormat::Text => "txt",
             ExportFormat::Pdf => "pdf",
             ExportFormat::Fhir => "json",
+            ExportFormat::Markdown => "md",
         }
     }
 
@@ -46,6 +54,7 @@ impl ExportFormat {
             ExportFormat::Text => "text",
             ExportFormat::Pdf => "PDF",
             ExportFormat::Fhir => "FHIR DocumentReference",
+            ExportFormat::Markdown => "Markdown",
         }
     }
 
@@ -64,6 +73,9 @@ impl ExportFormat {
             ExportFormat::Text => "the note with its headings and the audit checkpoint",
             ExportFormat::Pdf => "the same, for printing",
             ExportFormat::Fhir => "an R4 DocumentReference for the EHR",
+            ExportFormat::Markdown => {
+                "headings and text for systems and editors that take Markdown, with the checkpoint"
+            }
         }
     }
 

@@ -27,6 +27,7 @@
 //! does not name the patient is less harmful when it goes astray.
 
 pub mod fhir;
+pub mod markdown;
 pub mod pdf;
 
 use tacet_core::draft::render_sections;
@@ -34,6 +35,7 @@ use tacet_core::template::DocumentCode;
 use tacet_core::{AttestedNote, Template};
 
 pub use fhir::render_fhir;
+pub use markdown::render_markdown;
 pub use tacet_core::time::{format_instant, format_utc_minutes};
 
 /// The line between the note and the checkpoint in a text export (and
@@ -275,6 +277,7 @@ pub fn render(
         Format::Text => render_text(note, meta).map(String::into_bytes),
         Format::Pdf => render_pdf(note, meta),
         Format::Fhir => render_fhir(note, meta, patient.ok_or(ExportError::NoPatientReference)?),
+        Format::Markdown => render_markdown(note, meta).map(String::into_bytes),
     }
 }
 

@@ -11,8 +11,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tacet_core::{AttestedNote, GateError, PatientRef, SessionId, Template, UserName};
 use tacet_export::{
-    fhir, pdf, render, render_fhir, render_pdf, render_text, section_text, sections, ExportError,
-    ExportMeta, Format, CHECKPOINT_INTRO,
+    fhir, pdf, render, render_fhir, render_markdown, render_pdf, render_text, section_text,
+    sections, ExportError, ExportMeta, Format, CHECKPOINT_INTRO,
 };
 
 fn data_dir() -> PathBuf {
@@ -117,6 +117,8 @@ fn fixtures_render_as_expected() {
         expect_file(&c.dir.join("expected.fhir.json"), &json);
         let text = render_text(&c.note, &c.meta).unwrap();
         expect_file(&c.dir.join("expected.txt"), text.as_bytes());
+        let markdown = render_markdown(&c.note, &c.meta).unwrap();
+        expect_file(&c.dir.join("expected.md"), markdown.as_bytes());
         // Rendering is deterministic.
         assert_eq!(
             render_fhir(&c.note, &c.meta, &c.patient).unwrap(),

@@ -252,3 +252,28 @@ fn the_file_to_save_is_named_in_the_picker() {
     click(&mut h, "Save as PDF");
     assert_eq!(exports_requested(&probe), 1);
 }
+
+/// The save buttons are the core's list of formats: a format added there
+/// (Markdown was the first, with no change to any screen) is offered and
+/// sent with the request.
+#[test]
+fn every_format_the_core_lists_is_offered_and_sent() {
+    let (mut h, probe) = harness();
+    to_review(&mut h);
+    attest(&mut h);
+    for f in tacet_core::ExportFormat::ALL {
+        h.get_by_label(&format!("Save as {}", f.short_label()));
+    }
+    type_into(&mut h, "Save to (path of a new file)", "/tmp/visit-note.md");
+    click(&mut h, "Save as Markdown");
+    let log = probe.log();
+    let export = log
+        .requests
+        .iter()
+        .find(|r| r.starts_with("export"))
+        .expect("an export request");
+    assert!(
+        export.contains("Markdown") && export.contains("visit-note.md"),
+        "{export}"
+    );
+}
