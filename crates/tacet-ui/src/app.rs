@@ -1036,44 +1036,11 @@ impl TacetUi {
             return;
         }
         match ev {
-            Event::NeedsSetup { data_dir } => {
-                st.screen = Screen::Setup;
-                st.setup = SetupView {
-                    data_dir,
-                    admin: "admin".into(),
-                    ..SetupView::default()
-                };
-            }
-            Event::SetupProgress { fraction, label } => {
-                st.setup.progress = Some((fraction, label));
-            }
-            Event::VaultCreated {
-                verifier_key,
-                chain_key,
-            } => {
-                st.setup.verifier_key = Some(verifier_key);
-                st.setup.chain_key = Some(chain_key);
-                st.setup.progress = Some((1.0, "Signing in as the admin…".into()));
-                let admin = st.setup.admin.trim().to_string();
-                if let Some(passphrase) = self.setup_passphrase.take() {
-                    self.send(
-                        Request::Unlock {
-                            user: admin,
-                            passphrase,
-                        },
-                        Some("Signing in as the admin…"),
-                    );
-                }
-            }
-            Event::ModelsFolderImported(rows) => {
-                st.busy = None;
-                st.setup.progress = None;
-                st.setup.imported = rows;
-            }
-            Event::ConsentTexts { clause, script } => {
-                st.consent_script = Some(script.clone());
-                st.setup.consent = Some((clause, script));
-            }
+            ev @ (Event::NeedsSetup { .. }
+            | Event::SetupProgress { .. }
+            | Event::VaultCreated { .. }
+            | Event::ModelsFolderImported(..)
+            | Event::ConsentTexts { .. }) => self.apply_setup(ev),
             Event::Unlocked {
                 user,
                 role,
@@ -1175,6 +1142,113 @@ impl TacetUi {
                 st.screen = Screen::Draft;
                 self.handle(UiCommand::StartDraft);
             }
+            ev @ (Event::InputDevices { .. }
+            | Event::RecordingStarted { .. }
+            | Event::LiveUpdate { .. }
+            | Event::RecordingPaused { .. }
+            | Event::RecordingResumed { .. }
+            | Event::DeviceLost { .. }
+            | Event::RecordingStopped { .. }) => self.apply_recording(ev),
+            ev @ (Event::DraftSection(..)
+            | Event::DraftToken(..)
+            | Event::Drafted { .. }
+            | Event::Grounding { .. }
+            | Event::DraftCancelled
+            | Event::Attested { .. }
+            | Event::Exported { .. }) => self.apply_note(ev),
+            ev @ (Event::Verification(..)
+            | Event::Deletions(..)
+            | Event::Checkpoint(..)
+            | Event::Models(..)
+            | Event::Retention(..)
+            | Event::ModelVerified { .. }
+            | Event::ModelImported { .. }
+            | Event::Users(..)
+            | Event::UserRemoved { .. }
+            | Event::PassphraseChanged { .. }
+            | Event::UserAdded { .. }
+            | Event::ComplianceReport { .. }
+            | Event::CheckpointSaved { .. }
+            | Event::SupportLogSaved { .. }
+            | Event::ComplianceSaved { .. }) => self.apply_admin(ev),
+            Event::Failed { op, message } => {
+                st.busy = None;
+                st.setup.progress = None;
+                match op {
+                    Op::Attest => {
+                        self.pending_attest = None;
+                        st.work.attest_refusal = Some(message);
+                    }
+                    Op::Export => {
+                        self.pending_export = None;
+                        st.error = Some(message);
+                    }
+                    Op::Record => {
+                        // A failed start or stop ends the recording on
+                        // screen; a failed pause or resume keeps it.
+                        if matches!(st.live.phase, LivePhase::Starting | LivePhase::Stopping) {
+                            reset_live(&mut st.live);
+                        }
+                        st.error = Some(message);
+                    }
+                    _ => st.error = Some(message),
+                }
+            }
+        }
+    }
+
+    /// The first-run walk's events (from `apply`).
+    fn apply_setup(&mut self, ev: Event) {
+        let st = &mut self.state;
+        match ev {
+            Event::NeedsSetup { data_dir } => {
+                st.screen = Screen::Setup;
+                st.setup = SetupView {
+                    data_dir,
+                    admin: "admin".into(),
+                    ..SetupView::default()
+                };
+            }
+            Event::SetupProgress { fraction, label } => {
+                st.setup.progress = Some((fraction, label));
+            }
+            Event::VaultCreated {
+                verifier_key,
+                chain_key,
+            } => {
+                st.setup.verifier_key = Some(verifier_key);
+                st.setup.chain_key = Some(chain_key);
+                st.setup.progress = Some((1.0, "Signing in as the admin…".into()));
+                let admin = st.setup.admin.trim().to_string();
+                if let Some(passphrase) = self.setup_passphrase.take() {
+                    self.send(
+                        Request::Unlock {
+                            user: admin,
+                            passphrase,
+                        },
+                        Some("Signing in as the admin…"),
+                    );
+                }
+            }
+            Event::ModelsFolderImported(rows) => {
+                st.busy = None;
+                st.setup.progress = None;
+                st.setup.imported = rows;
+            }
+            Event::ConsentTexts { clause, script } => {
+                st.consent_script = Some(script.clone());
+                st.setup.consent = Some((clause, script));
+            }
+            // The others are `apply`'s.
+            _ => {}
+        }
+    }
+
+    /// A live recording's events (from `apply`): devices, start, live
+    /// text and level, pause, resume, a lost device, stop.
+    fn apply_recording(&mut self, ev: Event) {
+        let st = &mut self.state;
+        match ev {
             Event::InputDevices {
                 devices,
                 remembered,
@@ -1257,6 +1331,16 @@ impl TacetUi {
                     }
                 }
             }
+            // The others are `apply`'s.
+            _ => {}
+        }
+    }
+
+    /// The note's events (from `apply`): the draft as it comes, its
+    /// grounding, the attestation and the export.
+    fn apply_note(&mut self, ev: Event) {
+        let st = &mut self.state;
+        match ev {
             Event::DraftSection(h) => {
                 if !st.work.live_draft.is_empty() {
                     st.work.live_draft.push_str("\n\n");
@@ -1280,13 +1364,12 @@ impl TacetUi {
                 st.work.focused = None;
                 st.screen = Screen::Review;
             }
-            Event::Grounding { session, grounding } => {
-                // A late answer for a session no longer on screen is dropped.
-                if st.work.session == Some(session) {
-                    st.work.acceptances = vec![Default::default(); grounding.sentences.len()];
-                    st.work.grounding = Some(grounding);
-                    st.work.selected_sentence = None;
-                }
+            // A late answer for a session no longer on screen is dropped
+            // (by the catch-all below).
+            Event::Grounding { session, grounding } if st.work.session == Some(session) => {
+                st.work.acceptances = vec![Default::default(); grounding.sentences.len()];
+                st.work.grounding = Some(grounding);
+                st.work.selected_sentence = None;
             }
             Event::DraftCancelled => {
                 st.busy = None;
@@ -1317,6 +1400,15 @@ impl TacetUi {
                     st.work.last_export = Some(describe(&p, st.settings.clipboard_clear_s));
                 }
             }
+            // The others are `apply`'s.
+            _ => {}
+        }
+    }
+
+    /// The admin screen's events (from `apply`).
+    fn apply_admin(&mut self, ev: Event) {
+        let st = &mut self.state;
+        match ev {
             Event::Verification(v) => {
                 st.busy = None;
                 st.admin.verification = Some(v);
@@ -1411,29 +1503,8 @@ impl TacetUi {
                     format.label()
                 ));
             }
-            Event::Failed { op, message } => {
-                st.busy = None;
-                st.setup.progress = None;
-                match op {
-                    Op::Attest => {
-                        self.pending_attest = None;
-                        st.work.attest_refusal = Some(message);
-                    }
-                    Op::Export => {
-                        self.pending_export = None;
-                        st.error = Some(message);
-                    }
-                    Op::Record => {
-                        // A failed start or stop ends the recording on
-                        // screen; a failed pause or resume keeps it.
-                        if matches!(st.live.phase, LivePhase::Starting | LivePhase::Stopping) {
-                            reset_live(&mut st.live);
-                        }
-                        st.error = Some(message);
-                    }
-                    _ => st.error = Some(message),
-                }
-            }
+            // The others are `apply`'s.
+            _ => {}
         }
     }
 }
