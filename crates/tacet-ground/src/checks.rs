@@ -820,3 +820,154 @@ mod tests {
         assert!(edit_distance_at_most("abc", "abc", 0));
     }
 }
+
+/// A vital sign a note can state, by the words that name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Vital {
+    Temperature,
+    HeartRate,
+    RespiratoryRate,
+    OxygenSaturation,
+    BloodPressure,
+}
+
+impl Vital {
+    fn name(self) -> &'static str {
+        match self {
+            Vital::Temperature => "temperature",
+            Vital::HeartRate => "heart rate",
+            Vital::RespiratoryRate => "respiratory rate",
+            Vital::OxygenSaturation => "oxygen saturation",
+            Vital::BloodPressure => "blood pressure",
+        }
+    }
+
+    /// The range a living person's value falls in, in words, when `v` (and
+    /// `over`, a blood pressure's second number) is outside it.
+    fn outside(self, v: f64, over: Option<f64>) -> Option<&'static str> {
+        let within = |lo: f64, hi: f64, x: f64| (lo..=hi).contains(&x);
+        match self {
+            Vital::Temperature => (!within(25.0, 45.0, v) && !within(77.0, 113.0, v))
+                .then_some("25–45 °C or 77–113 °F"),
+            Vital::HeartRate => (!within(20.0, 300.0, v)).then_some("20–300 per minute"),
+            Vital::RespiratoryRate => (!within(4.0, 80.0, v)).then_some("4–80 per minute"),
+            Vital::OxygenSaturation => (!within(40.0, 100.0, v)).then_some("40–100%"),
+            Vital::BloodPressure => {
+                let bad = !within(40.0, 300.0, v)
+                    || over.is_some_and(|d| !within(20.0, 200.0, d) || d >= v);
+                bad.then_some("40–300 over 20–200, the first above the second")
+            }
+        }
+    }
+}
+
+/// The vital named at `i`, and how many words name it; a temperature of
+/// the room, the water or the air is not the patient's.
+fn vital_at(toks: &[Tok], i: usize) -> Option<(Vital, usize)> {
+    let w = |k: usize| toks.get(k).and_then(Tok::word);
+    let two = |a: &str, b: &str| w(i) == Some(a) && w(i + 1) == Some(b);
+    if two("heart", "rate") {
+        return Some((Vital::HeartRate, 2));
+    }
+    if two("respiratory", "rate") || two("breathing", "rate") {
+        return Some((Vital::RespiratoryRate, 2));
+    }
+    if two("blood", "pressure") {
+        return Some((Vital::BloodPressure, 2));
+    }
+    if two("oxygen", "saturation") {
+        return Some((Vital::OxygenSaturation, 2));
+    }
+    let surroundings = [
+        "room", "water", "bath", "air", "outside", "oven", "fridge", "freezer",
+    ];
+    match w(i)? {
+        "temperature" | "temp" => {
+            let of_a_thing = i > 0 && w(i - 1).is_some_and(|p| surroundings.contains(&p));
+            (!of_a_thing).then_some((Vital::Temperature, 1))
+        }
+        "pulse" => Some((Vital::HeartRate, 1)),
+        "respirations" => Some((Vital::RespiratoryRate, 1)),
+        "bp" => Some((Vital::BloodPressure, 1)),
+        "saturation" | "sats" => Some((Vital::OxygenSaturation, 1)),
+        _ => None,
+    }
+}
+
+/// A vital sign stated with a value no living person has: a mishearing (a
+/// recogniser that heard "138.5" for "38.5") or a slip, which the
+/// transcript cannot catch because it says the same. The value is the
+/// first number after the vital's name, before the next comma or full stop.
+pub(crate) fn implausible_vitals(toks: &[Tok], flags: &mut Vec<Flag>) {
+    let mut i = 0;
+    while i < toks.len() {
+        let Some((vital, words)) = vital_at(toks, i) else {
+            i += 1;
+            continue;
+        };
+        let mut j = i + words;
+        let mut value = None;
+        // Only the words that lead to a value ("is", "today", "of") may
+        // stand between the name and its number: "high blood pressure and
+        // one of them" states no reading.
+        const LEAD: &[&str] = &[
+            "is",
+            "was",
+            "were",
+            "of",
+            "at",
+            "today",
+            "now",
+            "still",
+            "reading",
+            "measured",
+            "about",
+            "around",
+            "approximately",
+            "came",
+            "back",
+            "has",
+            "been",
+            "'s",
+            "s",
+        ];
+        while j < toks.len() && j < i + words + 6 {
+            match &toks[j] {
+                Tok::Num(v) => {
+                    value = Some((j, *v));
+                    break;
+                }
+                Tok::Sym(':' | '=') => j += 1,
+                Tok::Word(w) if LEAD.contains(&w.as_str()) => j += 1,
+                _ => break,
+            }
+        }
+        let Some((at, v)) = value else {
+            i = j.max(i + 1);
+            continue;
+        };
+        let over = match (toks.get(at + 1), toks.get(at + 2)) {
+            (Some(Tok::Sym('/')), Some(Tok::Num(d))) => Some(*d),
+            (Some(Tok::Word(w)), Some(Tok::Num(d))) if w == "over" => Some(*d),
+            _ => None,
+        };
+        if let Some(range) = vital.outside(v, over) {
+            let said = match over {
+                Some(d) if vital == Vital::BloodPressure => {
+                    format!("{}/{}", fmt_num(v), fmt_num(d))
+                }
+                _ => fmt_num(v),
+            };
+            flags.push(Flag::new(
+                FlagKind::Implausible,
+                format!(
+                    "{} {said} is outside what a person's {} can be ({range}): check it against the recording",
+                    vital.name(),
+                    vital.name()
+                ),
+                None,
+            ));
+        }
+        i = at + 1;
+    }
+}

@@ -114,10 +114,13 @@ pub enum FlagKind {
     UnknownMedication,
     /// The supporting segments were transcribed with low confidence.
     LowConfidenceSource,
+    /// A vital sign with a value no living person has (a mishearing the
+    /// transcript repeats: "138.5" for "38.5").
+    Implausible,
 }
 
 impl FlagKind {
-    pub const ALL: [FlagKind; 8] = [
+    pub const ALL: [FlagKind; 9] = [
         FlagKind::Unsupported,
         FlagKind::NumberMismatch,
         FlagKind::DoseMismatch,
@@ -126,6 +129,7 @@ impl FlagKind {
         FlagKind::AllergyConflict,
         FlagKind::UnknownMedication,
         FlagKind::LowConfidenceSource,
+        FlagKind::Implausible,
     ];
 
     /// A short label for screens and tables.
@@ -139,6 +143,7 @@ impl FlagKind {
             FlagKind::AllergyConflict => "allergy",
             FlagKind::UnknownMedication => "unknown medication",
             FlagKind::LowConfidenceSource => "low-confidence source",
+            FlagKind::Implausible => "implausible value",
         }
     }
 }
@@ -436,6 +441,7 @@ fn ground_sentence(
     checks::negation(&toks, idx, &evidence_segs, &mut flags);
     checks::allergy(&toks, idx, &mut flags);
     checks::unknown_medication(&toks, idx, &mut flags);
+    checks::implausible_vitals(&toks, &mut flags);
     if let Some(low) = evidence_segs
         .iter()
         .map(|&k| &idx.segs[k])

@@ -795,3 +795,67 @@ fn fail_a_side_given_in_a_short_answer_is_about_the_body_part_asked_about() {
     );
     assert!(!kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
 }
+
+/// A value the recogniser misheard is repeated by the transcript, so only
+/// what a person's vital signs can be catches it.
+#[test]
+fn fail_a_vital_no_person_has_is_flagged_though_the_transcript_says_it() {
+    let t = transcript(&[
+        "[doctor] your temperature today is 138.5 , your heart rate is 960 and your blood pressure is 80 over 120 .",
+        "[doctor] your oxygen saturation is 140 percent .",
+    ]);
+    let d = draft(&[
+        (
+            "OBJECTIVE",
+            "Vital signs: temperature 138.5 °F, heart rate 960 bpm, blood pressure 80/120 mmHg. Oxygen saturation 140%.",
+        ),
+        ("PLAN", "Not discussed."),
+    ]);
+    let g = ground(&d, &t);
+    let implausible: Vec<&str> = g
+        .sentences
+        .iter()
+        .flat_map(|s| &s.flags)
+        .filter(|f| f.kind == FlagKind::Implausible)
+        .map(|f| f.detail.as_str())
+        .collect();
+    assert_eq!(implausible.len(), 4, "{implausible:?}");
+    assert!(
+        implausible[0].starts_with("temperature 138.5 is outside"),
+        "{implausible:?}"
+    );
+    assert!(
+        implausible[2].starts_with("blood pressure 80/120"),
+        "{implausible:?}"
+    );
+    assert!(
+        implausible
+            .iter()
+            .all(|d| d.contains("check it against the recording")),
+        "{implausible:?}"
+    );
+}
+
+#[test]
+fn vital_signs_a_person_can_have_are_not_flagged() {
+    let t = transcript(&[
+        "[doctor] your temperature is 38.5 , that is 101.3 fahrenheit , heart rate 96 , blood pressure 120 over 80 , respiratory rate 18 and oxygen saturation 97 percent .",
+        "[doctor] keep the room temperature at 68 and drink water .",
+    ]);
+    let d = draft(&[
+        (
+            "OBJECTIVE",
+            "Vital signs: temperature 38.5 °C, heart rate 96 bpm, blood pressure 120/80 mmHg, respiratory rate 18 breaths per minute, oxygen saturation 97%. Temperature 101.3 °F.",
+        ),
+        ("PLAN", "Keep the room temperature at 68 and drink water."),
+    ]);
+    let g = ground(&d, &t);
+    for s in &g.sentences {
+        assert!(
+            s.flags.iter().all(|f| f.kind != FlagKind::Implausible),
+            "{:?}: {:?}",
+            s.text,
+            s.flags
+        );
+    }
+}
