@@ -216,62 +216,109 @@ pub fn show(
                     ui.add_space(t.space_s);
                 }
             });
-        let ui = &mut cols[1];
-        t.card().show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            ui.label(RichText::new("Transcript").size(t.text_heading).strong());
-            egui::ScrollArea::vertical()
-                .id_salt("review_transcript")
-                .max_height(height - 40.0)
-                .show(ui, |ui| {
-                    let Some(transcript) = transcript.as_ref() else {
-                        return;
-                    };
-                    if selected_sentence.is_some() && highlighted.is_empty() {
-                        ui.label(
-                            RichText::new(
-                                "No segment of the transcript supports the selected sentence.",
-                            )
-                            .color(t.palette.warning),
-                        );
-                    }
-                    for seg in &transcript.segments {
-                        let secs = seg.start_ms / 1000;
-                        let unsure = seg.confidence < LOW_CONFIDENCE_BELOW;
-                        let prefix = format!("[{:02}:{:02}] ", secs / 60, secs % 60);
-                        let pieces = seg.pieces();
-                        // Words the engine was unsure of, marked as on the
-                        // record screen: check them against the audio.
-                        let line = TranscriptLine {
-                            prefix: &prefix,
-                            pieces: &pieces,
-                            whole_unsure: unsure,
-                            suffix: if unsure { " (unsure)" } else { "" },
-                            colour: t.palette.text,
-                            italics: false,
-                        };
-                        let text = line.job(ui, t);
-                        if !highlighted.contains(&seg.id) {
-                            let r = ui.label(text);
-                            if line.any_unsure() {
-                                r.on_hover_text(UNSURE_HOVER);
-                            }
-                            continue;
-                        }
-                        let r = t.banner(t.palette.accent).show(ui, |ui| {
-                            ui.set_width(ui.available_width());
-                            chip(ui, t, "evidence", t.palette.accent);
-                            ui.label(text);
-                        });
-                        if *scroll_to_evidence && highlighted.first() == Some(&seg.id) {
-                            r.response.scroll_to_me(Some(egui::Align::Center));
-                            *scroll_to_evidence = false;
-                        }
-                    }
-                });
-        });
+        transcript_column(
+            &mut cols[1],
+            t,
+            TranscriptView {
+                transcript: transcript.as_ref(),
+                highlighted: &highlighted,
+                selected: selected_sentence.is_some(),
+                scroll_to_evidence,
+                height,
+            },
+        );
     });
     ui.add_space(t.space_s);
+    attestation_card(ui, st, t, empty_note, out);
+}
+
+/// What the review's transcript column shows.
+struct TranscriptView<'a> {
+    transcript: Option<&'a tacet_core::Transcript>,
+    /// The segments that support the selected sentence.
+    highlighted: &'a [u32],
+    /// A sentence is selected (so an empty `highlighted` says "none").
+    selected: bool,
+    /// Scroll the first evidence segment into view once.
+    scroll_to_evidence: &'a mut bool,
+    height: f32,
+}
+
+/// The transcript beside the note, the selected sentence's evidence
+/// highlighted and the words the engine was unsure of marked.
+fn transcript_column(ui: &mut egui::Ui, t: &Tokens, view: TranscriptView<'_>) {
+    let TranscriptView {
+        transcript,
+        highlighted,
+        selected,
+        scroll_to_evidence,
+        height,
+    } = view;
+    t.card().show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("Transcript").size(t.text_heading).strong());
+        egui::ScrollArea::vertical()
+            .id_salt("review_transcript")
+            .max_height(height - 40.0)
+            .show(ui, |ui| {
+                let Some(transcript) = transcript else {
+                    return;
+                };
+                if selected && highlighted.is_empty() {
+                    ui.label(
+                        RichText::new(
+                            "No segment of the transcript supports the selected sentence.",
+                        )
+                        .color(t.palette.warning),
+                    );
+                }
+                for seg in &transcript.segments {
+                    let secs = seg.start_ms / 1000;
+                    let unsure = seg.confidence < LOW_CONFIDENCE_BELOW;
+                    let prefix = format!("[{:02}:{:02}] ", secs / 60, secs % 60);
+                    let pieces = seg.pieces();
+                    // Words the engine was unsure of, marked as on the
+                    // record screen: check them against the audio.
+                    let line = TranscriptLine {
+                        prefix: &prefix,
+                        pieces: &pieces,
+                        whole_unsure: unsure,
+                        suffix: if unsure { " (unsure)" } else { "" },
+                        colour: t.palette.text,
+                        italics: false,
+                    };
+                    let text = line.job(ui, t);
+                    if !highlighted.contains(&seg.id) {
+                        let r = ui.label(text);
+                        if line.any_unsure() {
+                            r.on_hover_text(UNSURE_HOVER);
+                        }
+                        continue;
+                    }
+                    let r = t.banner(t.palette.accent).show(ui, |ui| {
+                        ui.set_width(ui.available_width());
+                        chip(ui, t, "evidence", t.palette.accent);
+                        ui.label(text);
+                    });
+                    if *scroll_to_evidence && highlighted.first() == Some(&seg.id) {
+                        r.response.scroll_to_me(Some(egui::Align::Center));
+                        *scroll_to_evidence = false;
+                    }
+                }
+            });
+    });
+}
+
+/// The attestation: the statement (and, for a note that says nothing, the
+/// confirmation), the passphrase re-entered, and what still stands in the
+/// way.
+fn attestation_card(
+    ui: &mut egui::Ui,
+    st: &mut ViewState,
+    t: &Tokens,
+    empty_note: bool,
+    out: &mut Vec<UiCommand>,
+) {
     t.card().show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new("Attestation").size(t.text_heading).strong());
