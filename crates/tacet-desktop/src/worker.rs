@@ -605,6 +605,160 @@ impl Served<'_, '_> {
         }
     }
 
+    /// A new session's recording (from `try_serve`): the input devices, a
+    /// live recording, or a recording from a file transcribed.
+    fn serve_recording(&mut self, req: Request) -> Result<(), String> {
+        let out = self.out;
+        match req {
+            Request::ListInputDevices => {
+                out.emit(live::input_devices(self.data_dir)?);
+            }
+            Request::StartRecording {
+                template_id,
+                patient_ref,
+                device,
+            } => {
+                let mut asr = match self.engines.asr.take() {
+                    Some(asr) => asr,
+                    None => load_transcriber(self.data_dir, &*self.store)?,
+                };
+                asr.set_threads(tacet_runtime::live_asr_threads());
+                let start = live::Start {
+                    template_id,
+                    patient_ref,
+                    device,
+                };
+                let recorded = live::record(
+                    self.store,
+                    self.templates,
+                    self.data_dir,
+                    asr,
+                    self.engines.llm.take(),
+                    start,
+                    self.rx,
+                    out,
+                );
+                self.engines.asr = recorded.asr;
+                self.engines.llm = recorded.drafter;
+                self.deferred = recorded.deferred;
+                // Catch up with what was committed after the last read.
+                self.read_ahead = recorded.transcribed;
+                if recorded.read_ahead {
+                    self.warm = recorded.transcribed;
+                }
+            }
+            Request::PauseRecording | Request::ResumeRecording { .. } | Request::StopRecording => {
+                return Err("Nothing is recording.".into());
+            }
+            Request::TranscribeWav {
+                template_id,
+                patient_ref,
+                wav_path,
+            } => {
+                out.emit(Event::Progress("Reading the recording…".into()));
+                let samples = tacet_runtime::live::read_visit_audio(Path::new(&wav_path))
+                    .map_err(|e| e.to_string())?
+                    .samples_16k;
+                self.ready_transcriber()?;
+                out.emit(Event::Progress(format!(
+                    "Transcribing {:.1} s of audio on this computer…",
+                    samples.len() as f64 / 16_000.0
+                )));
+                let patient = PatientRef::new(patient_ref);
+                let Started {
+                    session,
+                    transcript,
+                } = self
+                    .app(true, false, |a| {
+                        a.start_from_audio(&template_id, &patient, &samples)
+                    })
+                    .map_err(words)?;
+                out.emit(Event::Transcribed {
+                    session,
+                    transcript,
+                });
+                self.read_ahead = Some(session);
+            }
+            other => return Err(format!("The worker has no step for {:?}.", op_of(&other))),
+        }
+        Ok(())
+    }
+
+    /// The note (from `try_serve`): drafted, then attested.
+    fn serve_note(&mut self, req: Request) -> Result<(), String> {
+        let out = self.out;
+        match req {
+            Request::Draft { session } => {
+                self.cancel.store(false, Ordering::Relaxed);
+                if self.engines.llm.is_none() {
+                    out.emit(Event::Progress("Loading the drafting model…".into()));
+                    self.engines.llm = Some(load_drafter(self.data_dir, &*self.store)?);
+                }
+                out.emit(Event::Progress("Reading the transcript…".into()));
+                let mut progress = |p: DraftProgress<'_>| {
+                    let ev = match p {
+                        DraftProgress::Section(h) => Event::DraftSection(h.to_string()),
+                        DraftProgress::Token(t) => Event::DraftToken(t.to_string()),
+                    };
+                    out.emit(ev);
+                };
+                let cancel = self.cancel;
+                match self.app(false, true, |a| a.draft(session, &mut progress, cancel)) {
+                    Ok(draft) => {
+                        out.emit(Event::Drafted { draft });
+                        // The review screen needs the draft checked against
+                        // the transcript: its flags gate attestation.
+                        let grounding = self.plain(|a| a.grounding(session)).map_err(|e| {
+                            format!("The draft could not be checked against the transcript: {e}")
+                        })?;
+                        out.emit(Event::Grounding {
+                            session,
+                            grounding: grounding_view(grounding),
+                        });
+                    }
+                    Err(_) if self.cancel.load(Ordering::Relaxed) => {
+                        out.emit(Event::DraftCancelled);
+                    }
+                    Err(e) => return Err(words(e)),
+                }
+            }
+            Request::Attest {
+                session,
+                text,
+                passphrase,
+                accept_flags,
+                confirm_empty,
+            } => {
+                let pass = Passphrase::new(passphrase.expose().to_string());
+                drop(passphrase);
+                if !self.check.matches(&pass) {
+                    let actor = self.store.actor().clone();
+                    self.store
+                        .record(
+                            AuditEvent::new(AuditAction::ReviewAttested, actor)
+                                .session(session)
+                                .outcome(tacet_core::Outcome::Denied),
+                        )
+                        .map_err(|e| e.to_string())?;
+                    return Err(
+                        "The passphrase does not match yours, so the note was not attested.".into(),
+                    );
+                }
+                let attestation = Attestation {
+                    text,
+                    accept_flags,
+                    confirm_empty,
+                };
+                let note_sha256_hex = self
+                    .plain(|a| a.attest(session, attestation))
+                    .map_err(words)?;
+                out.emit(Event::Attested { note_sha256_hex });
+            }
+            other => return Err(format!("The worker has no step for {:?}.", op_of(&other))),
+        }
+        Ok(())
+    }
+
     /// Serves one request; an `Err` is the one message the UI shows.
     fn try_serve(&mut self, req: Request) -> Result<(), String> {
         let out = self.out;
@@ -723,141 +877,13 @@ impl Served<'_, '_> {
                     .map_err(words)?;
                 out.emit(Event::ConsentRecorded { given });
             }
-            Request::ListInputDevices => {
-                out.emit(live::input_devices(self.data_dir)?);
-            }
-            Request::StartRecording {
-                template_id,
-                patient_ref,
-                device,
-            } => {
-                let mut asr = match self.engines.asr.take() {
-                    Some(asr) => asr,
-                    None => load_transcriber(self.data_dir, &*self.store)?,
-                };
-                asr.set_threads(tacet_runtime::live_asr_threads());
-                let start = live::Start {
-                    template_id,
-                    patient_ref,
-                    device,
-                };
-                let recorded = live::record(
-                    self.store,
-                    self.templates,
-                    self.data_dir,
-                    asr,
-                    self.engines.llm.take(),
-                    start,
-                    self.rx,
-                    out,
-                );
-                self.engines.asr = recorded.asr;
-                self.engines.llm = recorded.drafter;
-                self.deferred = recorded.deferred;
-                // Catch up with what was committed after the last read.
-                self.read_ahead = recorded.transcribed;
-                if recorded.read_ahead {
-                    self.warm = recorded.transcribed;
-                }
-            }
-            Request::PauseRecording | Request::ResumeRecording { .. } | Request::StopRecording => {
-                return Err("Nothing is recording.".into());
-            }
-            Request::TranscribeWav {
-                template_id,
-                patient_ref,
-                wav_path,
-            } => {
-                out.emit(Event::Progress("Reading the recording…".into()));
-                let samples = tacet_runtime::live::read_visit_audio(Path::new(&wav_path))
-                    .map_err(|e| e.to_string())?
-                    .samples_16k;
-                self.ready_transcriber()?;
-                out.emit(Event::Progress(format!(
-                    "Transcribing {:.1} s of audio on this computer…",
-                    samples.len() as f64 / 16_000.0
-                )));
-                let patient = PatientRef::new(patient_ref);
-                let Started {
-                    session,
-                    transcript,
-                } = self
-                    .app(true, false, |a| {
-                        a.start_from_audio(&template_id, &patient, &samples)
-                    })
-                    .map_err(words)?;
-                out.emit(Event::Transcribed {
-                    session,
-                    transcript,
-                });
-                self.read_ahead = Some(session);
-            }
-            Request::Draft { session } => {
-                self.cancel.store(false, Ordering::Relaxed);
-                if self.engines.llm.is_none() {
-                    out.emit(Event::Progress("Loading the drafting model…".into()));
-                    self.engines.llm = Some(load_drafter(self.data_dir, &*self.store)?);
-                }
-                out.emit(Event::Progress("Reading the transcript…".into()));
-                let mut progress = |p: DraftProgress<'_>| {
-                    let ev = match p {
-                        DraftProgress::Section(h) => Event::DraftSection(h.to_string()),
-                        DraftProgress::Token(t) => Event::DraftToken(t.to_string()),
-                    };
-                    out.emit(ev);
-                };
-                let cancel = self.cancel;
-                match self.app(false, true, |a| a.draft(session, &mut progress, cancel)) {
-                    Ok(draft) => {
-                        out.emit(Event::Drafted { draft });
-                        // The review screen needs the draft checked against
-                        // the transcript: its flags gate attestation.
-                        let grounding = self.plain(|a| a.grounding(session)).map_err(|e| {
-                            format!("The draft could not be checked against the transcript: {e}")
-                        })?;
-                        out.emit(Event::Grounding {
-                            session,
-                            grounding: grounding_view(grounding),
-                        });
-                    }
-                    Err(_) if self.cancel.load(Ordering::Relaxed) => {
-                        out.emit(Event::DraftCancelled);
-                    }
-                    Err(e) => return Err(words(e)),
-                }
-            }
-            Request::Attest {
-                session,
-                text,
-                passphrase,
-                accept_flags,
-                confirm_empty,
-            } => {
-                let pass = Passphrase::new(passphrase.expose().to_string());
-                drop(passphrase);
-                if !self.check.matches(&pass) {
-                    let actor = self.store.actor().clone();
-                    self.store
-                        .record(
-                            AuditEvent::new(AuditAction::ReviewAttested, actor)
-                                .session(session)
-                                .outcome(tacet_core::Outcome::Denied),
-                        )
-                        .map_err(|e| e.to_string())?;
-                    return Err(
-                        "The passphrase does not match yours, so the note was not attested.".into(),
-                    );
-                }
-                let attestation = Attestation {
-                    text,
-                    accept_flags,
-                    confirm_empty,
-                };
-                let note_sha256_hex = self
-                    .plain(|a| a.attest(session, attestation))
-                    .map_err(words)?;
-                out.emit(Event::Attested { note_sha256_hex });
-            }
+            req @ (Request::ListInputDevices
+            | Request::StartRecording { .. }
+            | Request::PauseRecording
+            | Request::TranscribeWav { .. }
+            | Request::ResumeRecording { .. }
+            | Request::StopRecording) => self.serve_recording(req)?,
+            req @ (Request::Draft { .. } | Request::Attest { .. }) => self.serve_note(req)?,
             Request::Export { session, target } => self.export(session, target)?,
             // The admin's requests (`op_of` says which they are).
             req if op_of(&req) == Op::Admin => self.serve_admin(req)?,
