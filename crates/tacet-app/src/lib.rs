@@ -339,12 +339,13 @@ fn draft_inputs<'a>(
 /// removed no longer is; [`open_flags_after_edits`] is what attestation
 /// counts.
 pub fn open_flags(g: &tacet_ground::Grounding, text: &str) -> usize {
-    let attested = squash(text);
-    g.sentences
-        .iter()
-        .filter(|s| !s.flags.is_empty() && attested.contains(&squash(&s.text)))
-        .map(|s| s.flags.iter().filter(|f| f.resolution.is_none()).count())
-        .sum()
+    tacet_core::review::open_flag_count(
+        text,
+        g.sentences.iter().map(|s| {
+            let unresolved = s.flags.iter().filter(|f| f.resolution.is_none()).count();
+            (s.text.as_str(), unresolved)
+        }),
+    )
 }
 
 /// The flags still open in the text being attested: a flagged sentence kept

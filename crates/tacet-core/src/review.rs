@@ -38,6 +38,23 @@ pub fn still_in_note(sentence: &str, note: &str) -> bool {
     visible_text(note).contains(&visible_text(sentence))
 }
 
+/// The flags still open in `note`: every unresolved flag of each flagged
+/// sentence that is still in it, word for word as a reader sees it. The
+/// application layer counts so before an attestation, and the review
+/// screen so to say how many remain; `sentences` gives each sentence's
+/// text and how many of its flags are not yet resolved.
+pub fn open_flag_count<'a>(
+    note: &str,
+    sentences: impl IntoIterator<Item = (&'a str, usize)>,
+) -> usize {
+    let note = visible_text(note);
+    sentences
+        .into_iter()
+        .filter(|(text, open)| *open > 0 && note.contains(&visible_text(text)))
+        .map(|(_, open)| open)
+        .sum()
+}
+
 /// A clinician's statement that they reviewed exactly this note text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attestation {
@@ -227,6 +244,27 @@ fn split_heading(line: &str) -> Option<(&str, &str)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn open_flags_are_those_of_flagged_sentences_still_in_the_note() {
+        use super::open_flag_count;
+        let note = "PLAN:\nStart aspirin 500 mg\u{200B} daily.  Rest.";
+        // Kept (an invisible character and spacing change nothing): both count.
+        assert_eq!(
+            open_flag_count(note, [("Start aspirin 500 mg daily.", 2)]),
+            2
+        );
+        // Edited away, resolved, or never flagged: none.
+        assert_eq!(
+            open_flag_count(note, [("Start aspirin 81 mg daily.", 2)]),
+            0
+        );
+        assert_eq!(
+            open_flag_count(note, [("Start aspirin 500 mg daily.", 0)]),
+            0
+        );
+        assert_eq!(open_flag_count(note, [("Rest.", 1), ("Ice.", 3)]), 1);
+    }
 
     #[test]
     fn the_gates_comparison_rules() {

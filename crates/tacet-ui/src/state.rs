@@ -319,18 +319,25 @@ impl Work {
             .collect()
     }
 
-    /// Flags still blocking attestation (counted the way the application
-    /// layer counts them: every flag of an open sentence).
+    /// Flags still blocking attestation, counted by the core's rule, as
+    /// the application layer counts them: every flag of a flagged sentence
+    /// still in the note, unless the clinician accepted it with a reason.
     pub fn open_flags(&self) -> usize {
         let Some(g) = &self.grounding else {
             return 0;
         };
-        self.open_flag_sentences()
-            .iter()
-            .zip(&g.sentences)
-            .filter(|(open, _)| **open)
-            .map(|(_, s)| s.flags.len())
-            .sum()
+        let accepted = |i: usize| {
+            self.acceptances
+                .get(i)
+                .is_some_and(FlagAcceptance::is_valid)
+        };
+        tacet_core::review::open_flag_count(
+            &self.note_text(),
+            g.sentences.iter().enumerate().map(|(i, s)| {
+                let open = if accepted(i) { 0 } else { s.flags.len() };
+                (s.text.as_str(), open)
+            }),
+        )
     }
 
     /// Whether a flagged sentence is still in the note (so it needs an
