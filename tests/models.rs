@@ -1,7 +1,9 @@
 //! The default models in the local model cache (`scripts/fetch-models.sh`
 //! fills it), for the tests that run the real engines: found the way the
-//! program finds them (`TACET_CACHE`, else `~/.cache/tacet`), so a test
-//! that moves HOME reads them first.
+//! program finds them (`TACET_CACHE`, else `~/.cache/tacet`: the rule of
+//! `tacet_models::cache_root`, restated here because this test support
+//! depends on no tacet crate, and tacet-models' own tests depend on it), so
+//! a test that moves HOME reads them first.
 
 use std::path::PathBuf;
 

@@ -16,7 +16,7 @@
 //! opened: a chunk that fails its check is an integrity error, never
 //! silently skipped.
 
-use crate::{now_ms, store, Unlocked, VaultError};
+use crate::{store, Unlocked, VaultError};
 use rusqlite::params;
 use sha2::Digest;
 use tacet_core::audit::Detail;
@@ -91,11 +91,7 @@ impl Unlocked<'_> {
             .detail(Detail::Count(recovered))
             .detail(Detail::Count(missing));
         self.write(|tx, s| {
-            tx.execute(
-                "UPDATE sessions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
-                params![id.as_bytes().to_vec(), next.as_str(), now_ms()],
-            )?;
-            s.retag_session(tx, id)?;
+            s.set_state(tx, id, next)?;
             s.append_audit(tx, ev)
         })?;
         Ok(RecoveredAudio {

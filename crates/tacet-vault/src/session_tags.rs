@@ -178,6 +178,21 @@ impl Unlocked<'_> {
         Ok(SessionTagKey::derive(&self.audit_master)?)
     }
 
+    /// Moves the session to `next` inside `tx`, its row tagged again in
+    /// the same transaction (the one way a state changes on its own).
+    pub(crate) fn set_state(
+        &self,
+        tx: &Transaction<'_>,
+        id: SessionId,
+        next: tacet_core::SessionState,
+    ) -> Result<(), VaultError> {
+        tx.execute(
+            "UPDATE sessions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
+            params![id.as_bytes().to_vec(), next.as_str(), crate::now_ms()],
+        )?;
+        self.retag_session(tx, id)
+    }
+
     /// Tags the session's row as it now stands, inside the transaction
     /// that changed it.
     pub(crate) fn retag_session(

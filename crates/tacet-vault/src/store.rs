@@ -349,11 +349,7 @@ impl SessionStore for Unlocked<'_> {
                 .content_hash(note.attestation().note_sha256)
                 .detail(Detail::Format(format));
             self.write(|tx, s| {
-                tx.execute(
-                    "UPDATE sessions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
-                    params![id.as_bytes().to_vec(), next.as_str(), now_ms()],
-                )?;
-                s.retag_session(tx, id)?;
+                s.set_state(tx, id, next)?;
                 s.append_audit(tx, ev)
             })?;
             self.write_checkpoint()
