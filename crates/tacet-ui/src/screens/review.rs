@@ -504,7 +504,7 @@ impl SentenceCtx<'_> {
                 );
             }
             let a = &mut self.acceptances[k];
-            ui.horizontal(|ui| {
+            ui.horizontal_wrapped(|ui| {
                 ui.checkbox(
                     &mut a.accepted,
                     format!("Accept flag {number} ({})", labels.join(", ")),
