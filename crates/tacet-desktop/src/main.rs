@@ -33,7 +33,9 @@ struct Args {
     screenshot_dir: Option<PathBuf>,
     /// Drive the first-run walk on an empty data folder, pausing for
     /// screenshots; the models come from $TACET_SCRIPT_MODELS and the audit
-    /// log is anchored in $TACET_SCRIPT_ANCHOR.
+    /// log is anchored in $TACET_SCRIPT_ANCHOR. With $TACET_SCRIPT_RECORDING
+    /// and $TACET_SCRIPT_EXPORT, the new clinician then takes that recording
+    /// through to a note saved there (scripts/package-check.sh).
     #[arg(long, hide = true, conflicts_with = "demo")]
     first_run_screenshot_dir: Option<PathBuf>,
     /// Write the man page into this folder and exit (packaging).
@@ -169,6 +171,15 @@ fn main() -> Result<()> {
                     dir,
                     std::env::var("TACET_SCRIPT_MODELS").unwrap_or_default(),
                     std::env::var("TACET_SCRIPT_ANCHOR").unwrap_or_default(),
+                    match (
+                        std::env::var("TACET_SCRIPT_RECORDING"),
+                        std::env::var("TACET_SCRIPT_EXPORT"),
+                    ) {
+                        (Ok(recording), Ok(export)) => {
+                            Some(script::FirstVisit { recording, export })
+                        }
+                        _ => None,
+                    },
                 )),
                 (None, None) => None,
             };

@@ -39,6 +39,86 @@ fn cmd(c: UiCommand) -> Step {
     Step::Do(Box::new(move |u: &mut TacetUi| u.handle(c.clone())))
 }
 
+/// The first-run script's clinician, and the patient reference of the
+/// visit it records: words that must never reach the support log.
+const FIRST_CLINICIAN: (&str, &str) = ("drmira", "otter violet canyon seven");
+const FIRST_ADMIN_PASSPHRASE: &str = "larch quiet tundra forty";
+const FIRST_PATIENT: &str = "practice-patient-4417";
+
+/// A first visit after the first run (`--first-run-screenshot-dir` with
+/// `$TACET_SCRIPT_RECORDING` and `$TACET_SCRIPT_EXPORT`): the recording on
+/// file to open, and the new file the attested note is saved to.
+pub struct FirstVisit {
+    pub recording: String,
+    pub export: String,
+}
+
+/// Every section accepted, each open flag kept with a reason, the box
+/// ticked and the passphrase typed: what a clinician does before Attest.
+fn ready_to_attest(u: &mut TacetUi, passphrase: &str) {
+    let open: Vec<usize> = (0..u.state.work.sections.len())
+        .filter(|&i| u.state.work.sections[i].status == SectionStatus::NeedsReview)
+        .collect();
+    for i in open {
+        u.handle(UiCommand::AcceptSection(i));
+    }
+    // Keep the flagged sentences as written, with a reason.
+    let flagged = u.state.work.open_flag_sentences();
+    for (i, open) in flagged.into_iter().enumerate() {
+        if let (true, Some(a)) = (open, u.state.work.acceptances.get_mut(i)) {
+            a.accepted = true;
+            a.reason = "Checked against the recording".into();
+        }
+    }
+    u.state.work.attest_checked = true;
+    u.state.work.attest_passphrase = passphrase.into();
+}
+
+/// The first clinician's first visit: sign in, a new session with consent,
+/// the recording on file typed in, transcribed and drafted, reviewed,
+/// attested, saved as text; the session destroyed with its receipt.
+fn first_visit(visit: FirstVisit) -> Vec<Step> {
+    let FirstVisit { recording, export } = visit;
+    vec![
+        Step::Do(Box::new(|u| {
+            u.state.unlock.user = FIRST_CLINICIAN.0.into();
+            u.state.unlock.passphrase = FIRST_CLINICIAN.1.into();
+            u.handle(UiCommand::Unlock);
+        })),
+        Step::Wait(on(Screen::Sessions)),
+        cmd(UiCommand::StartNewSession),
+        Step::Do(Box::new(|u| {
+            u.state.new_session.patient_ref = FIRST_PATIENT.into()
+        })),
+        cmd(UiCommand::Consent(true)),
+        Step::Wait(on(Screen::Record)),
+        // The recording on file, chosen in the window's own picker (it
+        // opens on the file already chosen).
+        Step::Do(Box::new(move |u| {
+            u.state.new_session.wav_path = recording.clone()
+        })),
+        cmd(UiCommand::Browse(tacet_ui::picker::PathField::Recording)),
+        Step::Shot("visit-1-choose-the-recording"),
+        Step::Do(Box::new(|u| u.close_picker())),
+        cmd(UiCommand::Transcribe),
+        Step::Wait(Box::new(|u| {
+            (u.state.screen == Screen::Review
+                && (u.state.work.grounding.is_some() || u.state.error.is_some()))
+                || (u.state.error.is_some() && u.state.busy.is_none())
+        })),
+        Step::Shot("visit-2-review"),
+        Step::Do(Box::new(|u| ready_to_attest(u, FIRST_CLINICIAN.1))),
+        cmd(UiCommand::Attest),
+        Step::Wait(on(Screen::Export)),
+        Step::Do(Box::new(move |u| u.state.work.save_path = export.clone())),
+        cmd(UiCommand::SaveAs(tacet_core::ExportFormat::Text)),
+        Step::Wait(Box::new(|u| {
+            (u.state.work.receipt.is_some() || u.state.error.is_some()) && u.state.busy.is_none()
+        })),
+        Step::Shot("visit-3-saved-and-destroyed"),
+    ]
+}
+
 impl Script {
     pub fn new(
         dir: PathBuf,
@@ -159,24 +239,7 @@ impl Script {
             Step::Shot("10a-sessions-open-and-share"),
             Step::Do(Box::new(|u| u.state.screen = Screen::Review)),
             cmd(UiCommand::FinishEdit(1)),
-            Step::Do(Box::new(move |u| {
-                let open: Vec<usize> = (0..u.state.work.sections.len())
-                    .filter(|&i| u.state.work.sections[i].status == SectionStatus::NeedsReview)
-                    .collect();
-                for i in open {
-                    u.handle(UiCommand::AcceptSection(i));
-                }
-                // Keep the flagged sentences as written, with a reason.
-                let flagged = u.state.work.open_flag_sentences();
-                for (i, open) in flagged.into_iter().enumerate() {
-                    if let (true, Some(a)) = (open, u.state.work.acceptances.get_mut(i)) {
-                        a.accepted = true;
-                        a.reason = "Checked against the recording".into();
-                    }
-                }
-                u.state.work.attest_checked = true;
-                u.state.work.attest_passphrase = clinician.1.into();
-            })),
+            Step::Do(Box::new(move |u| ready_to_attest(u, clinician.1))),
             Step::Shot("07-review-ready-to-attest"),
             cmd(UiCommand::Attest),
             Step::Wait(on(Screen::Export)),
@@ -234,16 +297,22 @@ impl Script {
     /// The first-run walk on an empty data folder: the accounts, the models
     /// imported from `models` (a folder), the audit log anchored in
     /// `anchor`, the consent texts, the summary, and the sign-in it hands
-    /// over to. Passphrases show as dots.
-    pub fn first_run(dir: PathBuf, models: String, anchor: String) -> Self {
-        let steps = vec![
+    /// over to. Passphrases show as dots. With a `visit`, the new clinician
+    /// then signs in and takes a recording on file through to a saved note.
+    pub fn first_run(
+        dir: PathBuf,
+        models: String,
+        anchor: String,
+        visit: Option<FirstVisit>,
+    ) -> Self {
+        let mut steps = vec![
             Step::Wait(on(Screen::Setup)),
             Step::Do(Box::new(|u| {
                 let s = &mut u.state.setup;
-                s.admin_passphrase = "larch quiet tundra forty".into();
+                s.admin_passphrase = FIRST_ADMIN_PASSPHRASE.into();
                 s.admin_confirm = s.admin_passphrase.clone();
-                s.clinician = "drmira".into();
-                s.clinician_passphrase = "otter violet canyon seven".into();
+                s.clinician = FIRST_CLINICIAN.0.into();
+                s.clinician_passphrase = FIRST_CLINICIAN.1.into();
                 s.clinician_confirm = s.clinician_passphrase.clone();
             })),
             Step::Shot("setup-1-accounts"),
@@ -283,8 +352,11 @@ impl Script {
             cmd(UiCommand::FinishSetup),
             Step::Wait(on(Screen::Unlock)),
             Step::Shot("setup-6-sign-in"),
-            Step::Quit,
         ];
+        if let Some(visit) = visit {
+            steps.extend(first_visit(visit));
+        }
+        steps.push(Step::Quit);
         Self {
             dir,
             steps,

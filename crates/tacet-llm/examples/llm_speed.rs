@@ -74,6 +74,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     // Warm-up (first-use allocations, repacking, thread pools), then measure.
     model.speed_probe(16, 4)?;
+    println!("matvec kernels: {}", tacet_llm::matvec_kernels());
     let (mut best_pp, mut best_tg) = (0f64, 0f64);
     for i in 0..repeats {
         let r = model.speed_probe_at_depth(depth, prompt_tokens, decode_tokens)?;

@@ -32,10 +32,14 @@
 //!   on anything else; a test holds every path to the scalar answer. Where
 //!   the CPU has AVX-512 VNNI (Intel since Ice Lake, AMD Zen 4) `vpdpbusd`
 //!   takes two blocks per instruction; measured on a 2-core Xeon it gained
-//!   only 1–3% in decode, which waits on memory more than on arithmetic, so
-//!   AVX2 stays the path that matters. `TACET_DANGER_AVX2_KERNELS` skips the
-//!   AVX-512 path (for measuring it); `TACET_DANGER_SCALAR_KERNELS` skips
-//!   both.
+//!   little or nothing in decode, which waits on memory more than on
+//!   arithmetic, and on an AMD Zen 4 AVX2 was faster. So the flags only say
+//!   what may run: the first product times both sets, per format, on 32 MB
+//!   of weights (more than the cache holds, as a model's are) and keeps the
+//!   faster ([`matvec_kernels`] names the choice). `TACET_DANGER_AVX2_KERNELS`
+//!   skips the AVX-512 paths, `TACET_DANGER_VNNI_KERNELS` takes VNNI
+//!   without timing (both for measuring); `TACET_DANGER_SCALAR_KERNELS`
+//!   skips every SIMD path.
 //! - **Rows split across threads** on [`crate::spin`]'s spinning pool
 //!   (sized by [`crate::threads`]): decode runs ~150 of these loops per
 //!   token, too short to wake a sleeping thread for each; with one thread
@@ -412,13 +416,17 @@ impl QuantMatrix {
 
     /// `out[r] = W[r] · x` for every row `r`.
     pub(crate) fn matvec(&self, x: &[f32], out: &mut [f32], threads: usize) {
+        self.matvec_on(isa(self.format), x, out, threads);
+    }
+
+    /// [`Self::matvec`] with the kernels of `isa`, which the CPU must have.
+    fn matvec_on(&self, isa: Isa, x: &[f32], out: &mut [f32], threads: usize) {
         let a = quantize_row(x);
         let rb = self.row_bytes();
-        let isa = isa();
         let dot = |row: &[u8]| -> f32 {
             match (self.format, isa) {
                 #[cfg(target_arch = "x86_64")]
-                // SAFETY: `isa()` names only what the CPU has; the row holds
+                // SAFETY: `isa` names only what the CPU has; the row holds
                 // cols/32 whole blocks, as does `a`.
                 (Format::Q4_1, Isa::Avx512Vnni) => unsafe { x86::dot2_q4_1_vnni(row, row, &a).0 },
                 #[cfg(target_arch = "x86_64")]
@@ -449,7 +457,7 @@ impl QuantMatrix {
                 let mut wp = w.chunks_exact(2 * rb);
                 for (v, ww) in (&mut pairs).zip(&mut wp) {
                     let (r0, r1) = ww.split_at(rb);
-                    // SAFETY: `isa()` names only what the CPU has; each half
+                    // SAFETY: `isa` names only what the CPU has; each half
                     // is one whole row of cols/32 blocks, as `a` holds.
                     let (a0, a1) = unsafe { dot2(r0, r1, &a) };
                     v[0] = a0;
@@ -589,9 +597,11 @@ pub(crate) fn axpy_f16(p: f32, v: &[f16], out: &mut [f32]) {
     }
 }
 
-/// Which kernels run here (checked once): AVX-512 VNNI (`vpdpbusd`: a
-/// block's 32 byte products summed in fours in one instruction, two blocks
-/// per 512-bit register) where the CPU has it, else AVX2, else scalar.
+/// Which kernels run a format's products here (chosen once per format):
+/// AVX-512 VNNI (`vpdpbusd`: a block's 32 byte products summed in fours in
+/// one instruction, two blocks per 512-bit register) where the CPU has it
+/// and it measured faster than AVX2 for that format ([`faster_of`]), else
+/// AVX2, else scalar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Isa {
     Scalar,
@@ -599,27 +609,149 @@ enum Isa {
     Avx512Vnni,
 }
 
-fn isa() -> Isa {
+fn isa(format: Format) -> Isa {
     #[cfg(target_arch = "x86_64")]
     {
-        static ISA: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
-        *ISA.get_or_init(|| {
+        static ISA: std::sync::OnceLock<(Isa, Isa)> = std::sync::OnceLock::new();
+        let (q4_1, q8_0) = *ISA.get_or_init(|| {
             if !simd_available() {
-                Isa::Scalar
-            } else if std::env::var_os("TACET_DANGER_AVX2_KERNELS").is_none()
-                && is_x86_feature_detected!("avx512f")
-                && is_x86_feature_detected!("avx512bw")
-                && is_x86_feature_detected!("avx512vnni")
-            {
-                Isa::Avx512Vnni
+                (Isa::Scalar, Isa::Scalar)
+            } else if vnni_present() {
+                if std::env::var_os("TACET_DANGER_VNNI_KERNELS").is_some() {
+                    (Isa::Avx512Vnni, Isa::Avx512Vnni)
+                } else {
+                    let time = TimingMatrix::new();
+                    let chosen = |format| {
+                        let (vnni, avx2) = time.both(format);
+                        faster_of(vnni, avx2)
+                    };
+                    (chosen(Format::Q4_1), chosen(Format::Q8_0))
+                }
             } else {
-                Isa::Avx2
+                (Isa::Avx2, Isa::Avx2)
             }
-        })
+        });
+        match format {
+            Format::Q4_1 => q4_1,
+            Format::Q8_0 => q8_0,
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
+        let _ = format;
         Isa::Scalar
+    }
+}
+
+/// Whether the VNNI kernels may run here: the CPU has AVX-512F, BW and
+/// VNNI, and `TACET_DANGER_AVX2_KERNELS` is not set.
+#[cfg(target_arch = "x86_64")]
+fn vnni_present() -> bool {
+    simd_available()
+        && std::env::var_os("TACET_DANGER_AVX2_KERNELS").is_none()
+        && is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vnni")
+}
+
+/// The drafting engine's matrix-vector kernels on this CPU, for the
+/// support log: e.g. "Q4_1 AVX2, Q8_0 AVX2" (each "scalar", "AVX2" or
+/// "AVX-512 VNNI"). The first call chooses them (on a CPU with AVX-512
+/// VNNI, by timing both sets, about 0.1 s).
+#[must_use]
+pub fn matvec_kernels() -> String {
+    let name = |format| match isa(format) {
+        Isa::Scalar => "scalar",
+        Isa::Avx2 => "AVX2",
+        Isa::Avx512Vnni => "AVX-512 VNNI",
+    };
+    format!("Q4_1 {}, Q8_0 {}", name(Format::Q4_1), name(Format::Q8_0))
+}
+
+/// The VNNI kernels where they measured faster, else AVX2. The CPU flags
+/// alone do not say: on an AMD Zen 4, whose 512-bit instructions run as two
+/// 256-bit halves, the AVX2 kernels decoded SmolLM2 at 122 tok/s against 107
+/// for VNNI; on the 2-core Xeon here the VNNI Q8_0 product of a matrix
+/// larger than the cache (SmolLM2's 28 MB output matrix) took three times
+/// as long as AVX2's, while in cache the two were within 5%.
+fn faster_of(vnni: std::time::Duration, avx2: std::time::Duration) -> Isa {
+    if vnni < avx2 {
+        Isa::Avx512Vnni
+    } else {
+        Isa::Avx2
+    }
+}
+
+/// 32 MB of weights to time the kernels on: larger than a desktop CPU's
+/// last-level cache, as a model's weights are, so that the products read
+/// memory as decoding does.
+#[cfg(target_arch = "x86_64")]
+struct TimingMatrix {
+    bytes: std::cell::RefCell<Vec<u8>>,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl TimingMatrix {
+    const BYTES: usize = 32 << 20;
+    const COLS: usize = 576;
+
+    fn new() -> Self {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut bytes = Vec::with_capacity(Self::BYTES);
+        while bytes.len() < Self::BYTES {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            bytes.extend_from_slice(&seed.to_le_bytes());
+        }
+        Self {
+            bytes: std::cell::RefCell::new(bytes),
+        }
+    }
+
+    /// The best of three timings of each kernel set for `format`, one
+    /// product each, one thread, after a warm-up of each, the two
+    /// interleaved so that a busy moment of the machine falls on both:
+    /// (VNNI, AVX2). Only where the CPU has AVX-512 VNNI.
+    fn both(&self, format: Format) -> (std::time::Duration, std::time::Duration) {
+        use std::time::{Duration, Instant};
+        let mut blocks = self.bytes.borrow_mut();
+        let bb = format.block_bytes();
+        let rows = blocks.len() / (Self::COLS / BLOCK * bb);
+        let used = rows * Self::COLS / BLOCK * bb;
+        // Finite scales (and Q8_0's quants away from the −128 its kernels
+        // never see): the arithmetic of a real model, not of NaNs.
+        for b in blocks[..used].chunks_exact_mut(bb) {
+            b[..2].copy_from_slice(&f16::from_f32(0.01).to_le_bytes());
+            match format {
+                Format::Q4_1 => b[2..4].copy_from_slice(&f16::from_f32(-0.08).to_le_bytes()),
+                Format::Q8_0 => b[2..].iter_mut().for_each(|q| *q &= 0x7f),
+            }
+        }
+        let m = QuantMatrix {
+            format,
+            rows,
+            cols: Self::COLS,
+            blocks: std::mem::take(&mut *blocks),
+        };
+        let x: Vec<f32> = (0..Self::COLS)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
+            .collect();
+        let mut out = vec![0f32; rows];
+        let mut time = |isa: Isa| {
+            let start = Instant::now();
+            m.matvec_on(isa, &x, &mut out, 1);
+            start.elapsed()
+        };
+        time(Isa::Avx512Vnni);
+        time(Isa::Avx2);
+        let (mut vnni, mut avx2) = (Duration::MAX, Duration::MAX);
+        for _ in 0..3 {
+            vnni = vnni.min(time(Isa::Avx512Vnni));
+            avx2 = avx2.min(time(Isa::Avx2));
+        }
+        *blocks = m.blocks;
+        (vnni, avx2)
     }
 }
 
@@ -1255,6 +1387,40 @@ mod tests {
     }
 
     #[test]
+    fn the_vnni_kernels_run_only_where_they_measured_faster() {
+        use std::time::Duration;
+        let us = Duration::from_micros;
+        assert_eq!(faster_of(us(90), us(100)), Isa::Avx512Vnni);
+        assert_eq!(faster_of(us(110), us(100)), Isa::Avx2);
+        assert_eq!(faster_of(us(100), us(100)), Isa::Avx2);
+        let named = matvec_kernels();
+        assert!(
+            named.starts_with("Q4_1 ") && named.contains(", Q8_0 "),
+            "{named}"
+        );
+        #[cfg(target_arch = "x86_64")]
+        if vnni_present() {
+            let t = TimingMatrix::new();
+            for format in [Format::Q4_1, Format::Q8_0] {
+                let (vnni, avx2) = t.both(format);
+                assert!(vnni > Duration::ZERO && avx2 > Duration::ZERO);
+            }
+            // Both sets give the same product: the choice changes speed,
+            // not the answer.
+            for format in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
+                let (_, m) = matrix(format, 70, 576, 7);
+                let x: Vec<f32> = (0..576).map(|i| (i % 13) as f32 - 6.0).collect();
+                let (mut a, mut b) = (vec![0f32; 70], vec![0f32; 70]);
+                m.matvec_on(Isa::Avx512Vnni, &x, &mut a, 1);
+                m.matvec_on(Isa::Avx2, &x, &mut b, 2);
+                for (p, q) in a.iter().zip(&b) {
+                    assert!((p - q).abs() <= 1e-4 * (1.0 + q.abs()), "{p} vs {q}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn matvec_matches_the_dequantized_product_on_both_paths() {
         for format in [GgmlDType::Q4_1, GgmlDType::Q8_0] {
             for (rows, cols) in [(3, 32), (70, 576), (257, 96)] {
@@ -1295,7 +1461,7 @@ mod tests {
                         );
                     }
                     #[cfg(target_arch = "x86_64")]
-                    if isa() == Isa::Avx512Vnni {
+                    if vnni_present() {
                         // The next row (or this one) as the pair's second.
                         let other = m
                             .blocks

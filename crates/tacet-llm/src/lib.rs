@@ -39,6 +39,7 @@ pub use drafter::{
     GgufDrafter, LlmOptions, LoadReport, ModelInfo, PromptPlan, SectionPlan, SpeedReport,
 };
 pub use error::LlmError;
+pub use kernels::matvec_kernels;
 pub use tokenizer::tokenizer_from_gguf;
 
 /// Where the model cache lives: `$TACET_CACHE`, else `$HOME/.cache/tacet`.

@@ -46,6 +46,9 @@ pub enum Event {
         version: &'static str,
         cpu: String,
         cpu_floor_met: bool,
+        /// The drafting engine's matrix-vector kernels, chosen on this CPU
+        /// by timing where there is a choice (`tacet_llm::matvec_kernels`).
+        drafting_kernels: String,
         core_dumps_off: bool,
         seccomp_network: bool,
         landlock_network: bool,
@@ -73,6 +76,7 @@ impl Event {
                 version,
                 cpu,
                 cpu_floor_met,
+                drafting_kernels,
                 core_dumps_off,
                 seccomp_network,
                 landlock_network,
@@ -83,6 +87,7 @@ impl Event {
                 version,
                 cpu = cpu.as_str(),
                 cpu_floor_met,
+                drafting_kernels = drafting_kernels.as_str(),
                 core_dumps_off,
                 seccomp_network,
                 landlock_network,
@@ -220,6 +225,7 @@ pub fn started(program: &'static str, version: &'static str) -> Event {
         version,
         cpu: crate::cpu::features(),
         cpu_floor_met: crate::cpu::missing_features().is_empty(),
+        drafting_kernels: tacet_llm::matvec_kernels(),
         core_dumps_off: report.is_some_and(|r| r.core_dumps_off()),
         seccomp_network: report.is_some_and(|r| r.network_denied()),
         landlock_network: report.is_some_and(|r| r.landlock_network.is_active()),

@@ -689,7 +689,11 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                 .id_salt("attested_note")
                 .max_height(360.0)
                 .show(ui, |ui| {
-                    ui.monospace(&attested.text);
+                    // Columns lay out justified, which would stretch the
+                    // spaces of every wrapped line of the note.
+                    ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+                        ui.monospace(&attested.text);
+                    });
                 });
         });
     });
