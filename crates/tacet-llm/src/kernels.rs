@@ -671,9 +671,10 @@ pub fn matvec_kernels() -> String {
 /// The VNNI kernels where they measured faster, else AVX2. The CPU flags
 /// alone do not say: on an AMD Zen 4, whose 512-bit instructions run as two
 /// 256-bit halves, the AVX2 kernels decoded SmolLM2 at 122 tok/s against 107
-/// for VNNI; on the 2-core Xeon here the VNNI Q8_0 product of a matrix
-/// larger than the cache (SmolLM2's 28 MB output matrix) took three times
-/// as long as AVX2's, while in cache the two were within 5%.
+/// for VNNI, and on another (2 cores of an EPYC) the VNNI Q8_0 product of
+/// a matrix larger than the cache (SmolLM2's 28 MB output matrix) took
+/// three times as long as AVX2's, while in cache the two were within 5%.
+/// On a 2-core Xeon VNNI gained 1–3% in decode.
 fn faster_of(vnni: std::time::Duration, avx2: std::time::Duration) -> Isa {
     if vnni < avx2 {
         Isa::Avx512Vnni
