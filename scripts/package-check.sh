@@ -18,9 +18,36 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 deb=$(ls target/debian/tacet_*.deb)
 cache="${TACET_CACHE:-$HOME/.cache/tacet}/files"
-for m in whisper-tiny.en-ct2 SmolLM2-135M-Instruct.Q4_1.gguf; do
-    [ -e "$cache/$m" ] || { echo "missing $cache/$m: run scripts/fetch-models.sh" >&2; exit 1; }
+models=("$cache/whisper-tiny.en-ct2" "$cache/SmolLM2-135M-Instruct.Q4_1.gguf")
+for m in "${models[@]}"; do
+    [ -e "$m" ] || { echo "missing $m: run scripts/fetch-models.sh" >&2; exit 1; }
 done
+# Fails unless the lower-cased text $3 holds every fact after it, showing
+# $2 (what the program printed, without qemu's notes) and naming $1.
+require_facts() {
+    local what=$1 shown=$2 text=$3
+    shift 3
+    for fact in "$@"; do
+        printf '%s' "$text" | grep -qF "$fact" || {
+            printf '%s\n' "$shown" | grep -v "TCG doesn't support"
+            echo "$what lacks \"$fact\"" >&2
+            exit 1
+        }
+    done
+}
+# The output $2 of a `tacet demo`: its exported note (step 7) must hold the
+# facts after it, and its audit log must verify; $1 names the run.
+require_demo() {
+    local what=$1 out=$2
+    shift 2
+    require_facts "the note of $what" "$out" \
+        "$(printf '%s\n' "$out" | sed -n '/=== 7\./,/=== 8\./p' | tr 'A-Z' 'a-z')" "$@"
+    printf '%s\n' "$out" | grep -q VERIFIED || {
+        printf '%s\n' "$out" | grep -v "TCG doesn't support"
+        echo "$what: no verified audit log" >&2
+        exit 1
+    }
+}
 if ! command -v debootstrap >/dev/null; then
     apt-get install -y -q --no-install-recommends debootstrap
 fi
@@ -55,17 +82,9 @@ echo "== tacet-desktop --version"
 chroot "$root" tacet-desktop --version
 echo "== tacet demo"
 mkdir -p "$root/root/.cache/tacet/files"
-cp -r "$cache/whisper-tiny.en-ct2" "$cache/SmolLM2-135M-Instruct.Q4_1.gguf" "$root/root/.cache/tacet/files/"
+cp -r "${models[@]}" "$root/root/.cache/tacet/files/"
 out=$(chroot "$root" env HOME=/root sh -c 'cd /tmp && tacet demo' 2>&1) || { echo "$out"; exit 1; }
-note=$(printf '%s\n' "$out" | sed -n '/=== 7\./,/=== 8\./p' | tr 'A-Z' 'a-z')
-for fact in cough "sore throat" 38.5 aspirin penicillin 120/80 "x-ray"; do
-    if ! printf '%s' "$note" | grep -qF "$fact"; then
-        printf '%s\n' "$out"
-        echo "the installed demo's note lacks \"$fact\"" >&2
-        exit 1
-    fi
-done
-printf '%s\n' "$out" | grep -q VERIFIED || { printf '%s\n' "$out"; echo "no verified audit log" >&2; exit 1; }
+require_demo "the installed demo" "$out" cough "sore throat" 38.5 aspirin penicillin 120/80 "x-ray"
 printf '%s\n' "$out" | sed -n '/=== 7\./,/=== 8\./p' | head -40
 
 echo "== the packaged tacet demo on an emulated AVX2 CPU (qemu-x86_64 -cpu Haswell)"
@@ -81,15 +100,7 @@ started=$(date +%s)
 out=$(chroot "$root" env HOME=/root TACET_DANGER_NO_SANDBOX=1 sh -c \
     'cd /tmp && timeout 1200 qemu-x86_64 -cpu Haswell /usr/bin/tacet demo --audio /tmp/visit-20s.wav' 2>&1) ||
     { printf '%s\n' "$out" | grep -v "TCG doesn't support"; echo "the packaged demo did not finish on an emulated Haswell" >&2; exit 1; }
-note=$(printf '%s\n' "$out" | sed -n '/=== 7\./,/=== 8\./p' | tr 'A-Z' 'a-z')
-for fact in cough "sore throat" monday; do
-    printf '%s' "$note" | grep -qF "$fact" || {
-        printf '%s\n' "$out" | grep -v "TCG doesn't support"
-        echo "the demo on an emulated Haswell drafted no \"$fact\"" >&2
-        exit 1
-    }
-done
-printf '%s\n' "$out" | grep -q VERIFIED || { printf '%s\n' "$out"; echo "no verified audit log (Haswell)" >&2; exit 1; }
+require_demo "the demo on an emulated Haswell" "$out" cough "sore throat" monday
 echo "finished on an emulated Haswell in $(( $(date +%s) - started )) s: the note of the first 20 s holds the cough, the sore throat and its onset; the audit log verified"
 
 echo "== the desktop app as a practice meets it: first run to a saved note (Xvfb)"
@@ -106,7 +117,7 @@ practice="$root/tmp/practice"
 mkdir -p "$practice/models" "$practice/anchor" "$practice/shots"
 chmod 777 "$practice/shots"
 # The models as a practice's folder or stick brings them; the visit as FLAC.
-cp -r "$cache/whisper-tiny.en-ct2" "$cache/SmolLM2-135M-Instruct.Q4_1.gguf" "$practice/models/"
+cp -r "${models[@]}" "$practice/models/"
 sox assets/demo/visit.wav "$practice/visit.flac"
 display=:$(( 60 + RANDOM % 200 ))
 Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
@@ -135,14 +146,9 @@ while kill -0 "$app" 2>/dev/null; do
 done
 wait "$app" || { cat "$practice/desktop.out"; echo "tacet-desktop failed in the bare root" >&2; exit 1; }
 [ -f "$practice/note.txt" ] || { cat "$practice/desktop.out"; echo "the desktop app saved no note" >&2; exit 1; }
-saved=$(tr 'A-Z' 'a-z' <"$practice/note.txt")
-for fact in cough "sore throat" 38.5 aspirin penicillin 120/80 "x-ray" "audit checkpoint at export"; do
-    printf '%s' "$saved" | grep -qF "$fact" || {
-        cat "$practice/note.txt"
-        echo "the note the desktop app saved lacks \"$fact\"" >&2
-        exit 1
-    }
-done
+require_facts "the note the desktop app saved" "$(cat "$practice/note.txt")" \
+    "$(tr 'A-Z' 'a-z' <"$practice/note.txt")" \
+    cough "sore throat" 38.5 aspirin penicillin 120/80 "x-ray" "audit checkpoint at export"
 # The support log holds ids and codes: no passphrase, patient reference or
 # word of the visit; the data folder holds none of them in clear. The
 # imported models are left out: they are public files, and a model's
