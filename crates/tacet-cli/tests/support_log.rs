@@ -70,7 +70,6 @@ fn the_log_says_what_ran_and_how_it_ended_and_nothing_about_a_patient() {
         "event=\"started\" program=\"tacet\"",
         "cpu=\"AVX2",
         "cpu_floor_met=true",
-        "drafting_kernels=\"",
         "key_pages_locked=",
         "event=\"step.started\" step=\"init\"",
         "step=\"init\" ms=",

@@ -284,6 +284,9 @@ pub(crate) fn checked_llm(
         id: m.id.clone(),
         cause,
     })?;
+    crate::support_log::log(&crate::support_log::Event::DraftingKernels {
+        kernels: tacet_llm::matvec_kernels(),
+    });
     Ok((llm, m.id.clone(), v.sha256.clone()))
 }
 

@@ -46,9 +46,6 @@ pub enum Event {
         version: &'static str,
         cpu: String,
         cpu_floor_met: bool,
-        /// The drafting engine's matrix-vector kernels, chosen on this CPU
-        /// by timing where there is a choice (`tacet_llm::matvec_kernels`).
-        drafting_kernels: String,
         core_dumps_off: bool,
         seccomp_network: bool,
         landlock_network: bool,
@@ -58,6 +55,10 @@ pub enum Event {
     /// An installed model: its id and SHA-256 (both from the practice's
     /// own manifest, never from patient data).
     Model { id: String, sha256: String },
+    /// A drafting model was loaded: the matrix-vector kernels it runs on,
+    /// chosen on this CPU by timing where there is a choice
+    /// (`tacet_llm::matvec_kernels`; timed then, not at every start).
+    DraftingKernels { kernels: String },
     /// A step (a CLI command, a desktop operation) began.
     StepStarted { step: &'static str },
     /// A step ended, with its duration and outcome.
@@ -76,7 +77,6 @@ impl Event {
                 version,
                 cpu,
                 cpu_floor_met,
-                drafting_kernels,
                 core_dumps_off,
                 seccomp_network,
                 landlock_network,
@@ -87,7 +87,6 @@ impl Event {
                 version,
                 cpu = cpu.as_str(),
                 cpu_floor_met,
-                drafting_kernels = drafting_kernels.as_str(),
                 core_dumps_off,
                 seccomp_network,
                 landlock_network,
@@ -98,6 +97,9 @@ impl Event {
                 id = safe_token(id).as_str(),
                 sha256 = safe_token(sha256).as_str()
             ),
+            Event::DraftingKernels { kernels } => {
+                tracing::info!(event = "drafting_kernels", kernels = kernels.as_str())
+            }
             Event::StepStarted { step } => tracing::info!(event = "step.started", step),
             Event::StepEnded {
                 step,
@@ -225,7 +227,6 @@ pub fn started(program: &'static str, version: &'static str) -> Event {
         version,
         cpu: crate::cpu::features(),
         cpu_floor_met: crate::cpu::missing_features().is_empty(),
-        drafting_kernels: tacet_llm::matvec_kernels(),
         core_dumps_off: report.is_some_and(|r| r.core_dumps_off()),
         seccomp_network: report.is_some_and(|r| r.network_denied()),
         landlock_network: report.is_some_and(|r| r.landlock_network.is_active()),

@@ -131,8 +131,17 @@ fn fail_an_index_edited_to_point_at_another_model_loads_nothing() {
     {
         let mut u = admin(&mut v);
         manage::import_model(&mut u, &models, &smol, &ImportOptions::default()).unwrap();
-        // The listed model loads.
+        // The listed model loads, and the support log names the kernels
+        // it runs on (chosen then, not at every program start).
+        let log = tacet_runtime::support_log::open(d.path()).unwrap();
         llm_drafter(&models, &ApprovedModels::read(&models, &u).unwrap()).unwrap();
+        drop(log);
+        let text = tacet_runtime::support_log::collect(d.path()).unwrap();
+        let text = String::from_utf8_lossy(&text);
+        assert!(
+            text.contains("event=\"drafting_kernels\" kernels=\"Q4_1 "),
+            "{text}"
+        );
     }
     // Someone with the data folder drops in a model of their own and
     // points the index at it, hash and size included.
