@@ -35,6 +35,9 @@ fn main() {
     let template =
         tacet_core::Template::from_toml(include_str!("../../../assets/templates/soap.toml"))
             .expect("the SOAP template");
+    // `MTS_SHOW=EXAM` prints, for each dialogue of that header, the
+    // sentences that landed outside the expected section.
+    let show = std::env::var("MTS_SHOW").ok();
     for path in std::env::args().skip(1) {
         let mut rdr = csv::Reader::from_path(&path).expect("read the CSV");
         let mut by_section: BTreeMap<&'static str, Tally> = BTreeMap::new();
@@ -75,6 +78,10 @@ fn main() {
                 if heading == home {
                     tally.routed += sentences.len();
                     any_home |= !sentences.is_empty();
+                } else if show.as_deref() == Some(header) {
+                    for s in sentences {
+                        eprintln!("{} {header} -> {heading}: {}", &row[0], s.text);
+                    }
                 }
             }
             tally.filled += usize::from(any_home);

@@ -168,6 +168,20 @@ fn strip_lead(s: &str) -> String {
     ) {
         out = lead.replace(&out, "").into_owned();
     }
+    // Unpunctuated speech: "yeah the patient felt a little pop", "no i
+    // don't think so" — the particle before a subject, with no comma. The
+    // answer itself is read from the turn's start (`answer`), not from the
+    // sentence the note keeps.
+    static BARE: OnceLock<Option<Regex>> = OnceLock::new();
+    if let Some(bare) = re(
+        &BARE,
+        r"(?i)^(?:yes|yeah|yep|yup|no|nope|nah|sure|absolutely|right|correct)\s+(?:(?:so|well|and|actually|um|uh|like)\s+)*((?:i|i'm|i've|i'd|i'll|we|we're|we've|it|it's|my|he|she|he's|she's|they|that|that's|there|there's|the|this)\b.*)$",
+    ) {
+        if let Some(c) = bare.captures(out.trim()) {
+            let kept = c[1].to_string();
+            return strip_lead(&kept);
+        }
+    }
     out.trim().to_string()
 }
 
@@ -799,6 +813,44 @@ fn is_diagnosis(lower: &str) -> bool {
     DX.iter().any(|d| lower.contains(d))
 }
 
+/// The clinician's impression said as a likelihood ("it is probably a
+/// sinus infection", "this is most likely a sprain", "we are looking at an
+/// exposure secondary to a needlestick"): an opener that weighs a cause,
+/// and a diagnosis named.
+fn hedged_diagnosis(plain: &str) -> bool {
+    const OPENERS: &[&str] = &[
+        "it is probably",
+        "it's probably",
+        "it is likely",
+        "it's likely",
+        "it is most likely",
+        "it's most likely",
+        "this is probably",
+        "this is likely",
+        "this is most likely",
+        "that is probably",
+        "that's probably",
+        "most likely",
+        "probably",
+        "we are looking at",
+        "we're looking at",
+        "what we're looking at",
+        "it could be",
+        "this could be",
+        "it might be",
+        "this might be",
+        "it may be",
+        "this may be",
+    ];
+    OPENERS.iter().any(|o| {
+        plain.starts_with(o)
+            && plain[o.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_alphanumeric())
+    }) && is_diagnosis(plain)
+}
+
 /// Which kind of clinician statement this is, if any.
 fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
     let st = &cues.statements;
@@ -810,6 +862,9 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
     if (any(&st.exam_instruction) && text::words(lower).len() <= 15)
         || lower.trim_start().starts_with("show me")
     {
+        return None;
+    }
+    if examines_now(lower) {
         return None;
     }
     // "I see we have you on Norvasc": a current medication, not a finding
@@ -879,7 +934,8 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
         || starts("for your first problem")
         || starts("for your next problem")
         || lower.contains("diagnos")
-        || lower.contains("consistent with");
+        || lower.contains("consistent with")
+        || hedged_diagnosis(&plain);
     let plan_start = [
         "order ",
         "prescribe",
@@ -1102,6 +1158,55 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
         return Some(FactKind::History);
     }
     None
+}
+
+/// The clinician saying what they examine next, a body part as object
+/// ("check the throat", "first palpate the chest", "I'd like to
+/// physically examine the rectal area"): a step of the examination, never
+/// a plan — unless something is ordered or timed ("check your kidney
+/// function again in 3 months", "check an x-ray of the knee").
+fn examines_now(lower: &str) -> bool {
+    static EXAMINE: OnceLock<Option<Regex>> = OnceLock::new();
+    let Some(r) = re(
+        &EXAMINE,
+        r"^(?:(?:first|now|next|quickly|just|so|okay|ok|then|and)[,]?\s+)*(?:(?:let me|let's|i'll|i will|i'm going to|i am going to|i'm gonna|i would like to|i'd like to|i want to|we'll|we will|we're going to|we are going to|we're gonna)\s+)?(?:(?:just|quickly|quick|also|now|physically|first)\s+)*(?:check|palpate|touch|examine|inspect|feel|look at|listen to|press on)\b",
+    ) else {
+        return false;
+    };
+    let words = text::words(lower);
+    r.is_match(lower.trim_start())
+        && words.len() <= 15
+        && words.iter().any(|w| vocab::is_body_part(w))
+        && !words.iter().any(|w| vocab::is_drug(w))
+        && ![
+            "x-ray",
+            "xray",
+            "mri",
+            "ct",
+            "scan",
+            "ultrasound",
+            "labs",
+            "lab",
+            "blood",
+            "function",
+            "level",
+            "levels",
+            "test",
+            "week",
+            "weeks",
+            "month",
+            "months",
+            "again",
+            "visit",
+            "follow",
+            "next time",
+            "year",
+            "sugar",
+            "pressure",
+            "a1c",
+        ]
+        .iter()
+        .any(|w| text::has_phrase(lower, w))
 }
 
 /// Reads facts from the utterances.
@@ -1373,7 +1478,7 @@ fn patient_sentence(rest: &str, yes_no: Option<bool>, topic: Option<&str>, g: Ge
     }
     if let Some(c) = re(
         &HURTS,
-        r"(?i)^my ((?:left |right )?[a-z]+) (?:also |really |still )?(?:hurts|is sore|has been hurting|aches)(.*)$",
+        r"(?i)^my ((?:left |right )?[a-z]+) (?:also |really |still )?(?:hurts|is sore|has been hurting|aches)(?: me)?(.*)$",
     )
     .and_then(|r| r.captures(&s))
     {
@@ -1386,9 +1491,13 @@ fn patient_sentence(rest: &str, yes_no: Option<bool>, topic: Option<&str>, g: Ge
         return text::as_sentence(&format!("Reports {} pain{sep}{rest}", &c[1]));
     }
     let mut s = s;
+    // "It" as the symptom talked about: "it started Monday", "it's worse
+    // at night", "it's like a deep ache". An "it" before anything else
+    // stands for nothing in particular ("it's really hard to move this
+    // hand", "it's pretty heavy labor") and stays.
     let leading_it = re(
         &IT,
-        r"(?i)^it(?:'s| is| was| started| began| gets| has| comes| goes)\b",
+        r"(?i)^it(?:(?: started| began| gets| has| comes| goes)\b|(?:'s| is| was| has been)\s+(?:(?:really|very|a little bit|a little|a bit|just|kind of|kinda|pretty|still|also|usually|always|mostly|mainly|only|more|less|even|much|so|almost|sometimes|definitely|not|probably|gradually)\s+)*(?:worse|going away|coming back|coming and going|every|better|bad|worst|sharp|dull|constant|painful|sore|swollen|red|itchy|tender|severe|mild|intermittent|burning|throbbing|stabbing|achy|aching|been|getting|gotten|on and off|off and on|like|a (?:sharp|dull|burning|throbbing|stabbing|achy|aching|constant|deep)|about|around|here|there|along|in|on|at|over|under|behind|right|up|down|from|located|all the time|\d+|one|two|three|four|five|six|seven|eight|nine|ten)\b)",
     )
     .is_some_and(|r| r.is_match(&s));
     if let (Some(t), true) = (topic, leading_it) {
@@ -1453,6 +1562,79 @@ mod tests {
         assert_eq!(
             strip_lead("I'm sorry to hear that"),
             "I'm sorry to hear that"
+        );
+    }
+
+    #[test]
+    fn an_impression_said_as_a_likelihood_is_the_assessment() {
+        // Not from any evaluation set.
+        let c = crate::cues::cues();
+        for s in [
+            "it's probably a pulled muscle strain from the move.",
+            "this is most likely a viral infection.",
+            "we're looking at a stress fracture of the second metatarsal.",
+        ] {
+            assert_eq!(
+                clinician_kind(s, c, false),
+                Some(FactKind::Assessment),
+                "{s}"
+            );
+        }
+        // A likelihood that names no diagnosis is not one.
+        assert!(!hedged_diagnosis("it's probably going to rain later."));
+        assert!(!hedged_diagnosis("probablyinfection"));
+    }
+
+    #[test]
+    fn the_clinician_saying_what_they_examine_is_no_plan() {
+        // Not from any evaluation set.
+        let c = crate::cues::cues();
+        for s in [
+            "check the throat.",
+            "now palpate the abdomen.",
+            "i'd like to physically examine the left shoulder.",
+            "first let me feel the lymph nodes in your neck.",
+        ] {
+            assert!(examines_now(s), "{s}");
+            assert_eq!(clinician_kind(s, c, false), None, "{s}");
+        }
+        for s in [
+            "check your kidney function again in 3 months.",
+            "we'll check an x-ray of the knee.",
+            "check your blood sugar every morning.",
+        ] {
+            assert!(!examines_now(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn an_answer_particle_without_its_comma_opens_nothing() {
+        // Unpunctuated speech, not from any evaluation set.
+        assert_eq!(
+            strip_lead("yeah I twisted it getting off the bus"),
+            "I twisted it getting off the bus"
+        );
+        assert_eq!(
+            strip_lead("no my sister drove me here"),
+            "my sister drove me here"
+        );
+        assert_eq!(strip_lead("yes so I took two"), "I took two");
+        // A particle before a noun is part of what is said.
+        assert_eq!(strip_lead("no fever at all"), "no fever at all");
+        assert_eq!(strip_lead("right ankle mostly"), "right ankle mostly");
+    }
+
+    #[test]
+    fn an_it_that_stands_for_nothing_is_not_the_symptom() {
+        // Not from any evaluation set.
+        let g = Gender::Unknown;
+        assert_eq!(
+            patient_sentence("It's really hard to climb stairs", None, Some("cough"), g),
+            "It's really hard to climb stairs."
+        );
+        assert_eq!(
+            patient_sentence("It is worse after dinner", None, Some("heartburn"), g),
+            "The heartburn is worse after dinner."
         );
     }
 
