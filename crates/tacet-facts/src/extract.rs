@@ -1506,6 +1506,21 @@ fn patient_sentence(rest: &str, yes_no: Option<bool>, topic: Option<&str>, g: Ge
             s = format!("the {t} is{}", &s[t.len() + 6..]);
         }
     }
+    // "Yeah, just once in a while" is written "Reports just once in a
+    // while": the "yes" is the "Reports". Only an assenting particle goes;
+    // a leading "no" can be the finding's own ("no pain at all").
+    if yes_no == Some(true) {
+        static YES: OnceLock<Option<Regex>> = OnceLock::new();
+        if let Some(yes) = re(
+            &YES,
+            r"(?i)^(?:(?:yes|yeah|yep|yup|sure|absolutely)[,.!]?\s+)+(?:(?:so|well|and|okay|ok)[,]?\s+)*",
+        ) {
+            let kept = yes.replace(&s, "").into_owned();
+            if !kept.trim().is_empty() {
+                s = kept;
+            }
+        }
+    }
     let body = text::third_person(&s, Voice::Patient, g);
     if yes_no == Some(true) && !starts_with_subject(&body) {
         return text::as_sentence(&format!("Reports {body}"));
@@ -1622,6 +1637,21 @@ mod tests {
         // A particle before a noun is part of what is said.
         assert_eq!(strip_lead("no fever at all"), "no fever at all");
         assert_eq!(strip_lead("right ankle mostly"), "right ankle mostly");
+    }
+
+    #[test]
+    fn an_assenting_particle_is_the_reports() {
+        // Not from any evaluation set.
+        let g = Gender::Unknown;
+        assert_eq!(
+            patient_sentence("yeah mostly after meals", Some(true), None, g),
+            "Reports mostly after meals."
+        );
+        // A leading "no" stays: it can be the finding's own.
+        assert_eq!(
+            patient_sentence("no swelling since Friday", Some(false), None, g),
+            "No swelling since Friday."
+        );
     }
 
     #[test]
