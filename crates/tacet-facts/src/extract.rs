@@ -138,15 +138,7 @@ fn negated_at(lower: &str, at: usize, cues: &Cues) -> bool {
 /// A short answer's meaning: Some(true) yes, Some(false) no.
 fn answer(lower: &str, cues: &Cues) -> Option<bool> {
     let l = lower.trim_start_matches(['.', ',', ' ']);
-    let starts = |list: &[String]| {
-        list.iter().any(|a| {
-            l.starts_with(a.as_str())
-                && l[a.len()..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| !c.is_alphanumeric())
-        })
-    };
+    let starts = |list: &[String]| list.iter().any(|a| text::starts_with_phrase(l, a));
     // "no" before "not really" etc: check no first (longer lists).
     if starts(&cues.polarity.no) {
         Some(false)
@@ -813,6 +805,36 @@ fn is_diagnosis(lower: &str) -> bool {
     DX.iter().any(|d| lower.contains(d))
 }
 
+/// What a clinician orders: tests, imaging, referrals, therapy.
+const ORDER_NOUNS: &[&str] = &[
+    "x-ray",
+    "xray",
+    "mri",
+    "ct scan",
+    "cat scan",
+    "ultrasound",
+    "echocardiogram",
+    "echo",
+    "ekg",
+    "ecg",
+    "labs",
+    "lab work",
+    "blood work",
+    "bloodwork",
+    "a1c",
+    "panel",
+    "referral",
+    "physical therapy",
+    "colonoscopy",
+    "mammogram",
+    "biopsy",
+    "stress test",
+    "urinalysis",
+    "specialist",
+    "injection",
+    "vaccine",
+];
+
 /// The clinician's impression said as a likelihood ("it is probably a
 /// sinus infection", "this is most likely a sprain", "we are looking at an
 /// exposure secondary to a needlestick"): an opener that weighs a cause,
@@ -842,13 +864,7 @@ fn hedged_diagnosis(plain: &str) -> bool {
         "it may be",
         "this may be",
     ];
-    OPENERS.iter().any(|o| {
-        plain.starts_with(o)
-            && plain[o.len()..]
-                .chars()
-                .next()
-                .is_none_or(|c| !c.is_alphanumeric())
-    }) && is_diagnosis(plain)
+    OPENERS.iter().any(|o| text::starts_with_phrase(plain, o)) && is_diagnosis(plain)
 }
 
 /// Which kind of clinician statement this is, if any.
@@ -991,34 +1007,6 @@ fn clinician_kind(lower: &str, cues: &Cues, therapy: bool) -> Option<FactKind> {
     // An order said in passing ("…and we'll get you into physical therapy
     // a few weeks after surgery"): a test, imaging, referral or therapy
     // named with a verb that orders it, and no word that reports a result.
-    const ORDER_NOUNS: &[&str] = &[
-        "x-ray",
-        "xray",
-        "mri",
-        "ct scan",
-        "cat scan",
-        "ultrasound",
-        "echocardiogram",
-        "echo",
-        "ekg",
-        "ecg",
-        "labs",
-        "lab work",
-        "blood work",
-        "bloodwork",
-        "a1c",
-        "panel",
-        "referral",
-        "physical therapy",
-        "colonoscopy",
-        "mammogram",
-        "biopsy",
-        "stress test",
-        "urinalysis",
-        "specialist",
-        "injection",
-        "vaccine",
-    ];
     const ORDER_VERBS: &[&str] = &[
         "order",
         "get",
@@ -1178,14 +1166,10 @@ fn examines_now(lower: &str) -> bool {
         && words.len() <= 15
         && words.iter().any(|w| vocab::is_body_part(w))
         && !words.iter().any(|w| vocab::is_drug(w))
+        && !ORDER_NOUNS.iter().any(|n| text::has_phrase(lower, n))
         && ![
-            "x-ray",
-            "xray",
-            "mri",
             "ct",
             "scan",
-            "ultrasound",
-            "labs",
             "lab",
             "blood",
             "function",
@@ -1203,7 +1187,6 @@ fn examines_now(lower: &str) -> bool {
             "year",
             "sugar",
             "pressure",
-            "a1c",
         ]
         .iter()
         .any(|w| text::has_phrase(lower, w))

@@ -362,6 +362,16 @@ pub fn has_phrase(lower: &str, phrase: &str) -> bool {
     false
 }
 
+/// Whether `lower` begins with `phrase`, the phrase ending a word there
+/// ("no" opens "no, not really" but not "nothing").
+pub fn starts_with_phrase(lower: &str, phrase: &str) -> bool {
+    lower.starts_with(phrase)
+        && lower[phrase.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric())
+}
+
 /// How many of `phrases` occur in `lower`.
 pub fn count_phrases(lower: &str, phrases: &[String]) -> usize {
     phrases.iter().filter(|p| has_phrase(lower, p)).count()
