@@ -67,6 +67,9 @@ pub struct AuditRecord {
     pub app_version: String,
 }
 
+/// The detail key of [`Detail::SessionRecord`].
+pub const SESSION_RECORD: &str = "session_record";
+
 /// Flattens one typed detail to the `(key, value)` pair a record stores.
 pub fn encode_detail(d: &Detail) -> (String, String) {
     match d {
@@ -77,6 +80,7 @@ pub fn encode_detail(d: &Detail) -> (String, String) {
         Detail::Count(n) => ("count".into(), n.to_string()),
         Detail::TemplateId(id) => ("template".into(), id.clone()),
         Detail::Format(w) => ("format".into(), (*w).to_string()),
+        Detail::SessionRecord(n) => (SESSION_RECORD.into(), n.to_string()),
     }
 }
 

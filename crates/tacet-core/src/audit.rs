@@ -215,6 +215,10 @@ pub enum Detail {
     TemplateId(String),
     /// The export format ("text", "stdout").
     Format(&'static str),
+    /// The generation a session's row reached in this record's transaction
+    /// (each change Tacet makes to the row counts one); the newest such
+    /// record of a session names the only row that verifies.
+    SessionRecord(u64),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

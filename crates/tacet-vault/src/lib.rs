@@ -483,6 +483,7 @@ impl Vault {
             audit_master: audit_master.clone(),
             started: Instant::now(),
             housekeeping_problem: None,
+            generations: Default::default(),
         };
         session.write(|tx, s| {
             s.append_audit(
@@ -724,6 +725,9 @@ pub struct Unlocked<'v> {
     audit_master: Key256,
     started: Instant,
     housekeeping_problem: Option<String>,
+    /// The session rows' generations as the audit log names them, read
+    /// once per unlock (`session_tags.rs`).
+    generations: session_tags::Generations,
 }
 
 struct SessionRow {
@@ -782,14 +786,17 @@ impl<'v> Unlocked<'v> {
         // An unchecked transaction borrows the connection shared, so the
         // closure may still use the keys held beside it.
         let tx = self.vault.conn.unchecked_transaction()?;
+        self.generations.begin();
         let out = f(&tx, self)?;
         tx.commit()?;
+        self.generations.committed();
         // Acknowledge only once the head marker says so too.
         head::write(&self.vault.conn, &self.vault.dir)?;
         Ok(out)
     }
 
     fn append_audit(&self, tx: &Transaction<'_>, ev: AuditEvent) -> Result<u64, VaultError> {
+        self.generations.appended(&ev);
         let next: i64 =
             tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM audit_log", [], |r| {
                 r.get(0)

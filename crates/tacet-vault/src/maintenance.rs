@@ -221,8 +221,8 @@ impl Unlocked<'_> {
                     "UPDATE sessions SET destroy_after_ms = ?2 WHERE id = ?1",
                     params![id.as_bytes().to_vec(), deadline],
                 )?;
-                s.retag_session(tx, id)?;
-                s.append_audit(tx, ev)
+                let generation = s.retag_session(tx, id)?;
+                s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
             })?;
             self.write_checkpoint()?;
             return Ok(DeletionReceipt {
@@ -298,14 +298,21 @@ impl Unlocked<'_> {
             tx.execute("DELETE FROM artifacts WHERE session_id = ?1", params![idb])?;
             // Covering colleagues' wraps go with the owner's (covers.rs).
             tx.execute("DELETE FROM session_covers WHERE session_id = ?1", params![idb])?;
-            let seq = s.append_audit(tx, ev)?;
+            // The record comes first (the receipt is made from it), so it
+            // names the generation the row is about to reach.
+            let generation = s.next_generation(tx, id)?;
+            let seq = s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))?;
             let leaf: Vec<u8> = tx.query_row("SELECT leaf_hash FROM audit_log WHERE seq = ?1", params![seq as i64], |r| r.get(0))?;
             let receipt = format!("rcpt-{seq}-{}", hex::encode(&leaf[..4.min(leaf.len())]));
             tx.execute(
                 "UPDATE sessions SET state = 'destroyed', wrapped_key = NULL, nonce_counter = 0, destroy_after_ms = NULL, receipt_id = ?2, updated_at_ms = ?3 WHERE id = ?1",
                 params![idb, receipt, at],
             )?;
-            s.retag_session(tx, id)?;
+            if s.retag_session(tx, id)? != generation {
+                return Err(VaultError::Corrupt(
+                    "a session row changed twice in one deletion".into(),
+                ));
+            }
             tx.execute(
                 "INSERT INTO pending_shred (session_id, since_ms) VALUES (?1, ?2) ON CONFLICT(session_id) DO NOTHING",
                 params![idb, at],

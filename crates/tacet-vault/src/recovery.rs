@@ -91,8 +91,8 @@ impl Unlocked<'_> {
             .detail(Detail::Count(recovered))
             .detail(Detail::Count(missing));
         self.write(|tx, s| {
-            s.set_state(tx, id, next)?;
-            s.append_audit(tx, ev)
+            let generation = s.set_state(tx, id, next)?;
+            s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
         })?;
         Ok(RecoveredAudio {
             samples_16k: samples,

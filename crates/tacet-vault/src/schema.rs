@@ -24,10 +24,13 @@
 //!
 //! Version 4 adds `session_covers`: a session key wrapped to a covering
 //! clinician's public key, which the owner chose (see `covers.rs`).
+//!
+//! Version 5 adds `sessions.record_tag`, version 6
+//! `sessions.record_generation` (see `session_tags.rs`).
 
 use rusqlite::Connection;
 
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 const V1: &str = r#"
 CREATE TABLE meta (
@@ -115,8 +118,15 @@ const V5: &str = r#"
 ALTER TABLE sessions ADD COLUMN record_tag BLOB;
 "#;
 
+/// Version 6 counts each session row's generation, which its tag covers and
+/// the audit record of each change names (`session_tags.rs`): a whole row put
+/// back from an older copy no longer verifies.
+const V6: &str = r#"
+ALTER TABLE sessions ADD COLUMN record_generation INTEGER NOT NULL DEFAULT 0;
+"#;
+
 /// Each entry migrates from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 #[derive(Debug, thiserror::Error)]
 pub enum SchemaError {

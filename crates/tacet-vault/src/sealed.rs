@@ -209,8 +209,8 @@ impl Unlocked<'_> {
                 "UPDATE sessions SET state = ?2, nonce_counter = ?3, updated_at_ms = ?4 WHERE id = ?1",
                 params![id.as_bytes().to_vec(), next_state.as_str(), counter as i64, now_ms()],
             )?;
-            s.retag_session(tx, id)?;
-            s.append_audit(tx, ev)
+            let generation = s.retag_session(tx, id)?;
+            s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
         })
     }
 

@@ -22,9 +22,17 @@
 //! A vault from before the tags (schema 4) is sealed at the first unlock
 //! after the upgrade: the rows present then are tagged and the count
 //! audited (`session.records_sealed`). An edit made before that moment is
-//! trusted, as it was before. A tag copied from an older copy of the same
-//! row (an earlier state of that session) still verifies: the states a
-//! session passed through are all Tacet's own.
+//! trusted, as it was before.
+//!
+//! A tag alone would still verify an older copy of the same row, put back
+//! whole (an exported session made "attested" again, a destroy deadline
+//! taken away). So each change Tacet makes to a row also counts its
+//! generation, which the tag covers, and the audit record written in the
+//! same transaction names it ([`Detail::SessionRecord`]). A row verifies
+//! only when its generation is the one the newest such record of the
+//! session names (0, a row untouched since before the generations, where
+//! the log names none): the tamper-evident log, not the row, says which
+//! copy is the latest.
 
 use crate::mac_key::MacKey;
 use crate::report::{find_in_log, LogEnd};
@@ -32,6 +40,8 @@ use crate::{set_meta, Unlocked, VaultError};
 use hmac::{Hmac, Mac};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use sha2::Sha256;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use tacet_audit::AuditRecord;
 use tacet_core::audit::Detail;
 use tacet_core::{AuditAction, AuditEvent, Outcome, SessionId};
@@ -49,6 +59,10 @@ struct Record {
     created_at_ms: i64,
     destroy_after_ms: Option<i64>,
     receipt_id: Option<String>,
+    /// How many changes Tacet made to the row since the generations (0 for
+    /// a row untouched since; its tag then covers no generation, as the
+    /// tags before them did).
+    generation: i64,
     tag: Option<Vec<u8>>,
 }
 
@@ -61,7 +75,7 @@ impl SessionTagKey {
 
     fn mac(&self, id: SessionId, r: &Record) -> Result<Hmac<Sha256>, CryptoError> {
         let deadline = r.destroy_after_ms.map(|d| d.to_be_bytes().to_vec());
-        let aad = Aad::new("session-record")
+        let mut aad = Aad::new("session-record")
             .field("session", id.as_bytes())
             .field("owner", r.owner.as_bytes())
             .field("state", r.state.as_bytes())
@@ -75,6 +89,9 @@ impl SessionTagKey {
                     .map(str::as_bytes)
                     .unwrap_or(b"none"),
             );
+        if r.generation != 0 {
+            aad = aad.field("generation", &r.generation.to_be_bytes());
+        }
         self.0.mac(&aad)
     }
 
@@ -94,7 +111,7 @@ impl SessionTagKey {
 
 fn read(conn: &Connection, id: SessionId) -> Result<Option<Record>, rusqlite::Error> {
     conn.query_row(
-        "SELECT owner, state, template_id, created_at_ms, destroy_after_ms, receipt_id, record_tag FROM sessions WHERE id = ?1",
+        "SELECT owner, state, template_id, created_at_ms, destroy_after_ms, receipt_id, record_generation, record_tag FROM sessions WHERE id = ?1",
         params![id.as_bytes().to_vec()],
         |r| {
             Ok(Record {
@@ -104,7 +121,8 @@ fn read(conn: &Connection, id: SessionId) -> Result<Option<Record>, rusqlite::Er
                 created_at_ms: r.get(3)?,
                 destroy_after_ms: r.get(4)?,
                 receipt_id: r.get(5)?,
-                tag: r.get(6)?,
+                generation: r.get(6)?,
+                tag: r.get(7)?,
             })
         },
     )
@@ -180,12 +198,14 @@ impl Unlocked<'_> {
 
     /// Moves the session to `next` inside `tx`, its row tagged again in
     /// the same transaction (the one way a state changes on its own).
+    /// Returns the row's new generation, for the audit record of the change
+    /// ([`Detail::SessionRecord`]).
     pub(crate) fn set_state(
         &self,
         tx: &Transaction<'_>,
         id: SessionId,
         next: tacet_core::SessionState,
-    ) -> Result<(), VaultError> {
+    ) -> Result<u64, VaultError> {
         tx.execute(
             "UPDATE sessions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
             params![id.as_bytes().to_vec(), next.as_str(), crate::now_ms()],
@@ -193,13 +213,35 @@ impl Unlocked<'_> {
         self.retag_session(tx, id)
     }
 
-    /// Tags the session's row as it now stands, inside the transaction
-    /// that changed it.
+    /// The generation the next change of the session's row gets (for a
+    /// record written before the row changes in the same transaction).
+    pub(crate) fn next_generation(
+        &self,
+        tx: &Transaction<'_>,
+        id: SessionId,
+    ) -> Result<u64, VaultError> {
+        Ok(read(tx, id)?.map_or(0, |r| r.generation.clamp(0, i64::MAX - 1) as u64) + 1)
+    }
+
+    /// Tags the session's row as it now stands, one generation on, inside
+    /// the transaction that changed it; the audit record of that change
+    /// must name the generation returned ([`Detail::SessionRecord`]).
     pub(crate) fn retag_session(
         &self,
         tx: &Transaction<'_>,
         id: SessionId,
-    ) -> Result<(), VaultError> {
+    ) -> Result<u64, VaultError> {
+        let next = self.next_generation(tx, id)?;
+        tx.execute(
+            "UPDATE sessions SET record_generation = ?2 WHERE id = ?1",
+            params![id.as_bytes().to_vec(), next as i64],
+        )?;
+        self.tag_as_it_stands(tx, id)?;
+        Ok(next)
+    }
+
+    /// Tags the row as it stands, generation unchanged.
+    fn tag_as_it_stands(&self, tx: &Transaction<'_>, id: SessionId) -> Result<(), VaultError> {
         let Some(r) = read(tx, id)? else {
             return Ok(());
         };
@@ -209,6 +251,26 @@ impl Unlocked<'_> {
             params![id.as_bytes().to_vec(), tag],
         )?;
         Ok(())
+    }
+
+    /// Whether the row's tag is its own and its generation the one the
+    /// audit log names last. A destroyed row is past replaying: its tag
+    /// verifies only if Tacet destroyed the session, which happens once, and
+    /// the log is not searched for it (rows of destroyed sessions pile up
+    /// over the years; live ones are few and their last change is recent).
+    fn record_verifies(
+        &self,
+        key: &SessionTagKey,
+        id: SessionId,
+        r: &Record,
+    ) -> Result<bool, VaultError> {
+        if !key.verifies(id, r) {
+            return Ok(false);
+        }
+        if r.state == tacet_core::SessionState::Destroyed.as_str() {
+            return Ok(true);
+        }
+        Ok(self.generations.of(&self.vault.conn, id)? == r.generation)
     }
 
     /// Whether the session's row is as Tacet last wrote it (always, in a
@@ -221,7 +283,7 @@ impl Unlocked<'_> {
         let Some(r) = read(conn, id)? else {
             return Ok(true);
         };
-        Ok(self.session_tag_key()?.verifies(id, &r))
+        self.record_verifies(&self.session_tag_key()?, id, &r)
     }
 
     /// The sessions whose rows fail their tags.
@@ -233,7 +295,7 @@ impl Unlocked<'_> {
         let mut out = Vec::new();
         for id in all_ids(&self.vault.conn)? {
             if let Some(r) = read(&self.vault.conn, id)? {
-                if !key.verifies(id, &r) {
+                if !self.record_verifies(&key, id, &r)? {
                     out.push(id);
                 }
             }
@@ -262,6 +324,122 @@ impl Unlocked<'_> {
     }
 }
 
+/// The session rows' generations as the audit log names them: the newest
+/// successful record of each session that names one. The live sessions'
+/// are read in one pass at the first check after an unlock, from the newest
+/// record back to the oldest of their last changes (recent: retention ends
+/// old sessions); any other session's is searched for alone when asked.
+/// Then the records this process appends keep them up to date, once their
+/// transaction commits (the vault is open in one process at a time:
+/// `vault.lock`).
+#[derive(Default)]
+pub(crate) struct Generations {
+    logged: RefCell<HashMap<String, i64>>,
+    live_read: Cell<bool>,
+    /// Named by records of the transaction under way.
+    pending: RefCell<Vec<(String, i64)>>,
+}
+
+impl Generations {
+    /// A transaction starts.
+    pub(crate) fn begin(&self) {
+        self.pending.borrow_mut().clear();
+    }
+
+    /// A record is appended in the transaction under way.
+    pub(crate) fn appended(&self, ev: &AuditEvent) {
+        let (Some(session), Outcome::Success) = (ev.session, ev.outcome) else {
+            return;
+        };
+        for d in &ev.details {
+            if let Detail::SessionRecord(g) = d {
+                self.pending
+                    .borrow_mut()
+                    .push((hex::encode(session.as_bytes()), *g as i64));
+            }
+        }
+    }
+
+    /// The transaction under way committed.
+    pub(crate) fn committed(&self) {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        self.logged.borrow_mut().extend(pending);
+    }
+
+    /// The generation the log names last for the session (0 where none
+    /// does: a row untouched since before the generations, or whose records
+    /// were pruned after the retention floor).
+    fn of(&self, conn: &Connection, id: SessionId) -> Result<i64, VaultError> {
+        let session = hex::encode(id.as_bytes());
+        if !self.live_read.get() {
+            let live = read_live(conn)?;
+            self.logged.borrow_mut().extend(live);
+            self.live_read.set(true);
+        }
+        if let Some(g) = self.logged.borrow().get(&session) {
+            return Ok(*g);
+        }
+        let key = tacet_audit::record::SESSION_RECORD;
+        let named = find_in_log(conn, session.as_bytes(), LogEnd::Newest, |rec| {
+            if rec.session.as_deref() != Some(session.as_str())
+                || rec.outcome != Outcome::Success.as_str()
+            {
+                return None;
+            }
+            rec.details
+                .iter()
+                .find(|(k, _)| k == key)
+                // A value that does not parse matches no row.
+                .map(|(_, v)| v.parse::<i64>().unwrap_or(-1))
+        })?
+        .unwrap_or(0);
+        self.logged.borrow_mut().insert(session, named);
+        Ok(named)
+    }
+}
+
+/// The logged generation of every session whose row is not destroyed, in
+/// one pass from the newest record back, ending once each is found.
+fn read_live(conn: &Connection) -> Result<HashMap<String, i64>, VaultError> {
+    let mut need: std::collections::HashSet<String> = {
+        let mut st = conn.prepare("SELECT id FROM sessions WHERE state != 'destroyed'")?;
+        let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+        let mut out = std::collections::HashSet::new();
+        for r in rows {
+            out.insert(hex::encode(r?));
+        }
+        out
+    };
+    let mut found = HashMap::new();
+    if need.is_empty() {
+        return Ok(found);
+    }
+    let key = tacet_audit::record::SESSION_RECORD;
+    let mut st =
+        conn.prepare("SELECT record FROM audit_log WHERE instr(record, ?1) > 0 ORDER BY seq DESC")?;
+    let mut rows = st.query(params![key.as_bytes()])?;
+    while let Some(row) = rows.next()? {
+        let rec = AuditRecord::decode(&row.get::<_, Vec<u8>>(0)?)?;
+        let Some(session) = rec.session else {
+            continue;
+        };
+        if rec.outcome != Outcome::Success.as_str() || !need.contains(&session) {
+            continue;
+        }
+        if let Some((_, v)) = rec.details.iter().find(|(k, _)| k == key) {
+            need.remove(&session);
+            // A value that does not parse matches no row.
+            found.insert(session, v.parse::<i64>().unwrap_or(-1));
+            if need.is_empty() {
+                break;
+            }
+        }
+    }
+    // What the whole log never named is at generation 0.
+    found.extend(need.into_iter().map(|s| (s, 0)));
+    Ok(found)
+}
+
 /// Tags every session row present now, once, for a vault from before the
 /// tags: trust on first use, audited with the count.
 pub(crate) fn seal_once(tx: &Transaction<'_>, s: &Unlocked<'_>) -> Result<(), VaultError> {
@@ -272,7 +450,8 @@ pub(crate) fn seal_once(tx: &Transaction<'_>, s: &Unlocked<'_>) -> Result<(), Va
     }
     let ids = all_ids(tx)?;
     for id in &ids {
-        s.retag_session(tx, *id)?;
+        // Generation 0: no record names one yet.
+        s.tag_as_it_stands(tx, *id)?;
     }
     set_meta(tx, SESSIONS_SEALED, &[1])?;
     s.append_audit(
@@ -302,6 +481,7 @@ mod tests {
             created_at_ms: 1_700_000_000_000,
             destroy_after_ms: None,
             receipt_id: None,
+            generation: 3,
             tag: None,
         }
     }
@@ -321,6 +501,8 @@ mod tests {
             |r: &mut Record| r.destroy_after_ms = Some(1),
             |r: &mut Record| r.receipt_id = Some("rcpt-1-00".into()),
             |r: &mut Record| r.template_id = "dap".into(),
+            |r: &mut Record| r.generation = 2,
+            |r: &mut Record| r.generation = 0,
             |r: &mut Record| r.tag = None,
         ] {
             let mut c = Record { ..record() };

@@ -81,13 +81,14 @@ impl SessionStore for Unlocked<'_> {
                     "INSERT INTO artifacts (session_id, kind, idx, final, sealed) VALUES (?1, 'patient_ref', 0, 1, ?2)",
                     params![id.as_bytes().to_vec(), sealed_ref],
                 )?;
-                s.retag_session(tx, id)?;
+                let generation = s.retag_session(tx, id)?;
                 s.append_audit(
                     tx,
                     AuditEvent::new(AuditAction::SessionCreated, actor)
                         .session(id)
                         .detail(Detail::KeyId(key_id))
-                        .detail(Detail::TemplateId(tid.clone())),
+                        .detail(Detail::TemplateId(tid.clone()))
+                        .detail(Detail::SessionRecord(generation)),
                 )
             })?;
             Ok(id)
@@ -349,8 +350,8 @@ impl SessionStore for Unlocked<'_> {
                 .content_hash(note.attestation().note_sha256)
                 .detail(Detail::Format(format));
             self.write(|tx, s| {
-                s.set_state(tx, id, next)?;
-                s.append_audit(tx, ev)
+                let generation = s.set_state(tx, id, next)?;
+                s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
             })?;
             self.write_checkpoint()
         })())

@@ -122,6 +122,7 @@ impl Vault {
             audit_master,
             started: Instant::now(),
             housekeeping_problem: None,
+            generations: Default::default(),
         };
         // The row's role must be the one the audit log gave the account: a
         // role raised (or an account inserted or put back) by editing the

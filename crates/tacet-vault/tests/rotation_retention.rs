@@ -990,3 +990,94 @@ fn fail_a_creation_time_or_deadline_edited_on_disk_neither_keeps_nor_ends_a_sess
     assert_eq!(artifact_rows(dir.path(), kept), 0);
     assert_eq!(artifact_rows(dir.path(), ended), 0);
 }
+
+/// A session row's columns that its tag covers, and the tag, as a copy of
+/// the file holds them.
+type RowCopy = (String, Option<i64>, i64, Vec<u8>);
+
+fn copy_row(dir: &std::path::Path, id: tacet_core::SessionId) -> RowCopy {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    conn.query_row(
+        "SELECT state, destroy_after_ms, record_generation, record_tag FROM sessions WHERE id = ?1",
+        rusqlite::params![id.as_bytes().to_vec()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .unwrap()
+}
+
+fn put_back(dir: &std::path::Path, id: tacet_core::SessionId, row: &RowCopy) {
+    let conn = rusqlite::Connection::open(dir.join(tacet_vault::DB_FILE)).unwrap();
+    conn.execute(
+        "UPDATE sessions SET state = ?2, destroy_after_ms = ?3, record_generation = ?4, record_tag = ?5 WHERE id = ?1",
+        rusqlite::params![id.as_bytes().to_vec(), row.0, row.1, row.2, row.3],
+    )
+    .unwrap();
+}
+
+#[test]
+fn fail_a_session_row_put_back_from_an_older_copy_is_refused() {
+    // Issue 22, low: a row's tag covers its columns, so an edit fails; but
+    // a whole row copied from an older copy of the file, tag and all, was
+    // Tacet's own once. Put back, it would make an exported session
+    // "attested" again, or take away the deadline its export set.
+    let dir = tempfile::tempdir().unwrap();
+    let mut v = new_vault(dir.path());
+    v.unlock("admin", &pass("admin-passphrase"))
+        .unwrap()
+        .set_settings(&RetentionSettings {
+            export_grace_ms: 3_600_000,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    let id = session(&mut u);
+    let attested = copy_row(dir.path(), id);
+    let note = u.attested(id).unwrap();
+    u.mark_exported(&note, "text").unwrap();
+    let exported = copy_row(dir.path(), id);
+    assert!(u
+        .destroy(id, "exported")
+        .unwrap()
+        .receipt_id
+        .starts_with("scheduled-"));
+    let scheduled = copy_row(dir.path(), id);
+    assert_eq!(
+        (
+            attested.0.as_str(),
+            exported.0.as_str(),
+            scheduled.0.as_str()
+        ),
+        ("attested", "exported", "exported")
+    );
+    assert!(exported.1.is_none() && scheduled.1.is_some());
+    drop(u);
+    for (what, older) in [
+        ("the attested state", &attested),
+        ("the export without its deadline", &exported),
+    ] {
+        put_back(dir.path(), id, older);
+        let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+        let err = u.session(id).map(|s| s.state).unwrap_err().to_string();
+        assert!(err.contains("changed outside Tacet"), "{what}: {err}");
+        assert!(u.attested(id).is_err(), "{what}");
+        let problem = u.housekeeping_problem().unwrap_or_default().to_string();
+        assert!(problem.contains(&id.short()), "{what}: {problem}");
+        drop(u);
+    }
+    assert!(
+        audited(
+            &v.unlock("admin", &pass("admin-passphrase")).unwrap(),
+            "session.record_refused"
+        )
+        .len()
+            >= 2
+    );
+    // The newest copy is the one that verifies.
+    put_back(dir.path(), id, &scheduled);
+    let mut u = v.unlock("drlee", &pass("clinician-passphrase")).unwrap();
+    assert_eq!(u.session(id).unwrap().state, SessionState::Exported);
+    let report = u.run_retention(now_ms() + 3_700_000).unwrap();
+    assert_eq!(report.receipts.len(), 1, "{report:?}");
+    assert_eq!(u.session(id).unwrap().state, SessionState::Destroyed);
+    assert!(u.verify_audit(&[]).unwrap().is_ok());
+}
