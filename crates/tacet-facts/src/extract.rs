@@ -115,7 +115,11 @@ fn find_phrase(lower: &str, phrase: &str) -> Option<usize> {
 }
 
 /// Whether the finding at byte `at` of `lower` is negated: a negation cue
-/// within the five words before it, in the same clause.
+/// within the five words before it, in the same clause; or further back in
+/// the clause (up to twelve words) where an "or" joins the finding to what
+/// the cue denies, since a denial carries through a disjunction ("can't
+/// recall a fever or any kind of rash", "never had chest pain or any
+/// shortness of breath").
 fn negated_at(lower: &str, at: usize, cues: &Cues) -> bool {
     let before = &lower[..at];
     let clause = before
@@ -126,13 +130,20 @@ fn negated_at(lower: &str, at: usize, cues: &Cues) -> bool {
         .next()
         .unwrap_or(before);
     let words = text::words(clause);
-    let tail: Vec<&String> = words.iter().rev().take(5).collect();
-    tail.iter().any(|w| {
+    let is_cue = |w: &str| {
         cues.polarity.negation.iter().any(|c| {
-            (!c.contains(' ') && (*w == c || (c == "n't" && w.ends_with("n't"))))
+            (!c.contains(' ') && (w == c || (c == "n't" && w.ends_with("n't"))))
                 || (c.contains(' ') && clause.contains(c.as_str()))
         })
-    })
+    };
+    let mut through_or = false;
+    for (i, w) in words.iter().rev().take(12).enumerate() {
+        if is_cue(w) && (i < 5 || through_or) {
+            return true;
+        }
+        through_or |= w == "or" || w == "nor";
+    }
+    false
 }
 
 /// A short answer's meaning: Some(true) yes, Some(false) no.
@@ -1546,6 +1557,25 @@ mod tests {
         )));
         // "Right" as a side is kept unless it answers ("right." / "right,").
         assert_eq!(strip_lead("right knee pain"), "right knee pain");
+    }
+
+    #[test]
+    fn a_denial_carries_through_an_or() {
+        // Not from any evaluation set.
+        let c = crate::cues::cues();
+        let neg = |s: &str, w: &str| negated_at(s, find_phrase(s, w).unwrap(), c);
+        let s = "i never had any chest pain or any kind of shortness of breath";
+        assert!(neg(s, "chest pain") && neg(s, "shortness of breath"));
+        let s = "i don't remember a fever or chills or really any sort of a rash";
+        assert!(neg(s, "fever") && neg(s, "rash"));
+        // Far from its cue with no "or" between, a finding is not denied...
+        let s = "no fever since the weekend and then the whole family got a rash";
+        assert!(neg(s, "fever") && !neg(s, "rash"));
+        // ...nor across "but" or a clause break.
+        let s = "no fever or chills but i do have a rash";
+        assert!(neg(s, "chills") && !neg(s, "rash"));
+        let s = "not much fever, or at least i have a bad cough";
+        assert!(!neg(s, "cough"));
     }
 
     #[test]

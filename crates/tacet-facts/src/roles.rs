@@ -240,6 +240,18 @@ mod tests {
     }
 
     #[test]
+    fn reviewing_results_aloud_is_the_clinician() {
+        // Not from any evaluation set: the clinician reads the record into
+        // the visit, in the first person, before greeting the patient.
+        let r = roles(&[
+            "i personally reviewed the x-ray of the left wrist from 5/12, which demonstrates no fracture.",
+            "hello mr. jones, how is the wrist today?",
+            "still sore when i lift things.",
+        ]);
+        assert_eq!(r, vec![Role::Clinician, Role::Clinician, Role::Patient]);
+    }
+
+    #[test]
     fn a_dictated_preamble_and_a_patients_own_questions() {
         // Not from any evaluation set: the clinician dictates before the
         // visit, then the patient asks about their own care.
