@@ -119,7 +119,8 @@ fn find_phrase(lower: &str, phrase: &str) -> Option<usize> {
 /// the clause (up to twelve words) where an "or" joins the finding to what
 /// the cue denies, since a denial carries through a disjunction ("can't
 /// recall a fever or any kind of rash", "never had chest pain or any
-/// shortness of breath").
+/// shortness of breath"). "Some" before the finding ends the scope ("no
+/// fever some chills").
 fn negated_at(lower: &str, at: usize, cues: &Cues) -> bool {
     let before = &lower[..at];
     let clause = before
@@ -140,6 +141,11 @@ fn negated_at(lower: &str, at: usize, cues: &Cues) -> bool {
     for (i, w) in words.iter().rev().take(12).enumerate() {
         if is_cue(w) && (i < 5 || through_or) {
             return true;
+        }
+        // "No fever some chills": a quantity of the finding says it is
+        // there, and ends the scope of a denial before it.
+        if w == "some" {
+            return false;
         }
         through_or |= w == "or" || w == "nor";
     }
@@ -1576,6 +1582,26 @@ mod tests {
         assert!(neg(s, "chills") && !neg(s, "rash"));
         let s = "not much fever, or at least i have a bad cough";
         assert!(!neg(s, "cough"));
+        // A quantity of it says it is there.
+        let s = "no headache some dizziness in the mornings";
+        assert!(neg(s, "headache") && !neg(s, "dizziness"));
+    }
+
+    #[test]
+    fn a_denial_said_in_full_is_no_yes() {
+        // Not from any evaluation set: "i have not" begins with "i have".
+        let c = crate::cues::cues();
+        for s in [
+            "i have not.",
+            "i do not, no.",
+            "i did not notice any",
+            "i've not had that",
+        ] {
+            assert_eq!(answer(s, c), Some(false), "{s}");
+        }
+        for s in ["i have, yes.", "i do sometimes", "i did last week"] {
+            assert_eq!(answer(s, c), Some(true), "{s}");
+        }
     }
 
     #[test]
