@@ -603,11 +603,34 @@ pub fn drop_repeats(s: &str) -> String {
     toks.join(" ")
 }
 
+/// Speech's cut-off words left out: "my- the- my- top part of my leg",
+/// "noth- nothing major", "dia- newly diagnosed" (a word of letters ending
+/// in a hyphen, something after it). A suspended hyphen stays ("pre- and
+/// post-operative", "2- to 3-week").
+pub fn drop_cut_offs(s: &str) -> String {
+    let toks: Vec<&str> = s.split(' ').filter(|t| !t.is_empty()).collect();
+    let mut out = Vec::with_capacity(toks.len());
+    for (i, t) in toks.iter().enumerate() {
+        let cut = t.len() > 1
+            && t.ends_with('-')
+            && t[..t.len() - 1]
+                .chars()
+                .all(|c| c.is_alphabetic() || c == '\'');
+        let next = toks.get(i + 1).map(|n| n.to_lowercase());
+        let suspended = matches!(next.as_deref(), Some("and" | "or" | "to"));
+        if cut && next.is_some() && !suspended {
+            continue;
+        }
+        out.push(*t);
+    }
+    out.join(" ")
+}
+
 /// Upper-cases a sentence's first letter and makes sure it ends with a
 /// full stop (or the `?`/`!` it had); a restart said twice is said once
-/// ([`drop_repeats`]).
+/// ([`drop_repeats`]), a word cut off is left out ([`drop_cut_offs`]).
 pub fn as_sentence(s: &str) -> String {
-    let s = drop_repeats(s);
+    let s = drop_repeats(&drop_cut_offs(s));
     let s = s.as_str();
     let mut s = s
         .trim()
@@ -1064,6 +1087,17 @@ mod tests {
         assert_eq!(drop_repeats("no, no chest pain"), "no chest pain");
         assert_eq!(drop_repeats("take 5 5 mg"), "take 5 5 mg");
         assert_eq!(drop_repeats("a cough and a fever"), "a cough and a fever");
+        // Not from any evaluation set.
+        assert_eq!(
+            drop_cut_offs("she hurt her- the- her left wri- wrist"),
+            "she hurt her left wrist"
+        );
+        assert_eq!(
+            drop_cut_offs("pre- and post-operative care for 2- to 3-week"),
+            "pre- and post-operative care for 2- to 3-week"
+        );
+        assert_eq!(drop_cut_offs("it was a long-"), "it was a long-");
+        assert_eq!(as_sentence("no- no neck pain"), "No neck pain.");
     }
 
     #[test]
