@@ -1503,7 +1503,14 @@ fn patient_sentence(rest: &str, yes_no: Option<bool>, topic: Option<&str>, g: Ge
     if let (Some(t), true) = (topic, leading_it) {
         s = format!("the {t}{}", &s[2..]);
         if s.starts_with(&format!("the {t}'s")) {
-            s = format!("the {t} is{}", &s[t.len() + 6..]);
+            // "It's been two weeks" is "has been"; "it's worse", "is".
+            let rest = &s[t.len() + 6..];
+            let has = rest
+                .split_whitespace()
+                .take(3)
+                .any(|w| matches!(w, "been" | "gotten" | "got"));
+            let verb = if has { "has" } else { "is" };
+            s = format!("the {t} {verb}{rest}");
         }
     }
     // "Yeah, just once in a while" is written "Reports just once in a
@@ -1704,6 +1711,14 @@ mod tests {
         assert_eq!(
             patient_sentence("It is worse after dinner", None, Some("heartburn"), g),
             "The heartburn is worse after dinner."
+        );
+        assert_eq!(
+            patient_sentence("It's really been bad since Sunday", None, Some("rash"), g),
+            "The rash has really been bad since Sunday."
+        );
+        assert_eq!(
+            patient_sentence("It's gotten worse", None, Some("wheezing"), g),
+            "The wheezing has gotten worse."
         );
     }
 

@@ -626,11 +626,29 @@ pub fn drop_cut_offs(s: &str) -> String {
     out.join(" ")
 }
 
+/// The pronoun "I" written as a capital, as speech recognised in lower case
+/// does not ("that's the murmur i heard", "i'll see you").
+fn capital_i(s: &str) -> String {
+    s.split(' ')
+        .map(|t| {
+            let core = t.trim_start_matches(|c: char| !c.is_alphanumeric());
+            let lead = &t[..t.len() - core.len()];
+            let word = core.trim_end_matches(|c: char| !c.is_alphanumeric());
+            if ["i", "i'm", "i'll", "i've", "i'd"].contains(&word) {
+                format!("{lead}I{}", &core[1..])
+            } else {
+                t.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Upper-cases a sentence's first letter and makes sure it ends with a
 /// full stop (or the `?`/`!` it had); a restart said twice is said once
 /// ([`drop_repeats`]), a word cut off is left out ([`drop_cut_offs`]).
 pub fn as_sentence(s: &str) -> String {
-    let s = drop_repeats(&drop_cut_offs(s));
+    let s = capital_i(&drop_repeats(&drop_cut_offs(s)));
     let s = s.as_str();
     let mut s = s
         .trim()
@@ -1098,6 +1116,11 @@ mod tests {
         );
         assert_eq!(drop_cut_offs("it was a long-"), "it was a long-");
         assert_eq!(as_sentence("no- no neck pain"), "No neck pain.");
+        assert_eq!(
+            as_sentence("that's the murmur i heard, and i'll see her (i think) in a week"),
+            "That's the murmur I heard, and I'll see her (I think) in a week."
+        );
+        assert_eq!(as_sentence("vitamin i.e. d"), "Vitamin i.e. d.");
     }
 
     #[test]
