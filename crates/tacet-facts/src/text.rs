@@ -570,7 +570,7 @@ pub fn spoken_measures(text: &str) -> String {
     out.join(" ")
 }
 
-/// Speech's restarts said once: a run of one to four words said twice in a
+/// Speech's restarts said once: a run of one to six words said twice in a
 /// row ("the patient was the patient was", "of the of the", "mild to
 /// moderate mild to moderate") keeps its second saying. Runs with a digit
 /// are kept as said ("5 5" may be two values).
@@ -583,7 +583,7 @@ pub fn drop_repeats(s: &str) -> String {
     let mut changed = true;
     while changed {
         changed = false;
-        'scan: for n in (1..=4).rev() {
+        'scan: for n in (1..=6).rev() {
             let mut i = 0;
             while i + 2 * n <= toks.len() {
                 let a: Vec<String> = toks[i..i + n].iter().map(|t| key(t)).collect();
@@ -1104,6 +1104,11 @@ mod tests {
         );
         assert_eq!(drop_repeats("no, no chest pain"), "no chest pain");
         assert_eq!(drop_repeats("take 5 5 mg"), "take 5 5 mg");
+        // Not from any evaluation set: a restart grown long in the third person.
+        assert_eq!(
+            drop_repeats("the patient will call the clinic the patient will call the clinic today"),
+            "the patient will call the clinic today"
+        );
         assert_eq!(drop_repeats("a cough and a fever"), "a cough and a fever");
         // Not from any evaluation set.
         assert_eq!(
