@@ -676,7 +676,20 @@ fn clinician_sentence(kind: FactKind, s: &str, g: Gender) -> String {
             "drink ", "rest", "get ", "avoid ", "apply ", "use ", "ice ", "elevate ", "keep ",
             "try ", "call ", "go ", "stay ", "eat ", "walk ", "stretch", "wear ",
         ];
-        if IMPERATIVE.iter().any(|v| l.starts_with(v)) {
+        // "Get her scheduled for an EGD" arranges something; it advises
+        // nothing.
+        let arranges = [
+            "get him ",
+            "get her ",
+            "get them ",
+            "get the patient ",
+            "get that ",
+            "get this ",
+            "get it ",
+        ]
+        .iter()
+        .any(|p| l.starts_with(p));
+        if IMPERATIVE.iter().any(|v| l.starts_with(v)) && !arranges {
             out = format!("advised to {out}");
         }
     }
@@ -1798,6 +1811,11 @@ mod tests {
                 "i'd like to continue the inhaler as needed.",
                 "Continue the inhaler as needed.",
             ),
+            (
+                "we'll get you scheduled for a colonoscopy.",
+                "Get him scheduled for a colonoscopy.",
+            ),
+            ("get plenty of rest.", "Advised to get plenty of rest."),
         ] {
             assert_eq!(clinician_sentence(FactKind::Plan, said, Gender::Male), note);
         }

@@ -990,7 +990,37 @@ pub fn third_person(sentence: &str, voice: Voice, g: Gender) -> String {
             continue;
         }
         if lower == me {
-            if voice == Voice::Clinician && !subject_here(&out) {
+            // "…say you have some tenderness": "you" before a verb of its
+            // own is a subject wherever it stands (but "thank you", and
+            // "we had you do an x-ray").
+            let verb_follows = voice == Voice::Clinician
+                && !matches!(
+                    prev_word(&out).as_deref(),
+                    Some("thank" | "had" | "have" | "has" | "let" | "make" | "made" | "help")
+                )
+                && next_word(i + 1).is_some_and(|(_, w)| {
+                    matches!(
+                        w.as_str(),
+                        "are"
+                            | "were"
+                            | "have"
+                            | "had"
+                            | "do"
+                            | "did"
+                            | "don't"
+                            | "didn't"
+                            | "can"
+                            | "can't"
+                            | "should"
+                            | "will"
+                            | "would"
+                            | "could"
+                            | "may"
+                            | "might"
+                            | "need"
+                    )
+                });
+            if voice == Voice::Clinician && !subject_here(&out) && !verb_follows {
                 out.push(g.object().to_string());
                 i += 1;
                 continue;
@@ -1121,6 +1151,22 @@ mod tests {
         );
         assert_eq!(drop_cut_offs("it was a long-"), "it was a long-");
         assert_eq!(as_sentence("no- no neck pain"), "No neck pain.");
+        // Not from any evaluation set: "you" before its own verb is a subject.
+        let c = |s: &str| third_person(s, Voice::Clinician, Gender::Female);
+        assert_eq!(
+            c("on the knee exam you have some swelling"),
+            "on the knee exam she has some swelling"
+        );
+        assert_eq!(
+            c("the lungs are clear you do have a murmur"),
+            "the lungs are clear she does have a murmur"
+        );
+        assert_eq!(
+            c("we had you do a stress test"),
+            "we had her do a stress test"
+        );
+        assert!(!c("thank you have a good day").contains("she has"));
+        assert_eq!(c("i'll see you in two weeks"), "i'll see her in two weeks");
         assert_eq!(
             as_sentence("that's the murmur i heard, and i'll see her (i think) in a week"),
             "That's the murmur I heard, and I'll see her (I think) in a week."
