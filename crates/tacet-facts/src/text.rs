@@ -456,6 +456,43 @@ fn decimals(text: &str) -> String {
     }
 }
 
+/// A dose said in hundreds or thousands as digits: "eight hundred
+/// milligrams" → "800 milligrams", "a thousand milligrams" → "1000
+/// milligrams", "two hundred and fifty micrograms" → "250 micrograms".
+fn hundreds(text: &str) -> String {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    let words = SMALL.iter().map(|(w, _)| *w).collect::<Vec<_>>().join("|");
+    let re = RE.get_or_init(|| {
+        Regex::new(&format!(
+            r"(?i)\b(a|one|two|three|four|five|six|seven|eight|nine)\s+(hundred|thousand)(?:\s+(?:and\s+)?((?:{words})(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?))?\s+(milligrams?|mg|micrograms?|mcg|units?|milliliters?|ml)\b"
+        ))
+        .ok()
+    });
+    let Some(re) = re else {
+        return text.to_string();
+    };
+    re.replace_all(text, |c: &regex::Captures<'_>| {
+        let lead = match c[1].to_lowercase().as_str() {
+            "a" => Some(1),
+            w => number_word(w),
+        };
+        let scale = if c[2].eq_ignore_ascii_case("hundred") {
+            100
+        } else {
+            1000
+        };
+        let rest = match c.get(3) {
+            Some(m) => number_word(&m.as_str().replace(' ', "-")),
+            None => Some(0),
+        };
+        match (lead, rest) {
+            (Some(l), Some(r)) if r < scale => format!("{} {}", l * scale + r, &c[4]),
+            _ => c[0].to_string(),
+        }
+    })
+    .into_owned()
+}
+
 /// Spoken counts before a unit as digits ("for seven days" → "for 7 days",
 /// "eighty one milligrams" → "81 mg"), and milligrams as mg.
 pub fn digits(text: &str) -> String {
@@ -469,7 +506,7 @@ pub fn digits(text: &str) -> String {
         .ok()
     });
     let mg = MG.get_or_init(|| Regex::new(r"(?i)(\d)\s*(milligrams?|mgs)\b").ok());
-    let mut s = decimals(text);
+    let mut s = hundreds(&decimals(text));
     if let Some(re) = re {
         s = re
             .replace_all(&s, |c: &regex::Captures<'_>| {
@@ -1151,6 +1188,17 @@ mod tests {
         );
         assert_eq!(drop_cut_offs("it was a long-"), "it was a long-");
         assert_eq!(as_sentence("no- no neck pain"), "No neck pain.");
+        // Not from any evaluation set.
+        assert_eq!(
+            digits("ibuprofen six hundred milligrams"),
+            "ibuprofen 600 mg"
+        );
+        assert_eq!(
+            digits("metformin a thousand milligrams twice a day"),
+            "metformin 1000 mg twice a day"
+        );
+        assert_eq!(digits("two hundred and fifty micrograms"), "250 micrograms");
+        assert_eq!(digits("a hundred people"), "a hundred people");
         // Not from any evaluation set: "you" before its own verb is a subject.
         let c = |s: &str| third_person(s, Voice::Clinician, Gender::Female);
         assert_eq!(
