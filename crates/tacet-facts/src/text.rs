@@ -695,7 +695,18 @@ pub fn as_sentence(s: &str) -> String {
     loop {
         let lower = s.to_lowercase();
         let cut = [
-            " and", " but", " so", " or", " because", " which", " that", " um", " uh",
+            " and",
+            " but",
+            " so",
+            " or",
+            " because",
+            " which",
+            " that",
+            " um",
+            " uh",
+            // Fillers a speaker trails off with.
+            " yeah",
+            " you know",
         ]
         .iter()
         .find(|w| lower.ends_with(*w))
@@ -1188,6 +1199,14 @@ mod tests {
         );
         assert_eq!(drop_cut_offs("it was a long-"), "it was a long-");
         assert_eq!(as_sentence("no- no neck pain"), "No neck pain.");
+        assert_eq!(
+            as_sentence("a little bit swollen yeah"),
+            "A little bit swollen."
+        );
+        assert_eq!(
+            as_sentence("it comes and goes, you know."),
+            "It comes and goes."
+        );
         // Not from any evaluation set.
         assert_eq!(
             digits("ibuprofen six hundred milligrams"),
