@@ -635,10 +635,10 @@ fn clinician_sentence(kind: FactKind, s: &str, g: Gender) -> String {
             (Assessment, r"(?i)^(?:it )?(?:looks|sounds) like (?:you have |you've got )?", ""),
             (Assessment, r"(?i)^you have ", ""),
             (Assessment, r"(?i)^my (?:impression|assessment|diagnosis) is (?:that )?", ""),
-            (Plan, r"(?i)^(?:so |and |also |now )?(?:i will|i'll|i'm going to|i am going to|i'm gonna) (?:give you|prescribe you|prescribe|put you on|start you on) ", "prescribed "),
+            (Plan, r"(?i)^(?:so |and |also |now )?(?:i will|i'll|i'm going to|i am going to|i'm gonna|i (?:do )?(?:want to|wanna|would like to)(?: go ahead and)?(?: just)?|i'd like to(?: go ahead and)?(?: just)?) (?:give you|prescribe you|prescribe|put you on|start you on) ", "prescribed "),
             // "I'm also gonna go ahead and just order…", "we'll refer…": the
             // order itself, in the clinician's verb.
-            (Plan, r"(?i)^(?:(?:so|and|also|now|okay|um|uh),? )*(?:i|we)(?:(?:'m|'re| am| are)(?: also| just)? (?:going to|gonna)|'ll| will|(?: also| just)? (?:want to|wanna|would like to|need to)|'d like to) (?:also |just )?(?:go ahead and )?(?:also |just )?(order|refer|start|continue|schedule|send|repeat|increase|decrease|stop|switch|recommend)\b", "$1"),
+            (Plan, r"(?i)^(?:(?:so|and|also|now|okay|um|uh),? )*(?:i|we)(?:(?:'m|'re| am| are)(?: also| just)? (?:going to|gonna)|'ll| will|(?: also| just| do)? (?:want to|wanna|would like to|need to)|'d like to) (?:also |just )?(?:go ahead and )?(?:also |just )?(order|refer|start|continue|schedule|send|repeat|increase|decrease|stop|switch|recommend)\b", "$1"),
             (Plan, r"(?i)^(?:go ahead and |just )", ""),
             (Plan, r"(?i)^(?:please |i want you to |you should |you need to |i'd like you to |i would like you to |i wanna have you |make sure (?:you|to) )", "advised to "),
             (Plan, r"(?i)^order (?:an? |the |some )?", "ordered "),
@@ -1816,6 +1816,14 @@ mod tests {
                 "Get him scheduled for a colonoscopy.",
             ),
             ("get plenty of rest.", "Advised to get plenty of rest."),
+            (
+                "i do wanna increase her lisinopril to 40 milligrams a day.",
+                "Increase her lisinopril to 40 mg a day.",
+            ),
+            (
+                "i wanna go ahead and prescribe naproxen 500 milligrams twice a day.",
+                "Prescribed naproxen 500 mg twice a day.",
+            ),
         ] {
             assert_eq!(clinician_sentence(FactKind::Plan, said, Gender::Male), note);
         }
