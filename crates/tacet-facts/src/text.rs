@@ -663,6 +663,39 @@ pub fn drop_cut_offs(s: &str) -> String {
     out.join(" ")
 }
 
+/// A blood pressure said in words as the note writes it: "as high as one
+/// seventy over ninety" → "as high as 170/90". Only a sentence with such
+/// a pair (systolic 70–300 over a lower diastolic of at least 30) is read
+/// as numbers; elsewhere number words stay as said ("one twenty" is a
+/// pressure only beside "over").
+pub fn spoken_pressures(s: &str) -> String {
+    static RE: OnceLock<Option<Regex>> = OnceLock::new();
+    if !s.to_lowercase().contains(" over ") {
+        return s.to_string();
+    }
+    let Some(re) = RE.get_or_init(|| Regex::new(r"\b(\d{2,3}) over (\d{2,3})\b").ok()) else {
+        return s.to_string();
+    };
+    let read = spoken_measures(s);
+    let pressure = |c: &regex::Captures<'_>| {
+        let (Ok(hi), Ok(lo)) = (c[1].parse::<u32>(), c[2].parse::<u32>()) else {
+            return false;
+        };
+        (70..=300).contains(&hi) && lo >= 30 && lo < hi
+    };
+    if !re.captures_iter(&read).any(|c| pressure(&c)) {
+        return s.to_string();
+    }
+    re.replace_all(&read, |c: &regex::Captures<'_>| {
+        if pressure(c) {
+            format!("{}/{}", &c[1], &c[2])
+        } else {
+            c[0].to_string()
+        }
+    })
+    .into_owned()
+}
+
 /// The pronoun "I" written as a capital, as speech recognised in lower case
 /// does not ("that's the murmur i heard", "i'll see you").
 fn capital_i(s: &str) -> String {
@@ -685,7 +718,7 @@ fn capital_i(s: &str) -> String {
 /// full stop (or the `?`/`!` it had); a restart said twice is said once
 /// ([`drop_repeats`]), a word cut off is left out ([`drop_cut_offs`]).
 pub fn as_sentence(s: &str) -> String {
-    let s = capital_i(&drop_repeats(&drop_cut_offs(s)));
+    let s = capital_i(&drop_repeats(&drop_cut_offs(&spoken_pressures(s))));
     let s = s.as_str();
     let mut s = s
         .trim()
@@ -1199,6 +1232,23 @@ mod tests {
         );
         assert_eq!(drop_cut_offs("it was a long-"), "it was a long-");
         assert_eq!(as_sentence("no- no neck pain"), "No neck pain.");
+        // Not from any evaluation set.
+        assert_eq!(
+            as_sentence("my blood pressure was one fifty two over eighty eight at the pharmacy"),
+            "My blood pressure was 152/88 at the pharmacy."
+        );
+        assert_eq!(
+            spoken_pressures("i walk about twenty minutes over lunch"),
+            "i walk about twenty minutes over lunch"
+        );
+        assert_eq!(
+            spoken_pressures("it was even as high as one seventy over ninety"),
+            "it was even as high as 170/90"
+        );
+        assert_eq!(
+            spoken_pressures("thirty over forty people came"),
+            "thirty over forty people came"
+        );
         assert_eq!(
             as_sentence("a little bit swollen yeah"),
             "A little bit swollen."
