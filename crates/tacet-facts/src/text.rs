@@ -407,6 +407,11 @@ const SMALL: &[(&str, u32)] = &[
     ("ninety", 90),
 ];
 
+/// The number words of [`SMALL`] as a regex alternation ("one|two|…").
+fn small_words() -> String {
+    SMALL.iter().map(|(w, _)| *w).collect::<Vec<_>>().join("|")
+}
+
 /// The value of a spoken number word from one to ninety-nine ("seven",
 /// "twenty-five", "twenty five").
 pub fn number_word(w: &str) -> Option<u32> {
@@ -425,8 +430,8 @@ pub fn number_word(w: &str) -> Option<u32> {
 /// (up to three digits after the point).
 fn decimals(text: &str) -> String {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    let words = SMALL.iter().map(|(w, _)| *w).collect::<Vec<_>>().join("|");
     let re = RE.get_or_init(|| {
+        let words = small_words();
         Regex::new(&format!(
             r"(?i)\b(zero|\d+|(?:{words})(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)\s+point((?:\s+(?:zero|one|two|three|four|five|six|seven|eight|nine|\d)\b){{1,3}})"
         ))
@@ -461,8 +466,8 @@ fn decimals(text: &str) -> String {
 /// milligrams", "two hundred and fifty micrograms" → "250 micrograms".
 fn hundreds(text: &str) -> String {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    let words = SMALL.iter().map(|(w, _)| *w).collect::<Vec<_>>().join("|");
     let re = RE.get_or_init(|| {
+        let words = small_words();
         Regex::new(&format!(
             r"(?i)\b(a|one|two|three|four|five|six|seven|eight|nine)\s+(hundred|thousand)(?:\s+(?:and\s+)?((?:{words})(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?))?\s+(milligrams?|mg|micrograms?|mcg|units?|milliliters?|ml)\b"
         ))
@@ -498,8 +503,8 @@ fn hundreds(text: &str) -> String {
 pub fn digits(text: &str) -> String {
     static RE: OnceLock<Option<Regex>> = OnceLock::new();
     static MG: OnceLock<Option<Regex>> = OnceLock::new();
-    let words = SMALL.iter().map(|(w, _)| *w).collect::<Vec<_>>().join("|");
     let re = RE.get_or_init(|| {
+        let words = small_words();
         Regex::new(&format!(
             r"(?i)\b((?:{words})(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)\s+(days?|weeks?|months?|years?|hours?|minutes?|times?|milligrams?|mg|micrograms?|tablets?|pills?|capsules?|pounds?|miles?|percent|units?|puffs?|cigarettes?|drinks?|nights?|mornings?)\b"
         ))

@@ -221,8 +221,7 @@ impl Unlocked<'_> {
                     "UPDATE sessions SET destroy_after_ms = ?2 WHERE id = ?1",
                     params![id.as_bytes().to_vec(), deadline],
                 )?;
-                let generation = s.retag_session(tx, id)?;
-                s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
+                s.audit_change(tx, id, ev)
             })?;
             self.write_checkpoint()?;
             return Ok(DeletionReceipt {

@@ -90,10 +90,7 @@ impl Unlocked<'_> {
             .content_hash(hash.finalize().into())
             .detail(Detail::Count(recovered))
             .detail(Detail::Count(missing));
-        self.write(|tx, s| {
-            let generation = s.set_state(tx, id, next)?;
-            s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
-        })?;
+        self.write(|tx, s| s.set_state(tx, id, next, ev))?;
         Ok(RecoveredAudio {
             samples_16k: samples,
             chunks_recovered: recovered,

@@ -209,8 +209,7 @@ impl Unlocked<'_> {
                 "UPDATE sessions SET state = ?2, nonce_counter = ?3, updated_at_ms = ?4 WHERE id = ?1",
                 params![id.as_bytes().to_vec(), next_state.as_str(), counter as i64, now_ms()],
             )?;
-            let generation = s.retag_session(tx, id)?;
-            s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
+            s.audit_change(tx, id, ev)
         })
     }
 

@@ -196,21 +196,35 @@ impl Unlocked<'_> {
         Ok(SessionTagKey::derive(&self.audit_master)?)
     }
 
-    /// Moves the session to `next` inside `tx`, its row tagged again in
-    /// the same transaction (the one way a state changes on its own).
-    /// Returns the row's new generation, for the audit record of the change
-    /// ([`Detail::SessionRecord`]).
+    /// Moves the session to `next` inside `tx`, its row tagged again and
+    /// the change audited (`ev`) in the same transaction (the one way a
+    /// state changes on its own). Returns the record's sequence number.
     pub(crate) fn set_state(
         &self,
         tx: &Transaction<'_>,
         id: SessionId,
         next: tacet_core::SessionState,
+        ev: AuditEvent,
     ) -> Result<u64, VaultError> {
         tx.execute(
             "UPDATE sessions SET state = ?2, updated_at_ms = ?3 WHERE id = ?1",
             params![id.as_bytes().to_vec(), next.as_str(), crate::now_ms()],
         )?;
-        self.retag_session(tx, id)
+        self.audit_change(tx, id, ev)
+    }
+
+    /// Tags the session's row as it now stands, one generation on, and
+    /// appends `ev` naming that generation ([`Detail::SessionRecord`]),
+    /// inside the transaction that changed the row. Returns the record's
+    /// sequence number.
+    pub(crate) fn audit_change(
+        &self,
+        tx: &Transaction<'_>,
+        id: SessionId,
+        ev: AuditEvent,
+    ) -> Result<u64, VaultError> {
+        let generation = self.retag_session(tx, id)?;
+        self.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
     }
 
     /// The generation the next change of the session's row gets (for a
@@ -379,23 +393,27 @@ impl Generations {
         if let Some(g) = self.logged.borrow().get(&session) {
             return Ok(*g);
         }
-        let key = tacet_audit::record::SESSION_RECORD;
         let named = find_in_log(conn, session.as_bytes(), LogEnd::Newest, |rec| {
-            if rec.session.as_deref() != Some(session.as_str())
-                || rec.outcome != Outcome::Success.as_str()
-            {
-                return None;
-            }
-            rec.details
-                .iter()
-                .find(|(k, _)| k == key)
-                // A value that does not parse matches no row.
-                .map(|(_, v)| v.parse::<i64>().unwrap_or(-1))
+            named_generation(rec).and_then(|(s, g)| (s == session).then_some(g))
         })?
         .unwrap_or(0);
         self.logged.borrow_mut().insert(session, named);
         Ok(named)
     }
+}
+
+/// The session (hex) and row generation a successful record names, if it
+/// names one. A value that does not parse matches no row (-1).
+fn named_generation(rec: AuditRecord) -> Option<(String, i64)> {
+    if rec.outcome != Outcome::Success.as_str() {
+        return None;
+    }
+    let session = rec.session?;
+    let (_, v) = rec
+        .details
+        .iter()
+        .find(|(k, _)| k == tacet_audit::record::SESSION_RECORD)?;
+    Some((session, v.parse::<i64>().unwrap_or(-1)))
 }
 
 /// The logged generation of every session whose row is not destroyed, in
@@ -420,16 +438,11 @@ fn read_live(conn: &Connection) -> Result<HashMap<String, i64>, VaultError> {
     let mut rows = st.query(params![key.as_bytes()])?;
     while let Some(row) = rows.next()? {
         let rec = AuditRecord::decode(&row.get::<_, Vec<u8>>(0)?)?;
-        let Some(session) = rec.session else {
+        let Some((session, generation)) = named_generation(rec) else {
             continue;
         };
-        if rec.outcome != Outcome::Success.as_str() || !need.contains(&session) {
-            continue;
-        }
-        if let Some((_, v)) = rec.details.iter().find(|(k, _)| k == key) {
-            need.remove(&session);
-            // A value that does not parse matches no row.
-            found.insert(session, v.parse::<i64>().unwrap_or(-1));
+        if need.remove(&session) {
+            found.insert(session, generation);
             if need.is_empty() {
                 break;
             }

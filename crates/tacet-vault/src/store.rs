@@ -81,14 +81,13 @@ impl SessionStore for Unlocked<'_> {
                     "INSERT INTO artifacts (session_id, kind, idx, final, sealed) VALUES (?1, 'patient_ref', 0, 1, ?2)",
                     params![id.as_bytes().to_vec(), sealed_ref],
                 )?;
-                let generation = s.retag_session(tx, id)?;
-                s.append_audit(
+                s.audit_change(
                     tx,
+                    id,
                     AuditEvent::new(AuditAction::SessionCreated, actor)
                         .session(id)
                         .detail(Detail::KeyId(key_id))
-                        .detail(Detail::TemplateId(tid.clone()))
-                        .detail(Detail::SessionRecord(generation)),
+                        .detail(Detail::TemplateId(tid.clone())),
                 )
             })?;
             Ok(id)
@@ -349,10 +348,7 @@ impl SessionStore for Unlocked<'_> {
                 .session(id)
                 .content_hash(note.attestation().note_sha256)
                 .detail(Detail::Format(format));
-            self.write(|tx, s| {
-                let generation = s.set_state(tx, id, next)?;
-                s.append_audit(tx, ev.detail(Detail::SessionRecord(generation)))
-            })?;
+            self.write(|tx, s| s.set_state(tx, id, next, ev))?;
             self.write_checkpoint()
         })())
     }
