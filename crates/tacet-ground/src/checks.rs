@@ -391,8 +391,10 @@ fn side_subject(toks: &[Tok], i: usize) -> Vec<String> {
         // base on your lung exam" is about the base; "left side of the
         // chest" about the chest).
         let mut ahead: Vec<&Tok> = Vec::new();
-        for t in toks.iter().skip(i + 1).take(6) {
-            if breaks(t) {
+        for (j, t) in toks.iter().enumerate().skip(i + 1).take(6) {
+            // Another side on the way is nearer to what follows it: "landed
+            // right onto my left foot" is about the left foot.
+            if breaks(t) || side_at(toks, j).is_some_and(|s| s != Side::Bilateral) {
                 break;
             }
             let is_prep = t
@@ -423,8 +425,16 @@ fn side_subject(toks: &[Tok], i: usize) -> Vec<String> {
             out.extend(content(t));
         }
     }
+    if !side_then_of && matches!(word(i + 1), Some("side" | "sided" | "sides")) {
+        // "all around on my left side", "aching along my right side": a side
+        // of the body as well as whatever it is said of.
+        out.push(SIDE_OF_BODY.to_string());
+    }
     out
 }
+
+/// The subject of a side said of the body as a whole ("my left side").
+pub(crate) const SIDE_OF_BODY: &str = "side";
 
 /// A side named in a segment and what it is about.
 #[derive(Clone, Debug)]
@@ -503,7 +513,12 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
         && mentions.iter().any(|m| m.side == Side::Right);
     for m in mentions {
         // The note's body words with their plain-language alternatives.
+        // A side of the body is about a body part only when the note names
+        // none ("pain on his left side"); else the part it names decides.
         let mut subject: Vec<String> = m.subject.clone();
+        if subject.len() > 1 {
+            subject.retain(|w| w != SIDE_OF_BODY);
+        }
         for w in toks.iter().filter_map(Tok::word) {
             if m.subject.contains(&stem(w)) {
                 subject.extend(lexicon::plain_words(w).iter().map(|p| stem(p)));
@@ -552,7 +567,10 @@ pub(crate) fn laterality(toks: &[Tok], idx: &Index, evidence: &[usize], flags: &
                 .sides
                 .iter()
                 .filter(|s| {
-                    s.side != Side::Bilateral && s.subject.iter().any(|w| lexicon::is_body_part(w))
+                    s.side != Side::Bilateral
+                        && s.subject
+                            .iter()
+                            .any(|w| lexicon::is_body_part(w) || w == SIDE_OF_BODY)
                 })
                 .collect();
             conflict = verdict(&all, true);

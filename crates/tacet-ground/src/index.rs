@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use tacet_core::Transcript;
 
-use crate::checks::{side_mentions, SideMention};
+use crate::checks::{side_mentions, Side, SideMention};
 use crate::lexicon::{self, DrugClass};
 use crate::text::{is_stopword, stem, tokenize, Tok};
 
@@ -381,6 +381,15 @@ fn answer_polarity(toks: &[Tok]) -> Option<Polarity> {
     ) {
         return Some(Polarity::Negated);
     }
+    // "everything is fine (except some chills)", "all good": none of what
+    // was asked; a finding the answer names itself keeps its own polarity.
+    let fine = |w: &&str| matches!(*w, "fine" | "good" | "okay" | "ok" | "normal" | "great");
+    let all_fine = *first == "all" && words.get(1).is_some_and(fine);
+    if all_fine
+        || (matches!(*first, "everything" | "everything's") && words.iter().skip(1).any(fine))
+    {
+        return Some(Polarity::Negated);
+    }
     // "i did but i did n't think anything of it": an affirmative first
     // word decides, unless it is negated itself ("i did n't").
     let second_negates = words
@@ -546,6 +555,49 @@ fn asks(toks: &[Tok]) -> bool {
         })
 }
 
+/// A question that asks which side or which one: "which knee?", "is it the
+/// left or the right?".
+fn asks_which_side(toks: &[Tok]) -> bool {
+    let words: Vec<&str> = toks.iter().filter_map(Tok::word).collect();
+    let offers_both = words.contains(&"left") && words.contains(&"right") && words.contains(&"or");
+    toks.iter().any(|t| matches!(t, Tok::Sym('?'))) && (words.contains(&"which") || offers_both)
+}
+
+/// The side in a short answer to [`asks_which_side`] that names no body part
+/// and does not read as a side on its own ("right.", "I think it's left"):
+/// about whatever the question was about, so borrowed.
+fn bare_side_answer(toks: &[Tok], seg: usize) -> Option<SideMention> {
+    let words: Vec<&str> = toks.iter().filter_map(Tok::word).collect();
+    let sides: Vec<Side> = words
+        .iter()
+        .enumerate()
+        .filter_map(|(k, w)| {
+            let prev = k.checked_sub(1).map(|p| words[p]);
+            match *w {
+                // "that's right", "all right": agreement, not a side.
+                "right"
+                    if !matches!(prev, Some("all" | "that's" | "is" | "you're" | "exactly")) =>
+                {
+                    Some(Side::Right)
+                }
+                "left" if !matches!(prev, Some("i" | "he" | "she" | "they" | "we" | "you")) => {
+                    Some(Side::Left)
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    match sides.as_slice() {
+        [side] => Some(SideMention {
+            side: *side,
+            seg,
+            subject: Vec::new(),
+            borrowed: true,
+        }),
+        _ => None,
+    }
+}
+
 fn is_allergy_word(w: &str) -> bool {
     w.starts_with("allerg")
 }
@@ -573,6 +625,9 @@ impl Index {
         // side is about ("which knee?" — "right."; "both sides?" — "no,
         // only on the left side").
         let mut recent_parts: (usize, Vec<String>) = (0, Vec::new());
+        // The segment before asked which side ("which knee?", "left or
+        // right?"): a bare "right." answers it.
+        let mut asked_side = false;
         for (si, s) in transcript.segments.iter().enumerate() {
             let toks = tokenize(&s.text);
             let parts: Vec<String> = toks
@@ -584,7 +639,12 @@ impl Index {
             // Only a short answer borrows: a longer turn that names a side
             // without a body part is about something it says itself.
             let short = toks.iter().filter_map(Tok::word).count() <= 8;
-            for mut m in side_mentions(&toks, si) {
+            let mut mentions = side_mentions(&toks, si);
+            if mentions.is_empty() && short && asked_side {
+                mentions.extend(bare_side_answer(&toks, si));
+            }
+            asked_side = asks_which_side(&toks);
+            for mut m in mentions {
                 let bare = !m.subject.iter().any(|w| lexicon::is_body_part(w));
                 if short && bare && parts.is_empty() && si - recent_parts.0 <= 2 {
                     m.subject.extend(recent_parts.1.iter().cloned());

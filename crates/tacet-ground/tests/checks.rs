@@ -796,6 +796,113 @@ fn fail_a_side_given_in_a_short_answer_is_about_the_body_part_asked_about() {
     assert!(!kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
 }
 
+/// A bare "right." is agreement almost everywhere, but not in answer to a
+/// question that asks which side: then it is the side of what was asked about.
+#[test]
+fn fail_a_bare_side_answering_which_one_is_that_side() {
+    // Not from any evaluation set.
+    let t = transcript(&[
+        "Which ankle did you sprain?",
+        "Right.",
+        "And it still swells?",
+    ]);
+    let g = ground(&draft(&[("HPI", "Left ankle sprain.")]), &t);
+    assert!(kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+    let g = ground(&draft(&[("HPI", "Right ankle sprain.")]), &t);
+    assert!(!kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+    // Agreement after a question that asks nothing about sides stays agreement.
+    let t = transcript(&[
+        "So the ankle swells by the evening?",
+        "Right.",
+        "Did you sprain it?",
+    ]);
+    let g = ground(&draft(&[("HPI", "Left ankle sprain.")]), &t);
+    assert!(!kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+}
+
+/// "My left side" with no nearer body part is a side of the body: a note that
+/// puts the complaint on the right is contradicted.
+#[test]
+fn fail_a_complaint_on_one_side_of_the_body_put_on_the_other() {
+    // Not from any evaluation set.
+    let t = transcript(&[
+        "What brings you in?",
+        "I've had this aching all along my right side since the weekend.",
+    ]);
+    let g = ground(
+        &draft(&[("HPI", "Aching along his left side since the weekend.")]),
+        &t,
+    );
+    assert!(kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+    let g = ground(
+        &draft(&[("HPI", "Left flank aching since the weekend.")]),
+        &t,
+    );
+    assert!(kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+    let g = ground(
+        &draft(&[("HPI", "Aching along his right side since the weekend.")]),
+        &t,
+    );
+    assert!(!kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+}
+
+/// A side word that an adverb "right" stands before ("landed right on my
+/// left hip") does not give the body part both sides.
+#[test]
+fn fail_the_nearer_side_is_the_body_parts_side() {
+    // Not from any evaluation set.
+    let t = transcript(&["I slipped on the ice and came down right onto my left hip."]);
+    let g = ground(
+        &draft(&[("HPI", "Fell onto his right hip on the ice.")]),
+        &t,
+    );
+    assert!(kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+    let g = ground(&draft(&[("HPI", "Fell onto his left hip on the ice.")]), &t);
+    assert!(!kinds(&g, 0).contains(&FlagKind::Laterality), "{g:?}");
+}
+
+/// The words of an examination or a review of systems are supported by the
+/// plain words a visit uses for them ("lungs are clear" for "no wheezes,
+/// rales, or rhonchi"; "blood in your stool" for "hematochezia"), and a
+/// sentence the visit does not support is still flagged.
+#[test]
+fn clinical_terms_are_supported_by_the_plain_words_of_the_visit() {
+    // Not from any evaluation set.
+    let t = transcript(&[
+        "[doctor] any blood in your stool or black stools?",
+        "[patient] no, nothing like that.",
+        "[doctor] your lungs are clear when i listen, and your heart sounds good, no murmur.",
+        "[doctor] and your neck feels fine, your thyroid isn't enlarged.",
+        "[patient] i quit smoking two years ago.",
+    ]);
+    let d = draft(&[
+        ("ROS", "Denies hematochezia or melena."),
+        ("EXAM", "No wheezes, rales, or rhonchi. No murmurs or gallops. Neck supple without thyromegaly."),
+        ("SOCIAL", "Nonsmoker."),
+        ("PLAN", "Start physical therapy for the shoulder."),
+    ]);
+    let g = ground(&d, &t);
+    for (i, s) in g.sentences.iter().enumerate().take(5) {
+        assert!(s.flags.is_empty(), "sentence {i} flagged: {s:?}");
+    }
+    assert!(kinds(&g, 5).contains(&FlagKind::Unsupported), "{g:?}");
+}
+
+/// "Everything is fine except some chills" denies the rest of the list it
+/// answers and affirms the one it names.
+#[test]
+fn fail_a_finding_denied_by_everything_is_fine() {
+    // Not from any evaluation set.
+    let t = transcript(&[
+        "[doctor] any fever, chills, headaches, nausea, anything like that?",
+        "[patient] everything is fine except some chills.",
+    ]);
+    let g = ground(&draft(&[("ROS", "Reports headaches.")]), &t);
+    assert!(kinds(&g, 0).contains(&FlagKind::Negation), "{g:?}");
+    let g = ground(&draft(&[("ROS", "Reports chills.")]), &t);
+    assert!(!kinds(&g, 0).contains(&FlagKind::Negation), "{g:?}");
+}
+
 /// A value the recogniser misheard is repeated by the transcript, so only
 /// what a person's vital signs can be catches it.
 #[test]

@@ -83,11 +83,11 @@ fn grounding_catches_injected_facts() {
 fn grounding_holds_on_the_train_split() {
     hold_split(
         "train.csv",
-        0.12,
+        0.10,
         0.93,
         [
             (eval::Injection::WrongDose, 0.95),
-            (eval::Injection::WrongSide, 0.85),
+            (eval::Injection::WrongSide, 0.86),
             (eval::Injection::NegatedSymptom, 0.86),
             (eval::Injection::InventedMedication, 0.99),
         ],
@@ -103,7 +103,7 @@ fn grounding_holds_on_the_train_split() {
 fn grounding_holds_on_mts_dialog() {
     hold(
         eval::mts_path("MTS-Dialog-ValidationSet.csv"),
-        0.25,
+        0.23,
         0.98,
         [
             (eval::Injection::WrongDose, 0.95),
@@ -114,11 +114,11 @@ fn grounding_holds_on_mts_dialog() {
     );
     hold(
         eval::mts_path("MTS-Dialog-TrainingSet.csv"),
-        0.24,
+        0.22,
         0.98,
         [
             (eval::Injection::WrongDose, 0.97),
-            (eval::Injection::WrongSide, 0.82),
+            (eval::Injection::WrongSide, 0.85),
             (eval::Injection::NegatedSymptom, 0.83),
             (eval::Injection::InventedMedication, 0.99),
         ],
