@@ -27,6 +27,12 @@ pub(crate) fn demo_audio() -> PathBuf {
     }
 }
 
+/// Where the demo's vault goes: `--keep`'s folder, else a new one in the
+/// temporary folder, named by the process.
+pub(crate) fn vault_dir(keep: Option<PathBuf>) -> PathBuf {
+    keep.unwrap_or_else(|| std::env::temp_dir().join(format!("tacet-demo-{}", std::process::id())))
+}
+
 pub(crate) fn demo(
     audio: Option<PathBuf>,
     keep: Option<PathBuf>,
@@ -39,14 +45,7 @@ pub(crate) fn demo(
             audio.display()
         );
     }
-    let tmp;
-    let dir = match keep {
-        Some(d) => d,
-        None => {
-            tmp = std::env::temp_dir().join(format!("tacet-demo-{}", std::process::id()));
-            tmp
-        }
-    };
+    let dir = vault_dir(keep);
     if Vault::exists(&dir) {
         bail!(
             "{} already holds a vault; choose another --keep directory",

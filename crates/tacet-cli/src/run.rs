@@ -18,6 +18,12 @@ use tacet_runtime::Vault;
 pub fn run(cli: Cli) -> Result<ExitCode> {
     use tacet_runtime::support_log::{self as slog, Event, Outcome};
     let data_dir = compose::data_dir(cli.data_dir.clone())?;
+    // From here on the process writes only into the data folder, the audit
+    // anchor folder and what this command writes (see tacet-sandbox).
+    let fence = tacet_runtime::fence_writes(&data_dir, &outputs(&cli.cmd));
+    if let tacet_sandbox::LayerStatus::Failed(e) = &fence.status {
+        eprintln!("warning: Landlock file rules not in force: {e}");
+    }
     // The support log (ids, codes and durations only). Clinical work goes
     // on without it when the folder cannot hold it: the error that matters
     // (a read-only folder, say) is the vault's, said below.
@@ -39,6 +45,37 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         outcome,
     });
     result
+}
+
+/// The folders this command writes into besides the data folder: an
+/// export's or a report's folder, a new anchor folder, the demo's vault.
+fn outputs(cmd: &Cmd) -> Vec<PathBuf> {
+    fn folder_of(file: &Path) -> PathBuf {
+        match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+    match cmd {
+        Cmd::Export { out: Some(f), .. } => vec![folder_of(f)],
+        Cmd::Audit {
+            cmd: AuditCmd::ExportFhir { out },
+        } => vec![folder_of(out)],
+        Cmd::Compliance {
+            cmd: crate::ComplianceCmd::Report { out, pdf },
+        } => out.iter().chain(pdf).map(|f| folder_of(f)).collect(),
+        Cmd::Settings {
+            anchor_dir: Some(d),
+            ..
+        } => vec![d.clone()],
+        Cmd::Demo { keep, .. } => {
+            let dir = crate::demo::vault_dir(keep.clone());
+            // The fence needs the folder to be there; the demo fills it.
+            let _ = std::fs::create_dir_all(&dir);
+            vec![dir]
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The command's name for the support log.

@@ -346,6 +346,18 @@ fn the_compliance_report_follows_the_system_and_holds_no_patient_text() {
             && before.contains("data master key: none recorded"),
         "{before}"
     );
+    // The process that wrote it fenced its writes to the data folder.
+    let fence = before
+        .lines()
+        .find(|l| l.contains("Landlock file rules"))
+        .unwrap_or_else(|| panic!("no write fence in the report:\n{before}"));
+    assert!(
+        fence.contains(&t.data.path().display().to_string()),
+        "{fence}"
+    );
+    if tacet_sandbox::landlock_abi().is_some() {
+        assert!(fence.ends_with("active"), "{fence}");
+    }
 
     ok(&t.clinician(&["rotate-keys"]));
     ok(&t.admin(&["settings", "--retention-days", "2"]));

@@ -38,9 +38,59 @@ struct Args {
     /// through to a note saved there (scripts/package-check.sh).
     #[arg(long, hide = true, conflicts_with = "demo")]
     first_run_screenshot_dir: Option<PathBuf>,
+    /// The folder notes are saved in, the one place besides the data folder
+    /// (and a removable disk's or a share's mount for the audit anchor) where
+    /// the app may write a file [env: TACET_EXPORT_DIR; default: your
+    /// Documents folder].
+    #[arg(long, value_name = "FOLDER")]
+    export_dir: Option<PathBuf>,
     /// Write the man page into this folder and exit (packaging).
     #[arg(long, hide = true)]
     package_docs: Option<PathBuf>,
+}
+
+/// Where notes are saved: `--export-dir`, `$TACET_EXPORT_DIR`, the folder
+/// the first-visit script saves into, else the user's Documents folder
+/// (made, private, when missing).
+fn export_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    let dir = flag
+        .or_else(|| std::env::var_os("TACET_EXPORT_DIR").map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os("TACET_SCRIPT_EXPORT")
+                .map(PathBuf::from)
+                .and_then(|f| f.parent().map(|p| p.to_path_buf()))
+        })
+        .or_else(|| {
+            directories::UserDirs::new().map(|u| {
+                u.document_dir()
+                    .map(|d| d.to_path_buf())
+                    .unwrap_or_else(|| u.home_dir().join("Documents"))
+            })
+        })?;
+    let _ = std::fs::create_dir_all(&dir);
+    std::path::absolute(&dir).ok()
+}
+
+/// Every folder the app writes into: the data folder, the export folder,
+/// the mounts of removable disks and shares (where a practice keeps its
+/// audit anchor), and what the screenshot scripts write.
+fn write_outputs(args: &Args, export: Option<&PathBuf>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = export.into_iter().cloned().collect();
+    for mount in ["/media", "/mnt", "/run/media"] {
+        if std::path::Path::new(mount).is_dir() {
+            out.push(PathBuf::from(mount));
+        }
+    }
+    out.extend(args.screenshot_dir.iter().cloned());
+    out.extend(args.first_run_screenshot_dir.iter().cloned());
+    out.extend(std::env::var_os("TACET_SCRIPT_ANCHOR").map(PathBuf::from));
+    out.extend(
+        std::env::var_os("TACET_FRAME_STATS")
+            .map(PathBuf::from)
+            .and_then(|f| f.parent().map(|p| p.to_path_buf())),
+    );
+    out.retain(|p| !p.as_os_str().is_empty());
+    out
 }
 
 struct DesktopApp {
@@ -133,6 +183,19 @@ fn main() -> Result<()> {
             .with_min_inner_size([900.0, 600.0]),
         ..Default::default()
     };
+    // From here on the app writes only into the data folder, the export
+    // folder, the audit anchor folder and removable disks (see
+    // tacet-sandbox); before the window or the worker starts a thread.
+    let export = export_dir(args.export_dir.clone());
+    let fence = tacet_runtime::fence_writes(&data_dir, &write_outputs(&args, export.as_ref()));
+    if let tacet_sandbox::LayerStatus::Failed(e) = &fence.status {
+        eprintln!("warning: Landlock file rules not in force: {e}");
+    }
+    let fenced_export = if fence.status.is_active() {
+        export.map(|d| d.display().to_string()).unwrap_or_default()
+    } else {
+        String::new()
+    };
     let demo_mode = args.demo;
     let shots = args.screenshot_dir.clone();
     let first_run_shots = args.first_run_screenshot_dir.clone();
@@ -154,6 +217,7 @@ fn main() -> Result<()> {
             let backend = worker::spawn(worker_dir, move || ctx.request_repaint())?;
             let mut ui = TacetUi::new(Box::new(backend));
             ui.state.settings.support_log_dir = log_dir.display().to_string();
+            ui.state.settings.export_dir = fenced_export;
             if demo_mode {
                 ui.state.unlock.user = demo::CLINICIAN.0.into();
                 ui.state.settings.default_wav_path = demo::demo_wav().unwrap_or_default();
@@ -192,7 +256,9 @@ fn main() -> Result<()> {
     )
     .map_err(|e| anyhow!("the window could not be opened: {e}"));
     if let Some(dir) = made_temp {
-        // The demo vault is throwaway; leave nothing behind.
+        // The demo vault is throwaway: its files go; the empty folder
+        // stays where the write fence keeps the app out of the temporary
+        // folder itself.
         let _ = std::fs::remove_dir_all(&dir);
     }
     result

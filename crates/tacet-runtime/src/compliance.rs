@@ -333,6 +333,9 @@ fn network_controls(hardening: Option<&tacet_sandbox::HardeningReport>) -> Vec<S
                 .map(|l| format!("In this process at start: {l}")),
         );
     }
+    if let Some(f) = tacet_sandbox::write_fence() {
+        out.push(format!("In this process: {}", f.line()));
+    }
     out.push("Tested on every CI run: a whole session (live capture, transcription, drafting, review, export, deletion) in an empty network namespace under strace opens zero IP sockets (crates/tacet-cli/tests/offline.rs)".to_string());
     out
 }

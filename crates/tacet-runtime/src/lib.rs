@@ -60,6 +60,7 @@ pub mod panic;
 pub mod posture;
 pub mod setup;
 pub mod support_log;
+mod write_fence;
 
 pub use compliance::{
     compliance_facts, compliance_report, format_utc_ms, write_new_private_file, ComplianceReport,
@@ -73,6 +74,7 @@ pub use drafting::{draft_mode, drafter, DraftMode, NoteDrafter, DRAFTER_VAR};
 pub use error::RuntimeError;
 pub use input::{choose_input_device, ChosenDevice};
 pub use note_files::NoteFiles;
+pub use write_fence::fence_writes;
 
 // The types the front ends hold, from the stores and engines composed
 // here; the binaries name those crates nowhere else.

@@ -87,6 +87,18 @@ pub fn set_anchor_dir(
         })?),
         None => None,
     };
+    if let (Some(d), Some(fence)) = (&dir, tacet_sandbox::write_fence()) {
+        if d.is_dir() && !fence.allows(d) {
+            // The setting would be saved but nothing written there until
+            // the program starts again with the folder inside its fence.
+            return Err(RuntimeError::InvalidSetting(format!(
+                "this program may write only in the folders it could when it started, and {} is not \
+                 one of them; choose a folder on a removable disk or a share (under /media or \
+                 /mnt), or set it with `tacet settings --anchor-dir`",
+                d.display()
+            )));
+        }
+    }
     u.set_anchor_dir(dir.as_deref())?;
     retention(u)
 }

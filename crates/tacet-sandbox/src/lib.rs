@@ -19,10 +19,13 @@
 //!   and connect is denied, even on a socket that existed before. Applied
 //!   best-effort: an older kernel (or one with Landlock off) is reported as
 //!   "not supported", never an error, and the next layer still holds.
-//!   The filesystem is deliberately *not* restricted: the vault and model
-//!   folders are chosen at run time, and a wrong guess would lock a
-//!   clinician out of their own notes. Landlock alone is not enough: it
-//!   does not cover UDP or the creation of sockets.
+//!   Landlock alone is not enough: it does not cover UDP or the creation
+//!   of sockets.
+//! - **Landlock file rules**, a separate step ([`fence_writes`]), because
+//!   the folders are known only once the command line is read: writes
+//!   (create, change, truncate, rename, remove) only beneath the data
+//!   folder, the export and anchor folders and `/dev`. Reading is not
+//!   fenced, so models and recordings are read from anywhere.
 //! - **Landlock scopes** (ABI 6): no connection to an abstract UNIX socket
 //!   made outside the process (a name in a kernel table that the
 //!   filesystem cannot fence: an X server's, an older session bus's, a
@@ -313,6 +316,82 @@ pub fn landlock_abi() -> Option<u32> {
     imp::landlock_abi()
 }
 
+/// Where the process may still write after [`fence_writes`], and whether
+/// the fence is in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteFence {
+    pub status: LayerStatus,
+    /// The folders writes stay allowed beneath (besides `/dev`), as given.
+    pub roots: Vec<std::path::PathBuf>,
+    /// Roots that were not there when the fence went up, so no write
+    /// beneath them is allowed.
+    pub missing: Vec<std::path::PathBuf>,
+}
+
+impl WriteFence {
+    /// Whether the process may still write at `path` (always, when the
+    /// fence is not in force). Compares the paths as written, made
+    /// absolute; the kernel's answer is the one that counts.
+    pub fn allows(&self, path: &std::path::Path) -> bool {
+        if !self.status.is_active() {
+            return true;
+        }
+        let Ok(path) = std::path::absolute(path) else {
+            return false;
+        };
+        self.roots
+            .iter()
+            .filter(|r| !self.missing.contains(r))
+            .filter_map(|r| std::path::absolute(r).ok())
+            .chain([std::path::PathBuf::from("/dev")])
+            .any(|r| path.starts_with(r))
+    }
+
+    /// One line for a person or the compliance report.
+    pub fn line(&self) -> String {
+        let roots: Vec<String> = self.roots.iter().map(|r| r.display().to_string()).collect();
+        format!(
+            "Landlock file rules (files are created, changed, renamed or removed only in {} and /dev): {}",
+            if roots.is_empty() {
+                "no folder".to_string()
+            } else {
+                roots.join(", ")
+            },
+            self.status
+        )
+    }
+}
+
+/// Fences the process's writes for the rest of its life: creating,
+/// writing, truncating, renaming and removing files and folders succeed
+/// only beneath `roots` (the data folder, the folder an export goes to,
+/// the audit anchor folder) and `/dev` (the terminal, `/dev/null`, audio
+/// and graphics devices); everywhere else the kernel answers `EACCES`.
+/// Reading is not fenced. So nothing the process runs — a dependency, a
+/// library's cache, a compromised plugin — can drop a file into a shell's
+/// start-up files, an autostart folder or a shared temporary folder, where
+/// it would outlive the sandbox or leave patient data in clear. Each root
+/// must exist; one that does not is reported in [`WriteFence::missing`]
+/// and allows nothing. Connecting to a path socket (PulseAudio, the
+/// display) is not a write and stays allowed.
+///
+/// Call it once the roots are known and before any thread starts: on a
+/// kernel without Landlock's all-threads flag (ABI 8) it binds the calling
+/// thread and the threads it starts later. Best effort like the other
+/// Landlock layers: where the kernel has no Landlock the status says so.
+pub fn fence_writes(roots: &[std::path::PathBuf]) -> WriteFence {
+    let fence = imp::fence_writes(roots);
+    let _ = FENCE.set(fence.clone());
+    fence
+}
+
+static FENCE: std::sync::OnceLock<WriteFence> = std::sync::OnceLock::new();
+
+/// The fence [`fence_writes`] put up in this process, if it was called.
+pub fn write_fence() -> Option<&'static WriteFence> {
+    FENCE.get()
+}
+
 #[cfg(target_os = "linux")]
 mod imp {
     use super::{Display, Exec, HardenError, HardeningReport, LayerStatus};
@@ -457,6 +536,59 @@ mod imp {
         (limit, dumpable)
     }
 
+    pub fn fence_writes(roots: &[std::path::PathBuf]) -> crate::WriteFence {
+        use landlock::{
+            AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, RestrictSelfAttr, Ruleset,
+            RulesetAttr, RulesetCreatedAttr, ABI,
+        };
+        let mut missing = Vec::new();
+        let status = match landlock_abi() {
+            None => LayerStatus::NotSupported {
+                reason: "Landlock is not built into or not enabled in this kernel".into(),
+            },
+            Some(_) => {
+                // Every write right up to ABI 8; not ABI 9's connecting to a
+                // path socket, which PulseAudio and the display need.
+                let access = AccessFs::from_write(ABI::V8);
+                let mut fds = Vec::new();
+                for root in roots
+                    .iter()
+                    .map(|r| r.as_path())
+                    .chain([std::path::Path::new("/dev")])
+                {
+                    match PathFd::new(root) {
+                        Ok(fd) => fds.push((fd, root.is_dir())),
+                        Err(_) => missing.push(root.to_path_buf()),
+                    }
+                }
+                let result = Ruleset::default()
+                    .set_compatibility(CompatLevel::BestEffort)
+                    .handle_access(access)
+                    .and_then(|r| r.create())
+                    .and_then(|r| {
+                        r.add_rules(fds.into_iter().map(|(fd, is_dir)| {
+                            // A file root takes only the rights a file has.
+                            let rights = if is_dir {
+                                access
+                            } else {
+                                access & AccessFs::from_file(ABI::V8)
+                            };
+                            Ok::<_, landlock::RulesetError>(PathBeneath::new(fd, rights))
+                        }))
+                    })
+                    .and_then(|r| r.all_threads(true))
+                    .map(|r| r.no_new_privs(true))
+                    .and_then(|r| r.restrict_self());
+                enforced(result, "file rule")
+            }
+        };
+        crate::WriteFence {
+            status,
+            roots: roots.to_vec(),
+            missing,
+        }
+    }
+
     pub fn landlock_abi() -> Option<u32> {
         const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
         // SAFETY: with a null attribute pointer, size 0 and the VERSION flag
@@ -531,5 +663,15 @@ mod imp {
 
     pub fn landlock_abi() -> Option<u32> {
         None
+    }
+
+    pub fn fence_writes(roots: &[std::path::PathBuf]) -> crate::WriteFence {
+        crate::WriteFence {
+            status: LayerStatus::NotSupported {
+                reason: "process hardening is implemented for Linux only".into(),
+            },
+            roots: roots.to_vec(),
+            missing: Vec::new(),
+        }
     }
 }

@@ -217,6 +217,68 @@ fn local_sockets_and_files_still_work_after_hardening() {
     assert!(std::fs::read_dir("/").unwrap().count() > 0);
 }
 
+/// The write fence: beneath its roots and /dev everything works; anywhere
+/// else (a home folder's start-up file, a shared temporary folder) no file
+/// is created, changed, renamed or removed; reading is untouched.
+#[test]
+fn writes_outside_the_fenced_folders_are_refused() {
+    const ME: &str = "writes_outside_the_fenced_folders_are_refused";
+    if !is_child(ME) {
+        assert_child_passed(ME);
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let profile = home.path().join(".bashrc");
+    std::fs::write(&profile, b"# the user's own\n").unwrap();
+    let gone = home.path().join("not-there");
+    let _ = tacet_sandbox::harden();
+    let fence = tacet_sandbox::fence_writes(&[data.path().to_path_buf(), gone.clone()]);
+    println!("{}", fence.line());
+    if tacet_sandbox::landlock_abi().is_none() {
+        assert!(!fence.status.is_active());
+        println!("no Landlock in this kernel: nothing more to check");
+        return;
+    }
+    assert!(fence.status.is_active(), "{fence:?}");
+    assert_eq!(fence.missing, vec![gone.clone()]);
+    assert_eq!(tacet_sandbox::write_fence(), Some(&fence));
+    // Inside: create, write, rename within a folder (Tacet's atomic
+    // replace; Landlock refuses moving a file to another folder, which
+    // nothing in Tacet does), remove, folders too.
+    std::fs::create_dir(data.path().join("models")).unwrap();
+    let f = data.path().join("models/index.json.tmp");
+    std::fs::write(&f, b"sealed").unwrap();
+    std::fs::rename(&f, data.path().join("models/index.json")).unwrap();
+    std::fs::remove_file(data.path().join("models/index.json")).unwrap();
+    std::fs::write("/dev/null", b"x").unwrap();
+    // Outside: the shell's start-up file, a new autostart entry, the
+    // shared temporary folder, a root that was not there.
+    let denied = |r: std::io::Result<()>| {
+        let e = r.expect_err("a write outside the fence succeeded");
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    };
+    denied(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&profile)
+            .map(|_| ()),
+    );
+    denied(std::fs::create_dir(home.path().join(".config")));
+    denied(std::fs::write(
+        home.path().join("payload.desktop"),
+        b"[Desktop Entry]",
+    ));
+    denied(std::fs::remove_file(&profile));
+    denied(std::fs::write(
+        std::env::temp_dir().join(format!("tacet-fence-{}", std::process::id())),
+        b"x",
+    ));
+    denied(std::fs::create_dir(&gone));
+    // Reading is not fenced.
+    assert_eq!(std::fs::read(&profile).unwrap(), b"# the user's own\n");
+}
+
 /// `process_vm_readv` of `len` bytes at `at` in process `pid`: Ok(bytes
 /// read) or Err(errno).
 fn read_memory(pid: libc::pid_t, at: *mut u8, len: usize) -> Result<isize, i32> {

@@ -319,7 +319,14 @@ impl TacetUi {
             }
             UiCommand::RefreshSessions => self.send(Request::ListSessions, None),
             UiCommand::Browse(field) => {
-                let current = path_field_mut(st, field).clone();
+                let mut current = path_field_mut(st, field).clone();
+                if field == crate::picker::PathField::SaveNote
+                    && current.trim().is_empty()
+                    && !st.settings.export_dir.is_empty()
+                {
+                    // A note is saved in the export folder: start there.
+                    current = format!("{}/", st.settings.export_dir.trim_end_matches('/'));
+                }
                 self.picker = Some(crate::picker::Picker::open(field, &current));
             }
             UiCommand::OpenSession(session) => {
@@ -978,6 +985,10 @@ impl TacetUi {
                     st.error = Some("Enter where to save the note (a path to a new file).".into());
                     return;
                 }
+                if let Some(why) = outside_export_folder(&path, &st.settings.export_dir) {
+                    st.error = Some(why);
+                    return;
+                }
                 let format = match cmd {
                     UiCommand::SaveAs(format) => format,
                     _ => tacet_core::ExportFormat::Text,
@@ -1525,6 +1536,45 @@ fn reset_live(live: &mut LiveView) {
 const SAVING_RETENTION: &str = "Saving the retention settings…";
 const SAVING_ANCHOR: &str = "Anchoring the audit log…";
 
+/// Why `path` cannot take a note when the program writes only into
+/// `export_dir` (none when it fences nothing or the path is inside). The
+/// kernel refuses such a write anyway; this says so in words first.
+fn outside_export_folder(path: &str, export_dir: &str) -> Option<String> {
+    if export_dir.is_empty() {
+        return None;
+    }
+    // Absolute, with "." and ".." taken away as written ("Documents/../.bashrc"
+    // is not in Documents).
+    let plain = |p: &str| {
+        std::path::absolute(p).ok().map(|a| {
+            let mut out = std::path::PathBuf::new();
+            for c in a.components() {
+                match c {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    c => out.push(c),
+                }
+            }
+            out
+        })
+    };
+    let inside = |p: &str| {
+        plain(p)
+            .zip(plain(export_dir))
+            .is_some_and(|(p, dir)| p.starts_with(&dir) && p != dir)
+    };
+    if inside(path) {
+        None
+    } else {
+        Some(format!(
+            "Tacet saves notes only in its export folder, {export_dir}: choose a file there. \
+             (To save elsewhere, start Tacet with --export-dir FOLDER.)"
+        ))
+    }
+}
+
 /// A role as the confirmation says it.
 fn role_words(role: Role) -> &'static str {
     match role {
@@ -1857,5 +1907,31 @@ mod tests {
             !Work::default().is_empty_note(),
             "no draft is not an empty note"
         );
+    }
+
+    #[test]
+    fn fail_a_note_saved_outside_the_export_folder_is_refused_in_words() {
+        // No fence, no check.
+        assert_eq!(outside_export_folder("/home/a/.bashrc", ""), None);
+        let dir = "/home/a/Documents";
+        assert_eq!(
+            outside_export_folder("/home/a/Documents/visit.txt", dir),
+            None
+        );
+        assert_eq!(
+            outside_export_folder("/home/a/Documents/2026/visit.pdf", dir),
+            None
+        );
+        for outside in [
+            "/home/a/.bashrc",
+            "/home/a/.config/autostart/x.desktop",
+            "/tmp/visit.txt",
+            "/home/a/Documents",
+            "/home/a/DocumentsX/visit.txt",
+            "/home/a/Documents/../.bashrc",
+        ] {
+            let why = outside_export_folder(outside, dir).expect(outside);
+            assert!(why.contains(dir) && why.contains("--export-dir"), "{why}");
+        }
     }
 }

@@ -129,6 +129,10 @@ pub struct Settings {
     /// Where the support log is written (shown to the admin; set by the
     /// program that owns the data folder; empty when unknown).
     pub support_log_dir: String,
+    /// The folder notes are saved into (the desktop app's export folder,
+    /// the one place besides its data folder it may write a file); empty
+    /// when the program fences no writes.
+    pub export_dir: String,
 }
 
 impl Default for Settings {
@@ -139,6 +143,7 @@ impl Default for Settings {
             clipboard_clear_s: 30,
             default_wav_path: String::new(),
             support_log_dir: String::new(),
+            export_dir: String::new(),
         }
     }
 }

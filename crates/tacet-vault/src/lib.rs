@@ -532,6 +532,22 @@ impl Vault {
         })
     }
 
+    /// The audit anchor folder the vault in `dir` names, read without
+    /// opening it for work (no lock, no checks): for fencing the process's
+    /// writes before any command runs. `None` when there is no vault, no
+    /// folder set, or the setting cannot be read (the command's own open
+    /// says why).
+    pub fn peek_anchor_dir(dir: &Path) -> Option<PathBuf> {
+        let path = dir.join(DB_FILE);
+        if !path.exists() {
+            return None;
+        }
+        let conn =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE).ok()?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).ok()?;
+        anchor_dir(&conn).ok().flatten()
+    }
+
     /// How many interrupted deletions this open finished (WAL truncated
     /// after a crash between a destroy's commit and its shred).
     /// The public key that verifies the audit log's checkpoints (C2SP

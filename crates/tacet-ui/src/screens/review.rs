@@ -655,6 +655,16 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                 );
                 super::browse_button(ui, crate::picker::PathField::SaveNote, out);
             });
+            if !st.settings.export_dir.is_empty() {
+                ui.label(
+                    RichText::new(format!(
+                        "Notes are saved in {}; besides its own data folder, Tacet writes nowhere else.",
+                        st.settings.export_dir
+                    ))
+                    .color(t.palette.text_weak)
+                    .size(t.text_small),
+                );
+            }
             ui.horizontal_wrapped(|ui| {
                 // Every format the core lists: a new one is a button here
                 // without a change to this screen.
