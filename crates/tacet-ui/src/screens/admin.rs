@@ -244,11 +244,7 @@ fn compliance(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                 out.push(UiCommand::SaveReport(ReportFormat::Pdf));
             }
         });
-        ui.label(
-            RichText::new("A new file is created, readable by you only; an existing file is never overwritten.")
-                .color(t.palette.text_weak)
-                .size(t.text_small),
-        );
+        super::hint(ui, t, "A new file is created, readable by you only; an existing file is never overwritten.");
         if let Some(saved) = &st.admin.report_saved {
             ui.label(RichText::new(saved).color(t.palette.success));
         }
@@ -545,11 +541,7 @@ fn models(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCom
             "Same words on Tacet's test sets; about half the transcription time on a CPU with \
              AVX-512 VNNI, slower than the default on others (docs/BENCHMARKS.md).",
         );
-        ui.label(
-            RichText::new("The file's SHA-256 is checked against Tacet's manifest before anything reads it; a wrong or truncated file is refused. Imports are audited.")
-                .color(t.palette.text_weak)
-                .size(t.text_small),
-        );
+        super::hint(ui, t, "The file's SHA-256 is checked against Tacet's manifest before anything reads it; a wrong or truncated file is refused. Imports are audited.");
         if let Some(done) = &st.admin.import_result {
             ui.label(RichText::new(done).color(t.palette.success));
         }
@@ -632,11 +624,7 @@ fn retention(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<Ui
                 out.push(UiCommand::SaveRetention);
             }
         });
-        ui.label(
-            RichText::new("At least one hour (0.042 days) for unexported sessions; 0 to 72 hours after export. A change is audited.")
-                .color(t.palette.text_weak)
-                .size(t.text_small),
-        );
+        super::hint(ui, t, "At least one hour (0.042 days) for unexported sessions; 0 to 72 hours after export. A change is audited.");
         ui.add_space(t.space_s);
         ui.label(match &r.anchor_dir {
             Some(d) => format!("Signed audit checkpoints are anchored in {d}; verification reads them there."),
@@ -729,11 +717,7 @@ fn users(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiComm
         if let Some(done) = &st.admin.user_added {
             ui.label(RichText::new(done).color(t.palette.success));
         }
-        ui.label(
-            RichText::new("Removing an account is audited. A clinician who still owns sessions cannot be removed until they are exported or discarded, and the last clinician cannot be removed.")
-                .color(t.palette.text_weak)
-                .size(t.text_small),
-        );
+        super::hint(ui, t, "Removing an account is audited. A clinician who still owns sessions cannot be removed until they are exported or discarded, and the last clinician cannot be removed.");
         ui.add_space(t.space_s);
         change_passphrase(ui, st, t, out);
     });
@@ -761,11 +745,7 @@ pub(crate) fn change_passphrase(
                     field(ui, "Repeat the new passphrase", &mut form.confirm, true, 220.0);
                     ui.end_row();
                 });
-            ui.label(
-                RichText::new("At least 8 characters. For a clinician, the key that opens your sessions is replaced too. The change is audited.")
-                    .color(t.palette.text_weak)
-                    .size(t.text_small),
-            );
+            super::hint(ui, t, "At least 8 characters. For a clinician, the key that opens your sessions is replaced too. The change is audited.");
             if ui
                 .add_enabled(st.busy.is_none(), egui::Button::new("Change my passphrase"))
                 .clicked()
@@ -807,11 +787,7 @@ pub(crate) fn new_user_fields(
             field(ui, "Repeat the passphrase", &mut form.confirm, true, 220.0);
             ui.end_row();
         });
-    ui.label(
-        RichText::new("At least 8 characters. Tell the new user their passphrase in person; Tacet never shows or stores it.")
-            .color(t.palette.text_weak)
-            .size(t.text_small),
-    );
+    super::hint(ui, t, "At least 8 characters. Tell the new user their passphrase in person; Tacet never shows or stores it.");
     if ui
         .add_enabled(st.busy.is_none(), egui::Button::new(button))
         .clicked()

@@ -208,7 +208,7 @@ pub fn settings(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens) {
             ui.add(egui::DragValue::new(&mut st.settings.clipboard_clear_s).range(0..=600))
                 .labelled_by(l.id);
         });
-        ui.label(RichText::new("Ctrl+Shift+R records · Ctrl+Shift+P pauses · Ctrl+Shift+S stops · Ctrl+R transcribes a WAV · F / Shift+F move between sections that need review · Ctrl+Enter attests").color(t.palette.text_weak).size(t.text_small));
+        super::hint(ui, t, "Ctrl+Shift+R records · Ctrl+Shift+P pauses · Ctrl+Shift+S stops · Ctrl+R transcribes a WAV · F / Shift+F move between sections that need review · Ctrl+Enter attests");
     });
 }
 
@@ -277,11 +277,7 @@ pub fn new_session(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut 
                             out.push(UiCommand::Consent(false));
                         }
                     });
-                    ui.label(
-                        RichText::new("The answer is recorded in the audit log either way.")
-                            .color(t.palette.text_weak)
-                            .size(t.text_small),
-                    );
+                    super::hint(ui, t, "The answer is recorded in the audit log either way.");
                 }
                 Some(true) => {
                     chip(ui, t, "consent given", t.palette.success);

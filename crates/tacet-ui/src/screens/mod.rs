@@ -69,11 +69,7 @@ fn top_bar(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiCo
                 .strong()
                 .color(t.palette.accent),
         );
-        ui.label(
-            RichText::new("local AI scribe")
-                .color(t.palette.text_weak)
-                .size(t.text_small),
-        );
+        hint(ui, t, "local AI scribe");
         if let Some(who) = &st.signed_in {
             ui.separator();
             ui.label(format!("{} ({})", who.user, who.role));
@@ -133,6 +129,16 @@ fn messages(ui: &mut egui::Ui, st: &ViewState, t: &Tokens, out: &mut Vec<UiComma
 }
 
 /// A small coloured status word.
+/// A line of small, weak text under a control: what it does, where it
+/// saves, how long something lasts.
+pub(crate) fn hint(ui: &mut egui::Ui, t: &Tokens, text: impl Into<String>) {
+    ui.label(
+        RichText::new(text)
+            .color(t.palette.text_weak)
+            .size(t.text_small),
+    );
+}
+
 pub(crate) fn chip(ui: &mut egui::Ui, t: &Tokens, text: &str, colour: egui::Color32) {
     // In its own row so a justified (column) layout does not stretch it.
     ui.horizontal(|ui| chip_frame(ui, t, text, colour));

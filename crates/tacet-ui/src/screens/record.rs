@@ -137,11 +137,7 @@ fn microphone(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
         });
         ui.add_space(t.space_s);
         level_meter(ui, st.live.level, phase, t);
-        ui.label(
-            RichText::new(LIVE_SHORTCUTS)
-                .color(t.palette.text_weak)
-                .size(t.text_small),
-        );
+        super::hint(ui, t, LIVE_SHORTCUTS);
     });
 }
 
@@ -234,11 +230,7 @@ fn status(ui: &mut egui::Ui, st: &ViewState, t: &Tokens) {
             .labelled_by(l.id);
         });
         if let Some(d) = &live.device {
-            ui.label(
-                RichText::new(format!("from {d}"))
-                    .color(t.palette.text_weak)
-                    .size(t.text_small),
-            );
+            super::hint(ui, t, format!("from {d}"));
         }
     });
 }
@@ -285,10 +277,10 @@ fn live_transcript(ui: &mut egui::Ui, st: &ViewState, t: &Tokens) {
                     .size(t.text_heading)
                     .strong(),
             );
-            ui.label(
-                RichText::new("muted italic: may still change · underlined: the engine was unsure")
-                    .color(t.palette.text_weak)
-                    .size(t.text_small),
+            super::hint(
+                ui,
+                t,
+                "muted italic: may still change · underlined: the engine was unsure",
             );
         });
         egui::ScrollArea::vertical()
@@ -321,11 +313,7 @@ fn live_transcript(ui: &mut egui::Ui, st: &ViewState, t: &Tokens) {
                         }
                     }
                     if !live.tentative.is_empty() {
-                        ui.label(
-                            RichText::new("tentative")
-                                .color(t.palette.text_weak)
-                                .size(t.text_small),
-                        );
+                        super::hint(ui, t, "tentative");
                         for s in &live.tentative {
                             let pieces = s.pieces();
                             let line = TranscriptLine {

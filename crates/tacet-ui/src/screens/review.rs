@@ -141,11 +141,7 @@ pub fn show(
                         ui.set_width(ui.available_width());
                         section_header(ui, t, i, s, out);
                         if !s.guidance.is_empty() {
-                            ui.label(
-                                RichText::new(&s.guidance)
-                                    .color(t.palette.text_weak)
-                                    .size(t.text_small),
-                            );
+                            super::hint(ui, t, &s.guidance);
                         }
                         let mine: Vec<usize> = sentence_ctx
                             .sentences
@@ -623,14 +619,11 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                     }
                 }
             });
-            ui.label(
-                RichText::new(format!(
-                    "The clipboard is cleared {} s after a copy.",
-                    st.settings.clipboard_clear_s
-                ))
-                .color(t.palette.text_weak)
-                .size(t.text_small),
+            let cleared = format!(
+                "The clipboard is cleared {} s after a copy.",
+                st.settings.clipboard_clear_s
             );
+            super::hint(ui, t, cleared);
             // Every format of the one attested note, before and after the
             // first export destroys the session (later saves come from the
             // note the backend keeps until Finish, and are audited).
@@ -656,14 +649,11 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                 super::browse_button(ui, crate::picker::PathField::SaveNote, out);
             });
             if !st.settings.export_dir.is_empty() {
-                ui.label(
-                    RichText::new(format!(
-                        "Notes are saved in {}; besides its own data folder, Tacet writes nowhere else.",
-                        st.settings.export_dir
-                    ))
-                    .color(t.palette.text_weak)
-                    .size(t.text_small),
+                let saved_in = format!(
+                    "Notes are saved in {}; besides its own data folder, Tacet writes nowhere else.",
+                    st.settings.export_dir
                 );
+                super::hint(ui, t, saved_in);
             }
             ui.horizontal_wrapped(|ui| {
                 // Every format the core lists: a new one is a button here
@@ -675,11 +665,7 @@ pub fn export(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<U
                     }
                 }
             });
-            ui.label(
-                RichText::new(save_formats_help())
-                    .color(t.palette.text_weak)
-                    .size(t.text_small),
-            );
+            super::hint(ui, t, save_formats_help());
             if let Some(b) = &st.busy {
                 ui.horizontal(|ui| {
                     ui.spinner();

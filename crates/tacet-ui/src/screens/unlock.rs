@@ -46,13 +46,13 @@ pub fn show(ui: &mut egui::Ui, st: &mut ViewState, t: &Tokens, out: &mut Vec<UiC
                 });
             }
             ui.add_space(t.space_s);
-            ui.label(
-                RichText::new(format!(
+            super::hint(
+                ui,
+                t,
+                format!(
                     "Tacet locks itself after {} minute(s) without activity.",
                     st.settings.auto_lock_minutes
-                ))
-                .color(t.palette.text_weak)
-                .size(t.text_small),
+                ),
             );
         });
     });
